@@ -1,0 +1,28 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'var/**', 'node_modules/**', 'coverage/**', 'bin/**', 'jest.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      // Only the config module may read the environment (STYLE habit 3).
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'read config via platform/config' },
+      ],
+    },
+  },
+  { files: ['src/platform/config/**', 'test/**', 'bench/**'], rules: { 'no-restricted-properties': 'off' } },
+  // Tests read loosely shaped JSON answers; asserting on them is the point.
+  { files: ['test/**'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
+  {
+    files: ['**/*.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { process: 'readonly', module: 'writable', require: 'readonly', __dirname: 'readonly' },
+    },
+  },
+);

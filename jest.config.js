@@ -1,0 +1,28 @@
+// One test command runs everything: `npm test`. Projects split the tiers so a developer can
+// run only the fast pure ones (`npx jest --selectProjects unit`).
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
+const common = {
+  transform: { '^.+\\.ts$': tsJest },
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
+
+module.exports = {
+  // Integration tests start real servers and processes; a hang should fail, not stall CI.
+  testTimeout: 120000,
+  reporters: ['default', '<rootDir>/test/utils/summary-reporter.js'],
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: [
+        '<rootDir>/test/integration/**/*.test.ts',
+        '<rootDir>/test/privileged/**/*.test.ts',
+        '<rootDir>/test/e2e/**/*.test.ts',
+      ],
+      globalSetup: '<rootDir>/test/utils/global-setup.ts',
+      globalTeardown: '<rootDir>/test/utils/global-teardown.ts',
+    },
+  ],
+};

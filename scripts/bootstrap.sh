@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Makes a checkout ready to run (and with --test, to test) on Debian with Node 20: the Debian
+# packages Warden and its tests use, npm dependencies, the init shim and the compiled service.
+# Idempotent and quick when nothing changed, so `npm run up` and `npm test` call it every time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# What must be on the machine → the Debian package that brings it.
+#   redis-server: the embedded Redis          setpriv, unshare: helper supervision, host probes
+#   setfacl: lets the embedded PostgreSQL's    cc + libc.a: build the init shim (static)
+#            user reach a private data dir     busybox: the test images' userland
+#   docker-compose: validates docker-compose.yml in the tests (no engine needed)
+declare -A want=(
+  [cmd:redis-server]=redis-server
+  [cmd:setpriv]=util-linux
+  [cmd:unshare]=util-linux
+  [cmd:setfacl]=acl
+  [cmd:cc]=gcc
+  [file:/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev
+)
+if [ "${1:-}" = "--test" ]; then
+  want[cmd:busybox]=busybox-static
+  want[cmd:docker-compose]=docker-compose
+fi
+
+missing=()
+for key in "${!want[@]}"; do
+  case "$key" in
+    cmd:*) command -v "${key#cmd:}" >/dev/null 2>&1 || missing+=("${want[$key]}") ;;
+    file:*) [ "$(uname -m)" != x86_64 ] || [ -e "${key#file:}" ] || missing+=("${want[$key]}") ;;
+  esac
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bootstrap: missing Debian packages: $pkgs- install them as root: apt-get install $pkgs" >&2
+    exit 1
+  fi
+  echo "bootstrap: installing Debian packages: $pkgs"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+fi
+
+# npm ci when node_modules is missing or older than the lockfile (npm ci also builds the shim).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "bootstrap: npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+bash scripts/build-shim.sh
+
+echo "bootstrap: compiling"
+npx tsc -p tsconfig.build.json

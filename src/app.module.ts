@@ -1,0 +1,49 @@
+import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger as Pino } from 'pino';
+import { AuditModule, AuditWorkerModule } from './audit';
+import { AuthModule } from './auth';
+import { WARDEN_CONFIG, WardenConfig } from './platform/config';
+import { DatabaseModule } from './platform/database';
+import { INFRASTRUCTURE, Infrastructure } from './platform/infrastructure';
+import { httpLogOptions } from './platform/logging';
+import { MetricsModule } from './platform/metrics';
+import { QueueModule } from './platform/queue';
+import { SystemModule } from './system/system.module';
+
+/** `up` = API + workers in one process (the default); `serve` and `worker` split them for scale-out. */
+export type Role = 'up' | 'serve' | 'worker';
+
+export const servesApi = (role: Role) => role !== 'worker';
+export const runsWorkers = (role: Role) => role !== 'serve';
+
+@Module({})
+export class AppModule {
+  static forRoot(opts: {
+    role: Role;
+    config: WardenConfig;
+    infra: Infrastructure;
+    logger: Pino;
+  }): DynamicModule {
+    const globals: Provider[] = [
+      { provide: WARDEN_CONFIG, useValue: opts.config },
+      { provide: INFRASTRUCTURE, useValue: opts.infra },
+    ];
+    return {
+      module: AppModule,
+      global: true,
+      providers: globals,
+      exports: globals,
+      imports: [
+        LoggerModule.forRoot({ pinoHttp: httpLogOptions(opts.logger) }),
+        DatabaseModule,
+        QueueModule,
+        MetricsModule,
+        AuditModule,
+        ...(servesApi(opts.role) ? [AuthModule, SystemModule] : []),
+        // Processors exist only where workers run: a `serve` process never consumes jobs.
+        ...(runsWorkers(opts.role) ? [AuditWorkerModule] : []),
+      ],
+    };
+  }
+}

@@ -1,0 +1,182 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { chainHash, GENESIS_HASH } from './audit-chain';
+import type { AuditDecision, AuditEvent, AuditRow } from './audit-event';
+
+/** One writer at a time per chain: every append takes this transaction-scoped advisory lock. */
+const CHAIN_LOCK = 0x5741_5244; // 'WARD'
+
+export interface AuditQuery {
+  from?: Date;
+  to?: Date;
+  type?: string;
+  principal?: string;
+  subject?: string;
+  decision?: AuditDecision;
+  /** Keyset pagination: rows with seq greater than this. */
+  after?: number;
+  limit: number;
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  rows: number;
+  head?: { seq: number; hash: string };
+  firstBroken?: { seq: number; id: string; reason: string };
+}
+
+interface DbRow {
+  seq: string;
+  id: string;
+  type: string;
+  occurred_at: Date;
+  recorded_at: Date;
+  principal: string;
+  source: AuditEvent['source'];
+  subject: string | null;
+  decision: AuditDecision | null;
+  policy_hash: string | null;
+  payload: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+function toRow(r: DbRow): AuditRow {
+  return {
+    seq: Number(r.seq),
+    id: r.id,
+    type: r.type as AuditRow['type'],
+    occurredAt: r.occurred_at.toISOString(),
+    recordedAt: r.recorded_at.toISOString(),
+    principal: r.principal,
+    source: r.source,
+    subject: r.subject ?? undefined,
+    decision: r.decision ?? undefined,
+    policyHash: r.policy_hash ?? undefined,
+    payload: r.payload,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+@Injectable()
+export class AuditEventRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * Appends events to the chain in one transaction and returns how many were new. Under the
+   * chain lock it drops ids already stored (a retried job, an event enqueued twice), so the
+   * chain never gets a gap; `ON CONFLICT DO NOTHING` stays as the last guard.
+   */
+  async append(events: AuditEvent[]): Promise<number> {
+    const unique = [...new Map(events.map((e) => [e.id, e])).values()];
+    if (unique.length === 0) return 0;
+    return this.ds.transaction(async (tx: EntityManager) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+      const existing: Array<{ id: string }> = await tx.query(
+        'SELECT id FROM audit_events WHERE id = ANY($1::uuid[])',
+        [unique.map((e) => e.id)],
+      );
+      const seen = new Set(existing.map((r) => r.id));
+      const fresh = unique.filter((e) => !seen.has(e.id));
+      if (fresh.length === 0) return 0;
+      const [head]: Array<{ seq: string; hash: string }> = await tx.query(
+        'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1',
+      );
+      let seq = head ? Number(head.seq) : 0;
+      let prev = head?.hash ?? GENESIS_HASH;
+      const cols: unknown[][] = Array.from({ length: 12 }, () => []);
+      for (const e of fresh) {
+        seq += 1;
+        const hash = chainHash(prev, e, seq);
+        const values = [
+          seq,
+          e.id,
+          e.type,
+          e.occurredAt,
+          e.principal,
+          JSON.stringify(e.source),
+          e.subject ?? null,
+          e.decision ?? null,
+          e.policyHash ?? null,
+          JSON.stringify(e.payload),
+          prev,
+          hash,
+        ];
+        values.forEach((v, i) => cols[i].push(v));
+        prev = hash;
+      }
+      await tx.query(
+        `INSERT INTO audit_events
+           (seq, id, type, occurred_at, principal, source, subject, decision, policy_hash, payload, prev_hash, hash)
+         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[],
+                              $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[])
+         ON CONFLICT (id) DO NOTHING`,
+        cols,
+      );
+      return fresh.length;
+    });
+  }
+
+  async list(q: AuditQuery): Promise<AuditRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, v: unknown) => {
+      params.push(v);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (q.after !== undefined) add('seq > ?', q.after);
+    if (q.from) add('occurred_at >= ?', q.from);
+    if (q.to) add('occurred_at < ?', q.to);
+    if (q.type) add('type = ?', q.type);
+    if (q.principal) add('principal = ?', q.principal);
+    if (q.subject) add('subject = ?', q.subject);
+    if (q.decision) add('decision = ?', q.decision);
+    params.push(q.limit);
+    const rows: DbRow[] = await this.ds.query(
+      `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toRow);
+  }
+
+  async count(): Promise<number> {
+    const [r]: Array<{ n: string }> = await this.ds.query('SELECT count(*) AS n FROM audit_events');
+    return Number(r.n);
+  }
+
+  /**
+   * Recomputes the whole chain in seq order, a page at a time, and names the first row whose
+   * position, link or hash does not hold.
+   */
+  async verify(pageSize = 5000): Promise<ChainVerification> {
+    let prev = GENESIS_HASH;
+    let expectedSeq = 1;
+    let rows = 0;
+    for (;;) {
+      const page: DbRow[] = await this.ds.query(
+        'SELECT * FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2',
+        [expectedSeq, pageSize],
+      );
+      for (const raw of page) {
+        const r = toRow(raw);
+        const broken = (reason: string): ChainVerification => ({
+          ok: false,
+          rows,
+          head: rows ? { seq: expectedSeq - 1, hash: prev } : undefined,
+          firstBroken: { seq: r.seq, id: r.id, reason },
+        });
+        if (r.seq !== expectedSeq)
+          return broken(`expected seq ${expectedSeq}, found ${r.seq}: rows are missing`);
+        if (r.prevHash !== prev) return broken(`prev_hash does not match the hash of seq ${r.seq - 1}`);
+        if (chainHash(prev, r, r.seq) !== r.hash)
+          return broken('hash does not match the row contents: the row was changed');
+        prev = r.hash;
+        expectedSeq += 1;
+        rows += 1;
+      }
+      if (page.length < pageSize) break;
+    }
+    return { ok: true, rows, head: rows ? { seq: expectedSeq - 1, hash: prev } : undefined };
+  }
+}

@@ -1,0 +1,39 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { WardenMetrics } from '../platform/metrics';
+import { QueueName } from '../platform/queue';
+import type { AuditEvent, AuditEventInput } from './audit-event';
+import { AuditJobName } from './audit.jobs';
+
+/**
+ * The API side of the audit trail: fixes an event's id and time, then hands it to the queue
+ * with jobId = event id, so a retried enqueue is one job and a retried job is one row.
+ * Resolves once Redis has the job (AOF on): from then on the event survives restarts and a
+ * Postgres outage.
+ */
+@Injectable()
+export class AuditService {
+  constructor(
+    @InjectQueue(QueueName.Audit) private readonly queue: Queue,
+    private readonly metrics: WardenMetrics,
+  ) {}
+
+  async record(input: AuditEventInput): Promise<AuditEvent> {
+    const event: AuditEvent = {
+      ...input,
+      id: randomUUID(),
+      occurredAt: new Date().toISOString(),
+      payload: input.payload ?? {},
+    };
+    await this.enqueue(event);
+    return event;
+  }
+
+  /** Enqueues an event that already has its id (used when a caller must know the id first, and for re-sends). */
+  async enqueue(event: AuditEvent): Promise<void> {
+    await this.queue.add(AuditJobName.Event, event, { jobId: event.id });
+    this.metrics.auditEnqueued.inc();
+  }
+}

@@ -1,0 +1,15 @@
+export { AuditModule } from './audit.module';
+export { AuditWorkerModule } from './audit-worker.module';
+export { AuditService } from './audit.service';
+export { AuditEventRepository } from './audit-event.repository';
+export type { ChainVerification, AuditQuery } from './audit-event.repository';
+export { AUDIT_EVENT_TYPES } from './audit-event';
+export type {
+  AuditEvent,
+  AuditEventInput,
+  AuditEventType,
+  AuditRow,
+  AuditSource,
+  AuditDecision,
+} from './audit-event';
+export { chainHash, canonicalEvent, GENESIS_HASH } from './audit-chain';

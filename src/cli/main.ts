@@ -1,0 +1,132 @@
+import 'reflect-metadata';
+import * as fs from 'node:fs';
+import type { Logger as Pino } from 'pino';
+import { Role } from '../app.module';
+import { ConfigError, loadConfig, WardenConfig } from '../platform/config';
+import { migrate, migrationStatusOf } from '../platform/database';
+import { startInfrastructure } from '../platform/infrastructure';
+import { createRootLogger } from '../platform/logging';
+import { formatDoctorTable, runDoctor } from '../runtime';
+import { startWarden } from '../main';
+
+const USAGE = `usage: warden <command>
+
+  up                     API and workers in one process (the default)
+  serve                  API only (HTTP, docker socket); workers run elsewhere
+  worker                 queue workers only
+  migrate [up]           apply pending database migrations
+  migrate down [N]       revert the last N migrations (default 1)
+  migrate status         list migrations and whether each is applied
+  doctor [--json]        what this host offers the runtime, from real probes
+
+Configuration comes from the environment; see README.md.`;
+
+function loadOrExit(): WardenConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`warden: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function run(role: Role, config: WardenConfig, logger: Pino): Promise<void> {
+  const warden = await startWarden(role, config, logger);
+  let stopping = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn(`${sig} again: exiting now`);
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info(`${sig}: shutting down`);
+    warden.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+}
+
+/** Migrations against DATABASE_URL, or against the embedded PostgreSQL started just for this. */
+async function runMigrate(args: string[], config: WardenConfig, logger: Pino): Promise<void> {
+  const [sub = 'up', n] = args;
+  if (!['up', 'down', 'status'].includes(sub)) throw new UsageError(`unknown migrate command '${sub}'`);
+  const steps = n === undefined ? 1 : Number(n);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new UsageError(`migrate down takes a positive count, got '${n}'`);
+  const infra = await startInfrastructure(
+    { ...config, redis: { url: config.redis.url ?? 'redis://unused' } },
+    true,
+    logger,
+  );
+  try {
+    if (sub === 'status') {
+      for (const m of await migrationStatusOf(infra.databaseUrl)) {
+        process.stdout.write(`${m.applied ? 'applied' : 'pending'}  ${m.name}\n`);
+      }
+      return;
+    }
+    const names = await migrate(infra.databaseUrl, sub as 'up' | 'down', steps);
+    process.stdout.write(
+      names.length ? `${sub === 'up' ? 'applied' : 'reverted'}: ${names.join(', ')}\n` : 'nothing to do\n',
+    );
+  } finally {
+    await infra.stop();
+  }
+}
+
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command = 'up', ...rest] = argv;
+  try {
+    switch (command) {
+      case 'up':
+      case 'serve':
+      case 'worker': {
+        const config = loadOrExit();
+        await run(command, config, createRootLogger(config));
+        return;
+      }
+      case 'migrate': {
+        const config = loadOrExit();
+        await runMigrate(rest, config, createRootLogger(config));
+        return;
+      }
+      case 'doctor': {
+        // Probe on the data dir's filesystem: that is where overlay upper dirs will live.
+        const config = loadOrExit();
+        fs.mkdirSync(config.dataDir, { recursive: true });
+        const report = await runDoctor({ tmpDir: config.dataDir });
+        process.stdout.write(
+          rest.includes('--json')
+            ? `${JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`
+            : `${formatDoctorTable(report)}\n`,
+        );
+        process.exitCode = report.summary.canRunContainers ? 0 : 1;
+        return;
+      }
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`warden: ${err.message}\n\n${USAGE}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`warden: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}

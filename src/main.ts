@@ -1,0 +1,117 @@
+import 'reflect-metadata';
+import { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express, { NextFunction, Request, Response } from 'express';
+import { Logger as NestPinoLogger } from 'nestjs-pino';
+import type { Logger as Pino } from 'pino';
+import { AppModule, Role, servesApi } from './app.module';
+import { AuditService } from './audit';
+import { WardenConfig } from './platform/config';
+import { migrate } from './platform/database';
+import { toErrorBody, WardenError } from './platform/errors';
+import { HttpExceptionFilter } from './platform/errors';
+import { Infrastructure, startInfrastructure } from './platform/infrastructure';
+
+export interface RunningWarden {
+  app: INestApplicationContext;
+  infra: Infrastructure;
+  /** http://host:port when the API is served. */
+  url?: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Malformed JSON and oversized bodies are the client's mistake: answer them in Warden's
+ * error shape before any route runs, instead of letting them surface as server errors.
+ */
+function jsonBody(limit: string) {
+  const parse = express.json({ limit });
+  return [
+    parse,
+    (err: Error & { type?: string; status?: number }, req: Request, res: Response, next: NextFunction) => {
+      if (!err) return next();
+      const wrapped =
+        err.type === 'entity.parse.failed'
+          ? new WardenError('MALFORMED_JSON', `request body is not valid JSON: ${err.message}`)
+          : err.type === 'entity.too.large'
+            ? new WardenError('PAYLOAD_TOO_LARGE', `request body exceeds ${limit}`)
+            : err.status && err.status < 500
+              ? new WardenError('BAD_REQUEST', err.message)
+              : err;
+      const body = toErrorBody(wrapped, req);
+      res.status(body.statusCode).json(body);
+    },
+  ];
+}
+
+function mountDocs(app: NestExpressApplication): void {
+  const doc = new DocumentBuilder()
+    .setTitle('Warden')
+    .setDescription('Policy-gated container engine: containers, policy, registry proxy and the audit trail.')
+    .setVersion('0.1.0')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), {
+    jsonDocumentUrl: 'docs/openapi.json',
+  });
+}
+
+/**
+ * Boots Warden in one role: resolves (or starts) PostgreSQL and Redis, applies migrations,
+ * builds the Nest application and, for API roles, listens on WARDEN_PORT.
+ */
+export async function startWarden(role: Role, config: WardenConfig, logger: Pino): Promise<RunningWarden> {
+  const infra = await startInfrastructure(config, servesApi(role), logger);
+  let app: INestApplicationContext | undefined;
+  try {
+    const applied = await migrate(infra.databaseUrl, 'up');
+    if (applied.length) logger.info({ applied }, `applied ${applied.length} migration(s)`);
+    const module = AppModule.forRoot({ role, config, infra, logger });
+    let url: string | undefined;
+    if (servesApi(role)) {
+      const http = await NestFactory.create<NestExpressApplication>(module, {
+        bufferLogs: true,
+        bodyParser: false,
+      });
+      app = http;
+      http.useLogger(http.get(NestPinoLogger));
+      http.use(...jsonBody('4mb'));
+      http.useGlobalFilters(new HttpExceptionFilter());
+      http.set('trust proxy', 'loopback');
+      mountDocs(http);
+      await http.listen(config.http.port, config.http.host);
+      const addr = http.getHttpServer().address() as { port: number };
+      url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${addr.port}`;
+      logger.info(`Warden (${role}) listening on ${url}; API docs at ${url}/docs`);
+    } else {
+      app = await NestFactory.createApplicationContext(module, { bufferLogs: true });
+      app.useLogger(app.get(NestPinoLogger));
+      await app.init();
+      logger.info('Warden worker running');
+    }
+    const audit = app.get(AuditService);
+    const system = {
+      principal: 'system',
+      source: { via: 'system' as const },
+      payload: { role, pid: process.pid },
+    };
+    await audit.record({ type: 'service.started', ...system });
+    const running = app;
+    return {
+      app: running,
+      infra,
+      url,
+      stop: async () => {
+        await audit.record({ type: 'service.stopped', ...system }).catch(() => undefined);
+        await running.close();
+        await infra.stop();
+      },
+    };
+  } catch (err) {
+    await app?.close().catch(() => undefined);
+    await infra.stop();
+    throw err;
+  }
+}

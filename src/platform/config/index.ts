@@ -1,0 +1,3 @@
+export { loadConfig, ConfigError, CONFIG_VARIABLES } from './config';
+export type { WardenConfig } from './config';
+export { WARDEN_CONFIG } from './config.tokens';

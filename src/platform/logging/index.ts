@@ -1,0 +1,1 @@
+export { createRootLogger, httpLogOptions } from './logger';

@@ -1,0 +1,178 @@
+// The only file in the project that imports koffi (STYLE.md habit 8). Every call here is
+// synchronous on the calling thread: koffi's `.async` runs the call on a pool thread, where
+// per-thread state (errno, and for some calls the credentials/namespaces) is not ours.
+import * as koffi from 'koffi';
+import {
+  CapabilitySets,
+  PeerCredentials,
+  RLIMIT_RESOURCES,
+  Rlimit,
+  RlimitResource,
+  RlimitValue,
+  SyscallError,
+  Syscalls,
+  Uname,
+  WaitCode,
+  WaitResult,
+  signalNumber,
+} from './syscalls';
+
+// Constants from the kernel uapi headers; identical on x86_64 and arm64.
+const P_PIDFD = 3;
+const WNOHANG = 1;
+const WEXITED = 4;
+const CLD_CODES: Record<number, WaitCode> = { 1: 'CLD_EXITED', 2: 'CLD_KILLED', 3: 'CLD_DUMPED' };
+const PR_CAPBSET_READ = 23;
+const PR_SET_CHILD_SUBREAPER = 36;
+const SOL_SOCKET = 1;
+const SO_PEERCRED = 17;
+const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+const UTS_FIELD = 65; // __NEW_UTS_LEN + 1
+const RLIM_INFINITY = 0xffffffffffffffffn;
+
+// Structs are passed as plain Buffers and decoded at their uapi offsets rather than declared
+// with koffi.struct: named koffi types are process-global, and jest loads this module once per
+// test file in the same worker, which would re-register them.
+const SIGINFO_SIZE = 128; // siginfo_t is always 128 bytes
+const SIGINFO_CODE = 8; // si_signo, si_errno, si_code
+const SIGINFO_PID = 16; // _sigchld { si_pid, si_uid, si_status }
+const SIGINFO_STATUS = 24;
+const STATFS_SIZE = 120; // struct statfs on 64-bit; f_type (long) is first
+
+interface LibcFunctions {
+  pidfd_open: (pid: number, flags: number) => number;
+  pidfd_send_signal: (pidfd: number, sig: number, info: null, flags: number) => number;
+  waitid: (idtype: number, id: number, info: Buffer, options: number) => number;
+  prctl: (option: number, a2: number, a3: number, a4: number, a5: number) => number;
+  getsockopt: (fd: number, level: number, name: number, val: Buffer, len: Buffer) => number;
+  statfs: (path: string, buf: Buffer) => number;
+  capget: (header: Buffer, data: Buffer) => number;
+  getrlimit: (resource: number, rlim: Buffer) => number;
+  uname: (buf: Buffer) => number;
+  close: (fd: number) => number;
+}
+
+let libc: LibcFunctions | undefined;
+
+// Loaded on first use so that importing the runtime never touches the native library.
+function load(): LibcFunctions {
+  if (libc) return libc;
+  const lib = koffi.load('libc.so.6');
+  const f = (name: string, ret: string, args: string[]) =>
+    lib.func(name, ret, args) as unknown as (...a: unknown[]) => number;
+  libc = {
+    pidfd_open: f('pidfd_open', 'int', ['int', 'uint']),
+    pidfd_send_signal: f('pidfd_send_signal', 'int', ['int', 'int', 'void *', 'uint']),
+    waitid: f('waitid', 'int', ['int', 'uint', 'void *', 'int']),
+    // prctl is variadic in C; declaring five unsigned longs is the same call on the
+    // x86_64 and arm64 Linux ABIs, which pass integer varargs exactly like fixed ones.
+    prctl: f('prctl', 'int', ['int', 'ulong', 'ulong', 'ulong', 'ulong']),
+    getsockopt: f('getsockopt', 'int', ['int', 'int', 'int', 'void *', 'void *']),
+    statfs: f('statfs', 'int', ['str', 'void *']),
+    capget: f('capget', 'int', ['void *', 'void *']),
+    getrlimit: f('getrlimit', 'int', ['int', 'void *']),
+    uname: f('uname', 'int', ['void *']),
+    close: f('close', 'int', ['int']),
+  };
+  return libc;
+}
+
+/** Throws `name: ERRNO (n)` when a libc call returned -1; errno is read before any other call. */
+function check(name: string, result: number, detail?: string): number {
+  if (result === -1) throw new SyscallError(name, koffi.errno(), detail);
+  return result;
+}
+
+const i32 = (buf: Buffer, offset: number): number => koffi.decode(buf, offset, 'int32') as number;
+const u32 = (buf: Buffer, offset: number): number => koffi.decode(buf, offset, 'uint32') as number;
+// koffi returns a number when the value fits in 2^53 and a bigint otherwise (RLIM_INFINITY).
+const u64 = (buf: Buffer, offset: number): bigint =>
+  BigInt(koffi.decode(buf, offset, 'uint64') as number | bigint);
+
+function cString(buf: Buffer, offset: number, max: number): string {
+  const end = buf.indexOf(0, offset);
+  return buf.toString('utf8', offset, end === -1 || end > offset + max ? offset + max : end);
+}
+
+function rlimitValue(v: bigint): RlimitValue {
+  return v === RLIM_INFINITY ? 'unlimited' : v;
+}
+
+export function createLibcSyscalls(): Syscalls {
+  return {
+    pidfdOpen(pid) {
+      return check('pidfd_open', load().pidfd_open(pid, 0), `pid ${pid}`);
+    },
+
+    pidfdSendSignal(pidfd, signal) {
+      check('pidfd_send_signal', load().pidfd_send_signal(pidfd, signalNumber(signal), null, 0));
+    },
+
+    waitPidfd(pidfd): WaitResult | null {
+      // Zeroed so that "no child ready" (WNOHANG, returns 0) reads back as si_pid 0.
+      const info = Buffer.alloc(SIGINFO_SIZE);
+      check('waitid', load().waitid(P_PIDFD, pidfd, info, WEXITED | WNOHANG));
+      const pid = i32(info, SIGINFO_PID);
+      if (pid === 0) return null;
+      const code = CLD_CODES[i32(info, SIGINFO_CODE)];
+      if (!code) throw new Error(`waitid: unexpected si_code ${i32(info, SIGINFO_CODE)}`);
+      return { pid, code, status: i32(info, SIGINFO_STATUS) };
+    },
+
+    setChildSubreaper(enabled = true) {
+      check('prctl(PR_SET_CHILD_SUBREAPER)', load().prctl(PR_SET_CHILD_SUBREAPER, enabled ? 1 : 0, 0, 0, 0));
+    },
+
+    peerCredentials(fd): PeerCredentials {
+      const cred = Buffer.alloc(12); // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(cred.length); // both supported ABIs are little-endian
+      check('getsockopt(SO_PEERCRED)', load().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len));
+      return { pid: i32(cred, 0), uid: u32(cred, 4), gid: u32(cred, 8) };
+    },
+
+    statfsType(path) {
+      const buf = Buffer.alloc(STATFS_SIZE + 64); // slack in case a libc grows the struct
+      check('statfs', load().statfs(path, buf), path);
+      return Number(koffi.decode(buf, 0, 'long') as number | bigint);
+    },
+
+    capabilities(): CapabilitySets {
+      const c = load();
+      const header = Buffer.alloc(8); // { u32 version; int pid } — pid 0 means this thread
+      header.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
+      const data = Buffer.alloc(24); // two { effective, permitted, inheritable } u32 triples
+      check('capget', c.capget(header, data));
+      const set = (offset: number) => BigInt(u32(data, offset)) | (BigInt(u32(data, offset + 12)) << 32n);
+      // The bounding set is not in capget; PR_CAPBSET_READ answers EINVAL past the kernel's
+      // last capability, which is how we find its end without reading /proc.
+      let bounding = 0n;
+      for (let cap = 0; cap < 64; cap++) {
+        const r = c.prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+        if (r === -1) {
+          if (koffi.errno() === 22 /* EINVAL */) break;
+          check('prctl(PR_CAPBSET_READ)', r, `cap ${cap}`);
+        }
+        if (r === 1) bounding |= 1n << BigInt(cap);
+      }
+      return { effective: set(0), permitted: set(4), inheritable: set(8), bounding };
+    },
+
+    getrlimit(resource: RlimitResource): Rlimit {
+      const buf = Buffer.alloc(16); // struct rlimit { rlim_t cur, max } (u64 each)
+      check('getrlimit', load().getrlimit(RLIMIT_RESOURCES[resource], buf), `RLIMIT_${resource}`);
+      return { soft: rlimitValue(u64(buf, 0)), hard: rlimitValue(u64(buf, 8)) };
+    },
+
+    uname(): Uname {
+      const buf = Buffer.alloc(UTS_FIELD * 6); // sysname nodename release version machine domainname
+      check('uname', load().uname(buf));
+      const field = (i: number) => cString(buf, i * UTS_FIELD, UTS_FIELD);
+      return { sysname: field(0), release: field(2), version: field(3), machine: field(4) };
+    },
+
+    close(fd) {
+      check('close', load().close(fd));
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import { constants as osConstants } from 'node:os';
+
+/**
+ * The syscalls the service makes itself. Everything here must be safe to call from a
+ * multithreaded process (Node has ~7 threads from the start); namespace and credential
+ * changes belong to the init shim, never here (see DESIGN.md, "The runtime").
+ *
+ * `libc.ts` implements this with koffi; tests and other modules may substitute a recorder.
+ */
+export interface Syscalls {
+  /** pidfd_open(2): a stable handle on a process, immune to pid reuse. Close it with `close`. */
+  pidfdOpen(pid: number): number;
+  /** pidfd_send_signal(2): signals exactly the process the pidfd names, even if its pid was reused. */
+  pidfdSendSignal(pidfd: number, signal: number | NodeJS.Signals): void;
+  /**
+   * waitid(P_PIDFD, pidfd, WEXITED | WNOHANG): null while the child still runs.
+   * It reaps the child, so never combine it with child_process's own 'exit' tracking for the
+   * same process: libuv's later waitpid gets ECHILD and 'exit' never fires.
+   */
+  waitPidfd(pidfd: number): WaitResult | null;
+  /**
+   * prctl(PR_SET_CHILD_SUBREAPER): orphaned container processes are reparented to us, not
+   * pid 1, so we can reap them. `false` turns it off again.
+   */
+  setChildSubreaper(enabled?: boolean): void;
+  /** getsockopt(SO_PEERCRED) on a connected unix socket: who is on the other end (auth by uid). */
+  peerCredentials(fd: number): PeerCredentials;
+  /** statfs(2) f_type, e.g. CGROUP2_SUPER_MAGIC tells a v2 mount from a v1 or tmpfs one. */
+  statfsType(path: string): number;
+  /** capget(2) for this process plus the bounding set read with prctl(PR_CAPBSET_READ). */
+  capabilities(): CapabilitySets;
+  getrlimit(resource: RlimitResource): Rlimit;
+  uname(): Uname;
+  close(fd: number): void;
+}
+
+export type WaitCode = 'CLD_EXITED' | 'CLD_KILLED' | 'CLD_DUMPED';
+
+/** `status` is the exit code for CLD_EXITED and the signal number for CLD_KILLED/CLD_DUMPED. */
+export interface WaitResult {
+  pid: number;
+  code: WaitCode;
+  status: number;
+}
+
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** Bit n set = capability n held (CAP_SYS_ADMIN is bit 21). */
+export interface CapabilitySets {
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  bounding: bigint;
+}
+
+export type RlimitValue = bigint | 'unlimited';
+
+export interface Rlimit {
+  soft: RlimitValue;
+  hard: RlimitValue;
+}
+
+export interface Uname {
+  sysname: string;
+  release: string;
+  version: string;
+  machine: string;
+}
+
+// Resource numbers from asm-generic/resource.h (x86_64 and arm64 share them).
+export const RLIMIT_RESOURCES = {
+  CPU: 0,
+  FSIZE: 1,
+  DATA: 2,
+  STACK: 3,
+  CORE: 4,
+  RSS: 5,
+  NPROC: 6,
+  NOFILE: 7,
+  MEMLOCK: 8,
+  AS: 9,
+} as const;
+
+export type RlimitResource = keyof typeof RLIMIT_RESOURCES;
+
+// linux/magic.h
+export const CGROUP2_SUPER_MAGIC = 0x63677270;
+export const CGROUP_SUPER_MAGIC = 0x27e0eb;
+export const TMPFS_MAGIC = 0x01021994;
+
+const ERRNO_NAMES = new Map<number, string>(
+  Object.entries(osConstants.errno).map(([name, value]) => [value, name]),
+);
+
+/** A failed syscall: `pidfd_open: ESRCH (3)`; `code`/`errno` let callers branch without parsing. */
+export class SyscallError extends Error {
+  readonly code: string;
+
+  constructor(
+    readonly syscall: string,
+    readonly errno: number,
+    detail?: string,
+  ) {
+    const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
+    super(`${syscall}: ${code} (${errno})${detail ? `: ${detail}` : ''}`);
+    this.name = 'SyscallError';
+    this.code = code;
+  }
+}
+
+export function signalNumber(signal: number | NodeJS.Signals): number {
+  if (typeof signal === 'number') return signal;
+  const n = osConstants.signals[signal];
+  if (n === undefined) throw new Error(`unknown signal ${signal}`);
+  return n;
+}

@@ -1,0 +1,2 @@
+export { runDoctor, formatDoctorTable } from './host/doctor';
+export type { DoctorReport } from './host/doctor';

@@ -1,0 +1,78 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import pino from 'pino';
+import type { Role } from '../../src/app.module';
+import { startWarden, RunningWarden } from '../../src/main';
+import { loadConfig } from '../../src/platform/config';
+import { freshDatabase, freshRedis } from './services';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestWarden extends RunningWarden {
+  url: string;
+  databaseUrl: string;
+  redisUrl: string;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Warden in this process, on a fresh database and a private redis-server, HTTP on a free
+ * port. Everything real; only the embedded servers are the test run's instead of Warden's.
+ */
+export async function startTestWarden(
+  role: Role = 'up',
+  env: Record<string, string> = {},
+): Promise<TestWarden> {
+  const [db, redis] = await Promise.all([freshDatabase(), freshRedis()]);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-data-'));
+  const config = loadConfig({
+    WARDEN_DATA_DIR: dataDir,
+    WARDEN_PORT: '0',
+    WARDEN_ADMIN_TOKEN: ADMIN_TOKEN,
+    DATABASE_URL: db.url,
+    REDIS_URL: redis.url,
+    WARDEN_LOG_LEVEL: 'error',
+    ...env,
+  });
+  const running = await startWarden(role, config, pino({ level: config.log.level }));
+  return {
+    ...running,
+    url: running.url ?? '',
+    databaseUrl: db.url,
+    redisUrl: redis.url,
+    dataDir,
+    close: async () => {
+      await running.stop();
+      await redis.stop();
+      await db.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function api(
+  w: { url: string },
+  method: string,
+  p: string,
+  opts: { token?: string | null; body?: unknown; raw?: string } = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const headers: Record<string, string> = {};
+  const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${w.url}${p}`, {
+    method,
+    headers,
+    body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+  });
+  const text = await res.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return { status: res.status, body, headers: res.headers };
+}
