@@ -1,0 +1,86 @@
+import type { LimitRule } from '../document/policy-document';
+import type { ContainerSpec } from '../spec/container-spec';
+import { cpusToNanoCpus, formatBytes, formatCpus } from '../spec/units';
+import { Check, CheckContext, CheckResult, violation } from './check-result';
+
+interface Resource {
+  key: 'memory' | 'cpu' | 'pids';
+  field: 'memoryBytes' | 'nanoCpus' | 'pidsLimit';
+  noun: string;
+  format: (n: number) => string;
+  hint: string;
+  /** Policy unit → spec unit (the policy says CPUs, the spec holds NanoCpus). */
+  fromRule: (n: number) => number;
+}
+
+const same = (n: number) => n;
+
+const RESOURCES: readonly Resource[] = [
+  {
+    key: 'memory',
+    field: 'memoryBytes',
+    noun: 'memory',
+    format: formatBytes,
+    hint: 'set memory, e.g. 512m',
+    fromRule: same,
+  },
+  {
+    key: 'cpu',
+    field: 'nanoCpus',
+    noun: 'cpu',
+    format: formatCpus,
+    hint: 'set cpus, e.g. 0.5',
+    fromRule: cpusToNanoCpus,
+  },
+  {
+    key: 'pids',
+    field: 'pidsLimit',
+    noun: 'pids limit',
+    format: String,
+    hint: 'set pidsLimit, e.g. 256',
+    fromRule: same,
+  },
+];
+
+function checkOne(r: Resource, rule: LimitRule, spec: ContainerSpec, ctx: CheckContext, out: CheckResult[]) {
+  const value = spec[r.field];
+  const max = rule.max === undefined ? undefined : r.fromRule(rule.max);
+  if (value === undefined) {
+    if (rule.required || max !== undefined)
+      out.push(
+        violation(
+          ctx,
+          `resources.${r.key}.${rule.required ? 'required' : 'max'}`,
+          max !== undefined
+            ? `${r.noun} is unlimited but the cap is ${r.format(max)}; ${r.hint}`
+            : `a ${r.noun} cap is required; ${r.hint}`,
+          { field: r.field, value: null, max: max ?? null },
+        ),
+      );
+    return;
+  }
+  if (max !== undefined && value > max)
+    out.push(
+      violation(ctx, `resources.${r.key}.max`, `${r.noun} ${r.format(value)} exceeds cap ${r.format(max)}`, {
+        field: r.field,
+        value,
+        max,
+      }),
+    );
+}
+
+/**
+ * Memory, CPU and pids caps. Runs after policy defaults are filled, so `required` only
+ * fails when the policy has no default either. A cap with no value is a violation of `max`
+ * too: unlimited is more than any cap.
+ */
+export const resourceLimitsCheck: Check = (spec, rules, ctx) => {
+  const res = rules.resources;
+  if (!res) return [];
+  const out: CheckResult[] = [];
+  for (const r of RESOURCES) {
+    const rule = res[r.key];
+    if (rule) checkOne(r, rule, spec, ctx, out);
+  }
+  return out;
+};

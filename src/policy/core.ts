@@ -1,0 +1,15 @@
+/**
+ * The pure policy API: no I/O, no Nest. PolicyService (persistence, bindings, audit) is built
+ * on this, and replay uses it directly.
+ */
+export * from './spec/container-spec';
+export * from './spec/units';
+export * from './document/policy-document';
+export * from './checks';
+export * from './evaluate';
+export type { ImageReference, ParseImageReferenceOptions } from '../registry-proxy/reference/image-reference';
+export {
+  formatImageReference,
+  imageName,
+  parseImageReference,
+} from '../registry-proxy/reference/image-reference';

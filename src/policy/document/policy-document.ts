@@ -1,0 +1,302 @@
+import { posix } from 'node:path';
+import { z } from 'zod';
+import { canonicalJson, sha256Hex } from '../../platform/canonical/canonical-json';
+import {
+  isValidRegistry,
+  isValidRepositoryName,
+  looksLikeRegistry,
+} from '../../registry-proxy/reference/image-reference';
+import {
+  LINUX_CAPABILITIES,
+  NANO_CPUS_PER_CPU,
+  cpusToNanoCpus,
+  normalizeCapability,
+  parseByteSize,
+} from '../spec/units';
+
+/**
+ * Policy documents in their normalized form: memory in bytes, CPU in CPUs (as `--cpus`), lists
+ * sorted and deduplicated. A version id is the hash of this form, so `2g` and 2147483648, or
+ * two orderings of one allowlist, are the same version. The normalized form parses back to
+ * itself, so it can be stored as is.
+ */
+export interface LimitRule {
+  required?: boolean;
+  max?: number;
+  default?: number;
+}
+
+export interface PolicyRules {
+  resources?: {
+    /** bytes */
+    memory?: LimitRule;
+    /** CPUs, like `docker run --cpus` (0.5 = half a CPU); {nanoCpus} input is converted. */
+    cpu?: LimitRule;
+    pids?: LimitRule;
+  };
+  images?: {
+    /** `host[:port][/path]`, a repository path without host (local images), or '' for all local images */
+    allowedRegistries?: string[];
+    requireDigest?: boolean;
+    forbidLatest?: boolean;
+  };
+  privileged?: { allow: boolean };
+  hostNamespaces?: { allow: boolean };
+  /** Normalized `CAP_X`, or `ALL`. */
+  capabilities?: { allowAdd: string[] };
+  binds?: { allowedHostPaths: string[] };
+  devices?: { allowedHostPaths: string[] };
+  labels?: { required: string[] };
+}
+
+export type PolicyMode = 'enforce' | 'audit';
+
+export interface PolicyDocument {
+  name: string;
+  mode: PolicyMode;
+  description?: string;
+  rules: PolicyRules;
+}
+
+const size = z.union([z.number(), z.string()], { error: 'must be bytes or a size such as 2g' });
+const cpus = z.union([z.number(), z.string(), z.strictObject({ nanoCpus: z.number().int() })], {
+  error: 'must be a number of CPUs such as 0.5, or {nanoCpus}',
+});
+const limit = <T extends z.ZodType>(value: T) =>
+  z.strictObject({ required: z.boolean().optional(), max: value.optional(), default: value.optional() });
+const allow = z.strictObject({ allow: z.boolean() });
+const pathList = z.strictObject({ allowedHostPaths: z.array(z.string()) });
+
+export const POLICY_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+export const policyDocumentInputSchema = z.strictObject({
+  name: z.string().regex(POLICY_NAME_RE, 'must be 1-63 lowercase letters, digits, ".", "_" or "-"'),
+  mode: z.enum(['enforce', 'audit']),
+  description: z.string().max(4096).optional(),
+  rules: z.strictObject({
+    resources: z
+      .strictObject({
+        memory: limit(size).optional(),
+        cpu: limit(cpus).optional(),
+        pids: limit(z.number().int()).optional(),
+      })
+      .optional(),
+    images: z
+      .strictObject({
+        allowedRegistries: z.array(z.string()).optional(),
+        requireDigest: z.boolean().optional(),
+        forbidLatest: z.boolean().optional(),
+      })
+      .optional(),
+    privileged: allow.optional(),
+    hostNamespaces: allow.optional(),
+    capabilities: z.strictObject({ allowAdd: z.array(z.string()) }).optional(),
+    binds: pathList.optional(),
+    devices: pathList.optional(),
+    labels: z.strictObject({ required: z.array(z.string()) }).optional(),
+  }),
+});
+
+export type PolicyDocumentInput = z.infer<typeof policyDocumentInputSchema>;
+export type ParsePolicyDocumentResult = { ok: true; doc: PolicyDocument } | { ok: false; errors: string[] };
+
+const sortedUnique = (xs: string[]): string[] => [...new Set(xs)].sort();
+
+export function normalizeHostPath(p: string): string {
+  const n = posix.normalize(p);
+  return n.length > 1 ? n.replace(/\/+$/, '') : n;
+}
+
+/** Trailing '/' dropped and the host lowercased (DNS names are case-insensitive). */
+export function normalizeRegistryEntry(entry: string): string {
+  const trimmed = entry.trim().replace(/\/+$/, '');
+  const slash = trimmed.indexOf('/');
+  const first = slash < 0 ? trimmed : trimmed.slice(0, slash);
+  if (!looksLikeRegistry(first)) return trimmed;
+  return first.toLowerCase() + (slash < 0 ? '' : trimmed.slice(slash));
+}
+
+function registryEntryProblem(entry: string): string | undefined {
+  if (entry === '') return undefined;
+  const slash = entry.indexOf('/');
+  const first = slash < 0 ? entry : entry.slice(0, slash);
+  if (looksLikeRegistry(first)) {
+    if (!isValidRegistry(first)) return `"${first}" is not a valid registry host[:port]`;
+    const path = slash < 0 ? '' : entry.slice(slash + 1);
+    if (path !== '' && !isValidRepositoryName(path)) return `"${path}" is not a valid repository path`;
+    return undefined;
+  }
+  return isValidRepositoryName(entry)
+    ? undefined
+    : `"${entry}" is neither host[:port][/path] nor a repository path`;
+}
+
+export function normalizePolicyDocument(doc: PolicyDocument): PolicyDocument {
+  const r = doc.rules;
+  const rules: PolicyRules = { ...r };
+  if (r.images?.allowedRegistries)
+    rules.images = {
+      ...r.images,
+      allowedRegistries: sortedUnique(r.images.allowedRegistries.map(normalizeRegistryEntry)),
+    };
+  if (r.capabilities)
+    rules.capabilities = { allowAdd: sortedUnique(r.capabilities.allowAdd.map(normalizeCapability)) };
+  if (r.binds)
+    rules.binds = { allowedHostPaths: sortedUnique(r.binds.allowedHostPaths.map(normalizeHostPath)) };
+  if (r.devices)
+    rules.devices = { allowedHostPaths: sortedUnique(r.devices.allowedHostPaths.map(normalizeHostPath)) };
+  if (r.labels) rules.labels = { required: sortedUnique(r.labels.required.map((l) => l.trim())) };
+  const out: PolicyDocument = { name: doc.name, mode: doc.mode, rules };
+  if (doc.description !== undefined) out.description = doc.description;
+  return out;
+}
+
+export function policyVersionId(doc: PolicyDocument): string {
+  return sha256Hex(canonicalJson(normalizePolicyDocument(doc)));
+}
+
+type Converter<T> = (field: string, value: T, errors: string[]) => number | undefined;
+
+const toBytes: Converter<string | number> = (field, value, errors) => {
+  const bytes = parseByteSize(value);
+  if (bytes === undefined || !Number.isInteger(bytes) || bytes <= 0) {
+    errors.push(`${field}: ${JSON.stringify(value)} must be a positive size such as 512m or 2g`);
+    return undefined;
+  }
+  return bytes;
+};
+
+const toCpus: Converter<string | number | { nanoCpus: number }> = (field, value, errors) => {
+  const cpus =
+    typeof value === 'object'
+      ? value.nanoCpus / NANO_CPUS_PER_CPU
+      : typeof value === 'number'
+        ? value
+        : value.trim() === ''
+          ? NaN
+          : Number(value);
+  // Below one NanoCpu is not a limit the kernel can express.
+  if (!Number.isFinite(cpus) || cpusToNanoCpus(cpus) <= 0) {
+    errors.push(`${field}: ${JSON.stringify(value)} must be a positive number of CPUs such as 0.5`);
+    return undefined;
+  }
+  return cpus;
+};
+
+const toPids: Converter<number> = (field, value, errors) => {
+  if (value <= 0) {
+    errors.push(`${field}: ${value} must be a positive number of processes`);
+    return undefined;
+  }
+  return value;
+};
+
+function convertLimit<T>(
+  field: string,
+  input: { required?: boolean; max?: T; default?: T } | undefined,
+  convert: Converter<T>,
+  errors: string[],
+): LimitRule | undefined {
+  if (input === undefined) return undefined;
+  const out: LimitRule = {};
+  if (input.required !== undefined) out.required = input.required;
+  const max = input.max === undefined ? undefined : convert(`${field}.max`, input.max, errors);
+  const dflt = input.default === undefined ? undefined : convert(`${field}.default`, input.default, errors);
+  if (max !== undefined) out.max = max;
+  if (dflt !== undefined) out.default = dflt;
+  // A default above the cap would make every request that relies on it fail.
+  if (max !== undefined && dflt !== undefined && dflt > max)
+    errors.push(
+      `${field}.default is above ${field}.max; a request relying on the default would always be denied`,
+    );
+  return out;
+}
+
+/** Validate and normalize a policy document from JSON; every problem is listed with its field. */
+export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
+  const parsed = policyDocumentInputSchema.safeParse(input);
+  if (!parsed.success)
+    return {
+      ok: false,
+      errors: parsed.error.issues.map((i) => `${i.path.map(String).join('.') || 'document'}: ${i.message}`),
+    };
+  const d = parsed.data;
+  const errors: string[] = [];
+  const rules: PolicyRules = {};
+  const res = d.rules.resources;
+  if (res) {
+    rules.resources = {};
+    const memory = convertLimit('rules.resources.memory', res.memory, toBytes, errors);
+    const cpu = convertLimit('rules.resources.cpu', res.cpu, toCpus, errors);
+    const pids = convertLimit('rules.resources.pids', res.pids, toPids, errors);
+    if (memory) rules.resources.memory = memory;
+    if (cpu) rules.resources.cpu = cpu;
+    if (pids) rules.resources.pids = pids;
+  }
+  if (d.rules.images) {
+    rules.images = { ...d.rules.images };
+    d.rules.images.allowedRegistries?.forEach((entry, i) => {
+      const problem = registryEntryProblem(normalizeRegistryEntry(entry));
+      if (problem) errors.push(`rules.images.allowedRegistries[${i}]: ${problem}`);
+    });
+  }
+  if (d.rules.privileged) rules.privileged = d.rules.privileged;
+  if (d.rules.hostNamespaces) rules.hostNamespaces = d.rules.hostNamespaces;
+  if (d.rules.capabilities) {
+    rules.capabilities = d.rules.capabilities;
+    d.rules.capabilities.allowAdd.forEach((c, i) => {
+      const cap = normalizeCapability(c);
+      if (cap !== 'ALL' && !LINUX_CAPABILITIES.has(cap))
+        errors.push(`rules.capabilities.allowAdd[${i}]: unknown capability ${JSON.stringify(c)}`);
+    });
+  }
+  for (const key of ['binds', 'devices'] as const) {
+    const paths = d.rules[key]?.allowedHostPaths;
+    if (!paths) continue;
+    rules[key] = { allowedHostPaths: paths };
+    paths.forEach((p, i) => {
+      if (!p.startsWith('/') || p.includes('\0'))
+        errors.push(`rules.${key}.allowedHostPaths[${i}]: ${JSON.stringify(p)} must be an absolute path`);
+    });
+  }
+  if (d.rules.labels) {
+    rules.labels = d.rules.labels;
+    if (d.rules.labels.required.some((l) => l.trim() === ''))
+      errors.push('rules.labels.required: a label name is empty');
+  }
+  if (errors.length) return { ok: false, errors };
+  const doc: PolicyDocument = { name: d.name, mode: d.mode, rules };
+  if (d.description !== undefined) doc.description = d.description;
+  return { ok: true, doc: normalizePolicyDocument(doc) };
+}
+
+export const BASELINE_POLICY_NAME = 'baseline';
+
+/**
+ * The policy a fresh install binds to everyone (issue 3): fills caps a request lacks, refuses
+ * privileged, host namespaces, added capabilities, host binds and host devices (each of them
+ * is root on the host), and admits the configured upstreams plus locally imported images ('').
+ */
+export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDocument {
+  // Config may hold upstream URLs; image references name the host only.
+  const upstreams = opts.upstreamRegistries.map((u) => u.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''));
+  return normalizePolicyDocument({
+    name: BASELINE_POLICY_NAME,
+    mode: 'enforce',
+    description:
+      'Built-in safe defaults: caps filled in, no privileged, host namespaces, capabilities or host mounts.',
+    rules: {
+      resources: {
+        memory: { default: 512 * 1024 ** 2 },
+        cpu: { default: 1 },
+        pids: { default: 1024 },
+      },
+      images: { allowedRegistries: [...upstreams, ''] },
+      privileged: { allow: false },
+      hostNamespaces: { allow: false },
+      capabilities: { allowAdd: [] },
+      binds: { allowedHostPaths: [] },
+      devices: { allowedHostPaths: [] },
+    },
+  });
+}

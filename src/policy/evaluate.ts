@@ -1,0 +1,191 @@
+import { imageName } from '../registry-proxy/reference/image-reference';
+import { ALL_CHECKS, Check, CheckContext, Reason } from './checks';
+import type { PolicyDocument, PolicyMode } from './document/policy-document';
+import type { ContainerSpec } from './spec/container-spec';
+import { cpusToNanoCpus } from './spec/units';
+
+export interface Principal {
+  id: string;
+  teams: string[];
+}
+
+/**
+ * A waiver of one rule for one scope (a principal or a team) and one image (by digest or
+ * repository), approved by someone other than the requester, until expiresAt.
+ */
+export interface Exception {
+  id: string;
+  rule: string;
+  principalId?: string;
+  team?: string;
+  image: { digest?: string; repository?: string };
+  requester: string;
+  approver: string;
+  ticket: string;
+  expiresAt: Date;
+}
+
+export interface EvaluatedPolicy {
+  name: string;
+  versionId: string;
+  doc: PolicyDocument;
+}
+
+export interface WaivedReason extends Reason {
+  exceptionId: string;
+}
+
+export type DefaultedField = 'memoryBytes' | 'nanoCpus' | 'pidsLimit';
+
+export interface DefaultApplied {
+  field: DefaultedField;
+  value: number;
+}
+
+export interface Decision {
+  /** In audit mode always true; `reasons` then lists what enforce mode would have denied. */
+  allowed: boolean;
+  mode: PolicyMode;
+  /** null only for the fail-closed decision when no policy could be used. */
+  policy: string | null;
+  policyVersion: string | null;
+  reasons: Reason[];
+  waived: WaivedReason[];
+  defaultsApplied: DefaultApplied[];
+}
+
+export interface EvaluateInput {
+  policy: EvaluatedPolicy;
+  spec: ContainerSpec;
+  principal: Principal;
+  exceptions: readonly Exception[];
+  now: Date;
+  /** Host symlink resolver for bind and device paths (see CheckContext.realpath). */
+  realpath?: (path: string) => string;
+  /** Defaults to every check; replay and tests may narrow it. */
+  checks?: readonly Check[];
+}
+
+export interface EvaluationResult {
+  decision: Decision;
+  /** The spec with policy defaults filled in: what the runtime must launch. */
+  effectiveSpec: ContainerSpec;
+}
+
+const same = (n: number) => n;
+// The policy writes CPUs, the spec holds NanoCpus.
+const DEFAULTABLE: ReadonlyArray<[DefaultedField, 'memory' | 'cpu' | 'pids', (n: number) => number]> = [
+  ['memoryBytes', 'memory', same],
+  ['nanoCpus', 'cpu', cpusToNanoCpus],
+  ['pidsLimit', 'pids', same],
+];
+
+/** Defaults are filled before any check runs, so caps apply to the values actually launched. */
+export function applyDefaults(
+  spec: ContainerSpec,
+  doc: PolicyDocument,
+): { effectiveSpec: ContainerSpec; defaultsApplied: DefaultApplied[] } {
+  const res = doc.rules.resources;
+  const defaultsApplied: DefaultApplied[] = [];
+  if (!res) return { effectiveSpec: spec, defaultsApplied };
+  let effectiveSpec = spec;
+  for (const [field, key, toSpec] of DEFAULTABLE) {
+    const dflt = res[key]?.default;
+    if (dflt === undefined || spec[field] !== undefined) continue;
+    const value = toSpec(dflt);
+    if (effectiveSpec === spec) effectiveSpec = { ...spec };
+    effectiveSpec[field] = value;
+    defaultsApplied.push({ field, value });
+  }
+  return { effectiveSpec, defaultsApplied };
+}
+
+/** An exception applies only to its rule, its scope, its image and only before it expires. */
+export function exceptionApplies(
+  exc: Exception,
+  reason: Reason,
+  spec: ContainerSpec,
+  principal: Principal,
+  now: Date,
+): boolean {
+  if (exc.rule !== reason.rule) return false;
+  // Checked again here though the store refuses it: a self-approved waiver is no approval.
+  if (!exc.approver || exc.approver === exc.requester) return false;
+  // NaN (an invalid date) compares false, so a malformed expiry never admits.
+  if (!(now.getTime() < exc.expiresAt.getTime())) return false;
+  if (exc.principalId === undefined && exc.team === undefined) return false;
+  if (exc.principalId !== undefined && exc.principalId !== principal.id) return false;
+  if (exc.team !== undefined && !principal.teams.includes(exc.team)) return false;
+  const { digest, repository } = exc.image;
+  if (digest === undefined && repository === undefined) return false;
+  if (digest !== undefined && digest !== spec.image.digest && digest !== spec.image.resolvedDigest)
+    return false;
+  if (repository !== undefined && repository !== imageName(spec.image)) return false;
+  return true;
+}
+
+/**
+ * The one decision point (issue 3): fill defaults, run every check, waive what a live
+ * exception covers, and decide by mode. Pure: same input, same decision; never throws on a
+ * valid spec and policy.
+ */
+export function evaluatePolicy(input: EvaluateInput): EvaluationResult {
+  const { policy, principal, exceptions, now } = input;
+  const { effectiveSpec, defaultsApplied } = applyDefaults(input.spec, policy.doc);
+  const ctx: CheckContext = { policyName: policy.name };
+  if (input.realpath) ctx.realpath = input.realpath;
+
+  const reasons: Reason[] = [];
+  const waived: WaivedReason[] = [];
+  for (const check of input.checks ?? ALL_CHECKS) {
+    for (const reason of check(effectiveSpec, policy.doc.rules, ctx)) {
+      const exc = exceptions.find((e) => exceptionApplies(e, reason, effectiveSpec, principal, now));
+      if (exc) waived.push({ ...reason, exceptionId: exc.id });
+      else reasons.push(reason);
+    }
+  }
+  const mode = policy.doc.mode;
+  return {
+    decision: {
+      allowed: mode === 'audit' || reasons.length === 0,
+      mode,
+      policy: policy.name,
+      policyVersion: policy.versionId,
+      reasons,
+      waived,
+      defaultsApplied,
+    },
+    effectiveSpec,
+  };
+}
+
+/**
+ * Fail closed (DESIGN: no loaded policy, no launch): the decision when no policy is bound to
+ * the principal, or the bound one could not be loaded.
+ */
+export function evaluateForNoPolicy(
+  opts: { principal?: Pick<Principal, 'id'>; loadError?: string } = {},
+): Decision {
+  const who = opts.principal ? `principal ${opts.principal.id}` : 'this principal';
+  const reason: Reason =
+    opts.loadError !== undefined
+      ? {
+          rule: 'policy.load',
+          message: `the policy bound to ${who} could not be loaded (${opts.loadError}); launches are denied until it loads`,
+          detail: { principalId: opts.principal?.id ?? null, error: opts.loadError },
+        }
+      : {
+          rule: 'policy.binding',
+          message: `no policy is bound to ${who} or its teams; launches are denied until an admin binds one`,
+          detail: { principalId: opts.principal?.id ?? null },
+        };
+  return {
+    allowed: false,
+    mode: 'enforce',
+    policy: null,
+    policyVersion: null,
+    reasons: [reason],
+    waived: [],
+    defaultsApplied: [],
+  };
+}

@@ -1,0 +1,28 @@
+import type { CheckContext } from '../checks/check-result';
+import type { ContainerSpec } from '../spec/container-spec';
+
+/** Shared by the unit tests: the smallest valid spec; each test changes one thing. */
+export function minimalSpec(overrides: Partial<ContainerSpec> = {}): ContainerSpec {
+  return {
+    image: { registry: 'corp.io', repository: 'team/app', tag: '1.2.3' },
+    command: [],
+    env: [],
+    labels: {},
+    privileged: false,
+    capAdd: [],
+    capDrop: [],
+    hostNamespaces: { pid: false, ipc: false, net: false, uts: false },
+    networkMode: 'none',
+    binds: [],
+    tmpfs: [],
+    devices: [],
+    readOnlyRootfs: false,
+    ...overrides,
+  };
+}
+
+export const ctx: CheckContext = { policyName: 'prod' };
+
+export const GiB = 1024 ** 3;
+export const MiB = 1024 ** 2;
+export const DIGEST = `sha256:${'a'.repeat(64)}`;
