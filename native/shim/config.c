@@ -1,0 +1,180 @@
+/*
+ * Config decoding.
+ *
+ * The frame is a little-endian u32 length followed by that many bytes of NUL-terminated
+ * strings: a key, then a fixed number of values for that key (table below). Repeated keys
+ * append (arg, env, lower, group, bind, tmpfs, rlimit), in order. No escaping, no nesting,
+ * no numbers in binary: the only parsing is "find the next NUL" and strtoull, so there is
+ * little to get wrong. The service's encoder is src/runtime/shim/shim-protocol.ts.
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct key {
+  const char *name;
+  int nvalues;
+};
+
+static const struct key keys[] = {
+    {"mode", 1},  {"rootfs", 1}, {"lower", 1},  {"upper", 1},    {"work", 1},  {"readonly", 1},
+    {"hostname", 1}, {"net", 1}, {"bind", 3},   {"tmpfs", 3},    {"target", 1}, {"arg", 1},
+    {"env", 1},   {"cwd", 1},    {"uid", 1},    {"gid", 1},      {"group", 1}, {"caps", 1},
+    {"rlimit", 3},
+};
+
+/* Docker's ulimit names; the numbers differ between architectures, so the name travels. */
+static const struct {
+  const char *name;
+  int resource;
+} rlimit_names[] = {
+    {"core", RLIMIT_CORE},       {"cpu", RLIMIT_CPU},         {"data", RLIMIT_DATA},
+    {"fsize", RLIMIT_FSIZE},     {"locks", RLIMIT_LOCKS},     {"memlock", RLIMIT_MEMLOCK},
+    {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},     {"nofile", RLIMIT_NOFILE},
+    {"nproc", RLIMIT_NPROC},     {"rss", RLIMIT_RSS},         {"rtprio", RLIMIT_RTPRIO},
+    {"rttime", RLIMIT_RTTIME},   {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK},
+    {"as", RLIMIT_AS},
+};
+
+static const struct key *find_key(const char *name) {
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    if (strcmp(keys[i].name, name) == 0) return &keys[i];
+  return NULL;
+}
+
+static unsigned long long parse_num(const char *key, const char *s, int base, unsigned long long max) {
+  char *end;
+  errno = 0;
+  if (*s == '\0' || *s == '-' || *s == '+') die_err(EINVAL, "config: %s: not a number", key);
+  unsigned long long v = strtoull(s, &end, base);
+  if (errno || *end != '\0' || v > max) die_err(EINVAL, "config: %s: bad number", key);
+  return v;
+}
+
+static rlim_t parse_rlim(const char *s) {
+  if (strcmp(s, "unlimited") == 0) return RLIM_INFINITY;
+  return (rlim_t)parse_num("rlimit", s, 10, ~0ULL - 1);
+}
+
+static void *xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size);
+  if (!p) die("config: calloc");
+  return p;
+}
+
+static int overlay_safe(const char *p) {
+  /* ',' separates mount options and ':' separates lowerdirs; the service never hands out
+   * such paths, and refusing them here beats a confusing mount error. */
+  return p[0] == '/' && !strpbrk(p, ",:");
+}
+
+void parse_config(char *buf, size_t len, struct shim_config *cfg) {
+  if (len == 0 || buf[len - 1] != '\0') die_err(EINVAL, "config: frame must end with NUL");
+
+  /* Pass 1: count the repeated keys so the arrays are sized exactly. */
+  size_t n_lower = 0, n_arg = 0, n_env = 0, n_group = 0, n_mount = 0, n_rlimit = 0;
+  for (char *p = buf; p < buf + len;) {
+    const struct key *k = find_key(p);
+    if (!k) die_err(EINVAL, "config: unknown key '%.40s'", p);
+    if (!strcmp(k->name, "lower")) n_lower++;
+    else if (!strcmp(k->name, "arg")) n_arg++;
+    else if (!strcmp(k->name, "env")) n_env++;
+    else if (!strcmp(k->name, "group")) n_group++;
+    else if (!strcmp(k->name, "bind") || !strcmp(k->name, "tmpfs")) n_mount++;
+    else if (!strcmp(k->name, "rlimit")) n_rlimit++;
+    p += strlen(p) + 1;
+    for (int i = 0; i < k->nvalues; i++) {
+      if (p >= buf + len) die_err(EINVAL, "config: %s: missing value", k->name);
+      p += strlen(p) + 1;
+    }
+  }
+
+  memset(cfg, 0, sizeof *cfg);
+  cfg->lowers = xcalloc(n_lower, sizeof *cfg->lowers);
+  cfg->argv = xcalloc(n_arg + 1, sizeof *cfg->argv);
+  cfg->envp = xcalloc(n_env + 1, sizeof *cfg->envp);
+  cfg->groups = xcalloc(n_group, sizeof *cfg->groups);
+  cfg->mounts = xcalloc(n_mount, sizeof *cfg->mounts);
+  cfg->rlimits = xcalloc(n_rlimit, sizeof *cfg->rlimits);
+  cfg->new_net = 1;
+  cfg->cwd = "/";
+  int have_caps = 0, have_uid = 0, have_gid = 0;
+
+  /* Pass 2: fill in. Values point into buf, which lives until execve. */
+  for (char *p = buf; p < buf + len;) {
+    const char *name = p, *v[3] = {0};
+    const struct key *k = find_key(name);
+    p += strlen(p) + 1;
+    for (int i = 0; i < k->nvalues; i++) {
+      v[i] = p;
+      p += strlen(p) + 1;
+    }
+
+    if (!strcmp(name, "mode")) {
+      if (!strcmp(v[0], "run")) cfg->mode = MODE_RUN;
+      else if (!strcmp(v[0], "exec")) cfg->mode = MODE_EXEC;
+      else die_err(EINVAL, "config: mode: expected run or exec");
+    } else if (!strcmp(name, "rootfs")) cfg->rootfs = v[0];
+    else if (!strcmp(name, "lower")) cfg->lowers[cfg->nlowers++] = v[0];
+    else if (!strcmp(name, "upper")) cfg->upper = v[0];
+    else if (!strcmp(name, "work")) cfg->work = v[0];
+    else if (!strcmp(name, "readonly")) cfg->readonly_rootfs = parse_num(name, v[0], 10, 1);
+    else if (!strcmp(name, "hostname")) cfg->hostname = v[0];
+    else if (!strcmp(name, "net")) {
+      if (!strcmp(v[0], "none")) cfg->new_net = 1;
+      else if (!strcmp(v[0], "host")) cfg->new_net = 0;
+      else die_err(EINVAL, "config: net: expected none or host");
+    } else if (!strcmp(name, "bind") || !strcmp(name, "tmpfs")) {
+      struct user_mount *m = &cfg->mounts[cfg->nmounts++];
+      if (name[0] == 'b') {
+        m->src = v[0];
+        m->dst = v[1];
+        if (!strcmp(v[2], "ro")) m->readonly = 1;
+        else if (strcmp(v[2], "rw")) die_err(EINVAL, "config: bind %s: expected ro or rw", v[1]);
+        if (m->src[0] != '/') die_err(EINVAL, "config: bind source %.100s: not absolute", m->src);
+      } else {
+        m->is_tmpfs = 1;
+        m->dst = v[0];
+        m->size = parse_num("tmpfs size", v[1], 10, ~0ULL);
+        m->mode = (unsigned)parse_num("tmpfs mode", v[2], 8, 07777);
+      }
+      if (m->dst[0] != '/') die_err(EINVAL, "config: mount destination %.100s: not absolute", m->dst);
+    } else if (!strcmp(name, "target")) cfg->target = (pid_t)parse_num(name, v[0], 10, 0x3fffffff);
+    else if (!strcmp(name, "arg")) cfg->argv[cfg->argc++] = (char *)v[0];
+    else if (!strcmp(name, "env")) cfg->envp[cfg->envc++] = (char *)v[0];
+    else if (!strcmp(name, "cwd")) cfg->cwd = v[0];
+    else if (!strcmp(name, "uid")) cfg->uid = (uid_t)parse_num(name, v[0], 10, 0xfffffffe), have_uid = 1;
+    else if (!strcmp(name, "gid")) cfg->gid = (gid_t)parse_num(name, v[0], 10, 0xfffffffe), have_gid = 1;
+    else if (!strcmp(name, "group")) cfg->groups[cfg->ngroups++] = (gid_t)parse_num(name, v[0], 10, 0xfffffffe);
+    else if (!strcmp(name, "caps")) cfg->caps = parse_num(name, v[0], 16, ~0ULL), have_caps = 1;
+    else if (!strcmp(name, "rlimit")) {
+      struct rlimit_req *r = &cfg->rlimits[cfg->nrlimits];
+      size_t i;
+      for (i = 0; i < sizeof rlimit_names / sizeof rlimit_names[0]; i++)
+        if (!strcmp(rlimit_names[i].name, v[0])) break;
+      if (i == sizeof rlimit_names / sizeof rlimit_names[0]) die_err(EINVAL, "config: rlimit %.20s: unknown", v[0]);
+      r->name = rlimit_names[i].name;
+      r->resource = rlimit_names[i].resource;
+      r->soft = parse_rlim(v[1]);
+      r->hard = parse_rlim(v[2]);
+      cfg->nrlimits++;
+    }
+  }
+
+  /* Everything security-relevant must be stated, never defaulted to root/all caps. */
+  if (!cfg->mode) die_err(EINVAL, "config: mode missing");
+  if (cfg->argc == 0) die_err(EINVAL, "config: no command (arg)");
+  if (!have_caps || !have_uid || !have_gid) die_err(EINVAL, "config: caps, uid and gid are required");
+  if (cfg->cwd[0] != '/') die_err(EINVAL, "config: cwd must be absolute");
+  if (cfg->mode == MODE_EXEC && cfg->target <= 0) die_err(EINVAL, "config: exec needs target");
+  if (cfg->mode == MODE_RUN) {
+    if (!cfg->rootfs || cfg->rootfs[0] != '/') die_err(EINVAL, "config: rootfs must be an absolute path");
+    if (cfg->nlowers && (!cfg->upper || !cfg->work)) die_err(EINVAL, "config: overlay needs upper and work");
+    for (size_t i = 0; i < cfg->nlowers; i++)
+      if (!overlay_safe(cfg->lowers[i])) die_err(EINVAL, "config: lowerdir %.100s: must be absolute, without ',' or ':'", cfg->lowers[i]);
+    if (cfg->nlowers && (!overlay_safe(cfg->upper) || !overlay_safe(cfg->work)))
+      die_err(EINVAL, "config: upper/work must be absolute, without ',' or ':'");
+  }
+}

@@ -1,0 +1,96 @@
+/*
+ * warden-shim: shared declarations.
+ *
+ * The shim is the only place where Warden changes namespaces or credentials: Node runs
+ * ~7 threads, and setns(CLONE_NEWNS)/unshare/fork are unsafe or refused in a threaded
+ * process. This binary is single-threaded from start to execve.
+ *
+ * Files: main.c (parent side, protocol, supervision), config.c (config decoding),
+ * rootfs.c (mount namespace: rootfs, /proc, /dev, /sys, masks, pivot_root),
+ * process.c (hostname, loopback, rlimits, credentials, capabilities, execve).
+ */
+#ifndef WARDEN_SHIM_H
+#define WARDEN_SHIM_H
+
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+/* File descriptors the service hands us (see the protocol diagram in main.c). */
+#define SHIM_CONTROL_FD 3 /* service -> shim: CONFIG frame, then the 'G' byte */
+#define SHIM_STATUS_FD 4  /* shim -> service: PID / EXEC / ERR / EXIT lines */
+
+#define SHIM_MAX_CONFIG (1u << 20) /* 1 MiB: far above any real config, bounds the read */
+#define SHIM_STEP_MAX 240
+
+enum shim_mode { MODE_RUN = 1, MODE_EXEC = 2 };
+
+struct user_mount {
+  int is_tmpfs;
+  const char *src; /* bind only */
+  const char *dst; /* absolute path inside the container */
+  int readonly;    /* bind only */
+  unsigned long long size; /* tmpfs only, bytes; 0 = kernel default */
+  unsigned mode;           /* tmpfs only */
+};
+
+struct rlimit_req {
+  const char *name;
+  int resource;
+  rlim_t soft, hard;
+};
+
+struct shim_config {
+  enum shim_mode mode;
+
+  /* run mode: the container's filesystem */
+  const char *rootfs;   /* plain rootfs dir, or the overlay mount point */
+  const char **lowers;  /* overlay lowerdirs, top-most first; none = plain rootfs */
+  size_t nlowers;
+  const char *upper, *work;
+  int readonly_rootfs;
+  const char *hostname;
+  int new_net; /* 0 for network mode 'host' */
+  struct user_mount *mounts;
+  size_t nmounts;
+
+  /* exec mode: the container's PID 1 (host pid) whose namespaces we join */
+  pid_t target;
+
+  /* the process, both modes */
+  char **argv; /* NULL-terminated */
+  size_t argc;
+  char **envp; /* NULL-terminated */
+  size_t envc;
+  const char *cwd;
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  size_t ngroups;
+  uint64_t caps; /* effective/permitted/bounding mask, computed by the service */
+  struct rlimit_req *rlimits;
+  size_t nrlimits;
+};
+
+/* Failure reporting. `die` names the step (printf-style) and the errno it captured;
+ * before clone it becomes an ERR line to the service, inside the container init it is
+ * written to the exec-check pipe and relayed by the parent. Never returns. */
+__attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);
+__attribute__((noreturn, format(printf, 2, 3))) void die_err(int err, const char *fmt, ...);
+void enter_child_reporting(int errfd);
+
+/* config.c */
+void parse_config(char *buf, size_t len, struct shim_config *cfg);
+
+/* rootfs.c: everything between "go" and pivot_root in the new mount namespace */
+void setup_rootfs(const struct shim_config *cfg);
+
+/* process.c */
+void set_hostname_and_lo(const struct shim_config *cfg);
+void apply_rlimits(const struct shim_config *cfg);
+void drop_privileges(const struct shim_config *cfg);
+__attribute__((noreturn)) void exec_process(const struct shim_config *cfg);
+
+#endif

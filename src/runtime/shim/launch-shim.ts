@@ -1,0 +1,221 @@
+import { spawn, type IOType } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { dirname, join } from 'node:path';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import {
+  encodeShimConfig,
+  errnoName,
+  ShimMessageDecoder,
+  signalName,
+  SHIM_CONTROL_FD,
+  SHIM_STATUS_FD,
+  type ShimConfig,
+  type ShimMessage,
+} from './shim-protocol';
+
+/**
+ * A failure before the container process reached execve, or of the shim itself.
+ * `step` is what failed (`mount overlay`, `exec /bin/nope`, `place in cgroups`),
+ * `code` the errno name (`ENOENT`), `errno` its number.
+ */
+export class ShimError extends Error {
+  override readonly name = 'ShimError';
+
+  constructor(
+    readonly step: string,
+    readonly errno: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`${step}: ${errnoName(errno)}`, options);
+  }
+
+  get code(): string {
+    return errnoName(this.errno);
+  }
+}
+
+/** Docker's convention: a signal death is reported as 128 + signal number (SIGKILL = 137). */
+export interface ExitStatus {
+  exitCode: number;
+  signal: NodeJS.Signals | null;
+}
+
+/** What each of the container's fds 0-2 is: a pipe back to us, nothing, or an open fd. */
+export type StdioEntry = Extract<IOType, 'pipe' | 'ignore'> | number;
+
+export interface LaunchShimOptions {
+  /** Called with the host pid once it exists and before anything runs in it. */
+  placeInCgroups: (pid: number) => Promise<void>;
+  /** Default: stdin ignored, stdout and stderr piped. Node's 'pipe' is a socketpair. */
+  stdio?: [StdioEntry, StdioEntry, StdioEntry];
+  /** Default: native/shim/build/warden-shim of this package. */
+  shimPath?: string;
+  /** Start deadline (cgroup placement included). Default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface LaunchedProcess {
+  /** Host pid of the container process (the container's PID 1 in run mode). */
+  pid: number;
+  /** Host pid of the shim, which stays as the process's parent to relay its exit status. */
+  shimPid: number;
+  stdin: Writable | null;
+  stdout: Readable | null;
+  stderr: Readable | null;
+  /** Resolves with the real exit status once the process and the shim are both gone;
+   * rejects only if the shim itself died without reporting one. */
+  exited: Promise<ExitStatus>;
+}
+
+const SHIM_GRACE_MS = 5_000;
+let defaultShimPath: string | undefined;
+
+/** The binary lives at <package>/native/shim/build; walk up so this works from src/ and dist/. */
+export function resolveShimPath(): string {
+  if (defaultShimPath) return defaultShimPath;
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'native', 'shim', 'build', 'warden-shim');
+    if (existsSync(candidate)) return (defaultShimPath = candidate);
+    if (dirname(dir) === dir) {
+      throw new ShimError('find shim binary (run scripts/build-shim.sh)', osConstants.errno.ENOENT);
+    }
+  }
+}
+
+/**
+ * Starts a container process through the init shim and resolves once execve succeeded.
+ * Rejects with ShimError on any failure; by then the shim and the process it created are
+ * gone (the shim kills and reaps its child when we close the control fd before 'G').
+ */
+export function launchShim(config: ShimConfig, options: LaunchShimOptions): Promise<LaunchedProcess> {
+  let frame: Buffer;
+  let shimPath: string;
+  try {
+    frame = encodeShimConfig(config);
+    shimPath = options.shimPath ?? resolveShimPath();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+
+  const child = spawn(shimPath, [], {
+    // fds 0-2 go to the container; 3 (control) and 4 (status) are the protocol.
+    stdio: [...(options.stdio ?? ['ignore', 'pipe', 'pipe']), 'pipe', 'pipe'],
+    // Own session: a Ctrl-C aimed at the service must not reach the containers.
+    detached: true,
+  });
+  const control = child.stdio[SHIM_CONTROL_FD] as Writable;
+  const status = child.stdio[SHIM_STATUS_FD] as Readable;
+  // Node resumes (drains into nowhere) every stdio stream nobody reads yet when the shim
+  // exits, and a fast container exits before the caller gets the streams. Piping now keeps
+  // the output (with back-pressure) until the caller reads it.
+  const stdout = child.stdout ? child.stdout.pipe(new PassThrough()) : null;
+  const stderr = child.stderr ? child.stderr.pipe(new PassThrough()) : null;
+
+  return new Promise<LaunchedProcess>((resolve, reject) => {
+    const decoder = new ShimMessageDecoder();
+    let pid: number | undefined;
+    let goSent = false;
+    let started = false;
+    let failure: Error | undefined;
+    let exitStatus: ExitStatus | undefined;
+    let resolveExit!: (s: ExitStatus) => void;
+    let rejectExit!: (e: Error) => void;
+    const exited = new Promise<ExitStatus>((res, rej) => ((resolveExit = res), (rejectExit = rej)));
+    exited.catch(() => undefined); // only observed by callers that care
+
+    const deadline = setTimeout(
+      () => fail(new ShimError('start timed out', osConstants.errno.ETIMEDOUT)),
+      options.timeoutMs ?? 30_000,
+    );
+    let killTimer: NodeJS.Timeout | undefined;
+
+    // Rejection waits until the shim is gone (status fd closed), so "rejected" means
+    // "nothing left running". Before 'G', closing control makes the shim SIGKILL and reap
+    // its child; after 'G' the child still has PDEATHSIG=SIGKILL until execve, so killing
+    // the shim takes the child with it.
+    function fail(err: Error): void {
+      if (started || failure) return;
+      failure = err;
+      clearTimeout(deadline);
+      control.destroy();
+      if (goSent && child.exitCode === null) child.kill('SIGKILL');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), SHIM_GRACE_MS);
+    }
+
+    function onMessage(msg: ShimMessage): void {
+      switch (msg.type) {
+        case 'pid':
+          pid = msg.pid;
+          options.placeInCgroups(msg.pid).then(
+            () => {
+              if (failure) return;
+              goSent = true;
+              control.end('G');
+            },
+            (err: unknown) => fail(asShimError('place in cgroups', err)),
+          );
+          return;
+        case 'error':
+          return fail(new ShimError(msg.step, msg.errno));
+        case 'exec':
+          if (pid === undefined || failure)
+            return fail(new ShimError('shim: EXEC before PID', osConstants.errno.EPROTO));
+          started = true;
+          clearTimeout(deadline);
+          resolve({ pid, shimPid: child.pid!, stdin: child.stdin, stdout, stderr, exited });
+          return;
+        case 'exit': {
+          const signal = msg.signal === null ? null : (signalName(msg.signal) ?? null);
+          exitStatus = { exitCode: msg.exitCode ?? 128 + (msg.signal ?? 0), signal };
+          // Settle once the shim is reaped too, so "exited" means nothing of it is left.
+          void reapShim().then(() => resolveExit(exitStatus!));
+          return;
+        }
+      }
+    }
+
+    status.on('data', (chunk: Buffer) => {
+      let messages: ShimMessage[];
+      try {
+        messages = decoder.push(chunk);
+      } catch (err) {
+        return fail(asShimError('shim protocol', err, osConstants.errno.EPROTO));
+      }
+      messages.forEach(onMessage);
+    });
+    status.on('error', () => undefined); // 'close' follows and says what matters
+    control.on('error', () => undefined); // EPIPE when the shim already exited; handled via status
+
+    // The status fd is held only by the shim, so its close means the shim has exited.
+    status.on('close', () => {
+      clearTimeout(deadline);
+      if (killTimer) clearTimeout(killTimer);
+      const gone = new ShimError('shim exited unexpectedly', osConstants.errno.EPIPE);
+      if (!started) {
+        void reapShim().then(() => reject(failure ?? gone));
+      } else if (!exitStatus) {
+        void reapShim().then(() => rejectExit(gone));
+      }
+    });
+    child.on('error', (err) => fail(asShimError('spawn shim', err)));
+
+    function reapShim(): Promise<void> {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined)
+        return Promise.resolve();
+      return new Promise((res) => child.once('exit', () => res()));
+    }
+
+    control.write(frame);
+  });
+}
+
+function asShimError(step: string, err: unknown, fallbackErrno = osConstants.errno.EIO): ShimError {
+  if (err instanceof ShimError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const errno =
+    code && code in osConstants.errno
+      ? osConstants.errno[code as keyof typeof osConstants.errno]
+      : fallbackErrno;
+  return new ShimError(step, errno, { cause: err });
+}

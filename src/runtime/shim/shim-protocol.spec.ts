@@ -1,0 +1,91 @@
+import {
+  capabilityMask,
+  encodeShimConfig,
+  errnoName,
+  parseShimLine,
+  ShimMessageDecoder,
+  type ShimRunConfig,
+} from './shim-protocol';
+
+const base: ShimRunConfig = {
+  mode: 'run',
+  rootfs: '/var/lib/warden/c1/rootfs',
+  hostname: 'c1',
+  network: 'none',
+  process: { args: ['/bin/sh', '-c', 'echo hi'], env: ['PATH=/bin'], uid: 0, gid: 0 },
+};
+
+function records(frame: Buffer): string[] {
+  expect(frame.readUInt32LE(0)).toBe(frame.length - 4);
+  const body = frame.subarray(4).toString();
+  expect(body.endsWith('\0')).toBe(true);
+  return body.slice(0, -1).split('\0');
+}
+
+describe('capabilityMask', () => {
+  it("is Docker's default set without changes", () => {
+    expect(capabilityMask().toString(16).padStart(16, '0')).toBe('00000000a80425fb');
+  });
+
+  it('applies drops, then adds, in any spelling, with ALL', () => {
+    expect(capabilityMask(['cap_net_admin'], ['MKNOD'])).toBe(0xa80425fbn + (1n << 12n) - (1n << 27n));
+    expect(capabilityMask(['NET_BIND_SERVICE'], ['ALL'])).toBe(1n << 10n);
+    expect(() => capabilityMask(['NOT_A_CAP'])).toThrow(/unknown capability/);
+  });
+});
+
+describe('encodeShimConfig', () => {
+  it('frames NUL-separated key/value records in a stable order', () => {
+    expect(records(encodeShimConfig(base))).toEqual([
+      'mode', 'run', 'rootfs', '/var/lib/warden/c1/rootfs', 'readonly', '0', 'hostname', 'c1', 'net', 'none',
+      'arg', '/bin/sh', 'arg', '-c', 'arg', 'echo hi', 'env', 'PATH=/bin', 'cwd', '/', 'uid', '0', 'gid', '0',
+      'caps', 'a80425fb',
+    ]); // prettier-ignore
+  });
+
+  it('encodes overlay, mounts, /etc files and rlimits', () => {
+    const r = records(
+      encodeShimConfig({
+        ...base,
+        overlay: { lowerdirs: ['/l/2', '/l/1'], upperdir: '/u', workdir: '/w' },
+        etcFiles: { hosts: '/c1/hosts' },
+        mounts: [
+          { type: 'bind', source: '/data', destination: '/data', readonly: true },
+          { type: 'tmpfs', destination: '/run', sizeBytes: 1048576 },
+        ],
+        process: { ...base.process, rlimits: [{ type: 'nofile', soft: 1024, hard: 'unlimited' }] },
+      }),
+    );
+    const joined = r.join(' ');
+    expect(joined).toContain('lower /l/2 lower /l/1 upper /u work /w');
+    expect(joined).toContain('bind /c1/hosts /etc/hosts rw bind /data /data ro tmpfs /run 1048576 1777');
+    expect(joined).toContain('rlimit nofile 1024 unlimited');
+  });
+
+  it('refuses values the frame cannot carry', () => {
+    expect(() => encodeShimConfig({ ...base, hostname: 'a\0b' })).toThrow(/NUL/);
+    expect(() => encodeShimConfig({ ...base, process: { ...base.process, uid: -1 } })).toThrow(/uid/);
+    expect(() => encodeShimConfig({ ...base, process: { ...base.process, args: [] } })).toThrow(/args/);
+  });
+});
+
+describe('status messages', () => {
+  it('decodes lines split across chunks', () => {
+    const d = new ShimMessageDecoder();
+    expect(d.push('PID 42\nEX')).toEqual([{ type: 'pid', pid: 42 }]);
+    expect(d.push('EC\nEXIT -1 9\n')).toEqual([
+      { type: 'exec' },
+      { type: 'exit', exitCode: null, signal: 9 },
+    ]);
+  });
+
+  it('keeps the whole step of an error, spaces included', () => {
+    expect(parseShimLine('ERR 2 exec no such')).toEqual({ type: 'error', errno: 2, step: 'exec no such' });
+    expect(errnoName(2)).toBe('ENOENT');
+  });
+
+  it('rejects garbage', () => {
+    expect(() => parseShimLine('PID x')).toThrow(/malformed/);
+    expect(() => parseShimLine('HELLO')).toThrow(/unknown/);
+  });
+});

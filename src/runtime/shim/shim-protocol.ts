@@ -1,0 +1,244 @@
+import { constants as osConstants } from 'node:os';
+
+/*
+ * The service <-> init shim protocol (the same diagram is in native/shim/main.c).
+ *
+ *   Warden service (Node)          warden-shim  S                 container init  C
+ *   ─────────────────────          ──────────────                 ─────────────────
+ *   spawn(shim; fds 0-2 = stdio,
+ *         3 = control, 4 = status)
+ *   fd3 ── CONFIG ──────────────►  read u32 length + NUL-separated records
+ *                                  run:  clone(NEWPID|NEWNS|NEWUTS|NEWIPC[|NEWNET]) ─► C
+ *                                  exec: setns(pidfd of target), fork ──────────────► C
+ *   fd4 ◄── "PID <host pid>\n" ──                                  C blocks on sync pipe
+ *   placeInCgroups(pid)
+ *   fd3 ── 'G' ─────────────────►  write 'G' on sync pipe ────────► unshare(NEWCGROUP) (run)
+ *      (fd3 EOF before 'G' =                                       mounts, pivot_root,
+ *       abort: S SIGKILLs C,                                       hostname, lo up, rlimits,
+ *       reaps it, exits 1)                                         creds, caps, no_new_privs
+ *                                                                  execve(argv, env)
+ *                                  read exec-check pipe (O_CLOEXEC):
+ *                                    EOF              = execve succeeded
+ *                                    {errno, step}    = C failed before execve, and exited
+ *   fd4 ◄── "EXEC\n"            ──   (success)
+ *   fd4 ◄── "ERR <errno> <step>\n"   (failure; S reaps C and exits 1)
+ *                                  waitpid(C)
+ *   fd4 ◄── "EXIT <code> <sig>\n" ─  code = exit status or -1; sig = signal number or 0.
+ *                                  S exits 0.
+ *
+ * S stays alive as a small waiter for as long as C runs: the service is not C's parent,
+ * and only a parent can collect the real exit status (code, or the killing signal).
+ * Failures in S itself (bad config, clone, setns) are also ERR lines, before or instead of
+ * PID.
+ *
+ * CONFIG frame: little-endian u32 byte length, then NUL-terminated strings — a key
+ * followed by its fixed number of values (see `encodeShimConfig`). Repeated keys append.
+ */
+
+export const SHIM_CONTROL_FD = 3;
+export const SHIM_STATUS_FD = 4;
+const MAX_CONFIG_BYTES = 1 << 20;
+
+/** Capability numbers from linux/capability.h (stable kernel ABI). */
+// prettier-ignore
+export const CAPABILITIES: Readonly<Record<string, number>> = {
+  CHOWN: 0, DAC_OVERRIDE: 1, DAC_READ_SEARCH: 2, FOWNER: 3, FSETID: 4, KILL: 5, SETGID: 6, SETUID: 7,
+  SETPCAP: 8, LINUX_IMMUTABLE: 9, NET_BIND_SERVICE: 10, NET_BROADCAST: 11, NET_ADMIN: 12, NET_RAW: 13,
+  IPC_LOCK: 14, IPC_OWNER: 15, SYS_MODULE: 16, SYS_RAWIO: 17, SYS_CHROOT: 18, SYS_PTRACE: 19, SYS_PACCT: 20,
+  SYS_ADMIN: 21, SYS_BOOT: 22, SYS_NICE: 23, SYS_RESOURCE: 24, SYS_TIME: 25, SYS_TTY_CONFIG: 26, MKNOD: 27,
+  LEASE: 28, AUDIT_WRITE: 29, AUDIT_CONTROL: 30, SETFCAP: 31, MAC_OVERRIDE: 32, MAC_ADMIN: 33, SYSLOG: 34,
+  WAKE_ALARM: 35, BLOCK_SUSPEND: 36, AUDIT_READ: 37, PERFMON: 38, BPF: 39, CHECKPOINT_RESTORE: 40,
+};
+
+/** Docker's default capability set (moby's default OCI spec). Mask 0x00000000a80425fb. */
+// prettier-ignore
+export const DOCKER_DEFAULT_CAPABILITIES: readonly string[] = [
+  'CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID', 'SETUID', 'SETFCAP', 'SETPCAP',
+  'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE',
+];
+
+/** Accepts Docker's spellings: `NET_ADMIN`, `CAP_NET_ADMIN`, `net_admin`, and `ALL`. */
+export function capabilityMask(add: readonly string[] = [], drop: readonly string[] = []): bigint {
+  const norm = (c: string): string => c.toUpperCase().replace(/^CAP_/, '');
+  const bit = (c: string): bigint => {
+    const n = CAPABILITIES[norm(c)];
+    if (n === undefined) throw new TypeError(`unknown capability '${c}'`);
+    return 1n << BigInt(n);
+  };
+  const all = Object.values(CAPABILITIES).reduce((m, n) => m | (1n << BigInt(n)), 0n);
+  let mask = DOCKER_DEFAULT_CAPABILITIES.reduce((m, c) => m | bit(c), 0n);
+  // Docker applies drops to the default set, then adds: `--cap-drop ALL --cap-add X` = {X}.
+  for (const c of drop) mask = norm(c) === 'ALL' ? 0n : mask & ~bit(c);
+  for (const c of add) mask = norm(c) === 'ALL' ? all : mask | bit(c);
+  return mask;
+}
+
+// prettier-ignore
+export type RlimitName =
+  | 'core' | 'cpu' | 'data' | 'fsize' | 'locks' | 'memlock' | 'msgqueue' | 'nice' | 'nofile' | 'nproc'
+  | 'rss' | 'rtprio' | 'rttime' | 'sigpending' | 'stack' | 'as';
+
+export interface ShimRlimit {
+  type: RlimitName;
+  /** 'unlimited' or a count; the shim caps both at its own hard limit (never raises it). */
+  soft: number | 'unlimited';
+  hard: number | 'unlimited';
+}
+
+/** The process to exec, in both modes. Names (user, group) are resolved by the caller. */
+export interface ShimProcessSpec {
+  args: string[];
+  env: string[];
+  cwd?: string;
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+  /** Changes to Docker's default set; see `capabilityMask`. */
+  capAdd?: string[];
+  capDrop?: string[];
+  rlimits?: ShimRlimit[];
+}
+
+export type ShimMount =
+  | { type: 'bind'; source: string; destination: string; readonly?: boolean }
+  | { type: 'tmpfs'; destination: string; sizeBytes?: number; mode?: number };
+
+export interface ShimRunConfig {
+  mode: 'run';
+  /** A plain rootfs dir, or (with `overlay`) the empty dir the overlay is mounted on. */
+  rootfs: string;
+  overlay?: { lowerdirs: string[]; upperdir: string; workdir: string };
+  readonlyRootfs?: boolean;
+  hostname?: string;
+  network: 'none' | 'host';
+  /** Host files the caller prepared, bind-mounted read-write like Docker does. */
+  etcFiles?: { hostname?: string; hosts?: string; resolvConf?: string };
+  mounts?: ShimMount[];
+  process: ShimProcessSpec;
+}
+
+export interface ShimExecConfig {
+  mode: 'exec';
+  /** Host pid of the container's PID 1; its namespaces are joined. */
+  targetPid: number;
+  process: ShimProcessSpec;
+}
+
+export type ShimConfig = ShimRunConfig | ShimExecConfig;
+
+export type ShimMessage =
+  | { type: 'pid'; pid: number }
+  | { type: 'exec' }
+  | { type: 'error'; errno: number; step: string }
+  | { type: 'exit'; exitCode: number | null; signal: number | null };
+
+function assertNoNul(key: string, value: string): string {
+  if (value.includes('\0')) throw new TypeError(`shim config ${key}: value contains NUL`);
+  return value;
+}
+
+function uint(key: string, n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new TypeError(`shim config ${key}: ${n} is not a non-negative integer`);
+  return String(n);
+}
+
+export function encodeShimConfig(config: ShimConfig): Buffer {
+  const parts: string[] = [];
+  const put = (key: string, ...values: string[]): void => {
+    parts.push(key, ...values.map((v) => assertNoNul(key, v)));
+  };
+
+  put('mode', config.mode);
+  if (config.mode === 'run') {
+    put('rootfs', config.rootfs);
+    if (config.overlay) {
+      for (const dir of config.overlay.lowerdirs) put('lower', dir);
+      put('upper', config.overlay.upperdir);
+      put('work', config.overlay.workdir);
+    }
+    put('readonly', config.readonlyRootfs ? '1' : '0');
+    if (config.hostname !== undefined) put('hostname', config.hostname);
+    put('net', config.network);
+    const etc = config.etcFiles ?? {};
+    if (etc.hostname) put('bind', etc.hostname, '/etc/hostname', 'rw');
+    if (etc.hosts) put('bind', etc.hosts, '/etc/hosts', 'rw');
+    if (etc.resolvConf) put('bind', etc.resolvConf, '/etc/resolv.conf', 'rw');
+    for (const m of config.mounts ?? []) {
+      if (m.type === 'bind') put('bind', m.source, m.destination, m.readonly ? 'ro' : 'rw');
+      else put('tmpfs', m.destination, uint('tmpfs size', m.sizeBytes ?? 0), (m.mode ?? 0o1777).toString(8));
+    }
+  } else {
+    put('target', uint('target', config.targetPid));
+  }
+
+  const p = config.process;
+  if (p.args.length === 0) throw new TypeError('shim config: process.args is empty');
+  for (const a of p.args) put('arg', a);
+  for (const e of p.env) put('env', e);
+  put('cwd', p.cwd ?? '/');
+  put('uid', uint('uid', p.uid));
+  put('gid', uint('gid', p.gid));
+  for (const g of p.additionalGids ?? []) put('group', uint('group', g));
+  put('caps', capabilityMask(p.capAdd, p.capDrop).toString(16));
+  for (const r of p.rlimits ?? []) {
+    const v = (x: number | 'unlimited'): string => (x === 'unlimited' ? x : uint(`rlimit ${r.type}`, x));
+    put('rlimit', r.type, v(r.soft), v(r.hard));
+  }
+
+  const body = Buffer.from(parts.map((s) => s + '\0').join(''), 'utf8');
+  if (body.length > MAX_CONFIG_BYTES)
+    throw new RangeError(`shim config is ${body.length} bytes (max ${MAX_CONFIG_BYTES})`);
+  const frame = Buffer.alloc(4 + body.length);
+  frame.writeUInt32LE(body.length, 0);
+  body.copy(frame, 4);
+  return frame;
+}
+
+/** Incremental decoder for the status fd: feed chunks, get whole messages. */
+export class ShimMessageDecoder {
+  private pending = '';
+
+  push(chunk: Buffer | string): ShimMessage[] {
+    this.pending += chunk.toString();
+    const lines = this.pending.split('\n');
+    this.pending = lines.pop() ?? '';
+    return lines.filter((l) => l.length > 0).map(parseShimLine);
+  }
+}
+
+export function parseShimLine(line: string): ShimMessage {
+  const [type, a, b] = line.split(' ', 3);
+  const int = (s: string | undefined): number => {
+    if (s === undefined || !/^-?\d+$/.test(s)) throw new Error(`malformed shim message '${line}'`);
+    return Number(s);
+  };
+  switch (type) {
+    case 'PID':
+      return { type: 'pid', pid: int(a) };
+    case 'EXEC':
+      return { type: 'exec' };
+    case 'ERR':
+      return { type: 'error', errno: int(a), step: line.slice(`ERR ${a} `.length) };
+    case 'EXIT': {
+      const code = int(a);
+      const sig = int(b);
+      return { type: 'exit', exitCode: code < 0 ? null : code, signal: sig > 0 ? sig : null };
+    }
+    default:
+      throw new Error(`unknown shim message '${line}'`);
+  }
+}
+
+const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+const signalNames = new Map<number, NodeJS.Signals>(
+  Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
+);
+
+export function errnoName(errno: number): string {
+  return errnoNames.get(errno) ?? `E${errno}`;
+}
+
+export function signalName(signal: number): NodeJS.Signals | undefined {
+  return signalNames.get(signal);
+}
