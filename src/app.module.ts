@@ -9,6 +9,7 @@ import { INFRASTRUCTURE, Infrastructure } from './platform/infrastructure';
 import { httpLogOptions } from './platform/logging';
 import { MetricsModule } from './platform/metrics';
 import { QueueModule } from './platform/queue';
+import { PolicyModule } from './policy';
 import { SystemModule } from './system/system.module';
 
 /** `up` = API + workers in one process (the default); `serve` and `worker` split them for scale-out. */
@@ -40,7 +41,7 @@ export class AppModule {
         QueueModule,
         MetricsModule,
         AuditModule,
-        ...(servesApi(opts.role) ? [AuthModule, SystemModule] : []),
+        ...(servesApi(opts.role) ? [AuthModule, SystemModule, PolicyModule] : []),
         // Processors exist only where workers run: a `serve` process never consumes jobs.
         ...(runsWorkers(opts.role) ? [AuditWorkerModule] : []),
       ],

@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit';
+import { BaselineBootstrap } from './baseline.bootstrap';
+import { ExceptionRepository } from './exception.repository';
+import { ExceptionService } from './exception.service';
+import { ExceptionsController } from './exceptions.controller';
+import { PolicyAdminService } from './policy-admin.service';
+import { PolicyController } from './policy.controller';
+import { PolicyRepository } from './policy.repository';
+import { PolicyService } from './policy.service';
+import { ReplayService } from './replay.service';
+
+/** Policies, bindings, exceptions, decisions (PolicyService) and replay. API processes only. */
+@Module({
+  imports: [AuditModule],
+  providers: [
+    PolicyRepository,
+    ExceptionRepository,
+    PolicyService,
+    PolicyAdminService,
+    ExceptionService,
+    ReplayService,
+    BaselineBootstrap,
+  ],
+  controllers: [PolicyController, ExceptionsController],
+  exports: [PolicyService],
+})
+export class PolicyModule {}

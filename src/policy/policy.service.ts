@@ -1,0 +1,254 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { AuditService } from '../audit';
+import type { AuditDecision } from '../audit';
+import { WardenError } from '../platform/errors';
+import type { Caller } from '../platform/http';
+import { formatImageReference, imageSourceCheck, toContainerSpec } from './core';
+import type { ContainerSpec, Decision, EvaluationResult, Exception, Principal } from './core';
+import { evaluateForNoPolicy, evaluatePolicy } from './evaluate';
+import { ExceptionRepository } from './exception.repository';
+import { PolicyRepository } from './policy.repository';
+import { resolveBinding, Resolution } from './resolve-binding';
+
+export interface DecideOptions {
+  /** Evaluate only: nothing is recorded, neither the launch request nor an audit event. */
+  dryRun?: boolean;
+}
+
+export interface DecideResult extends EvaluationResult {
+  /** Id of the recorded launch request (also the audit event's subject); absent on a dry run. */
+  launchRequestId?: string;
+}
+
+/** allowed with reasons only happens in audit mode: the launch proceeds, the denial is recorded. */
+export function auditDecisionOf(d: Decision): AuditDecision {
+  if (!d.allowed) return 'denied';
+  return d.reasons.length ? 'would-deny' : 'allowed';
+}
+
+function isContainerSpec(x: unknown): x is ContainerSpec {
+  const o = x as Partial<ContainerSpec> | null;
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    typeof o.image === 'object' &&
+    o.image !== null &&
+    typeof o.hostNamespaces === 'object' &&
+    Array.isArray(o.capAdd)
+  );
+}
+
+/** Host symlinks are resolved so a bind of /allowed/link cannot lead outside the allowlist. */
+const realpath = (p: string) => realpathSync(p);
+
+/**
+ * The one decision point (DESIGN: every launch and every pull). It finds the policy bound to
+ * the principal, evaluates the pure core with the live exceptions, and — unless it is a dry
+ * run — records the launch request and a `policy.decision` audit event before it returns, so
+ * nothing acts on a decision that is not on the record. Anything that stops it from knowing
+ * the policy denies (fail closed).
+ *
+ * Cache: the resolved policy per principal (and the live exceptions) stay in memory until a
+ * policy, binding or exception changes in this process. With several API nodes, another
+ * node's change is not seen here; scale-out needs the invalidation published (e.g. Redis
+ * pub/sub on the existing connection) or a short TTL on these entries.
+ */
+@Injectable()
+export class PolicyService {
+  private readonly log = new Logger(PolicyService.name);
+  // Bumped on every invalidation: a load that started before it must not refill the cache.
+  private generation = 0;
+  private readonly bound = new Map<string, Resolution>();
+  private exceptions: Exception[] | undefined;
+
+  constructor(
+    private readonly policies: PolicyRepository,
+    private readonly exceptionRepo: ExceptionRepository,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Called after any policy, version, binding or exception change. */
+  invalidate(): void {
+    this.generation++;
+    this.bound.clear();
+    this.exceptions = undefined;
+  }
+
+  async decide(caller: Caller, request: unknown, opts: DecideOptions = {}): Promise<DecideResult> {
+    const spec = this.toSpec(request);
+    const principal = principalOf(caller);
+    const result = await this.evaluateBound(principal, spec);
+    if (opts.dryRun) return result;
+
+    const id = randomUUID();
+    const { decision, effectiveSpec } = result;
+    try {
+      await this.policies.insertLaunchRequest({
+        id,
+        principal: principal.id,
+        principalTeams: principal.teams,
+        request,
+        spec,
+        decision,
+        policyVersion: decision.policyVersion,
+        createdAt: new Date(),
+      });
+    } catch (err) {
+      // An allowed launch must be on the record before anything runs; a denial stands anyway.
+      if (decision.allowed)
+        throw new WardenError(
+          'UNAVAILABLE',
+          'could not record the launch decision, so nothing was launched; retry when the database is back',
+          {},
+          { cause: err },
+        );
+      this.log.warn({ err }, `launch request ${id} (denied) not recorded for replay`);
+    }
+    await this.audit.record({
+      type: 'policy.decision',
+      principal: principal.id,
+      source: caller.source,
+      subject: id,
+      decision: auditDecisionOf(decision),
+      policyHash: decision.policyVersion ?? undefined,
+      payload: {
+        action: 'launch',
+        launchRequestId: id,
+        image: formatImageReference(spec.image),
+        spec: effectiveSpec,
+        decision,
+      },
+    });
+    return { ...result, launchRequestId: id };
+  }
+
+  /**
+   * A pull through the registry proxy: only the image-source rules apply (the rest concern
+   * how a container runs, which a pull does not decide). Exceptions for that rule count.
+   */
+  async decidePull(caller: Caller, imageRef: string, opts: DecideOptions = {}): Promise<Decision> {
+    const spec = this.toSpec({ image: imageRef });
+    const principal = principalOf(caller);
+    const { decision } = await this.evaluateBound(principal, spec, [imageSourceCheck]);
+    if (!opts.dryRun)
+      await this.audit.record({
+        type: 'policy.decision',
+        principal: principal.id,
+        source: caller.source,
+        subject: imageRef,
+        decision: auditDecisionOf(decision),
+        policyHash: decision.policyVersion ?? undefined,
+        payload: { action: 'pull', image: imageRef, decision },
+      });
+    return decision;
+  }
+
+  /**
+   * Dry run against a named policy (its active version, or `versionId`) rather than the one
+   * bound to the caller: "what would this policy say about this request". Records nothing.
+   */
+  async evaluateNamed(
+    caller: Caller,
+    name: string,
+    request: unknown,
+    versionId?: string,
+  ): Promise<EvaluationResult> {
+    const spec = this.toSpec(request, 'body');
+    const policy = await this.policies.findPolicy(name);
+    if (!policy) throw notFound(name);
+    const id = versionId ?? policy.activeVersion;
+    if (!id)
+      throw new WardenError(
+        'POLICY_NOT_ACTIVE',
+        `policy ${name} has no active version; activate one or pass versionId`,
+        { policy: name },
+      );
+    const version = await this.policies.findVersion(id);
+    if (!version || version.policy !== name)
+      throw new WardenError('POLICY_VERSION_NOT_FOUND', `policy ${name} has no version ${id}`, {
+        policy: name,
+        versionId: id,
+      });
+    return evaluatePolicy({
+      policy: { name, versionId: version.id, doc: version.document },
+      spec,
+      principal: principalOf(caller),
+      exceptions: await this.liveExceptions(),
+      now: new Date(),
+      realpath,
+    });
+  }
+
+  /** Validates a launch request into a spec; a spec built by another surface passes as is. */
+  toSpec(request: unknown, where?: 'body'): ContainerSpec {
+    if (isContainerSpec(request)) return request;
+    const r = toContainerSpec(request);
+    if (r.ok) return r.spec;
+    const problems = where ? r.errors.map((e) => `${where}.${e}`) : r.errors;
+    throw new WardenError('VALIDATION_FAILED', `invalid launch request: ${problems.join('; ')}`, {
+      problems,
+    });
+  }
+
+  private async evaluateBound(
+    principal: Principal,
+    spec: ContainerSpec,
+    checks?: Parameters<typeof evaluatePolicy>[0]['checks'],
+  ): Promise<EvaluationResult> {
+    let resolution: Resolution;
+    let exceptions: Exception[] = [];
+    try {
+      resolution = await this.resolve(principal);
+      if (resolution.ok) exceptions = await this.liveExceptions();
+    } catch (err) {
+      this.log.error({ err }, `policy for principal ${principal.id} could not be loaded`);
+      const loadError = err instanceof Error ? err.message : String(err);
+      resolution = { ok: false, decision: evaluateForNoPolicy({ principal, loadError }) };
+    }
+    if (!resolution.ok) return { decision: resolution.decision, effectiveSpec: spec };
+    return evaluatePolicy({
+      policy: resolution.policy,
+      spec,
+      principal,
+      exceptions,
+      now: new Date(),
+      realpath,
+      checks,
+    });
+  }
+
+  /** The bound policy for a principal, from the cache or the database. */
+  async resolve(principal: Principal): Promise<Resolution> {
+    const key = `${principal.id}\0${[...principal.teams].sort().join('\0')}`;
+    const hit = this.bound.get(key);
+    if (hit) return hit;
+    const gen = this.generation;
+    const resolution = resolveBinding(
+      principal,
+      await this.policies.matchBindings(principal.id, principal.teams),
+    );
+    if (gen === this.generation) this.bound.set(key, resolution);
+    return resolution;
+  }
+
+  private async liveExceptions(): Promise<Exception[]> {
+    if (this.exceptions) return this.exceptions;
+    const gen = this.generation;
+    // Expired entries may linger until the next invalidation; evaluatePolicy checks expiry itself.
+    const list = await this.exceptionRepo.list({ live: true });
+    if (gen === this.generation) this.exceptions = list;
+    return list;
+  }
+}
+
+export function principalOf(caller: Caller): Principal {
+  return { id: caller.principal.id, teams: caller.principal.teams ?? [] };
+}
+
+export function notFound(name: string): WardenError {
+  return new WardenError('POLICY_NOT_FOUND', `no policy named ${name}; GET /policies lists them`, {
+    policy: name,
+  });
+}
