@@ -1,4 +1,11 @@
 import { constants as osConstants } from 'node:os';
+import {
+  CAPABILITIES,
+  capabilityBit,
+  DOCKER_DEFAULT_CAPABILITIES,
+  isCapabilityName,
+  normalizeCapability,
+} from '../../platform/linux/capabilities';
 
 /*
  * The service <-> init shim protocol (the same diagram is in native/shim/main.c).
@@ -39,37 +46,18 @@ export const SHIM_CONTROL_FD = 3;
 export const SHIM_STATUS_FD = 4;
 const MAX_CONFIG_BYTES = 1 << 20;
 
-/** Capability numbers from linux/capability.h (stable kernel ABI). */
-// prettier-ignore
-export const CAPABILITIES: Readonly<Record<string, number>> = {
-  CHOWN: 0, DAC_OVERRIDE: 1, DAC_READ_SEARCH: 2, FOWNER: 3, FSETID: 4, KILL: 5, SETGID: 6, SETUID: 7,
-  SETPCAP: 8, LINUX_IMMUTABLE: 9, NET_BIND_SERVICE: 10, NET_BROADCAST: 11, NET_ADMIN: 12, NET_RAW: 13,
-  IPC_LOCK: 14, IPC_OWNER: 15, SYS_MODULE: 16, SYS_RAWIO: 17, SYS_CHROOT: 18, SYS_PTRACE: 19, SYS_PACCT: 20,
-  SYS_ADMIN: 21, SYS_BOOT: 22, SYS_NICE: 23, SYS_RESOURCE: 24, SYS_TIME: 25, SYS_TTY_CONFIG: 26, MKNOD: 27,
-  LEASE: 28, AUDIT_WRITE: 29, AUDIT_CONTROL: 30, SETFCAP: 31, MAC_OVERRIDE: 32, MAC_ADMIN: 33, SYSLOG: 34,
-  WAKE_ALARM: 35, BLOCK_SUSPEND: 36, AUDIT_READ: 37, PERFMON: 38, BPF: 39, CHECKPOINT_RESTORE: 40,
-};
-
-/** Docker's default capability set (moby's default OCI spec). Mask 0x00000000a80425fb. */
-// prettier-ignore
-export const DOCKER_DEFAULT_CAPABILITIES: readonly string[] = [
-  'CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID', 'SETUID', 'SETFCAP', 'SETPCAP',
-  'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE',
-];
-
 /** Accepts Docker's spellings: `NET_ADMIN`, `CAP_NET_ADMIN`, `net_admin`, and `ALL`. */
 export function capabilityMask(add: readonly string[] = [], drop: readonly string[] = []): bigint {
-  const norm = (c: string): string => c.toUpperCase().replace(/^CAP_/, '');
   const bit = (c: string): bigint => {
-    const n = CAPABILITIES[norm(c)];
-    if (n === undefined) throw new TypeError(`unknown capability '${c}'`);
-    return 1n << BigInt(n);
+    const name = normalizeCapability(c);
+    if (!isCapabilityName(name)) throw new TypeError(`unknown capability '${c}'`);
+    return capabilityBit(name);
   };
-  const all = Object.values(CAPABILITIES).reduce((m, n) => m | (1n << BigInt(n)), 0n);
-  let mask = DOCKER_DEFAULT_CAPABILITIES.reduce((m, c) => m | bit(c), 0n);
+  const all = CAPABILITIES.reduce((m, c) => m | capabilityBit(c), 0n);
+  let mask = DOCKER_DEFAULT_CAPABILITIES.reduce((m, c) => m | capabilityBit(c), 0n);
   // Docker applies drops to the default set, then adds: `--cap-drop ALL --cap-add X` = {X}.
-  for (const c of drop) mask = norm(c) === 'ALL' ? 0n : mask & ~bit(c);
-  for (const c of add) mask = norm(c) === 'ALL' ? all : mask | bit(c);
+  for (const c of drop) mask = normalizeCapability(c) === 'ALL' ? 0n : mask & ~bit(c);
+  for (const c of add) mask = normalizeCapability(c) === 'ALL' ? all : mask | bit(c);
   return mask;
 }
 

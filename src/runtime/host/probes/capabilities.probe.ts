@@ -4,7 +4,7 @@ import {
   CapabilityName,
   DOCKER_DEFAULT_CAPABILITIES,
   hasCapability,
-} from '../capability-names';
+} from '../../../platform/linux/capabilities';
 
 interface CapabilityCheck {
   name: CapabilityName;

@@ -1,5 +1,8 @@
-// Capability numbers from linux/capability.h. Shared by the doctor and, later, by whatever
-// drops the container's capabilities to Docker's default set.
+/**
+ * Linux capabilities, in capability.h order (index = capability number; stable kernel ABI).
+ * The one list: policy validates --cap-add against it, the shim launcher builds masks from it,
+ * the doctor names what the host grants.
+ */
 export const CAPABILITIES = [
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',
@@ -71,3 +74,17 @@ export const DOCKER_DEFAULT_CAPABILITIES: readonly CapabilityName[] = [
   'CAP_KILL',
   'CAP_AUDIT_WRITE',
 ];
+
+/** Every name, as a set: what `docker run --cap-add` may name. */
+export const LINUX_CAPABILITIES: ReadonlySet<string> = new Set(CAPABILITIES);
+
+/** `net_admin`, `NET_ADMIN`, `CAP_NET_ADMIN` → `CAP_NET_ADMIN`; `all` → `ALL` (Docker's spelling). */
+export function normalizeCapability(name: string): string {
+  const upper = name.trim().toUpperCase();
+  if (upper === 'ALL' || upper === 'CAP_ALL') return 'ALL';
+  return upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
+}
+
+export function isCapabilityName(name: string): name is CapabilityName {
+  return LINUX_CAPABILITIES.has(name);
+}
