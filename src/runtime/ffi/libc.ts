@@ -29,6 +29,15 @@ const SO_PEERCRED = 17;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 const UTS_FIELD = 65; // __NEW_UTS_LEN + 1
 const RLIM_INFINITY = 0xffffffffffffffffn;
+const ENODATA = 61;
+const ERANGE = 34;
+
+/** glibc's makedev: 12+20 bit major, 8+24 bit minor, interleaved into a 64-bit dev_t. */
+function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major >>> 0);
+  const mi = BigInt(minor >>> 0);
+  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
+}
 
 // Structs are passed as plain Buffers and decoded at their uapi offsets rather than declared
 // with koffi.struct: named koffi types are process-global, and jest loads this module once per
@@ -50,6 +59,9 @@ interface LibcFunctions {
   getrlimit: (resource: number, rlim: Buffer) => number;
   uname: (buf: Buffer) => number;
   close: (fd: number) => number;
+  mknod: (path: string, mode: number, dev: bigint) => number;
+  lsetxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
+  lgetxattr: (path: string, name: string, value: Buffer | null, size: number) => number;
 }
 
 let libc: LibcFunctions | undefined;
@@ -73,6 +85,10 @@ function load(): LibcFunctions {
     getrlimit: f('getrlimit', 'int', ['int', 'void *']),
     uname: f('uname', 'int', ['void *']),
     close: f('close', 'int', ['int']),
+    // A real symbol since glibc 2.33 (before, only __xmknod was exported).
+    mknod: f('mknod', 'int', ['str', 'uint32', 'uint64']),
+    lsetxattr: f('lsetxattr', 'int', ['str', 'str', 'void *', 'size_t', 'int']),
+    lgetxattr: f('lgetxattr', 'long', ['str', 'str', 'void *', 'size_t']),
   };
   return libc;
 }
@@ -173,6 +189,31 @@ export function createLibcSyscalls(): Syscalls {
 
     close(fd) {
       check('close', load().close(fd));
+    },
+
+    mknod(path, mode, major, minor) {
+      check('mknod', load().mknod(path, mode, makedev(major, minor)), path);
+    },
+
+    lsetxattr(path, name, value) {
+      check('lsetxattr', load().lsetxattr(path, name, value, value.length, 0), `${path} ${name}`);
+    },
+
+    lgetxattr(path, name) {
+      const c = load();
+      // Ask for the size first; the value can change in between, so retry on ERANGE.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const size = c.lgetxattr(path, name, null, 0);
+        if (size === -1 && koffi.errno() === ENODATA) return undefined;
+        check('lgetxattr', size, `${path} ${name}`);
+        const buf = Buffer.alloc(size);
+        const got = c.lgetxattr(path, name, buf, size);
+        if (got === -1 && koffi.errno() === ERANGE) continue;
+        if (got === -1 && koffi.errno() === ENODATA) return undefined;
+        check('lgetxattr', got, `${path} ${name}`);
+        return buf.subarray(0, got);
+      }
+      throw new SyscallError('lgetxattr', ERANGE, `${path} ${name}`);
     },
   };
 }

@@ -32,6 +32,15 @@ export interface Syscalls {
   getrlimit(resource: RlimitResource): Rlimit;
   uname(): Uname;
   close(fd: number): void;
+  /**
+   * mknod(2) for device nodes and fifos (`mode` includes S_IFCHR/S_IFBLK/S_IFIFO). Node has
+   * no API for it; layer unpacking needs it for overlay whiteouts (0/0 char devices).
+   */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** lsetxattr(2): on the entry itself, never a symlink's target (overlay's trusted.overlay.opaque). */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** lgetxattr(2); undefined when the entry has no such attribute (ENODATA). */
+  lgetxattr(path: string, name: string): Buffer | undefined;
 }
 
 export type WaitCode = 'CLD_EXITED' | 'CLD_KILLED' | 'CLD_DUMPED';
@@ -91,6 +100,11 @@ export type RlimitResource = keyof typeof RLIMIT_RESOURCES;
 export const CGROUP2_SUPER_MAGIC = 0x63677270;
 export const CGROUP_SUPER_MAGIC = 0x27e0eb;
 export const TMPFS_MAGIC = 0x01021994;
+
+// sys/stat.h file types, for mknod's mode.
+export const S_IFIFO = 0o010000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
 
 const ERRNO_NAMES = new Map<number, string>(
   Object.entries(osConstants.errno).map(([name, value]) => [value, name]),

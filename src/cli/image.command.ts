@@ -1,0 +1,205 @@
+import { createReadStream, statSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar-stream';
+import type { WardenConfig } from '../platform/config';
+
+/**
+ * `warden image …` talks to the running Warden over HTTP, as `docker load` / `podman load`
+ * talk to their daemon: the server owns the store and the database, so imports are checked,
+ * audited and serialized in one place. The token is WARDEN_ADMIN_TOKEN or --token; the
+ * address is WARDEN_HOST:WARDEN_PORT or --url.
+ */
+export const IMAGE_USAGE_TEXT = `usage: warden image <command> [--url URL] [--token TOKEN]
+
+  import <path> [--tag NAME[:TAG]]   OCI layout dir, oci-archive tar or docker-save tar (.gz ok)
+  ls [--json]                        images in the store
+  inspect <ref>                      one image as JSON
+  rm <ref>...                        untag by name; delete by digest or a name's last tag`;
+
+export class ImageCommandError extends Error {}
+
+interface Options {
+  url: string;
+  token?: string;
+  rest: string[];
+  flags: Map<string, string | true>;
+}
+
+function parseArgs(args: string[], config: WardenConfig): Options {
+  const flags = new Map<string, string | true>();
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--json') flags.set('json', true);
+    else if (a.startsWith('--')) {
+      const [k, inline] = a.slice(2).split('=', 2);
+      const v = inline ?? args[++i];
+      if (v === undefined) throw new ImageCommandError(`--${k} needs a value`);
+      flags.set(k, v);
+    } else rest.push(a);
+  }
+  const host =
+    config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host === '::' ? '::1' : config.http.host;
+  const url =
+    (flags.get('url') as string | undefined) ??
+    `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
+  return {
+    url: url.replace(/\/+$/, ''),
+    token: (flags.get('token') as string | undefined) ?? config.adminToken,
+    rest,
+    flags,
+  };
+}
+
+async function call(o: Options, method: string, path: string, body?: { stream: Readable; type: string }) {
+  const headers: Record<string, string> = {};
+  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  if (body) headers['content-type'] = body.type;
+  const url = new URL(`${o.url}${path}`);
+  const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = request(url, { method, headers }, (r) => {
+      let text = '';
+      r.setEncoding('utf8');
+      r.on('data', (d: string) => (text += d));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
+      r.on('error', reject);
+    });
+    req.on('error', (err) =>
+      reject(
+        new ImageCommandError(`cannot reach Warden at ${o.url} (${err.message}); is it running? (--url)`),
+      ),
+    );
+    if (body) pipeline(body.stream, req).catch(reject);
+    else req.end();
+  });
+  let json: { message?: string } & Record<string, unknown>;
+  try {
+    json = JSON.parse(res.text);
+  } catch {
+    throw new ImageCommandError(`unexpected answer from ${o.url} (${res.status}): ${res.text.slice(0, 200)}`);
+  }
+  if (res.status === 401)
+    throw new ImageCommandError(`${json.message ?? 'unauthenticated'} (set WARDEN_ADMIN_TOKEN or --token)`);
+  if (res.status >= 400) throw new ImageCommandError(json.message ?? `HTTP ${res.status}`);
+  return json;
+}
+
+/** An OCI layout dir as a tar stream: the same bytes as an oci-archive of it. Regular files only. */
+function tarDirectory(root: string): Readable {
+  const pack = tar.pack();
+  const walk = async (rel: string): Promise<void> => {
+    for (const name of (await readdir(join(root, rel))).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      const s = await stat(join(root, path));
+      if (s.isDirectory()) {
+        pack.entry({ name: `${path}/`, type: 'directory', mode: 0o755, mtime: s.mtime });
+        await walk(path);
+      } else if (s.isFile()) {
+        const sink = pack.entry({ name: path, size: s.size, mode: 0o644, mtime: s.mtime });
+        await pipeline(createReadStream(join(root, path)), sink as unknown as NodeJS.WritableStream);
+      }
+    }
+  };
+  walk('').then(
+    () => pack.finalize(),
+    (err: Error) => pack.destroy(err),
+  );
+  return pack as unknown as Readable;
+}
+
+const human = (n: number) =>
+  n >= 1e9
+    ? `${(n / 1e9).toFixed(1)}GB`
+    : n >= 1e6
+      ? `${(n / 1e6).toFixed(1)}MB`
+      : `${(n / 1e3).toFixed(1)}kB`;
+
+interface ListedImage {
+  digest: string;
+  size: number;
+  os: string;
+  architecture: string;
+  createdAt: string;
+  tags: Array<{ registry: string; repository: string; tag: string }>;
+}
+
+export async function imageCommand(
+  args: string[],
+  config: WardenConfig,
+  out: (s: string) => void,
+): Promise<void> {
+  const [sub, ...rest] = args;
+  const o = parseArgs(rest, config);
+  switch (sub) {
+    case 'import': {
+      const [path] = o.rest;
+      if (!path || o.rest.length > 1) throw new ImageCommandError('image import takes one path');
+      let s;
+      try {
+        s = statSync(path);
+      } catch {
+        throw new ImageCommandError(`${path}: no such file or directory`);
+      }
+      const stream = s.isDirectory() ? tarDirectory(path) : createReadStream(path);
+      const tag = o.flags.get('tag');
+      const query = typeof tag === 'string' ? `?tag=${encodeURIComponent(tag)}` : '';
+      const r = (await call(o, 'POST', `/images/import${query}`, { stream, type: 'application/x-tar' })) as {
+        format: string;
+        images: Array<{ digest: string; tags: string[] }>;
+      };
+      for (const i of r.images)
+        out(`Loaded image: ${i.tags.length ? i.tags.join(', ') : '<none>'} ${i.digest} (${r.format})\n`);
+      return;
+    }
+    case 'ls': {
+      const { images } = (await call(o, 'GET', '/images')) as unknown as { images: ListedImage[] };
+      if (o.flags.has('json')) return out(`${JSON.stringify(images, null, 2)}\n`);
+      const rows = [['REPOSITORY', 'TAG', 'DIGEST', 'PLATFORM', 'SIZE', 'IMPORTED']];
+      for (const i of images) {
+        const names = i.tags.length ? i.tags : [{ registry: '', repository: '<none>', tag: '<none>' }];
+        for (const t of names) {
+          rows.push([
+            t.registry ? `${t.registry}/${t.repository}` : t.repository,
+            t.tag,
+            i.digest.slice(7, 19),
+            `${i.os}/${i.architecture}`,
+            human(i.size),
+            i.createdAt.slice(0, 19).replace('T', ' '),
+          ]);
+        }
+      }
+      const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+      for (const r of rows)
+        out(
+          `${r
+            .map((v, c) => v.padEnd(widths[c]))
+            .join('   ')
+            .trimEnd()}\n`,
+        );
+      return;
+    }
+    case 'inspect': {
+      if (o.rest.length !== 1) throw new ImageCommandError('image inspect takes one reference');
+      out(`${JSON.stringify(await call(o, 'GET', `/images/${encodeURIComponent(o.rest[0])}`), null, 2)}\n`);
+      return;
+    }
+    case 'rm': {
+      if (o.rest.length === 0) throw new ImageCommandError('image rm takes at least one reference');
+      for (const ref of o.rest) {
+        const r = (await call(o, 'DELETE', `/images/${encodeURIComponent(ref)}`)) as {
+          untagged: string[];
+          deleted: string[];
+        };
+        for (const u of r.untagged) out(`Untagged: ${u}\n`);
+        for (const d of r.deleted) out(`Deleted: ${d}\n`);
+      }
+      return;
+    }
+    default:
+      throw new ImageCommandError(sub ? `unknown image command '${sub}'` : 'image needs a command');
+  }
+}

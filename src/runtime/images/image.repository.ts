@@ -1,0 +1,221 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, QueryRunner } from 'typeorm';
+import type { ParsedImage } from './archive-images';
+import { RuntimeConfig, runtimeConfigOf } from './image-manifest';
+
+export interface ImageTag {
+  registry: string;
+  repository: string;
+  tag: string;
+}
+
+export interface ImageLayerRecord {
+  digest: string;
+  diffId: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface ImageRecord {
+  digest: string;
+  configDigest: string;
+  mediaType: string;
+  size: number;
+  os: string;
+  architecture: string;
+  variant?: string;
+  imageCreated?: string;
+  config: RuntimeConfig;
+  createdAt: string;
+  createdBy: string;
+  tags: ImageTag[];
+  layers: ImageLayerRecord[];
+}
+
+interface ImageRow {
+  digest: string;
+  config_digest: string;
+  media_type: string;
+  size: string;
+  os: string;
+  architecture: string;
+  variant: string | null;
+  image_created: Date | null;
+  config: RuntimeConfig;
+  created_at: Date;
+  created_by: string;
+  tags: ImageTag[] | null;
+  layers: Array<{ digest: string; diff_id: string; media_type: string; size: string }> | null;
+}
+
+const toRecord = (r: ImageRow): ImageRecord => ({
+  digest: r.digest,
+  configDigest: r.config_digest,
+  mediaType: r.media_type,
+  size: Number(r.size),
+  os: r.os,
+  architecture: r.architecture,
+  variant: r.variant ?? undefined,
+  imageCreated: r.image_created?.toISOString(),
+  config: r.config,
+  createdAt: r.created_at.toISOString(),
+  createdBy: r.created_by,
+  tags: r.tags ?? [],
+  layers: (r.layers ?? []).map((l) => ({
+    digest: l.digest,
+    diffId: l.diff_id,
+    mediaType: l.media_type,
+    size: Number(l.size),
+  })),
+});
+
+const SELECT_IMAGES = `
+  SELECT i.*,
+    (SELECT json_agg(json_build_object('registry', t.registry, 'repository', t.repository, 'tag', t.tag)
+            ORDER BY t.registry, t.repository, t.tag)
+       FROM image_tags t WHERE t.digest = i.digest) AS tags,
+    (SELECT json_agg(json_build_object('digest', l.blob_digest, 'diff_id', l.diff_id, 'media_type', l.media_type, 'size', l.size)
+            ORDER BY l.idx)
+       FROM image_layers l WHERE l.manifest_digest = i.digest) AS layers
+  FROM images i`;
+
+/**
+ * Imports and removals both touch blobs on disk and rows here; this session-level advisory
+ * lock orders them. Imports hold it shared (they may run side by side), a removal holds it
+ * exclusively while it decides which blobs nothing references any more and deletes them, so
+ * it can never delete a blob an import is about to reference.
+ */
+const BLOB_LOCK_KEY = '8675309001';
+
+@Injectable()
+export class ImageRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  async withBlobLock<T>(mode: 'shared' | 'exclusive', fn: (q: QueryRunner) => Promise<T>): Promise<T> {
+    const q = this.ds.createQueryRunner();
+    await q.connect();
+    const suffix = mode === 'shared' ? '_shared' : '';
+    try {
+      await q.query(`SELECT pg_advisory_lock${suffix}($1::bigint)`, [BLOB_LOCK_KEY]);
+      try {
+        return await fn(q);
+      } finally {
+        await q.query(`SELECT pg_advisory_unlock${suffix}($1::bigint)`, [BLOB_LOCK_KEY]);
+      }
+    } finally {
+      await q.release();
+    }
+  }
+
+  /** Records an image and points its tags at it, in one transaction. Re-importing is a no-op for the image. */
+  async insert(q: QueryRunner, image: ParsedImage, createdBy: string): Promise<void> {
+    await q.startTransaction();
+    try {
+      const size = image.manifestSize + image.configSize + image.layers.reduce((n, l) => n + l.size, 0);
+      const inserted: unknown[] = await q.query(
+        `INSERT INTO images (digest, config_digest, media_type, size, os, architecture, variant, image_created, config, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (digest) DO NOTHING RETURNING digest`,
+        [
+          image.manifestDigest,
+          image.configDigest,
+          image.manifestMediaType,
+          size,
+          image.config.os,
+          image.config.architecture,
+          image.config.variant ?? null,
+          validDate(image.config.created),
+          JSON.stringify(runtimeConfigOf(image.config)),
+          createdBy,
+        ],
+      );
+      if (inserted.length > 0) {
+        for (const [idx, l] of image.layers.entries()) {
+          await q.query(
+            `INSERT INTO image_layers (manifest_digest, idx, blob_digest, diff_id, media_type, size) VALUES ($1, $2, $3, $4, $5, $6)`,
+            [image.manifestDigest, idx, l.digest, l.diffId, l.mediaType, l.size],
+          );
+        }
+      }
+      for (const t of image.tags) {
+        await q.query(
+          `INSERT INTO image_tags (registry, repository, tag, digest) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (registry, repository, tag) DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()`,
+          [t.registry, t.repository, t.tag, image.manifestDigest],
+        );
+      }
+      await q.commitTransaction();
+    } catch (err) {
+      await q.rollbackTransaction();
+      throw err;
+    }
+  }
+
+  async list(): Promise<ImageRecord[]> {
+    const rows: ImageRow[] = await this.ds.query(`${SELECT_IMAGES} ORDER BY i.created_at DESC, i.digest`);
+    return rows.map(toRecord);
+  }
+
+  async findByDigest(digest: string): Promise<ImageRecord | undefined> {
+    const rows: ImageRow[] = await this.ds.query(`${SELECT_IMAGES} WHERE i.digest = $1`, [digest]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  /** Images whose manifest digest starts with `sha256:<hexPrefix>` (short ids, as `docker images` shows). */
+  async findByDigestPrefix(hexPrefix: string): Promise<ImageRecord[]> {
+    const rows: ImageRow[] = await this.ds.query(`${SELECT_IMAGES} WHERE i.digest LIKE $1 LIMIT 2`, [
+      `sha256:${hexPrefix}%`,
+    ]);
+    return rows.map(toRecord);
+  }
+
+  async findByTag(t: ImageTag): Promise<ImageRecord | undefined> {
+    const rows: ImageRow[] = await this.ds.query(
+      `${SELECT_IMAGES} WHERE i.digest = (SELECT digest FROM image_tags WHERE registry = $1 AND repository = $2 AND tag = $3)`,
+      [t.registry, t.repository, t.tag],
+    );
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  async deleteTag(q: QueryRunner, t: ImageTag): Promise<boolean> {
+    const rows: unknown[] = await q.query(
+      `WITH d AS (DELETE FROM image_tags WHERE registry = $1 AND repository = $2 AND tag = $3 RETURNING 1) SELECT * FROM d`,
+      [t.registry, t.repository, t.tag],
+    );
+    return rows.length > 0;
+  }
+
+  async countTags(q: QueryRunner, digest: string): Promise<number> {
+    const rows: Array<{ n: string }> = await q.query(
+      `SELECT count(*) AS n FROM image_tags WHERE digest = $1`,
+      [digest],
+    );
+    return Number(rows[0].n);
+  }
+
+  /**
+   * Deletes an image (tags and layer rows cascade) and answers which of its blobs no other
+   * image references any more: the caller deletes those files while still holding the lock.
+   */
+  async deleteImage(q: QueryRunner, digest: string, blobs: string[]): Promise<string[]> {
+    await q.startTransaction();
+    try {
+      await q.query(`WITH d AS (DELETE FROM images WHERE digest = $1 RETURNING 1) SELECT * FROM d`, [digest]);
+      const still: Array<{ digest: string }> = await q.query(
+        `SELECT digest FROM images WHERE digest = ANY($1)
+         UNION SELECT config_digest FROM images WHERE config_digest = ANY($1)
+         UNION SELECT blob_digest FROM image_layers WHERE blob_digest = ANY($1)`,
+        [blobs],
+      );
+      await q.commitTransaction();
+      const referenced = new Set(still.map((r) => r.digest));
+      return [...new Set(blobs)].filter((b) => !referenced.has(b));
+    } catch (err) {
+      await q.rollbackTransaction();
+      throw err;
+    }
+  }
+}
+
+function validDate(s: string | undefined): string | null {
+  return s && !Number.isNaN(Date.parse(s)) ? s : null;
+}

@@ -1,0 +1,96 @@
+import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { z } from 'zod';
+import { WardenError } from '../../platform/errors';
+import { ApiZodQuery, Caller, CurrentCaller, Roles, ZodPipe } from '../../platform/http';
+import { DEFAULT_IMPORT_MAX_BYTES, ImagesService } from './images.service';
+
+const ARCHIVE_TYPES = [
+  'application/x-tar',
+  'application/tar',
+  'application/octet-stream',
+  'application/gzip',
+  'application/x-gzip',
+];
+
+const importQuery = z.object({
+  tag: z
+    .string()
+    .min(1)
+    .max(300)
+    .optional()
+    .describe("name[:tag] for the imported image, in addition to the archive's own names"),
+});
+
+const REF_DOC = {
+  name: 'ref',
+  description:
+    'name[:tag] (tag defaults to latest), name@sha256:…, sha256:<digest> or a 12+ digit id; URL-encode "/" as %2F',
+};
+
+@ApiTags('images')
+@ApiBearerAuth()
+@Controller('images')
+export class ImagesController {
+  constructor(private readonly images: ImagesService) {}
+
+  /**
+   * The body is the archive itself, streamed straight into the store's staging area (never
+   * buffered): what `docker load` sends. An OCI layout directory is sent as its tar (the CLI
+   * does that), which is exactly an oci-archive.
+   */
+  @Post('import')
+  @HttpCode(201)
+  @Roles('admin', 'deployer')
+  @ApiOperation({ summary: 'Import an oci-archive or docker-save tar (optionally gzip-compressed)' })
+  @ApiConsumes(...ARCHIVE_TYPES)
+  @ApiBody({ schema: { type: 'string', format: 'binary' } })
+  @ApiZodQuery(importQuery)
+  async import(
+    @Req() req: Request,
+    @Query(new ZodPipe(importQuery, 'query')) query: z.infer<typeof importQuery>,
+    @CurrentCaller() caller: Caller,
+  ) {
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (!ARCHIVE_TYPES.includes(type)) {
+      throw new WardenError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `send the archive as the body with Content-Type application/x-tar (got '${type || 'none'}')`,
+        { accepted: ARCHIVE_TYPES },
+      );
+    }
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > DEFAULT_IMPORT_MAX_BYTES) {
+      throw new WardenError(
+        'IMAGE_ARCHIVE_TOO_LARGE',
+        `archive of ${declared} bytes exceeds the import limit of ${DEFAULT_IMPORT_MAX_BYTES} bytes`,
+        { maxBytes: DEFAULT_IMPORT_MAX_BYTES },
+      );
+    }
+    return this.images.importArchive(req, caller, { tag: query.tag });
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Images in the local store, newest first' })
+  async list() {
+    return { images: await this.images.list() };
+  }
+
+  @Get(':ref')
+  @ApiOperation({ summary: 'One image: names, layers, runtime config' })
+  @ApiParam(REF_DOC)
+  inspect(@Param('ref') ref: string) {
+    return this.images.inspect(ref);
+  }
+
+  @Delete(':ref')
+  @Roles('admin', 'deployer')
+  @ApiOperation({
+    summary: "Untag (by name) or delete (by digest, or a name's last tag); 409 while containers use it",
+  })
+  @ApiParam(REF_DOC)
+  remove(@Param('ref') ref: string, @CurrentCaller() caller: Caller) {
+    return this.images.remove(ref, caller);
+  }
+}
