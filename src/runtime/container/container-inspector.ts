@@ -1,0 +1,85 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { constants as osConstants } from 'node:os';
+import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import { WardenError } from '../../platform/errors';
+import type { CgroupStats } from '../cgroups';
+import { ContainerRecord } from './container';
+import { ContainerFiles } from './container-files';
+import { LogEntry, readLog } from './container-log';
+import { ContainerService } from './container.service';
+import { cgroupLimits } from './run-config';
+import { TOP_TITLES, topRows } from './top';
+
+export interface ContainerView extends Omit<ContainerRecord, 'options'> {
+  autoRemove: boolean;
+  limits: ReturnType<typeof cgroupLimits>;
+}
+
+/** Read-only views of containers: inspect, logs, stats, top. */
+@Injectable()
+export class ContainerInspector {
+  constructor(
+    private readonly containers: ContainerService,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+  ) {}
+
+  view(c: ContainerRecord): ContainerView {
+    const { options, ...rest } = c;
+    return { ...rest, autoRemove: options.autoRemove, limits: cgroupLimits(c.spec) };
+  }
+
+  async logs(
+    ref: string,
+    q: { tail?: number | 'all'; since?: string; stdout?: boolean; stderr?: boolean },
+  ): Promise<LogEntry[]> {
+    const c = await this.containers.resolve(ref);
+    return readLog(new ContainerFiles(this.config.dataDir, c.id).log, {
+      tail: q.tail === 'all' ? undefined : q.tail,
+      since: parseSince(q.since),
+      stdout: q.stdout,
+      stderr: q.stderr,
+    });
+  }
+
+  async stats(ref: string): Promise<{ id: string; name: string; read: string; stats: CgroupStats }> {
+    const { c, live } = await this.running(ref);
+    return { id: c.id, name: c.name, read: new Date().toISOString(), stats: await live.cgroup.stats() };
+  }
+
+  async top(ref: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const { live } = await this.running(ref);
+    return { Titles: TOP_TITLES, Processes: topRows(await live.cgroup.pids()) };
+  }
+
+  async running(ref: string) {
+    const c = await this.containers.resolve(ref);
+    const live = this.containers.liveContainer(c.id);
+    if (c.state !== 'running' || !live)
+      throw new WardenError('CONTAINER_NOT_RUNNING', `container ${c.name} is not running`, { id: c.id });
+    return { c, live };
+  }
+
+  /** `9`, `KILL`, `SIGKILL` → `SIGKILL`; unknown names are a 400, not a crash. */
+  signalName(s: string | undefined): NodeJS.Signals {
+    if (!s) return 'SIGKILL';
+    const signals = osConstants.signals as Record<string, number>;
+    if (/^\d+$/.test(s)) {
+      const name = Object.keys(signals).find((k) => signals[k] === Number(s));
+      if (name) return name as NodeJS.Signals;
+    } else {
+      const name = s.toUpperCase().startsWith('SIG') ? s.toUpperCase() : `SIG${s.toUpperCase()}`;
+      if (name in signals) return name as NodeJS.Signals;
+    }
+    throw new WardenError('VALIDATION_FAILED', `invalid signal '${s}'`);
+  }
+}
+
+/** RFC 3339 or unix seconds (with fraction), as `docker logs --since` sends them. */
+export function parseSince(s: string | undefined): Date | undefined {
+  if (!s) return undefined;
+  if (/^\d+(\.\d+)?$/.test(s)) return new Date(Number(s) * 1000);
+  const d = new Date(s);
+  if (Number.isNaN(d.getTime()))
+    throw new WardenError('VALIDATION_FAILED', `invalid time '${s}': use RFC 3339 or unix seconds`);
+  return d;
+}

@@ -1,0 +1,164 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { ContainerOptions, ContainerRecord, ContainerState } from './container';
+
+interface Row {
+  id: string;
+  name: string;
+  image: string;
+  image_digest: string | null;
+  spec: ContainerRecord['spec'];
+  options: ContainerOptions;
+  policy_version: string | null;
+  state: ContainerState;
+  pid: number | null;
+  shim_pid: number | null;
+  node: string;
+  exit_code: number | null;
+  oom_killed: boolean;
+  error: string | null;
+  restart_count: number;
+  created_by: string;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  labels: Record<string, string>;
+}
+
+const toRecord = (r: Row): ContainerRecord => ({
+  id: r.id,
+  name: r.name,
+  image: r.image,
+  imageDigest: r.image_digest ?? undefined,
+  spec: r.spec,
+  options: r.options,
+  policyVersion: r.policy_version ?? undefined,
+  state: r.state,
+  pid: r.pid ?? undefined,
+  shimPid: r.shim_pid ?? undefined,
+  node: r.node,
+  exitCode: r.exit_code ?? undefined,
+  oomKilled: r.oom_killed,
+  error: r.error ?? undefined,
+  restartCount: r.restart_count,
+  createdBy: r.created_by,
+  createdAt: r.created_at.toISOString(),
+  startedAt: r.started_at?.toISOString(),
+  finishedAt: r.finished_at?.toISOString(),
+  labels: r.labels,
+});
+
+export interface ContainerFilter {
+  all?: boolean;
+  states?: ContainerState[];
+  labels?: Record<string, string | undefined>;
+  name?: string;
+}
+
+@Injectable()
+export class ContainerRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /** Inserts a new container; false when the name is taken. */
+  async insert(c: ContainerRecord): Promise<boolean> {
+    const rows: unknown[] = await this.ds.query(
+      `INSERT INTO containers (id, name, image, image_digest, spec, options, policy_version, state, node, created_by, labels)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (name) DO NOTHING RETURNING id`,
+      [
+        c.id,
+        c.name,
+        c.image,
+        c.imageDigest ?? null,
+        JSON.stringify(c.spec),
+        JSON.stringify(c.options),
+        c.policyVersion ?? null,
+        c.state,
+        c.node,
+        c.createdBy,
+        JSON.stringify(c.labels),
+      ],
+    );
+    return rows.length === 1;
+  }
+
+  async get(id: string): Promise<ContainerRecord | undefined> {
+    const rows: Row[] = await this.ds.query('SELECT * FROM containers WHERE id = $1', [id]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  /** By full id, unique id prefix or name — as the Docker CLI sends them. */
+  async findByRef(ref: string): Promise<ContainerRecord[]> {
+    const rows: Row[] = await this.ds.query(
+      `SELECT * FROM containers WHERE name = $1 OR id = $1
+       UNION SELECT * FROM containers WHERE $2 AND id LIKE $1 || '%' LIMIT 3`,
+      [ref.replace(/^\//, ''), /^[0-9a-f]{1,63}$/.test(ref)],
+    );
+    return rows.map(toRecord);
+  }
+
+  async list(f: ContainerFilter): Promise<ContainerRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (!f.all && !f.states) where.push(`state = 'running'`);
+    if (f.states) {
+      params.push(f.states);
+      where.push(`state = ANY($${params.length})`);
+    }
+    for (const [k, v] of Object.entries(f.labels ?? {})) {
+      params.push(v === undefined ? k : JSON.stringify({ [k]: v }));
+      where.push(v === undefined ? `labels ? $${params.length}` : `labels @> $${params.length}::jsonb`);
+    }
+    if (f.name) {
+      params.push(f.name);
+      where.push(`strpos(name, $${params.length}) > 0`);
+    }
+    const rows: Row[] = await this.ds.query(
+      `SELECT * FROM containers ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC`,
+      params,
+    );
+    return rows.map(toRecord);
+  }
+
+  async listOnNode(node: string, states: ContainerState[]): Promise<ContainerRecord[]> {
+    const rows: Row[] = await this.ds.query('SELECT * FROM containers WHERE node = $1 AND state = ANY($2)', [
+      node,
+      states,
+    ]);
+    return rows.map(toRecord);
+  }
+
+  async markRunning(id: string, pid: number, shimPid: number): Promise<void> {
+    await this.ds.query(
+      `UPDATE containers SET state = 'running', pid = $2, shim_pid = $3, started_at = now(), finished_at = NULL,
+         exit_code = NULL, oom_killed = false, error = NULL WHERE id = $1`,
+      [id, pid, shimPid],
+    );
+  }
+
+  async markExited(
+    id: string,
+    exit: { exitCode: number; oomKilled: boolean; error?: string; state?: ContainerState },
+  ) {
+    await this.ds.query(
+      `UPDATE containers SET state = $5, exit_code = $2, oom_killed = $3, error = $4, finished_at = now(),
+         pid = NULL, shim_pid = NULL WHERE id = $1`,
+      [id, exit.exitCode, exit.oomKilled, exit.error ?? null, exit.state ?? 'exited'],
+    );
+  }
+
+  async bumpRestartCount(id: string): Promise<void> {
+    await this.ds.query('UPDATE containers SET restart_count = restart_count + 1 WHERE id = $1', [id]);
+  }
+
+  async idsUsingImage(manifestDigest: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.ds.query(
+      'SELECT id FROM containers WHERE image_digest = $1',
+      [manifestDigest],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.ds.query('DELETE FROM containers WHERE id = $1', [id]);
+  }
+}

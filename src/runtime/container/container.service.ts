@@ -1,0 +1,424 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { AuditService } from '../../audit';
+import { PolicyService } from '../../policy';
+import { parseImageReference } from '../../policy';
+import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import { WardenError } from '../../platform/errors';
+import type { Caller } from '../../platform/http';
+import { CgroupDriver } from '../cgroups';
+import type { Syscalls } from '../ffi/syscalls';
+import { launchShim, ShimError, type ExitStatus } from '../shim/launch-shim';
+import { CONTAINER_NAME_RE, ContainerOptions, ContainerRecord } from './container';
+import { ContainerFiles } from './container-files';
+import { ContainerLog } from './container-log';
+import { ContainerFilter, ContainerRepository } from './container.repository';
+import { ImageProvider } from './image-provider';
+import { LiveContainers, WaitCondition } from './live-containers';
+import { buildRunConfig, cgroupLimits, hostnameOf, networkOf } from './run-config';
+import { CGROUP_DRIVER, SYSCALLS } from './runtime.tokens';
+
+export interface CreateRequest extends Partial<ContainerOptions> {
+  name?: string;
+  /** Everything else is the launch request the policy judges (image, cmd, env, caps, …). */
+  launch: Record<string, unknown>;
+}
+
+const auditContainer = (c: ContainerRecord) => ({
+  name: c.name,
+  image: c.image,
+  imageDigest: c.imageDigest ?? null,
+});
+
+/**
+ * Container lifecycle. Each verb reads as its steps; creation is decide → audit (by the
+ * policy service, before anything exists) → image → files → record. A container's cgroup and
+ * process exist only while it runs; its files until it is removed.
+ */
+@Injectable()
+export class ContainerService implements BeforeApplicationShutdown {
+  private readonly log = new Logger('runtime');
+
+  constructor(
+    private readonly repo: ContainerRepository,
+    private readonly live: LiveContainers,
+    private readonly policy: PolicyService,
+    private readonly images: ImageProvider,
+    private readonly audit: AuditService,
+    @Inject(CGROUP_DRIVER) private readonly cgroups: CgroupDriver,
+    @Inject(SYSCALLS) private readonly sys: Syscalls,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+  ) {}
+
+  async create(caller: Caller, req: CreateRequest): Promise<ContainerRecord> {
+    if (req.name !== undefined && !CONTAINER_NAME_RE.test(req.name.replace(/^\//, ''))) {
+      throw new WardenError(
+        'VALIDATION_FAILED',
+        `invalid container name '${req.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
+      );
+    }
+    const { decision, effectiveSpec: spec } = await this.policy.decide(caller, req.launch);
+    if (!decision.allowed) {
+      throw new WardenError('LAUNCH_DENIED', decision.reasons.map((r) => r.message).join('; '), {
+        policy: decision.policy,
+        policyVersion: decision.policyVersion,
+        reasons: decision.reasons,
+      });
+    }
+    if (spec.privileged)
+      throw new WardenError(
+        'CONTAINER_COMMAND_INVALID',
+        'privileged containers are not supported by this runtime',
+      );
+    if (spec.devices.length)
+      throw new WardenError(
+        'CONTAINER_COMMAND_INVALID',
+        'device mappings are not supported by this runtime yet',
+      );
+    if (
+      !['none', 'host'].includes(networkOf(spec)) ||
+      !['none', 'host', 'default', 'bridge'].includes(spec.networkMode)
+    ) {
+      throw new WardenError(
+        'CONTAINER_COMMAND_INVALID',
+        `network '${spec.networkMode}' is not supported: use none or host`,
+      );
+    }
+    const image = await this.images.prepare(spec.image);
+    const id = randomBytes(32).toString('hex');
+    const name = req.name?.replace(/^\//, '') ?? `warden_${id.slice(0, 8)}`;
+    const record: ContainerRecord = {
+      id,
+      name,
+      image: image.reference,
+      imageDigest: image.digest,
+      spec,
+      options: {
+        autoRemove: req.autoRemove ?? false,
+        openStdin: req.openStdin ?? false,
+        hostname: req.hostname,
+      },
+      policyVersion: decision.policyVersion ?? undefined,
+      state: 'created',
+      node: this.config.runtime.node,
+      oomKilled: false,
+      restartCount: 0,
+      createdBy: caller.principal.id,
+      createdAt: new Date().toISOString(),
+      labels: { ...image.config.labels, ...spec.labels },
+    };
+    const files = new ContainerFiles(this.config.dataDir, id);
+    files.create(hostnameOf(record), networkOf(spec));
+    try {
+      if (!(await this.repo.insert(record))) {
+        throw new WardenError('CONTAINER_NAME_IN_USE', `the container name '/${name}' is already in use`, {
+          name,
+        });
+      }
+    } catch (err) {
+      files.remove();
+      throw err;
+    }
+    await this.audit.record({
+      type: 'container.created',
+      principal: caller.principal.id,
+      source: caller.source,
+      subject: id,
+      policyHash: record.policyVersion,
+      payload: { ...auditContainer(record), spec },
+    });
+    return record;
+  }
+
+  /** By id, id prefix or name; 404 when none, 400 when a prefix is ambiguous. */
+  async resolve(ref: string): Promise<ContainerRecord> {
+    const found = await this.repo.findByRef(ref);
+    if (found.length === 0)
+      throw new WardenError('CONTAINER_NOT_FOUND', `No such container: ${ref}`, { ref });
+    const exact = found.find((c) => c.id === ref || c.name === ref.replace(/^\//, ''));
+    if (exact) return exact;
+    if (found.length > 1)
+      throw new WardenError('CONTAINER_AMBIGUOUS', `multiple containers match id prefix '${ref}'`, { ref });
+    return found[0];
+  }
+
+  list(filter: ContainerFilter): Promise<ContainerRecord[]> {
+    return this.repo.list(filter);
+  }
+
+  /**
+   * Starts the container's process: cgroup with its limits → shim (namespaces, rootfs, caps)
+   * placed in the cgroup before anything runs → recorded running → watched until exit.
+   * Attachers (docker attach) subscribe with LiveContainers.onStarted before calling this.
+   */
+  async start(caller: Caller, ref: string): Promise<ContainerRecord> {
+    const c = await this.resolve(ref);
+    if (c.state === 'running')
+      throw new WardenError('CONTAINER_NOT_MODIFIED', `container ${c.name} is already running`);
+    // The image the container was created from, by digest: a tag moved since then changes nothing.
+    const image = await this.images.prepare(
+      c.imageDigest ? { registry: '', repository: '', digest: c.imageDigest } : parseRef(c.image),
+    );
+    const files = new ContainerFiles(this.config.dataDir, c.id);
+    files.resetWork();
+    const runConfig = (() => {
+      try {
+        return buildRunConfig(c, image, files);
+      } catch (err) {
+        throw new WardenError(
+          'CONTAINER_COMMAND_INVALID',
+          (err as Error).message,
+          { id: c.id },
+          { cause: err },
+        );
+      }
+    })();
+    const cgroup = await this.cgroups.create(c.id, cgroupLimits(c.spec));
+    const log = new ContainerLog(files.log);
+    let launched;
+    try {
+      launched = await launchShim(runConfig, {
+        placeInCgroups: (pid) => cgroup.addProcess(pid),
+        stdio: [c.options.openStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      log.close();
+      await cgroup.destroy().catch(() => undefined);
+      const shimErr = err instanceof ShimError ? err : undefined;
+      // Docker's exit codes for a command that cannot run: 127 not found, 126 not executable.
+      const exitCode = shimErr?.step.startsWith('exec') ? (shimErr.code === 'ENOENT' ? 127 : 126) : 128;
+      const message = shimErr ? `failed to start container: ${shimErr.message}` : (err as Error).message;
+      await this.repo.markExited(c.id, { exitCode, oomKilled: false, error: message });
+      await this.recordDied(c, { exitCode, signal: null }, false, message);
+      this.live.notify(c.id, 'exited', exitCode);
+      throw new WardenError(
+        shimErr?.step.startsWith('exec') ? 'CONTAINER_COMMAND_INVALID' : 'CONTAINER_START_FAILED',
+        message,
+        { id: c.id, step: shimErr?.step, errno: shimErr?.code, exitCode },
+        { cause: err },
+      );
+    }
+    if (launched.stdout) log.attach(launched.stdout, 'stdout');
+    if (launched.stderr) log.attach(launched.stderr, 'stderr');
+    const pidfd = this.sys.pidfdOpen(launched.pid);
+    const entry = {
+      id: c.id,
+      process: launched,
+      pidfd,
+      cgroup,
+      log,
+      stopping: false,
+      finished: undefined as unknown as Promise<ExitStatus>,
+    };
+    entry.finished = launched.exited.then(
+      (status) => this.onExit(c, entry, status),
+      (err) => this.onExit(c, entry, { exitCode: 128, signal: null }, (err as Error).message),
+    );
+    this.live.set(entry);
+    // Same tick as log.attach: attachers see the stdio before any output has been read.
+    this.live.started(entry);
+    await this.repo.markRunning(c.id, launched.pid, launched.shimPid);
+    await this.audit.record({
+      type: 'container.started',
+      principal: caller.principal.id,
+      source: caller.source,
+      subject: c.id,
+      payload: { ...auditContainer(c), pid: launched.pid, limits: cgroupLimits(c.spec) },
+    });
+    return (await this.repo.get(c.id))!;
+  }
+
+  /** The process ended: read OOM kills before the cgroup goes, record, wake waiters, auto-remove. */
+  private async onExit(
+    c: ContainerRecord,
+    entry: { pidfd: number; cgroup: import('../cgroups').CgroupHandle; log: ContainerLog },
+    status: ExitStatus,
+    error?: string,
+  ): Promise<ExitStatus> {
+    let oomKilled = false;
+    let usage: Record<string, unknown> = {};
+    try {
+      const stats = await entry.cgroup.stats();
+      oomKilled = (stats.memory.oomKills ?? 0) > 0;
+      usage = {
+        cpuSeconds: stats.cpu.usageNs / 1e9,
+        memoryPeakBytes: stats.memory.peakBytes,
+        oomKills: stats.memory.oomKills,
+        throttledPeriods: stats.cpu.nrThrottled,
+      };
+    } catch (err) {
+      this.log.warn(`container ${c.id}: reading final stats failed: ${(err as Error).message}`);
+    }
+    try {
+      this.sys.close(entry.pidfd);
+    } catch {
+      /* already closed */
+    }
+    await entry.cgroup
+      .destroy()
+      .catch((err) => this.log.error(`container ${c.id}: cgroup cleanup failed: ${(err as Error).message}`));
+    await Promise.race([entry.log.whenDrained(), new Promise((r) => setTimeout(r, 1000))]);
+    entry.log.close();
+    this.live.delete(c.id);
+    await this.repo.markExited(c.id, { exitCode: status.exitCode, oomKilled, error });
+    await this.recordDied(c, status, oomKilled, error, usage);
+    this.live.notify(c.id, 'exited', status.exitCode);
+    if (c.options.autoRemove)
+      await this.removeRecord(c, {
+        principal: { id: 'system', role: 'admin', teams: [] },
+        source: { via: 'system' },
+      });
+    return status;
+  }
+
+  private recordDied(
+    c: ContainerRecord,
+    status: ExitStatus,
+    oomKilled: boolean,
+    error?: string,
+    usage: Record<string, unknown> = {},
+  ) {
+    return this.audit.record({
+      type: 'container.died',
+      principal: 'system',
+      source: { via: 'system' },
+      subject: c.id,
+      payload: {
+        ...auditContainer(c),
+        exitCode: status.exitCode,
+        signal: status.signal,
+        oomKilled,
+        error: error ?? null,
+        usage,
+      },
+    });
+  }
+
+  /** SIGTERM, then SIGKILL to the whole cgroup after the grace period (Docker's default 10 s). */
+  async stop(
+    caller: Caller,
+    ref: string,
+    timeoutSec?: number,
+    signal: NodeJS.Signals = 'SIGTERM',
+  ): Promise<ContainerRecord> {
+    const c = await this.resolve(ref);
+    const entry = this.live.get(c.id);
+    if (c.state !== 'running' || !entry)
+      throw new WardenError('CONTAINER_NOT_MODIFIED', `container ${c.name} is not running`);
+    entry.stopping = true;
+    const grace = (timeoutSec ?? this.config.runtime.stopTimeoutSec) * 1000;
+    this.signal(entry.pidfd, signal);
+    const timer = setTimeout(() => void entry.cgroup.killAll('SIGKILL').catch(() => undefined), grace);
+    await entry.finished;
+    clearTimeout(timer);
+    await this.recordAction(caller, c, 'stop', { signal, timeoutSec: grace / 1000 });
+    return (await this.repo.get(c.id)) ?? c;
+  }
+
+  async kill(caller: Caller, ref: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const c = await this.resolve(ref);
+    const entry = this.live.get(c.id);
+    if (c.state !== 'running' || !entry)
+      throw new WardenError('CONTAINER_NOT_RUNNING', `container ${c.name} is not running`);
+    // SIGKILL goes to every process in the cgroup (a forking child cannot outlive its init);
+    // other signals go to PID 1, which decides, as in Docker.
+    if (signal === 'SIGKILL') await entry.cgroup.killAll('SIGKILL');
+    else this.signal(entry.pidfd, signal);
+    await this.recordAction(caller, c, 'kill', { signal });
+  }
+
+  async restart(caller: Caller, ref: string, timeoutSec?: number): Promise<ContainerRecord> {
+    const c = await this.resolve(ref);
+    if (c.state === 'running') await this.stop(caller, c.id, timeoutSec);
+    await this.repo.bumpRestartCount(c.id);
+    return this.start(caller, c.id);
+  }
+
+  /** Exit code once the condition holds; `not-running` returns at once for a container that is not running. */
+  async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<number> {
+    const c = await this.resolve(ref);
+    const pending = this.live.wait(c.id, condition);
+    if (condition === 'not-running' && c.state !== 'running') {
+      this.live.notify(c.id, 'exited', c.exitCode ?? 0);
+    }
+    return pending;
+  }
+
+  async remove(caller: Caller, ref: string, opts: { force?: boolean } = {}): Promise<void> {
+    const c = await this.resolve(ref);
+    const entry = this.live.get(c.id);
+    if (c.state === 'running' && entry) {
+      if (!opts.force) {
+        throw new WardenError(
+          'CONTAINER_RUNNING',
+          `cannot remove running container ${c.name}: stop it first or force-remove`,
+          { id: c.id },
+        );
+      }
+      entry.stopping = true;
+      await entry.cgroup.killAll('SIGKILL');
+      await entry.finished;
+      if (c.options.autoRemove) return; // onExit removed it
+    }
+    await this.removeRecord(c, caller);
+  }
+
+  private async removeRecord(c: ContainerRecord, caller: Caller): Promise<void> {
+    new ContainerFiles(this.config.dataDir, c.id).remove();
+    await this.repo.delete(c.id);
+    await this.audit.record({
+      type: 'container.removed',
+      principal: caller.principal.id,
+      source: caller.source,
+      subject: c.id,
+      payload: auditContainer(c),
+    });
+    this.live.notify(c.id, 'removed', c.exitCode ?? 0);
+  }
+
+  private recordAction(caller: Caller, c: ContainerRecord, action: string, detail: Record<string, unknown>) {
+    return this.audit.record({
+      type: 'api.call',
+      principal: caller.principal.id,
+      source: caller.source,
+      subject: c.id,
+      payload: { action: `container.${action}`, ...detail },
+    });
+  }
+
+  private signal(pidfd: number, signal: NodeJS.Signals): void {
+    try {
+      this.sys.pidfdSendSignal(pidfd, signal);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ESRCH') throw err; // already gone: the exit is on its way
+    }
+  }
+
+  liveContainer(id: string) {
+    return this.live.get(id);
+  }
+
+  /**
+   * Containers die with the service (before its database and queues close, so their exits are
+   * recorded): no process, cgroup or mount outlives it.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(
+      this.live.all().map(async (e) => {
+        e.stopping = true;
+        await e.cgroup.killAll('SIGKILL').catch(() => undefined);
+        await Promise.race([e.finished, new Promise((r) => setTimeout(r, 5000))]);
+      }),
+    );
+  }
+}
+
+function parseRef(s: string) {
+  const r = parseImageReference(s);
+  if (!r.ok)
+    throw new WardenError(
+      'CONTAINER_START_FAILED',
+      `stored image reference '${s}' no longer parses: ${r.error}`,
+    );
+  return r.ref;
+}

@@ -1,0 +1,37 @@
+import type { ContainerSpec } from '../../policy';
+
+export type ContainerState = 'created' | 'running' | 'exited' | 'dead';
+
+/** How to run it, beyond what policy judges: Docker's run options that carry no privilege. */
+export interface ContainerOptions {
+  autoRemove: boolean;
+  openStdin: boolean;
+  hostname?: string;
+}
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  image: string;
+  imageDigest?: string;
+  /** The effective spec: the request after policy defaults; what the runtime applies. */
+  spec: ContainerSpec;
+  options: ContainerOptions;
+  policyVersion?: string;
+  state: ContainerState;
+  pid?: number;
+  shimPid?: number;
+  node: string;
+  exitCode?: number;
+  oomKilled: boolean;
+  error?: string;
+  restartCount: number;
+  createdBy: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  labels: Record<string, string>;
+}
+
+/** Docker's rule for names. */
+export const CONTAINER_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;

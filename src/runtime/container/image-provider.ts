@@ -1,0 +1,29 @@
+import type { ImageReference } from '../../policy';
+
+/** What a container needs of its image: the unpacked layers and the run defaults from its config. */
+export interface ImageRunConfig {
+  env: string[];
+  cmd: string[];
+  entrypoint: string[];
+  workingDir?: string;
+  user?: string;
+  labels: Record<string, string>;
+}
+
+export interface PreparedImage {
+  /** The reference as stored (`registry/repository:tag`, registry '' for local images). */
+  reference: string;
+  digest: string;
+  /** Unpacked layer dirs, top layer first (overlayfs lowerdir order). */
+  lowerdirs: string[];
+  config: ImageRunConfig;
+}
+
+/**
+ * Where images come from: the image store (local imports and, later, registry pulls).
+ * Nest injects the implementation the images module provides under this class token.
+ */
+export abstract class ImageProvider {
+  /** Resolves and unpacks an image; throws a WardenError (404) when it is not there. */
+  abstract prepare(ref: ImageReference): Promise<PreparedImage>;
+}

@@ -1,0 +1,82 @@
+import { EventEmitter } from 'node:events';
+import type { CgroupHandle } from '../cgroups';
+import type { ExitStatus, LaunchedProcess } from '../shim/launch-shim';
+import type { ContainerLog } from './container-log';
+
+/** A container whose process this Warden started and watches. */
+export interface LiveContainer {
+  id: string;
+  process: LaunchedProcess;
+  pidfd: number;
+  cgroup: CgroupHandle;
+  log: ContainerLog;
+  /** Resolves once the exit is recorded (state, audit, cgroup gone). */
+  finished: Promise<ExitStatus>;
+  stopping: boolean;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+/**
+ * In-memory state for containers running on this node, and the waiters for their exits:
+ * the database says what a container is; this says what this process is doing with it.
+ */
+export class LiveContainers {
+  private readonly live = new Map<string, LiveContainer>();
+  private readonly waiters = new Map<
+    string,
+    Array<{ condition: WaitCondition; resolve: (code: number) => void }>
+  >();
+  private readonly starts = new EventEmitter().setMaxListeners(0);
+
+  get(id: string): LiveContainer | undefined {
+    return this.live.get(id);
+  }
+
+  set(c: LiveContainer): void {
+    this.live.set(c.id, c);
+  }
+
+  delete(id: string): void {
+    this.live.delete(id);
+  }
+
+  all(): LiveContainer[] {
+    return [...this.live.values()];
+  }
+
+  /** Registers a waiter; `wait` arriving before `start` (as the docker CLI sends it) still sees the exit. */
+  wait(id: string, condition: WaitCondition): Promise<number> {
+    return new Promise((resolve) => {
+      const list = this.waiters.get(id) ?? [];
+      list.push({ condition, resolve });
+      this.waiters.set(id, list);
+    });
+  }
+
+  /**
+   * Attach-before-start (docker run): the listener gets the live container the moment its
+   * process exists, before any output can have been produced unread.
+   */
+  onStarted(id: string, fn: (c: LiveContainer) => void): () => void {
+    this.starts.on(id, fn);
+    return () => this.starts.off(id, fn);
+  }
+
+  started(c: LiveContainer): void {
+    this.starts.emit(c.id, c);
+  }
+
+  /** Called when a container's process exited (and again when it is removed). */
+  notify(id: string, event: 'exited' | 'removed', exitCode: number): void {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    const keep = list.filter((w) => {
+      const fire = event === 'removed' || w.condition !== 'removed';
+      if (fire) w.resolve(exitCode);
+      return !fire;
+    });
+    if (keep.length) this.waiters.set(id, keep);
+    else this.waiters.delete(id);
+  }
+}

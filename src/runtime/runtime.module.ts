@@ -1,0 +1,37 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit';
+import { PolicyModule } from '../policy';
+import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
+import { createCgroupDriver } from './cgroups';
+import { ContainerInspector } from './container/container-inspector';
+import { ContainerRepository } from './container/container.repository';
+import { ContainerService } from './container/container.service';
+import { ContainersController } from './container/containers.controller';
+import { ExecService } from './container/exec.service';
+import { LiveContainers } from './container/live-containers';
+import { RecoveryService } from './container/recovery.service';
+import { CGROUP_DRIVER, SYSCALLS } from './container/runtime.tokens';
+import { createLibcSyscalls } from './ffi/libc';
+import { ImagesModule } from './images';
+
+/** The container runtime: lifecycle, exec, logs, stats, and the images it runs from. */
+@Module({
+  imports: [AuditModule, PolicyModule, ImagesModule],
+  providers: [
+    {
+      provide: CGROUP_DRIVER,
+      inject: [WARDEN_CONFIG],
+      useFactory: (config: WardenConfig) => createCgroupDriver({ parentName: config.runtime.cgroupParent }),
+    },
+    { provide: SYSCALLS, useFactory: () => createLibcSyscalls() },
+    LiveContainers,
+    ContainerRepository,
+    ContainerService,
+    ContainerInspector,
+    ExecService,
+    RecoveryService,
+  ],
+  controllers: [ContainersController],
+  exports: [ContainerService, ContainerInspector, ExecService, LiveContainers, CGROUP_DRIVER],
+})
+export class RuntimeModule {}

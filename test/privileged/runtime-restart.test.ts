@@ -1,0 +1,81 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { freePort } from '../../src/platform/process/child-process';
+import { assertBuilt, processesMentioning, startCli, waitHealthy } from '../utils/cli';
+import { cgroupDirsFor, importBusybox } from '../utils/containers';
+import { eventually } from '../utils/services';
+import { ADMIN_TOKEN, api } from '../utils/warden';
+
+/**
+ * kill -9 of Warden with containers running, then a new start: nothing may be orphaned
+ * (processes, cgroups, mounts), states must be right, and what happened must be audited.
+ */
+describe('Warden killed with containers running, then started again', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-restart-'));
+  const parent = `warden-restart-${process.pid}`;
+  let env: Record<string, string>;
+  let w: { url: string };
+
+  beforeAll(async () => {
+    assertBuilt();
+    const port = await freePort();
+    env = {
+      WARDEN_DATA_DIR: dataDir,
+      WARDEN_PORT: String(port),
+      WARDEN_ADMIN_TOKEN: ADMIN_TOKEN,
+      WARDEN_CGROUP_PARENT: parent,
+    };
+    w = { url: `http://127.0.0.1:${port}` };
+  });
+  afterAll(() => {
+    expect(processesMentioning(dataDir)).toEqual([]);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('kills and records what the previous process left, and leaves nothing behind', async () => {
+    const first = startCli(['up'], env);
+    await waitHealthy(w.url, first);
+    await importBusybox(w);
+    const ids: string[] = [];
+    const pids: number[] = [];
+    for (const name of ['left-1', 'left-2']) {
+      const c = await api(w, 'POST', '/containers', {
+        body: { image: 'busybox:1.35', name, cmd: ['sleep', '300'] },
+      });
+      const started = await api(w, 'POST', `/containers/${c.body.id}/start`);
+      ids.push(c.body.id);
+      pids.push(started.body.pid);
+    }
+    first.child.kill('SIGKILL');
+    await first.exit;
+    for (const pid of pids) expect(fs.existsSync(`/proc/${pid}`)).toBe(true); // orphaned for now
+    for (const id of ids) expect(cgroupDirsFor(id).length).toBeGreaterThan(0);
+
+    const second = startCli(['up'], env);
+    await waitHealthy(w.url, second);
+    await eventually('the orphans to be gone', async () =>
+      pids.every((pid) => !fs.existsSync(`/proc/${pid}`)),
+    );
+    for (const id of ids) {
+      expect(cgroupDirsFor(id)).toEqual([]);
+      const c = await api(w, 'GET', `/containers/${id}`);
+      expect(c.body).toMatchObject({ state: 'exited', exitCode: 137 });
+      expect(c.body.error).toMatch(/previous Warden process ended/);
+      const died = await eventually('recovery audit', async () => {
+        const ev = await api(w, 'GET', `/audit/events?type=container.died&subject=${id}`);
+        return ev.body.events[0];
+      });
+      expect(died.payload).toMatchObject({ recovered: true, processesKilled: 1 });
+    }
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dataDir);
+
+    // the containers can run again under the new process
+    const again = await api(w, 'POST', `/containers/${ids[0]}/start`);
+    expect(again.body.state).toBe('running');
+    second.child.kill('SIGINT');
+    expect(await second.exit).toBe(0);
+    // a clean stop kills what runs, records it, and leaves no cgroup
+    expect(cgroupDirsFor(ids[0])).toEqual([]);
+  });
+});
