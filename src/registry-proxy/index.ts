@@ -1,0 +1,8 @@
+// The registry proxy as the rest of Warden sees it: the /v2/ module, and pulls for the runtime.
+export { RegistryProxyModule } from './registry-proxy.module';
+export { PullService } from './pull.service';
+export type { PullRecord } from './pull.service';
+export { Upstreams } from './upstreams';
+export type { UpstreamTarget } from './upstreams';
+export { selectPlatform, MANIFEST_ACCEPT } from './upstream/media-types';
+export type { Platform } from './upstream/media-types';

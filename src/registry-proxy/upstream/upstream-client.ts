@@ -1,0 +1,252 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { RegistryUpstream } from '../../platform/config';
+import { WardenError } from '../../platform/errors';
+import { readBody, send, UpstreamConnectError } from './http-request';
+import { MANIFEST_ACCEPT, manifestMediaType } from './media-types';
+import { TokenCache } from './token-cache';
+import { Challenge, parseChallenge } from './www-authenticate';
+
+/** Manifests are small JSON documents; anything bigger is not one (distribution caps at 4 MiB). */
+export const MANIFEST_LIMIT = 4 * 1024 * 1024;
+
+export interface FetchedManifest {
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+}
+
+const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const mediaTypeOf = (res: IncomingMessage) => res.headers['content-type']?.split(';')[0].trim();
+
+/**
+ * Talks to one upstream registry. It learns what the upstream wants from its first 401
+ * (Bearer challenge or Basic) and from then on sends credentials up front; Bearer tokens are
+ * cached per scope until they expire, so a pull costs one token request, not one per blob.
+ * Messages name the upstream by alias only: its address and credentials never reach a client.
+ */
+export class UpstreamClient {
+  private challenge?: Challenge;
+  private readonly tokens: TokenCache;
+
+  constructor(
+    readonly upstream: RegistryUpstream,
+    private readonly timeoutMs = 30_000,
+  ) {
+    this.tokens = new TokenCache(upstream, timeoutMs);
+  }
+
+  /** `GET /v2/`: true when the upstream answers and accepts Warden's credentials. */
+  async ping(): Promise<boolean> {
+    const res = await this.request('GET', '/v2/', undefined, {}).catch(() => undefined);
+    res?.resume();
+    return res?.statusCode === 200;
+  }
+
+  /** Digest, type and size of a manifest by HEAD (cheap, and not counted by pull limits); undefined on 404. */
+  async headManifest(
+    repo: string,
+    ref: string,
+  ): Promise<{ digest?: string; mediaType?: string; size?: number } | undefined> {
+    const res = await this.request('HEAD', `/v2/${repo}/manifests/${ref}`, repo, {
+      accept: MANIFEST_ACCEPT.join(', '),
+    });
+    res.resume();
+    if (res.statusCode === 404) return undefined;
+    if (res.statusCode !== 200) throw this.failure(res, `manifest ${repo}:${ref}`);
+    const digest = res.headers['docker-content-digest'];
+    const length = Number(res.headers['content-length']);
+    return {
+      digest: typeof digest === 'string' ? digest : undefined,
+      mediaType: mediaTypeOf(res),
+      size: Number.isFinite(length) ? length : undefined,
+    };
+  }
+
+  /**
+   * The manifest's bytes, verified: by digest they must hash to it; by tag they must hash to
+   * the Docker-Content-Digest the upstream claims (when it claims one).
+   */
+  async getManifest(repo: string, ref: string): Promise<FetchedManifest> {
+    const res = await this.request('GET', `/v2/${repo}/manifests/${ref}`, repo, {
+      accept: MANIFEST_ACCEPT.join(', '),
+    });
+    if (res.statusCode === 404) {
+      res.resume();
+      throw new WardenError('REGISTRY_MANIFEST_UNKNOWN', `manifest ${ref} is not in ${this.alias}/${repo}`, {
+        upstream: this.alias,
+        repository: repo,
+        reference: ref,
+      });
+    }
+    if (res.statusCode !== 200) {
+      res.resume();
+      throw this.failure(res, `manifest ${repo}:${ref}`);
+    }
+    const bytes = await readBody(res, MANIFEST_LIMIT).catch((err: Error) => {
+      throw this.invalid(`manifest ${repo}:${ref} could not be read: ${err.message}`, { reference: ref });
+    });
+    const digest = sha256(bytes);
+    const claimed = res.headers['docker-content-digest'];
+    if (ref.includes(':') && ref !== digest)
+      throw this.invalid(`manifest ${repo}@${ref} arrived with bytes hashing to ${digest}`, {
+        reference: ref,
+        actual: digest,
+        corrupt: true,
+      });
+    if (typeof claimed === 'string' && claimed.startsWith('sha256:') && claimed !== digest)
+      throw this.invalid(`manifest ${repo}:${ref} is said to be ${claimed} but hashes to ${digest}`, {
+        reference: ref,
+        claimed,
+        actual: digest,
+        corrupt: true,
+      });
+    const mediaType = manifestMediaType(bytes) ?? mediaTypeOf(res);
+    if (!mediaType || !MANIFEST_ACCEPT.includes(mediaType))
+      throw this.invalid(`manifest ${repo}:${ref} has unsupported media type ${mediaType ?? '(none)'}`, {
+        reference: ref,
+        mediaType,
+      });
+    return { digest, mediaType, bytes };
+  }
+
+  /** The blob's response (200, or 206 for a range); BLOB_NOT_FOUND on 404. The caller verifies the bytes. */
+  async getBlob(repo: string, digest: string, method: 'GET' | 'HEAD' = 'GET'): Promise<IncomingMessage> {
+    const res = await this.request(method, `/v2/${repo}/blobs/${digest}`, repo, {});
+    if (res.statusCode === 200) return res;
+    res.resume();
+    if (res.statusCode === 404)
+      throw new WardenError('BLOB_NOT_FOUND', `blob ${digest} is not in ${this.alias}/${repo}`, {
+        upstream: this.alias,
+        repository: repo,
+        digest,
+      });
+    throw this.failure(res, `blob ${digest}`);
+  }
+
+  /** tags/list as the upstream answers it (status, JSON body, pagination Link). */
+  async tags(repo: string, query: string): Promise<{ status: number; body: Buffer; link?: string }> {
+    const res = await this.request('GET', `/v2/${repo}/tags/list${query}`, repo, {
+      accept: 'application/json',
+    });
+    if (res.statusCode === 404) {
+      res.resume();
+      throw new WardenError(
+        'REGISTRY_NAME_UNKNOWN',
+        `repository ${this.alias}/${repo} is not known upstream`,
+        {
+          upstream: this.alias,
+          repository: repo,
+        },
+      );
+    }
+    if (res.statusCode !== 200) {
+      res.resume();
+      throw this.failure(res, `tags of ${repo}`);
+    }
+    const link = res.headers.link;
+    return {
+      status: 200,
+      body: await readBody(res, MANIFEST_LIMIT),
+      link: typeof link === 'string' ? link : undefined,
+    };
+  }
+
+  private get alias(): string {
+    return this.upstream.alias;
+  }
+
+  /** Sends with the credentials the upstream asked for; on a 401 learns its challenge and retries once. */
+  private async request(
+    method: 'GET' | 'HEAD',
+    path: string,
+    repo: string | undefined,
+    headers: Record<string, string>,
+  ): Promise<IncomingMessage> {
+    const url = new URL(path, this.upstream.baseUrl);
+    const scope = repo === undefined ? undefined : `repository:${repo}:pull`;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const authorization = await this.authorization(scope, attempt > 0);
+        const res = await send(url, {
+          method,
+          headers: {
+            ...headers,
+            ...(authorization ? { authorization } : {}),
+            'user-agent': 'warden-registry-proxy',
+          },
+          timeoutMs: this.timeoutMs,
+          allowInsecure: this.upstream.baseUrl.startsWith('http:'),
+        });
+        if (res.statusCode !== 401 || attempt > 0) return res;
+        const challenge = parseChallenge(res.headers['www-authenticate']);
+        if (!challenge) return res;
+        res.resume();
+        this.challenge = challenge;
+      }
+    } catch (err) {
+      if (err instanceof WardenError) throw err;
+      throw this.unreachable(err);
+    }
+  }
+
+  private async authorization(scope: string | undefined, renew: boolean): Promise<string | undefined> {
+    const ch = this.challenge;
+    if (!ch) return undefined;
+    const creds = this.upstream.credentials;
+    if (ch.scheme === 'basic')
+      return creds && `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+    const token = await this.tokens.get(ch, scope, renew).catch((err: unknown) => {
+      if (err instanceof WardenError) throw err;
+      throw this.unreachable(err);
+    });
+    return token && `Bearer ${token}`;
+  }
+
+  unreachable(err: unknown): WardenError {
+    const code = (err as { cause?: { code?: string } })?.cause?.code;
+    const why = err instanceof UpstreamConnectError && !code ? err.message : (code ?? 'connection failed');
+    return new WardenError(
+      'REGISTRY_UPSTREAM_UNAVAILABLE',
+      `upstream '${this.alias}' is unreachable (${why}); only content already cached can be served`,
+      { upstream: this.alias },
+      { cause: err },
+    );
+  }
+
+  private invalid(message: string, detail: Record<string, unknown>): WardenError {
+    return new WardenError(
+      'REGISTRY_UPSTREAM_FAILED',
+      `upstream '${this.alias}' sent an invalid answer: ${message}`,
+      {
+        upstream: this.alias,
+        ...detail,
+      },
+    );
+  }
+
+  private failure(res: IncomingMessage, what: string): WardenError {
+    const status = res.statusCode ?? 0;
+    const detail = { upstream: this.alias, upstreamStatus: status };
+    if (status === 401 || status === 403)
+      return new WardenError(
+        'REGISTRY_NAME_UNKNOWN',
+        `upstream '${this.alias}' refused ${what}: the repository may not exist, or Warden's credentials for '${this.alias}' do not allow pulling it`,
+        detail,
+      );
+    if (status === 429)
+      return new WardenError(
+        'REGISTRY_TOO_MANY_REQUESTS',
+        `upstream '${this.alias}' is rate-limiting pulls; retry later`,
+        {
+          ...detail,
+          retryAfter: res.headers['retry-after'],
+        },
+      );
+    return new WardenError(
+      'REGISTRY_UPSTREAM_FAILED',
+      `upstream '${this.alias}' answered ${status} for ${what}`,
+      detail,
+    );
+  }
+}
