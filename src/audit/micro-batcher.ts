@@ -2,13 +2,14 @@
  * Collects items until `size` are waiting or `flushMs` has passed since the first, then
  * hands them to `flush` together. Each `add` resolves or rejects with its batch, so a
  * BullMQ job completes only once its row is committed and is retried if the batch fails.
+ * `flush` may instead settle items one by one, returning the failures by index.
  */
 export class MicroBatcher<T> {
   private pending: Array<{ item: T; resolve: () => void; reject: (e: unknown) => void }> = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly flush: (items: T[]) => Promise<void>,
+    private readonly flush: (items: T[]) => Promise<ReadonlyMap<number, unknown> | void>,
     private readonly size: number,
     private readonly flushMs: number,
   ) {}
@@ -28,7 +29,7 @@ export class MicroBatcher<T> {
     this.pending = [];
     if (batch.length === 0) return;
     this.flush(batch.map((b) => b.item)).then(
-      () => batch.forEach((b) => b.resolve()),
+      (failures) => batch.forEach((b, i) => (failures?.has(i) ? b.reject(failures.get(i)) : b.resolve())),
       (err) => batch.forEach((b) => b.reject(err)),
     );
   }

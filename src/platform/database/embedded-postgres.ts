@@ -143,7 +143,12 @@ async function initCluster(
   }
 }
 
-export async function startEmbeddedPostgres(rootDir: string, log: Logger): Promise<EmbeddedPostgresHandle> {
+export async function startEmbeddedPostgres(
+  rootDir: string,
+  log: Logger,
+  /** `port`: listen here instead of a free port, e.g. to restart on the port clients already hold. */
+  opts: { port?: number } = {},
+): Promise<EmbeddedPostgresHandle> {
   const bin = embeddedPostgresBinDir();
   const dataDir = path.join(rootDir, 'data');
   const passwordFile = path.join(rootDir, 'password');
@@ -169,7 +174,7 @@ export async function startEmbeddedPostgres(rootDir: string, log: Logger): Promi
     if (stale > 0) await waitForStalePid(stale, 'PostgreSQL', 'SIGINT', log);
   }
 
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const child: ChildProcess = spawnSupervised(
     path.join(bin, 'postgres'),
     ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],

@@ -3,3 +3,5 @@ export { QueueName } from './queue-names';
 export { parseRedisUrl, ioredisOptions } from './redis-endpoint';
 export type { RedisEndpoint } from './redis-endpoint';
 export { startEmbeddedRedis } from './embedded-redis';
+export { workerOptions, cappedExponentialBackoff, QUEUE_PREFIX, MAX_BACKOFF_MS } from './worker-options';
+export type { WorkerTuning } from './worker-options';

@@ -3,6 +3,7 @@ import { Global, Module } from '@nestjs/common';
 import { INFRASTRUCTURE, Infrastructure } from '../infrastructure';
 import { QueueName } from './queue-names';
 import { ioredisOptions } from './redis-endpoint';
+import { CAPPED_EXPONENTIAL, QUEUE_PREFIX } from './worker-options';
 
 /**
  * BullMQ on Warden's Redis. Queues are registered here for every role (the API enqueues);
@@ -13,15 +14,21 @@ import { ioredisOptions } from './redis-endpoint';
   imports: [
     BullModule.forRootAsync({
       inject: [INFRASTRUCTURE],
-      useFactory: (infra: Infrastructure) => ({ connection: ioredisOptions(infra.redis), prefix: 'warden' }),
+      useFactory: (infra: Infrastructure) => ({
+        connection: ioredisOptions(infra.redis),
+        prefix: QUEUE_PREFIX,
+      }),
     }),
     BullModule.registerQueue({
       name: QueueName.Audit,
       defaultJobOptions: {
         // Audit events must not be lost: retry for a long while (Postgres may be down for a
         // maintenance window); completed jobs are dropped since the row is the record.
-        attempts: 50,
-        backoff: { type: 'exponential', delay: 200 },
+        // Backoff doubles from 200 ms to a 10 s ceiling, so 10,000 attempts keep an event
+        // waiting through about a day of outage, and it lands within 10 s of the database's
+        // return. Past that it stays in the failed set (never removed) for an operator.
+        attempts: 10_000,
+        backoff: { type: CAPPED_EXPONENTIAL, delay: 200 },
         removeOnComplete: true,
         removeOnFail: false,
       },

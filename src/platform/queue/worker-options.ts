@@ -1,0 +1,52 @@
+import type { BackoffStrategy, MinimalJob, WorkerOptions } from 'bullmq';
+import { ioredisOptions, RedisEndpoint } from './redis-endpoint';
+
+/** Every Warden key in Redis starts with this; queues and workers must agree on it. */
+export const QUEUE_PREFIX = 'warden';
+
+/** Job backoff type for {@link cappedExponentialBackoff}; only workers given it can compute it. */
+export const CAPPED_EXPONENTIAL = 'capped-exponential';
+
+/**
+ * BullMQ's built-in exponential backoff doubles without a ceiling: from 200 ms, the 13th retry
+ * waits 14 minutes, so a 10-minute Postgres outage would be followed by a quarter of an hour
+ * of idling. Capped, the queue is drained at most `MAX_BACKOFF_MS` after the database is back.
+ * No jitter: events that failed together should be retried together, in one batch.
+ */
+export const MAX_BACKOFF_MS = 10_000;
+
+export const cappedExponentialBackoff: BackoffStrategy = (
+  attemptsMade: number,
+  _type?: string,
+  _err?: Error,
+  job?: MinimalJob,
+) => {
+  const base = typeof job?.opts.backoff === 'object' ? (job.opts.backoff.delay ?? 200) : 200;
+  return Math.min(MAX_BACKOFF_MS, base * 2 ** Math.max(0, attemptsMade - 1));
+};
+
+export interface WorkerTuning {
+  /** How long a job stays locked to its worker without a renewal (a dead worker's jobs wait this long). */
+  lockMs: number;
+  /** How often workers look for jobs whose lock expired and put them back in the queue. */
+  stalledCheckMs: number;
+}
+
+/**
+ * Options every Warden worker shares. Jobs of a killed worker come back after at most
+ * lockMs + stalledCheckMs. `maxStalledCount` is raised from BullMQ's 1 because our jobs are
+ * idempotent (a re-run is dropped by `ON CONFLICT`): with 1, an event whose worker was killed
+ * twice would be failed for good; 20 still stops an event that itself crashes workers from
+ * crash-looping the fleet forever (it lands in the failed set, kept for inspection).
+ */
+export function workerOptions(redis: RedisEndpoint, tuning: WorkerTuning): WorkerOptions {
+  return {
+    connection: ioredisOptions(redis),
+    prefix: QUEUE_PREFIX,
+    lockDuration: tuning.lockMs,
+    stalledInterval: tuning.stalledCheckMs,
+    maxStalledCount: 20,
+    settings: { backoffStrategy: cappedExponentialBackoff },
+    autorun: false,
+  };
+}
