@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 #   setfacl: lets the embedded PostgreSQL's    cc + libc.a: build the init shim (static)
 #            user reach a private data dir     busybox: the test images' userland
 #   docker-compose: validates docker-compose.yml in the tests (no engine needed)
+#   docker-registry, skopeo: a real upstream registry and a real client for the proxy tests
 declare -A want=(
   [cmd:redis-server]=redis-server
   [cmd:setpriv]=util-linux
@@ -21,6 +22,8 @@ declare -A want=(
 if [ "${1:-}" = "--test" ]; then
   want[cmd:busybox]=busybox-static
   want[cmd:docker-compose]=docker-compose
+  want[cmd:docker-registry]=docker-registry
+  want[cmd:skopeo]=skopeo
 fi
 
 missing=()

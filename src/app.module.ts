@@ -10,6 +10,8 @@ import { httpLogOptions } from './platform/logging';
 import { MetricsModule } from './platform/metrics';
 import { QueueModule } from './platform/queue';
 import { PolicyModule } from './policy';
+import { RegistryProxyModule } from './registry-proxy';
+import { RuntimeModule } from './runtime';
 import { SystemModule } from './system/system.module';
 
 /** `up` = API + workers in one process (the default); `serve` and `worker` split them for scale-out. */
@@ -41,7 +43,9 @@ export class AppModule {
         QueueModule,
         MetricsModule,
         AuditModule,
-        ...(servesApi(opts.role) ? [AuthModule, SystemModule, PolicyModule] : []),
+        ...(servesApi(opts.role)
+          ? [AuthModule, SystemModule, PolicyModule, RuntimeModule, RegistryProxyModule]
+          : []),
         // Processors exist only where workers run: a `serve` process never consumes jobs.
         ...(runsWorkers(opts.role) ? [AuditWorkerModule] : []),
       ],

@@ -5,6 +5,7 @@ import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { PrincipalRepository } from './principal.repository';
 import { TokenRepository } from './token.repository';
+import { TokenAuthenticator } from './token-authenticator';
 import { TokenService } from './token.service';
 
 @Module({
@@ -13,9 +14,10 @@ import { TokenService } from './token.service';
     TokenRepository,
     PrincipalRepository,
     TokenService,
+    TokenAuthenticator,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
   controllers: [AuthController],
-  exports: [TokenService, PrincipalRepository],
+  exports: [TokenService, PrincipalRepository, TokenAuthenticator],
 })
 export class AuthModule {}

@@ -8,6 +8,7 @@ import { startInfrastructure } from '../platform/infrastructure';
 import { createRootLogger } from '../platform/logging';
 import { formatDoctorTable, runDoctor } from '../runtime';
 import { startWarden } from '../main';
+import { IMAGE_USAGE_TEXT, imageCommand } from './image.command';
 
 const USAGE = `usage: warden <command>
 
@@ -18,6 +19,7 @@ const USAGE = `usage: warden <command>
   migrate down [N]       revert the last N migrations (default 1)
   migrate status         list migrations and whether each is applied
   doctor [--json]        what this host offers the runtime, from real probes
+  image import|ls|inspect|rm   local images, via the running Warden (warden image --help)
 
 Configuration comes from the environment; see README.md.`;
 
@@ -111,6 +113,15 @@ export async function main(argv: string[]): Promise<void> {
             : `${formatDoctorTable(report)}\n`,
         );
         process.exitCode = report.summary.canRunContainers ? 0 : 1;
+        return;
+      }
+      case 'image': {
+        if (rest.length === 0 || rest.includes('--help')) {
+          process.stdout.write(`${IMAGE_USAGE_TEXT}\n`);
+          return;
+        }
+        // Its errors (ImageCommandError) are user-facing messages: the catch below prints them.
+        await imageCommand(rest, loadOrExit(), (t) => process.stdout.write(t));
         return;
       }
       case 'help':

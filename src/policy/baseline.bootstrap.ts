@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AuditService } from '../audit';
 import type { AuditEventInput } from '../audit';
+import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { baselinePolicy, policyVersionId } from './core';
 import { EVERYONE, PolicyRepository } from './policy.repository';
 import { PolicyService } from './policy.service';
@@ -26,12 +27,13 @@ export class BaselineBootstrap implements OnApplicationBootstrap {
     private readonly repo: PolicyRepository,
     private readonly decisions: PolicyService,
     private readonly audit: AuditService,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    // No registry upstreams are configured yet, so baseline admits only locally imported
-    // images; the registry proxy, once it has upstream config, passes its upstreams here.
-    const doc = baselinePolicy({ upstreamRegistries: [] });
+    // Baseline admits locally imported images and whatever the configured registry upstreams
+    // serve, named as images name them (`docker.io` for Docker Hub, else host[:port]).
+    const doc = baselinePolicy({ upstreamRegistries: this.config.registry.upstreams.map((u) => u.registry) });
     const versionId = policyVersionId(doc);
     const created = await this.repo.ds.transaction(async (m) => {
       await m.query('SELECT pg_advisory_xact_lock($1)', [BASELINE_LOCK]);

@@ -1,2 +1,11 @@
 export { runDoctor, formatDoctorTable } from './host/doctor';
 export type { DoctorReport } from './host/doctor';
+export { ImagesModule, ImagesService } from './images';
+export type { ImageRecord, ImageUsage } from './images';
+export { LayerUnpacker, prepareLowerdirs } from './rootfs';
+export { RuntimeModule } from './runtime.module';
+export { ContainerService } from './container/container.service';
+export { ContainerInspector } from './container/container-inspector';
+export { ExecService } from './container/exec.service';
+export { LiveContainers } from './container/live-containers';
+export type { ContainerRecord, ContainerState } from './container/container';

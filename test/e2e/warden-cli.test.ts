@@ -9,7 +9,7 @@ const TOKEN = 'cli-test-admin-token-000000';
 
 async function get(url: string, p: string) {
   const r = await fetch(`${url}${p}`, { headers: { authorization: `Bearer ${TOKEN}` } });
-  return { status: r.status, body: await r.json() };
+  return { status: r.status, body: (await r.json()) as any };
 }
 
 /** No error-level (50+) log lines: nothing the clients did wrong may be logged as a server failure. */
@@ -151,7 +151,9 @@ describe('warden command: config and doctor', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-doc-'));
     const json = runCli(['doctor', '--json'], { WARDEN_DATA_DIR: dataDir });
     expect(json.status).toBe(0);
-    const report = JSON.parse(json.stdout) as { items: Array<{ id: string; status: string; value: string }> };
+    const report = JSON.parse(json.stdout) as {
+      items: Array<{ id: string; label: string; status: string; value: string }>;
+    };
     const status = (id: string) => report.items.find((i) => i.id === id)?.status;
     // This machine (and CI, the same kind): root, Debian 12, cgroup v1 hybrid, no CAP_SYS_RESOURCE.
     expect(report.items.find((i) => i.label === 'cgroup mode')?.value).toBe('hybrid');

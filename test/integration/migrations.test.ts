@@ -40,7 +40,15 @@ describe('migrations on an empty database', () => {
     const created: Record<string, string[]> = {
       CreatePrincipalsAndTokens1795810430407: ['api_tokens', 'principals'],
       CreateAuditEvents1795810430406: ['audit_events'],
-      CreatePolicies1795810430500: ['launch_requests', 'policies', 'policy_bindings', 'policy_exceptions', 'policy_versions'],
+      CreatePolicies1795810430500: [
+        'launch_requests',
+        'policies',
+        'policy_bindings',
+        'policy_exceptions',
+        'policy_versions',
+      ],
+      CreateImages1795810430600: ['image_layers', 'image_tags', 'images'],
+      CreateContainers1795810430700: ['containers'],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 
@@ -15,6 +16,30 @@ export interface WardenConfig {
   redis: { url?: string };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   audit: { batchSize: number; flushMs: number };
+  /** BullMQ worker locks: how soon a killed worker's jobs run again (see platform/queue/worker-options.ts). */
+  queue: { lockMs: number; stalledCheckMs: number };
+  runtime: { node: string; cgroupParent: string; stopTimeoutSec: number; usageIntervalMs: number };
+  registry: RegistryConfig;
+}
+
+/** One upstream the /v2/ proxy pulls through: clients name it by alias (`<alias>/<repo>`). */
+export interface RegistryUpstream {
+  alias: string;
+  /** scheme://host[:port], no credentials: safe to log, never shown to registry clients. */
+  baseUrl: string;
+  /** host[:port] as image references name it (`docker.io` for Docker Hub); what policy matches. */
+  registry: string;
+  /** Docker Hub's rule: a one-component name means `library/<name>`. */
+  dockerHub: boolean;
+  credentials?: { username: string; password: string };
+}
+
+export interface RegistryConfig {
+  upstreams: RegistryUpstream[];
+  /** How long a tag's digest is trusted before upstream is asked again (digests: forever). */
+  tagTtlMs: number;
+  /** How long a blob fetch may run on after every client went away before it is abandoned. */
+  fillTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -66,7 +91,88 @@ const envSchema = z.object({
   WARDEN_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
   WARDEN_AUDIT_BATCH_SIZE: z.coerce.number().int().min(1).max(10000).optional(),
   WARDEN_AUDIT_FLUSH_MS: z.coerce.number().int().min(0).max(60000).optional(),
+  WARDEN_QUEUE_LOCK_MS: z.coerce.number().int().min(1000).max(600000).optional(),
+  WARDEN_QUEUE_STALLED_CHECK_MS: z.coerce.number().int().min(500).max(600000).optional(),
+  WARDEN_NODE: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, 'must be a host-name-like node name')
+    .optional(),
+  WARDEN_CGROUP_PARENT: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, 'must be one cgroup directory name (no slashes)')
+    .optional(),
+  WARDEN_STOP_TIMEOUT: z.coerce.number().int().min(0).max(3600).optional(),
+  WARDEN_USAGE_INTERVAL: z.coerce.number().min(1).max(3600).optional(),
+  WARDEN_REGISTRY_UPSTREAMS: z.string().superRefine(checkUpstreams).optional(),
+  WARDEN_REGISTRY_TAG_TTL: z.coerce.number().int().min(0).max(86400).optional(),
+  WARDEN_REGISTRY_FILL_TIMEOUT: z.coerce.number().int().min(1).max(86400).optional(),
 });
+
+// Docker Hub's API host; images name it docker.io (distribution/reference normalize.go).
+const DOCKER_HUB_API_HOSTS = ['registry-1.docker.io', 'index.docker.io', 'docker.io'];
+const UPSTREAM_ALIAS_RE = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
+
+/**
+ * `alias=URL,alias=URL`. Schemes: `https://`, or `http+insecure://` — plain http only when
+ * marked, so a typo cannot silently send credentials in clear. Credentials ride in the URL's
+ * user info and are kept out of every message.
+ */
+function parseUpstreams(raw: string): { upstreams: RegistryUpstream[]; problems: string[] } {
+  const upstreams: RegistryUpstream[] = [];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const item of raw
+    .split(',')
+    .map((i) => i.trim())
+    .filter(Boolean)) {
+    const eq = item.indexOf('=');
+    const alias = eq < 0 ? '' : item.slice(0, eq).trim();
+    if (!UPSTREAM_ALIAS_RE.test(alias)) {
+      problems.push(
+        `entry ${upstreams.length + problems.length + 1} needs alias=URL with a lowercase alias (e.g. hub=https://registry-1.docker.io)`,
+      );
+      continue;
+    }
+    if (seen.has(alias)) {
+      problems.push(`alias '${alias}' appears twice`);
+      continue;
+    }
+    seen.add(alias);
+    let url: URL;
+    try {
+      url = new URL(item.slice(eq + 1).trim());
+    } catch {
+      problems.push(`'${alias}' is not a URL`);
+      continue;
+    }
+    const scheme =
+      url.protocol === 'https:' ? 'https' : url.protocol === 'http+insecure:' ? 'http' : undefined;
+    if (!scheme) {
+      problems.push(`'${alias}' must use https:// (or http+insecure:// for a plain-http registry)`);
+      continue;
+    }
+    if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+      problems.push(`'${alias}' must be scheme://host[:port] with no path`);
+      continue;
+    }
+    const host = url.port ? `${url.hostname}:${url.port}` : url.hostname;
+    const dockerHub = DOCKER_HUB_API_HOSTS.includes(url.hostname) && !url.port;
+    upstreams.push({
+      alias,
+      baseUrl: `${scheme}://${host}`,
+      registry: dockerHub ? 'docker.io' : host.toLowerCase(),
+      dockerHub,
+      credentials: url.username
+        ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }
+        : undefined,
+    });
+  }
+  return { upstreams, problems };
+}
+
+function checkUpstreams(raw: string, ctx: z.RefinementCtx): void {
+  for (const p of parseUpstreams(raw).problems) ctx.addIssue({ code: 'custom', message: p });
+}
 
 /** Empty strings count as unset, as most shells and compose files produce them for "no value". */
 function present(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -85,7 +191,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       parsed.error.issues.map((i) => {
         const key = String(i.path[0]);
         const shown =
-          key === 'WARDEN_ADMIN_TOKEN' || key === 'DATABASE_URL' || key === 'REDIS_URL'
+          key === 'WARDEN_ADMIN_TOKEN' ||
+          key === 'DATABASE_URL' ||
+          key === 'REDIS_URL' ||
+          key === 'WARDEN_REGISTRY_UPSTREAMS'
             ? ''
             : ` (got '${env[key]}')`;
         return `${key} ${i.message}${shown}`;
@@ -103,6 +212,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     redis: { url: e.REDIS_URL },
     log: { level: e.WARDEN_LOG_LEVEL ?? 'info' },
     audit: { batchSize: e.WARDEN_AUDIT_BATCH_SIZE ?? 500, flushMs: e.WARDEN_AUDIT_FLUSH_MS ?? 5 },
+    // Shorter than BullMQ's 30 s + 30 s: a re-run job costs nothing (ids are deduplicated in
+    // SQL), while a long lock keeps a dead worker's events out of the trail for a minute.
+    queue: {
+      lockMs: e.WARDEN_QUEUE_LOCK_MS ?? 10000,
+      stalledCheckMs: e.WARDEN_QUEUE_STALLED_CHECK_MS ?? 5000,
+    },
+    runtime: {
+      node: e.WARDEN_NODE ?? os.hostname(),
+      cgroupParent: e.WARDEN_CGROUP_PARENT ?? 'warden',
+      stopTimeoutSec: e.WARDEN_STOP_TIMEOUT ?? 10,
+      usageIntervalMs: (e.WARDEN_USAGE_INTERVAL ?? 10) * 1000,
+    },
+    registry: {
+      upstreams: parseUpstreams(e.WARDEN_REGISTRY_UPSTREAMS ?? '').upstreams,
+      tagTtlMs: (e.WARDEN_REGISTRY_TAG_TTL ?? 60) * 1000,
+      fillTimeoutMs: (e.WARDEN_REGISTRY_FILL_TIMEOUT ?? 600) * 1000,
+    },
   };
 }
 
@@ -142,4 +268,46 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     meaning: 'most audit events a worker commits in one transaction',
   },
   { name: 'WARDEN_AUDIT_FLUSH_MS', default: '5', meaning: 'how long a worker waits to fill an audit batch' },
+  {
+    name: 'WARDEN_NODE',
+    default: '(host name)',
+    meaning: "this node's name; containers are recorded per node",
+  },
+  {
+    name: 'WARDEN_CGROUP_PARENT',
+    default: 'warden',
+    meaning: "cgroup (under the service's own) that holds containers",
+  },
+  { name: 'WARDEN_STOP_TIMEOUT', default: '10', meaning: 'seconds between SIGTERM and SIGKILL on stop' },
+  {
+    name: 'WARDEN_USAGE_INTERVAL',
+    default: '10',
+    meaning: 'seconds between usage samples of running containers',
+  },
+  {
+    name: 'WARDEN_QUEUE_LOCK_MS',
+    default: '10000',
+    meaning: "how long a killed worker's queue jobs stay locked before they run again",
+  },
+  {
+    name: 'WARDEN_REGISTRY_UPSTREAMS',
+    default: '(none)',
+    meaning:
+      '/v2/ proxy upstreams: alias=https://host[:port] (or http+insecure://), comma-separated; user:pass@ for credentials',
+  },
+  {
+    name: 'WARDEN_REGISTRY_TAG_TTL',
+    default: '60',
+    meaning: 'seconds a tag is served from cache before upstream is asked again',
+  },
+  {
+    name: 'WARDEN_REGISTRY_FILL_TIMEOUT',
+    default: '600',
+    meaning: 'seconds a blob fetch continues after its clients went away',
+  },
+  {
+    name: 'WARDEN_QUEUE_STALLED_CHECK_MS',
+    default: '5000',
+    meaning: 'how often workers look for jobs whose lock expired',
+  },
 ];

@@ -1,3 +1,3 @@
 export { loadConfig, ConfigError, CONFIG_VARIABLES } from './config';
-export type { WardenConfig } from './config';
+export type { WardenConfig, RegistryConfig, RegistryUpstream } from './config';
 export { WARDEN_CONFIG } from './config.tokens';
