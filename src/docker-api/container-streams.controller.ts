@@ -1,0 +1,224 @@
+import { Injectable } from '@nestjs/common';
+import * as os from 'node:os';
+import { ContainerInspector, ContainerService, LiveContainers } from '../runtime';
+import type { CgroupStats, LogEntry, WaitCondition } from '../runtime';
+import { WardenError } from '../platform/errors';
+import { muxFrames } from './frames';
+import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
+import { flag } from './query';
+import { systemCpuNs } from './host-info';
+
+type LiveContainer = NonNullable<ReturnType<ContainerService['liveContainer']>>;
+
+const CONDITIONS: WaitCondition[] = ['not-running', 'next-exit', 'removed'];
+const STATS_INTERVAL_MS = 1000;
+// `stats --no-stream` needs two samples for a CPU percentage; Docker takes them 1 s apart.
+const ONE_SHOT_GAP_MS = 250;
+
+/** The streaming container routes: attach, wait, logs, stats, top. */
+@Injectable()
+export class DockerContainerStreamsController {
+  constructor(
+    private readonly containers: ContainerService,
+    private readonly inspector: ContainerInspector,
+    private readonly live: LiveContainers,
+  ) {}
+
+  register(r: DockerRouter): void {
+    r.add('POST', '/containers/:id/attach', (q, s) => this.attach(q, s), WRITERS)
+      .add('POST', '/containers/:id/wait', (q, s) => this.wait(q, s))
+      .add('GET', '/containers/:id/logs', (q, s) => this.logs(q, s))
+      .add('GET', '/containers/:id/stats', (q, s) => this.stats(q, s))
+      .add('GET', '/containers/:id/top', (q, s) => this.top(q, s));
+  }
+
+  /**
+   * `docker run` attaches before it starts the container: the stream subscribes to the
+   * container's start, so the first byte of output is not missed, and ends when its log closes
+   * (after the process's output is drained), which is when the CLI stops reading.
+   */
+  private async attach(req: DockerRequest, reply: DockerReply): Promise<void> {
+    await req.caller();
+    const c = await this.containers.resolve(req.params.id);
+    const want = { stdout: flag(req.query.get('stdout')), stderr: flag(req.query.get('stderr')) };
+    const stdin = flag(req.query.get('stdin')) && c.options.openStdin;
+    const h = reply.hijack('application/vnd.docker.raw-stream');
+    const cleanups: Array<() => void> = [];
+    let attached = false;
+    const attachTo = (lc: LiveContainer) => {
+      if (attached) return;
+      attached = true;
+      cleanups.push(
+        lc.log.onEntry((e: LogEntry) => {
+          if (want[e.stream]) h.out.write(muxFrames(e.stream, e.log));
+        }),
+      );
+      lc.log.onClosed(() => h.end());
+      const sink = lc.process.stdin;
+      if (stdin && sink && h.input) {
+        sink.on('error', () => undefined); // EPIPE: the process closed its stdin or exited
+        if (h.head.length) sink.write(h.head);
+        h.input.pipe(sink); // the client's half-close ends the container's stdin
+      }
+    };
+    cleanups.push(this.live.onStarted(c.id, attachTo));
+    const running = this.containers.liveContainer(c.id);
+    if (running) attachTo(running);
+    h.onClose(() => cleanups.forEach((f) => f()));
+  }
+
+  /**
+   * Headers go out as soon as the waiter is registered: the CLI sends `wait` before `start`
+   * and does not start until the headers arrive. A client that leaves early costs nothing.
+   */
+  private async wait(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const condition = (req.query.get('condition') || 'not-running') as WaitCondition;
+    if (!CONDITIONS.includes(condition))
+      throw new WardenError(
+        'VALIDATION_FAILED',
+        `invalid condition '${condition}': use ${CONDITIONS.join(', ')}`,
+      );
+    const c = await this.containers.resolve(req.params.id);
+    let code: Promise<number>;
+    if (condition === 'not-running' && c.state !== 'running') code = Promise.resolve(c.exitCode ?? 0);
+    else {
+      code = this.live.wait(c.id, condition);
+      // It may have exited (or gone) while the record was being read.
+      if (condition !== 'next-exit' && !this.containers.liveContainer(c.id) && c.state === 'running') {
+        const now = await this.containers.resolve(c.id).catch(() => undefined);
+        if (!now || (condition === 'not-running' && now.state !== 'running'))
+          code = Promise.resolve(now?.exitCode ?? c.exitCode ?? 0);
+      }
+    }
+    const { out } = reply.stream(200, 'application/json');
+    const statusCode = await code;
+    out.end(`${JSON.stringify({ StatusCode: statusCode, Error: null })}\n`);
+  }
+
+  private async logs(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const q = req.query;
+    const stdout = flag(q.get('stdout'));
+    const stderr = flag(q.get('stderr'));
+    if (!stdout && !stderr)
+      throw new WardenError('VALIDATION_FAILED', 'Bad parameters: you must choose at least one stream');
+    const tailText = q.get('tail');
+    const tail = tailText && /^\d+$/.test(tailText) ? Number(tailText) : 'all';
+    const since = q.get('since') && q.get('since') !== '0' ? q.get('since')! : undefined;
+    const untilText = q.get('until');
+    const until = untilText && untilText !== '0' ? Date.parse(toIso(untilText)) : undefined;
+    const stamps = flag(q.get('timestamps'));
+    const query = { tail, since, stdout, stderr } as const;
+    const c = await this.containers.resolve(req.params.id);
+    const frame = (e: LogEntry) => muxFrames(e.stream, stamps ? `${e.time} ${e.log}` : e.log);
+    const keep = (e: LogEntry) => until === undefined || Date.parse(e.time) < until;
+    if (!flag(q.get('follow'))) {
+      const entries = (await this.inspector.logs(c.id, query)).filter(keep);
+      const { out } = reply.stream(200, 'application/vnd.docker.multiplexed-stream');
+      out.end(Buffer.concat(entries.map(frame)));
+      return;
+    }
+    const { out, onClose } = reply.stream(200, 'application/vnd.docker.multiplexed-stream');
+    const f = await this.inspector.follow(c.id, query, (e) => {
+      if (keep(e)) out.write(frame(e));
+    });
+    onClose(() => f.stop());
+    await f.done;
+    out.end();
+  }
+
+  private async stats(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const c = await this.containers.resolve(req.params.id);
+    const stream = req.query.get('stream') === null || flag(req.query.get('stream'));
+    const oneShot = flag(req.query.get('one-shot'));
+    const sample = async () => {
+      const live = this.containers.liveContainer(c.id);
+      return {
+        at: new Date(),
+        system: systemCpuNs(),
+        stats: live ? await live.cgroup.stats().catch(() => undefined) : undefined,
+      };
+    };
+    let prev = await sample();
+    if (!stream) {
+      if (!oneShot && prev.stats) await new Promise((r) => setTimeout(r, ONE_SHOT_GAP_MS));
+      const cur = oneShot ? prev : await sample();
+      reply.json(200, statsJson(c.id, c.name, cur, oneShot ? undefined : prev));
+      return;
+    }
+    const { out, onClose } = reply.stream(200, 'application/json');
+    let open = true;
+    onClose(() => (open = false));
+    while (open) {
+      await new Promise((r) => setTimeout(r, STATS_INTERVAL_MS));
+      const cur = await sample();
+      out.write(`${JSON.stringify(statsJson(c.id, c.name, cur, prev))}\n`);
+      if (!cur.stats) break;
+      prev = cur;
+    }
+    out.end();
+  }
+
+  private async top(req: DockerRequest, reply: DockerReply): Promise<void> {
+    reply.json(200, await this.inspector.top(req.params.id));
+  }
+}
+
+function toIso(s: string): string {
+  return /^\d+(\.\d+)?$/.test(s) ? new Date(Number(s) * 1000).toISOString() : s;
+}
+
+interface Sample {
+  at: Date;
+  system: number;
+  stats?: CgroupStats;
+}
+
+function cpuJson(s: Sample | undefined) {
+  const cpu = s?.stats?.cpu;
+  return {
+    cpu_usage: {
+      total_usage: cpu?.usageNs ?? 0,
+      usage_in_kernelmode: cpu?.systemNs ?? 0,
+      usage_in_usermode: cpu?.userNs ?? 0,
+    },
+    system_cpu_usage: s?.system ?? 0,
+    online_cpus: os.cpus().length,
+    throttling_data: {
+      periods: cpu?.nrPeriods ?? 0,
+      throttled_periods: cpu?.nrThrottled ?? 0,
+      throttled_time: cpu?.throttledNs ?? 0,
+    },
+  };
+}
+
+/** The Engine API's stats object (a stopped container gets zeros, as in Docker). */
+export function statsJson(id: string, name: string, cur: Sample, prev?: Sample): Record<string, unknown> {
+  const m = cur.stats?.memory;
+  return {
+    read: cur.at.toISOString(),
+    preread: prev ? prev.at.toISOString() : '0001-01-01T00:00:00Z',
+    pids_stats: cur.stats
+      ? {
+          current: cur.stats.pids.current,
+          ...(cur.stats.pids.limit >= 0 ? { limit: cur.stats.pids.limit } : {}),
+        }
+      : {},
+    blkio_stats: { io_service_bytes_recursive: null, io_serviced_recursive: null },
+    num_procs: 0,
+    storage_stats: {},
+    cpu_stats: cpuJson(cur),
+    precpu_stats: cpuJson(prev),
+    memory_stats: m
+      ? {
+          usage: m.usageBytes,
+          ...(m.peakBytes !== null ? { max_usage: m.peakBytes } : {}),
+          // Docker reports the host's memory when there is no limit.
+          limit: m.limitBytes >= 0 ? m.limitBytes : os.totalmem(),
+          stats: m.stat,
+          failcnt: 0,
+        }
+      : {},
+    name: `/${name}`,
+    id,
+  };
+}

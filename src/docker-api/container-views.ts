@@ -1,0 +1,169 @@
+import type { ImageRecord } from '../runtime/images';
+import { cgroupLimits, type ContainerRecord } from '../runtime';
+
+/**
+ * Warden's container records in the Engine API's shapes (ContainerJSON for inspect,
+ * ContainerSummary for ps). Pure: the image record, when the caller has it, supplies the
+ * defaults Docker shows (command line, env).
+ */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** Docker's rule: the request's entrypoint replaces the image's, and then so does its cmd. */
+export function commandOf(c: ContainerRecord, image?: ImageRecord): string[] {
+  const entrypoint = c.spec.entrypoint ?? image?.config.Entrypoint ?? [];
+  const cmd = c.spec.command.length || c.spec.entrypoint ? c.spec.command : (image?.config.Cmd ?? []);
+  return [...entrypoint, ...cmd];
+}
+
+function envOf(c: ContainerRecord, image?: ImageRecord): string[] {
+  const env = new Map<string, string>();
+  for (const kv of [...(image?.config.Env ?? []), ...c.spec.env]) env.set(kv.split('=', 1)[0], kv);
+  return [...env.values()];
+}
+
+const networkMode = (c: ContainerRecord) =>
+  c.spec.networkMode === 'host' || c.spec.hostNamespaces.net ? 'host' : 'none';
+
+export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Record<string, unknown> {
+  const argv = commandOf(c, image);
+  const limits = cgroupLimits(c.spec);
+  const running = c.state === 'running';
+  return {
+    Id: c.id,
+    Created: c.createdAt,
+    Path: argv[0] ?? '',
+    Args: argv.slice(1),
+    State: {
+      Status: c.state,
+      Running: running,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: c.oomKilled,
+      Dead: c.state === 'dead',
+      Pid: running ? (c.pid ?? 0) : 0,
+      ExitCode: c.exitCode ?? 0,
+      Error: c.error ?? '',
+      StartedAt: c.startedAt ?? ZERO_TIME,
+      FinishedAt: c.finishedAt ?? ZERO_TIME,
+    },
+    Image: c.imageDigest ?? '',
+    Name: `/${c.name}`,
+    RestartCount: c.restartCount,
+    Driver: 'overlay',
+    Platform: 'linux',
+    ExecIDs: null,
+    HostConfig: {
+      Binds: c.spec.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ':ro' : ''}`),
+      NetworkMode: networkMode(c),
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      AutoRemove: c.options.autoRemove,
+      CapAdd: c.spec.capAdd.length ? c.spec.capAdd : null,
+      CapDrop: c.spec.capDrop.length ? c.spec.capDrop : null,
+      IpcMode: c.spec.hostNamespaces.ipc ? 'host' : 'private',
+      PidMode: c.spec.hostNamespaces.pid ? 'host' : '',
+      UTSMode: c.spec.hostNamespaces.uts ? 'host' : '',
+      Privileged: c.spec.privileged,
+      ReadonlyRootfs: c.spec.readOnlyRootfs,
+      Tmpfs: Object.fromEntries(
+        c.spec.tmpfs.map((t) => [
+          t.target,
+          [...(t.sizeBytes ? [`size=${t.sizeBytes}`] : []), ...t.options].join(','),
+        ]),
+      ),
+      LogConfig: { Type: 'json-file', Config: {} },
+      Memory: limits.memoryBytes ?? 0,
+      MemorySwap: limits.memorySwapBytes ?? 0,
+      NanoCpus: limits.nanoCpus ?? 0,
+      CpuShares: limits.cpuShares ?? 0,
+      CpuQuota: 0,
+      CpuPeriod: 0,
+      CpusetCpus: limits.cpusetCpus ?? '',
+      PidsLimit: limits.pidsLimit ?? null,
+      Devices: c.spec.devices.map((d) => ({
+        PathOnHost: d.hostPath,
+        PathInContainer: d.containerPath,
+        CgroupPermissions: d.permissions,
+      })),
+    },
+    Mounts: [
+      ...c.spec.binds.map((b) => ({
+        Type: 'bind',
+        Source: b.source,
+        Destination: b.target,
+        Mode: b.readOnly ? 'ro' : '',
+        RW: !b.readOnly,
+        Propagation: 'rprivate',
+      })),
+    ],
+    Config: {
+      Hostname: c.options.hostname ?? c.id.slice(0, 12),
+      Domainname: '',
+      User: c.spec.user ?? image?.config.User ?? '',
+      AttachStdin: false,
+      AttachStdout: false,
+      AttachStderr: false,
+      Tty: false,
+      OpenStdin: c.options.openStdin,
+      StdinOnce: c.options.openStdin,
+      Env: envOf(c, image),
+      Cmd: c.spec.command.length ? c.spec.command : (image?.config.Cmd ?? null),
+      Image: c.image,
+      Volumes: null,
+      WorkingDir: c.spec.workingDir ?? image?.config.WorkingDir ?? '',
+      Entrypoint: c.spec.entrypoint ?? image?.config.Entrypoint ?? null,
+      Labels: c.labels,
+    },
+    NetworkSettings: { Networks: {}, Ports: {} },
+    // Not Docker's: which policy version admitted it, and who created it.
+    Warden: { PolicyVersion: c.policyVersion ?? null, CreatedBy: c.createdBy, Node: c.node },
+  };
+}
+
+/** go-units HumanDuration, which `docker ps` shows. */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
+
+export function statusText(c: ContainerRecord, now = Date.now()): string {
+  switch (c.state) {
+    case 'running':
+      return `Up ${humanDuration(now - Date.parse(c.startedAt ?? c.createdAt))}`;
+    case 'exited':
+      return `Exited (${c.exitCode ?? 0}) ${humanDuration(now - Date.parse(c.finishedAt ?? c.createdAt))} ago`;
+    case 'dead':
+      return 'Dead';
+    default:
+      return 'Created';
+  }
+}
+
+export function summarizeContainer(c: ContainerRecord, image?: ImageRecord): Record<string, unknown> {
+  return {
+    Id: c.id,
+    Names: [`/${c.name}`],
+    Image: c.image,
+    ImageID: c.imageDigest ?? '',
+    Command: commandOf(c, image).join(' '),
+    Created: Math.floor(Date.parse(c.createdAt) / 1000),
+    Ports: [],
+    Labels: c.labels,
+    State: c.state,
+    Status: statusText(c),
+    HostConfig: { NetworkMode: networkMode(c) },
+    NetworkSettings: { Networks: {} },
+    Mounts: [],
+  };
+}

@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { ContainerInspector, ContainerService, ImagesService } from '../runtime';
+import type { ContainerRecord, ContainerState, ImageRecord } from '../runtime';
+import { WardenError } from '../platform/errors';
+import { inspectContainer, summarizeContainer } from './container-views';
+import { mapCreateBody, type DockerCreateBody } from './create-body';
+import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
+import { matchesAny, matchesLabels, nameMatches, parseFilters } from './filters';
+import { flag, optionalInt } from './query';
+
+const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+/** Container lifecycle and listing: create, ps, inspect, start, stop, kill, restart, rm. */
+@Injectable()
+export class DockerContainersController {
+  constructor(
+    private readonly containers: ContainerService,
+    private readonly inspector: ContainerInspector,
+    private readonly images: ImagesService,
+  ) {}
+
+  register(r: DockerRouter): void {
+    r.add('POST', '/containers/create', (q, s) => this.create(q, s), WRITERS)
+      .add('GET', '/containers/json', (q, s) => this.list(q, s))
+      .add('GET', '/containers/:id/json', (q, s) => this.inspect(q, s))
+      .add('POST', '/containers/:id/start', (q, s) => this.start(q, s), WRITERS)
+      .add('POST', '/containers/:id/stop', (q, s) => this.stop(q, s), WRITERS)
+      .add('POST', '/containers/:id/kill', (q, s) => this.kill(q, s), WRITERS)
+      .add('POST', '/containers/:id/restart', (q, s) => this.restart(q, s), WRITERS)
+      .add('DELETE', '/containers/:id', (q, s) => this.remove(q, s), WRITERS);
+  }
+
+  private async create(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const mapped = mapCreateBody(await req.json<DockerCreateBody>());
+    const c = await this.containers.create(await req.caller(), {
+      name: req.query.get('name') || undefined,
+      ...mapped.options,
+      launch: mapped.launch,
+    });
+    reply.json(201, { Id: c.id, Warnings: mapped.warnings });
+  }
+
+  private async list(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const filters = parseFilters(req.query.get('filters'), ['label', 'status', 'name', 'id']);
+    for (const s of filters.get('status') ?? [])
+      if (!STATUSES.includes(s))
+        throw new WardenError(
+          'VALIDATION_FAILED',
+          `invalid filter 'status=${s}': use ${STATUSES.join(', ')}`,
+        );
+    // As in Docker, a status filter lists stopped containers without --all.
+    const all = flag(req.query.get('all')) || filters.has('status');
+    const states = filters.get('status') as ContainerState[] | undefined;
+    let rows = (await this.containers.list({ all, states })).filter(
+      (c) =>
+        matchesLabels(c.labels, filters) &&
+        matchesAny(filters, 'name', (n) => nameMatches(c.name, n)) &&
+        matchesAny(filters, 'id', (id) => c.id.startsWith(id)),
+    );
+    const limit = optionalInt(req.query.get('limit'));
+    if (limit !== undefined && limit > 0) rows = rows.slice(0, limit);
+    const images = new ImageCache(this.images);
+    reply.json(200, await Promise.all(rows.map(async (c) => summarizeContainer(c, await images.of(c)))));
+  }
+
+  private async inspect(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const c = await this.containers.resolve(req.params.id);
+    reply.json(200, inspectContainer(c, await new ImageCache(this.images).of(c)));
+  }
+
+  private async start(req: DockerRequest, reply: DockerReply): Promise<void> {
+    await this.containers.start(await req.caller(), req.params.id);
+    reply.empty(204);
+  }
+
+  private async stop(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const signal = req.query.get('signal');
+    await this.containers.stop(
+      await req.caller(),
+      req.params.id,
+      optionalInt(req.query.get('t')),
+      signal ? this.inspector.signalName(signal) : undefined,
+    );
+    reply.empty(204);
+  }
+
+  private async kill(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const signal = this.inspector.signalName(req.query.get('signal') || undefined);
+    await this.containers.kill(await req.caller(), req.params.id, signal);
+    reply.empty(204);
+  }
+
+  private async restart(req: DockerRequest, reply: DockerReply): Promise<void> {
+    await this.containers.restart(await req.caller(), req.params.id, optionalInt(req.query.get('t')));
+    reply.empty(204);
+  }
+
+  private async remove(req: DockerRequest, reply: DockerReply): Promise<void> {
+    await this.containers.remove(await req.caller(), req.params.id, { force: flag(req.query.get('force')) });
+    reply.empty(204);
+  }
+}
+
+/** One image lookup per image per request (ps over many containers of one image). */
+export class ImageCache {
+  private readonly cache = new Map<string, Promise<ImageRecord | undefined>>();
+
+  constructor(private readonly images: ImagesService) {}
+
+  of(c: ContainerRecord): Promise<ImageRecord | undefined> {
+    const key = c.imageDigest ?? c.image;
+    let hit = this.cache.get(key);
+    if (!hit) {
+      // The image may have been removed since (a container keeps its unpacked layers).
+      hit = this.images.inspect(key).catch(() => undefined);
+      this.cache.set(key, hit);
+    }
+    return hit;
+  }
+}

@@ -1,0 +1,157 @@
+import { toContainerSpec } from '../policy';
+import { WardenError } from '../platform/errors';
+import { mapCreateBody } from './create-body';
+
+// What docker CLI 28 sends for `docker run busybox:1.35 true` (trimmed to the fields that matter;
+// `--network bridge` typed out would send 'bridge' and get a warning).
+const minimal = {
+  Hostname: '',
+  User: '',
+  AttachStdout: true,
+  AttachStderr: true,
+  Tty: false,
+  OpenStdin: false,
+  Env: [],
+  Cmd: ['true'],
+  Image: 'busybox:1.35',
+  WorkingDir: '',
+  Entrypoint: null,
+  Labels: {},
+  HostConfig: {
+    NetworkMode: 'default',
+    AutoRemove: false,
+    CapAdd: null,
+    CapDrop: null,
+    Memory: 0,
+    MemorySwap: 0,
+    NanoCpus: 0,
+    CpuShares: 0,
+    PidsLimit: null,
+    CpusetCpus: '',
+    Privileged: false,
+    ReadonlyRootfs: false,
+    IpcMode: '',
+    PidMode: '',
+    UTSMode: '',
+    RestartPolicy: { Name: 'no' },
+  },
+};
+
+describe('docker create body → launch request', () => {
+  it("drops Docker's zero values: the request says only what the user asked", () => {
+    const m = mapCreateBody(minimal);
+    expect(m.launch).toEqual({ image: 'busybox:1.35', cmd: ['true'], env: [], network: 'none' });
+    expect(m.options).toEqual({ autoRemove: false, openStdin: false, hostname: undefined });
+    expect(m.warnings).toEqual([]);
+    expect(toContainerSpec(m.launch).ok).toBe(true);
+  });
+
+  it('maps every resource, identity and privilege flag onto the fields policy judges', () => {
+    const m = mapCreateBody({
+      ...minimal,
+      User: '1000:1000',
+      WorkingDir: '/srv',
+      Env: ['A=1', 'UNSET'],
+      Labels: { team: 'a' },
+      Entrypoint: ['/bin/sh', '-c'],
+      OpenStdin: true,
+      Hostname: 'h1',
+      HostConfig: {
+        ...minimal.HostConfig,
+        AutoRemove: true,
+        Memory: 64 * 1024 ** 2,
+        MemorySwap: 128 * 1024 ** 2,
+        NanoCpus: 5e8,
+        CpuShares: 512,
+        PidsLimit: 50,
+        CpusetCpus: '0-1',
+        Privileged: true,
+        CapAdd: ['NET_ADMIN'],
+        CapDrop: ['ALL'],
+        NetworkMode: 'host',
+        PidMode: 'host',
+        ReadonlyRootfs: true,
+        Binds: ['/srv/data:/data:ro'],
+        Tmpfs: { '/run': 'size=64m' },
+        Devices: [{ PathOnHost: '/dev/fuse', PathInContainer: '/dev/fuse', CgroupPermissions: 'rwm' }],
+      },
+    });
+    expect(m.launch).toEqual({
+      image: 'busybox:1.35',
+      cmd: ['true'],
+      entrypoint: ['/bin/sh', '-c'],
+      env: ['A=1'],
+      user: '1000:1000',
+      workingDir: '/srv',
+      labels: { team: 'a' },
+      memory: 64 * 1024 ** 2,
+      memorySwap: 128 * 1024 ** 2,
+      nanoCpus: 5e8,
+      cpuShares: 512,
+      pidsLimit: 50,
+      cpusetCpus: '0-1',
+      privileged: true,
+      capAdd: ['NET_ADMIN'],
+      capDrop: ['ALL'],
+      network: 'host',
+      pid: 'host',
+      binds: ['/srv/data:/data:ro'],
+      tmpfs: { '/run': 'size=64m' },
+      devices: [{ hostPath: '/dev/fuse', containerPath: '/dev/fuse', permissions: 'rwm' }],
+      readOnly: true,
+    });
+    expect(m.options).toEqual({ autoRemove: true, openStdin: true, hostname: 'h1' });
+    const spec = toContainerSpec(m.launch);
+    expect(spec.ok && spec.spec).toMatchObject({
+      privileged: true,
+      hostNamespaces: { net: true, pid: true },
+    });
+  });
+
+  it('--cpu-quota/--cpu-period become nanoCpus; --entrypoint "" clears the entrypoint', () => {
+    const m = mapCreateBody({
+      ...minimal,
+      Entrypoint: [''],
+      HostConfig: { ...minimal.HostConfig, CpuQuota: 50_000, CpuPeriod: 100_000 },
+    });
+    expect(m.launch).toMatchObject({ nanoCpus: 5e8, entrypoint: [] });
+  });
+
+  it('refuses what it cannot honour instead of dropping it', () => {
+    const refused = (hc: Record<string, unknown>, top: Record<string, unknown> = {}) => {
+      try {
+        mapCreateBody({ ...minimal, ...top, HostConfig: { ...minimal.HostConfig, ...hc } });
+      } catch (err) {
+        expect(err).toBeInstanceOf(WardenError);
+        return (err as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(refused({}, { Tty: true })).toMatch(/TTY mode \(-t\) is not supported/);
+    expect(refused({ RestartPolicy: { Name: 'always' } })).toMatch(/restart policy 'always'/);
+    expect(refused({ PidMode: 'container:abc' })).toMatch(/PidMode 'container:abc'/);
+    expect(refused({ Mounts: [{ Type: 'volume', Source: 'v', Target: '/v' }] })).toMatch(
+      /mount type 'volume'/,
+    );
+    expect(refused({ SecurityOpt: ['seccomp=unconfined'] })).toMatch(/security options/);
+    expect(refused({ PortBindings: { '80/tcp': [{ HostPort: '8080' }] } })).toMatch(/port publishing/);
+    expect(refused({}, { Image: '' })).toMatch(/Image is required/);
+  });
+
+  it('bind and tmpfs mounts given as --mount are mapped like -v and --tmpfs', () => {
+    const m = mapCreateBody({
+      ...minimal,
+      HostConfig: {
+        ...minimal.HostConfig,
+        Mounts: [
+          { Type: 'bind', Source: '/a', Target: '/b', ReadOnly: true },
+          { Type: 'tmpfs', Target: '/scratch' },
+        ],
+      },
+    });
+    expect(m.launch).toMatchObject({
+      binds: [{ source: '/a', target: '/b', readOnly: true }],
+      tmpfs: { '/scratch': '' },
+    });
+  });
+});

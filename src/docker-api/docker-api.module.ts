@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit';
+import { AuthModule } from '../auth';
+import { ImagesModule, RuntimeModule } from '../runtime';
+import { DockerContainerStreamsController } from './container-streams.controller';
+import { DockerContainersController } from './containers.controller';
+import { DockerApiServer } from './docker-api.server';
+import { DockerEventsController } from './events.controller';
+import { DockerExecController } from './exec.controller';
+import { DockerImagesController } from './images.controller';
+import { DockerSystemController } from './system.controller';
+
+/** The Docker Engine API on the unix socket; API roles only (it needs the runtime). */
+@Module({
+  imports: [AuditModule, AuthModule, RuntimeModule, ImagesModule],
+  providers: [
+    DockerApiServer,
+    DockerSystemController,
+    DockerContainersController,
+    DockerContainerStreamsController,
+    DockerExecController,
+    DockerImagesController,
+    DockerEventsController,
+  ],
+  exports: [DockerApiServer],
+})
+export class DockerApiModule {}

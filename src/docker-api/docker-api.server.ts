@@ -1,0 +1,208 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import { dirname } from 'node:path';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { SocketPrincipalsService } from '../auth';
+import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
+import { WardenError } from '../platform/errors';
+import type { Caller } from '../platform/http';
+import { SYSCALLS } from '../runtime';
+import type { Syscalls } from '../runtime';
+import { DockerContainerStreamsController } from './container-streams.controller';
+import { DockerContainersController } from './containers.controller';
+import { dockerError } from './docker-errors';
+import {
+  DockerReply,
+  DockerRequest,
+  DockerRouter,
+  parseJsonBody,
+  PlainReply,
+  readAll,
+  readUpgradeBody,
+  splitVersion,
+  UpgradeReply,
+} from './docker-http';
+import { DockerEventsController } from './events.controller';
+import { DockerExecController } from './exec.controller';
+import { DockerImagesController } from './images.controller';
+import { DockerSystemController, pingHeaders } from './system.controller';
+
+type Peer = { uid: number; pid: number } | { error: string };
+
+/**
+ * The Docker Engine API on a unix socket (WARDEN_DOCKER_SOCKET): a plain http.Server, so
+ * hijacked streams, HEAD /_ping and `/vX.Y` prefixes need no framework workarounds, and the
+ * Docker routes never appear on the TCP port. Who is calling is the kernel's answer
+ * (SO_PEERCRED), taken once per connection; the socket file is 0660.
+ */
+@Injectable()
+export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger('docker-api');
+  private readonly router = new DockerRouter();
+  private readonly peers = new WeakMap<Socket, Peer>();
+  private readonly sockets = new Set<Socket>();
+  private server?: http.Server;
+
+  constructor(
+    private readonly principals: SocketPrincipalsService,
+    @Inject(SYSCALLS) private readonly sys: Syscalls,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+    system: DockerSystemController,
+    containers: DockerContainersController,
+    streams: DockerContainerStreamsController,
+    exec: DockerExecController,
+    images: DockerImagesController,
+    events: DockerEventsController,
+  ) {
+    for (const c of [system, containers, streams, exec, images, events]) c.register(this.router);
+  }
+
+  get socketPath(): string {
+    return this.config.dockerSocket;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const path = this.config.dockerSocket;
+    // A socket file left by a crash would make listen fail with EADDRINUSE. Only a socket is
+    // removed: a regular file at that path is a configuration mistake worth failing on.
+    try {
+      if (fs.lstatSync(path).isSocket()) fs.rmSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    fs.mkdirSync(dirname(path), { recursive: true });
+    const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 5000 });
+    server.on('connection', (socket: Socket) => this.accept(socket));
+    server.on('request', (req, res) => void this.handle(req, new PlainReply(req, res)));
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => undefined); // a client gone mid-stream is not the service's problem
+      void this.handle(req, new UpgradeReply(socket, head), { socket, head });
+    });
+    // The mode is set before anyone can connect: listen under a umask that leaves 0660.
+    const umask = process.umask(0o117);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(path, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } finally {
+      process.umask(umask);
+    }
+    fs.chmodSync(path, 0o660);
+    this.server = server;
+    this.log.log(`Docker API on unix://${path}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Hijacked and streaming connections never go idle on their own.
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    fs.rmSync(this.config.dockerSocket, { force: true });
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    try {
+      const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+      if (fd === undefined || fd < 0) throw new Error('no file descriptor for the connection');
+      const cred = this.sys.peerCredentials(fd);
+      this.peers.set(socket, { uid: cred.uid, pid: cred.pid });
+    } catch (err) {
+      this.peers.set(socket, { error: (err as Error).message });
+    }
+  }
+
+  private async callerOf(socket: Socket): Promise<Caller> {
+    const peer = this.peers.get(socket);
+    if (!peer || 'error' in peer)
+      throw new WardenError(
+        'FORBIDDEN',
+        `cannot tell who is connected (SO_PEERCRED failed: ${peer?.error ?? 'unknown connection'})`,
+      );
+    return this.principals.callerFor(peer.uid, peer.pid);
+  }
+
+  private async handle(
+    raw: http.IncomingMessage,
+    reply: DockerReply,
+    upgrade?: { socket: Duplex; head: Buffer },
+  ): Promise<void> {
+    const method = raw.method ?? 'GET';
+    const url = new URL(raw.url ?? '/', 'http://docker');
+    const { path } = splitVersion(url.pathname);
+    try {
+      if (path === '/_ping') {
+        if (reply instanceof PlainReply) return this.ping(reply);
+      }
+      const found = this.router.match(method, path);
+      if ('error' in found) throw found.error;
+      const socket = raw.socket;
+      let caller: Promise<Caller> | undefined;
+      let upgradeBody: Promise<Buffer> | undefined;
+      if (upgrade) {
+        upgradeBody = readUpgradeBody(raw.headers, upgrade.socket, upgrade.head).then(({ body, rest }) => {
+          (reply as UpgradeReply).setHead(rest);
+          return body;
+        });
+        // Read eagerly (stdin may follow the body); a route that never asks for the body must
+        // not turn a client that hung up early into an unhandled rejection.
+        upgradeBody.catch(() => undefined);
+      }
+      const req: DockerRequest = {
+        method,
+        path,
+        params: found.params,
+        query: url.searchParams,
+        headers: raw.headers,
+        caller: () => {
+          caller ??= this.callerOf(socket).then((c) => {
+            const roles = found.route.roles;
+            if (roles && !roles.includes(c.principal.role))
+              throw new WardenError(
+                'FORBIDDEN',
+                `${method} ${path} needs role ${roles.join(' or ')}; principal '${c.principal.id}' has role ${c.principal.role}`,
+              );
+            return c;
+          });
+          return caller;
+        },
+        json: async <T>() => parseJsonBody<T>(upgradeBody ? await upgradeBody : await readAll(raw)),
+        stream: () => raw,
+      };
+      // Every route acts for someone: the caller (and its role) is checked before the handler.
+      await req.caller();
+      await found.route.handler(req, reply);
+    } catch (err) {
+      this.fail(reply, err, method, path);
+    }
+  }
+
+  /** No caller needed: the CLI negotiates the version first and then shows the real answer. */
+  private ping(reply: PlainReply): void {
+    reply.text(200, { ...pingHeaders(), 'Content-Type': 'text/plain; charset=utf-8' }, 'OK');
+  }
+
+  private fail(reply: DockerReply, err: unknown, method: string, path: string): void {
+    const { status, message } = dockerError(err);
+    if (status >= 500) this.log.error({ err }, `${method} ${path} failed: ${message}`);
+    if (reply.started) return; // mid-stream: the connection's end is all the client gets
+    if (status === 304) reply.empty(304);
+    else reply.json(status, { message });
+  }
+}

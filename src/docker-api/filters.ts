@@ -1,0 +1,67 @@
+import { WardenError } from '../platform/errors';
+
+/**
+ * Docker's `filters` query parameter: JSON, either `{"label": ["a=b"]}` or the older
+ * `{"label": {"a=b": true}}` (which the CLI still sends). Values of one key are alternatives
+ * (OR); different keys must all hold (AND).
+ */
+export type Filters = Map<string, string[]>;
+
+export function parseFilters(raw: string | null, allowed: readonly string[]): Filters {
+  const out: Filters = new Map();
+  if (!raw) return out;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new WardenError('VALIDATION_FAILED', `filters is not JSON: ${raw}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new WardenError('VALIDATION_FAILED', 'filters must be a JSON object of key → values');
+  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!allowed.includes(key))
+      throw new WardenError(
+        'VALIDATION_FAILED',
+        `invalid filter '${key}': Warden supports ${allowed.join(', ')}`,
+      );
+    const values = Array.isArray(value)
+      ? value.map(String)
+      : typeof value === 'object' && value !== null
+        ? Object.entries(value as Record<string, unknown>)
+            .filter(([, on]) => on !== false)
+            .map(([v]) => v)
+        : undefined;
+    if (!values) throw new WardenError('VALIDATION_FAILED', `filter '${key}' must be a list of values`);
+    if (values.length) out.set(key, values);
+  }
+  return out;
+}
+
+/** `label=k` matches any value of k; `label=k=v` matches exactly. */
+export function labelMatches(labels: Record<string, string>, wanted: string): boolean {
+  const eq = wanted.indexOf('=');
+  if (eq < 0) return Object.prototype.hasOwnProperty.call(labels, wanted);
+  return labels[wanted.slice(0, eq)] === wanted.slice(eq + 1);
+}
+
+/** Docker ANDs label filters (every one must hold); other keys are alternatives. */
+export function matchesLabels(labels: Record<string, string>, filters: Filters): boolean {
+  return (filters.get('label') ?? []).every((l) => labelMatches(labels, l));
+}
+
+export function matchesAny(filters: Filters, key: string, test: (value: string) => boolean): boolean {
+  const values = filters.get(key);
+  return !values || values.some(test);
+}
+
+/**
+ * Docker's name filter is a regular expression over the name with its leading slash (RE2 in
+ * Docker, linear time). JavaScript regexes can backtrack exponentially, so only patterns
+ * without quantifiers or groups — names, `.`, `^`, `$` — are used as regexes; anything else
+ * is matched as plain text.
+ */
+export function nameMatches(name: string, pattern: string): boolean {
+  const full = `/${name}`;
+  if (/^[\w./^$-]*$/.test(pattern)) return new RegExp(pattern).test(full);
+  return full.includes(pattern);
+}

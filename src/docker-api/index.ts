@@ -1,0 +1,2 @@
+export { DockerApiModule } from './docker-api.module';
+export { DockerApiServer } from './docker-api.server';

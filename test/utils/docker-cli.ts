@@ -1,0 +1,96 @@
+import { spawn, ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const DOCKER_BIN = process.env.DOCKER_BIN ?? '/usr/local/bin/docker';
+export const hasDockerCli = () => fs.existsSync(DOCKER_BIN);
+
+export interface DockerResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The real docker CLI against one socket, with a private config dir so nothing from the
+ * machine's ~/.docker (contexts, credential helpers) is used.
+ */
+export class DockerCli {
+  readonly configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-docker-config-'));
+
+  constructor(readonly socket: string) {}
+
+  env(): NodeJS.ProcessEnv {
+    return { ...process.env, DOCKER_HOST: `unix://${this.socket}`, DOCKER_CONFIG: this.configDir };
+  }
+
+  spawn(args: string[]): ChildProcess {
+    return spawn(DOCKER_BIN, args, { env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+  }
+
+  run(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<DockerResult> {
+    const child = this.spawn(args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    else child.stdin!.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30000);
+    return new Promise((resolve) =>
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      }),
+    );
+  }
+
+  /** Starts a streaming command and resolves once its stdout has `lines` lines, then kills it. */
+  async lines(args: string[], lines: number, timeoutMs = 15000): Promise<string[]> {
+    const child = this.spawn(args);
+    child.stdin!.end();
+    let out = '';
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`docker ${args.join(' ')}: ${lines} lines not seen in time; got:\n${out}`));
+      }, timeoutMs);
+      child.stdout!.on('data', (d) => {
+        out += d;
+        const got = out.split('\n').filter(Boolean);
+        if (got.length >= lines) {
+          clearTimeout(timer);
+          child.kill('SIGKILL');
+          resolve(got);
+        }
+      });
+    });
+  }
+
+  cleanup(): void {
+    fs.rmSync(this.configDir, { recursive: true, force: true });
+  }
+}
+
+/** A raw request on the socket, for what the CLI does not show (headers, HEAD, dropped clients). */
+export function socketRequest(
+  socketPath: string,
+  method: string,
+  p: string,
+  body?: unknown,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, method, path: p, headers: { host: 'docker' } }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    if (body !== undefined) {
+      req.setHeader('content-type', 'application/json');
+      req.end(JSON.stringify(body));
+    } else req.end();
+  });
+}
