@@ -2,7 +2,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import type { WardenConfig } from '../platform/config';
@@ -16,9 +16,11 @@ import type { WardenConfig } from '../platform/config';
 export const IMAGE_USAGE_TEXT = `usage: warden image <command> [--url URL] [--token TOKEN]
 
   import <path> [--tag NAME[:TAG]]   OCI layout dir, oci-archive tar or docker-save tar (.gz ok)
+  pull <ref>                         from a configured upstream: 127.0.0.1:5000/app:1, local/app:1, busybox
   ls [--json]                        images in the store
   inspect <ref>                      one image as JSON
-  rm <ref>...                        untag by name; delete by digest or a name's last tag`;
+  rm <ref>...                        untag by name; delete by digest or a name's last tag
+  prune [--older-than DAYS]          remove cached blobs no image uses (not pulled within DAYS)`;
 
 export class ImageCommandError extends Error {}
 
@@ -53,6 +55,62 @@ function parseArgs(args: string[], config: WardenConfig): Options {
     rest,
     flags,
   };
+}
+
+/**
+ * POST with a JSON body, reading the NDJSON answer line by line as it arrives (pull progress).
+ * An error status before the stream starts is one JSON error, as for `call`.
+ */
+async function streamLines(
+  o: Options,
+  path: string,
+  body: unknown,
+  onLine: (l: Record<string, unknown>) => void,
+) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  await new Promise<void>((resolve, reject) => {
+    const req = request(new URL(`${o.url}${path}`), { method: 'POST', headers }, (r) => {
+      let buf = '';
+      r.setEncoding('utf8');
+      r.on('data', (d: string) => {
+        buf += d;
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          const text = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (!text.trim()) continue;
+          try {
+            onLine(JSON.parse(text) as Record<string, unknown>);
+          } catch (err) {
+            r.destroy();
+            return reject(
+              err instanceof ImageCommandError
+                ? err
+                : new ImageCommandError(`bad answer: ${text.slice(0, 200)}`),
+            );
+          }
+        }
+      });
+      r.on('end', () => {
+        if ((r.statusCode ?? 0) < 400) return resolve();
+        let json: { message?: string } = {};
+        try {
+          json = JSON.parse(buf) as { message?: string };
+        } catch {
+          /* not JSON: the status says it */
+        }
+        const hint = r.statusCode === 401 ? ' (set WARDEN_ADMIN_TOKEN or --token)' : '';
+        reject(new ImageCommandError(`${json.message ?? `HTTP ${r.statusCode}`}${hint}`));
+      });
+      r.on('error', reject);
+    });
+    req.on('error', (err) =>
+      reject(
+        new ImageCommandError(`cannot reach Warden at ${o.url} (${err.message}); is it running? (--url)`),
+      ),
+    );
+    req.end(JSON.stringify(body));
+  });
 }
 
 async function call(o: Options, method: string, path: string, body?: { stream: Readable; type: string }) {
@@ -153,6 +211,48 @@ export async function imageCommand(
       };
       for (const i of r.images)
         out(`Loaded image: ${i.tags.length ? i.tags.join(', ') : '<none>'} ${i.digest} (${r.format})\n`);
+      return;
+    }
+    case 'pull': {
+      if (o.rest.length !== 1) throw new ImageCommandError('image pull takes one reference');
+      // One line per message, as `docker pull` prints them without a terminal; Downloading
+      // messages only every 10% so a log stays readable.
+      const shown = new Map<string, number>();
+      await streamLines(o, '/images/pull?stream=true', { reference: o.rest[0] }, (m) => {
+        if (typeof m.error === 'string') throw new ImageCommandError(m.error);
+        if (typeof m.status !== 'string') return;
+        const id = typeof m.id === 'string' ? m.id : undefined;
+        const detail = m.progressDetail as { current?: number; total?: number } | undefined;
+        if (m.status === 'Downloading' && id && detail?.current !== undefined && detail.total) {
+          const tenth = Math.floor((detail.current / detail.total) * 10);
+          if (shown.get(id) === tenth) return;
+          shown.set(id, tenth);
+          return out(`${id}: Downloading ${human(detail.current)}/${human(detail.total)}\n`);
+        }
+        out(id ? `${id}: ${m.status}\n` : `${m.status}\n`);
+      });
+      return;
+    }
+    case 'prune': {
+      const days = o.flags.get('older-than');
+      const olderThanDays = typeof days === 'string' ? Number(days) : undefined;
+      if (olderThanDays !== undefined && !(Number.isFinite(olderThanDays) && olderThanDays >= 0))
+        throw new ImageCommandError(`--older-than takes a number of days (got '${String(days)}')`);
+      const r = (await call(o, 'POST', '/images/prune', {
+        stream: Readable.from([JSON.stringify({ olderThanDays })]),
+        type: 'application/json',
+      })) as unknown as {
+        blobs: { removed: string[]; bytes: number };
+        layers: { removed: string[]; bytes: number };
+        keptRecent: number;
+        layersSkipped?: string;
+      };
+      for (const d of r.blobs.removed) out(`Deleted blob: ${d}\n`);
+      for (const d of r.layers.removed) out(`Deleted layer: ${d}\n`);
+      if (r.keptRecent)
+        out(`Kept ${r.keptRecent} unreferenced blob(s) used within ${olderThanDays} day(s)\n`);
+      if (r.layersSkipped) out(`Note: ${r.layersSkipped}\n`);
+      out(`Total reclaimed space: ${human(r.blobs.bytes + r.layers.bytes)}\n`);
       return;
     }
     case 'ls': {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AuditService } from '../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
@@ -14,9 +15,13 @@ export interface PullRecord {
   reference: string;
   digest?: string;
   bytes?: number;
-  kind: 'manifest' | 'blob' | 'tags';
+  /** `image`: a whole pull into the local images (`POST /images/pull`, a launch's auto-pull). */
+  kind: 'manifest' | 'blob' | 'tags' | 'image';
   cache?: string;
   outcome?: 'complete' | 'aborted' | 'failed';
+  /** For whole-image pulls: the image's size and layer count (`bytes` is what came from upstream). */
+  size?: number;
+  layers?: number;
   error?: string;
 }
 
@@ -86,8 +91,10 @@ export class PullService {
     );
   }
 
-  manifest(target: UpstreamTarget, reference: string, isDigest: boolean): Promise<ServedManifest> {
-    return this.manifests.get(target, reference, isDigest);
+  async manifest(target: UpstreamTarget, reference: string, isDigest: boolean): Promise<ServedManifest> {
+    const m = await this.manifests.get(target, reference, isDigest);
+    if (m.cache !== 'miss') this.touch(m.digest);
+    return m;
   }
 
   /** The blob from the store, or the one fetch of it (started by this caller if none runs). */
@@ -97,7 +104,17 @@ export class PullService {
       return target.client.getBlob(target.repository, digest);
     });
     if (src.kind === 'fill') void src.fill.done.then(() => this.fillOwners.delete(digest));
+    else this.touch(digest);
     return src;
+  }
+
+  /**
+   * Marks a cached blob as used now (its mtime), so `image prune --older-than` keeps what
+   * clients still pull through the proxy though no local image references it.
+   */
+  touch(digest: string): void {
+    const now = new Date();
+    void utimes(this.blobs.local.path(digest), now, now).catch(() => undefined);
   }
 
   /** An `image.pulled` event; never fails the request it describes. */

@@ -32,6 +32,23 @@ export class Upstreams {
     return [...this.clients.keys()];
   }
 
+  /**
+   * The alias of the upstream that policy names `registry` (`127.0.0.1:5000`, `docker.io`), so
+   * a reference written the way policy sees it can be pulled from where it says it comes from.
+   */
+  aliasOf(registry: string): string | undefined {
+    const host = registry.toLowerCase();
+    const wanted = ['index.docker.io', 'registry-1.docker.io'].includes(host) ? 'docker.io' : host;
+    for (const [alias, c] of this.clients) if (c.upstream.registry === wanted) return alias;
+    return undefined;
+  }
+
+  /** The alias of the Docker Hub upstream, if one is configured: where bare names like `busybox` go. */
+  get dockerHubAlias(): string | undefined {
+    for (const [alias, c] of this.clients) if (c.upstream.dockerHub) return alias;
+    return undefined;
+  }
+
   resolve(name: string): UpstreamTarget {
     const slash = name.indexOf('/');
     const alias = slash < 0 ? name : name.slice(0, slash);

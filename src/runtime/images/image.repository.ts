@@ -9,6 +9,14 @@ export interface ImageTag {
   tag: string;
 }
 
+/** A registry name an image was pulled under (see migration CreateImageOrigins). */
+export interface ImageOrigin {
+  registry: string;
+  repository: string;
+  /** The upstream alias it came through. */
+  upstream: string;
+}
+
 export interface ImageLayerRecord {
   digest: string;
   diffId: string;
@@ -108,7 +116,7 @@ export class ImageRepository {
   }
 
   /** Records an image and points its tags at it, in one transaction. Re-importing is a no-op for the image. */
-  async insert(q: QueryRunner, image: ParsedImage, createdBy: string): Promise<void> {
+  async insert(q: QueryRunner, image: ParsedImage, createdBy: string, origin?: ImageOrigin): Promise<void> {
     await q.startTransaction();
     try {
       const size = image.manifestSize + image.configSize + image.layers.reduce((n, l) => n + l.size, 0);
@@ -143,6 +151,12 @@ export class ImageRepository {
           [t.registry, t.repository, t.tag, image.manifestDigest],
         );
       }
+      if (origin)
+        await q.query(
+          `INSERT INTO image_origins (registry, repository, digest, upstream, pulled_by) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (registry, repository, digest) DO UPDATE SET pulled_at = now(), pulled_by = EXCLUDED.pulled_by, upstream = EXCLUDED.upstream`,
+          [origin.registry, origin.repository, image.manifestDigest, origin.upstream, createdBy],
+        );
       await q.commitTransaction();
     } catch (err) {
       await q.rollbackTransaction();
@@ -174,6 +188,41 @@ export class ImageRepository {
       [t.registry, t.repository, t.tag],
     );
     return rows[0] && toRecord(rows[0]);
+  }
+
+  /** Registry names the image was pulled under; none for an image that was only imported. */
+  async originsOf(digest: string): Promise<ImageOrigin[]> {
+    return this.ds.query(
+      `SELECT registry, repository, upstream FROM image_origins WHERE digest = $1 ORDER BY registry, repository`,
+      [digest],
+    );
+  }
+
+  /** Every blob some image consists of: what prune must keep. Call under the exclusive blob lock. */
+  async referencedBlobs(q: QueryRunner): Promise<Set<string>> {
+    const rows: Array<{ digest: string }> = await q.query(
+      `SELECT digest FROM images UNION SELECT config_digest FROM images UNION SELECT blob_digest FROM image_layers`,
+    );
+    return new Set(rows.map((r) => r.digest));
+  }
+
+  /**
+   * Layers (by diff_id) some image has. Containers keep their image (removal refuses while
+   * one exists), so this covers every container's layers too; `containerImagesMissing` says
+   * when that no longer holds and the unpacked layers must be left alone.
+   */
+  async referencedDiffIds(q: QueryRunner): Promise<Set<string>> {
+    const rows: Array<{ diff_id: string }> = await q.query(`SELECT DISTINCT diff_id FROM image_layers`);
+    return new Set(rows.map((r) => r.diff_id));
+  }
+
+  /** Image digests that containers were created from but that have no image row any more. */
+  async containerImagesMissing(q: QueryRunner): Promise<string[]> {
+    const rows: Array<{ image_digest: string }> = await q.query(
+      `SELECT DISTINCT image_digest FROM containers
+        WHERE image_digest IS NOT NULL AND image_digest NOT IN (SELECT digest FROM images)`,
+    );
+    return rows.map((r) => r.image_digest);
   }
 
   async deleteTag(q: QueryRunner, t: ImageTag): Promise<boolean> {

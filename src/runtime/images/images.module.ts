@@ -2,11 +2,14 @@ import { Module } from '@nestjs/common';
 import { join } from 'node:path';
 import { AuditModule } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import { RegistryProxyModule } from '../../registry-proxy';
 import { FsBlobStore, StoresModule } from '../../registry-proxy/stores';
 import { createLibcSyscalls } from '../ffi/libc';
 import { LayerUnpacker } from '../rootfs';
 import { ImageProvider } from '../container/image-provider';
 import { ContainerRepository } from '../container/container.repository';
+import { ImagePruneService } from './image-prune.service';
+import { ImagePullService } from './image-pull.service';
 import { IMAGE_USAGE, ImageUsage } from './image-usage';
 import { ImageRepository } from './image.repository';
 import { ImagesController } from './images.controller';
@@ -14,15 +17,17 @@ import { ImagesService } from './images.service';
 import { StoreImageProvider } from './store-image-provider';
 
 /**
- * Local images: import, list, inspect, remove, and the layer unpacker the runtime stacks
- * containers from (as the runtime's ImageProvider). An image is in use while any container,
- * in any state, was created from it.
+ * Local images: import, pull (through the registry proxy), list, inspect, remove, prune, and
+ * the layer unpacker the runtime stacks containers from (as the runtime's ImageProvider). An
+ * image is in use while any container, in any state, was created from it.
  */
 @Module({
-  imports: [AuditModule, StoresModule],
+  imports: [AuditModule, StoresModule, RegistryProxyModule],
   providers: [
     ImageRepository,
     ImagesService,
+    ImagePullService,
+    ImagePruneService,
     ContainerRepository,
     {
       provide: IMAGE_USAGE,
@@ -40,6 +45,13 @@ import { StoreImageProvider } from './store-image-provider';
     },
   ],
   controllers: [ImagesController],
-  exports: [ImagesService, ImageRepository, LayerUnpacker, ImageProvider],
+  exports: [
+    ImagesService,
+    ImagePullService,
+    ImagePruneService,
+    ImageRepository,
+    LayerUnpacker,
+    ImageProvider,
+  ],
 })
 export class ImagesModule {}
