@@ -22,7 +22,7 @@ static const struct key keys[] = {
     {"mode", 1},  {"rootfs", 1}, {"lower", 1},  {"upper", 1},    {"work", 1},  {"readonly", 1},
     {"hostname", 1}, {"net", 1}, {"bind", 3},   {"tmpfs", 3},    {"target", 1}, {"arg", 1},
     {"env", 1},   {"cwd", 1},    {"uid", 1},    {"gid", 1},      {"group", 1}, {"caps", 1},
-    {"rlimit", 3},
+    {"rlimit", 3}, {"cgroup", 1},
 };
 
 /* Docker's ulimit names; the numbers differ between architectures, so the name travels. */
@@ -74,7 +74,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
   if (len == 0 || buf[len - 1] != '\0') die_err(EINVAL, "config: frame must end with NUL");
 
   /* Pass 1: count the repeated keys so the arrays are sized exactly. */
-  size_t n_lower = 0, n_arg = 0, n_env = 0, n_group = 0, n_mount = 0, n_rlimit = 0;
+  size_t n_lower = 0, n_arg = 0, n_env = 0, n_group = 0, n_mount = 0, n_rlimit = 0, n_cgroup = 0;
   for (char *p = buf; p < buf + len;) {
     const struct key *k = find_key(p);
     if (!k) die_err(EINVAL, "config: unknown key '%.40s'", p);
@@ -84,6 +84,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     else if (!strcmp(k->name, "group")) n_group++;
     else if (!strcmp(k->name, "bind") || !strcmp(k->name, "tmpfs")) n_mount++;
     else if (!strcmp(k->name, "rlimit")) n_rlimit++;
+    else if (!strcmp(k->name, "cgroup")) n_cgroup++;
     p += strlen(p) + 1;
     for (int i = 0; i < k->nvalues; i++) {
       if (p >= buf + len) die_err(EINVAL, "config: %s: missing value", k->name);
@@ -98,6 +99,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
   cfg->groups = xcalloc(n_group, sizeof *cfg->groups);
   cfg->mounts = xcalloc(n_mount, sizeof *cfg->mounts);
   cfg->rlimits = xcalloc(n_rlimit, sizeof *cfg->rlimits);
+  cfg->cgroup_tasks = xcalloc(n_cgroup, sizeof *cfg->cgroup_tasks);
   cfg->new_net = 1;
   cfg->cwd = "/";
   int have_caps = 0, have_uid = 0, have_gid = 0;
@@ -149,7 +151,10 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     else if (!strcmp(name, "gid")) cfg->gid = (gid_t)parse_num(name, v[0], 10, 0xfffffffe), have_gid = 1;
     else if (!strcmp(name, "group")) cfg->groups[cfg->ngroups++] = (gid_t)parse_num(name, v[0], 10, 0xfffffffe);
     else if (!strcmp(name, "caps")) cfg->caps = parse_num(name, v[0], 16, ~0ULL), have_caps = 1;
-    else if (!strcmp(name, "rlimit")) {
+    else if (!strcmp(name, "cgroup")) {
+      if (v[0][0] != '/') die_err(EINVAL, "config: cgroup %.100s: not absolute", v[0]);
+      cfg->cgroup_tasks[cfg->ncgroup_tasks++] = v[0];
+    } else if (!strcmp(name, "rlimit")) {
       struct rlimit_req *r = &cfg->rlimits[cfg->nrlimits];
       size_t i;
       for (i = 0; i < sizeof rlimit_names / sizeof rlimit_names[0]; i++)
@@ -169,6 +174,8 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
   if (!have_caps || !have_uid || !have_gid) die_err(EINVAL, "config: caps, uid and gid are required");
   if (cfg->cwd[0] != '/') die_err(EINVAL, "config: cwd must be absolute");
   if (cfg->mode == MODE_EXEC && cfg->target <= 0) die_err(EINVAL, "config: exec needs target");
+  /* exec mode runs in the container's mount namespace, where the host's cgroupfs is not */
+  if (cfg->mode == MODE_EXEC && cfg->ncgroup_tasks) die_err(EINVAL, "config: cgroup is for run mode");
   if (cfg->mode == MODE_RUN) {
     if (!cfg->rootfs || cfg->rootfs[0] != '/') die_err(EINVAL, "config: rootfs must be an absolute path");
     if (cfg->nlowers && (!cfg->upper || !cfg->work)) die_err(EINVAL, "config: overlay needs upper and work");

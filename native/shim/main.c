@@ -14,8 +14,9 @@
  *                                  run:  clone(NEWPID|NEWNS|NEWUTS|NEWIPC[|NEWNET]) ─► C
  *                                  exec: setns(pidfd of target), fork ──────────────► C
  *   fd4 ◄── "PID <host pid>\n" ──                                  C blocks on sync pipe
- *   placeInCgroups(pid)
- *   fd3 ── 'G' ─────────────────►  write 'G' on sync pipe ────────► unshare(NEWCGROUP) (run)
+ *   placeInCgroups(pid)           (a no-op when CONFIG has `cgroup` records: C joins itself)
+ *   fd3 ── 'G' ─────────────────►  write 'G' on sync pipe ────────► "0" → `cgroup` tasks files (run)
+ *                                                                  unshare(NEWCGROUP) (run)
  *      (fd3 EOF before 'G' =                                       mounts, pivot_root,
  *       abort: S SIGKILLs C,                                       hostname, lo up, rlimits,
  *       reaps it, exits 1)                                         creds, caps, no_new_privs
@@ -149,6 +150,21 @@ struct child_args {
   int err_r;
 };
 
+/* Moves C into the container's cgroups, C itself and while single-threaded: writing "0" to
+ * a v1 `tasks` file migrates the calling thread without taking the kernel's global
+ * cgroup_threadgroup_rwsem for writing. Writing another process's pid to cgroup.procs (what
+ * the service does otherwise) takes it, and taking it after it was idle waits for an RCU
+ * grace period: 5-16 ms per launch measured on the development host, against 0.1-0.2 ms
+ * for this. Any failure stops the launch: C never runs outside its limits. */
+static void join_cgroups(const struct shim_config *cfg) {
+  for (size_t i = 0; i < cfg->ncgroup_tasks; i++) {
+    int fd = open(cfg->cgroup_tasks[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0) die("join cgroup %.200s", cfg->cgroup_tasks[i]);
+    if (write(fd, "0", 1) != 1) die("join cgroup %.200s", cfg->cgroup_tasks[i]);
+    close(fd);
+  }
+}
+
 /* Runs in C (both modes) from the moment it exists until execve. */
 static int child_main(void *arg) {
   struct child_args *a = arg;
@@ -172,6 +188,7 @@ static int child_main(void *arg) {
 
   if (setsid() < 0) die("setsid");
   if (cfg->mode == MODE_RUN) {
+    join_cgroups(cfg);
     /* Only now: a cgroup namespace is rooted at the cgroup we are in when it is created,
      * and the service has just moved us into the container's cgroups. Cloning with
      * CLONE_NEWCGROUP would have rooted it at the service's own cgroup instead. */

@@ -55,6 +55,10 @@ struct shim_config {
   int new_net; /* 0 for network mode 'host' */
   struct user_mount *mounts;
   size_t nmounts;
+  /* v1 `tasks` files C writes "0" to, moving itself into the container's cgroups; none =
+   * the service moves C (cgroup.procs) before 'G', as on v2 */
+  const char **cgroup_tasks;
+  size_t ncgroup_tasks;
 
   /* exec mode: the container's PID 1 (host pid) whose namespaces we join */
   pid_t target;

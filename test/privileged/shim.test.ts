@@ -376,6 +376,37 @@ describeRoot('shim failures and cgroups', () => {
       }
     },
   );
+
+  (existsSync(join(pidsRoot, 'tasks')) ? it : it.skip)(
+    'joins its cgroups itself from `cgroup` records (v1 tasks) and roots its cgroup namespace there',
+    async () => {
+      const cg = join(pidsRoot, `warden-shim-self-${process.pid}`);
+      mkdirSync(cg);
+      try {
+        writeFileSync(join(cg, 'pids.max'), '20');
+        const r = await run(
+          {
+            ...runConfig(rootfsConfig('plain', busybox, scratch), ['cat', '/proc/self/cgroup']),
+            cgroupTasks: [join(cg, 'tasks')],
+          },
+          noCgroups,
+        );
+        expect(r.stdout.split('\n').find((l) => /:pids:/.test(l))).toMatch(/:pids:\/$/);
+      } finally {
+        rmdirSync(cg);
+      }
+    },
+  );
+
+  it('stops the launch when it cannot join a cgroup, naming the file, and leaves nothing running', async () => {
+    const missing = join(pidsRoot, `warden-shim-missing-${process.pid}`, 'tasks');
+    const err = await launchShim(
+      { ...runConfig(rootfsConfig('plain', busybox, scratch), ['/bin/true']), cgroupTasks: [missing] },
+      noCgroups,
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'ShimError', step: `join cgroup ${missing}`, code: 'ENOENT' });
+    expect(shimChildren()).toEqual([]);
+  });
 });
 
 describeRoot('shim start-to-exit time', () => {

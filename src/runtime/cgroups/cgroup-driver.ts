@@ -68,6 +68,12 @@ export interface CgroupHandle {
   readonly paths: Readonly<Record<string, string>>;
   /** Moves a process (all of its threads) into the cgroup in every hierarchy. */
   addProcess(pid: number): Promise<void>;
+  /**
+   * v1: each hierarchy's `tasks` file, for a single-threaded process to move itself into by
+   * writing "0" (the init shim does; much cheaper for the kernel than addProcess, see
+   * native/shim/main.c). Absent where a process cannot (v2: the service uses addProcess).
+   */
+  readonly selfJoinFiles?: readonly string[];
   setLimits(limits: CgroupLimits): Promise<void>;
   readLimits(): Promise<CgroupLimitsReadback>;
   stats(): Promise<CgroupStats>;

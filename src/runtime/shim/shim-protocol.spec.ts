@@ -62,6 +62,15 @@ describe('encodeShimConfig', () => {
     expect(joined).toContain('rlimit nofile 1024 unlimited');
   });
 
+  it('encodes the cgroup files the init joins itself, after the mounts', () => {
+    const r = records(encodeShimConfig({ ...base, cgroupTasks: ['/sys/fs/cgroup/pids/w/c1/tasks'] }));
+    expect(r.slice(r.indexOf('cgroup'), r.indexOf('cgroup') + 2)).toEqual([
+      'cgroup',
+      '/sys/fs/cgroup/pids/w/c1/tasks',
+    ]);
+    expect(r.indexOf('cgroup')).toBeLessThan(r.indexOf('arg'));
+  });
+
   it('refuses values the frame cannot carry', () => {
     expect(() => encodeShimConfig({ ...base, hostname: 'a\0b' })).toThrow(/NUL/);
     expect(() => encodeShimConfig({ ...base, process: { ...base.process, uid: -1 } })).toThrow(/uid/);

@@ -18,8 +18,9 @@ import {
  *                                  run:  clone(NEWPID|NEWNS|NEWUTS|NEWIPC[|NEWNET]) ─► C
  *                                  exec: setns(pidfd of target), fork ──────────────► C
  *   fd4 ◄── "PID <host pid>\n" ──                                  C blocks on sync pipe
- *   placeInCgroups(pid)
- *   fd3 ── 'G' ─────────────────►  write 'G' on sync pipe ────────► unshare(NEWCGROUP) (run)
+ *   placeInCgroups(pid)           (a no-op when CONFIG has `cgroup` records: C joins itself)
+ *   fd3 ── 'G' ─────────────────►  write 'G' on sync pipe ────────► "0" → `cgroup` tasks files (run)
+ *                                                                  unshare(NEWCGROUP) (run)
  *      (fd3 EOF before 'G' =                                       mounts, pivot_root,
  *       abort: S SIGKILLs C,                                       hostname, lo up, rlimits,
  *       reaps it, exits 1)                                         creds, caps, no_new_privs
@@ -102,6 +103,12 @@ export interface ShimRunConfig {
   /** Host files the caller prepared, bind-mounted read-write like Docker does. */
   etcFiles?: { hostname?: string; hosts?: string; resolvConf?: string };
   mounts?: ShimMount[];
+  /**
+   * cgroup v1 `tasks` files C writes "0" to after 'G', moving itself into the container's
+   * cgroups (see join_cgroups in native/shim/main.c for why); then placeInCgroups has
+   * nothing left to do. Absent: the service moves C before 'G'.
+   */
+  cgroupTasks?: string[];
   process: ShimProcessSpec;
 }
 
@@ -156,6 +163,7 @@ export function encodeShimConfig(config: ShimConfig): Buffer {
       if (m.type === 'bind') put('bind', m.source, m.destination, m.readonly ? 'ro' : 'rw');
       else put('tmpfs', m.destination, uint('tmpfs size', m.sizeBytes ?? 0), (m.mode ?? 0o1777).toString(8));
     }
+    for (const file of config.cgroupTasks ?? []) put('cgroup', file);
   } else {
     put('target', uint('target', config.targetPid));
   }

@@ -139,6 +139,11 @@ export class V1CgroupHandle extends BaseCgroupHandle {
     super(id, paths, fs);
   }
 
+  get selfJoinFiles(): string[] {
+    // Same order as addProcess: cpuset first, the hierarchy that refuses a task when misconfigured.
+    return [...new Set(Object.values(this.paths))].map((dir) => join(dir, 'tasks'));
+  }
+
   async addProcess(pid: number): Promise<void> {
     validatePid(pid);
     // cgroup.procs moves the whole thread group; tasks would move one thread.

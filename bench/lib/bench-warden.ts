@@ -1,0 +1,162 @@
+/**
+ * A Warden for a bench: its own embedded PostgreSQL and redis-server under a temp dir, the
+ * `up` role (API + workers, as `warden up` runs it) in this process, the fixture busybox
+ * imported as busybox:1.35, and a private cgroup parent so nothing it creates can be mistaken
+ * for anyone else's. `close()` removes everything it made.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import pino from 'pino';
+import { startWarden, RunningWarden } from '../../src/main';
+import { loadConfig } from '../../src/platform/config';
+import { startEmbeddedPostgres } from '../../src/platform/database/embedded-postgres';
+import { startEmbeddedRedis } from '../../src/platform/queue';
+import type { Caller } from '../../src/platform/http';
+import type { CgroupDriver } from '../../src/runtime/cgroups';
+import { CGROUP_DRIVER } from '../../src/runtime/container/runtime.tokens';
+import { dockerSave } from '../../test/fixtures/images/archives';
+import { busyboxImage } from '../../test/fixtures/images/fixture-images';
+
+export const BENCH_TOKEN = 'bench-admin-token-0123456789';
+export const IMAGE = 'busybox:1.35';
+
+const quiet = { debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) };
+
+/** A JSON reply; fields are read where the bench knows the route's shape. */
+export interface Reply {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- replies of many routes; benches read the fields they know
+  body: any;
+}
+
+export interface BenchWarden {
+  warden: RunningWarden;
+  url: string;
+  dir: string;
+  /** The bootstrap admin, as a direct (non-HTTP) caller of the runtime's services. */
+  caller: Caller;
+  /** REST call with the admin token; JSON in and out. */
+  call(method: string, p: string, body?: unknown): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+export async function startBenchWarden(env: Record<string, string> = {}): Promise<BenchWarden> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-bench-'));
+  const pg = await startEmbeddedPostgres(path.join(dir, 'pg'), quiet);
+  const redis = await startEmbeddedRedis(path.join(dir, 'r'), quiet);
+  const redisUrl = redis.endpoint.path
+    ? `unix://${redis.endpoint.path}`
+    : `redis://:${redis.endpoint.password}@127.0.0.1:${redis.endpoint.port}`;
+  let warden: RunningWarden | undefined;
+  // Keep-alive connections, as a CLI or SDK keeps them; node:http rather than fetch, whose
+  // per-request overhead in this same process would be counted against the server.
+  const agent = new http.Agent({ keepAlive: true });
+  const cleanup = async () => {
+    agent.destroy();
+    if (warden) {
+      // Containers die with the service; then the (empty) private cgroup parent goes too.
+      const cgroups = warden.app.get<CgroupDriver>(CGROUP_DRIVER);
+      await warden.stop();
+      await cgroups.removeParent().catch((err: Error) => console.error(`cgroup parent: ${err.message}`));
+    }
+    await redis.stop();
+    await pg.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const config = loadConfig({
+      WARDEN_DATA_DIR: path.join(dir, 'warden'),
+      WARDEN_PORT: '0',
+      WARDEN_ADMIN_TOKEN: BENCH_TOKEN,
+      DATABASE_URL: pg.url,
+      REDIS_URL: redisUrl,
+      WARDEN_LOG_LEVEL: 'error',
+      WARDEN_CGROUP_PARENT: `warden-bench-${process.pid}`,
+      WARDEN_DOCKER_SOCKET: path.join(dir, 'docker.sock'),
+      ...env,
+    });
+    warden = await startWarden('up', config, pino({ level: 'error' }));
+    const url = warden.url!;
+    const call = (method: string, p: string, body?: unknown) => request(agent, url, method, p, body);
+    const tar = await dockerSave(await busyboxImage(), [IMAGE]);
+    const imported = await fetch(`${url}/images/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'application/x-tar' },
+      body: tar,
+    });
+    if (imported.status !== 201) throw new Error(`image import: ${imported.status} ${await imported.text()}`);
+    return {
+      warden,
+      url,
+      dir,
+      caller: { principal: { id: 'admin', role: 'admin', teams: [] }, source: { via: 'cli' } },
+      call,
+      close: cleanup,
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+function request(agent: http.Agent, base: string, method: string, p: string, body?: unknown): Promise<Reply> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${base}${p}`,
+      {
+        method,
+        agent,
+        headers: {
+          authorization: `Bearer ${BENCH_TOKEN}`,
+          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Resident set of a process in bytes (VmRSS), or 0 once it is gone. */
+export function rssOf(pid: number | 'self'): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Proportional set size in bytes (shared pages divided among their users), or 0 once it is gone. */
+export function pssOf(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function summary(ms: number[]): { median: number; p95: number; n: number } {
+  const s = [...ms].sort((a, b) => a - b);
+  const median = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return { median, p95: percentile(s, 95), n: s.length };
+}

@@ -1,0 +1,50 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { UsageSampleRepository } from '../../audit';
+import { WardenError } from '../../platform/errors';
+import { ApiZodQuery, ZodPipe } from '../../platform/http';
+import { ContainerService } from './container.service';
+
+const usageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('newest samples to return'),
+});
+
+const FULL_ID = /^[0-9a-f]{64}$/;
+
+/** A container's usage records: readable by any authenticated principal, like inspect. */
+@ApiTags('containers')
+@ApiBearerAuth()
+@Controller('containers')
+export class ContainerUsageController {
+  constructor(
+    private readonly containers: ContainerService,
+    private readonly samples: UsageSampleRepository,
+  ) {}
+
+  @Get(':id/usage')
+  @ApiOperation({
+    summary:
+      'Usage samples, newest first, and the final record with totals once it exited (working set = usage − inactive_file)',
+  })
+  @ApiZodQuery(usageQuery)
+  async usage(
+    @Param('id') ref: string,
+    @Query(new ZodPipe(usageQuery, 'query')) q: z.infer<typeof usageQuery>,
+  ) {
+    let id = ref;
+    let removed = false;
+    try {
+      id = (await this.containers.resolve(ref)).id;
+    } catch (err) {
+      // A removed container's row is gone but its usage stays: a full id still answers.
+      const notFound = err instanceof WardenError && err.code === 'CONTAINER_NOT_FOUND';
+      if (!notFound || !FULL_ID.test(ref)) throw err;
+      removed = true;
+    }
+    const { samples, final } = await this.samples.forContainer(id, q.limit);
+    if (removed && samples.length === 0 && !final)
+      throw new WardenError('CONTAINER_NOT_FOUND', `No such container: ${ref}`, { ref });
+    return { id, samples, final };
+  }
+}
