@@ -1,0 +1,100 @@
+import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import type { ReportParams } from './compliance-report.types';
+
+export type ReportStatus = 'queued' | 'running' | 'done' | 'failed';
+
+export interface ReportRecord {
+  id: string;
+  kind: string;
+  params: ReportParams;
+  status: ReportStatus;
+  requestedBy: string;
+  requestedAt: string;
+  finishedAt?: string;
+  error?: string;
+  files: Array<{ name: string; contentType: string; size: number; sha256: string }>;
+}
+
+@Injectable()
+export class ReportRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  async insert(id: string, kind: string, params: ReportParams, by: string): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO reports (id, kind, params, status, requested_by) VALUES ($1, $2, $3, 'queued', $4) ON CONFLICT (id) DO NOTHING`,
+      [id, kind, JSON.stringify(params), by],
+    );
+  }
+
+  async get(id: string): Promise<ReportRecord | undefined> {
+    const rows: Array<{
+      id: string;
+      kind: string;
+      params: ReportParams;
+      status: ReportStatus;
+      requested_by: string;
+      requested_at: Date;
+      finished_at: Date | null;
+      error: string | null;
+    }> = await this.ds.query('SELECT * FROM reports WHERE id = $1', [id]);
+    const r = rows[0];
+    if (!r) return undefined;
+    const files: Array<{ name: string; content_type: string; size: number; sha256: string }> =
+      await this.ds.query(
+        'SELECT name, content_type, octet_length(data) AS size, sha256 FROM report_files WHERE report_id = $1 ORDER BY name',
+        [id],
+      );
+    return {
+      id: r.id,
+      kind: r.kind,
+      params: r.params,
+      status: r.status,
+      requestedBy: r.requested_by,
+      requestedAt: r.requested_at.toISOString(),
+      finishedAt: r.finished_at?.toISOString(),
+      error: r.error ?? undefined,
+      files: files.map((f) => ({
+        name: f.name,
+        contentType: f.content_type,
+        size: Number(f.size),
+        sha256: f.sha256,
+      })),
+    };
+  }
+
+  async setStatus(id: string, status: ReportStatus, error?: string): Promise<void> {
+    await this.ds.query(
+      `WITH u AS (UPDATE reports SET status = $2, error = $3, finished_at = CASE WHEN $2 IN ('done', 'failed') THEN now() END WHERE id = $1 RETURNING id) SELECT * FROM u`,
+      [id, status, error ?? null],
+    );
+  }
+
+  /** Replaces the report's files in one transaction: a retried job never leaves half a set. */
+  async saveFiles(
+    id: string,
+    files: Array<{ name: string; contentType: string; data: Buffer }>,
+  ): Promise<void> {
+    await this.ds.transaction(async (tx) => {
+      await tx.query(
+        'WITH d AS (DELETE FROM report_files WHERE report_id = $1 RETURNING 1) SELECT count(*) FROM d',
+        [id],
+      );
+      for (const f of files) {
+        await tx.query(
+          'INSERT INTO report_files (report_id, name, content_type, data, sha256) VALUES ($1, $2, $3, $4, $5)',
+          [id, f.name, f.contentType, f.data, createHash('sha256').update(f.data).digest('hex')],
+        );
+      }
+    });
+  }
+
+  async file(id: string, name: string): Promise<{ contentType: string; data: Buffer } | undefined> {
+    const rows: Array<{ content_type: string; data: Buffer }> = await this.ds.query(
+      'SELECT content_type, data FROM report_files WHERE report_id = $1 AND name = $2',
+      [id, name],
+    );
+    return rows[0] && { contentType: rows[0].content_type, data: rows[0].data };
+  }
+}

@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { AuditEventRepository } from '../audit-event.repository';
+import { ReportRepository } from './report.repository';
+import { ReportsProcessor } from './reports.processor';
+
+/** Registered only in the worker role: generates the reports the API queued. */
+@Module({ providers: [ReportsProcessor, ReportRepository, AuditEventRepository] })
+export class ReportsWorkerModule {}
