@@ -23,4 +23,8 @@ cat >"$out/tsconfig.$name.json" <<JSON
 }
 JSON
 (cd "$root" && npx tsc -p "$out/tsconfig.$name.json")
+# The runtime finds its init shim by walking up from the compiled file to native/shim/build.
+[ -e "$out/native" ] || ln -s "$root/native" "$out/native"
+# The runtime finds the init shim by walking up from its own compiled file to native/shim/build.
+ln -sfn "$root/native" "$out/native"
 NODE_PATH="$root/node_modules" exec node "$out/bench/$name.js"

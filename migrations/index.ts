@@ -2,7 +2,11 @@ import { CreateAuditEvents1795810430406 } from './1795810430406-CreateAuditEvent
 import { CreatePrincipalsAndTokens1795810430407 } from './1795810430407-CreatePrincipalsAndTokens';
 import { CreatePolicies1795810430500 } from './1795810430500-CreatePolicies';
 import { CreateImages1795810430600 } from './1795810430600-CreateImages';
+import { CreateImageOrigins1795810430610 } from './1795810430610-CreateImageOrigins';
 import { CreateContainers1795810430700 } from './1795810430700-CreateContainers';
+import { CreateSocketPrincipals1795810430800 } from './1795810430800-CreateSocketPrincipals';
+import { CreateUsageSamples1795810430900 } from './1795810430900-CreateUsageSamples';
+import { CreateReports1795810431000 } from './1795810431000-CreateReports';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -13,5 +17,9 @@ export const MIGRATIONS = [
   CreatePrincipalsAndTokens1795810430407,
   CreatePolicies1795810430500,
   CreateImages1795810430600,
+  CreateImageOrigins1795810430610,
   CreateContainers1795810430700,
+  CreateSocketPrincipals1795810430800,
+  CreateUsageSamples1795810430900,
+  CreateReports1795810431000,
 ];

@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 #            user reach a private data dir     busybox: the test images' userland
 #   docker-compose: validates docker-compose.yml in the tests (no engine needed)
 #   docker-registry, skopeo: a real upstream registry and a real client for the proxy tests
+#   pdftoppm (poppler-utils): renders report PDFs in the tests; chromium: the console's browser test
 declare -A want=(
   [cmd:redis-server]=redis-server
   [cmd:setpriv]=util-linux
@@ -24,6 +25,8 @@ if [ "${1:-}" = "--test" ]; then
   want[cmd:docker-compose]=docker-compose
   want[cmd:docker-registry]=docker-registry
   want[cmd:skopeo]=skopeo
+  want[cmd:pdftoppm]=poppler-utils
+  want[cmd:chromium]=chromium
 fi
 
 missing=()

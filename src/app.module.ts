@@ -1,8 +1,9 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
-import { AuditModule, AuditWorkerModule } from './audit';
+import { AuditModule, AuditWorkerModule, ReportsModule, ReportsWorkerModule } from './audit';
 import { AuthModule } from './auth';
+import { DockerApiModule } from './docker-api';
 import { WARDEN_CONFIG, WardenConfig } from './platform/config';
 import { DatabaseModule } from './platform/database';
 import { INFRASTRUCTURE, Infrastructure } from './platform/infrastructure';
@@ -44,10 +45,19 @@ export class AppModule {
         MetricsModule,
         AuditModule,
         ...(servesApi(opts.role)
-          ? [AuthModule, SystemModule, PolicyModule, RuntimeModule, RegistryProxyModule]
+          ? [
+              AuthModule,
+              SystemModule,
+              PolicyModule,
+              RuntimeModule,
+              RegistryProxyModule,
+              ReportsModule,
+              // The Docker Engine API on WARDEN_DOCKER_SOCKET (listens at bootstrap, closes at shutdown).
+              DockerApiModule,
+            ]
           : []),
         // Processors exist only where workers run: a `serve` process never consumes jobs.
-        ...(runsWorkers(opts.role) ? [AuditWorkerModule] : []),
+        ...(runsWorkers(opts.role) ? [AuditWorkerModule, ReportsWorkerModule] : []),
       ],
     };
   }

@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -46,6 +48,20 @@ function jsonBody(limit: string) {
   ];
 }
 
+/** The review console's static files (ui/ in the package), found from src/ and dist/ alike. */
+function mountConsole(app: NestExpressApplication): void {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const ui = path.join(dir, 'ui');
+    if (fs.existsSync(path.join(ui, 'index.html'))) {
+      app.use('/ui', (req: Request, res: Response, next: NextFunction) =>
+        req.originalUrl === '/ui' ? res.redirect(301, '/ui/') : next(),
+      );
+      app.useStaticAssets(ui, { prefix: '/ui/', index: 'index.html' });
+      return;
+    }
+  }
+}
+
 function mountDocs(app: NestExpressApplication): void {
   const doc = new DocumentBuilder()
     .setTitle('Warden')
@@ -81,6 +97,7 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
       http.useGlobalFilters(new HttpExceptionFilter());
       http.set('trust proxy', 'loopback');
       mountDocs(http);
+      mountConsole(http);
       await http.listen(config.http.port, config.http.host);
       const addr = http.getHttpServer().address() as { port: number };
       url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${addr.port}`;

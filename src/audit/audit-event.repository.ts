@@ -13,8 +13,12 @@ export interface AuditQuery {
   principal?: string;
   subject?: string;
   decision?: AuditDecision;
-  /** Keyset pagination: rows with seq greater than this. */
+  /** Keyset pagination: rows with seq greater than this (ascending order). */
   after?: number;
+  /** Keyset pagination: rows with seq less than this (descending order). */
+  before?: number;
+  /** 'desc' lists the newest first (the review console's live views). */
+  order?: 'asc' | 'desc';
   limit: number;
 }
 
@@ -126,6 +130,7 @@ export class AuditEventRepository {
       where.push(sql.replace('?', `$${params.length}`));
     };
     if (q.after !== undefined) add('seq > ?', q.after);
+    if (q.before !== undefined) add('seq < ?', q.before);
     if (q.from) add('occurred_at >= ?', q.from);
     if (q.to) add('occurred_at < ?', q.to);
     if (q.type) add('type = ?', q.type);
@@ -134,7 +139,8 @@ export class AuditEventRepository {
     if (q.decision) add('decision = ?', q.decision);
     params.push(q.limit);
     const rows: DbRow[] = await this.ds.query(
-      `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT $${params.length}`,
+      `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY seq ${q.order === 'desc' ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
       params,
     );
     return rows.map(toRow);
@@ -149,7 +155,7 @@ export class AuditEventRepository {
    * Recomputes the whole chain in seq order, a page at a time, and names the first row whose
    * position, link or hash does not hold.
    */
-  async verify(pageSize = 5000): Promise<ChainVerification> {
+  async verify(pageSize = 1000): Promise<ChainVerification> {
     let prev = GENESIS_HASH;
     let expectedSeq = 1;
     let rows = 0;
@@ -176,6 +182,8 @@ export class AuditEventRepository {
         rows += 1;
       }
       if (page.length < pageSize) break;
+      // Hashing a page is CPU work on the event loop: let waiting requests run between pages.
+      await new Promise((r) => setImmediate(r));
     }
     return { ok: true, rows, head: rows ? { seq: expectedSeq - 1, hash: prev } : undefined };
   }

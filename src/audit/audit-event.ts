@@ -22,6 +22,7 @@ export const AUDIT_EVENT_TYPES = [
   'image.imported',
   'image.pulled',
   'image.removed',
+  'image.pruned',
   'container.created',
   'container.started',
   'container.died',

@@ -18,7 +18,14 @@ const eventsQuery = z.object({
     .int()
     .min(0)
     .optional()
-    .describe('keyset cursor: the nextCursor of the previous page'),
+    .describe('keyset cursor (ascending): the nextCursor of the previous page'),
+  before: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('keyset cursor (descending): the nextCursor of the previous page'),
+  order: z.enum(['asc', 'desc']).default('asc').describe('desc lists the newest first'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
@@ -30,7 +37,10 @@ export class AuditController {
   constructor(private readonly events: AuditEventRepository) {}
 
   @Get('events')
-  @ApiOperation({ summary: 'Audit events in chain order, filtered; page with ?after=<nextCursor>' })
+  @ApiOperation({
+    summary:
+      'Audit events in chain order (or newest first), filtered; page with ?after= (or ?before= with order=desc) <nextCursor>',
+  })
   @ApiZodQuery(eventsQuery)
   async list(@Query(new ZodPipe(eventsQuery, 'query')) q: z.infer<typeof eventsQuery>) {
     const events = await this.events.list({

@@ -2,6 +2,9 @@ export { AuditModule } from './audit.module';
 export { AuditWorkerModule } from './audit-worker.module';
 export { AuditService } from './audit.service';
 export { AuditEventRepository } from './audit-event.repository';
+export { UsageService } from './usage.service';
+export { UsageSampleRepository } from './usage-sample.repository';
+export type { UsageSample, UsageRollup } from './usage-sample';
 export type { ChainVerification, AuditQuery } from './audit-event.repository';
 export { AUDIT_EVENT_TYPES } from './audit-event';
 export type {
@@ -13,3 +16,6 @@ export type {
   AuditDecision,
 } from './audit-event';
 export { chainHash, canonicalEvent, GENESIS_HASH } from './audit-chain';
+export { ReportsModule } from './reports/reports.module';
+export { ReportsWorkerModule } from './reports/reports-worker.module';
+export { verifyReport } from './reports/report-signer';

@@ -4,6 +4,9 @@ import { AuditModule } from '../audit';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { PrincipalRepository } from './principal.repository';
+import { SocketPrincipalRepository } from './socket-principal.repository';
+import { SocketPrincipalsController } from './socket-principals.controller';
+import { SocketPrincipalsService } from './socket-principals.service';
 import { TokenRepository } from './token.repository';
 import { TokenAuthenticator } from './token-authenticator';
 import { TokenService } from './token.service';
@@ -15,9 +18,11 @@ import { TokenService } from './token.service';
     PrincipalRepository,
     TokenService,
     TokenAuthenticator,
+    SocketPrincipalRepository,
+    SocketPrincipalsService,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  controllers: [AuthController],
-  exports: [TokenService, PrincipalRepository, TokenAuthenticator],
+  controllers: [AuthController, SocketPrincipalsController],
+  exports: [TokenService, PrincipalRepository, TokenAuthenticator, SocketPrincipalsService],
 })
 export class AuthModule {}

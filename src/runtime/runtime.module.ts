@@ -6,11 +6,14 @@ import { createCgroupDriver } from './cgroups';
 import { ContainerInspector } from './container/container-inspector';
 import { ContainerRepository } from './container/container.repository';
 import { ContainerService } from './container/container.service';
+import { ContainerCreator } from './container/create-container';
+import { ContainerUsageController } from './container/container-usage.controller';
 import { ContainersController } from './container/containers.controller';
 import { ExecService } from './container/exec.service';
 import { LiveContainers } from './container/live-containers';
 import { RecoveryService } from './container/recovery.service';
 import { CGROUP_DRIVER, SYSCALLS } from './container/runtime.tokens';
+import { UsageSampler } from './container/usage-sampler';
 import { createLibcSyscalls } from './ffi/libc';
 import { ImagesModule } from './images';
 
@@ -27,11 +30,13 @@ import { ImagesModule } from './images';
     LiveContainers,
     ContainerRepository,
     ContainerService,
+    ContainerCreator,
     ContainerInspector,
     ExecService,
     RecoveryService,
+    UsageSampler,
   ],
-  controllers: [ContainersController],
-  exports: [ContainerService, ContainerInspector, ExecService, LiveContainers, CGROUP_DRIVER],
+  controllers: [ContainersController, ContainerUsageController],
+  exports: [ContainerService, ContainerInspector, ExecService, LiveContainers, CGROUP_DRIVER, SYSCALLS],
 })
 export class RuntimeModule {}

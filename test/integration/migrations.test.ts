@@ -48,7 +48,11 @@ describe('migrations on an empty database', () => {
         'policy_versions',
       ],
       CreateImages1795810430600: ['image_layers', 'image_tags', 'images'],
+      CreateImageOrigins1795810430610: ['image_origins'],
       CreateContainers1795810430700: ['containers'],
+      CreateReports1795810431000: ['report_files', 'reports'],
+      CreateSocketPrincipals1795810430800: ['socket_principals'],
+      CreateUsageSamples1795810430900: ['usage_samples'],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);

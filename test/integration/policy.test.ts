@@ -129,12 +129,15 @@ describe('policy: baseline, versions, bindings, decisions, exceptions, replay', 
     expect((await api(w, 'GET', '/exceptions', { token: tokens.auditor })).status).toBe(200);
     expect((await api(w, 'GET', '/policies/nope')).status).toBe(404);
     // an auditor reads but never launches: refused before any decision is made or recorded
-    const decisionsBefore = (await api(w, 'GET', '/audit/events?type=policy.decision&limit=1000')).body.events.length;
+    const decisionsBefore = (await api(w, 'GET', '/audit/events?type=policy.decision&limit=1000')).body.events
+      .length;
     const launch = await api(w, 'POST', '/containers', { token: tokens.auditor, body: { image: 'app:1' } });
     expect(launch.status).toBe(403);
     expect(launch.body.message).toMatch(/needs role admin or deployer; principal 'audrey' has role auditor/);
     await new Promise((r) => setTimeout(r, 300));
-    expect((await api(w, 'GET', '/audit/events?type=policy.decision&limit=1000')).body.events.length).toBe(decisionsBefore);
+    expect((await api(w, 'GET', '/audit/events?type=policy.decision&limit=1000')).body.events.length).toBe(
+      decisionsBefore,
+    );
   });
 
   it('a policy version is identified by its content: the same document twice is one version', async () => {

@@ -23,6 +23,8 @@ export const ERROR_STATUS = {
   PRINCIPAL_EXISTS: 409,
   // audit
   AUDIT_CURSOR_INVALID: 400,
+  // audit (reports)
+  REPORT_NOT_FOUND: 404,
   // policy
   POLICY_NOT_FOUND: 404,
   POLICY_VERSION_NOT_FOUND: 404,

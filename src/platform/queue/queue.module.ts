@@ -33,6 +33,22 @@ import { CAPPED_EXPONENTIAL, QUEUE_PREFIX } from './worker-options';
         removeOnFail: false,
       },
     }),
+    BullModule.registerQueue({
+      name: QueueName.Usage,
+      defaultJobOptions: {
+        // Usage is what showback bills on: the same patience as audit events through an
+        // outage. A sample is one row, so completed jobs are dropped like audit events.
+        attempts: 10_000,
+        backoff: { type: CAPPED_EXPONENTIAL, delay: 200 },
+        removeOnComplete: true,
+        removeOnFail: false,
+      },
+    }),
+    // Reports keep their own status row; the job only carries the id (attempts set per job).
+    BullModule.registerQueue({
+      name: QueueName.Reports,
+      defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 },
+    }),
   ],
   exports: [BullModule],
 })

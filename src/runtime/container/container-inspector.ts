@@ -5,7 +5,8 @@ import { WardenError } from '../../platform/errors';
 import type { CgroupStats } from '../cgroups';
 import { ContainerRecord } from './container';
 import { ContainerFiles } from './container-files';
-import { LogEntry, readLog } from './container-log';
+import * as fs from 'node:fs';
+import { LogEntry, matches, readLog } from './container-log';
 import { ContainerService } from './container.service';
 import { cgroupLimits } from './run-config';
 import { TOP_TITLES, topRows } from './top';
@@ -39,6 +40,47 @@ export class ContainerInspector {
       stdout: q.stdout,
       stderr: q.stderr,
     });
+  }
+
+  /**
+   * `logs --follow`: what is on disk, then every new entry until the container's log closes.
+   * The listener is attached and the file size taken in the same tick (entries are written
+   * synchronously), so the disk read stops exactly where the live entries begin: none is
+   * missed or sent twice. `done` resolves when the log closes (at once when not running).
+   */
+  async follow(
+    ref: string,
+    q: { tail?: number | 'all'; since?: string; stdout?: boolean; stderr?: boolean },
+    send: (e: LogEntry) => void,
+  ): Promise<{ done: Promise<void>; stop(): void }> {
+    const c = await this.containers.resolve(ref);
+    const path = new ContainerFiles(this.config.dataDir, c.id).log;
+    const query = {
+      tail: q.tail === 'all' ? undefined : q.tail,
+      since: parseSince(q.since),
+      stdout: q.stdout,
+      stderr: q.stderr,
+    };
+    const live = this.containers.liveContainer(c.id);
+    let buffered: LogEntry[] | undefined = [];
+    const unsubscribe =
+      live?.log.onEntry((e) => {
+        if (!matches(e, { ...query, since: undefined })) return;
+        if (buffered) buffered.push(e);
+        else send(e);
+      }) ?? (() => undefined);
+    const cut = live ? (fs.existsSync(path) ? fs.statSync(path).size : 0) : undefined;
+    const done = new Promise<void>((resolve) => (live ? live.log.onClosed(resolve) : resolve()));
+    try {
+      for (const e of await readLog(path, query, undefined, cut)) send(e);
+    } catch (err) {
+      unsubscribe();
+      throw err;
+    }
+    for (const e of buffered) send(e);
+    buffered = undefined;
+    void done.then(unsubscribe);
+    return { done, stop: unsubscribe };
   }
 
   async stats(ref: string): Promise<{ id: string; name: string; read: string; stats: CgroupStats }> {

@@ -130,6 +130,8 @@ export async function readLog(
   path: string,
   q: LogQuery,
   maxFiles = DEFAULT_LOG_LIMITS.maxFiles,
+  /** Read the current file only up to this many bytes (a follower's cut: later entries reach it live). */
+  currentBytes?: number,
 ): Promise<LogEntry[]> {
   const files = [
     ...Array.from({ length: maxFiles - 1 }, (_, i) => `${path}.${maxFiles - 1 - i}`),
@@ -137,7 +139,10 @@ export async function readLog(
   ].filter((f) => fs.existsSync(f));
   const out: LogEntry[] = [];
   for (const f of files) {
-    const rl = readline.createInterface({ input: fs.createReadStream(f, 'utf8'), crlfDelay: Infinity });
+    if (f === path && currentBytes === 0) continue;
+    const end = f === path && currentBytes !== undefined ? currentBytes - 1 : undefined;
+    const input = fs.createReadStream(f, { encoding: 'utf8', end });
+    const rl = readline.createInterface({ input, crlfDelay: Infinity });
     for await (const line of rl) {
       if (!line) continue;
       let e: LogEntry;

@@ -1,7 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
-import { AuditService } from '../../audit';
-import { PolicyService } from '../../policy';
+import { AuditService, UsageService, type UsageSample } from '../../audit';
 import { parseImageReference } from '../../policy';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
@@ -9,26 +7,18 @@ import type { Caller } from '../../platform/http';
 import { CgroupDriver } from '../cgroups';
 import type { Syscalls } from '../ffi/syscalls';
 import { launchShim, ShimError, type ExitStatus } from '../shim/launch-shim';
-import { CONTAINER_NAME_RE, ContainerOptions, ContainerRecord } from './container';
+import { ContainerRecord, auditContainer } from './container';
+import { ContainerCreator, CreateRequest } from './create-container';
 import { ContainerFiles } from './container-files';
 import { ContainerLog } from './container-log';
 import { ContainerFilter, ContainerRepository } from './container.repository';
 import { ImageProvider } from './image-provider';
 import { LiveContainers, WaitCondition } from './live-containers';
-import { buildRunConfig, cgroupLimits, hostnameOf, networkOf } from './run-config';
+import { buildRunConfig, cgroupLimits } from './run-config';
 import { CGROUP_DRIVER, SYSCALLS } from './runtime.tokens';
+import { usageSample } from './usage-sampler';
 
-export interface CreateRequest extends Partial<ContainerOptions> {
-  name?: string;
-  /** Everything else is the launch request the policy judges (image, cmd, env, caps, …). */
-  launch: Record<string, unknown>;
-}
-
-const auditContainer = (c: ContainerRecord) => ({
-  name: c.name,
-  image: c.image,
-  imageDigest: c.imageDigest ?? null,
-});
+export type { CreateRequest } from './create-container';
 
 /**
  * Container lifecycle. Each verb reads as its steps; creation is decide → audit (by the
@@ -42,92 +32,18 @@ export class ContainerService implements BeforeApplicationShutdown {
   constructor(
     private readonly repo: ContainerRepository,
     private readonly live: LiveContainers,
-    private readonly policy: PolicyService,
+    private readonly creator: ContainerCreator,
     private readonly images: ImageProvider,
     private readonly audit: AuditService,
+    private readonly usageRecords: UsageService,
     @Inject(CGROUP_DRIVER) private readonly cgroups: CgroupDriver,
     @Inject(SYSCALLS) private readonly sys: Syscalls,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
-  async create(caller: Caller, req: CreateRequest): Promise<ContainerRecord> {
-    if (req.name !== undefined && !CONTAINER_NAME_RE.test(req.name.replace(/^\//, ''))) {
-      throw new WardenError(
-        'VALIDATION_FAILED',
-        `invalid container name '${req.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
-      );
-    }
-    const { decision, effectiveSpec: spec } = await this.policy.decide(caller, req.launch);
-    if (!decision.allowed) {
-      throw new WardenError('LAUNCH_DENIED', decision.reasons.map((r) => r.message).join('; '), {
-        policy: decision.policy,
-        policyVersion: decision.policyVersion,
-        reasons: decision.reasons,
-      });
-    }
-    if (spec.privileged)
-      throw new WardenError(
-        'CONTAINER_COMMAND_INVALID',
-        'privileged containers are not supported by this runtime',
-      );
-    if (spec.devices.length)
-      throw new WardenError(
-        'CONTAINER_COMMAND_INVALID',
-        'device mappings are not supported by this runtime yet',
-      );
-    if (
-      !['none', 'host'].includes(networkOf(spec)) ||
-      !['none', 'host', 'default', 'bridge'].includes(spec.networkMode)
-    ) {
-      throw new WardenError(
-        'CONTAINER_COMMAND_INVALID',
-        `network '${spec.networkMode}' is not supported: use none or host`,
-      );
-    }
-    const image = await this.images.prepare(spec.image);
-    const id = randomBytes(32).toString('hex');
-    const name = req.name?.replace(/^\//, '') ?? `warden_${id.slice(0, 8)}`;
-    const record: ContainerRecord = {
-      id,
-      name,
-      image: image.reference,
-      imageDigest: image.digest,
-      spec,
-      options: {
-        autoRemove: req.autoRemove ?? false,
-        openStdin: req.openStdin ?? false,
-        hostname: req.hostname,
-      },
-      policyVersion: decision.policyVersion ?? undefined,
-      state: 'created',
-      node: this.config.runtime.node,
-      oomKilled: false,
-      restartCount: 0,
-      createdBy: caller.principal.id,
-      createdAt: new Date().toISOString(),
-      labels: { ...image.config.labels, ...spec.labels },
-    };
-    const files = new ContainerFiles(this.config.dataDir, id);
-    files.create(hostnameOf(record), networkOf(spec));
-    try {
-      if (!(await this.repo.insert(record))) {
-        throw new WardenError('CONTAINER_NAME_IN_USE', `the container name '/${name}' is already in use`, {
-          name,
-        });
-      }
-    } catch (err) {
-      files.remove();
-      throw err;
-    }
-    await this.audit.record({
-      type: 'container.created',
-      principal: caller.principal.id,
-      source: caller.source,
-      subject: id,
-      policyHash: record.policyVersion,
-      payload: { ...auditContainer(record), spec },
-    });
-    return record;
+  /** Decide → image → files → record → audit; see create-container.ts. */
+  create(caller: Caller, req: CreateRequest): Promise<ContainerRecord> {
+    return this.creator.create(caller, req);
   }
 
   /** By id, id prefix or name; 404 when none, 400 when a prefix is ambiguous. */
@@ -177,8 +93,11 @@ export class ContainerService implements BeforeApplicationShutdown {
     const log = new ContainerLog(files.log);
     let launched;
     try {
-      launched = await launchShim(runConfig, {
-        placeInCgroups: (pid) => cgroup.addProcess(pid),
+      // v1: the shim's child moves itself into the cgroups (a fraction of the kernel's cost
+      // of moving it from here); otherwise it is placed here before it may go on.
+      const selfJoin = cgroup.selfJoinFiles;
+      launched = await launchShim(selfJoin ? { ...runConfig, cgroupTasks: [...selfJoin] } : runConfig, {
+        placeInCgroups: async (pid) => (selfJoin ? undefined : cgroup.addProcess(pid)),
         stdio: [c.options.openStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       });
     } catch (err) {
@@ -191,6 +110,9 @@ export class ContainerService implements BeforeApplicationShutdown {
       await this.repo.markExited(c.id, { exitCode, oomKilled: false, error: message });
       await this.recordDied(c, { exitCode, signal: null }, false, message);
       this.live.notify(c.id, 'exited', exitCode);
+      // As Docker: an auto-remove container goes even when it never ran (`docker run --rm`
+      // waits for the removal after a failed start).
+      if (c.options.autoRemove) await this.removeRecord({ ...c, exitCode }, caller).catch(() => undefined);
       throw new WardenError(
         shimErr?.step.startsWith('exec') ? 'CONTAINER_COMMAND_INVALID' : 'CONTAINER_START_FAILED',
         message,
@@ -200,7 +122,7 @@ export class ContainerService implements BeforeApplicationShutdown {
     }
     if (launched.stdout) log.attach(launched.stdout, 'stdout');
     if (launched.stderr) log.attach(launched.stderr, 'stderr');
-    const pidfd = this.sys.pidfdOpen(launched.pid);
+    const pidfd = this.openPidfd(launched.pid);
     const entry = {
       id: c.id,
       process: launched,
@@ -209,6 +131,18 @@ export class ContainerService implements BeforeApplicationShutdown {
       log,
       stopping: false,
       finished: undefined as unknown as Promise<ExitStatus>,
+      // A short command can exit before these land: onExit waits for them, so the row never
+      // goes exited → running and the trail never has 'died' before 'started'.
+      recorded: Promise.all([
+        this.repo.markRunning(c.id, launched.pid, launched.shimPid),
+        this.audit.record({
+          type: 'container.started',
+          principal: caller.principal.id,
+          source: caller.source,
+          subject: c.id,
+          payload: { ...auditContainer(c), pid: launched.pid, limits: cgroupLimits(c.spec) },
+        }),
+      ]),
     };
     entry.finished = launched.exited.then(
       (status) => this.onExit(c, entry, status),
@@ -217,26 +151,26 @@ export class ContainerService implements BeforeApplicationShutdown {
     this.live.set(entry);
     // Same tick as log.attach: attachers see the stdio before any output has been read.
     this.live.started(entry);
-    await this.repo.markRunning(c.id, launched.pid, launched.shimPid);
-    await this.audit.record({
-      type: 'container.started',
-      principal: caller.principal.id,
-      source: caller.source,
-      subject: c.id,
-      payload: { ...auditContainer(c), pid: launched.pid, limits: cgroupLimits(c.spec) },
-    });
+    await entry.recorded;
     return (await this.repo.get(c.id))!;
   }
 
   /** The process ended: read OOM kills before the cgroup goes, record, wake waiters, auto-remove. */
   private async onExit(
     c: ContainerRecord,
-    entry: { pidfd: number; cgroup: import('../cgroups').CgroupHandle; log: ContainerLog },
+    entry: {
+      pidfd: number;
+      cgroup: import('../cgroups').CgroupHandle;
+      log: ContainerLog;
+      process: { pid: number };
+      recorded?: Promise<unknown>;
+    },
     status: ExitStatus,
     error?: string,
   ): Promise<ExitStatus> {
     let oomKilled = false;
     let usage: Record<string, unknown> = {};
+    let final: UsageSample | undefined;
     try {
       const stats = await entry.cgroup.stats();
       oomKilled = (stats.memory.oomKills ?? 0) > 0;
@@ -246,6 +180,7 @@ export class ContainerService implements BeforeApplicationShutdown {
         oomKills: stats.memory.oomKills,
         throttledPeriods: stats.cpu.nrThrottled,
       };
+      final = usageSample(c, this.config.runtime.node, entry.process.pid, stats, true);
     } catch (err) {
       this.log.warn(`container ${c.id}: reading final stats failed: ${(err as Error).message}`);
     }
@@ -260,14 +195,27 @@ export class ContainerService implements BeforeApplicationShutdown {
     await Promise.race([entry.log.whenDrained(), new Promise((r) => setTimeout(r, 1000))]);
     entry.log.close();
     this.live.delete(c.id);
+    await entry.recorded?.catch(() => undefined);
     await this.repo.markExited(c.id, { exitCode: status.exitCode, oomKilled, error });
-    await this.recordDied(c, status, oomKilled, error, usage);
+    await Promise.all([
+      this.recordDied(c, status, oomKilled, error, usage),
+      final &&
+        this.usageRecords
+          .record(final)
+          .catch((err) =>
+            this.log.warn(`container ${c.id}: final usage not recorded: ${(err as Error).message}`),
+          ),
+    ]);
     this.live.notify(c.id, 'exited', status.exitCode);
+    // `c` is the record as it was at start: the removal's waiters need this exit's code.
     if (c.options.autoRemove)
-      await this.removeRecord(c, {
-        principal: { id: 'system', role: 'admin', teams: [] },
-        source: { via: 'system' },
-      });
+      await this.removeRecord(
+        { ...c, exitCode: status.exitCode },
+        {
+          principal: { id: 'system', role: 'admin', teams: [] },
+          source: { via: 'system' },
+        },
+      );
     return status;
   }
 
@@ -337,9 +285,20 @@ export class ContainerService implements BeforeApplicationShutdown {
   /** Exit code once the condition holds; `not-running` returns at once for a container that is not running. */
   async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<number> {
     const c = await this.resolve(ref);
+    // Answered at once, without waking other waiters (a next-exit waiter must keep waiting).
+    if (condition === 'not-running' && c.state !== 'running') return c.exitCode ?? 0;
     const pending = this.live.wait(c.id, condition);
-    if (condition === 'not-running' && c.state !== 'running') {
-      this.live.notify(c.id, 'exited', c.exitCode ?? 0);
+    // The exit (or removal) may have been announced between the read above and registering.
+    const now = await this.repo.get(c.id);
+    if (!now && condition === 'removed') return c.exitCode ?? 0;
+    if (
+      condition !== 'removed' &&
+      c.state === 'running' &&
+      now &&
+      now.state !== 'running' &&
+      !this.live.get(c.id)
+    ) {
+      return now.exitCode ?? 0;
     }
     return pending;
   }
@@ -386,7 +345,21 @@ export class ContainerService implements BeforeApplicationShutdown {
     });
   }
 
+  /**
+   * -1 when the process already exited: a short command can finish (and the shim reap it)
+   * before we get here. Its exit status still arrives through the shim; signals are moot.
+   */
+  private openPidfd(pid: number): number {
+    try {
+      return this.sys.pidfdOpen(pid);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ESRCH') return -1;
+      throw err;
+    }
+  }
+
   private signal(pidfd: number, signal: NodeJS.Signals): void {
+    if (pidfd < 0) return;
     try {
       this.sys.pidfdSendSignal(pidfd, signal);
     } catch (err) {

@@ -35,3 +35,10 @@ export interface ContainerRecord {
 
 /** Docker's rule for names. */
 export const CONTAINER_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+/** What every container audit event says about the container. */
+export const auditContainer = (c: ContainerRecord) => ({
+  name: c.name,
+  image: c.image,
+  imageDigest: c.imageDigest ?? null,
+});

@@ -1,3 +1,4 @@
+import type { Caller } from '../../platform/http';
 import type { ImageReference } from '../../policy';
 
 /** What a container needs of its image: the unpacked layers and the run defaults from its config. */
@@ -20,10 +21,13 @@ export interface PreparedImage {
 }
 
 /**
- * Where images come from: the image store (local imports and, later, registry pulls).
+ * Where images come from: the image store (local imports and registry pulls).
  * Nest injects the implementation the images module provides under this class token.
  */
 export abstract class ImageProvider {
-  /** Resolves and unpacks an image; throws a WardenError (404) when it is not there. */
-  abstract prepare(ref: ImageReference): Promise<PreparedImage>;
+  /**
+   * Resolves and unpacks an image; throws a WardenError (404) when it is not there. With a
+   * caller, an image that is not here may be pulled on their behalf (policy permitting).
+   */
+  abstract prepare(ref: ImageReference, caller?: Caller): Promise<PreparedImage>;
 }

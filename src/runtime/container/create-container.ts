@@ -1,0 +1,115 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { AuditService } from '../../audit';
+import { PolicyService } from '../../policy';
+import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import { WardenError } from '../../platform/errors';
+import type { Caller } from '../../platform/http';
+import { auditContainer, CONTAINER_NAME_RE, ContainerOptions, ContainerRecord } from './container';
+import { ContainerFiles } from './container-files';
+import { ContainerRepository } from './container.repository';
+import { ImageProvider } from './image-provider';
+import { hostnameOf, networkOf } from './run-config';
+
+export interface CreateRequest extends Partial<ContainerOptions> {
+  name?: string;
+  /** Everything else is the launch request the policy judges (image, cmd, env, caps, …). */
+  launch: Record<string, unknown>;
+}
+
+/**
+ * Creating a container reads as its steps: the policy decides (and records the decision,
+ * before anything exists) → the image is resolved and unpacked → the container's files →
+ * its row → the audit event. A denial or a bad request creates nothing.
+ */
+@Injectable()
+export class ContainerCreator {
+  constructor(
+    private readonly repo: ContainerRepository,
+    private readonly policy: PolicyService,
+    private readonly images: ImageProvider,
+    private readonly audit: AuditService,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+  ) {}
+
+  async create(caller: Caller, req: CreateRequest): Promise<ContainerRecord> {
+    if (req.name !== undefined && !CONTAINER_NAME_RE.test(req.name.replace(/^\//, ''))) {
+      throw new WardenError(
+        'VALIDATION_FAILED',
+        `invalid container name '${req.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
+      );
+    }
+    const { decision, effectiveSpec: spec, launchRequestId } = await this.policy.decide(caller, req.launch);
+    if (!decision.allowed) {
+      throw new WardenError('LAUNCH_DENIED', decision.reasons.map((r) => r.message).join('; '), {
+        policy: decision.policy,
+        policyVersion: decision.policyVersion,
+        reasons: decision.reasons,
+      });
+    }
+    if (spec.privileged)
+      throw new WardenError(
+        'CONTAINER_COMMAND_INVALID',
+        'privileged containers are not supported by this runtime',
+      );
+    if (spec.devices.length)
+      throw new WardenError(
+        'CONTAINER_COMMAND_INVALID',
+        'device mappings are not supported by this runtime yet',
+      );
+    if (
+      !['none', 'host'].includes(networkOf(spec)) ||
+      !['none', 'host', 'default', 'bridge'].includes(spec.networkMode)
+    ) {
+      throw new WardenError(
+        'CONTAINER_COMMAND_INVALID',
+        `network '${spec.networkMode}' is not supported: use none or host`,
+      );
+    }
+    const image = await this.images.prepare(spec.image, caller);
+    const id = randomBytes(32).toString('hex');
+    const name = req.name?.replace(/^\//, '') ?? `warden_${id.slice(0, 8)}`;
+    const record: ContainerRecord = {
+      id,
+      name,
+      image: image.reference,
+      imageDigest: image.digest,
+      spec,
+      options: {
+        autoRemove: req.autoRemove ?? false,
+        openStdin: req.openStdin ?? false,
+        hostname: req.hostname,
+      },
+      policyVersion: decision.policyVersion ?? undefined,
+      state: 'created',
+      node: this.config.runtime.node,
+      oomKilled: false,
+      restartCount: 0,
+      createdBy: caller.principal.id,
+      createdAt: new Date().toISOString(),
+      labels: { ...image.config.labels, ...spec.labels },
+    };
+    const files = new ContainerFiles(this.config.dataDir, id);
+    files.create(hostnameOf(record), networkOf(spec));
+    try {
+      if (!(await this.repo.insert(record))) {
+        throw new WardenError('CONTAINER_NAME_IN_USE', `the container name '/${name}' is already in use`, {
+          name,
+        });
+      }
+    } catch (err) {
+      files.remove();
+      throw err;
+    }
+    await this.audit.record({
+      type: 'container.created',
+      principal: caller.principal.id,
+      source: caller.source,
+      subject: id,
+      policyHash: record.policyVersion,
+      // launchRequestId links the container to its decision: an auditor follows it from one to the other.
+      payload: { ...auditContainer(record), spec, launchRequestId: launchRequestId ?? null },
+    });
+    return record;
+  }
+}
