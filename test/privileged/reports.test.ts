@@ -94,6 +94,10 @@ describe('compliance report for a seeded window', () => {
       const r = await api(w, 'GET', '/audit/events?type=policy.activated&limit=1000');
       return r.body.events.filter((e: any) => e.subject === 'team-red').length === 2;
     });
+    await eventually('usage records of the runs', async () => {
+      const r = await api(w, 'GET', '/usage?label=owner');
+      return r.body.rollups.length > 0;
+    });
     const requested = await api(w, 'POST', '/reports', {
       token: auditor,
       body: { from, to: new Date(Date.now() + 60_000).toISOString(), team: 'red' },
@@ -156,6 +160,15 @@ describe('compliance report for a seeded window', () => {
       verified: true,
       headAtWindowEnd: { hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
     });
+  });
+
+  it('shows usage per team, label and image with the cap each ran with', () => {
+    const keys = report.showback.rows.map((r: any) => r.key);
+    expect(keys).toEqual(expect.arrayContaining(['team:red', 'label:owner=dana', 'image:busybox:1.35']));
+    const team = report.showback.rows.find((r: any) => r.key === 'team:red');
+    expect(team.peakMemoryBytes).toBeGreaterThan(0);
+    expect(team.requestedMemoryBytes).toBe(300 * 1024 ** 2); // the largest cap among the team's runs
+    expect(report.showback.definition).toMatch(/inactive_file/);
   });
 
   it('is signed: the published key verifies it, and one changed byte breaks it', async () => {

@@ -7,7 +7,7 @@ export const SHOWBACK_DEFINITION =
   'peakMemoryBytes: the highest memory peak the cgroup reported; requestedMemoryBytes: the memory cap the container ran with (the largest, when several containers share the key).';
 
 /**
- * Usage per day per image and per label (`label:key=value`), from the usage samples, with the
+ * Usage per day per team (`team:x`), image (`image:x`) and label (`label:key=value`), from the usage samples, with the
  * cap each container asked for next to what it peaked at: the right-sizing evidence.
  */
 export async function showback(
@@ -38,10 +38,20 @@ export async function showback(
        SELECT DISTINCT ON (subject) subject AS container_id, (payload->'spec'->>'memoryBytes')::bigint AS requested
          FROM audit_events WHERE type = 'container.created' ORDER BY subject, seq DESC
      ),
+     teams AS (
+       -- a container's team is its launching principal's team at decision time
+       SELECT DISTINCT a.subject AS container_id, t.team
+         FROM audit_events a
+         JOIN launch_requests lr ON lr.id = (a.payload->>'launchRequestId')::uuid
+         CROSS JOIN LATERAL unnest(lr.principal_teams) AS t(team)
+        WHERE a.type = 'container.created' AND a.payload->>'launchRequestId' IS NOT NULL
+     ),
      keyed AS (
        SELECT d.*, 'image:' || d.image AS key FROM d
        UNION ALL
        SELECT d.*, 'label:' || l.key || '=' || l.value AS key FROM d CROSS JOIN LATERAL jsonb_each_text(d.labels) AS l
+       UNION ALL
+       SELECT d.*, 'team:' || t.team AS key FROM d JOIN teams t ON t.container_id = d.container_id
      )
      SELECT date_trunc('day', k.sampled_at) AS day, k.key,
             sum(CASE WHEN prev_cpu_ns IS NULL OR cpu_ns < prev_cpu_ns THEN cpu_ns ELSE cpu_ns - prev_cpu_ns END) AS cpu_ns,
