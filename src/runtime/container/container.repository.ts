@@ -127,12 +127,16 @@ export class ContainerRepository {
     return rows.map(toRecord);
   }
 
-  async markRunning(id: string, pid: number, shimPid: number): Promise<void> {
-    await this.ds.query(
-      `UPDATE containers SET state = 'running', pid = $2, shim_pid = $3, started_at = now(), finished_at = NULL,
-         exit_code = NULL, oom_killed = false, error = NULL WHERE id = $1`,
+  /** The row as it now is (undefined if it is gone): start answers it without reading it again. */
+  async markRunning(id: string, pid: number, shimPid: number): Promise<ContainerRecord | undefined> {
+    // Through a CTE: a bare UPDATE … RETURNING comes back from TypeORM as [rows, count].
+    const rows: Row[] = await this.ds.query(
+      `WITH u AS (UPDATE containers SET state = 'running', pid = $2, shim_pid = $3, started_at = now(),
+         finished_at = NULL, exit_code = NULL, oom_killed = false, error = NULL WHERE id = $1 RETURNING *)
+       SELECT * FROM u`,
       [id, pid, shimPid],
     );
+    return rows[0] && toRecord(rows[0]);
   }
 
   async markExited(

@@ -151,8 +151,9 @@ export class ContainerService implements BeforeApplicationShutdown {
     this.live.set(entry);
     // Same tick as log.attach: attachers see the stdio before any output has been read.
     this.live.started(entry);
-    await entry.recorded;
-    return (await this.repo.get(c.id))!;
+    // The row as markRunning left it (RETURNING): no second read.
+    const [running] = await entry.recorded;
+    return running!;
   }
 
   /** The process ended: read OOM kills before the cgroup goes, record, wake waiters, auto-remove. */
@@ -196,8 +197,9 @@ export class ContainerService implements BeforeApplicationShutdown {
     entry.log.close();
     this.live.delete(c.id);
     await entry.recorded?.catch(() => undefined);
-    await this.repo.markExited(c.id, { exitCode: status.exitCode, oomKilled, error });
+    // Independent writes (row, audit queue, usage queue); all land before waiters are woken.
     await Promise.all([
+      this.repo.markExited(c.id, { exitCode: status.exitCode, oomKilled, error }),
       this.recordDied(c, status, oomKilled, error, usage),
       final &&
         this.usageRecords

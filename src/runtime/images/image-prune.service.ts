@@ -8,6 +8,7 @@ import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import type { Caller } from '../../platform/http';
 import { FsBlobStore } from '../../registry-proxy/stores';
 import { ImageRepository } from './image.repository';
+import { PreparedImageCache } from './prepared-image-cache';
 
 export interface PruneResult {
   /** Unreferenced blobs removed (proxy-cached manifests and blobs no local image uses). */
@@ -55,6 +56,7 @@ export class ImagePruneService {
     private readonly store: FsBlobStore,
     private readonly audit: AuditService,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+    private readonly prepared: PreparedImageCache,
   ) {}
 
   async prune(caller: Caller, opts: { olderThanDays?: number } = {}): Promise<PruneResult> {
@@ -86,6 +88,8 @@ export class ImagePruneService {
         out.layersSkipped = `containers use ${missing.length} image(s) with no record (${missing.slice(0, 3).join(', ')}); unpacked layers were kept`;
         return out;
       }
+      // Layer dirs are about to go: what was prepared from them must be prepared again.
+      this.prepared.clear();
       const diffIds = await this.repo.referencedDiffIds(q);
       const keep = new Set([...diffIds].map((d) => d.slice('sha256:'.length)));
       const dir = join(this.config.dataDir, 'layers');

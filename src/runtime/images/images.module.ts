@@ -14,6 +14,7 @@ import { IMAGE_USAGE, ImageUsage } from './image-usage';
 import { ImageRepository } from './image.repository';
 import { ImagesController } from './images.controller';
 import { ImagesService } from './images.service';
+import { PreparedImageCache } from './prepared-image-cache';
 import { StoreImageProvider } from './store-image-provider';
 
 /**
@@ -28,6 +29,7 @@ import { StoreImageProvider } from './store-image-provider';
     ImagesService,
     ImagePullService,
     ImagePruneService,
+    PreparedImageCache,
     ContainerRepository,
     {
       provide: IMAGE_USAGE,

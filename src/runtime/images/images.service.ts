@@ -9,6 +9,7 @@ import { ArchiveFormat, blobsOf, ParsedImage, resolveImages } from './archive-im
 import { readArchive } from './archive-reader';
 import { IMAGE_USAGE, ImageUsage } from './image-usage';
 import { ImageRecord, ImageRepository, ImageTag } from './image.repository';
+import { PreparedImageCache } from './prepared-image-cache';
 
 /** Largest archive an import accepts; a guard against filling the disk, not a format limit. */
 export const DEFAULT_IMPORT_MAX_BYTES = 8 * 1024 ** 3;
@@ -44,6 +45,7 @@ export class ImagesService {
     private readonly store: FsBlobStore,
     private readonly audit: AuditService,
     @Inject(IMAGE_USAGE) private readonly usage: ImageUsage,
+    private readonly prepared: PreparedImageCache,
   ) {}
 
   async importArchive(
@@ -129,6 +131,7 @@ export class ImagesService {
         image.configDigest,
         ...image.layers.map((l) => l.digest),
       ]);
+      this.prepared.forget(image.digest);
       for (const blob of orphans) await this.store.delete(blob);
       return { untagged: image.tags.map(formatTag), deleted: [image.digest] };
     });

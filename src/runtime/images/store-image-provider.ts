@@ -8,6 +8,7 @@ import { LayerUnpacker, prepareLowerdirs } from '../rootfs';
 import { ImagePullService } from './image-pull.service';
 import { ImageRecord, ImageRepository } from './image.repository';
 import { ImagesService } from './images.service';
+import { PreparedImageCache } from './prepared-image-cache';
 
 const isIdLike = (text: string) => /^(?:sha256:)?[a-f0-9]{12,64}$/.test(text);
 
@@ -15,7 +16,8 @@ const isIdLike = (text: string) => /^(?:sha256:)?[a-f0-9]{12,64}$/.test(text);
  * The runtime's view of the local image store: resolve the reference (pulling it first when it
  * is not here and an upstream serves it), unpack each layer once (shared by every image and
  * container that has it), and hand back the overlay lowerdirs with the run defaults from the
- * image config.
+ * image config. What a digest unpacked to is kept (PreparedImageCache); the name is resolved
+ * every time.
  *
  * A pulled image is found only under the names it was pulled or tagged as. The launch
  * decision judged the reference as written, so `evil.io/x@sha256:<digest of something pulled
@@ -28,19 +30,30 @@ export class StoreImageProvider extends ImageProvider {
     private readonly repo: ImageRepository,
     private readonly pulls: ImagePullService,
     private readonly unpacker: LayerUnpacker,
+    private readonly cache: PreparedImageCache,
   ) {
     super();
   }
 
   async prepare(ref: ImageReference, caller?: Caller): Promise<PreparedImage> {
+    // No name, only a digest: a container starting from the image it was created from (a
+    // parsed reference always has a repository). Containers keep their image (removal and
+    // prune refuse or skip while one exists), so the cached digest needs no lookup.
+    if (ref.repository === '' && ref.digest) {
+      const hit = this.cache.get(ref.digest);
+      if (hit) return { ...hit, reference: ref.digest };
+    }
+    const generation = this.cache.generation;
     const found = (await this.findLocal(ref)) ?? (await this.pullFor(ref, caller));
     const { image, reference } = found;
+    const hit = this.cache.get(image.digest);
+    if (hit) return { ...hit, reference };
     const lowerdirs = await prepareLowerdirs(
       this.unpacker,
       image.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, mediaType: l.mediaType })),
     );
     const c = image.config;
-    return {
+    const prepared: PreparedImage = {
       reference,
       digest: image.digest,
       lowerdirs,
@@ -53,6 +66,8 @@ export class StoreImageProvider extends ImageProvider {
         labels: c.Labels ?? {},
       },
     };
+    this.cache.set(prepared, generation);
+    return prepared;
   }
 
   /** The image under this name, if it is here by that name; undefined to go and pull it. */
