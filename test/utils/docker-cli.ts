@@ -4,7 +4,11 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const DOCKER_BIN = process.env.DOCKER_BIN ?? '/usr/local/bin/docker';
+/** The real docker client: DOCKER_BIN, else the first `docker` on the usual paths. */
+export const DOCKER_BIN =
+  process.env.DOCKER_BIN ??
+  ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => fs.existsSync(p)) ??
+  '/usr/local/bin/docker';
 export const hasDockerCli = () => fs.existsSync(DOCKER_BIN);
 
 export interface DockerResult {
