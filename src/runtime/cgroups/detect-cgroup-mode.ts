@@ -43,11 +43,15 @@ export interface DetectOptions {
   fs?: CgroupFs;
 }
 
-interface CgroupMount {
+export interface CgroupMount {
   mountPoint: string;
+  /** The mount's root inside the hierarchy (not '/' when mounted from inside a cgroup ns). */
   root: string;
   fsType: 'cgroup' | 'cgroup2';
+  /** v1 controllers bound to this hierarchy (cpu and cpuacct may share one); empty for v2. */
   controllers: string[];
+  /** v1 named hierarchies without controllers, e.g. name=systemd. */
+  name?: string;
 }
 
 export async function detectCgroupLayout(options: DetectOptions = {}): Promise<CgroupLayout> {
@@ -114,7 +118,17 @@ export function parseMountinfo(text: string): CgroupMount[] {
       fsType === 'cgroup'
         ? superOptions.split(',').filter((o) => !NON_CONTROLLER_OPTIONS.has(o.split('=')[0]))
         : [];
-    mounts.push({ root: unescape(left[3] ?? '/'), mountPoint: unescape(left[4] ?? ''), fsType, controllers });
+    const name = superOptions
+      .split(',')
+      .find((o) => o.startsWith('name='))
+      ?.slice('name='.length);
+    mounts.push({
+      root: unescape(left[3] ?? '/'),
+      mountPoint: unescape(left[4] ?? ''),
+      fsType,
+      controllers,
+      ...(name ? { name } : {}),
+    });
   }
   return mounts;
 }

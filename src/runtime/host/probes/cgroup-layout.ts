@@ -3,49 +3,15 @@
 
 export type CgroupMode = 'v1' | 'v2' | 'hybrid' | 'none';
 
-export interface CgroupMount {
-  fsType: 'cgroup' | 'cgroup2';
-  mountPoint: string;
-  /** The mount's root inside the hierarchy (not '/' when mounted from inside a cgroup ns). */
-  root: string;
-  /** v1 controllers bound to this hierarchy (cpu and cpuacct may share one); empty for v2. */
-  controllers: string[];
-  /** v1 named hierarchies without controllers, e.g. name=systemd. */
-  name?: string;
-}
+// One mountinfo parser for the driver and the doctor: the driver's.
+export { parseMountinfo as parseCgroupMounts } from '../../cgroups/detect-cgroup-mode';
+export type { CgroupMount } from '../../cgroups/detect-cgroup-mode';
+import type { CgroupMount } from '../../cgroups/detect-cgroup-mode';
 
 export interface CgroupLayout {
   mode: CgroupMode;
   v1: CgroupMount[];
   v2?: CgroupMount;
-}
-
-// mountinfo escapes space, tab, newline and backslash as octal (proc(5)).
-const unescape = (s: string) =>
-  s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-
-export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
-  const mounts: CgroupMount[] = [];
-  for (const line of mountinfo.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep === -1) continue;
-    const left = line.slice(0, sep).split(' ');
-    const [fsType, , superOptions = ''] = line.slice(sep + 3).split(' ');
-    if (fsType !== 'cgroup' && fsType !== 'cgroup2') continue;
-    const opts = superOptions.split(',');
-    const name = opts.find((o) => o.startsWith('name='))?.slice('name='.length);
-    mounts.push({
-      fsType,
-      root: unescape(left[3]),
-      mountPoint: unescape(left[4]),
-      // Super options mix flags (rw, nsdelegate, clone_children…) with controller names;
-      // the caller filters against the kernel's controller list from /proc/cgroups.
-      controllers:
-        fsType === 'cgroup' ? opts.filter((o) => o !== 'rw' && o !== 'ro' && !o.includes('=')) : [],
-      ...(name ? { name } : {}),
-    });
-  }
-  return mounts;
 }
 
 /** Controller names the kernel knows and has enabled (4th column of /proc/cgroups). */
