@@ -97,8 +97,9 @@ export class ContainerService implements BeforeApplicationShutdown {
       // of moving it from here); otherwise it is placed here before it may go on.
       const selfJoin = cgroup.selfJoinFiles;
       launched = await launchShim(selfJoin ? { ...runConfig, cgroupTasks: [...selfJoin] } : runConfig, {
-        placeInCgroups: async (pid) => (selfJoin ? undefined : cgroup.addProcess(pid)),
+        placeInCgroups: selfJoin ? undefined : (pid) => cgroup.addProcess(pid),
         stdio: [c.options.openStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        syscalls: this.sys,
       });
     } catch (err) {
       log.close();

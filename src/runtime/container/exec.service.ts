@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import { parseImageReference } from '../../policy';
 import { WardenError } from '../../platform/errors';
@@ -7,6 +7,8 @@ import { launchShim, ShimError, type LaunchedProcess } from '../shim/launch-shim
 import { ContainerInspector } from './container-inspector';
 import { ImageProvider } from './image-provider';
 import { environment, hostnameOf } from './run-config';
+import { SYSCALLS } from './runtime.tokens';
+import type { Syscalls } from '../ffi/syscalls';
 import { resolveUser } from './resolve-user';
 
 export interface ExecRequest {
@@ -26,6 +28,7 @@ export class ExecService {
     private readonly inspector: ContainerInspector,
     private readonly images: ImageProvider,
     private readonly audit: AuditService,
+    @Inject(SYSCALLS) private readonly sys: Syscalls,
   ) {}
 
   async launch(
@@ -67,6 +70,7 @@ export class ExecService {
         {
           placeInCgroups: (pid) => live.cgroup.addProcess(pid),
           stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+          syscalls: this.sys,
         },
       );
     } catch (err) {

@@ -1,7 +1,7 @@
 // These call the real syscalls on this process: the point of libc.ts is the ABI (struct
 // offsets, errno, bigints), and only the kernel can say whether we got it right.
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, createConnection, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -175,5 +175,74 @@ describe('libc syscalls (real, on this process)', () => {
     expect(u.release).toBe(readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim());
     expect(u.version).toBe(readFileSync('/proc/sys/kernel/version', 'utf8').trim());
     expect(u.machine).toBe(process.arch === 'x64' ? 'x86_64' : u.machine);
+  });
+
+  describe('spawn (posix_spawn), socketpair and waitpid', () => {
+    /** Reads a socket to its end. */
+    const drain = (fd: number) =>
+      new Promise<string>((resolve) => {
+        let out = '';
+        const sock = new Socket({ fd, readable: true, writable: false });
+        sock.on('data', (c: Buffer) => (out += c.toString()));
+        sock.on('close', () => resolve(out));
+      });
+
+    function waitPid(pid: number) {
+      for (let i = 0; i < 500; i++) {
+        const r = sys.waitpid(pid);
+        if (r) return r;
+        sleepSync(5);
+      }
+      throw new Error('child did not exit within 2.5 s');
+    }
+
+    it('maps fds, gives the child a clean signal state and a new session, and reaps it', async () => {
+      const [ours, theirs] = sys.socketpair();
+      // fd 1 of the child = our pair; SigIgn/SigBlk must be empty though Node ignores SIGPIPE.
+      const script = 'grep -E "^(SigIgn|SigBlk)" /proc/self/status; ps -o sid= -p $$; echo pid=$$; exit 7';
+      const pid = sys.spawn('/bin/sh', ['sh', '-c', script], ['PATH=/usr/bin:/bin'], [0, theirs, 2], {
+        setsid: true,
+      });
+      sys.close(theirs);
+      const out = await drain(ours);
+      expect(out).toMatch(/^SigIgn:\s+0+$/m);
+      expect(out).toMatch(/^SigBlk:\s+0+$/m);
+      expect(out).toContain(`pid=${pid}`);
+      expect(out.split('\n')[2].trim()).toBe(String(pid)); // session leader: sid = its pid
+      expect(waitPid(pid)).toEqual({ pid, code: 'CLD_EXITED', status: 7 });
+    });
+
+    it('passes no environment but the one given', async () => {
+      const [ours, theirs] = sys.socketpair();
+      const pid = sys.spawn('/usr/bin/env', ['env'], ['ONLY=this'], [0, theirs, 2]);
+      sys.close(theirs);
+      expect(await drain(ours)).toBe('ONLY=this\n');
+      expect(waitPid(pid)?.status).toBe(0);
+    });
+
+    it('reports a signal death', () => {
+      const pid = sys.spawn('/bin/sh', ['sh', '-c', 'kill -9 $$'], [], [0, 1, 2]);
+      expect(waitPid(pid)).toEqual({ pid, code: 'CLD_KILLED', status: 9 });
+    });
+
+    it('moves a source fd that is also a lower target out of the way first', async () => {
+      const [a, b] = sys.socketpair();
+      const [c, d] = sys.socketpair();
+      // Child fd 0 = d, then fd 2 = our fd 0: dup2 onto 0 comes first, so without the copy
+      // made beforehand fd 2 would be the socket d rather than our stdin.
+      const pid = sys.spawn('/bin/sh', ['sh', '-c', 'readlink /proc/self/fd/2 >&1'], [], [d, b, 0]);
+      sys.close(b);
+      sys.close(d);
+      sys.close(c);
+      const out = (await drain(a)).trim();
+      expect(out).toBe(readlinkSync('/proc/self/fd/0'));
+      expect(waitPid(pid)?.status).toBe(0);
+    });
+
+    it('throws the error posix_spawn returns, naming the path', () => {
+      expect(() => sys.spawn('/nonexistent/warden-test', ['x'], [], [0, 1, 2])).toThrow(
+        /posix_spawn: ENOENT \(2\): \/nonexistent\/warden-test/,
+      );
+    });
   });
 });

@@ -31,6 +31,19 @@ const UTS_FIELD = 65; // __NEW_UTS_LEN + 1
 const RLIM_INFINITY = 0xffffffffffffffffn;
 const ENODATA = 61;
 const ERANGE = 34;
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+const F_DUPFD_CLOEXEC = 1030;
+// spawn.h (glibc): flags of posix_spawnattr_setflags.
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
+const POSIX_SPAWN_SETSID = 0x80;
+// Opaque glibc types, sized generously: posix_spawn_file_actions_t is 80 bytes on x86_64,
+// posix_spawnattr_t 336, sigset_t 128.
+const SPAWN_ACTIONS_SIZE = 256;
+const SPAWN_ATTR_SIZE = 512;
+const SIGSET_SIZE = 128;
 
 /** glibc's makedev: 12+20 bit major, 8+24 bit minor, interleaved into a 64-bit dev_t. */
 function makedev(major: number, minor: number): bigint {
@@ -62,6 +75,25 @@ interface LibcFunctions {
   mknod: (path: string, mode: number, dev: bigint) => number;
   lsetxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
   lgetxattr: (path: string, name: string, value: Buffer | null, size: number) => number;
+  socketpair: (domain: number, type: number, protocol: number, sv: Buffer) => number;
+  fcntl: (fd: number, cmd: number, arg: number) => number;
+  waitpid: (pid: number, status: Buffer, options: number) => number;
+  posix_spawn: (
+    pid: Buffer,
+    path: string,
+    actions: Buffer,
+    attr: Buffer,
+    argv: Array<string | null>,
+    envp: Array<string | null>,
+  ) => number;
+  posix_spawn_file_actions_init: (actions: Buffer) => number;
+  posix_spawn_file_actions_adddup2: (actions: Buffer, fd: number, newfd: number) => number;
+  posix_spawn_file_actions_destroy: (actions: Buffer) => number;
+  posix_spawnattr_init: (attr: Buffer) => number;
+  posix_spawnattr_setflags: (attr: Buffer, flags: number) => number;
+  posix_spawnattr_setsigmask: (attr: Buffer, set: Buffer) => number;
+  posix_spawnattr_setsigdefault: (attr: Buffer, set: Buffer) => number;
+  posix_spawnattr_destroy: (attr: Buffer) => number;
 }
 
 let libc: LibcFunctions | undefined;
@@ -89,6 +121,26 @@ function load(): LibcFunctions {
     mknod: f('mknod', 'int', ['str', 'uint32', 'uint64']),
     lsetxattr: f('lsetxattr', 'int', ['str', 'str', 'void *', 'size_t', 'int']),
     lgetxattr: f('lgetxattr', 'long', ['str', 'str', 'void *', 'size_t']),
+    socketpair: f('socketpair', 'int', ['int', 'int', 'int', 'void *']),
+    // Variadic in C; an int third argument is passed like a fixed one on both ABIs (see prctl).
+    fcntl: f('fcntl', 'int', ['int', 'int', 'int']),
+    waitpid: f('waitpid', 'int', ['int', 'void *', 'int']),
+    posix_spawn: f('posix_spawn', 'int', [
+      'void *',
+      'str',
+      'void *',
+      'void *',
+      'const char **',
+      'const char **',
+    ]),
+    posix_spawn_file_actions_init: f('posix_spawn_file_actions_init', 'int', ['void *']),
+    posix_spawn_file_actions_adddup2: f('posix_spawn_file_actions_adddup2', 'int', ['void *', 'int', 'int']),
+    posix_spawn_file_actions_destroy: f('posix_spawn_file_actions_destroy', 'int', ['void *']),
+    posix_spawnattr_init: f('posix_spawnattr_init', 'int', ['void *']),
+    posix_spawnattr_setflags: f('posix_spawnattr_setflags', 'int', ['void *', 'short']),
+    posix_spawnattr_setsigmask: f('posix_spawnattr_setsigmask', 'int', ['void *', 'void *']),
+    posix_spawnattr_setsigdefault: f('posix_spawnattr_setsigdefault', 'int', ['void *', 'void *']),
+    posix_spawnattr_destroy: f('posix_spawnattr_destroy', 'int', ['void *']),
   };
   return libc;
 }
@@ -214,6 +266,67 @@ export function createLibcSyscalls(): Syscalls {
         return buf.subarray(0, got);
       }
       throw new SyscallError('lgetxattr', ERANGE, `${path} ${name}`);
+    },
+
+    socketpair(): [number, number] {
+      const sv = Buffer.alloc(8);
+      check('socketpair', load().socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+      return [i32(sv, 0), i32(sv, 4)];
+    },
+
+    spawn(path, argv, env, fds, opts = {}) {
+      const c = load();
+      // dup2 runs in order in the child: a source that is also an earlier target would be
+      // overwritten before it is used, so such sources are first copied above the range.
+      const temps: number[] = [];
+      const sources = fds.map((fd, i) => {
+        if (fd >= fds.length || fd === i) return fd;
+        const copy = check('fcntl(F_DUPFD_CLOEXEC)', c.fcntl(fd, F_DUPFD_CLOEXEC, fds.length));
+        temps.push(copy);
+        return copy;
+      });
+      const actions = Buffer.alloc(SPAWN_ACTIONS_SIZE);
+      const attr = Buffer.alloc(SPAWN_ATTR_SIZE);
+      const spawnCheck = (name: string, err: number) => {
+        // The posix_spawn family returns the error number instead of setting errno.
+        if (err !== 0) throw new SyscallError(name, err, path);
+      };
+      spawnCheck('posix_spawn_file_actions_init', c.posix_spawn_file_actions_init(actions));
+      spawnCheck('posix_spawnattr_init', c.posix_spawnattr_init(attr));
+      try {
+        sources.forEach((fd, i) =>
+          spawnCheck('posix_spawn_file_actions_adddup2', c.posix_spawn_file_actions_adddup2(actions, fd, i)),
+        );
+        // Node ignores SIGPIPE and libuv may block signals on this thread: the child starts clean.
+        spawnCheck(
+          'posix_spawnattr_setsigmask',
+          c.posix_spawnattr_setsigmask(attr, Buffer.alloc(SIGSET_SIZE)),
+        );
+        spawnCheck(
+          'posix_spawnattr_setsigdefault',
+          c.posix_spawnattr_setsigdefault(attr, Buffer.alloc(SIGSET_SIZE, 0xff)),
+        );
+        const flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (opts.setsid ? POSIX_SPAWN_SETSID : 0);
+        spawnCheck('posix_spawnattr_setflags', c.posix_spawnattr_setflags(attr, flags));
+        const pid = Buffer.alloc(4);
+        spawnCheck('posix_spawn', c.posix_spawn(pid, path, actions, attr, [...argv, null], [...env, null]));
+        return i32(pid, 0);
+      } finally {
+        c.posix_spawn_file_actions_destroy(actions);
+        c.posix_spawnattr_destroy(attr);
+        for (const fd of temps) c.close(fd);
+      }
+    },
+
+    waitpid(pid): WaitResult | null {
+      const status = Buffer.alloc(4);
+      const got = check('waitpid', load().waitpid(pid, status, WNOHANG), `pid ${pid}`);
+      if (got === 0) return null;
+      const st = i32(status, 0);
+      // <sys/wait.h>: low 7 bits = terminating signal (0 = exited), bit 7 = core dumped.
+      const sig = st & 0x7f;
+      if (sig === 0) return { pid: got, code: 'CLD_EXITED', status: (st >> 8) & 0xff };
+      return { pid: got, code: st & 0x80 ? 'CLD_DUMPED' : 'CLD_KILLED', status: sig };
     },
   };
 }
