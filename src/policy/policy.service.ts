@@ -84,29 +84,9 @@ export class PolicyService {
 
     const id = randomUUID();
     const { decision, effectiveSpec } = result;
-    try {
-      await this.policies.insertLaunchRequest({
-        id,
-        principal: principal.id,
-        principalTeams: principal.teams,
-        request,
-        spec,
-        decision,
-        policyVersion: decision.policyVersion,
-        createdAt: new Date(),
-      });
-    } catch (err) {
-      // An allowed launch must be on the record before anything runs; a denial stands anyway.
-      if (decision.allowed)
-        throw new WardenError(
-          'UNAVAILABLE',
-          'could not record the launch decision, so nothing was launched; retry when the database is back',
-          {},
-          { cause: err },
-        );
-      this.log.warn({ err }, `launch request ${id} (denied) not recorded for replay`);
-    }
-    await this.audit.record({
+    // The decision's audit event and its replay record are independent writes: both land
+    // before the caller acts on the decision, neither waits for the other.
+    const audited = this.audit.record({
       type: 'policy.decision',
       principal: principal.id,
       source: caller.source,
@@ -121,6 +101,31 @@ export class PolicyService {
         decision,
       },
     });
+    audited.catch(() => undefined); // awaited below; not "unhandled" while the insert runs
+    try {
+      await this.policies.insertLaunchRequest({
+        id,
+        principal: principal.id,
+        principalTeams: principal.teams,
+        request,
+        spec,
+        decision,
+        policyVersion: decision.policyVersion,
+        createdAt: new Date(),
+      });
+    } catch (err) {
+      // An allowed launch must be on the record before anything runs; a denial stands anyway.
+      await audited.catch(() => undefined);
+      if (decision.allowed)
+        throw new WardenError(
+          'UNAVAILABLE',
+          'could not record the launch decision, so nothing was launched; retry when the database is back',
+          {},
+          { cause: err },
+        );
+      this.log.warn({ err }, `launch request ${id} (denied) not recorded for replay`);
+    }
+    await audited;
     return { ...result, launchRequestId: id };
   }
 

@@ -72,6 +72,12 @@ export class ContainerFiles {
 
   /** The work dir must be empty for each new overlay mount (a restart reuses upper, not work). */
   resetWork(): void {
+    try {
+      // A first start finds it as create() left it: one getdents instead of a tree walk.
+      if (fs.readdirSync(this.work).length === 0) return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
     fs.rmSync(this.work, { recursive: true, force: true });
     fs.mkdirSync(this.work, { mode: 0o755 });
   }

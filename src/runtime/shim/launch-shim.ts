@@ -180,8 +180,9 @@ export function launchShim(config: ShimConfig, options: LaunchShimOptions): Prom
         case 'exit': {
           const signal = msg.signal === null ? null : (signalName(msg.signal) ?? null);
           exitStatus = { exitCode: msg.exitCode ?? 128 + (msg.signal ?? 0), signal };
-          // Settle once the shim is reaped too, so "exited" means nothing of it is left.
-          void shim.reaped.then(() => resolveExit(exitStatus!));
+          // Settle once the shim is reaped too, so "exited" means nothing of it is left: it
+          // sends EXIT just before it exits, and closes the status fd as it does.
+          void statusClosed.then(() => shim.reaped).then(() => resolveExit(exitStatus!));
           return;
         }
       }
@@ -200,7 +201,10 @@ export function launchShim(config: ShimConfig, options: LaunchShimOptions): Prom
     control.on('error', () => undefined); // EPIPE when the shim already exited; handled via status
 
     // The status fd is held only by the shim, so its close means the shim has exited.
+    let statusIsClosed!: () => void;
+    const statusClosed = new Promise<void>((res) => (statusIsClosed = res));
     status.on('close', () => {
+      statusIsClosed();
       clearTimeout(deadline);
       if (killTimer) clearTimeout(killTimer);
       const gone = new ShimError('shim exited unexpectedly', osConstants.errno.EPIPE);
@@ -289,10 +293,13 @@ function spawnShim(sys: Syscalls, shimPath: string, stdio: StdioEntry[]): Spawne
         }),
   );
   let reaped = false;
-  const reap = (resolve: () => void, delay = 1) => {
-    // The status fd closes as the shim exits, a moment before it can be waited for.
+  const reap = (resolve: () => void, attempt = 0) => {
+    // The status fd closes as the shim exits, a moment before it can be waited for: a few
+    // turns of the loop are usually enough; a shim that takes longer is checked less often.
     if (!reaped && sys.waitPidfd(pidfd) === null) {
-      setTimeout(() => reap(resolve, Math.min(delay * 2, 100)), delay);
+      const again = () => reap(resolve, attempt + 1);
+      if (attempt < 3) setImmediate(again);
+      else setTimeout(again, Math.min(2 ** (attempt - 3), 100));
       return;
     }
     if (!reaped) sys.close(pidfd);
