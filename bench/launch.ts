@@ -7,13 +7,16 @@
  *
  * Rows: Warden over REST (three requests, as the docker CLI makes them: create, wait
  * registered before start, start; the wait's answer ends the clock) against Warden in this
- * process with its own embedded PostgreSQL and Redis; Warden's runtime API without HTTP
+ * process with its own embedded PostgreSQL and Redis, from a client in its own process (as
+ * every real client is; lib/rest-client.ts) and, for comparison, from a client sharing the
+ * server's event loop; Warden's runtime API without HTTP
  * (ContainerService create → start → wait); `runc run`; `crun run` in a private mount
  * namespace without /sys/fs/cgroup/unified; `podman run --rm`; and `unshare` of the same
  * namespaces as the floor. Launchers take turns within each round (the order rotates), so
  * they share whatever noise the host has. Removing a Warden container happens after the
  * clock stops (runc/crun delete their state before exiting; podman's --rm is in its time).
  */
+import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -30,7 +33,8 @@ import {
   ShellDriver,
   writeBundle,
 } from './lib/anchors';
-import { IMAGE, startBenchWarden, summary } from './lib/bench-warden';
+import { BENCH_TOKEN, IMAGE, startBenchWarden, summary } from './lib/bench-warden';
+import type { LaunchTiming } from './lib/rest-client';
 
 const N = Number(process.env.LAUNCH_BENCH_N ?? 50);
 const WARMUP = 3;
@@ -48,6 +52,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-launch-'));
   const anchorCgroup = `warden-bench-anchor-${process.pid}`;
   const drivers: ShellDriver[] = [];
+  const closers: Array<() => void> = [];
   let podman: { env: Record<string, string>; hadParent: boolean } | undefined;
   const w = await startBenchWarden();
   try {
@@ -57,25 +62,39 @@ async function main(): Promise<void> {
     const add = (name: string, run: Launcher['run'], skipped?: string) =>
       launchers.push({ name, run, ms: [], skipped });
 
+    // The client in its own process, as the docker CLI or an SDK is (lib/rest-client.ts).
+    const client = fork(path.join(__dirname, 'lib', 'rest-client.js'), [], { stdio: 'inherit' });
+    const ask = <T>(msg: unknown) =>
+      new Promise<T>((resolve, reject) => {
+        client.once('message', (m: T & { error?: string }) =>
+          m.error ? reject(new Error(m.error)) : resolve(m),
+        );
+        client.send(msg as object);
+      });
+    closers.push(() => client.disconnect());
+    await ask({ url: w.url, token: BENCH_TOKEN, image: IMAGE });
     add('Warden REST create+start+wait', async () => {
+      const t = await ask<LaunchTiming>({ launch: 1 });
+      phases.create.push(t.create);
+      phases.start.push(t.start);
+      phases.exit.push(t.exit);
+      return t.ms;
+    });
+
+    add('Warden REST, client in this process', async () => {
       const t0 = performance.now();
       const created = await w.call('POST', '/containers', { image: IMAGE, cmd: ['/bin/true'] });
       if (created.status !== 201)
         throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
       const id = created.body?.id as string;
-      const t1 = performance.now();
       const waited = w.call('POST', `/containers/${id}/wait?condition=next-exit`);
       const started = await w.call('POST', `/containers/${id}/start`);
       if (started.status !== 200) throw new Error(`start: ${started.status} ${JSON.stringify(started.body)}`);
-      const t2 = performance.now();
       const exit = await waited;
-      const t3 = performance.now();
+      const t1 = performance.now();
       if (exit.body?.statusCode !== 0) throw new Error(`wait: ${JSON.stringify(exit.body)}`);
-      phases.create.push(t1 - t0);
-      phases.start.push(t2 - t1);
-      phases.exit.push(t3 - t2);
       await w.call('DELETE', `/containers/${id}`);
-      return t3 - t0;
+      return t1 - t0;
     });
 
     add('Warden runtime API (no HTTP)', async () => {
@@ -186,6 +205,7 @@ async function main(): Promise<void> {
     );
     if (!restOk || !podOk) process.exitCode = 1;
   } finally {
+    for (const c of closers) c();
     for (const d of drivers) await d.close().catch(() => undefined);
     if (podman) podmanReset(podman.env, podman.hadParent);
     removeCgroupTree(anchorCgroup);
