@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { PlainSql } from '../platform/database';
 import type { Principal, Role } from '../platform/http';
 
 export interface TokenRecord {
@@ -34,16 +35,20 @@ const toRecord = (r: TokenRow): TokenRecord => ({
 
 @Injectable()
 export class TokenRepository {
-  constructor(private readonly ds: DataSource) {}
+  /** Every authenticated request looks its token up: no QueryRunner per lookup (see PlainSql). */
+  private readonly sql: PlainSql;
+
+  constructor(private readonly ds: DataSource) {
+    this.sql = new PlainSql(ds);
+  }
 
   /** The principal owning a live (not revoked, not expired) token with this hash. */
   async findLive(tokenHash: string): Promise<{ tokenId: string; principal: Principal } | undefined> {
-    const rows: Array<{ id: string; principal_id: string; role: Role; teams: string[] }> =
-      await this.ds.query(
-        `SELECT t.id, t.principal_id, p.role, p.teams FROM api_tokens t JOIN principals p ON p.id = t.principal_id
+    const rows = await this.sql.rows<{ id: string; principal_id: string; role: Role; teams: string[] }>(
+      `SELECT t.id, t.principal_id, p.role, p.teams FROM api_tokens t JOIN principals p ON p.id = t.principal_id
         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())`,
-        [tokenHash],
-      );
+      [tokenHash],
+    );
     const r = rows[0];
     return r && { tokenId: r.id, principal: { id: r.principal_id, role: r.role, teams: r.teams } };
   }

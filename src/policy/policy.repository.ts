@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { PlainSql } from '../platform/database';
 import type { Decision } from './evaluate';
 import type { PolicyDocument } from './document/policy-document';
 import type { ContainerSpec } from './spec/container-spec';
@@ -107,7 +108,12 @@ const bindingRow = (r: {
 /** Policies, their immutable versions, bindings and recorded launch requests. */
 @Injectable()
 export class PolicyRepository {
-  constructor(readonly ds: DataSource) {}
+  /** The launch request insert is on every launch's path: no QueryRunner per insert (see PlainSql). */
+  private readonly plain: PlainSql;
+
+  constructor(readonly ds: DataSource) {
+    this.plain = new PlainSql(ds);
+  }
 
   async countPolicies(sql: Sql = this.ds): Promise<number> {
     const rows: Array<{ n: number }> = await sql.query('SELECT count(*)::int AS n FROM policies');
@@ -267,7 +273,7 @@ export class PolicyRepository {
   }
 
   async insertLaunchRequest(r: LaunchRequestRecord): Promise<void> {
-    await this.ds.query(
+    await this.plain.count(
       `INSERT INTO launch_requests (id, principal, principal_teams, request, spec, decision, policy_version, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [

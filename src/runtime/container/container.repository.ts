@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { PlainSql } from '../../platform/database';
 import type { ContainerOptions, ContainerRecord, ContainerState } from './container';
 
 interface Row {
@@ -57,11 +58,15 @@ export interface ContainerFilter {
 
 @Injectable()
 export class ContainerRepository {
-  constructor(private readonly ds: DataSource) {}
+  private readonly sql: PlainSql;
+
+  constructor(ds: DataSource) {
+    this.sql = new PlainSql(ds);
+  }
 
   /** Inserts a new container; false when the name is taken. */
   async insert(c: ContainerRecord): Promise<boolean> {
-    const rows: unknown[] = await this.ds.query(
+    const rows = await this.sql.rows(
       `INSERT INTO containers (id, name, image, image_digest, spec, options, policy_version, state, node, created_by, labels)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (name) DO NOTHING RETURNING id`,
       [
@@ -82,13 +87,13 @@ export class ContainerRepository {
   }
 
   async get(id: string): Promise<ContainerRecord | undefined> {
-    const rows: Row[] = await this.ds.query('SELECT * FROM containers WHERE id = $1', [id]);
+    const rows = await this.sql.rows<Row>('SELECT * FROM containers WHERE id = $1', [id]);
     return rows[0] && toRecord(rows[0]);
   }
 
   /** By full id, unique id prefix or name — as the Docker CLI sends them. */
   async findByRef(ref: string): Promise<ContainerRecord[]> {
-    const rows: Row[] = await this.ds.query(
+    const rows = await this.sql.rows<Row>(
       `SELECT * FROM containers WHERE name = $1 OR id = $1
        UNION SELECT * FROM containers WHERE $2 AND id LIKE $1 || '%' LIMIT 3`,
       [ref.replace(/^\//, ''), /^[0-9a-f]{1,63}$/.test(ref)],
@@ -112,7 +117,7 @@ export class ContainerRepository {
       params.push(f.name);
       where.push(`strpos(name, $${params.length}) > 0`);
     }
-    const rows: Row[] = await this.ds.query(
+    const rows = await this.sql.rows<Row>(
       `SELECT * FROM containers ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC`,
       params,
     );
@@ -120,7 +125,7 @@ export class ContainerRepository {
   }
 
   async listOnNode(node: string, states: ContainerState[]): Promise<ContainerRecord[]> {
-    const rows: Row[] = await this.ds.query('SELECT * FROM containers WHERE node = $1 AND state = ANY($2)', [
+    const rows = await this.sql.rows<Row>('SELECT * FROM containers WHERE node = $1 AND state = ANY($2)', [
       node,
       states,
     ]);
@@ -129,11 +134,9 @@ export class ContainerRepository {
 
   /** The row as it now is (undefined if it is gone): start answers it without reading it again. */
   async markRunning(id: string, pid: number, shimPid: number): Promise<ContainerRecord | undefined> {
-    // Through a CTE: a bare UPDATE … RETURNING comes back from TypeORM as [rows, count].
-    const rows: Row[] = await this.ds.query(
-      `WITH u AS (UPDATE containers SET state = 'running', pid = $2, shim_pid = $3, started_at = now(),
-         finished_at = NULL, exit_code = NULL, oom_killed = false, error = NULL WHERE id = $1 RETURNING *)
-       SELECT * FROM u`,
+    const rows = await this.sql.rows<Row>(
+      `UPDATE containers SET state = 'running', pid = $2, shim_pid = $3, started_at = now(),
+         finished_at = NULL, exit_code = NULL, oom_killed = false, error = NULL WHERE id = $1 RETURNING *`,
       [id, pid, shimPid],
     );
     return rows[0] && toRecord(rows[0]);
@@ -143,7 +146,7 @@ export class ContainerRepository {
     id: string,
     exit: { exitCode: number; oomKilled: boolean; error?: string; state?: ContainerState },
   ) {
-    await this.ds.query(
+    await this.sql.count(
       `UPDATE containers SET state = $5, exit_code = $2, oom_killed = $3, error = $4, finished_at = now(),
          pid = NULL, shim_pid = NULL WHERE id = $1`,
       [id, exit.exitCode, exit.oomKilled, exit.error ?? null, exit.state ?? 'exited'],
@@ -151,18 +154,17 @@ export class ContainerRepository {
   }
 
   async bumpRestartCount(id: string): Promise<void> {
-    await this.ds.query('UPDATE containers SET restart_count = restart_count + 1 WHERE id = $1', [id]);
+    await this.sql.count('UPDATE containers SET restart_count = restart_count + 1 WHERE id = $1', [id]);
   }
 
   async idsUsingImage(manifestDigest: string): Promise<string[]> {
-    const rows: Array<{ id: string }> = await this.ds.query(
-      'SELECT id FROM containers WHERE image_digest = $1',
-      [manifestDigest],
-    );
+    const rows = await this.sql.rows<{ id: string }>('SELECT id FROM containers WHERE image_digest = $1', [
+      manifestDigest,
+    ]);
     return rows.map((r) => r.id);
   }
 
   async delete(id: string): Promise<void> {
-    await this.ds.query('DELETE FROM containers WHERE id = $1', [id]);
+    await this.sql.count('DELETE FROM containers WHERE id = $1', [id]);
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
+import { PlainSql } from '../../platform/database';
 import type { ParsedImage } from './archive-images';
 import { RuntimeConfig, runtimeConfigOf } from './image-manifest';
 
@@ -97,7 +98,12 @@ const BLOB_LOCK_KEY = '8675309001';
 
 @Injectable()
 export class ImageRepository {
-  constructor(private readonly ds: DataSource) {}
+  /** The lookups a launch makes, without a QueryRunner per statement (see PlainSql). */
+  private readonly sql: PlainSql;
+
+  constructor(private readonly ds: DataSource) {
+    this.sql = new PlainSql(ds);
+  }
 
   async withBlobLock<T>(mode: 'shared' | 'exclusive', fn: (q: QueryRunner) => Promise<T>): Promise<T> {
     const q = this.ds.createQueryRunner();
@@ -170,7 +176,7 @@ export class ImageRepository {
   }
 
   async findByDigest(digest: string): Promise<ImageRecord | undefined> {
-    const rows: ImageRow[] = await this.ds.query(`${SELECT_IMAGES} WHERE i.digest = $1`, [digest]);
+    const rows = await this.sql.rows<ImageRow>(`${SELECT_IMAGES} WHERE i.digest = $1`, [digest]);
     return rows[0] && toRecord(rows[0]);
   }
 
@@ -183,7 +189,7 @@ export class ImageRepository {
   }
 
   async findByTag(t: ImageTag): Promise<ImageRecord | undefined> {
-    const rows: ImageRow[] = await this.ds.query(
+    const rows = await this.sql.rows<ImageRow>(
       `${SELECT_IMAGES} WHERE i.digest = (SELECT digest FROM image_tags WHERE registry = $1 AND repository = $2 AND tag = $3)`,
       [t.registry, t.repository, t.tag],
     );
@@ -192,7 +198,7 @@ export class ImageRepository {
 
   /** Registry names the image was pulled under; none for an image that was only imported. */
   async originsOf(digest: string): Promise<ImageOrigin[]> {
-    return this.ds.query(
+    return this.sql.rows<ImageOrigin>(
       `SELECT registry, repository, upstream FROM image_origins WHERE digest = $1 ORDER BY registry, repository`,
       [digest],
     );
