@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { canonicalJson } from '../platform/canonical/canonical-json';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 import type { AuditDecision, AuditEvent, AuditRow } from './audit-event';
 
@@ -71,39 +72,46 @@ export class AuditEventRepository {
    * Appends events to the chain in one transaction and returns how many were new. Under the
    * chain lock it drops ids already stored (a retried job, an event enqueued twice), so the
    * chain never gets a gap; `ON CONFLICT DO NOTHING` stays as the last guard.
+   *
+   * Four round trips: BEGIN, the lock, one read of both the ids already stored and the head,
+   * the insert (COMMIT rides on TypeORM's). The lock must be its own statement: a statement's
+   * snapshot is taken before it starts, so a head read in the statement that waited for the
+   * lock would miss the rows its previous holder just committed.
    */
   async append(events: AuditEvent[]): Promise<number> {
     const unique = [...new Map(events.map((e) => [e.id, e])).values()];
     if (unique.length === 0) return 0;
     return this.ds.transaction(async (tx: EntityManager) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
-      const existing: Array<{ id: string }> = await tx.query(
-        'SELECT id FROM audit_events WHERE id = ANY($1::uuid[])',
+      await tx.query(`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`);
+      const [state]: Array<{ seq: string | null; hash: string | null; existing: string[] }> = await tx.query(
+        `SELECT head.seq, head.hash,
+                ARRAY(SELECT id::text FROM audit_events WHERE id = ANY($1::uuid[])) AS existing
+           FROM (SELECT NULL) AS one
+           LEFT JOIN LATERAL (SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1) head ON true`,
         [unique.map((e) => e.id)],
       );
-      const seen = new Set(existing.map((r) => r.id));
-      const fresh = unique.filter((e) => !seen.has(e.id));
+      const seen = new Set(state.existing);
+      const fresh = seen.size ? unique.filter((e) => !seen.has(e.id)) : unique;
       if (fresh.length === 0) return 0;
-      const [head]: Array<{ seq: string; hash: string }> = await tx.query(
-        'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1',
-      );
-      let seq = head ? Number(head.seq) : 0;
-      let prev = head?.hash ?? GENESIS_HASH;
+      let seq = state.seq === null ? 0 : Number(state.seq);
+      let prev = state.hash ?? GENESIS_HASH;
       const cols: unknown[][] = Array.from({ length: 12 }, () => []);
       for (const e of fresh) {
         seq += 1;
-        const hash = chainHash(prev, e, seq);
+        // Encoded once: hashed as part of the canonical event and stored as the jsonb text.
+        const encoded = { source: canonicalJson(e.source), payload: canonicalJson(e.payload) };
+        const hash = chainHash(prev, e, seq, encoded);
         const values = [
           seq,
           e.id,
           e.type,
           e.occurredAt,
           e.principal,
-          JSON.stringify(e.source),
+          encoded.source,
           e.subject ?? null,
           e.decision ?? null,
           e.policyHash ?? null,
-          JSON.stringify(e.payload),
+          encoded.payload,
           prev,
           hash,
         ];

@@ -13,6 +13,8 @@ import { AuditJobName } from './audit.jobs';
  * Resolves once Redis has the job (AOF on): from then on the event survives restarts and a
  * Postgres outage.
  */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 @Injectable()
 export class AuditService {
   constructor(
@@ -33,6 +35,10 @@ export class AuditService {
 
   /** Enqueues an event that already has its id (used when a caller must know the id first, and for re-sends). */
   async enqueue(event: AuditEvent): Promise<void> {
+    // The id column is a uuid: PostgreSQL would hand back another spelling (lowercase) than
+    // the one hashed into the chain, and /audit/verify would then report the row as altered.
+    if (!CANONICAL_UUID.test(event.id))
+      throw new Error(`audit event id '${event.id}' is not a lowercase, hyphenated UUID`);
     await this.queue.add(AuditJobName.Event, event, { jobId: event.id });
     this.metrics.auditEnqueued.inc();
   }

@@ -88,6 +88,17 @@ describe('audit trail robustness: duplicates and a worker killed mid-batch', () 
     expect(await stored([e.id])).toBe(1);
   });
 
+  it('refuses an event id PostgreSQL would store spelled differently (the chain would not verify)', async () => {
+    const e = event(9);
+    const audit = w.app.get(AuditService);
+    const before = await queue.getWaitingCount();
+    await expect(audit.enqueue({ ...e, id: e.id.toUpperCase() })).rejects.toThrow(
+      /not a lowercase, hyphenated UUID/,
+    );
+    await expect(audit.enqueue({ ...e, id: e.id.replace(/-/g, '') })).rejects.toThrow(/UUID/);
+    expect(await queue.getWaitingCount()).toBe(before);
+  });
+
   it('an event enqueued again after the first copy was committed is skipped, not stored twice', async () => {
     const e = event(1);
     const audit = w.app.get(AuditService);
@@ -109,6 +120,22 @@ describe('audit trail robustness: duplicates and a worker killed mid-batch', () 
     expect(await repo.append([f, { ...f }])).toBe(1);
     expect(await repo.append([f, e])).toBe(0);
     expect(await stored([f.id])).toBe(1);
+    const verify = await api(w, 'GET', '/audit/verify');
+    expect(verify.body).toMatchObject({ ok: true, rows: await total() });
+  });
+
+  it('appends racing for the chain lock on many connections make one unbroken chain, each event once', async () => {
+    // Two workers, or one whose batches overlap: every append waits for the lock and must
+    // then see the head and the ids its predecessor just committed.
+    const repo = w.app.get(AuditEventRepository);
+    const batches = Array.from({ length: 8 }, (_, b) =>
+      Array.from({ length: 50 }, (_, i) => event(b * 50 + i)),
+    );
+    const ids = batches.flat().map((e) => e.id);
+    batches[5].push(batches[2][7], batches[6][0]); // the same event in two racing batches
+    const added = await Promise.all(batches.map((b) => repo.append(b)));
+    expect(added.reduce((a, n) => a + n, 0)).toBe(400);
+    expect(await stored(ids)).toBe(400);
     const verify = await api(w, 'GET', '/audit/verify');
     expect(verify.body).toMatchObject({ ok: true, rows: await total() });
   });
