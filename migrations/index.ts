@@ -7,6 +7,7 @@ import { CreateContainers1795810430700 } from './1795810430700-CreateContainers'
 import { CreateSocketPrincipals1795810430800 } from './1795810430800-CreateSocketPrincipals';
 import { CreateUsageSamples1795810430900 } from './1795810430900-CreateUsageSamples';
 import { CreateReports1795810431000 } from './1795810431000-CreateReports';
+import { CreateRegistryUpstreams1795810431100 } from './1795810431100-CreateRegistryUpstreams';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -22,4 +23,5 @@ export const MIGRATIONS = [
   CreateSocketPrincipals1795810430800,
   CreateUsageSamples1795810430900,
   CreateReports1795810431000,
+  CreateRegistryUpstreams1795810431100,
 ];

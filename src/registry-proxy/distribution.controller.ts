@@ -1,7 +1,6 @@
 import { All, Controller, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { pipeline } from 'node:stream/promises';
 import { WardenError } from '../platform/errors';
 import { Caller, Public } from '../platform/http';
 import { parseRange } from './http-range';
@@ -11,6 +10,9 @@ import { RegistryAuthGuard, RegistryRequest } from './registry-auth.guard';
 import { parseRegistryPath, RegistryRoute } from './registry-path';
 import type { BlobFill } from './stores/blob-fill';
 import type { UpstreamTarget } from './upstreams';
+
+/** Bytes a client's socket may queue from a running fetch before the reader waits for it to drain. */
+const FILL_MAX_QUEUED = 4 * 1024 * 1024;
 
 /** Lifetime announced for tokens from /v2/token: the Warden token itself, so this is a re-ask hint. */
 const TOKEN_EXPIRES_IN_S = 3600;
@@ -87,7 +89,14 @@ export class DistributionController {
   ): Promise<void> {
     const target = this.pulls.resolve(route.name);
     await this.pulls.authorize(caller, target, route.reference, req.method === 'GET', 'manifest');
-    const m = await this.pulls.manifest(target, route.reference, route.isDigest);
+    const { manifest: m, index } = await this.pulls.negotiatedManifest(
+      target,
+      route.reference,
+      route.isDigest,
+      req.headers.accept,
+    );
+    // A tag's answer depends on the Accept header (an index, or one platform's manifest).
+    res.setHeader('Vary', 'Accept');
     res.setHeader('Content-Type', m.mediaType);
     res.setHeader('Docker-Content-Digest', m.digest);
     res.setHeader('ETag', `"${m.digest}"`);
@@ -111,6 +120,7 @@ export class DistributionController {
       digest: m.digest,
       bytes: m.bytes.length,
       cache: m.cache,
+      ...(index ? { index } : {}),
     });
   }
 
@@ -157,12 +167,9 @@ export class DistributionController {
     let error: string | undefined;
     try {
       if (src.kind === 'local') {
-        const stream = this.pulls.blobs.openLocal(src.info, { start, end });
-        await pipeline(stream, res).catch((err: unknown) => {
-          bytes = stream.bytesRead;
-          throw err;
-        });
-        bytes = end - start + 1;
+        const sent = await this.pulls.blobs.sendLocal(src.info, start, end, res);
+        bytes = sent.sent;
+        if (!sent.complete) outcome = 'aborted';
       } else {
         bytes = await this.fromFill(src.fill, start, end, res);
         if (bytes < 0) {
@@ -188,7 +195,11 @@ export class DistributionController {
     });
   }
 
-  /** Streams from a running fetch; returns bytes sent, or -(bytes+1) when the client left first. */
+  /**
+   * Streams from a running fetch; returns bytes sent, or -(bytes+1) when the client left first.
+   * Each batch (many upstream chunks) goes out corked, as one writev; the socket may queue a
+   * few MiB before this waits for it (the 16 KiB default would wait after every chunk).
+   */
   private async fromFill(fill: BlobFill, start: number, end: number, res: Response): Promise<number> {
     fill.attach();
     let sent = 0;
@@ -197,10 +208,19 @@ export class DistributionController {
     const onClose = () => wake();
     res.once('close', onClose);
     try {
-      for await (const buf of fill.read(start, end)) {
-        if (res.destroyed) return -(sent + 1);
-        sent += buf.length;
-        if (!res.write(buf)) {
+      for await (const batch of fill.read(start, end)) {
+        if (res.destroyed) {
+          fill.release(batch);
+          return -(sent + 1);
+        }
+        res.cork();
+        for (let i = 0; i < batch.length; i++) {
+          // Writes complete in order: the last one's callback means the socket let go of all.
+          res.write(batch[i], i === batch.length - 1 ? () => fill.release(batch) : undefined);
+          sent += batch[i].length;
+        }
+        res.uncork();
+        if (res.writableLength > FILL_MAX_QUEUED) {
           await new Promise<void>((resolve) => {
             wake = resolve;
             res.once('drain', resolve);

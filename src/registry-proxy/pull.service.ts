@@ -6,6 +6,7 @@ import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
 import { Decision, PolicyService } from '../policy';
+import { acceptedTypes, negotiate } from './manifest-accept';
 import { ManifestCache, ServedManifest } from './manifest-cache';
 import { FsBlobStore } from './stores';
 import { BlobSource, ProxyBlobStore } from './stores/proxy-blob-store';
@@ -23,6 +24,8 @@ export interface PullRecord {
   size?: number;
   layers?: number;
   error?: string;
+  /** A manifest served in place of this index (a client that accepts no index asked for a tag). */
+  index?: string;
 }
 
 /**
@@ -95,6 +98,24 @@ export class PullService {
     const m = await this.manifests.get(target, reference, isDigest);
     if (m.cache !== 'miss') this.touch(m.digest);
     return m;
+  }
+
+  /**
+   * The manifest in a type the client's Accept admits (see manifest-accept.ts): as stored, or
+   * for an index asked by tag by a client that takes none, its linux/amd64 manifest (`index`
+   * then names the index it came from).
+   */
+  negotiatedManifest(
+    target: UpstreamTarget,
+    reference: string,
+    isDigest: boolean,
+    accept: string | string[] | undefined,
+  ): Promise<{ manifest: ServedManifest; index?: string }> {
+    return this.manifest(target, reference, isDigest).then((m) =>
+      negotiate(m, acceptedTypes(accept), { name: target.name, reference, isDigest }, (digest) =>
+        this.manifest(target, digest, true),
+      ),
+    );
   }
 
   /** The blob from the store, or the one fetch of it (started by this caller if none runs). */

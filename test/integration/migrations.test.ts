@@ -53,6 +53,7 @@ describe('migrations on an empty database', () => {
       CreateReports1795810431000: ['report_files', 'reports'],
       CreateSocketPrincipals1795810430800: ['socket_principals'],
       CreateUsageSamples1795810430900: ['usage_samples'],
+      CreateRegistryUpstreams1795810431100: ['registry_upstreams'],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);

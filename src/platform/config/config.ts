@@ -31,8 +31,11 @@ export interface RegistryUpstream {
   registry: string;
   /** Docker Hub's rule: a one-component name means `library/<name>`. */
   dockerHub: boolean;
-  credentials?: { username: string; password: string };
+  /** Basic user/password (also sent to a Bearer realm), or a token sent as `Bearer <token>` as it is. */
+  credentials?: UpstreamCredentials;
 }
+
+export type UpstreamCredentials = { username: string; password: string } | { token: string };
 
 export interface RegistryConfig {
   upstreams: RegistryUpstream[];
@@ -110,13 +113,42 @@ const envSchema = z.object({
 
 // Docker Hub's API host; images name it docker.io (distribution/reference normalize.go).
 const DOCKER_HUB_API_HOSTS = ['registry-1.docker.io', 'index.docker.io', 'docker.io'];
-const UPSTREAM_ALIAS_RE = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
+export const UPSTREAM_ALIAS_RE = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
 
 /**
- * `alias=URL,alias=URL`. Schemes: `https://`, or `http+insecure://` — plain http only when
- * marked, so a typo cannot silently send credentials in clear. Credentials ride in the URL's
- * user info and are kept out of every message.
+ * One upstream from `alias` and a URL: `https://`, or `http+insecure://` — plain http only when
+ * marked, so a typo cannot silently send credentials in clear. Credentials may ride in the
+ * URL's user info. Problems never quote the URL (it may hold a password). Shared by
+ * WARDEN_REGISTRY_UPSTREAMS and the admin API (/registry/upstreams), so both accept the same.
  */
+export function parseUpstreamUrl(alias: string, text: string): RegistryUpstream | { problem: string } {
+  if (!UPSTREAM_ALIAS_RE.test(alias))
+    return { problem: `alias must be lowercase letters and digits, optionally joined by - or _ (e.g. hub)` };
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return { problem: `'${alias}' is not a URL` };
+  }
+  const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http+insecure:' ? 'http' : undefined;
+  if (!scheme)
+    return { problem: `'${alias}' must use https:// (or http+insecure:// for a plain-http registry)` };
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash)
+    return { problem: `'${alias}' must be scheme://host[:port] with no path` };
+  const host = url.port ? `${url.hostname}:${url.port}` : url.hostname;
+  const dockerHub = DOCKER_HUB_API_HOSTS.includes(url.hostname) && !url.port;
+  return {
+    alias,
+    baseUrl: `${scheme}://${host}`,
+    registry: dockerHub ? 'docker.io' : host.toLowerCase(),
+    dockerHub,
+    credentials: url.username
+      ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }
+      : undefined,
+  };
+}
+
+/** `alias=URL,alias=URL`, each as parseUpstreamUrl reads it. */
 function parseUpstreams(raw: string): { upstreams: RegistryUpstream[]; problems: string[] } {
   const upstreams: RegistryUpstream[] = [];
   const problems: string[] = [];
@@ -138,34 +170,9 @@ function parseUpstreams(raw: string): { upstreams: RegistryUpstream[]; problems:
       continue;
     }
     seen.add(alias);
-    let url: URL;
-    try {
-      url = new URL(item.slice(eq + 1).trim());
-    } catch {
-      problems.push(`'${alias}' is not a URL`);
-      continue;
-    }
-    const scheme =
-      url.protocol === 'https:' ? 'https' : url.protocol === 'http+insecure:' ? 'http' : undefined;
-    if (!scheme) {
-      problems.push(`'${alias}' must use https:// (or http+insecure:// for a plain-http registry)`);
-      continue;
-    }
-    if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
-      problems.push(`'${alias}' must be scheme://host[:port] with no path`);
-      continue;
-    }
-    const host = url.port ? `${url.hostname}:${url.port}` : url.hostname;
-    const dockerHub = DOCKER_HUB_API_HOSTS.includes(url.hostname) && !url.port;
-    upstreams.push({
-      alias,
-      baseUrl: `${scheme}://${host}`,
-      registry: dockerHub ? 'docker.io' : host.toLowerCase(),
-      dockerHub,
-      credentials: url.username
-        ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }
-        : undefined,
-    });
+    const parsed = parseUpstreamUrl(alias, item.slice(eq + 1));
+    if ('problem' in parsed) problems.push(parsed.problem);
+    else upstreams.push(parsed);
   }
   return { upstreams, problems };
 }

@@ -1,10 +1,10 @@
-import { createReadStream, ReadStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { WardenError } from '../../platform/errors';
-import { BlobFill, FillOutcome, READ_CHUNK } from './blob-fill';
+import { BlobFill, FillOutcome } from './blob-fill';
 import type { BlobInfo, BlobReader, ByteRange } from './blob-store';
 import type { FsBlobStore } from './fs-blob-store';
+import { sendFileRange } from './send-file-range';
 
 /** Where a blob is read from: the store, or the fetch filling it right now. */
 export type BlobSource = { kind: 'local'; info: BlobInfo } | { kind: 'fill'; fill: BlobFill };
@@ -68,9 +68,17 @@ export class ProxyBlobStore {
     }
   }
 
-  /** A read stream of a stored blob with large reads (the store's default 64 KiB halves loopback speed). */
-  openLocal(info: BlobInfo, range?: { start: number; end: number }): ReadStream {
-    return createReadStream(this.local.path(info.digest), { highWaterMark: READ_CHUNK, ...range });
+  /**
+   * Writes bytes [start, end] of a stored blob to `out` and ends it, with large reads into reused
+   * buffers (a read stream's 64 KiB default halves loopback speed; its fresh buffers double the CPU).
+   */
+  sendLocal(
+    info: BlobInfo,
+    start: number,
+    end: number,
+    out: Writable,
+  ): Promise<{ sent: number; complete: boolean }> {
+    return sendFileRange(this.local.path(info.digest), start, end, out);
   }
 
   /** The same read interface as the local store, pulling through from one upstream repository. */
@@ -96,10 +104,14 @@ export class ProxyBlobStore {
             },
           );
         fill.attach();
-        const stream = Readable.from(fill.read(start, end), { objectMode: false });
+        const stream = Readable.from(flatten(fill.read(start, end)), { objectMode: false });
         stream.once('close', () => fill.detach());
         return stream;
       },
     };
   }
+}
+
+async function* flatten(batches: AsyncIterable<Buffer[]>): AsyncGenerator<Buffer> {
+  for await (const batch of batches) yield* batch;
 }

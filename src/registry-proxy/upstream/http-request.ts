@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import { socketRequest } from './socket-request';
 
 // Kept-alive connections: a pull is a burst of requests to one host, and a new TLS handshake
 // per blob would cost more than the small blobs themselves.
@@ -19,6 +20,13 @@ export interface SendOptions {
   timeoutMs: number;
   /** Whether a redirect may go from https to http (only for upstreams marked insecure). */
   allowInsecure: boolean;
+  /**
+   * For blob GETs, whose bodies are big enough that the http client's per-chunk copies
+   * dominate: plain-http hops read the body straight from a connection of their own
+   * (socket-request.ts). https hops keep the pooled client: a TLS handshake per blob and per
+   * redirect hop would cost a remote pull more than the copies.
+   */
+  rawBody?: boolean;
 }
 
 /** Thrown when the upstream could not be talked to at all (as opposed to answering an error). */
@@ -30,6 +38,10 @@ export class UpstreamConnectError extends Error {
 }
 
 function once(url: URL, opts: SendOptions): Promise<IncomingMessage> {
+  if (opts.rawBody && url.protocol === 'http:')
+    return socketRequest(url, opts).catch((err: Error) => {
+      throw new UpstreamConnectError(err.message, { cause: err });
+    });
   return new Promise((resolve, reject) => {
     const mod = url.protocol === 'https:' ? https : http;
     const req = mod.request(url, {

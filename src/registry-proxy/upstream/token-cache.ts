@@ -75,7 +75,7 @@ export class TokenCache {
       accept: 'application/json',
       'user-agent': 'warden-registry-proxy',
     };
-    if (creds)
+    if (creds && 'username' in creds)
       headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     const res = await send(realm, {
       method: 'GET',

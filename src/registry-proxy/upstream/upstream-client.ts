@@ -112,7 +112,8 @@ export class UpstreamClient {
 
   /** The blob's response (200, or 206 for a range); BLOB_NOT_FOUND on 404. The caller verifies the bytes. */
   async getBlob(repo: string, digest: string, method: 'GET' | 'HEAD' = 'GET'): Promise<IncomingMessage> {
-    const res = await this.request(method, `/v2/${repo}/blobs/${digest}`, repo, {});
+    // GET bodies come straight off the socket (http-request.ts, `rawBody`): blobs are the bulk of a pull.
+    const res = await this.request(method, `/v2/${repo}/blobs/${digest}`, repo, {}, method === 'GET');
     if (res.statusCode === 200) return res;
     res.resume();
     if (res.statusCode === 404)
@@ -162,6 +163,7 @@ export class UpstreamClient {
     path: string,
     repo: string | undefined,
     headers: Record<string, string>,
+    rawBody = false,
   ): Promise<IncomingMessage> {
     const url = new URL(path, this.upstream.baseUrl);
     const scope = repo === undefined ? undefined : `repository:${repo}:pull`;
@@ -177,6 +179,7 @@ export class UpstreamClient {
           },
           timeoutMs: this.timeoutMs,
           allowInsecure: this.upstream.baseUrl.startsWith('http:'),
+          rawBody,
         });
         if (res.statusCode !== 401 || attempt > 0) return res;
         const challenge = parseChallenge(res.headers['www-authenticate']);
@@ -191,9 +194,12 @@ export class UpstreamClient {
   }
 
   private async authorization(scope: string | undefined, renew: boolean): Promise<string | undefined> {
+    const creds = this.upstream.credentials;
+    // A configured token is the upstream's own bearer token (an identity or access token):
+    // sent as it is on every request, never exchanged at a realm.
+    if (creds && 'token' in creds) return `Bearer ${creds.token}`;
     const ch = this.challenge;
     if (!ch) return undefined;
-    const creds = this.upstream.credentials;
     if (ch.scheme === 'basic')
       return creds && `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     const token = await this.tokens.get(ch, scope, renew).catch((err: unknown) => {

@@ -60,7 +60,7 @@ export function pullTargetOf(upstreams: Upstreams, text: string): PullTarget {
   if (found) return found;
   const configured = upstreams.aliases.length
     ? upstreams.aliases.map((a) => `${a} (${upstreams.resolve(`${a}/x`).upstream.registry})`).join(', ')
-    : 'none (set WARDEN_REGISTRY_UPSTREAMS)';
+    : 'none (set WARDEN_REGISTRY_UPSTREAMS or add one with POST /registry/upstreams)';
   throw new WardenError(
     'REGISTRY_NAME_UNKNOWN',
     `no configured upstream serves ${text}: write <upstream>/<repository>[:tag] or name the upstream's registry; upstreams: ${configured}`,
