@@ -184,6 +184,23 @@ describe('containers (real namespaces, cgroups and overlay rootfs)', () => {
     );
   });
 
+  it('a name already in use is refused with 409 and leaves no second row or directory', async () => {
+    const first = await api(w, 'POST', '/containers', {
+      body: { name: 'twice', image: 'busybox:1.35', cmd: ['true'] },
+    });
+    expect(first.status).toBe(201);
+    const dirs = fs.readdirSync(path.join(w.dataDir, 'containers')).sort();
+    const rows = (await api(w, 'GET', '/containers?all=true')).body.length;
+    const again = await api(w, 'POST', '/containers', {
+      body: { name: 'twice', image: 'busybox:1.35', cmd: ['true'] },
+    });
+    expect(again.status).toBe(409);
+    expect(again.body.message).toMatch(/'\/twice' is already in use/);
+    expect(fs.readdirSync(path.join(w.dataDir, 'containers')).sort()).toEqual(dirs);
+    expect((await api(w, 'GET', '/containers?all=true')).body.length).toBe(rows);
+    await api(w, 'DELETE', `/containers/${first.body.id}`);
+  });
+
   it('bad input changes nothing: unknown field, missing image, missing command', async () => {
     const unknown = await api(w, 'POST', '/containers', { body: { image: 'busybox:1.35', memroy: '1g' } });
     expect(unknown.status).toBe(400);

@@ -191,15 +191,11 @@ export class ContainerService implements BeforeApplicationShutdown {
     } catch {
       /* already closed */
     }
-    await entry.cgroup
-      .destroy()
-      .catch((err) => this.log.error(`container ${c.id}: cgroup cleanup failed: ${(err as Error).message}`));
-    await Promise.race([entry.log.whenDrained(), new Promise((r) => setTimeout(r, 1000))]);
-    entry.log.close();
-    this.live.delete(c.id);
     await entry.recorded?.catch(() => undefined);
-    // Independent writes (row, audit queue, usage queue); all land before waiters are woken.
-    await Promise.all([
+    // Independent writes (row, audit queue, usage queue), sent first so that the cgroup's
+    // removal and the log's last lines overlap their round trips; all of it is done before
+    // waiters are woken.
+    const recorded = Promise.all([
       this.repo.markExited(c.id, { exitCode: status.exitCode, oomKilled, error }),
       this.recordDied(c, status, oomKilled, error, usage),
       final &&
@@ -209,6 +205,14 @@ export class ContainerService implements BeforeApplicationShutdown {
             this.log.warn(`container ${c.id}: final usage not recorded: ${(err as Error).message}`),
           ),
     ]);
+    recorded.catch(() => undefined); // awaited below, after the cleanup
+    await entry.cgroup
+      .destroy()
+      .catch((err) => this.log.error(`container ${c.id}: cgroup cleanup failed: ${(err as Error).message}`));
+    await Promise.race([entry.log.whenDrained(), new Promise((r) => setTimeout(r, 1000))]);
+    entry.log.close();
+    this.live.delete(c.id);
+    await recorded;
     this.live.notify(c.id, 'exited', status.exitCode);
     // `c` is the record as it was at start: the removal's waiters need this exit's code.
     if (c.options.autoRemove)

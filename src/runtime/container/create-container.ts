@@ -90,9 +90,19 @@ export class ContainerCreator {
       labels: { ...image.config.labels, ...spec.labels },
     };
     const files = new ContainerFiles(this.config.dataDir, id);
-    files.create(hostnameOf(record), networkOf(spec));
+    // The row is sent first and the files laid out while it travels; whichever fails, the
+    // other is undone, so a failed create leaves neither.
+    const inserted = this.repo.insert(record);
+    inserted.catch(() => undefined); // awaited below in every case
     try {
-      if (!(await this.repo.insert(record))) {
+      files.create(hostnameOf(record), networkOf(spec));
+    } catch (err) {
+      if (await inserted.catch(() => false)) await this.repo.delete(id);
+      files.remove();
+      throw err;
+    }
+    try {
+      if (!(await inserted)) {
         throw new WardenError('CONTAINER_NAME_IN_USE', `the container name '/${name}' is already in use`, {
           name,
         });
