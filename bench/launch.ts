@@ -126,7 +126,11 @@ async function main(): Promise<void> {
       });
     };
 
-    const bundle = writeBundle(path.join(dir, 'oci'), await busyboxLayerTar(), anchorCgroup);
+    // Without runc and crun there is no bundle to run (the rows say 'not installed').
+    const bundle =
+      installed('runc') || installed('crun')
+        ? writeBundle(path.join(dir, 'oci'), await busyboxLayerTar(), anchorCgroup)
+        : '';
     await shell(
       'runc run',
       'runc',

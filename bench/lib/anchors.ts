@@ -91,7 +91,8 @@ export function writeBundle(dir: string, layerTar: Buffer, cgroupParent: string)
   fs.mkdirSync(path.join(bundle, 'rootfs'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'layer.tar'), layerTar);
   execFileSync('tar', ['-xf', path.join(dir, 'layer.tar'), '-C', path.join(bundle, 'rootfs')]);
-  execFileSync('runc', ['spec'], { cwd: bundle });
+  // Whichever of the two is here writes the default spec (both write the same shape).
+  execFileSync(installed('runc') ? 'runc' : 'crun', ['spec'], { cwd: bundle });
   const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
   config.process.terminal = false;
   config.process.args = ['/bin/true'];
