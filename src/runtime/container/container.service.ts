@@ -296,15 +296,12 @@ export class ContainerService implements BeforeApplicationShutdown {
     if (condition === 'not-running' && c.state !== 'running') return c.exitCode ?? 0;
     const pending = this.live.wait(c.id, condition);
     // The exit (or removal) may have been announced between the read above and registering.
+    // Not when the row said running and the process is still watched here (its exit will
+    // notify), nor for a container that has not run (its start notifies): no second read.
+    if (condition !== 'removed' && (c.state !== 'running' || this.live.get(c.id))) return pending;
     const now = await this.repo.get(c.id);
     if (!now && condition === 'removed') return c.exitCode ?? 0;
-    if (
-      condition !== 'removed' &&
-      c.state === 'running' &&
-      now &&
-      now.state !== 'running' &&
-      !this.live.get(c.id)
-    ) {
+    if (condition !== 'removed' && now && now.state !== 'running' && !this.live.get(c.id)) {
       return now.exitCode ?? 0;
     }
     return pending;
