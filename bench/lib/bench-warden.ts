@@ -18,18 +18,14 @@ import type { CgroupDriver } from '../../src/runtime/cgroups';
 import { CGROUP_DRIVER } from '../../src/runtime/container/runtime.tokens';
 import { dockerSave } from '../../test/fixtures/images/archives';
 import { busyboxImage } from '../../test/fixtures/images/fixture-images';
+import { jsonRequest, type Reply } from './json-request';
+
+export type { Reply } from './json-request';
 
 export const BENCH_TOKEN = 'bench-admin-token-0123456789';
 export const IMAGE = 'busybox:1.35';
 
 const quiet = { debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) };
-
-/** A JSON reply; fields are read where the bench knows the route's shape. */
-export interface Reply {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- replies of many routes; benches read the fields they know
-  body: any;
-}
 
 export interface BenchWarden {
   warden: RunningWarden;
@@ -79,7 +75,8 @@ export async function startBenchWarden(env: Record<string, string> = {}): Promis
     });
     warden = await startWarden('up', config, pino({ level: 'error' }));
     const url = warden.url!;
-    const call = (method: string, p: string, body?: unknown) => request(agent, url, method, p, body);
+    const call = (method: string, p: string, body?: unknown) =>
+      jsonRequest(agent, url, BENCH_TOKEN, method, p, body);
     const tar = await dockerSave(await busyboxImage(), [IMAGE]);
     const imported = await fetch(`${url}/images/import`, {
       method: 'POST',
@@ -99,34 +96,6 @@ export async function startBenchWarden(env: Record<string, string> = {}): Promis
     await cleanup();
     throw err;
   }
-}
-
-function request(agent: http.Agent, base: string, method: string, p: string, body?: unknown): Promise<Reply> {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      `${base}${p}`,
-      {
-        method,
-        agent,
-        headers: {
-          authorization: `Bearer ${BENCH_TOKEN}`,
-          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
 }
 
 /** Resident set of a process in bytes (VmRSS), or 0 once it is gone. */

@@ -8,6 +8,7 @@
  *   child  → {ms, create, start, exit} or {error}
  */
 import * as http from 'node:http';
+import { jsonRequest } from './json-request';
 
 interface Setup {
   url: string;
@@ -27,31 +28,7 @@ function clientMain(): void {
   // Keep-alive, as a CLI session or an SDK keeps its connection.
   const agent = new http.Agent({ keepAlive: true });
   const call = (method: string, path: string, body?: unknown) =>
-    new Promise<{ status: number; body: Record<string, unknown> | undefined }>((resolve, reject) => {
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const req = http.request(
-        `${setup!.url}${path}`,
-        {
-          method,
-          agent,
-          headers: {
-            authorization: `Bearer ${setup!.token}`,
-            ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
+    jsonRequest(agent, setup!.url, setup!.token, method, path, body);
 
   const launch = async (): Promise<LaunchTiming> => {
     const t0 = performance.now();

@@ -8,7 +8,7 @@ import { buildImage, BuiltImage, goArch, hexOf, OCI_INDEX, sha256 } from '../fix
 import {
   DockerRegistry,
   Front,
-  hasDockerRegistry,
+  describeWithRegistry,
   pushImage,
   startDockerRegistry,
   startFront,
@@ -16,10 +16,7 @@ import {
 import { eventually } from '../utils/services';
 import { ADMIN_TOKEN, api, startTestWarden, TestWarden } from '../utils/warden';
 
-const ready = hasDockerRegistry();
-// Needs Debian's docker-registry (scripts/bootstrap.sh installs it).
-const suite = ready ? describe : describe.skip;
-if (!ready) console.warn('image-pull tests skipped: docker-registry is not installed');
+const suite = describeWithRegistry('image-pull tests');
 const isRoot = process.getuid?.() === 0;
 
 /** An index with this host's image and one for another platform, as multi-arch tags are. */

@@ -10,12 +10,11 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { buildImage, BuiltImage, hexOf } from '../fixtures/images/oci-image';
-import { DockerRegistry, hasDockerRegistry, pushImage, startDockerRegistry } from '../utils/registry';
+import { DockerRegistry, describeWithRegistry, pushImage, startDockerRegistry } from '../utils/registry';
 import { eventually } from '../utils/services';
 import { ADMIN_TOKEN, api, startTestWarden, TestWarden } from '../utils/warden';
 
-const suite = hasDockerRegistry() ? describe : describe.skip;
-if (!hasDockerRegistry()) console.warn('registry blob-fill tests skipped: docker-registry is not installed');
+const suite = describeWithRegistry('registry blob-fill tests');
 
 const MIB = 1024 * 1024;
 const auth = { authorization: `Basic ${Buffer.from(`x:${ADMIN_TOKEN}`).toString('base64')}` };

@@ -3,17 +3,14 @@ import { buildImage, BuiltImage, OCI_INDEX, OCI_MANIFEST, sha256 } from '../fixt
 import {
   DockerRegistry,
   Front,
-  hasDockerRegistry,
+  describeWithRegistry,
   pushImage,
   startDockerRegistry,
   startFront,
 } from '../utils/registry';
 import { ADMIN_TOKEN, api, startTestWarden, TestWarden } from '../utils/warden';
 
-const ready = hasDockerRegistry();
-// Needs Debian's docker-registry (scripts/bootstrap.sh installs it).
-const suite = ready ? describe : describe.skip;
-if (!ready) console.warn('registry manifest tests skipped: docker-registry is not installed');
+const suite = describeWithRegistry('registry manifest tests');
 
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';

@@ -8,8 +8,7 @@ import { buildImage, BuiltImage, hexOf } from '../fixtures/images/oci-image';
 import {
   DockerRegistry,
   Front,
-  hasDockerRegistry,
-  hasSkopeo,
+  describeWithRegistry,
   pushImage,
   skopeoCopy,
   startDockerRegistry,
@@ -18,10 +17,7 @@ import {
 import { eventually } from '../utils/services';
 import { ADMIN_TOKEN, api, startTestWarden, TestWarden } from '../utils/warden';
 
-const ready = hasDockerRegistry() && hasSkopeo();
-// Needs Debian's docker-registry and skopeo (scripts/bootstrap.sh installs both).
-const suite = ready ? describe : describe.skip;
-if (!ready) console.warn('registry-proxy tests skipped: docker-registry or skopeo is not installed');
+const suite = describeWithRegistry('registry-proxy tests', { skopeo: true });
 
 const BIG = 64 * 1024 * 1024;
 const basic = (token: string) => `Basic ${Buffer.from(`x:${token}`).toString('base64')}`;

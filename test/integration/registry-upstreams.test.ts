@@ -8,7 +8,7 @@ import { buildImage, BuiltImage } from '../fixtures/images/oci-image';
 import {
   DockerRegistry,
   Front,
-  hasDockerRegistry,
+  describeWithRegistry,
   pushImage,
   startDockerRegistry,
   startFront,
@@ -16,10 +16,7 @@ import {
 import { eventually } from '../utils/services';
 import { ADMIN_TOKEN, api, startTestWarden, TestWarden } from '../utils/warden';
 
-const ready = hasDockerRegistry();
-// Needs Debian's docker-registry (scripts/bootstrap.sh installs it).
-const suite = ready ? describe : describe.skip;
-if (!ready) console.warn('registry upstream API tests skipped: docker-registry is not installed');
+const suite = describeWithRegistry('registry upstream API tests');
 
 const basic = (token: string) => `Basic ${Buffer.from(`x:${token}`).toString('base64')}`;
 const ACCEPT =

@@ -25,6 +25,21 @@ import { eventually, quietLog } from './services';
 export const hasDockerRegistry = () => which('docker-registry') !== undefined;
 export const hasSkopeo = () => which('skopeo') !== undefined;
 
+/**
+ * `describe` for suites that need Debian's docker-registry (and skopeo when `skopeo`), which
+ * scripts/bootstrap.sh --test installs; without them the suite is skipped and says why (the
+ * test reporter counts skips, and CI expects none).
+ */
+export function describeWithRegistry(what: string, opts: { skopeo?: boolean } = {}): jest.Describe {
+  const missing = [
+    ...(hasDockerRegistry() ? [] : ['docker-registry']),
+    ...(opts.skopeo && !hasSkopeo() ? ['skopeo'] : []),
+  ];
+  if (missing.length === 0) return describe;
+  console.warn(`${what} skipped: ${missing.join(' and ')} not installed (scripts/bootstrap.sh --test)`);
+  return describe.skip;
+}
+
 export interface DockerRegistry {
   url: string;
   /** host:port */
