@@ -33,7 +33,9 @@ export interface CliProcess {
 }
 
 export function startCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  // A parent-death signal: a test that fails (or a jest that exits) before stopping its warden
+  // must not leave it running. setpriv execs node, so the pid and signals are warden's own.
+  const child = spawn('setpriv', ['--pdeathsig=SIGKILL', '--', process.execPath, BIN, ...args], {
     env: cliEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
