@@ -77,18 +77,17 @@ export class ContainerService implements BeforeApplicationShutdown {
     );
     const files = new ContainerFiles(this.config.dataDir, c.id);
     files.resetWork();
-    const runConfig = (() => {
-      try {
-        return buildRunConfig(c, image, files);
-      } catch (err) {
-        throw new WardenError(
-          'CONTAINER_COMMAND_INVALID',
-          (err as Error).message,
-          { id: c.id },
-          { cause: err },
-        );
-      }
-    })();
+    let runConfig;
+    try {
+      runConfig = buildRunConfig(c, image, files);
+    } catch (err) {
+      throw new WardenError(
+        'CONTAINER_COMMAND_INVALID',
+        (err as Error).message,
+        { id: c.id },
+        { cause: err },
+      );
+    }
     const cgroup = await this.cgroups.create(c.id, cgroupLimits(c.spec));
     const log = new ContainerLog(files.log);
     let launched;
