@@ -22,7 +22,7 @@ static const struct key keys[] = {
     {"mode", 1},  {"rootfs", 1}, {"lower", 1},  {"upper", 1},    {"work", 1},  {"readonly", 1},
     {"hostname", 1}, {"net", 1}, {"bind", 3},   {"tmpfs", 3},    {"target", 1}, {"arg", 1},
     {"env", 1},   {"cwd", 1},    {"uid", 1},    {"gid", 1},      {"group", 1}, {"caps", 1},
-    {"rlimit", 3}, {"cgroup", 1},
+    {"rlimit", 3}, {"cgroup", 1}, {"prepare", 1},
 };
 
 /* Docker's ulimit names; the numbers differ between architectures, so the name travels. */
@@ -154,7 +154,8 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     else if (!strcmp(name, "cgroup")) {
       if (v[0][0] != '/') die_err(EINVAL, "config: cgroup %.100s: not absolute", v[0]);
       cfg->cgroup_tasks[cfg->ncgroup_tasks++] = v[0];
-    } else if (!strcmp(name, "rlimit")) {
+    } else if (!strcmp(name, "prepare")) cfg->prepare = (int)parse_num(name, v[0], 10, 1);
+    else if (!strcmp(name, "rlimit")) {
       struct rlimit_req *r = &cfg->rlimits[cfg->nrlimits];
       size_t i;
       for (i = 0; i < sizeof rlimit_names / sizeof rlimit_names[0]; i++)
@@ -176,6 +177,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
   if (cfg->mode == MODE_EXEC && cfg->target <= 0) die_err(EINVAL, "config: exec needs target");
   /* exec mode runs in the container's mount namespace, where the host's cgroupfs is not */
   if (cfg->mode == MODE_EXEC && cfg->ncgroup_tasks) die_err(EINVAL, "config: cgroup is for run mode");
+  if (cfg->mode == MODE_EXEC && cfg->prepare) die_err(EINVAL, "config: prepare is for run mode");
   if (cfg->mode == MODE_RUN) {
     if (!cfg->rootfs || cfg->rootfs[0] != '/') die_err(EINVAL, "config: rootfs must be an absolute path");
     if (cfg->nlowers && (!cfg->upper || !cfg->work)) die_err(EINVAL, "config: overlay needs upper and work");

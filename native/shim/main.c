@@ -20,6 +20,9 @@
  *      (fd3 EOF before 'G' =                                       mounts, pivot_root,
  *       abort: S SIGKILLs C,                                       hostname, lo up, rlimits,
  *       reaps it, exits 1)                                         creds, caps, no_new_privs
+ *                                  (prepare: C writes {0, "ready"} on the exec-check pipe
+ *   fd4 ◄── "READY\n"           ──   and waits; S waits for the go to exec; fd3 EOF = abort)
+ *   fd3 ── 'E' ─────────────────►  write 'E' on sync pipe ────────►
  *                                                                  execve(argv, env)
  *                                  read exec-check pipe (O_CLOEXEC):
  *                                    EOF              = execve succeeded
@@ -165,6 +168,21 @@ static void join_cgroups(const struct shim_config *cfg) {
   }
 }
 
+/* A prepared start: everything up to execve is done. Tell S (a record with errno 0 on the
+ * exec-check pipe) and wait for 'E'. EOF means the service gave up: S kills us anyway. */
+static void await_exec(struct child_args *a) {
+  struct exec_error ready;
+  memset(&ready, 0, sizeof ready);
+  snprintf(ready.step, sizeof ready.step, "ready");
+  write_all(a->err_w, &ready, sizeof ready);
+  char e;
+  ssize_t n;
+  do n = read(a->sync_r, &e, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1 || e != 'E') _exit(1);
+  close(a->sync_r);
+}
+
 /* Runs in C (both modes) from the moment it exists until execve. */
 static int child_main(void *arg) {
   struct child_args *a = arg;
@@ -184,7 +202,7 @@ static int child_main(void *arg) {
   do n = read(a->sync_r, &go, 1);
   while (n < 0 && errno == EINTR);
   if (n != 1 || go != 'G') _exit(1); /* the service aborted; S kills us anyway */
-  close(a->sync_r);
+  if (!cfg->prepare) close(a->sync_r);
 
   if (setsid() < 0) die("setsid");
   if (cfg->mode == MODE_RUN) {
@@ -198,6 +216,7 @@ static int child_main(void *arg) {
   }
   apply_rlimits(cfg);
   drop_privileges(cfg);
+  if (cfg->prepare) await_exec(a);
   exec_process(cfg);
 }
 
@@ -210,6 +229,27 @@ static void join_container(const struct shim_config *cfg) {
   int flags = CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWCGROUP;
   if (setns(pidfd, flags) < 0) die("setns %d", (int)cfg->target);
   close(pidfd);
+}
+
+/* The next byte from the service on the control fd; -1 unless it is `want` (EOF = abort). */
+static int await_control(char want) {
+  char c = 0;
+  ssize_t n;
+  do n = read(SHIM_CONTROL_FD, &c, 1);
+  while (n < 0 && errno == EINTR);
+  return n == 1 && c == want ? 0 : -1;
+}
+
+/* One exec-check record from C: its size when whole, 0 on EOF (execve succeeded), else short. */
+static size_t read_record(int fd, struct exec_error *rec) {
+  size_t got = 0;
+  while (got < sizeof *rec) {
+    ssize_t n = read(fd, (char *)rec + got, sizeof *rec - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  return got;
 }
 
 static pid_t start_child(struct child_args *a) {
@@ -269,26 +309,35 @@ int main(void) {
 
   send_line("PID %d", (int)pid);
 
-  char go = 0;
-  ssize_t n;
-  do n = read(SHIM_CONTROL_FD, &go, 1);
-  while (n < 0 && errno == EINTR);
-  if (n != 1 || go != 'G') {
+  if (await_control('G') < 0) {
     abort_child(pid);
     return 1;
   }
-  close(SHIM_CONTROL_FD);
   write_all(sync[1], "G", 1);
-  close(sync[1]);
 
   struct exec_error rec;
-  size_t got = 0;
-  while (got < sizeof rec) {
-    n = read(errp[0], (char *)&rec + got, sizeof rec - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += (size_t)n;
+  size_t got;
+  if (cfg->prepare) {
+    /* C sets everything up, then reports ready (errno 0) and waits for 'E' from us. */
+    got = read_record(errp[0], &rec);
+    if (got == sizeof rec && rec.err == 0) {
+      send_line("READY");
+      if (await_control('E') < 0) {
+        abort_child(pid);
+        return 1;
+      }
+      write_all(sync[1], "E", 1);
+      got = read_record(errp[0], &rec);
+    } else if (got == 0) {
+      got = sizeof rec; /* C died before it could report anything */
+      rec.err = EPROTO;
+      snprintf(rec.step, sizeof rec.step, "prepare: the container process exited");
+    }
+  } else {
+    got = read_record(errp[0], &rec);
   }
+  close(SHIM_CONTROL_FD);
+  close(sync[1]);
   close(errp[0]);
   if (got == sizeof rec) {
     rec.step[sizeof rec.step - 1] = '\0';

@@ -19,8 +19,8 @@
 #include <sys/types.h>
 
 /* File descriptors the service hands us (see the protocol diagram in main.c). */
-#define SHIM_CONTROL_FD 3 /* service -> shim: CONFIG frame, then the 'G' byte */
-#define SHIM_STATUS_FD 4  /* shim -> service: PID / EXEC / ERR / EXIT lines */
+#define SHIM_CONTROL_FD 3 /* service -> shim: CONFIG frame, then 'G' (and 'E' when prepared) */
+#define SHIM_STATUS_FD 4  /* shim -> service: PID / READY / EXEC / ERR / EXIT lines */
 
 #define SHIM_MAX_CONFIG (1u << 20) /* 1 MiB: far above any real config, bounds the read */
 #define SHIM_STEP_MAX 240
@@ -59,6 +59,8 @@ struct shim_config {
    * the service moves C (cgroup.procs) before 'G', as on v2 */
   const char **cgroup_tasks;
   size_t ncgroup_tasks;
+  /* run mode: stop before execve, report READY and wait for 'E' (a prepared start) */
+  int prepare;
 
   /* exec mode: the container's PID 1 (host pid) whose namespaces we join */
   pid_t target;

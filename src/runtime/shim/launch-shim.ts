@@ -99,127 +99,249 @@ export function resolveShimPath(): string {
  * gone (the shim kills and reaps its child when we close the control fd before 'G').
  */
 export function launchShim(config: ShimConfig, options: LaunchShimOptions): Promise<LaunchedProcess> {
-  let frame: Buffer;
-  let shimPath: string;
+  let run: ShimRun;
   try {
-    frame = encodeShimConfig(config);
-    shimPath = options.shimPath ?? resolveShimPath();
+    run = new ShimRun(config, options);
   } catch (err) {
     return Promise.reject(err);
   }
+  return run.started;
+}
 
-  const sys = options.syscalls ?? (defaultSyscalls ??= createLibcSyscalls());
-  let shim: SpawnedShim;
+/** A container process set up to its last step before execve, waiting for `go`. */
+export interface PreparedShim {
+  /** Host pid of the container process (its PID 1), and of its shim. */
+  pid: number;
+  shimPid: number;
+  /** Lets the process execve: resolves (or rejects) as `launchShim` does. Once only. */
+  go(): Promise<LaunchedProcess>;
+  /** Kills the process and its shim; resolves once both are gone. Nothing ran in it. */
+  abort(): Promise<void>;
+  /** Settles when the shim is gone, whatever the reason (abort, kill, or the process's exit). */
+  readonly gone: Promise<void>;
+}
+
+/**
+ * A prepared start: clone, cgroups, mounts, pivot_root, credentials — everything `launchShim`
+ * does except the execve, which waits for `go()`. The setup's cost is then paid while the
+ * caller does other work (a create's database writes), and the start is one byte away.
+ * Rejects with ShimError when the setup fails, with nothing left running.
+ */
+export function prepareShim(
+  config: ShimConfig & { mode: 'run' },
+  options: LaunchShimOptions,
+): Promise<PreparedShim> {
+  let run: ShimRun;
   try {
-    // fds 0-2 go to the container; 3 (control) and 4 (status) are the protocol.
-    shim = spawnShim(sys, shimPath, [...(options.stdio ?? ['ignore', 'pipe', 'pipe']), 'pipe', 'pipe']);
+    run = new ShimRun({ ...config, prepare: true }, options);
   } catch (err) {
-    return Promise.reject(asShimError('spawn shim', err));
+    return Promise.reject(err);
   }
-  const control = shim.stdio[SHIM_CONTROL_FD] as Socket;
-  const status = shim.stdio[SHIM_STATUS_FD] as Socket;
-  // A fast container exits before the caller gets the streams: piping now keeps the output
-  // (with back-pressure) until the caller reads it.
-  const stdout = shim.stdio[1] ? shim.stdio[1].pipe(new PassThrough()) : null;
-  const stderr = shim.stdio[2] ? shim.stdio[2].pipe(new PassThrough()) : null;
+  return run.ready.then(() => ({
+    pid: run.pid!,
+    shimPid: run.shim.pid,
+    go: () => run.go(),
+    abort: () => run.abort(),
+    gone: run.gone,
+  }));
+}
 
-  return new Promise<LaunchedProcess>((resolve, reject) => {
+/**
+ * One shim, from spawn to exit: the protocol's state machine (see shim-protocol.ts). `ready`
+ * settles on READY (prepared runs only), `started` on EXEC; both reject with the failure once
+ * the shim is gone, so "rejected" means "nothing left running".
+ */
+class ShimRun {
+  readonly shim: SpawnedShim;
+  pid: number | undefined;
+  readonly ready: Promise<void>;
+  readonly started: Promise<LaunchedProcess>;
+  readonly gone: Promise<void>;
+  private readonly statusClosed: Promise<void>;
+  private readonly control: Socket;
+  private readonly options: LaunchShimOptions;
+  /** Stops before execve until go() (prepareShim). */
+  private readonly prepared: boolean;
+  private goSent = false;
+  private readyReceived = false;
+  private execSent = false;
+  private isStarted = false;
+  private failure: Error | undefined;
+  private exitStatus: ExitStatus | undefined;
+  private deadline: NodeJS.Timeout | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  private settle!: { ready: () => void; started: (p: LaunchedProcess) => void; fail: (e: Error) => void };
+  private resolveExit!: (s: ExitStatus) => void;
+  private rejectExit!: (e: Error) => void;
+  private readonly exited: Promise<ExitStatus>;
+  private readonly stdout: Readable | null;
+  private readonly stderr: Readable | null;
+
+  constructor(config: ShimConfig, options: LaunchShimOptions) {
+    const frame = encodeShimConfig(config);
+    const shimPath = options.shimPath ?? resolveShimPath();
+    const sys = options.syscalls ?? (defaultSyscalls ??= createLibcSyscalls());
+    this.options = options;
+    this.prepared = config.mode === 'run' && config.prepare === true;
+    try {
+      // fds 0-2 go to the container; 3 (control) and 4 (status) are the protocol.
+      this.shim = spawnShim(sys, shimPath, [
+        ...(options.stdio ?? ['ignore', 'pipe', 'pipe']),
+        'pipe',
+        'pipe',
+      ]);
+    } catch (err) {
+      throw asShimError('spawn shim', err);
+    }
+    const shim = this.shim;
+    this.control = shim.stdio[SHIM_CONTROL_FD] as Socket;
+    const status = shim.stdio[SHIM_STATUS_FD] as Socket;
+    // A fast container exits before the caller gets the streams: piping now keeps the output
+    // (with back-pressure) until the caller reads it.
+    this.stdout = shim.stdio[1] ? shim.stdio[1].pipe(new PassThrough()) : null;
+    this.stderr = shim.stdio[2] ? shim.stdio[2].pipe(new PassThrough()) : null;
+    this.exited = new Promise<ExitStatus>((res, rej) => ((this.resolveExit = res), (this.rejectExit = rej)));
+    this.exited.catch(() => undefined); // only observed by callers that care
+
+    let readyFns!: [() => void, (e: Error) => void];
+    let startedFns!: [(p: LaunchedProcess) => void, (e: Error) => void];
+    this.ready = new Promise<void>((res, rej) => (readyFns = [res, rej]));
+    this.started = new Promise<LaunchedProcess>((res, rej) => (startedFns = [res, rej]));
+    // A prepared run's `started` is only observed after go(); an unprepared one's `ready` never.
+    this.ready.catch(() => undefined);
+    if (this.prepared) this.started.catch(() => undefined);
+    this.settle = {
+      ready: readyFns[0],
+      started: startedFns[0],
+      fail: (e) => (readyFns[1](e), startedFns[1](e)),
+    };
+    this.armDeadline();
+
     const decoder = new ShimMessageDecoder();
-    let pid: number | undefined;
-    let goSent = false;
-    let started = false;
-    let failure: Error | undefined;
-    let exitStatus: ExitStatus | undefined;
-    let resolveExit!: (s: ExitStatus) => void;
-    let rejectExit!: (e: Error) => void;
-    const exited = new Promise<ExitStatus>((res, rej) => ((resolveExit = res), (rejectExit = rej)));
-    exited.catch(() => undefined); // only observed by callers that care
-
-    const deadline = setTimeout(
-      () => fail(new ShimError('start timed out', osConstants.errno.ETIMEDOUT)),
-      options.timeoutMs ?? 30_000,
-    );
-    let killTimer: NodeJS.Timeout | undefined;
-
-    // Rejection waits until the shim is gone (status fd closed), so "rejected" means
-    // "nothing left running". Before 'G', closing control makes the shim SIGKILL and reap
-    // its child; after 'G' the child still has PDEATHSIG=SIGKILL until execve, so killing
-    // the shim takes the child with it.
-    function fail(err: Error): void {
-      if (started || failure) return;
-      failure = err;
-      clearTimeout(deadline);
-      control.destroy();
-      if (goSent) shim.kill();
-      killTimer = setTimeout(() => shim.kill(), SHIM_GRACE_MS);
-    }
-
-    function onMessage(msg: ShimMessage): void {
-      switch (msg.type) {
-        case 'pid':
-          pid = msg.pid;
-          if (!options.placeInCgroups) return; // 'G' went with the config
-          options.placeInCgroups(msg.pid).then(
-            () => {
-              if (failure) return;
-              goSent = true;
-              control.end('G');
-            },
-            (err: unknown) => fail(asShimError('place in cgroups', err)),
-          );
-          return;
-        case 'error':
-          return fail(new ShimError(msg.step, msg.errno));
-        case 'exec':
-          if (pid === undefined || failure)
-            return fail(new ShimError('shim: EXEC before PID', osConstants.errno.EPROTO));
-          started = true;
-          clearTimeout(deadline);
-          resolve({ pid, shimPid: shim.pid, stdin: shim.stdio[0], stdout, stderr, exited });
-          return;
-        case 'exit': {
-          const signal = msg.signal === null ? null : (signalName(msg.signal) ?? null);
-          exitStatus = { exitCode: msg.exitCode ?? 128 + (msg.signal ?? 0), signal };
-          // Settle once the shim is reaped too, so "exited" means nothing of it is left: it
-          // sends EXIT just before it exits, and closes the status fd as it does.
-          void statusClosed.then(() => shim.reaped).then(() => resolveExit(exitStatus!));
-          return;
-        }
-      }
-    }
-
     status.on('data', (chunk: Buffer) => {
       let messages: ShimMessage[];
       try {
         messages = decoder.push(chunk);
       } catch (err) {
-        return fail(asShimError('shim protocol', err, osConstants.errno.EPROTO));
+        return this.fail(asShimError('shim protocol', err, osConstants.errno.EPROTO));
       }
-      messages.forEach(onMessage);
+      messages.forEach((m) => this.onMessage(m));
     });
     status.on('error', () => undefined); // 'close' follows and says what matters
-    control.on('error', () => undefined); // EPIPE when the shim already exited; handled via status
+    this.control.on('error', () => undefined); // EPIPE when the shim already exited; handled via status
 
     // The status fd is held only by the shim, so its close means the shim has exited.
     let statusIsClosed!: () => void;
     const statusClosed = new Promise<void>((res) => (statusIsClosed = res));
+    this.gone = statusClosed.then(() => shim.reaped);
+    this.statusClosed = statusClosed;
     status.on('close', () => {
       statusIsClosed();
-      clearTimeout(deadline);
-      if (killTimer) clearTimeout(killTimer);
+      clearTimeout(this.deadline);
+      if (this.killTimer) clearTimeout(this.killTimer);
       const gone = new ShimError('shim exited unexpectedly', osConstants.errno.EPIPE);
-      if (!started) {
-        void shim.reaped.then(() => reject(failure ?? gone));
-      } else if (!exitStatus) {
-        void shim.reaped.then(() => rejectExit(gone));
+      if (!this.isStarted) {
+        void shim.reaped.then(() => this.settle.fail(this.failure ?? gone));
+      } else if (!this.exitStatus) {
+        void shim.reaped.then(() => this.rejectExit(gone));
       }
     });
-    if (options.placeInCgroups) control.write(frame);
+    if (options.placeInCgroups) this.control.write(frame);
     else {
-      goSent = true;
-      control.end(Buffer.concat([frame, Buffer.from('G')]));
+      this.goSent = true;
+      // A prepared run keeps the control fd open for its 'E'.
+      const frameAndGo = Buffer.concat([frame, Buffer.from('G')]);
+      if (this.prepared) this.control.write(frameAndGo);
+      else this.control.end(frameAndGo);
     }
-  });
+  }
+
+  go(): Promise<LaunchedProcess> {
+    if (!this.execSent && !this.failure) {
+      this.execSent = true;
+      this.armDeadline();
+      this.control.end('E');
+    }
+    return this.started;
+  }
+
+  abort(): Promise<void> {
+    this.fail(new ShimError('start aborted', osConstants.errno.ECANCELED));
+    return this.gone;
+  }
+
+  private armDeadline(): void {
+    clearTimeout(this.deadline);
+    this.deadline = setTimeout(
+      () => this.fail(new ShimError('start timed out', osConstants.errno.ETIMEDOUT)),
+      this.options.timeoutMs ?? 30_000,
+    );
+  }
+
+  // Rejection waits until the shim is gone (status fd closed). Before 'G' (and, prepared,
+  // before 'E'), closing control makes the shim SIGKILL and reap its child; after 'G' the
+  // child still has PDEATHSIG=SIGKILL until execve, so killing the shim takes the child with it.
+  // A shim that reported the failure itself, or that waits for 'E', kills and reaps its child
+  // and exits on its own: killing it first would leave the child to be reaped by init.
+  private fail(err: Error, shimCleansUp = false): void {
+    if (this.isStarted || this.failure) return;
+    this.failure = err;
+    clearTimeout(this.deadline);
+    this.control.destroy();
+    const waitingForExec = this.readyReceived && !this.execSent;
+    if (this.goSent && !shimCleansUp && !waitingForExec) this.shim.kill();
+    this.killTimer = setTimeout(() => this.shim.kill(), SHIM_GRACE_MS);
+  }
+
+  private onMessage(msg: ShimMessage): void {
+    switch (msg.type) {
+      case 'pid':
+        this.pid = msg.pid;
+        if (!this.options.placeInCgroups) return; // 'G' went with the config
+        this.options.placeInCgroups(msg.pid).then(
+          () => {
+            if (this.failure) return;
+            this.goSent = true;
+            this.control.write('G');
+            if (!this.prepared) this.control.end();
+          },
+          (err: unknown) => this.fail(asShimError('place in cgroups', err)),
+        );
+        return;
+      case 'ready':
+        if (this.pid === undefined || !this.prepared || this.failure)
+          return this.fail(new ShimError('shim: unexpected READY', osConstants.errno.EPROTO));
+        clearTimeout(this.deadline);
+        this.readyReceived = true;
+        this.settle.ready();
+        return;
+      case 'error':
+        return this.fail(new ShimError(msg.step, msg.errno), true);
+      case 'exec':
+        if (this.pid === undefined || this.failure || (this.prepared && !this.execSent))
+          return this.fail(new ShimError('shim: unexpected EXEC', osConstants.errno.EPROTO));
+        this.isStarted = true;
+        clearTimeout(this.deadline);
+        this.settle.started({
+          pid: this.pid,
+          shimPid: this.shim.pid,
+          stdin: this.shim.stdio[0],
+          stdout: this.stdout,
+          stderr: this.stderr,
+          exited: this.exited,
+        });
+        return;
+      case 'exit': {
+        const signal = msg.signal === null ? null : (signalName(msg.signal) ?? null);
+        const exitStatus = { exitCode: msg.exitCode ?? 128 + (msg.signal ?? 0), signal };
+        this.exitStatus = exitStatus;
+        // Settle once the shim is reaped too, so "exited" means nothing of it is left: it
+        // sends EXIT just before it exits, and closes the status fd as it does.
+        void this.statusClosed.then(() => this.shim.reaped).then(() => this.resolveExit(exitStatus));
+        return;
+      }
+    }
+  }
 }
 
 function asShimError(step: string, err: unknown, fallbackErrno = osConstants.errno.EIO): ShimError {

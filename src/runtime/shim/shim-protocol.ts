@@ -24,6 +24,9 @@ import {
  *      (fd3 EOF before 'G' =                                       mounts, pivot_root,
  *       abort: S SIGKILLs C,                                       hostname, lo up, rlimits,
  *       reaps it, exits 1)                                         creds, caps, no_new_privs
+ *                                  (prepare: C writes {0, "ready"} on the exec-check pipe
+ *   fd4 ◄── "READY\n"           ──   and waits; S waits for the go to exec; fd3 EOF = abort)
+ *   fd3 ── 'E' ─────────────────►  write 'E' on sync pipe ────────►
  *                                                                  execve(argv, env)
  *                                  read exec-check pipe (O_CLOEXEC):
  *                                    EOF              = execve succeeded
@@ -109,6 +112,12 @@ export interface ShimRunConfig {
    * nothing left to do. Absent: the service moves C before 'G'.
    */
   cgroupTasks?: string[];
+  /**
+   * Stop right before execve and report READY; the process execs when the service sends 'E'
+   * (a prepared start: the setup is paid before the start is asked for). Set by
+   * `prepareShim`, not by callers.
+   */
+  prepare?: boolean;
   process: ShimProcessSpec;
 }
 
@@ -123,6 +132,7 @@ export type ShimConfig = ShimRunConfig | ShimExecConfig;
 
 export type ShimMessage =
   | { type: 'pid'; pid: number }
+  | { type: 'ready' }
   | { type: 'exec' }
   | { type: 'error'; errno: number; step: string }
   | { type: 'exit'; exitCode: number | null; signal: number | null };
@@ -164,6 +174,7 @@ export function encodeShimConfig(config: ShimConfig): Buffer {
       else put('tmpfs', m.destination, uint('tmpfs size', m.sizeBytes ?? 0), (m.mode ?? 0o1777).toString(8));
     }
     for (const file of config.cgroupTasks ?? []) put('cgroup', file);
+    if (config.prepare) put('prepare', '1');
   } else {
     put('target', uint('target', config.targetPid));
   }
@@ -212,6 +223,8 @@ export function parseShimLine(line: string): ShimMessage {
   switch (type) {
     case 'PID':
       return { type: 'pid', pid: int(a) };
+    case 'READY':
+      return { type: 'ready' };
     case 'EXEC':
       return { type: 'exec' };
     case 'ERR':
