@@ -18,6 +18,7 @@ import { AuditService, UsageService } from '../src/audit';
 import { PolicyService } from '../src/policy';
 import { ContainerService } from '../src/runtime';
 import { ContainerFiles } from '../src/runtime/container/container-files';
+import { ContainerLauncher } from '../src/runtime/container/container-launcher';
 import type { ContainerRepository } from '../src/runtime/container/container.repository';
 import type { ImageProvider } from '../src/runtime/container/image-provider';
 import { CGROUP_DRIVER } from '../src/runtime/container/runtime.tokens';
@@ -99,8 +100,9 @@ async function main(): Promise<void> {
     } as typeof end;
     wrap(PolicyService.prototype, 'decide', () => 'create: policy decide (+ decision audit)');
     // The instances the service holds (providers may be registered under other tokens).
-    const held = svc as unknown as { repo: ContainerRepository; images: ImageProvider };
-    wrap(held.images, 'prepare', (a) => (a[1] === undefined ? 'start' : 'create') + ': image prepare');
+    const held = svc as unknown as { repo: ContainerRepository };
+    const images = (app.get(ContainerLauncher) as unknown as { images: ImageProvider }).images;
+    wrap(images, 'prepare', (a) => (a[1] === undefined ? 'start' : 'create') + ': image prepare');
     const repo = held.repo;
     for (const m of ['insert', 'findByRef', 'markRunning', 'markExited', 'get', 'delete'] as const)
       wrap(repo, m, () => `db: containers.${m}`);
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
     cgroups.create = async (...args) => {
       const t0 = performance.now();
       const h: CgroupHandle = await createCgroup(...args);
-      note('start: cgroup create + limits', performance.now() - t0);
+      note('cgroup create + limits', performance.now() - t0);
       for (const m of ['stats', 'destroy'] as const) wrap(h, m, () => `exit: cgroup ${m}`);
       return h;
     };
@@ -124,6 +126,24 @@ async function main(): Promise<void> {
     const shimModule =
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require('../src/runtime/shim/launch-shim') as typeof import('../src/runtime/shim/launch-shim');
+    // A prepared start (at create): setup until READY, then the start's go until execve.
+    const prepare = shimModule.prepareShim;
+    shimModule.prepareShim = async (...args: Parameters<typeof prepare>) => {
+      const t0 = performance.now();
+      const p = await prepare(...args);
+      note('create: prepareShim → ready', performance.now() - t0);
+      mark('prepared start ready');
+      const go = p.go;
+      p.go = async () => {
+        const t1 = performance.now();
+        const launched = await go();
+        note('start: go → execve confirmed', performance.now() - t1);
+        mark('start: execve confirmed');
+        void launched.exited.then(() => mark('exit: shim reported the exit'));
+        return launched;
+      };
+      return p;
+    };
     const launch = shimModule.launchShim;
     shimModule.launchShim = async (...args: Parameters<typeof launch>) => {
       const t0 = performance.now();

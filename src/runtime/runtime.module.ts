@@ -7,6 +7,7 @@ import { ContainerInspector } from './container/container-inspector';
 import { ContainerRepository } from './container/container.repository';
 import { ContainerService } from './container/container.service';
 import { ContainerCreator } from './container/create-container';
+import { ContainerLauncher } from './container/container-launcher';
 import { ContainerUsageController } from './container/container-usage.controller';
 import { ContainersController } from './container/containers.controller';
 import { ExecService } from './container/exec.service';
@@ -31,6 +32,7 @@ import { ImagesModule } from './images';
     ContainerRepository,
     ContainerService,
     ContainerCreator,
+    ContainerLauncher,
     ContainerInspector,
     ExecService,
     RecoveryService,

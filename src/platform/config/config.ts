@@ -18,7 +18,14 @@ export interface WardenConfig {
   audit: { batchSize: number; flushMs: number };
   /** BullMQ worker locks: how soon a killed worker's jobs run again (see platform/queue/worker-options.ts). */
   queue: { lockMs: number; stalledCheckMs: number };
-  runtime: { node: string; cgroupParent: string; stopTimeoutSec: number; usageIntervalMs: number };
+  runtime: {
+    node: string;
+    cgroupParent: string;
+    stopTimeoutSec: number;
+    usageIntervalMs: number;
+    /** How long a created container's prepared start waits for its start; 0 = never prepare. */
+    preparedStartTtlMs: number;
+  };
   registry: RegistryConfig;
 }
 
@@ -106,6 +113,7 @@ const envSchema = z.object({
     .optional(),
   WARDEN_STOP_TIMEOUT: z.coerce.number().int().min(0).max(3600).optional(),
   WARDEN_USAGE_INTERVAL: z.coerce.number().min(1).max(3600).optional(),
+  WARDEN_PREPARED_START_TTL: z.coerce.number().min(0).max(3600).optional(),
   WARDEN_REGISTRY_UPSTREAMS: z.string().superRefine(checkUpstreams).optional(),
   WARDEN_REGISTRY_TAG_TTL: z.coerce.number().int().min(0).max(86400).optional(),
   WARDEN_REGISTRY_FILL_TIMEOUT: z.coerce.number().int().min(1).max(86400).optional(),
@@ -230,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       cgroupParent: e.WARDEN_CGROUP_PARENT ?? 'warden',
       stopTimeoutSec: e.WARDEN_STOP_TIMEOUT ?? 10,
       usageIntervalMs: (e.WARDEN_USAGE_INTERVAL ?? 10) * 1000,
+      preparedStartTtlMs: (e.WARDEN_PREPARED_START_TTL ?? 30) * 1000,
     },
     registry: {
       upstreams: parseUpstreams(e.WARDEN_REGISTRY_UPSTREAMS ?? '').upstreams,
@@ -290,6 +299,11 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     name: 'WARDEN_USAGE_INTERVAL',
     default: '10',
     meaning: 'seconds between usage samples of running containers',
+  },
+  {
+    name: 'WARDEN_PREPARED_START_TTL',
+    default: '30',
+    meaning: "seconds a created container's prepared start waits for its start (0: never prepare)",
   },
   {
     name: 'WARDEN_QUEUE_LOCK_MS',

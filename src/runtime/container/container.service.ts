@@ -1,21 +1,20 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditService, UsageService, type UsageSample } from '../../audit';
-import { parseImageReference } from '../../policy';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
-import { CgroupDriver } from '../cgroups';
+import type { CgroupHandle } from '../cgroups';
 import type { Syscalls } from '../ffi/syscalls';
-import { launchShim, ShimError, type ExitStatus } from '../shim/launch-shim';
+import { ShimError, type ExitStatus } from '../shim/launch-shim';
 import { ContainerRecord, auditContainer } from './container';
 import { ContainerCreator, CreateRequest } from './create-container';
 import { ContainerFiles } from './container-files';
 import { ContainerLog } from './container-log';
 import { ContainerFilter, ContainerRepository } from './container.repository';
-import { ImageProvider } from './image-provider';
-import { LiveContainers, WaitCondition } from './live-containers';
-import { buildRunConfig, cgroupLimits } from './run-config';
-import { CGROUP_DRIVER, SYSCALLS } from './runtime.tokens';
+import { LiveContainers, type ExitNotice, WaitCondition } from './live-containers';
+import { cgroupLimits } from './run-config';
+import { ContainerLauncher } from './container-launcher';
+import { SYSCALLS } from './runtime.tokens';
 import { usageSample } from './usage-sampler';
 
 export type { CreateRequest } from './create-container';
@@ -23,7 +22,8 @@ export type { CreateRequest } from './create-container';
 /**
  * Container lifecycle. Each verb reads as its steps; creation is decide → audit (by the
  * policy service, before anything exists) → image → files → record. A container's cgroup and
- * process exist only while it runs; its files until it is removed.
+ * process exist while it runs (and, created, while its prepared start waits: ContainerLauncher);
+ * its files until it is removed.
  */
 @Injectable()
 export class ContainerService implements BeforeApplicationShutdown {
@@ -33,10 +33,9 @@ export class ContainerService implements BeforeApplicationShutdown {
     private readonly repo: ContainerRepository,
     private readonly live: LiveContainers,
     private readonly creator: ContainerCreator,
-    private readonly images: ImageProvider,
+    private readonly launcher: ContainerLauncher,
     private readonly audit: AuditService,
     private readonly usageRecords: UsageService,
-    @Inject(CGROUP_DRIVER) private readonly cgroups: CgroupDriver,
     @Inject(SYSCALLS) private readonly sys: Syscalls,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
@@ -71,45 +70,17 @@ export class ContainerService implements BeforeApplicationShutdown {
     const c = await this.resolve(ref);
     if (c.state === 'running')
       throw new WardenError('CONTAINER_NOT_MODIFIED', `container ${c.name} is already running`);
-    // The image the container was created from, by digest: a tag moved since then changes nothing.
-    const image = await this.images.prepare(
-      c.imageDigest ? { registry: '', repository: '', digest: c.imageDigest } : parseRef(c.image),
-    );
-    const files = new ContainerFiles(this.config.dataDir, c.id);
-    files.resetWork();
-    let runConfig;
-    try {
-      runConfig = buildRunConfig(c, image, files);
-    } catch (err) {
-      throw new WardenError(
-        'CONTAINER_COMMAND_INVALID',
-        (err as Error).message,
-        { id: c.id },
-        { cause: err },
-      );
-    }
-    const cgroup = await this.cgroups.create(c.id, cgroupLimits(c.spec));
-    const log = new ContainerLog(files.log);
-    let launched;
-    try {
-      // v1: the shim's child moves itself into the cgroups (a fraction of the kernel's cost
-      // of moving it from here); otherwise it is placed here before it may go on.
-      const selfJoin = cgroup.selfJoinFiles;
-      launched = await launchShim(selfJoin ? { ...runConfig, cgroupTasks: [...selfJoin] } : runConfig, {
-        placeInCgroups: selfJoin ? undefined : (pid) => cgroup.addProcess(pid),
-        stdio: [c.options.openStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-        syscalls: this.sys,
-      });
-    } catch (err) {
-      log.close();
-      await cgroup.destroy().catch(() => undefined);
+    // Throws when the command is invalid or no cgroup can be made: nothing was started.
+    const launch = await this.launcher.launch(c);
+    if ('failed' in launch) {
+      const err = launch.failed;
       const shimErr = err instanceof ShimError ? err : undefined;
       // Docker's exit codes for a command that cannot run: 127 not found, 126 not executable.
       const exitCode = shimErr?.step.startsWith('exec') ? (shimErr.code === 'ENOENT' ? 127 : 126) : 128;
       const message = shimErr ? `failed to start container: ${shimErr.message}` : (err as Error).message;
       await this.repo.markExited(c.id, { exitCode, oomKilled: false, error: message });
       await this.recordDied(c, { exitCode, signal: null }, false, message);
-      this.live.notify(c.id, 'exited', exitCode);
+      this.live.notify(c.id, 'exited', { exitCode, oomKilled: false });
       // As Docker: an auto-remove container goes even when it never ran (`docker run --rm`
       // waits for the removal after a failed start).
       if (c.options.autoRemove) await this.removeRecord({ ...c, exitCode }, caller).catch(() => undefined);
@@ -120,6 +91,8 @@ export class ContainerService implements BeforeApplicationShutdown {
         { cause: err },
       );
     }
+    const { cgroup, launched } = launch;
+    const log = new ContainerLog(new ContainerFiles(this.config.dataDir, c.id).log);
     if (launched.stdout) log.attach(launched.stdout, 'stdout');
     if (launched.stderr) log.attach(launched.stderr, 'stderr');
     const pidfd = this.openPidfd(launched.pid);
@@ -161,7 +134,7 @@ export class ContainerService implements BeforeApplicationShutdown {
     c: ContainerRecord,
     entry: {
       pidfd: number;
-      cgroup: import('../cgroups').CgroupHandle;
+      cgroup: CgroupHandle;
       log: ContainerLog;
       process: { pid: number };
       recorded?: Promise<unknown>;
@@ -212,7 +185,7 @@ export class ContainerService implements BeforeApplicationShutdown {
     entry.log.close();
     this.live.delete(c.id);
     await recorded;
-    this.live.notify(c.id, 'exited', status.exitCode);
+    this.live.notify(c.id, 'exited', { exitCode: status.exitCode, oomKilled });
     // `c` is the record as it was at start: the removal's waiters need this exit's code.
     if (c.options.autoRemove)
       await this.removeRecord(
@@ -290,18 +263,27 @@ export class ContainerService implements BeforeApplicationShutdown {
 
   /** Exit code once the condition holds; `not-running` returns at once for a container that is not running. */
   async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<number> {
+    return (await this.waitExit(ref, condition)).exitCode;
+  }
+
+  /** As `wait`, with whether the exit was an OOM kill (the row's, or the exit's as it was recorded). */
+  async waitExit(ref: string, condition: WaitCondition = 'not-running'): Promise<ExitNotice> {
     const c = await this.resolve(ref);
+    const recorded = (r: ContainerRecord): ExitNotice => ({
+      exitCode: r.exitCode ?? 0,
+      oomKilled: r.oomKilled,
+    });
     // Answered at once, without waking other waiters (a next-exit waiter must keep waiting).
-    if (condition === 'not-running' && c.state !== 'running') return c.exitCode ?? 0;
+    if (condition === 'not-running' && c.state !== 'running') return recorded(c);
     const pending = this.live.wait(c.id, condition);
     // The exit (or removal) may have been announced between the read above and registering.
     // Not when the row said running and the process is still watched here (its exit will
     // notify), nor for a container that has not run (its start notifies): no second read.
     if (condition !== 'removed' && (c.state !== 'running' || this.live.get(c.id))) return pending;
     const now = await this.repo.get(c.id);
-    if (!now && condition === 'removed') return c.exitCode ?? 0;
+    if (!now && condition === 'removed') return recorded(c);
     if (condition !== 'removed' && now && now.state !== 'running' && !this.live.get(c.id)) {
-      return now.exitCode ?? 0;
+      return recorded(now);
     }
     return pending;
   }
@@ -326,6 +308,7 @@ export class ContainerService implements BeforeApplicationShutdown {
   }
 
   private async removeRecord(c: ContainerRecord, caller: Caller): Promise<void> {
+    await this.launcher.discard(c.id); // a created container's prepared start
     new ContainerFiles(this.config.dataDir, c.id).remove();
     await this.repo.delete(c.id);
     await this.audit.record({
@@ -335,7 +318,7 @@ export class ContainerService implements BeforeApplicationShutdown {
       subject: c.id,
       payload: auditContainer(c),
     });
-    this.live.notify(c.id, 'removed', c.exitCode ?? 0);
+    this.live.notify(c.id, 'removed', { exitCode: c.exitCode ?? 0, oomKilled: c.oomKilled });
   }
 
   private recordAction(caller: Caller, c: ContainerRecord, action: string, detail: Record<string, unknown>) {
@@ -387,14 +370,4 @@ export class ContainerService implements BeforeApplicationShutdown {
       }),
     );
   }
-}
-
-function parseRef(s: string) {
-  const r = parseImageReference(s);
-  if (!r.ok)
-    throw new WardenError(
-      'CONTAINER_START_FAILED',
-      `stored image reference '${s}' no longer parses: ${r.error}`,
-    );
-  return r.ref;
 }

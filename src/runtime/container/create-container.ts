@@ -7,6 +7,7 @@ import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
 import { auditContainer, CONTAINER_NAME_RE, ContainerOptions, ContainerRecord } from './container';
 import { ContainerFiles } from './container-files';
+import { ContainerLauncher } from './container-launcher';
 import { ContainerRepository } from './container.repository';
 import { ImageProvider } from './image-provider';
 import { hostnameOf, networkOf } from './run-config';
@@ -20,7 +21,8 @@ export interface CreateRequest extends Partial<ContainerOptions> {
 /**
  * Creating a container reads as its steps: the policy decides (and records the decision,
  * before anything exists) → the image is resolved and unpacked → the container's files →
- * its row → the audit event. A denial or a bad request creates nothing.
+ * its row (while its start is prepared: see ContainerLauncher) → the audit event. A denial
+ * or a bad request creates nothing.
  */
 @Injectable()
 export class ContainerCreator {
@@ -28,6 +30,7 @@ export class ContainerCreator {
     private readonly repo: ContainerRepository,
     private readonly policy: PolicyService,
     private readonly images: ImageProvider,
+    private readonly launcher: ContainerLauncher,
     private readonly audit: AuditService,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
@@ -101,6 +104,8 @@ export class ContainerCreator {
       files.remove();
       throw err;
     }
+    // Its start is set up while the row travels and until the start is asked for.
+    this.launcher.prepare(record, image);
     try {
       if (!(await inserted)) {
         throw new WardenError('CONTAINER_NAME_IN_USE', `the container name '/${name}' is already in use`, {
@@ -108,6 +113,7 @@ export class ContainerCreator {
         });
       }
     } catch (err) {
+      await this.launcher.discard(id);
       files.remove();
       throw err;
     }

@@ -1,0 +1,179 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import { WardenError } from '../../platform/errors';
+import { CgroupDriver, type CgroupHandle } from '../cgroups';
+import type { Syscalls } from '../ffi/syscalls';
+import {
+  launchShim,
+  prepareShim,
+  type LaunchedProcess,
+  type LaunchShimOptions,
+  type PreparedShim,
+} from '../shim/launch-shim';
+import type { ShimRunConfig } from '../shim/shim-protocol';
+import type { ContainerRecord } from './container';
+import { ContainerFiles } from './container-files';
+import { ImageProvider, type PreparedImage } from './image-provider';
+import { parseImageReference } from '../../policy';
+import { buildRunConfig, cgroupLimits } from './run-config';
+import { CGROUP_DRIVER, SYSCALLS } from './runtime.tokens';
+
+/** Prepared starts held at once; beyond this a create prepares nothing (its start does it all). */
+const MAX_PREPARED = 64;
+
+/** A started process in its cgroup, or why it did not start. */
+export type Launch = { cgroup: CgroupHandle; launched: LaunchedProcess } | { failed: unknown };
+
+interface Prepared {
+  cgroup: CgroupHandle;
+  shim: PreparedShim;
+}
+
+interface Preparation {
+  /** Undefined when the preparation failed: the start then does the whole launch, and reports. */
+  ready: Promise<Prepared | undefined>;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Puts a container's process in place: its cgroup with the limits, then the shim (namespaces,
+ * rootfs, credentials) up to execve.
+ *
+ * A create prepares its start (`prepare`): the cgroup and the shim's whole setup run while the
+ * create's row and audit event travel and until the client asks for the start, which then
+ * only lets the waiting process execve. Like `runc create` followed by `runc start`, but
+ * invisible: the container stays `created`, nothing of the command runs, and a preparation
+ * that failed, expired (WARDEN_PREPARED_START_TTL) or was never made leaves the start to do
+ * every step itself — with the same errors as before, since nothing of the preparation is
+ * reported. Removing the container, or stopping Warden, kills what waits.
+ */
+@Injectable()
+export class ContainerLauncher implements BeforeApplicationShutdown {
+  private readonly log = new Logger('runtime');
+  private readonly preparations = new Map<string, Preparation>();
+
+  constructor(
+    private readonly images: ImageProvider,
+    @Inject(CGROUP_DRIVER) private readonly cgroups: CgroupDriver,
+    @Inject(SYSCALLS) private readonly sys: Syscalls,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+  ) {}
+
+  /** Starts preparing `c`'s start (its files laid out, its policy decision taken); never throws. */
+  prepare(c: ContainerRecord, image: PreparedImage): void {
+    const ttl = this.config.runtime.preparedStartTtlMs;
+    if (ttl <= 0 || this.preparations.size >= MAX_PREPARED || this.preparations.has(c.id)) return;
+    let runConfig: ShimRunConfig;
+    try {
+      runConfig = buildRunConfig(c, image, new ContainerFiles(this.config.dataDir, c.id));
+    } catch {
+      return; // the start says what is wrong with the command
+    }
+    const ready = this.cgroups.create(c.id, cgroupLimits(c.spec)).then(
+      async (cgroup) => {
+        try {
+          return { cgroup, shim: await prepareShim(...this.shimArgs(c, runConfig, cgroup)) };
+        } catch (err) {
+          this.log.debug(`container ${c.id}: start not prepared: ${(err as Error).message}`);
+          await cgroup.destroy().catch(() => undefined);
+          return undefined;
+        }
+      },
+      () => undefined,
+    );
+    const timer = setTimeout(() => void this.discard(c.id), ttl);
+    timer.unref();
+    this.preparations.set(c.id, { ready, timer });
+  }
+
+  /**
+   * The container's process, running its command: the prepared one let go, or launched from
+   * scratch. Throws when nothing could be started (the image, the command, the cgroup); a
+   * process that failed to start comes back as `failed` (a ShimError, usually), with nothing
+   * left of it: process, shim and cgroup are gone.
+   */
+  async launch(c: ContainerRecord): Promise<Launch> {
+    const prepared = await this.take(c.id)?.ready;
+    if (prepared) {
+      try {
+        return { cgroup: prepared.cgroup, launched: await prepared.shim.go() };
+      } catch (err) {
+        await prepared.cgroup.destroy().catch(() => undefined);
+        return { failed: err };
+      }
+    }
+    // The image the container was created from, by digest: a tag moved since then changes nothing.
+    const image = await this.images.prepare(
+      c.imageDigest ? { registry: '', repository: '', digest: c.imageDigest } : parseRef(c.image),
+    );
+    const files = new ContainerFiles(this.config.dataDir, c.id);
+    files.resetWork();
+    let runConfig: ShimRunConfig;
+    try {
+      runConfig = buildRunConfig(c, image, files);
+    } catch (err) {
+      throw new WardenError(
+        'CONTAINER_COMMAND_INVALID',
+        (err as Error).message,
+        { id: c.id },
+        { cause: err },
+      );
+    }
+    const cgroup = await this.cgroups.create(c.id, cgroupLimits(c.spec));
+    try {
+      return { cgroup, launched: await launchShim(...this.shimArgs(c, runConfig, cgroup)) };
+    } catch (err) {
+      await cgroup.destroy().catch(() => undefined);
+      return { failed: err };
+    }
+  }
+
+  /** Kills `id`'s prepared start, if it has one, and removes its cgroup. */
+  async discard(id: string): Promise<void> {
+    const prepared = await this.take(id)?.ready;
+    if (!prepared) return;
+    await prepared.shim.abort();
+    await prepared.cgroup.destroy().catch((err: Error) => this.log.error(`container ${id}: ${err.message}`));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.preparations.keys()].map((id) => this.discard(id)));
+  }
+
+  private take(id: string): Preparation | undefined {
+    const p = this.preparations.get(id);
+    if (p) {
+      this.preparations.delete(id);
+      clearTimeout(p.timer);
+    }
+    return p;
+  }
+
+  private shimArgs(
+    c: ContainerRecord,
+    runConfig: ShimRunConfig,
+    cgroup: CgroupHandle,
+  ): [ShimRunConfig, LaunchShimOptions] {
+    // v1: the shim's child moves itself into the cgroups (a fraction of the kernel's cost of
+    // moving it from here); otherwise it is placed here before it may go on.
+    const selfJoin = cgroup.selfJoinFiles;
+    return [
+      selfJoin ? { ...runConfig, cgroupTasks: [...selfJoin] } : runConfig,
+      {
+        placeInCgroups: selfJoin ? undefined : (pid) => cgroup.addProcess(pid),
+        stdio: [c.options.openStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        syscalls: this.sys,
+      },
+    ];
+  }
+}
+
+function parseRef(s: string) {
+  const r = parseImageReference(s);
+  if (!r.ok)
+    throw new WardenError(
+      'CONTAINER_START_FAILED',
+      `stored image reference '${s}' no longer parses: ${r.error}`,
+    );
+  return r.ref;
+}
