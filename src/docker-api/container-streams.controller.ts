@@ -82,7 +82,7 @@ export class DockerContainerStreamsController {
     let code: Promise<number>;
     if (condition === 'not-running' && c.state !== 'running') code = Promise.resolve(c.exitCode ?? 0);
     else {
-      code = this.live.wait(c.id, condition);
+      code = this.live.wait(c.id, condition).then((exit) => exit.exitCode);
       // It may have exited (or gone) while the record was being read.
       if (condition !== 'next-exit' && !this.containers.liveContainer(c.id) && c.state === 'running') {
         const now = await this.containers.resolve(c.id).catch(() => undefined);

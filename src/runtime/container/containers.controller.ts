@@ -146,9 +146,8 @@ export class ContainersController {
   @ApiOperation({ summary: 'Block until the condition holds; answers the exit code' })
   @ApiZodQuery(waitQuery)
   async wait(@Param('id') id: string, @Query(new ZodPipe(waitQuery, 'query')) q: z.infer<typeof waitQuery>) {
-    const statusCode = await this.containers.wait(id, q.condition);
-    const c = await this.containers.resolve(id).catch(() => undefined); // gone after condition=removed
-    return { statusCode, oomKilled: c?.oomKilled ?? null };
+    const exit = await this.containers.waitExit(id, q.condition);
+    return { statusCode: exit.exitCode, oomKilled: exit.oomKilled };
   }
 
   @Delete(':id')

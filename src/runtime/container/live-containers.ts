@@ -17,6 +17,12 @@ export interface LiveContainer {
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
+/** What a waiter learns: the exit code, and whether the kernel's OOM killer ended the process. */
+export interface ExitNotice {
+  exitCode: number;
+  oomKilled: boolean;
+}
+
 /**
  * In-memory state for containers running on this node, and the waiters for their exits:
  * the database says what a container is; this says what this process is doing with it.
@@ -25,7 +31,7 @@ export class LiveContainers {
   private readonly live = new Map<string, LiveContainer>();
   private readonly waiters = new Map<
     string,
-    Array<{ condition: WaitCondition; resolve: (code: number) => void }>
+    Array<{ condition: WaitCondition; resolve: (exit: ExitNotice) => void }>
   >();
   private readonly starts = new EventEmitter().setMaxListeners(0);
 
@@ -46,7 +52,7 @@ export class LiveContainers {
   }
 
   /** Registers a waiter; `wait` arriving before `start` (as the docker CLI sends it) still sees the exit. */
-  wait(id: string, condition: WaitCondition): Promise<number> {
+  wait(id: string, condition: WaitCondition): Promise<ExitNotice> {
     return new Promise((resolve) => {
       const list = this.waiters.get(id) ?? [];
       list.push({ condition, resolve });
@@ -68,12 +74,12 @@ export class LiveContainers {
   }
 
   /** Called when a container's process exited (and again when it is removed). */
-  notify(id: string, event: 'exited' | 'removed', exitCode: number): void {
+  notify(id: string, event: 'exited' | 'removed', exit: ExitNotice): void {
     const list = this.waiters.get(id);
     if (!list) return;
     const keep = list.filter((w) => {
       const fire = event === 'removed' || w.condition !== 'removed';
-      if (fire) w.resolve(exitCode);
+      if (fire) w.resolve(exit);
       return !fire;
     });
     if (keep.length) this.waiters.set(id, keep);
