@@ -1,19 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cgroupDirsFor, importBusybox, runContainer } from '../utils/containers';
+import { cgroupDirsFor, cgroupPids, importBusybox, runContainer } from '../utils/containers';
 import { eventually } from '../utils/services';
 import { api, startTestWarden, TestWarden } from '../utils/warden';
-
-/** Pids in the container's cgroup (the v1 pids hierarchy, or v2's single tree), or [] when it has none. */
-function cgroupPids(id: string): number[] {
-  for (const dir of cgroupDirsFor(id)) {
-    const file = ['cgroup.procs', 'tasks'].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
-    if (!file) continue;
-    const pids = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
-    if (pids.length) return pids;
-  }
-  return [];
-}
 
 const comm = (pid: number) => fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
 

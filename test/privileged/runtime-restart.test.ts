@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../../src/platform/process/child-process';
 import { assertBuilt, processesMentioning, startCli, waitHealthy } from '../utils/cli';
-import { cgroupDirsFor, importBusybox } from '../utils/containers';
+import { cgroupDirsFor, cgroupPids, importBusybox } from '../utils/containers';
 import { eventually } from '../utils/services';
 import { ADMIN_TOKEN, api } from '../utils/warden';
 
@@ -47,8 +47,15 @@ describe('Warden killed with containers running, then started again', () => {
       ids.push(c.body.id);
       pids.push(started.body.pid);
     }
+    // A created container's prepared start waits in its cgroup (see ContainerLauncher).
+    const created = await api(w, 'POST', '/containers', {
+      body: { image: 'busybox:1.35', name: 'created-only', cmd: ['sleep', '300'] },
+    });
+    const waiting = await eventually('the prepared start', async () => cgroupPids(created.body.id)[0]);
     first.child.kill('SIGKILL');
     await first.exit;
+    // Its shim lost the control socket: it kills what waits, and exits.
+    await eventually('the prepared start to end with Warden', async () => !fs.existsSync(`/proc/${waiting}`));
     for (const pid of pids) expect(fs.existsSync(`/proc/${pid}`)).toBe(true); // orphaned for now
     for (const id of ids) expect(cgroupDirsFor(id).length).toBeGreaterThan(0);
 
@@ -69,13 +76,21 @@ describe('Warden killed with containers running, then started again', () => {
       expect(died.payload).toMatchObject({ recovered: true, processesKilled: 1 });
     }
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dataDir);
+    // The created container is still created; the cgroup its preparation left is gone.
+    expect((await api(w, 'GET', `/containers/${created.body.id}`)).body.state).toBe('created');
+    expect(cgroupDirsFor(created.body.id)).toEqual([]);
 
     // the containers can run again under the new process
     const again = await api(w, 'POST', `/containers/${ids[0]}/start`);
     expect(again.body.state).toBe('running');
+    const prepared = await api(w, 'POST', '/containers', {
+      body: { image: 'busybox:1.35', cmd: ['sleep', '300'] },
+    });
+    await eventually('a new prepared start', async () => cgroupPids(prepared.body.id)[0]);
     second.child.kill('SIGINT');
     expect(await second.exit).toBe(0);
-    // a clean stop kills what runs, records it, and leaves no cgroup
+    // a clean stop kills what runs (and what a new preparation holds), records it, and leaves no cgroup
     expect(cgroupDirsFor(ids[0])).toEqual([]);
+    expect(cgroupDirsFor(prepared.body.id)).toEqual([]);
   });
 });

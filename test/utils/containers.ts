@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { dockerSave } from '../fixtures/images/archives';
 import { busyboxImage } from '../fixtures/images/fixture-images';
 import { ADMIN_TOKEN, api } from './warden';
@@ -94,4 +95,15 @@ export function cgroupDirsFor(id: string): string[] {
   };
   walk('/sys/fs/cgroup', 0);
   return found;
+}
+
+/** Pids in the container's cgroup (the v1 pids hierarchy, or v2's single tree), or [] when it has none. */
+export function cgroupPids(id: string): number[] {
+  for (const dir of cgroupDirsFor(id)) {
+    const file = ['cgroup.procs', 'tasks'].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+    if (!file) continue;
+    const pids = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
+    if (pids.length) return pids;
+  }
+  return [];
 }
