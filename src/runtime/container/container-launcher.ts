@@ -39,9 +39,9 @@ interface Preparation {
  * Puts a container's process in place: its cgroup with the limits, then the shim (namespaces,
  * rootfs, credentials) up to execve.
  *
- * A create prepares its start (`prepare`): the cgroup and the shim's whole setup run while the
- * create's row and audit event travel and until the client asks for the start, which then
- * only lets the waiting process execve. Like `runc create` followed by `runc start`, but
+ * A create prepares its start (`prepare`): once the create is answered, the cgroup and the
+ * shim's whole setup run until the client asks for the start, which then only lets the
+ * waiting process execve. Like `runc create` followed by `runc start`, but
  * invisible: the container stays `created`, nothing of the command runs, and a preparation
  * that failed, expired (WARDEN_PREPARED_START_TTL) or was never made leaves the start to do
  * every step itself — with the same errors as before, since nothing of the preparation is
@@ -51,6 +51,8 @@ interface Preparation {
 export class ContainerLauncher implements BeforeApplicationShutdown {
   private readonly log = new Logger('runtime');
   private readonly preparations = new Map<string, Preparation>();
+  /** Containers whose start is under way here. */
+  private readonly launching = new Set<string>();
 
   constructor(
     private readonly images: ImageProvider,
@@ -62,7 +64,9 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
   /** Starts preparing `c`'s start (its files laid out, its policy decision taken); never throws. */
   prepare(c: ContainerRecord, image: PreparedImage): void {
     const ttl = this.config.runtime.preparedStartTtlMs;
-    if (ttl <= 0 || this.preparations.size >= MAX_PREPARED || this.preparations.has(c.id)) return;
+    if (ttl <= 0 || this.preparations.size >= MAX_PREPARED) return;
+    // Already prepared, or a start got here first: its cgroup must not be contested.
+    if (this.preparations.has(c.id) || this.launching.has(c.id)) return;
     let runConfig: ShimRunConfig;
     try {
       runConfig = buildRunConfig(c, image, new ContainerFiles(this.config.dataDir, c.id));
@@ -93,6 +97,15 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
    * left of it: process, shim and cgroup are gone.
    */
   async launch(c: ContainerRecord): Promise<Launch> {
+    this.launching.add(c.id);
+    try {
+      return await this.launchOnce(c);
+    } finally {
+      this.launching.delete(c.id);
+    }
+  }
+
+  private async launchOnce(c: ContainerRecord): Promise<Launch> {
     const prepared = await this.take(c.id)?.ready;
     if (prepared) {
       try {

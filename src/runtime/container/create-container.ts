@@ -21,7 +21,7 @@ export interface CreateRequest extends Partial<ContainerOptions> {
 /**
  * Creating a container reads as its steps: the policy decides (and records the decision,
  * before anything exists) → the image is resolved and unpacked → the container's files →
- * its row (while its start is prepared: see ContainerLauncher) → the audit event. A denial
+ * its row → the audit event; then its start is prepared (see ContainerLauncher). A denial
  * or a bad request creates nothing.
  */
 @Injectable()
@@ -104,8 +104,6 @@ export class ContainerCreator {
       files.remove();
       throw err;
     }
-    // Its start is set up while the row travels and until the start is asked for.
-    this.launcher.prepare(record, image);
     try {
       if (!(await inserted)) {
         throw new WardenError('CONTAINER_NAME_IN_USE', `the container name '/${name}' is already in use`, {
@@ -113,7 +111,6 @@ export class ContainerCreator {
         });
       }
     } catch (err) {
-      await this.launcher.discard(id);
       files.remove();
       throw err;
     }
@@ -126,6 +123,9 @@ export class ContainerCreator {
       // launchRequestId links the container to its decision: an auditor follows it from one to the other.
       payload: { ...auditContainer(record), spec, launchRequestId: launchRequestId ?? null },
     });
+    // Its start is set up from here until the start is asked for. On the next turn of the
+    // loop: the answer to this create goes out first (measured: ~1 ms sooner start-to-exit).
+    setImmediate(() => this.launcher.prepare(record, image));
     return record;
   }
 }
