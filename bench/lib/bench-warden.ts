@@ -35,10 +35,16 @@ export interface BenchWarden {
   caller: Caller;
   /** REST call with the admin token; JSON in and out. */
   call(method: string, p: string, body?: unknown): Promise<Reply>;
+  /** The environment this Warden was configured from: a `warden worker` given it joins it. */
+  env: Record<string, string>;
   close(): Promise<void>;
 }
 
-export async function startBenchWarden(env: Record<string, string> = {}): Promise<BenchWarden> {
+/** `role`: `up` (API + workers, the default deployment) or `serve` (the API alone, no job runs). */
+export async function startBenchWarden(
+  env: Record<string, string> = {},
+  role: 'up' | 'serve' = 'up',
+): Promise<BenchWarden> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-bench-'));
   const pg = await startEmbeddedPostgres(path.join(dir, 'pg'), quiet);
   const redis = await startEmbeddedRedis(path.join(dir, 'r'), quiet);
@@ -62,7 +68,7 @@ export async function startBenchWarden(env: Record<string, string> = {}): Promis
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const config = loadConfig({
+    const configEnv: Record<string, string> = {
       WARDEN_DATA_DIR: path.join(dir, 'warden'),
       WARDEN_PORT: '0',
       WARDEN_ADMIN_TOKEN: BENCH_TOKEN,
@@ -72,8 +78,9 @@ export async function startBenchWarden(env: Record<string, string> = {}): Promis
       WARDEN_CGROUP_PARENT: `warden-bench-${process.pid}`,
       WARDEN_DOCKER_SOCKET: path.join(dir, 'docker.sock'),
       ...env,
-    });
-    warden = await startWarden('up', config, pino({ level: 'error' }));
+    };
+    const config = loadConfig(configEnv);
+    warden = await startWarden(role, config, pino({ level: 'error' }));
     const url = warden.url!;
     const call = (method: string, p: string, body?: unknown) =>
       jsonRequest(agent, url, BENCH_TOKEN, method, p, body);
@@ -90,6 +97,7 @@ export async function startBenchWarden(env: Record<string, string> = {}): Promis
       dir,
       caller: { principal: { id: 'admin', role: 'admin', teams: [] }, source: { via: 'cli' } },
       call,
+      env: configEnv,
       close: cleanup,
     };
   } catch (err) {

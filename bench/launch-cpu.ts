@@ -1,0 +1,163 @@
+/**
+ * Where the host's CPU goes per REST launch (issue 4, diagnostic, no target): N launches of
+ * /bin/true in busybox (create, wait, start, wait answered, then DELETE, from a client in its
+ * own process as in bench/launch), with every process's CPU time read from /proc before and
+ * after. Once for each role in LAUNCH_CPU_ROLES (default `up,serve,serve+worker`): `up` runs
+ * the audit and usage workers in the API process as deployed; `serve` has no worker, so its
+ * row shows what the launch path alone costs (its events wait in Redis, unprocessed);
+ * `serve+worker` adds a `warden worker` process at niceness LAUNCH_CPU_WORKER_NICE (10).
+ *
+ *   bash bench/run.sh launch-cpu                 (N=300 per role after 20 warm-up launches)
+ *   LAUNCH_BENCH_N=100 LAUNCH_CPU_ROLES=up bash bench/run.sh launch-cpu
+ *
+ * "host busy" is /proc/stat's non-idle time on all CPUs: everything the launches made the
+ * machine do. The shims and container processes are reaped by the service and gone by the
+ * second reading, so their CPU is in "rest" (host busy minus the processes listed), with
+ * anything else that ran on the host meanwhile.
+ */
+import { fork, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BENCH_TOKEN, IMAGE, startBenchWarden, summary } from './lib/bench-warden';
+import type { LaunchTiming } from './lib/rest-client';
+
+const N = Number(process.env.LAUNCH_BENCH_N ?? 300);
+const WARMUP = 20;
+type Role = 'up' | 'serve' | 'serve+worker';
+const ROLES = (process.env.LAUNCH_CPU_ROLES ?? 'up,serve,serve+worker').split(',') as Role[];
+/** Niceness of the `warden worker` process of the serve+worker row (0 = as the service). */
+const WORKER_NICE = Number(process.env.LAUNCH_CPU_WORKER_NICE ?? 10);
+const TICK_MS = 1000 / 100; // USER_HZ
+
+/** Non-idle jiffies of all CPUs (user, nice, system, irq, softirq, steal). */
+function hostBusy(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  return f.reduce((a, b) => a + b, 0) - f[3] - f[4];
+}
+
+/** utime + stime of every live process, in jiffies, grouped. */
+function processTicks(groupOf: (pid: number, comm: string) => string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      const comm = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      const g = groupOf(Number(e), comm);
+      out.set(g, (out.get(g) ?? 0) + Number(f[11]) + Number(f[12]));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+const GROUPS = ['service', 'worker', 'postgres', 'redis', 'client', 'kernel threads'] as const;
+
+/**
+ * `warden worker` (this checkout's bin/, so dist/ must be built) joined to a bench Warden, at a
+ * lower CPU priority: the service's launches come first, the events are committed in between.
+ */
+async function startWorker(env: Record<string, string>): Promise<{ pid: number; stop(): Promise<void> }> {
+  const bin = path.resolve(process.env.NODE_PATH ?? '', '..', 'bin', 'warden.js');
+  const child = spawn(process.execPath, [bin, 'worker'], {
+    env: { ...process.env, ...env },
+    stdio: 'inherit',
+  });
+  os.setPriority(child.pid!, WORKER_NICE);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise((r) => setTimeout(r, 4000)); // boots in ~2 s here
+  return {
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function measure(role: Role) {
+  const w = await startBenchWarden({}, role === 'up' ? 'up' : 'serve');
+  const worker = role === 'serve+worker' ? await startWorker(w.env) : undefined;
+  const workerPid = worker?.pid;
+  const client = fork(path.join(__dirname, 'lib', 'rest-client.js'), [], { stdio: 'inherit' });
+  try {
+    const ask = <T>(msg: unknown) =>
+      new Promise<T>((resolve, reject) => {
+        client.once('message', (m: T & { error?: string }) =>
+          m.error ? reject(new Error(m.error)) : resolve(m),
+        );
+        client.send(msg as object);
+      });
+    await ask({ url: w.url, token: BENCH_TOKEN, image: IMAGE });
+    for (let i = 0; i < WARMUP; i++) await ask<LaunchTiming>({ launch: 1 });
+    const groupOf = (pid: number, comm: string): string => {
+      if (pid === process.pid) return 'service';
+      if (pid === client.pid) return 'client';
+      if (pid === workerPid) return 'worker';
+      if (comm.startsWith('postgres')) return 'postgres';
+      if (comm.startsWith('redis')) return 'redis';
+      return /^(kworker|ksoftirqd|rcu_|migration|kdamond)/.test(comm) ? 'kernel threads' : 'other';
+    };
+    const host0 = hostBusy();
+    const ticks0 = processTicks(groupOf);
+    const timings: LaunchTiming[] = [];
+    for (let i = 0; i < N; i++) timings.push(await ask<LaunchTiming>({ launch: 1 }));
+    const host = ((hostBusy() - host0) * TICK_MS) / N;
+    const ticks1 = processTicks(groupOf);
+    const per = (g: string) => (((ticks1.get(g) ?? 0) - (ticks0.get(g) ?? 0)) * TICK_MS) / N;
+    const listed = GROUPS.reduce((a, g) => a + per(g), 0);
+    return {
+      role,
+      total: summary(timings.map((t) => t.ms)),
+      create: summary(timings.map((t) => t.create)).median,
+      start: summary(timings.map((t) => t.start)).median,
+      exit: summary(timings.map((t) => t.exit)).median,
+      host,
+      cpu: Object.fromEntries(GROUPS.map((g) => [g, per(g)])) as Record<(typeof GROUPS)[number], number>,
+      rest: host - listed,
+    };
+  } finally {
+    client.disconnect();
+    await worker?.stop();
+    await w.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const rows = [];
+  for (const role of ROLES) rows.push(await measure(role));
+  const f = (n: number) => n.toFixed(1).padStart(7);
+  console.log(
+    `REST launches of /bin/true, N=${N} per role after ${WARMUP} warm-up, ${os.cpus().length} CPUs`,
+  );
+  console.log('');
+  console.log('| role         | median ms |  p95 ms | create | start | exit→wait |');
+  console.log('|--------------|----------:|--------:|-------:|------:|----------:|');
+  for (const r of rows)
+    console.log(
+      `| ${r.role.padEnd(12)} |   ${f(r.total.median)} | ${f(r.total.p95)} | ${f(r.create)}|${f(r.start)}|   ${f(r.exit)} |`,
+    );
+  console.log('');
+  console.log('CPU ms per launch (DELETE included), from /proc:');
+  console.log('');
+  console.log(
+    '| role         | host busy | service |  worker | postgres |  redis | client | kernel threads | rest (shims, containers, host) |',
+  );
+  console.log(
+    '|--------------|----------:|--------:|--------:|---------:|-------:|-------:|---------------:|-------------------------------:|',
+  );
+  for (const r of rows)
+    console.log(
+      `| ${r.role.padEnd(12)} |   ${f(r.host)} | ${f(r.cpu.service)} | ${f(r.cpu.worker)} |  ${f(r.cpu.postgres)} |${f(r.cpu.redis)} |${f(r.cpu.client)} |        ${f(r.cpu['kernel threads'])} |                        ${f(r.rest)} |`,
+    );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
