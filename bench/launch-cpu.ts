@@ -15,12 +15,12 @@
  * second reading, so their CPU is in "rest" (host busy minus the processes listed), with
  * anything else that ran on the host meanwhile.
  */
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BENCH_TOKEN, IMAGE, startBenchWarden, summary } from './lib/bench-warden';
-import type { LaunchTiming } from './lib/rest-client';
+import { startRestClient, type LaunchTiming } from './lib/rest-client';
 
 const N = Number(process.env.LAUNCH_BENCH_N ?? 300);
 const WARMUP = 20;
@@ -84,17 +84,9 @@ async function measure(role: Role) {
   const w = await startBenchWarden({}, role === 'up' ? 'up' : 'serve');
   const worker = role === 'serve+worker' ? await startWorker(w.env) : undefined;
   const workerPid = worker?.pid;
-  const client = fork(path.join(__dirname, 'lib', 'rest-client.js'), [], { stdio: 'inherit' });
+  const client = await startRestClient({ url: w.url, token: BENCH_TOKEN, image: IMAGE });
   try {
-    const ask = <T>(msg: unknown) =>
-      new Promise<T>((resolve, reject) => {
-        client.once('message', (m: T & { error?: string }) =>
-          m.error ? reject(new Error(m.error)) : resolve(m),
-        );
-        client.send(msg as object);
-      });
-    await ask({ url: w.url, token: BENCH_TOKEN, image: IMAGE });
-    for (let i = 0; i < WARMUP; i++) await ask<LaunchTiming>({ launch: 1 });
+    for (let i = 0; i < WARMUP; i++) await client.launch();
     const groupOf = (pid: number, comm: string): string => {
       if (pid === process.pid) return 'service';
       if (pid === client.pid) return 'client';
@@ -106,7 +98,7 @@ async function measure(role: Role) {
     const host0 = hostBusy();
     const ticks0 = processTicks(groupOf);
     const timings: LaunchTiming[] = [];
-    for (let i = 0; i < N; i++) timings.push(await ask<LaunchTiming>({ launch: 1 }));
+    for (let i = 0; i < N; i++) timings.push(await client.launch());
     const host = ((hostBusy() - host0) * TICK_MS) / N;
     const ticks1 = processTicks(groupOf);
     const per = (g: string) => (((ticks1.get(g) ?? 0) - (ticks0.get(g) ?? 0)) * TICK_MS) / N;
@@ -122,7 +114,7 @@ async function measure(role: Role) {
       rest: host - listed,
     };
   } finally {
-    client.disconnect();
+    client.close();
     await worker?.stop();
     await w.close();
   }

@@ -11,9 +11,7 @@
  * N=30 by default (LAUNCH_BENCH_N). A diagnostic for whoever works on launch speed, not a
  * claim: it has no target.
  */
-import { fork } from 'node:child_process';
 import { ServerResponse } from 'node:http';
-import * as path from 'node:path';
 import { AuditService, UsageService } from '../src/audit';
 import { PolicyService } from '../src/policy';
 import { ContainerService } from '../src/runtime';
@@ -24,7 +22,7 @@ import type { ImageProvider } from '../src/runtime/container/image-provider';
 import { CGROUP_DRIVER } from '../src/runtime/container/runtime.tokens';
 import type { CgroupDriver, CgroupHandle } from '../src/runtime/cgroups';
 import { BENCH_TOKEN, IMAGE, startBenchWarden, summary } from './lib/bench-warden';
-import type { LaunchTiming } from './lib/rest-client';
+import { startRestClient, type LaunchTiming } from './lib/rest-client';
 
 const N = Number(process.env.LAUNCH_BENCH_N ?? 30);
 const WARMUP = 3;
@@ -161,17 +159,9 @@ async function main(): Promise<void> {
     const phase = { create: [] as number[], start: [] as number[], exit: [] as number[] };
     let launchOnce: () => Promise<LaunchTiming>;
     if (rest) {
-      const client = fork(path.join(__dirname, 'lib', 'rest-client.js'), [], { stdio: 'inherit' });
-      closers.push(() => client.disconnect());
-      const ask = <T>(msg: unknown) =>
-        new Promise<T>((resolve, reject) => {
-          client.once('message', (m: T & { error?: string }) =>
-            m.error ? reject(new Error(m.error)) : resolve(m),
-          );
-          client.send(msg as object);
-        });
-      await ask({ url: w.url, token: BENCH_TOKEN, image: IMAGE });
-      launchOnce = () => ask<LaunchTiming>({ launch: 1 });
+      const client = await startRestClient({ url: w.url, token: BENCH_TOKEN, image: IMAGE });
+      closers.push(() => client.close());
+      launchOnce = () => client.launch();
     } else {
       launchOnce = async () => {
         const t0 = performance.now();

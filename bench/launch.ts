@@ -16,7 +16,6 @@
  * they share whatever noise the host has. Removing a Warden container happens after the
  * clock stops (runc/crun delete their state before exiting; podman's --rm is in its time).
  */
-import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -34,7 +33,7 @@ import {
   writeBundle,
 } from './lib/anchors';
 import { BENCH_TOKEN, IMAGE, startBenchWarden, summary } from './lib/bench-warden';
-import type { LaunchTiming } from './lib/rest-client';
+import { startRestClient } from './lib/rest-client';
 
 const N = Number(process.env.LAUNCH_BENCH_N ?? 50);
 const WARMUP = 3;
@@ -63,18 +62,10 @@ async function main(): Promise<void> {
       launchers.push({ name, run, ms: [], skipped });
 
     // The client in its own process, as the docker CLI or an SDK is (lib/rest-client.ts).
-    const client = fork(path.join(__dirname, 'lib', 'rest-client.js'), [], { stdio: 'inherit' });
-    const ask = <T>(msg: unknown) =>
-      new Promise<T>((resolve, reject) => {
-        client.once('message', (m: T & { error?: string }) =>
-          m.error ? reject(new Error(m.error)) : resolve(m),
-        );
-        client.send(msg as object);
-      });
-    closers.push(() => client.disconnect());
-    await ask({ url: w.url, token: BENCH_TOKEN, image: IMAGE });
+    const client = await startRestClient({ url: w.url, token: BENCH_TOKEN, image: IMAGE });
+    closers.push(() => client.close());
     add('Warden REST create+start+wait', async () => {
-      const t = await ask<LaunchTiming>({ launch: 1 });
+      const t = await client.launch();
       phases.create.push(t.create);
       phases.start.push(t.start);
       phases.exit.push(t.exit);

@@ -7,10 +7,11 @@
  *   parent → {image, token, url}   once, then {launch: n} per launch
  *   child  → {ms, create, start, exit} or {error}
  */
+import { fork } from 'node:child_process';
 import * as http from 'node:http';
 import { jsonRequest } from './json-request';
 
-interface Setup {
+export interface Setup {
   url: string;
   token: string;
   image: string;
@@ -67,3 +68,24 @@ function clientMain(): void {
 }
 
 if (require.main === module) clientMain();
+
+export interface RestClient {
+  pid: number;
+  /** One timed launch (create, wait, start, wait answered; DELETE after the clock). */
+  launch(): Promise<LaunchTiming>;
+  close(): void;
+}
+
+/** Forks this file as a bench's REST client, set up for one Warden and image. */
+export async function startRestClient(setup: Setup): Promise<RestClient> {
+  const child = fork(__filename, [], { stdio: 'inherit' });
+  const ask = <T>(msg: unknown) =>
+    new Promise<T>((resolve, reject) => {
+      child.once('message', (m: T & { error?: string }) =>
+        m.error ? reject(new Error(m.error)) : resolve(m),
+      );
+      child.send(msg as object);
+    });
+  await ask(setup);
+  return { pid: child.pid!, launch: () => ask<LaunchTiming>({ launch: 1 }), close: () => child.disconnect() };
+}
