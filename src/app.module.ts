@@ -15,7 +15,7 @@ import { RegistryProxyModule } from './registry-proxy';
 import { RuntimeModule } from './runtime';
 import { SystemModule } from './system/system.module';
 
-/** `up` = API + workers in one process (the default); `serve` and `worker` split them for scale-out. */
+/** `up` = API + workers (the workers in a child process unless WARDEN_UP_WORKERS=inline); `serve` and `worker` split them for scale-out. */
 export type Role = 'up' | 'serve' | 'worker';
 
 export const servesApi = (role: Role) => role !== 'worker';

@@ -15,12 +15,15 @@ import { migrate } from './platform/database';
 import { toErrorBody, WardenError } from './platform/errors';
 import { HttpExceptionFilter } from './platform/errors';
 import { Infrastructure, startInfrastructure } from './platform/infrastructure';
+import { startWorkerChild } from './platform/process/worker-child';
 
 export interface RunningWarden {
   app: INestApplicationContext;
   infra: Infrastructure;
   /** http://host:port when the API is served. */
   url?: string;
+  /** `up` with its workers apart: the worker process's pid (undefined while it restarts). */
+  workerPid(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -79,12 +82,15 @@ function mountDocs(app: NestExpressApplication): void {
  * builds the Nest application and, for API roles, listens on WARDEN_PORT.
  */
 export async function startWarden(role: Role, config: WardenConfig, logger: Pino): Promise<RunningWarden> {
+  // `up` with WARDEN_UP_WORKERS=process: this process serves, a child runs the workers.
+  const workersApart = role === 'up' && config.upWorkers === 'process';
+  const appRole: Role = workersApart ? 'serve' : role;
   const infra = await startInfrastructure(config, servesApi(role), logger);
   let app: INestApplicationContext | undefined;
   try {
     const applied = await migrate(infra.databaseUrl, 'up');
     if (applied.length) logger.info({ applied }, `applied ${applied.length} migration(s)`);
-    const module = AppModule.forRoot({ role, config, infra, logger });
+    const module = AppModule.forRoot({ role: appRole, config, infra, logger });
     let url: string | undefined;
     if (servesApi(role)) {
       const http = await NestFactory.create<NestExpressApplication>(module, {
@@ -115,13 +121,17 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
       payload: { role, pid: process.pid },
     };
     await audit.record({ type: 'service.started', ...system });
+    const worker = workersApart ? startWorkerChild(config, logger) : undefined;
     const running = app;
     return {
       app: running,
       infra,
       url,
+      workerPid: () => worker?.pid,
       stop: async () => {
         await audit.record({ type: 'service.stopped', ...system }).catch(() => undefined);
+        // The worker first: it commits what is queued while PostgreSQL and Redis are still up.
+        await worker?.stop();
         await running.close();
         await infra.stop();
       },

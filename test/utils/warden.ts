@@ -34,6 +34,8 @@ export async function startTestWarden(
     DATABASE_URL: db.url,
     REDIS_URL: redis.url,
     WARDEN_LOG_LEVEL: 'error',
+    // In this process, where the tests reach the workers (a CLI-started `up` runs them apart).
+    WARDEN_UP_WORKERS: 'inline',
     ...env,
   });
   const running = await startWarden(role, config, pino({ level: config.log.level }));

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ConfigError, loadConfig } from './config';
+import { childEnvironment, ConfigError, loadConfig } from './config';
 
 describe('loadConfig', () => {
   it('has working defaults for a checkout', () => {
@@ -67,6 +67,22 @@ describe('loadConfig', () => {
     expect(err!.message).toContain("WARDEN_PORT must be a number (got 'eighty')");
     expect(err!.message).not.toContain('tiny-secret');
     expect(err!.message).not.toContain('mysql://root');
+  });
+
+  it("gives a child Warden the settings the config was read from, not this process's stray ones", () => {
+    const saved = process.env.WARDEN_PORT;
+    process.env.WARDEN_PORT = '1';
+    try {
+      const c = loadConfig({ WARDEN_DATA_DIR: 'state', REDIS_URL: 'redis://r:6379' }, '/srv');
+      const env = childEnvironment(c);
+      expect(env).toMatchObject({ WARDEN_DATA_DIR: path.join('/srv', 'state'), REDIS_URL: 'redis://r:6379' });
+      expect(env.WARDEN_PORT).toBeUndefined();
+      expect(env.PATH).toBe(process.env.PATH);
+      expect(loadConfig(env).dataDir).toBe(c.dataDir);
+    } finally {
+      if (saved === undefined) delete process.env.WARDEN_PORT;
+      else process.env.WARDEN_PORT = saved;
+    }
   });
 
   it('resolves a relative data dir against the working directory', () => {

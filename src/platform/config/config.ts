@@ -18,6 +18,13 @@ export interface WardenConfig {
   audit: { batchSize: number; flushMs: number };
   /** BullMQ worker locks: how soon a killed worker's jobs run again (see platform/queue/worker-options.ts). */
   queue: { lockMs: number; stalledCheckMs: number };
+  /**
+   * `up`: the queue workers in a child `warden worker` process at a lower CPU priority
+   * (`process`), or on the API's event loop (`inline`).
+   */
+  upWorkers: 'process' | 'inline';
+  /** The settings this config was read from, data dir resolved: what a child Warden is given. */
+  source: Readonly<Record<string, string>>;
   runtime: {
     node: string;
     cgroupParent: string;
@@ -114,6 +121,7 @@ const envSchema = z.object({
   WARDEN_STOP_TIMEOUT: z.coerce.number().int().min(0).max(3600).optional(),
   WARDEN_USAGE_INTERVAL: z.coerce.number().min(1).max(3600).optional(),
   WARDEN_PREPARED_START_TTL: z.coerce.number().min(0).max(3600).optional(),
+  WARDEN_UP_WORKERS: z.enum(['process', 'inline']).optional(),
   WARDEN_REGISTRY_UPSTREAMS: z.string().superRefine(checkUpstreams).optional(),
   WARDEN_REGISTRY_TAG_TTL: z.coerce.number().int().min(0).max(86400).optional(),
   WARDEN_REGISTRY_FILL_TIMEOUT: z.coerce.number().int().min(1).max(86400).optional(),
@@ -199,6 +207,17 @@ function present(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
+/**
+ * The environment for a child Warden process (`up`'s worker): this process's environment
+ * without any Warden setting, plus the settings this config was read from, so the child reads
+ * the same configuration even when the parent's came from elsewhere than its environment.
+ */
+export function childEnvironment(config: WardenConfig): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(envSchema.shape)) delete env[key];
+  return { ...env, ...config.source };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): WardenConfig {
   const parsed = envSchema.safeParse(present(env));
   if (!parsed.success) {
@@ -233,6 +252,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       lockMs: e.WARDEN_QUEUE_LOCK_MS ?? 10000,
       stalledCheckMs: e.WARDEN_QUEUE_STALLED_CHECK_MS ?? 5000,
     },
+    upWorkers: e.WARDEN_UP_WORKERS ?? 'process',
+    source: { ...present(env), WARDEN_DATA_DIR: dataDir },
     runtime: {
       node: e.WARDEN_NODE ?? os.hostname(),
       cgroupParent: e.WARDEN_CGROUP_PARENT ?? 'warden',
@@ -299,6 +320,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     name: 'WARDEN_USAGE_INTERVAL',
     default: '10',
     meaning: 'seconds between usage samples of running containers',
+  },
+  {
+    name: 'WARDEN_UP_WORKERS',
+    default: 'process',
+    meaning:
+      "`up` runs its queue workers as a child process at nice 10 (process) or on the API's event loop (inline)",
   },
   {
     name: 'WARDEN_PREPARED_START_TTL',

@@ -1,3 +1,10 @@
-export { loadConfig, ConfigError, CONFIG_VARIABLES, parseUpstreamUrl, UPSTREAM_ALIAS_RE } from './config';
+export {
+  loadConfig,
+  childEnvironment,
+  ConfigError,
+  CONFIG_VARIABLES,
+  parseUpstreamUrl,
+  UPSTREAM_ALIAS_RE,
+} from './config';
 export type { WardenConfig, RegistryConfig, RegistryUpstream, UpstreamCredentials } from './config';
 export { WARDEN_CONFIG } from './config.tokens';
