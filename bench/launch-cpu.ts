@@ -2,10 +2,11 @@
  * Where the host's CPU goes per REST launch (issue 4, diagnostic, no target): N launches of
  * /bin/true in busybox (create, wait, start, wait answered, then DELETE, from a client in its
  * own process as in bench/launch), with every process's CPU time read from /proc before and
- * after. Once for each role in LAUNCH_CPU_ROLES (default `up,serve,serve+worker`): `up` runs
- * the audit and usage workers in the API process as deployed; `serve` has no worker, so its
- * row shows what the launch path alone costs (its events wait in Redis, unprocessed);
- * `serve+worker` adds a `warden worker` process at niceness LAUNCH_CPU_WORKER_NICE (10).
+ * after. Once for each role in LAUNCH_CPU_ROLES (default `up,up-inline,serve`): `up` as
+ * deployed (the API here, its queue workers in a child process at nice 10: needs dist/
+ * built); `up-inline` with the workers on the API's event loop (WARDEN_UP_WORKERS=inline);
+ * `serve` with no worker at all, so its row shows what the launch path alone costs (its
+ * events wait in Redis, unprocessed).
  *
  *   bash bench/run.sh launch-cpu                 (N=300 per role after 20 warm-up launches)
  *   LAUNCH_BENCH_N=100 LAUNCH_CPU_ROLES=up bash bench/run.sh launch-cpu
@@ -15,19 +16,15 @@
  * second reading, so their CPU is in "rest" (host busy minus the processes listed), with
  * anything else that ran on the host meanwhile.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { BENCH_TOKEN, IMAGE, startBenchWarden, summary } from './lib/bench-warden';
 import { startRestClient, type LaunchTiming } from './lib/rest-client';
 
 const N = Number(process.env.LAUNCH_BENCH_N ?? 300);
 const WARMUP = 20;
-type Role = 'up' | 'serve' | 'serve+worker';
-const ROLES = (process.env.LAUNCH_CPU_ROLES ?? 'up,serve,serve+worker').split(',') as Role[];
-/** Niceness of the `warden worker` process of the serve+worker row (0 = as the service). */
-const WORKER_NICE = Number(process.env.LAUNCH_CPU_WORKER_NICE ?? 10);
+type Role = 'up' | 'up-inline' | 'serve';
+const ROLES = (process.env.LAUNCH_CPU_ROLES ?? 'up,up-inline,serve').split(',') as Role[];
 const TICK_MS = 1000 / 100; // USER_HZ
 
 /** Non-idle jiffies of all CPUs (user, nice, system, irq, softirq, steal). */
@@ -56,41 +53,18 @@ function processTicks(groupOf: (pid: number, comm: string) => string): Map<strin
 
 const GROUPS = ['service', 'worker', 'postgres', 'redis', 'client', 'kernel threads'] as const;
 
-/**
- * `warden worker` (this checkout's bin/, so dist/ must be built) joined to a bench Warden, at a
- * lower CPU priority: the service's launches come first, the events are committed in between.
- */
-async function startWorker(env: Record<string, string>): Promise<{ pid: number; stop(): Promise<void> }> {
-  const bin = path.resolve(process.env.NODE_PATH ?? '', '..', 'bin', 'warden.js');
-  const child = spawn(process.execPath, [bin, 'worker'], {
-    env: { ...process.env, ...env },
-    stdio: 'inherit',
-  });
-  os.setPriority(child.pid!, WORKER_NICE);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise((r) => setTimeout(r, 4000)); // boots in ~2 s here
-  return {
-    pid: child.pid!,
-    stop: async () => {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
 async function measure(role: Role) {
-  const w = await startBenchWarden({}, role === 'up' ? 'up' : 'serve');
-  const worker = role === 'serve+worker' ? await startWorker(w.env) : undefined;
-  const workerPid = worker?.pid;
+  const w = await startBenchWarden(
+    role === 'up-inline' ? { WARDEN_UP_WORKERS: 'inline' } : {},
+    role === 'serve' ? 'serve' : 'up',
+  );
   const client = await startRestClient({ url: w.url, token: BENCH_TOKEN, image: IMAGE });
   try {
     for (let i = 0; i < WARMUP; i++) await client.launch();
     const groupOf = (pid: number, comm: string): string => {
       if (pid === process.pid) return 'service';
       if (pid === client.pid) return 'client';
-      if (pid === workerPid) return 'worker';
+      if (pid === w.warden.workerPid()) return 'worker';
       if (comm.startsWith('postgres')) return 'postgres';
       if (comm.startsWith('redis')) return 'redis';
       return /^(kworker|ksoftirqd|rcu_|migration|kdamond)/.test(comm) ? 'kernel threads' : 'other';
@@ -115,7 +89,6 @@ async function measure(role: Role) {
     };
   } finally {
     client.close();
-    await worker?.stop();
     await w.close();
   }
 }

@@ -27,4 +27,6 @@ JSON
 [ -e "$out/native" ] || ln -s "$root/native" "$out/native"
 # The runtime finds the init shim by walking up from its own compiled file to native/shim/build.
 ln -sfn "$root/native" "$out/native"
+# `up` starts its worker process from bin/warden.js (which runs the built dist/), found the same way.
+ln -sfn "$root/bin" "$out/bin"
 NODE_PATH="$root/node_modules" exec node "$out/bench/$name.js"
