@@ -28,12 +28,13 @@ const CONCURRENCY = 4;
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-async function settledRss(): Promise<number> {
+/** This process (API, runtime) after full GCs, plus `up`'s worker process as it stands. */
+async function settledRss(workerPid: number | undefined): Promise<number> {
   for (let i = 0; i < 3; i++) {
     gc();
     await new Promise((r) => setTimeout(r, 200));
   }
-  return rssOf('self');
+  return rssOf('self') + (workerPid ? rssOf(workerPid) : 0);
 }
 
 const mib = (b: number) => (b / 2 ** 20).toFixed(2);
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
     // Warm-up: JIT, pools and caches reach their steady size before the baseline.
     for (let i = 0; i < 5; i++) await run();
     for (const id of ids.splice(0)) await svc.remove(w.caller, id, { force: true });
-    const before = await settledRss();
+    const before = await settledRss(w.warden.workerPid());
     const heapBefore = process.memoryUsage().heapUsed;
 
     let refused: string | undefined;
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
     const startSecs = (performance.now() - t0) / 1000;
     const running = live.all();
     const n = running.length;
-    const after = await settledRss();
+    const after = await settledRss(w.warden.workerPid());
     const heapAfter = process.memoryUsage().heapUsed;
 
     let usage = 0;
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
     console.log('| per container                                   |    MiB |');
     console.log('|-------------------------------------------------|-------:|');
     console.log(
-      `| Warden RSS growth / N (API + runtime + workers) | ${mib((after - before) / n).padStart(6)} |`,
+      `| Warden RSS growth / N (API + runtime + worker)  | ${mib((after - before) / n).padStart(6)} |`,
     );
     console.log(
       `|   of which JS heap growth / N                   | ${mib((heapAfter - heapBefore) / n).padStart(6)} |`,
