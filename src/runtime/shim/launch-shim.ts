@@ -1,5 +1,4 @@
-import type { IOType } from 'node:child_process';
-import { existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,6 +15,7 @@ import {
 } from './shim-protocol';
 import { createLibcSyscalls } from '../ffi/libc';
 import type { Syscalls } from '../ffi/syscalls';
+import { spawnShim, type SpawnedShim, type StdioEntry } from './spawn-shim';
 
 /**
  * A failure before the container process reached execve, or of the shim itself.
@@ -44,8 +44,7 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
-/** What each of the container's fds 0-2 is: a pipe back to us, nothing, or an open fd. */
-export type StdioEntry = Extract<IOType, 'pipe' | 'ignore'> | number;
+export type { StdioEntry } from './spawn-shim';
 
 export interface LaunchShimOptions {
   /**
@@ -105,7 +104,7 @@ export function launchShim(config: ShimConfig, options: LaunchShimOptions): Prom
   } catch (err) {
     return Promise.reject(err);
   }
-  return run.started;
+  return run.started.promise;
 }
 
 /** A container process set up to its last step before execve, waiting for `go`. */
@@ -137,13 +136,25 @@ export function prepareShim(
   } catch (err) {
     return Promise.reject(err);
   }
-  return run.ready.then(() => ({
+  return run.ready.promise.then(() => ({
     pid: run.pid!,
     shimPid: run.shim.pid,
     go: () => run.go(),
     abort: () => run.abort(),
     gone: run.gone,
   }));
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(err: Error): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  const d = {} as Deferred<T>;
+  d.promise = new Promise<T>((resolve, reject) => Object.assign(d, { resolve, reject }));
+  return d;
 }
 
 /**
@@ -154,10 +165,10 @@ export function prepareShim(
 class ShimRun {
   readonly shim: SpawnedShim;
   pid: number | undefined;
-  readonly ready: Promise<void>;
-  readonly started: Promise<LaunchedProcess>;
   readonly gone: Promise<void>;
-  private readonly statusClosed: Promise<void>;
+  readonly ready = deferred<void>();
+  readonly started = deferred<LaunchedProcess>();
+  private readonly exited = deferred<ExitStatus>();
   private readonly control: Socket;
   private readonly options: LaunchShimOptions;
   /** Stops before execve until go() (prepareShim). */
@@ -170,10 +181,6 @@ class ShimRun {
   private exitStatus: ExitStatus | undefined;
   private deadline: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
-  private settle!: { ready: () => void; started: (p: LaunchedProcess) => void; fail: (e: Error) => void };
-  private resolveExit!: (s: ExitStatus) => void;
-  private rejectExit!: (e: Error) => void;
-  private readonly exited: Promise<ExitStatus>;
   private readonly stdout: Readable | null;
   private readonly stderr: Readable | null;
 
@@ -200,21 +207,10 @@ class ShimRun {
     // (with back-pressure) until the caller reads it.
     this.stdout = shim.stdio[1] ? shim.stdio[1].pipe(new PassThrough()) : null;
     this.stderr = shim.stdio[2] ? shim.stdio[2].pipe(new PassThrough()) : null;
-    this.exited = new Promise<ExitStatus>((res, rej) => ((this.resolveExit = res), (this.rejectExit = rej)));
-    this.exited.catch(() => undefined); // only observed by callers that care
-
-    let readyFns!: [() => void, (e: Error) => void];
-    let startedFns!: [(p: LaunchedProcess) => void, (e: Error) => void];
-    this.ready = new Promise<void>((res, rej) => (readyFns = [res, rej]));
-    this.started = new Promise<LaunchedProcess>((res, rej) => (startedFns = [res, rej]));
+    this.exited.promise.catch(() => undefined); // only observed by callers that care
     // A prepared run's `started` is only observed after go(); an unprepared one's `ready` never.
-    this.ready.catch(() => undefined);
-    if (this.prepared) this.started.catch(() => undefined);
-    this.settle = {
-      ready: readyFns[0],
-      started: startedFns[0],
-      fail: (e) => (readyFns[1](e), startedFns[1](e)),
-    };
+    this.ready.promise.catch(() => undefined);
+    if (this.prepared) this.started.promise.catch(() => undefined);
     this.armDeadline();
 
     const decoder = new ShimMessageDecoder();
@@ -232,18 +228,19 @@ class ShimRun {
 
     // The status fd is held only by the shim, so its close means the shim has exited.
     let statusIsClosed!: () => void;
-    const statusClosed = new Promise<void>((res) => (statusIsClosed = res));
-    this.gone = statusClosed.then(() => shim.reaped);
-    this.statusClosed = statusClosed;
+    this.gone = new Promise<void>((res) => (statusIsClosed = res)).then(() => shim.reaped);
     status.on('close', () => {
       statusIsClosed();
       clearTimeout(this.deadline);
       if (this.killTimer) clearTimeout(this.killTimer);
       const gone = new ShimError('shim exited unexpectedly', osConstants.errno.EPIPE);
       if (!this.isStarted) {
-        void shim.reaped.then(() => this.settle.fail(this.failure ?? gone));
+        void shim.reaped.then(() => {
+          this.ready.reject(this.failure ?? gone);
+          this.started.reject(this.failure ?? gone);
+        });
       } else if (!this.exitStatus) {
-        void shim.reaped.then(() => this.rejectExit(gone));
+        void shim.reaped.then(() => this.exited.reject(gone));
       }
     });
     if (options.placeInCgroups) this.control.write(frame);
@@ -262,7 +259,7 @@ class ShimRun {
       this.armDeadline();
       this.control.end('E');
     }
-    return this.started;
+    return this.started.promise;
   }
 
   abort(): Promise<void> {
@@ -313,7 +310,7 @@ class ShimRun {
           return this.fail(new ShimError('shim: unexpected READY', osConstants.errno.EPROTO));
         clearTimeout(this.deadline);
         this.readyReceived = true;
-        this.settle.ready();
+        this.ready.resolve();
         return;
       case 'error':
         return this.fail(new ShimError(msg.step, msg.errno), true);
@@ -322,13 +319,13 @@ class ShimRun {
           return this.fail(new ShimError('shim: unexpected EXEC', osConstants.errno.EPROTO));
         this.isStarted = true;
         clearTimeout(this.deadline);
-        this.settle.started({
+        this.started.resolve({
           pid: this.pid,
           shimPid: this.shim.pid,
           stdin: this.shim.stdio[0],
           stdout: this.stdout,
           stderr: this.stderr,
-          exited: this.exited,
+          exited: this.exited.promise,
         });
         return;
       case 'exit': {
@@ -337,7 +334,7 @@ class ShimRun {
         this.exitStatus = exitStatus;
         // Settle once the shim is reaped too, so "exited" means nothing of it is left: it
         // sends EXIT just before it exits, and closes the status fd as it does.
-        void this.statusClosed.then(() => this.shim.reaped).then(() => this.resolveExit(exitStatus));
+        void this.gone.then(() => this.exited.resolve(exitStatus));
         return;
       }
     }
@@ -352,96 +349,4 @@ function asShimError(step: string, err: unknown, fallbackErrno = osConstants.err
       ? osConstants.errno[code as keyof typeof osConstants.errno]
       : fallbackErrno;
   return new ShimError(step, errno, { cause: err });
-}
-
-interface SpawnedShim {
-  pid: number;
-  /** Our ends of fds 0-4 of the shim; null where the entry was not 'pipe'. */
-  stdio: Array<Socket | null>;
-  kill(): void;
-  /** Resolves once the shim is reaped (its pidfd closed); never rejects. */
-  reaped: Promise<void>;
-}
-
-/**
- * Starts the shim with posix_spawn rather than child_process.spawn: libuv forks, and forking
- * this ~200 MB process cost 2-4 ms of blocked event loop per launch here, against ~0.3 ms for
- * posix_spawn's vfork-style clone. The shim is then not libuv's child: it is reaped here,
- * through a pidfd, once its status fd has closed. It gets no environment: it needs none, and
- * a long-lived waiter should not carry the service's secrets in /proc/<pid>/environ.
- */
-function spawnShim(sys: Syscalls, shimPath: string, stdio: StdioEntry[]): SpawnedShim {
-  const ours: Array<number | null> = [];
-  const theirs: number[] = [];
-  const closeAfter: number[] = [];
-  const closeAll = (fds: Array<number | null>) => {
-    for (const fd of fds) if (fd !== null) sys.close(fd);
-  };
-  let pid: number;
-  let pidfd: number;
-  try {
-    for (const entry of stdio) {
-      if (entry === 'pipe') {
-        const [mine, child] = sys.socketpair();
-        ours.push(mine);
-        closeAfter.push(child);
-        theirs.push(child);
-      } else if (entry === 'ignore') {
-        const devnull = openSync('/dev/null', 'r+'); // libuv opens with O_CLOEXEC
-        ours.push(null);
-        closeAfter.push(devnull);
-        theirs.push(devnull);
-      } else {
-        ours.push(null);
-        theirs.push(entry);
-      }
-    }
-    pid = sys.spawn(shimPath, [shimPath], [], theirs, { setsid: true });
-    // Cannot race a reuse of the pid: nobody but us reaps this child.
-    pidfd = sys.pidfdOpen(pid);
-  } catch (err) {
-    closeAll(ours);
-    throw err;
-  } finally {
-    closeAll(closeAfter);
-  }
-  const sockets = ours.map((fd, i) =>
-    fd === null
-      ? null
-      : new Socket({
-          fd,
-          readable: i !== 0 && i !== SHIM_CONTROL_FD,
-          writable: i === 0 || i === SHIM_CONTROL_FD,
-        }),
-  );
-  let reaped = false;
-  const reap = (resolve: () => void, attempt = 0) => {
-    // The status fd closes as the shim exits, a moment before it can be waited for: a few
-    // turns of the loop are usually enough; a shim that takes longer is checked less often.
-    if (!reaped && sys.waitPidfd(pidfd) === null) {
-      const again = () => reap(resolve, attempt + 1);
-      if (attempt < 3) setImmediate(again);
-      else setTimeout(again, Math.min(2 ** (attempt - 3), 100));
-      return;
-    }
-    if (!reaped) sys.close(pidfd);
-    reaped = true;
-    resolve();
-  };
-  let reaping: Promise<void> | undefined;
-  return {
-    pid,
-    stdio: sockets,
-    kill: () => {
-      if (reaped) return;
-      try {
-        sys.pidfdSendSignal(pidfd, 'SIGKILL');
-      } catch {
-        /* already exiting */
-      }
-    },
-    get reaped() {
-      return (reaping ??= new Promise<void>((resolve) => reap(resolve)));
-    },
-  };
 }
