@@ -35,8 +35,6 @@ export interface BenchWarden {
   caller: Caller;
   /** REST call with the admin token; JSON in and out. */
   call(method: string, p: string, body?: unknown): Promise<Reply>;
-  /** The environment this Warden was configured from: a `warden worker` given it joins it. */
-  env: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -68,7 +66,7 @@ export async function startBenchWarden(
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const configEnv: Record<string, string> = {
+    const config = loadConfig({
       WARDEN_DATA_DIR: path.join(dir, 'warden'),
       WARDEN_PORT: '0',
       WARDEN_ADMIN_TOKEN: BENCH_TOKEN,
@@ -78,8 +76,7 @@ export async function startBenchWarden(
       WARDEN_CGROUP_PARENT: `warden-bench-${process.pid}`,
       WARDEN_DOCKER_SOCKET: path.join(dir, 'docker.sock'),
       ...env,
-    };
-    const config = loadConfig(configEnv);
+    });
     warden = await startWarden(role, config, pino({ level: 'error' }));
     const url = warden.url!;
     const call = (method: string, p: string, body?: unknown) =>
@@ -97,7 +94,6 @@ export async function startBenchWarden(
       dir,
       caller: { principal: { id: 'admin', role: 'admin', teams: [] }, source: { via: 'cli' } },
       call,
-      env: configEnv,
       close: cleanup,
     };
   } catch (err) {
