@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { RuntimeModule } from '../../src/runtime/runtime.module';
+import { ContainerRepository } from '../../src/runtime/container/container.repository';
 import { cgroupDirsFor, cgroupPids, importBusybox, runContainer } from '../utils/containers';
 import { eventually } from '../utils/services';
 import { api, startTestWarden, TestWarden } from '../utils/warden';
@@ -32,9 +34,16 @@ describe('prepared starts', () => {
     expect(fs.existsSync(path.join(upper, 'ran'))).toBe(false);
     expect((await api(w, 'GET', `/containers/${id}`)).body).toMatchObject({ state: 'created' });
 
+    // The wait and the start take the container from its prepared start: no read of its row.
+    const reads = jest.spyOn(
+      w.app.select(RuntimeModule).get(ContainerRepository, { strict: true }),
+      'findByRef',
+    );
     const waited = api(w, 'POST', `/containers/${id}/wait?condition=next-exit`);
     expect((await api(w, 'POST', `/containers/${id}/start`)).status).toBe(200);
     expect((await waited).body).toEqual({ statusCode: 0, oomKilled: false });
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
     expect(fs.existsSync(path.join(upper, 'ran'))).toBe(true);
     const logs = await api(w, 'GET', `/containers/${id}/logs`);
     expect(logs.body).toMatchObject({ stream: 'stdout', log: 'started\n' });

@@ -30,6 +30,8 @@ interface Prepared {
 }
 
 interface Preparation {
+  /** The container as created: its row is unchanged while its start waits here (see `held`). */
+  record: ContainerRecord;
   /** Undefined when the preparation failed: the start then does the whole launch, and reports. */
   ready: Promise<Prepared | undefined>;
   timer: NodeJS.Timeout;
@@ -87,7 +89,7 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
     );
     const timer = setTimeout(() => void this.discard(c.id), ttl);
     timer.unref();
-    this.preparations.set(c.id, { ready, timer });
+    this.preparations.set(c.id, { record: c, ready, timer });
   }
 
   /**
@@ -139,6 +141,16 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
       await cgroup.destroy().catch(() => undefined);
       return { failed: err };
     }
+  }
+
+  /**
+   * The record of a container whose start is prepared here, by its full id: created by this
+   * process and neither started nor removed since (either takes the preparation away first),
+   * so its row still says what the create wrote. Start and wait use it instead of reading the
+   * row again. Undefined for anything else.
+   */
+  held(id: string): ContainerRecord | undefined {
+    return this.preparations.get(id)?.record;
   }
 
   /** Kills `id`'s prepared start, if it has one, and removes its cgroup. */

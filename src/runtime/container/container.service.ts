@@ -67,7 +67,7 @@ export class ContainerService implements BeforeApplicationShutdown {
    * Attachers (docker attach) subscribe with LiveContainers.onStarted before calling this.
    */
   async start(caller: Caller, ref: string): Promise<ContainerRecord> {
-    const c = await this.resolve(ref);
+    const c = this.launcher.held(ref) ?? (await this.resolve(ref));
     if (c.state === 'running')
       throw new WardenError('CONTAINER_NOT_MODIFIED', `container ${c.name} is already running`);
     // Throws when the command is invalid or no cgroup can be made: nothing was started.
@@ -268,7 +268,8 @@ export class ContainerService implements BeforeApplicationShutdown {
 
   /** As `wait`, with whether the exit was an OOM kill (the row's, or the exit's as it was recorded). */
   async waitExit(ref: string, condition: WaitCondition = 'not-running'): Promise<ExitNotice> {
-    const c = await this.resolve(ref);
+    // A container whose start is prepared here is `created`, as its record says: no read.
+    const c = this.launcher.held(ref) ?? (await this.resolve(ref));
     const recorded = (r: ContainerRecord): ExitNotice => ({
       exitCode: r.exitCode ?? 0,
       oomKilled: r.oomKilled,
