@@ -6,7 +6,8 @@
  * deployed (the API here, its queue workers in a child process at nice 10: needs dist/
  * built); `up-inline` with the workers on the API's event loop (WARDEN_UP_WORKERS=inline);
  * `serve` with no worker at all, so its row shows what the launch path alone costs (its
- * events wait in Redis, unprocessed).
+ * events wait in Redis, unprocessed); and `crun`, the anchor of bench/launch (`crun run` of
+ * the same layer from a shell, as there), for what a launch costs the host without a service.
  *
  *   bash bench/run.sh launch-cpu                 (N=300 per role after 20 warm-up launches)
  *   LAUNCH_BENCH_N=100 LAUNCH_CPU_ROLES=up bash bench/run.sh launch-cpu
@@ -18,13 +19,16 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
+import { busyboxLayerTar } from '../test/fixtures/images/fixture-images';
+import { installed, removeCgroupTree, ShellDriver, writeBundle } from './lib/anchors';
 import { BENCH_TOKEN, IMAGE, startBenchWarden, summary } from './lib/bench-warden';
 import { startRestClient, type LaunchTiming } from './lib/rest-client';
 
 const N = Number(process.env.LAUNCH_BENCH_N ?? 300);
 const WARMUP = 20;
-type Role = 'up' | 'up-inline' | 'serve';
-const ROLES = (process.env.LAUNCH_CPU_ROLES ?? 'up,up-inline,serve').split(',') as Role[];
+type Role = 'up' | 'up-inline' | 'serve' | 'crun';
+const ROLES = (process.env.LAUNCH_CPU_ROLES ?? 'up,up-inline,serve,crun').split(',') as Role[];
 const TICK_MS = 1000 / 100; // USER_HZ
 
 /** Non-idle jiffies of all CPUs (user, nice, system, irq, softirq, steal). */
@@ -53,7 +57,58 @@ function processTicks(groupOf: (pid: number, comm: string) => string): Map<strin
 
 const GROUPS = ['service', 'worker', 'postgres', 'redis', 'client', 'kernel threads'] as const;
 
+/** N `crun run`s of /bin/true timed by a shell, as bench/launch's crun row; 'other' holds crun's own CPU. */
+async function measureCrun() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-launch-cpu-'));
+  const cgroup = `warden-bench-anchor-${process.pid}`;
+  const bundle = writeBundle(path.join(dir, 'oci'), await busyboxLayerTar(), cgroup);
+  const d = await ShellDriver.start(
+    ['unshare', '-m', '--propagation', 'private'],
+    { BENCH_UMOUNT: '/sys/fs/cgroup/unified' },
+    path.join(dir, 'crun.err'),
+  );
+  const run = async (i: number) => {
+    const r = await d.time(`crun --root ${dir}/state run --bundle ${bundle} c${i}`);
+    if (r.rc !== 0) throw new Error(`crun exited ${r.rc}: ${d.lastErrors()}`);
+    return r.ms;
+  };
+  try {
+    for (let i = 0; i < WARMUP; i++) await run(i);
+    const groupOf = (_pid: number, comm: string) =>
+      /^(kworker|ksoftirqd|rcu_|migration|kdamond)/.test(comm) ? 'kernel threads' : 'other';
+    const host0 = hostBusy();
+    const ticks0 = processTicks(groupOf);
+    const ms: number[] = [];
+    for (let i = 0; i < N; i++) ms.push(await run(WARMUP + i));
+    const host = ((hostBusy() - host0) * TICK_MS) / N;
+    const ticks1 = processTicks(groupOf);
+    const kernel =
+      (((ticks1.get('kernel threads') ?? 0) - (ticks0.get('kernel threads') ?? 0)) * TICK_MS) / N;
+    const cpu = Object.fromEntries(GROUPS.map((g) => [g, 0])) as Record<(typeof GROUPS)[number], number>;
+    cpu['kernel threads'] = kernel;
+    return {
+      role: 'crun' as Role,
+      total: summary(ms),
+      create: NaN,
+      start: NaN,
+      exit: NaN,
+      host,
+      cpu,
+      rest: host - kernel,
+    };
+  } finally {
+    await d.close().catch(() => undefined);
+    removeCgroupTree(cgroup);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function measure(role: Role) {
+  if (role === 'crun') {
+    if (!installed('crun'))
+      throw new Error('crun is not installed (apt-get install crun), or leave it out of LAUNCH_CPU_ROLES');
+    return measureCrun();
+  }
   const w = await startBenchWarden(
     role === 'up-inline' ? { WARDEN_UP_WORKERS: 'inline' } : {},
     role === 'serve' ? 'serve' : 'up',
@@ -96,7 +151,7 @@ async function measure(role: Role) {
 async function main(): Promise<void> {
   const rows = [];
   for (const role of ROLES) rows.push(await measure(role));
-  const f = (n: number) => n.toFixed(1).padStart(7);
+  const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '—').padStart(7);
   console.log(
     `REST launches of /bin/true, N=${N} per role after ${WARMUP} warm-up, ${os.cpus().length} CPUs`,
   );
