@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { childEnvironment, type WardenConfig } from '../config';
 import { spawnSupervised, type Logger } from './child-process';
+import { findPackageFile } from './package-file';
 
 /** CPU priority of `warden up`'s worker process: launches and requests first, commits in between. */
 export const WORKER_NICENESS = 10;
@@ -16,21 +16,21 @@ export interface WorkerChild {
 
 /** bin/warden.js of this package, found from src/ and dist/ alike (and from a bench's build, via its symlink). */
 export function resolveWardenBin(): string {
-  for (let dir = __dirname; dirname(dir) !== dir; dir = dirname(dir)) {
-    const bin = join(dir, 'bin', 'warden.js');
-    if (existsSync(bin)) return bin;
-  }
-  throw new Error('bin/warden.js not found above ' + __dirname);
+  const bin = findPackageFile(join('bin', 'warden.js'));
+  if (!bin) throw new Error('bin/warden.js not found above ' + __dirname);
+  return bin;
 }
 
 /**
  * `warden up`'s queue workers, as a supervised child `warden worker` process. Measured on two
- * cores (bench/launch-cpu): the ~7 events of a launch cost the host more CPU to commit than
- * the launch path itself, and on the API's event loop they delay every request; in a process
- * of their own at nice 10 they run between launches, and the REST launch median dropped from
- * 16.2-16.4 ms to 14.0-15.3. The child joins this process's PostgreSQL and Redis (the URLs, or
- * the embedded servers' record), dies with it (SIGKILL as parent-death signal: a killed worker
- * loses nothing, its jobs run again), and is restarted if it exits on its own.
+ * cores (bench/launch-cpu): the ~7 events of a launch cost the host about as much CPU to
+ * commit as the launch path itself, and on the API's event loop they delay requests; in a
+ * process of their own at nice 10 they run between launches. Whether that is faster depends
+ * on the host (bench/README.md, third and fourth rounds: ~1 ms faster on one, ~2 ms slower
+ * on another); it keeps report renders and worker crashes off the API's process. The child
+ * joins this process's PostgreSQL and Redis (the URLs, or the embedded servers' record), dies
+ * with it (SIGKILL as parent-death signal: a killed worker loses nothing, its jobs run again),
+ * and is restarted if it exits on its own.
  */
 export function startWorkerChild(config: WardenConfig, logger: Logger): WorkerChild {
   const bin = resolveWardenBin();

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import {
   encodeShimConfig,
@@ -13,6 +12,7 @@ import {
   type ShimConfig,
   type ShimMessage,
 } from './shim-protocol';
+import { findPackageFile } from '../../platform/process/package-file';
 import { createLibcSyscalls } from '../ffi/libc';
 import type { Syscalls } from '../ffi/syscalls';
 import { spawnShim, type SpawnedShim, type StdioEntry } from './spawn-shim';
@@ -80,16 +80,12 @@ const SHIM_GRACE_MS = 5_000;
 let defaultShimPath: string | undefined;
 let defaultSyscalls: Syscalls | undefined;
 
-/** The binary lives at <package>/native/shim/build; walk up so this works from src/ and dist/. */
+/** The binary lives at <package>/native/shim/build, found from src/ and dist/ alike. */
 export function resolveShimPath(): string {
-  if (defaultShimPath) return defaultShimPath;
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'native', 'shim', 'build', 'warden-shim');
-    if (existsSync(candidate)) return (defaultShimPath = candidate);
-    if (dirname(dir) === dir) {
-      throw new ShimError('find shim binary (run scripts/build-shim.sh)', osConstants.errno.ENOENT);
-    }
-  }
+  defaultShimPath ??= findPackageFile(join('native', 'shim', 'build', 'warden-shim'));
+  if (!defaultShimPath)
+    throw new ShimError('find shim binary (run scripts/build-shim.sh)', osConstants.errno.ENOENT);
+  return defaultShimPath;
 }
 
 /**
@@ -97,14 +93,8 @@ export function resolveShimPath(): string {
  * Rejects with ShimError on any failure; by then the shim and the process it created are
  * gone (the shim kills and reaps its child when we close the control fd before 'G').
  */
-export function launchShim(config: ShimConfig, options: LaunchShimOptions): Promise<LaunchedProcess> {
-  let run: ShimRun;
-  try {
-    run = new ShimRun(config, options);
-  } catch (err) {
-    return Promise.reject(err);
-  }
-  return run.started.promise;
+export async function launchShim(config: ShimConfig, options: LaunchShimOptions): Promise<LaunchedProcess> {
+  return new ShimRun(config, options).started.promise;
 }
 
 /** A container process set up to its last step before execve, waiting for `go`. */
@@ -126,23 +116,19 @@ export interface PreparedShim {
  * caller does other work (a create's database writes), and the start is one byte away.
  * Rejects with ShimError when the setup fails, with nothing left running.
  */
-export function prepareShim(
+export async function prepareShim(
   config: ShimConfig & { mode: 'run' },
   options: LaunchShimOptions,
 ): Promise<PreparedShim> {
-  let run: ShimRun;
-  try {
-    run = new ShimRun({ ...config, prepare: true }, options);
-  } catch (err) {
-    return Promise.reject(err);
-  }
-  return run.ready.promise.then(() => ({
+  const run = new ShimRun({ ...config, prepare: true }, options);
+  await run.ready.promise;
+  return {
     pid: run.pid!,
     shimPid: run.shim.pid,
     go: () => run.go(),
     abort: () => run.abort(),
     gone: run.gone,
-  }));
+  };
 }
 
 interface Deferred<T> {
@@ -227,10 +213,10 @@ class ShimRun {
     this.control.on('error', () => undefined); // EPIPE when the shim already exited; handled via status
 
     // The status fd is held only by the shim, so its close means the shim has exited.
-    let statusIsClosed!: () => void;
-    this.gone = new Promise<void>((res) => (statusIsClosed = res)).then(() => shim.reaped);
+    const statusClosed = deferred<void>();
+    this.gone = statusClosed.promise.then(() => shim.reaped);
     status.on('close', () => {
-      statusIsClosed();
+      statusClosed.resolve();
       clearTimeout(this.deadline);
       if (this.killTimer) clearTimeout(this.killTimer);
       const gone = new ShimError('shim exited unexpectedly', osConstants.errno.EPIPE);
