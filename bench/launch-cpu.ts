@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { busyboxLayerTar } from '../test/fixtures/images/fixture-images';
-import { installed, removeCgroupTree, ShellDriver, writeBundle } from './lib/anchors';
+import { CRUN, installed, removeCgroupTree, ShellDriver, writeBundle } from './lib/anchors';
 import { BENCH_TOKEN, IMAGE, startBenchWarden, summary } from './lib/bench-warden';
 import { startRestClient, type LaunchTiming } from './lib/rest-client';
 
@@ -62,13 +62,9 @@ async function measureCrun() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-launch-cpu-'));
   const cgroup = `warden-bench-anchor-${process.pid}`;
   const bundle = writeBundle(path.join(dir, 'oci'), await busyboxLayerTar(), cgroup);
-  const d = await ShellDriver.start(
-    ['unshare', '-m', '--propagation', 'private'],
-    { BENCH_UMOUNT: '/sys/fs/cgroup/unified' },
-    path.join(dir, 'crun.err'),
-  );
+  const d = await ShellDriver.start(CRUN.prefix, CRUN.env, path.join(dir, 'crun.err'));
   const run = async (i: number) => {
-    const r = await d.time(`crun --root ${dir}/state run --bundle ${bundle} c${i}`);
+    const r = await d.time(CRUN.run(`${dir}/state`, bundle, `c${i}`));
     if (r.rc !== 0) throw new Error(`crun exited ${r.rc}: ${d.lastErrors()}`);
     return r.ms;
   };

@@ -26,6 +26,7 @@ import { ContainerService } from '../src/runtime';
 import { ociArchive } from '../test/fixtures/images/archives';
 import { busyboxImage, busyboxLayerTar } from '../test/fixtures/images/fixture-images';
 import {
+  CRUN,
   installed,
   podmanCgroupParentExists,
   podmanEnv,
@@ -132,12 +133,8 @@ async function main(): Promise<void> {
       {},
       (i) => `runc --root ${dir}/runc-state run --bundle ${bundle} r${i}`,
     );
-    await shell(
-      'crun run (private mount ns)',
-      'crun',
-      ['unshare', '-m', '--propagation', 'private'],
-      { BENCH_UMOUNT: '/sys/fs/cgroup/unified' },
-      (i) => `crun --root ${dir}/crun-state run --bundle ${bundle} c${i}`,
+    await shell('crun run (private mount ns)', 'crun', CRUN.prefix, CRUN.env, (i) =>
+      CRUN.run(`${dir}/crun-state`, bundle, `c${i}`),
     );
     if (installed('podman')) {
       const env = podmanEnv(path.join(dir, 'podman'));

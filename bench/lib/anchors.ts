@@ -85,6 +85,18 @@ export class ShellDriver {
 
 export const installed = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 
+/**
+ * crun as the benches run it: from a shell driver in a private mount namespace that unmounted
+ * /sys/fs/cgroup/unified once (crun refuses this hybrid layout otherwise), one `crun run` of
+ * the bundle per line, its state under `stateDir`.
+ */
+export const CRUN = {
+  prefix: ['unshare', '-m', '--propagation', 'private'],
+  env: { BENCH_UMOUNT: '/sys/fs/cgroup/unified' },
+  run: (stateDir: string, bundle: string, name: string) =>
+    `crun --root ${stateDir} run --bundle ${bundle} ${name}`,
+};
+
 /** The busybox layer unpacked as an OCI bundle running /bin/true, cgroups under one private parent. */
 export function writeBundle(dir: string, layerTar: Buffer, cgroupParent: string): string {
   const bundle = path.join(dir, 'bundle');
