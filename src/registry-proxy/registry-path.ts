@@ -4,7 +4,7 @@ import {
   isValidRepositoryName,
   isValidTag,
   NAME_TOTAL_LENGTH_MAX,
-} from './reference/image-reference';
+} from '../images/reference/image-reference';
 
 /** What a /v2/ request asks for, from its raw path (validated; nothing decoded into a separator). */
 export type RegistryRoute =

@@ -5,7 +5,7 @@ import {
   isValidRegistry,
   isValidRepositoryName,
   looksLikeRegistry,
-} from '../../registry-proxy/reference/image-reference';
+} from '../../images/reference/image-reference';
 import {
   LINUX_CAPABILITIES,
   NANO_CPUS_PER_CPU,

@@ -3,7 +3,7 @@ import {
   ImageReference,
   ParseImageReferenceOptions,
   parseImageReference,
-} from '../../registry-proxy/reference/image-reference';
+} from '../../images/reference/image-reference';
 import { LINUX_CAPABILITIES, cpusToNanoCpus, formatBytes, normalizeCapability, parseByteSize } from './units';
 import {
   parseBind,

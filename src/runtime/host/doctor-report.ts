@@ -1,4 +1,4 @@
-import type { Syscalls } from '../ffi/syscalls';
+import type { Syscalls } from '../../platform/ffi/syscalls';
 
 export type DoctorStatus = 'ok' | 'missing' | 'warn';
 

@@ -13,8 +13,8 @@ import {
   type ShimMessage,
 } from './shim-protocol';
 import { findPackageFile } from '../../platform/process/package-file';
-import { createLibcSyscalls } from '../ffi/libc';
-import type { Syscalls } from '../ffi/syscalls';
+import { createLibcSyscalls } from '../../platform/ffi/libc';
+import type { Syscalls } from '../../platform/ffi/syscalls';
 import { spawnShim, type SpawnedShim, type StdioEntry } from './spawn-shim';
 
 /**
