@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { join } from 'node:path';
 import { AuditModule } from '../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
-import { createLibcSyscalls } from '../platform/ffi/libc';
+import { createLibcSyscalls } from '../platform/ffi';
 import { ImagePruneService } from './image-prune.service';
 import { ImageRepository } from './image.repository';
 import { ImagesController } from './images.controller';

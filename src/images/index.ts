@@ -24,3 +24,19 @@ export type { ImageReference, ParseImageReferenceOptions } from './reference/ima
 export type { ParsedImage } from './archive-images';
 export { MEDIA_TYPES } from './image-manifest';
 export type { RuntimeConfig } from './image-manifest';
+export {
+  INDEX_TYPES,
+  hostPlatform,
+  imageConfigSchema,
+  isLayerMediaType,
+  manifestSchema,
+  parseDocument,
+} from './image-manifest';
+export {
+  NAME_TOTAL_LENGTH_MAX,
+  isValidRegistry,
+  isValidRepositoryName,
+  isValidTag,
+} from './reference/image-reference';
+export type { BlobInfo, ByteRange } from './store/blob-store';
+export type { Descriptor } from './image-manifest';

@@ -5,8 +5,8 @@ import type { Caller } from '../platform/http';
 import { PullService } from './pull.service';
 import { selectPlatform } from './upstream/media-types';
 import { Upstreams } from './upstreams';
-import { formatImageReference, ImageReference } from '../images/reference/image-reference';
-import type { ParsedImage } from '../images/archive-images';
+import { formatImageReference, ImageReference } from '../images';
+import type { ParsedImage } from '../images';
 import {
   Descriptor,
   hostPlatform,
@@ -15,8 +15,8 @@ import {
   isLayerMediaType,
   manifestSchema,
   parseDocument,
-} from '../images/image-manifest';
-import { ImageRecord, ImageRepository } from '../images/image.repository';
+} from '../images';
+import { ImageRecord, ImageRepository } from '../images';
 import { findPullTarget, PullTarget, pullTargetOf } from './pull-target';
 
 /** One progress message, shaped like the Docker Engine's pull stream (the docker CLI renders these). */

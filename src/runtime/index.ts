@@ -7,7 +7,7 @@ export { ExecService } from './container/exec.service';
 export { LiveContainers } from './container/live-containers';
 export type { ContainerRecord, ContainerState } from './container/container';
 export { SYSCALLS, CGROUP_DRIVER } from './container/runtime.tokens';
-export type { Syscalls, PeerCredentials } from '../platform/ffi/syscalls';
+export type { Syscalls, PeerCredentials } from '../platform/ffi';
 export type { CgroupDriver, CgroupStats } from './cgroups';
 export type { LogEntry } from './container/container-log';
 export type { WaitCondition } from './container/live-containers';

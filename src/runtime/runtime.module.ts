@@ -15,7 +15,7 @@ import { LiveContainers } from './container/live-containers';
 import { RecoveryService } from './container/recovery.service';
 import { CGROUP_DRIVER, SYSCALLS } from './container/runtime.tokens';
 import { UsageSampler } from './container/usage-sampler';
-import { createLibcSyscalls } from '../platform/ffi/libc';
+import { createLibcSyscalls } from '../platform/ffi';
 import { ImageProvider, ImagesModule } from '../images';
 import { RegistryProxyModule } from '../registry-proxy';
 import { StoreImageProvider } from './container/store-image-provider';

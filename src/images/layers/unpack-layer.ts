@@ -8,7 +8,7 @@ import * as tar from 'tar-stream';
 import { WardenError } from '../../platform/errors';
 import type { BlobReader } from '../store';
 import { digestHex } from '../store';
-import type { Syscalls } from '../../platform/ffi/syscalls';
+import type { Syscalls } from '../../platform/ffi';
 import { ExtractState } from './extract-state';
 import { EntryRefused, refusalMessage } from './layer-entry-rules';
 

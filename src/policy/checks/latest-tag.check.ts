@@ -1,4 +1,4 @@
-import { formatImageReference } from '../../images/reference/image-reference';
+import { formatImageReference } from '../../images';
 import { Check, violation } from './check-result';
 
 /**
