@@ -1,22 +1,25 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger } from '@nestjs/common';
-import { Job } from 'bullmq';
+import { Job, UnrecoverableError } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { QueueName } from '../../platform/queue';
 import { AuditEventRepository } from '../audit-event.repository';
 import { buildComplianceReport } from './compliance-report.builder';
-import { reportCsvFiles } from './report-csv';
-import { renderReportPdf } from './report-pdf';
+import { renderInThread, ReportRenderError } from './report-render-thread';
 import { ReportRepository } from './report.repository';
-import { ReportSigner } from './report-signer';
 import { ReportsJob, ReportsJobName } from './reports.jobs';
 
-/** Generates reports in the worker role: JSON (signed), one CSV per section, and a PDF. */
-@Processor(QueueName.Reports)
+/**
+ * Generates reports in the worker role: JSON (signed), one CSV per section, and a PDF. Its own
+ * queue, one report at a time; the evidence is read here a page at a time (yielding between
+ * pages), and everything CPU-bound after it — signing, encoding, the PDF — runs in a worker
+ * thread, so the audit processor on this event loop keeps committing while a report renders.
+ */
+@Processor(QueueName.Reports, { concurrency: 1 })
 export class ReportsProcessor extends WorkerHost {
   private readonly log = new Logger('reports');
-  private readonly signer: ReportSigner;
+  private readonly dataDir: string;
 
   constructor(
     private readonly reports: ReportRepository,
@@ -25,7 +28,7 @@ export class ReportsProcessor extends WorkerHost {
     @Inject(WARDEN_CONFIG) config: WardenConfig,
   ) {
     super();
-    this.signer = new ReportSigner(config.dataDir);
+    this.dataDir = config.dataDir;
   }
 
   async process(job: Job): Promise<void> {
@@ -35,26 +38,16 @@ export class ReportsProcessor extends WorkerHost {
     if (!record) return; // deleted meanwhile
     await this.reports.setStatus(record.id, 'running');
     try {
-      const report = this.signer.sign(
-        await buildComplianceReport(this.ds, this.events, record.id, record.params),
-      );
-      const json = Buffer.from(JSON.stringify(report, null, 2));
-      const pdf = await renderReportPdf(report);
-      await this.reports.saveFiles(record.id, [
-        { name: 'report.json', contentType: 'application/json', data: json },
-        ...reportCsvFiles(report).map((f) => ({
-          name: f.name,
-          contentType: 'text/csv; charset=utf-8',
-          data: Buffer.from(f.content),
-        })),
-        { name: 'report.pdf', contentType: 'application/pdf', data: pdf },
-      ]);
+      const report = await buildComplianceReport(this.ds, this.events, record.id, record.params);
+      await this.reports.saveFiles(record.id, await renderInThread(report, this.dataDir));
       await this.reports.setStatus(record.id, 'done');
     } catch (err) {
       this.log.error({ err }, `report ${record.id} failed`);
-      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const final = err instanceof ReportRenderError && err.final;
+      const last = final || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       await this.reports.setStatus(record.id, last ? 'failed' : 'queued', (err as Error).message);
-      throw err;
+      // A render that overran or broke would do the same again: no retry.
+      throw final ? Object.assign(new UnrecoverableError((err as Error).message), { cause: err }) : err;
     }
   }
 }
