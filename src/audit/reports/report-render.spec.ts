@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ComplianceReport } from './compliance-report.types';
 import { pdfText, renderReportPdf } from './report-pdf';
-import { renderInThread, ReportRenderError } from './report-render-thread';
+import { renderReportFiles } from './report-render';
+import { generateInThread, ReportRenderError } from './report-render-thread';
 import { ReportSigner, verifyReport } from './report-signer';
 
 const report = (label?: string): ComplianceReport =>
@@ -60,13 +61,13 @@ describe('report PDF text', () => {
   });
 });
 
-describe('rendering in a worker thread', () => {
+describe('report files', () => {
   let dataDir: string;
   beforeAll(() => (dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-render-'))));
   afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-  it('answers every file, the JSON signed with the data dir key', async () => {
-    const files = await renderInThread(report('owner=dana'), dataDir);
+  it('are every section, the JSON signed with the data dir key', async () => {
+    const files = await renderReportFiles(report('owner=dana'), dataDir);
     expect(files.map((f) => f.name)).toEqual(
       expect.arrayContaining(['report.json', 'report.pdf', 'decisions-by-day.csv', 'images.csv']),
     );
@@ -80,9 +81,26 @@ describe('rendering in a worker thread', () => {
         .toString(),
     ).toBe('%PDF-');
   });
+});
 
-  it('stops a render that overruns, as final (no retry)', async () => {
-    const err = await renderInThread(report(), dataDir, 1).catch((e: unknown) => e);
+// The thread's happy path needs PostgreSQL: test/integration/report-isolation.test.ts.
+describe('generating in a worker thread', () => {
+  const job = {
+    id: 'r-1',
+    params: { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' },
+    databaseUrl: 'postgres://warden:x@127.0.0.1:1/warden', // nothing listens on port 1
+    dataDir: os.tmpdir(),
+  };
+
+  it('answers what failed in the thread, as final (no retry)', async () => {
+    const err = await generateInThread(job, 60_000).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReportRenderError);
+    expect((err as ReportRenderError).final).toBe(true);
+    expect((err as Error).message).toMatch(/generating failed: .*ECONNREFUSED/);
+  });
+
+  it('stops a report that overruns, as final', async () => {
+    const err = await generateInThread(job, 1).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReportRenderError);
     expect((err as ReportRenderError).final).toBe(true);
     expect((err as Error).message).toMatch(/longer than/);

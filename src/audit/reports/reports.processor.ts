@@ -1,34 +1,29 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
-import { DataSource } from 'typeorm';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import { INFRASTRUCTURE, Infrastructure } from '../../platform/infrastructure';
 import { QueueName } from '../../platform/queue';
-import { AuditEventRepository } from '../audit-event.repository';
-import { buildComplianceReport } from './compliance-report.builder';
-import { renderInThread, ReportRenderError } from './report-render-thread';
+import { generateInThread, ReportRenderError } from './report-render-thread';
 import { ReportRepository } from './report.repository';
 import { ReportsJob, ReportsJobName } from './reports.jobs';
 
 /**
  * Generates reports in the worker role: JSON (signed), one CSV per section, and a PDF. Its own
- * queue, one report at a time; the evidence is read here a page at a time (yielding between
- * pages), and everything CPU-bound after it — signing, encoding, the PDF — runs in a worker
- * thread, so the audit processor on this event loop keeps committing while a report renders.
+ * queue, one report at a time, each generated whole — evidence, chain verification, signing,
+ * encoding, the PDF — in a worker thread, so the audit processor on this event loop keeps
+ * committing while a report renders.
  */
 @Processor(QueueName.Reports, { concurrency: 1 })
 export class ReportsProcessor extends WorkerHost {
   private readonly log = new Logger('reports');
-  private readonly dataDir: string;
 
   constructor(
     private readonly reports: ReportRepository,
-    private readonly events: AuditEventRepository,
-    private readonly ds: DataSource,
-    @Inject(WARDEN_CONFIG) config: WardenConfig,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+    @Inject(INFRASTRUCTURE) private readonly infra: Infrastructure,
   ) {
     super();
-    this.dataDir = config.dataDir;
   }
 
   async process(job: Job): Promise<void> {
@@ -38,8 +33,13 @@ export class ReportsProcessor extends WorkerHost {
     if (!record) return; // deleted meanwhile
     await this.reports.setStatus(record.id, 'running');
     try {
-      const report = await buildComplianceReport(this.ds, this.events, record.id, record.params);
-      await this.reports.saveFiles(record.id, await renderInThread(report, this.dataDir));
+      const files = await generateInThread({
+        id: record.id,
+        params: record.params,
+        databaseUrl: this.infra.databaseUrl,
+        dataDir: this.config.dataDir,
+      });
+      await this.reports.saveFiles(record.id, files);
       await this.reports.setStatus(record.id, 'done');
     } catch (err) {
       this.log.error({ err }, `report ${record.id} failed`);
