@@ -13,7 +13,10 @@ export const RENDER_TIMEOUT_MS = 30 * 60_000;
 export class ReportRenderError extends Error {
   constructor(
     message: string,
-    /** A render that timed out or died is not retried: it would do the same again. */
+    /**
+     * A report that overran or took its thread down (out of memory, say) is not retried: it
+     * would do the same again. One whose generation threw (the database away a moment) is.
+     */
     readonly final: boolean,
     options?: { cause?: unknown },
   ) {
@@ -84,7 +87,7 @@ export function generateInThread(job: ReportJobInput, timeoutMs = RENDER_TIMEOUT
                   data: Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength),
                 })),
               )
-            : reject(new ReportRenderError(`generating failed: ${m.error?.message}`, true)),
+            : reject(new ReportRenderError(`generating failed: ${m.error?.message}`, false)),
         ),
     );
     worker.once('error', (err) =>

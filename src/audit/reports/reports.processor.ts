@@ -46,7 +46,7 @@ export class ReportsProcessor extends WorkerHost {
       const final = err instanceof ReportRenderError && err.final;
       const last = final || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       await this.reports.setStatus(record.id, last ? 'failed' : 'queued', (err as Error).message);
-      // A render that overran or broke would do the same again: no retry.
+      // A report that overran or took its thread down would do the same again: no retry.
       throw final ? Object.assign(new UnrecoverableError((err as Error).message), { cause: err }) : err;
     }
   }
