@@ -48,16 +48,14 @@ export class GroupedEnqueuer<T extends { id: string }> {
     if (this.pending.length === 0) return;
     const sends = this.pending;
     this.pending = [];
-    const all = sends.length === 1 ? sends[0].items : sends.flatMap((s) => s.items);
-    const jobs: Array<{ name: string; data: unknown; opts: JobsOptions }> = [];
-    for (let at = 0; at < all.length; at += this.maxPerJob) {
-      const chunk = all.slice(at, at + this.maxPerJob);
-      jobs.push(
-        chunk.length === 1
-          ? { ...this.shapes.single(chunk[0]), opts: { jobId: chunk[0].id } }
-          : { ...this.shapes.group(chunk), opts: { jobId: groupJobId(chunk) } },
-      );
-    }
+    const jobs = packJobs(
+      sends.map((s) => s.items),
+      this.maxPerJob,
+    ).map((chunk) =>
+      chunk.length === 1
+        ? { ...this.shapes.single(chunk[0]), opts: { jobId: chunk[0].id } as JobsOptions }
+        : { ...this.shapes.group(chunk), opts: { jobId: groupJobId(chunk) } as JobsOptions },
+    );
     this.inFlight += 1;
     const added =
       jobs.length === 1 ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts) : this.queue.addBulk(jobs);
@@ -71,6 +69,30 @@ export class GroupedEnqueuer<T extends { id: string }> {
         this.flush();
       });
   }
+}
+
+/**
+ * Packs sends into jobs of at most `max` items without splitting a send that fits in one job:
+ * a job takes whole sends in arrival order; a send larger than `max` gets jobs of its own.
+ */
+export function packJobs<T>(sends: T[][], max: number): T[][] {
+  const jobs: T[][] = [];
+  let open: T[] = [];
+  for (const items of sends) {
+    if (items.length > max) {
+      if (open.length) jobs.push(open);
+      open = [];
+      for (let at = 0; at < items.length; at += max) jobs.push(items.slice(at, at + max));
+      continue;
+    }
+    if (open.length + items.length > max) {
+      jobs.push(open);
+      open = [];
+    }
+    open = open.length ? open.concat(items) : items;
+  }
+  if (open.length) jobs.push(open);
+  return jobs;
 }
 
 /** BullMQ refuses custom ids that are integers or contain ':'; this is neither. */
