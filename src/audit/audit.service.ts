@@ -8,6 +8,16 @@ import type { AuditEvent, AuditEventInput } from './audit-event';
 import { auditJobShapes, MAX_EVENTS_PER_JOB } from './audit.jobs';
 import { GroupedEnqueuer } from './grouped-enqueuer';
 
+export interface EnqueueOptions {
+  /**
+   * Gives up: events still waiting for an enqueue in flight are taken back and never sent, and
+   * the call rejects with the signal's reason (see GroupedEnqueuer.send). For a caller that
+   * bounds how long it waits for Redis, so that an event it reported as not recorded cannot
+   * land later.
+   */
+  signal?: AbortSignal;
+}
+
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -31,8 +41,8 @@ export class AuditService {
     this.enqueuer = new GroupedEnqueuer(queue, auditJobShapes, MAX_EVENTS_PER_JOB);
   }
 
-  async record(input: AuditEventInput): Promise<AuditEvent> {
-    const [event] = await this.recordAll([input]);
+  async record(input: AuditEventInput, opts?: EnqueueOptions): Promise<AuditEvent> {
+    const [event] = await this.recordAll([input], opts);
     return event;
   }
 
@@ -40,7 +50,7 @@ export class AuditService {
    * Records several events as one group: they are enqueued together (one job while they fit in
    * one) and committed to the chain in this order, contiguously. Resolves once all are durable.
    */
-  async recordAll(inputs: AuditEventInput[]): Promise<AuditEvent[]> {
+  async recordAll(inputs: AuditEventInput[], opts?: EnqueueOptions): Promise<AuditEvent[]> {
     const occurredAt = new Date().toISOString();
     const events = inputs.map((input): AuditEvent => ({
       ...input,
@@ -48,23 +58,23 @@ export class AuditService {
       occurredAt,
       payload: input.payload ?? {},
     }));
-    await this.enqueueAll(events);
+    await this.enqueueAll(events, opts);
     return events;
   }
 
   /** Enqueues an event that already has its id (used when a caller must know the id first, and for re-sends). */
-  async enqueue(event: AuditEvent): Promise<void> {
-    await this.enqueueAll([event]);
+  async enqueue(event: AuditEvent, opts?: EnqueueOptions): Promise<void> {
+    await this.enqueueAll([event], opts);
   }
 
   /** {@link enqueue} for a group: every id is checked first, so a bad one enqueues none of them. */
-  async enqueueAll(events: AuditEvent[]): Promise<void> {
+  async enqueueAll(events: AuditEvent[], opts?: EnqueueOptions): Promise<void> {
     // The id column is a uuid: PostgreSQL would hand back another spelling (lowercase) than
     // the one hashed into the chain, and /audit/verify would then report the row as altered.
     for (const event of events)
       if (!CANONICAL_UUID.test(event.id))
         throw new Error(`audit event id '${event.id}' is not a lowercase, hyphenated UUID`);
-    await this.enqueuer.send(events);
+    await this.enqueuer.send(events, opts?.signal);
     this.metrics.auditEnqueued.inc(events.length);
   }
 }

@@ -95,3 +95,29 @@ describe('GroupedEnqueuer', () => {
     expect(groupJobId(items('a', 'b'))).toMatch(/^g-[0-9a-f]{40}$/);
   });
 });
+
+describe('GroupedEnqueuer, abandoned sends', () => {
+  it('takes back a send aborted while it waits: it is never sent; one already sent is settled by its add', async () => {
+    const q = manualQueue();
+    const g = new GroupedEnqueuer<Item>(q.queue, shapes, 10);
+    const early = new AbortController();
+    const sent = state(g.send(items('a'), early.signal));
+    const late = new AbortController();
+    const waiting = state(g.send(items('b'), late.signal));
+    const other = state(g.send(items('c')));
+    late.abort(new Error('timed out waiting for Redis'));
+    early.abort(new Error('too late to take back'));
+    await tick();
+    expect(waiting()).toBe('rejected: timed out waiting for Redis');
+    expect(sent()).toBe('pending');
+    q.settle[0]();
+    await tick();
+    expect(sent()).toBe('resolved');
+    expect(q.trips[1]).toEqual([{ name: 'one', data: { id: 'c' }, jobId: 'c' }]); // b never went
+    q.settle[1]();
+    await tick();
+    expect(other()).toBe('resolved');
+    await expect(g.send(items('d'), late.signal)).rejects.toThrow('timed out waiting for Redis');
+    expect(q.trips).toHaveLength(2);
+  });
+});

@@ -35,12 +35,30 @@ export class GroupedEnqueuer<T extends { id: string }> {
     private readonly maxInFlight = 1,
   ) {}
 
-  /** Resolves once every item is in a job Redis has accepted; rejects if any of those adds failed. */
-  send(items: T[]): Promise<void> {
+  /**
+   * Resolves once every item is in a job Redis has accepted; rejects if any of those adds
+   * failed. A send still waiting for the add in flight when `signal` aborts is taken back and
+   * never sent (rejects with the signal's reason): a caller that gives up on Redis (a timeout)
+   * can then be sure its items will not land later. Once its add has gone out, aborting
+   * changes nothing: the add's own outcome settles it.
+   */
+  send(items: T[], signal?: AbortSignal): Promise<void> {
     if (items.length === 0) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      this.pending.push({ items, resolve, reject });
-      if (this.inFlight < this.maxInFlight) this.flush();
+      const entry = { items, resolve, reject };
+      this.pending.push(entry);
+      if (this.inFlight < this.maxInFlight) return this.flush();
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const at = this.pending.indexOf(entry);
+          if (at < 0) return; // already sent
+          this.pending.splice(at, 1);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
     });
   }
 

@@ -1,6 +1,7 @@
 export { AuditModule } from './audit.module';
 export { AuditWorkerModule } from './audit-worker.module';
 export { AuditService } from './audit.service';
+export type { EnqueueOptions } from './audit.service';
 export { AuditEventRepository } from './audit-event.repository';
 export { UsageService } from './usage.service';
 export { UsageSampleRepository } from './usage-sample.repository';
