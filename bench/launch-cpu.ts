@@ -44,22 +44,38 @@ function hostBusy(): number {
  * exited backends.
  */
 function processTicks(
-  groupOf: (pid: number, comm: string, ppid: number) => string,
+  groupOf: (pid: number, comm: string, ours: boolean) => string,
   withChildren: ReadonlySet<string> = new Set(),
 ): Map<string, number> {
-  const out = new Map<string, number>();
+  const procs: Array<{ pid: number; ppid: number; comm: string; self: number; children: number }> = [];
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const st = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      const comm = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
       const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      const g = groupOf(Number(e), comm, Number(f[1]));
-      const children = withChildren.has(g) ? Number(f[13]) + Number(f[14]) : 0;
-      out.set(g, (out.get(g) ?? 0) + Number(f[11]) + Number(f[12]) + children);
+      procs.push({
+        pid: Number(e),
+        ppid: Number(f[1]),
+        comm: st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')),
+        self: Number(f[11]) + Number(f[12]),
+        children: Number(f[13]) + Number(f[14]),
+      });
     } catch {
       // exited while we looked
     }
+  }
+  // Ours: this process and its descendants. Other people's PostgreSQL and redis-server
+  // instances on a shared host have the same names and must not be counted.
+  const parent = new Map(procs.map((p) => [p.pid, p.ppid]));
+  const ours = (pid: number) => {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parent.get(p))
+      if (p === process.pid) return true;
+    return false;
+  };
+  const out = new Map<string, number>();
+  for (const p of procs) {
+    const g = groupOf(p.pid, p.comm, ours(p.pid));
+    out.set(g, (out.get(g) ?? 0) + p.self + (withChildren.has(g) ? p.children : 0));
   }
   return out;
 }
@@ -79,11 +95,11 @@ async function measureCrun() {
   };
   try {
     for (let i = 0; i < WARMUP; i++) await run(i);
-    const groupOf = (_pid: number, comm: string) =>
+    const groupOf = (_pid: number, comm: string, _ours: boolean) =>
       /^(kworker|ksoftirqd|rcu_|migration|kdamond)/.test(comm) ? 'kernel threads' : 'other';
     // The anchor's own CPU: its driver shell (a child of this process) and the crun runs it reaped.
-    const driverOf = (pid: number, _comm: string, ppid: number) =>
-      ppid === process.pid && pid !== process.pid ? 'own' : 'other';
+    const driverOf = (pid: number, _comm: string, ours: boolean) =>
+      ours && pid !== process.pid ? 'own' : 'other';
     const own0 = ownTicks(driverOf);
     const host0 = hostBusy();
     const ticks0 = processTicks(groupOf);
@@ -115,7 +131,7 @@ async function measureCrun() {
 }
 
 /** Jiffies of the processes `groupOf` calls 'own', their reaped children included. */
-function ownTicks(groupOf: (pid: number, comm: string, ppid: number) => string): number {
+function ownTicks(groupOf: (pid: number, comm: string, ours: boolean) => string): number {
   return processTicks(groupOf, new Set(['own'])).get('own') ?? 0;
 }
 
@@ -132,16 +148,16 @@ async function measure(role: Role) {
   const client = await startRestClient({ url: w.url, token: BENCH_TOKEN, image: IMAGE });
   try {
     for (let i = 0; i < WARMUP; i++) await client.launch();
-    const groupOf = (pid: number, comm: string): string => {
+    const groupOf = (pid: number, comm: string, ours: boolean): string => {
       if (pid === process.pid) return 'service';
       if (pid === client.pid) return 'client';
       if (pid === w.warden.workerPid()) return 'worker';
-      if (comm.startsWith('postgres')) return 'postgres';
-      if (comm.startsWith('redis')) return 'redis';
+      if (ours && comm.startsWith('postgres')) return 'postgres';
+      if (ours && comm.startsWith('redis')) return 'redis';
       return /^(kworker|ksoftirqd|rcu_|migration|kdamond)/.test(comm) ? 'kernel threads' : 'other';
     };
-    const ownOf = (pid: number, comm: string) => {
-      const g = groupOf(pid, comm);
+    const ownOf = (pid: number, comm: string, ours: boolean) => {
+      const g = groupOf(pid, comm, ours);
       return g === 'other' || g === 'kernel threads' ? 'other' : 'own';
     };
     const own0 = ownTicks(ownOf);
