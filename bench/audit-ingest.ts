@@ -34,11 +34,10 @@ import pino from 'pino';
 import { getQueueToken } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
-import { AuditEvent, AuditEventRepository, AuditService } from '../src/audit';
+import { AuditEvent, AuditEventRepository, AuditJobName, AuditService } from '../src/audit';
 import { startWarden } from '../src/main';
 import { loadConfig } from '../src/platform/config';
 import { startEmbeddedPostgres } from '../src/platform/database/embedded-postgres';
-import { AuditJobName } from '../src/audit/audit.jobs';
 import { ioredisOptions, QueueName, startEmbeddedRedis } from '../src/platform/queue';
 
 const N = Number(process.env.AUDIT_BENCH_N ?? 50_000);
