@@ -40,6 +40,10 @@ describe('classifyError: database and kernel errors → a code of the one table'
     expect(classifyError(refused)?.status).toBe(503);
     expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isDatabaseUnavailable(pg('22P05', 'nul'))).toBe(false);
+    // A request body cut short by the client is neither: it is the client leaving.
+    const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    expect(isDatabaseUnavailable(aborted)).toBe(false);
+    expect(classifyError(aborted)?.status).toBe(400);
   });
 
   it('maps errno of runtime errors: EBUSY 409, EINVAL 422, ENOSPC 503', () => {

@@ -59,9 +59,11 @@ export function sqlStateOf(err: unknown): string | undefined {
 export function isDatabaseUnavailable(err: unknown): boolean {
   const state = sqlStateOf(err);
   if (state) return PG_UNAVAILABLE_CLASSES.some((c) => state.startsWith(c)) || state === '57014';
+  // A socket errno counts only from a socket call (`connect`, `read`): an aborted request body
+  // ('aborted', ECONNRESET, no syscall) is the client leaving, not a service down.
   return chain(err).some(
     (e) =>
-      (typeof e.code === 'string' && CONNECTION_ERRNOS.has(e.code)) ||
+      (typeof e.code === 'string' && CONNECTION_ERRNOS.has(e.code) && 'syscall' in e) ||
       (typeof e.message === 'string' && CONNECTION_MESSAGES.test(e.message)),
   );
 }
@@ -92,6 +94,12 @@ function pgError(err: unknown, state: string): WardenError | undefined {
   if (PG_UNAVAILABLE_CLASSES.some((c) => state.startsWith(c)) || state === '57014')
     return make('DB_UNAVAILABLE', `the database is unavailable (${what}); retry when it is back`);
   return undefined;
+}
+
+/** Node's IncomingMessage 'aborted': the client hung up while its body was being read. */
+function isClientAbort(err: unknown): boolean {
+  const e = err as { message?: unknown; code?: unknown } | null;
+  return !!e && e.message === 'aborted' && e.code === 'ECONNRESET' && !('syscall' in e);
 }
 
 /** errno → what it means for a request to the runtime (cgroups, namespaces, the shim). */
@@ -154,6 +162,13 @@ function runtimeError(err: unknown): WardenError | undefined {
  */
 export function classifyError(err: unknown): WardenError | undefined {
   if (err instanceof WardenError) return err;
+  if (isClientAbort(err))
+    return new WardenError(
+      'BAD_REQUEST',
+      'the client closed the connection before its request was read',
+      {},
+      { cause: err },
+    );
   const state = sqlStateOf(err);
   if (state) return pgError(err, state);
   if (isDatabaseUnavailable(err))
