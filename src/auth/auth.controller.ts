@@ -3,17 +3,18 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiZodBody, CurrentCaller, ROLES, Roles, ZodPipe } from '../platform/http';
 import type { Caller } from '../platform/http';
+import { text } from '../platform/http/validation';
 import { TokenService } from './token.service';
 
-const principalBody = z.object({
+const principalBody = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9._@-]{0,127}$/, 'lowercase letters, digits, . _ @ -; at most 128'),
   role: z.enum(ROLES),
-  teams: z.array(z.string().min(1).max(128)).max(64).default([]),
+  teams: z.array(text(128).min(1)).max(64).default([]),
 });
 
-const tokenBody = z.object({
-  principalId: z.string().min(1),
-  name: z.string().min(1).max(128),
+const tokenBody = z.strictObject({
+  principalId: text(128).min(1),
+  name: text(128).min(1),
   expiresAt: z.iso
     .datetime({ offset: true })
     .transform((s) => new Date(s))

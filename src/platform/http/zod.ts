@@ -1,5 +1,5 @@
 import { applyDecorators, PipeTransform } from '@nestjs/common';
-import { ApiBody, ApiQuery } from '@nestjs/swagger';
+import { ApiBody, ApiParam, ApiQuery } from '@nestjs/swagger';
 import { z } from 'zod';
 import { WardenError } from '../errors';
 
@@ -38,4 +38,9 @@ export function ApiZodQuery(schema: z.ZodObject) {
       ApiQuery({ name, required: json.required?.includes(name) ?? false, schema: s }),
     ),
   );
+}
+
+/** OpenAPI path parameter schema from the zod schema that validates it (ZodPipe 'param'). */
+export function ApiZodParam(name: string, schema: z.ZodType, description?: string) {
+  return ApiParam({ name, description, schema: z.toJSONSchema(schema, { io: 'input' }) as object });
 }

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { WardenError } from '../../platform/errors';
 import { ApiZodBody, ApiZodQuery, Caller, CurrentCaller, Roles, ZodPipe } from '../../platform/http';
+import { imageRefParam, text } from '../../platform/http/validation';
 import { ImagePruneService } from './image-prune.service';
 import { ImagePullService, PullProgress } from './image-pull.service';
 import { DEFAULT_IMPORT_MAX_BYTES, ImagesService } from './images.service';
@@ -17,19 +18,15 @@ const ARCHIVE_TYPES = [
 ];
 
 const importQuery = z.object({
-  tag: z
-    .string()
+  tag: text(300)
     .min(1)
-    .max(300)
     .optional()
     .describe("name[:tag] for the imported image, in addition to the archive's own names"),
 });
 
-const pullBody = z.object({
-  reference: z
-    .string()
+const pullBody = z.strictObject({
+  reference: text(512)
     .min(1)
-    .max(512)
     .describe(
       '127.0.0.1:5000/app:1, <upstream alias>/<repo>[:tag|@digest], or a Docker Hub name like busybox',
     ),
@@ -42,7 +39,7 @@ const pullQuery = z.object({
     .describe('true: answer NDJSON progress messages as the Docker Engine does, then the result'),
 });
 
-const pruneBody = z.object({
+const pruneBody = z.strictObject({
   olderThanDays: z
     .number()
     .nonnegative()
@@ -51,8 +48,10 @@ const pruneBody = z.object({
     .describe('keep unreferenced blobs pulled or served within this many days (default 0: remove all)'),
 });
 
+const refParam = new ZodPipe(imageRefParam, 'param');
 const REF_DOC = {
   name: 'ref',
+  schema: z.toJSONSchema(imageRefParam, { io: 'input' }) as object,
   description:
     'name[:tag] (tag defaults to latest), name@sha256:…, sha256:<digest> or a 12+ digit id; URL-encode "/" as %2F',
 };
@@ -160,7 +159,7 @@ export class ImagesController {
   @Get(':ref')
   @ApiOperation({ summary: 'One image: names, layers, runtime config' })
   @ApiParam(REF_DOC)
-  inspect(@Param('ref') ref: string) {
+  inspect(@Param('ref', refParam) ref: string) {
     return this.images.inspect(ref);
   }
 
@@ -170,7 +169,7 @@ export class ImagesController {
     summary: "Untag (by name) or delete (by digest, or a name's last tag); 409 while containers use it",
   })
   @ApiParam(REF_DOC)
-  remove(@Param('ref') ref: string, @CurrentCaller() caller: Caller) {
+  remove(@Param('ref', refParam) ref: string, @CurrentCaller() caller: Caller) {
     return this.images.remove(ref, caller);
   }
 }
