@@ -225,6 +225,9 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
   private fail(reply: DockerReply, err: unknown, method: string, path: string): void {
     const { status, message } = dockerError(err);
     if (status >= 500) this.log.error({ err }, `${method} ${path} failed: ${message}`);
+    // A database or kernel error answered 4xx is still worth seeing with its cause.
+    else if (!(err instanceof WardenError) || err.cause !== undefined)
+      this.log.warn({ err }, `${method} ${path}: ${message}`);
     if (reply.started) return; // mid-stream: the connection's end is all the client gets
     if (status === 304) reply.empty(304);
     else reply.json(status, { message });
