@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ApiZodBody, CurrentCaller, ROLES, Roles, ZodPipe } from '../platform/http';
+import { ApiZodBody, ApiZodParam, CurrentCaller, ROLES, Roles, ZodPipe } from '../platform/http';
 import type { Caller } from '../platform/http';
 import { text } from '../platform/http/validation';
 import { TokenService } from './token.service';
@@ -61,6 +61,7 @@ export class AuthController {
   @Delete('tokens/:id')
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke a token (admin)' })
+  @ApiZodParam('id', z.uuid(), 'token id')
   revoke(@CurrentCaller() by: Caller, @Param('id', new ParseUUIDPipe()) id: string) {
     return this.tokens.revoke(by, id);
   }

@@ -173,7 +173,7 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
       const found = this.router.match(method, path);
       if ('error' in found) throw found.error;
       const schema = DOCKER_ROUTE_SCHEMAS[found.route.key];
-      const params = check('path', schema.params, found.params);
+      const params = checkParams(schema, found.params);
       check('query', schema.query, Object.fromEntries(url.searchParams));
       const socket = raw.socket;
       let caller: Promise<Caller> | undefined;
@@ -241,6 +241,12 @@ function check<T>(where: 'path' | 'query' | 'body', schema: z.ZodType | undefine
   if (r.success) return (where === 'query' ? value : r.data) as T;
   const problems = describeIssues(where, r.error);
   throw new WardenError('VALIDATION_FAILED', `invalid ${where}: ${problems.join('; ')}`, { problems });
+}
+
+function checkParams(schema: DockerRouteSchema, params: Record<string, string>): Record<string, string> {
+  if (schema.notFound && schema.params && !schema.params.safeParse(params).success)
+    throw schema.notFound(params);
+  return check('path', schema.params, params);
 }
 
 /** A JSON body: NUL-free at any depth, then the route's body schema (values as sent). */

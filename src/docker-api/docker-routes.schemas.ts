@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { absolutePath, containerRef, imageRefParam, text, userProblem } from '../platform/http/validation';
+import { WardenError } from '../platform/errors';
 import { dockerCreateBodySchema } from './create-body';
 
 /**
@@ -15,6 +16,12 @@ export interface DockerRouteSchema {
   query?: z.ZodType<Record<string, unknown>>;
   /** The JSON body; a route without one takes no body (or, for uploads, a stream). */
   body?: z.ZodType;
+  /**
+   * Path parameters that are lookup keys: one that cannot be valid cannot exist either, and
+   * Docker clients read 404 as "try the next kind" (`docker inspect <image>` asks for a
+   * container of that name first), so it is answered as not found.
+   */
+  notFound?: (params: Record<string, string>) => WardenError;
 }
 
 /** Go's strconv.ParseBool spellings (Docker's query booleans), and "" for unset. */
@@ -42,6 +49,8 @@ const time = z
 const filters = text(65_536).optional();
 
 const byContainer = z.object({ id: containerRef });
+const noSuchContainer = (p: Record<string, string>) =>
+  new WardenError('CONTAINER_NOT_FOUND', `No such container: ${p.id}`, { ref: p.id });
 const byExec = z.object({ id: z.string().regex(/^[0-9a-f]{1,64}$/, 'must be an exec id (hex)') });
 const byImage = z.object({ name: imageRefParam });
 const none = z.looseObject({});
@@ -93,27 +102,40 @@ export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
   'GET /containers/json': {
     query: z.looseObject({ all: flag, limit: intText(-1, 1_000_000), size: flag, filters }),
   },
-  'GET /containers/:id/json': { params: byContainer, query: z.looseObject({ size: flag }) },
+  'GET /containers/:id/json': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ size: flag }),
+  },
   'POST /containers/:id/start': {
     params: byContainer,
+    notFound: noSuchContainer,
     query: z.looseObject({ detachKeys: text(64).optional() }),
   },
   'POST /containers/:id/stop': {
     params: byContainer,
+    notFound: noSuchContainer,
     query: z.looseObject({ t: intText(-1, 86_400), signal }),
   },
-  'POST /containers/:id/kill': { params: byContainer, query: z.looseObject({ signal }) },
+  'POST /containers/:id/kill': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ signal }),
+  },
   'POST /containers/:id/restart': {
     params: byContainer,
+    notFound: noSuchContainer,
     query: z.looseObject({ t: intText(-1, 86_400), signal }),
   },
   'DELETE /containers/:id': {
     params: byContainer,
+    notFound: noSuchContainer,
     query: z.looseObject({ force: flag, v: flag, link: flag }),
   },
   // streams
   'POST /containers/:id/attach': {
     params: byContainer,
+    notFound: noSuchContainer,
     query: z.looseObject({
       stream: flag,
       stdin: flag,
@@ -125,10 +147,12 @@ export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
   },
   'POST /containers/:id/wait': {
     params: byContainer,
+    notFound: noSuchContainer,
     query: z.looseObject({ condition: z.enum(['', 'not-running', 'next-exit', 'removed']).optional() }),
   },
   'GET /containers/:id/logs': {
     params: byContainer,
+    notFound: noSuchContainer,
     query: z.looseObject({
       follow: flag,
       stdout: flag,
@@ -144,11 +168,21 @@ export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
   },
   'GET /containers/:id/stats': {
     params: byContainer,
+    notFound: noSuchContainer,
     query: z.looseObject({ stream: flag, 'one-shot': flag }),
   },
-  'GET /containers/:id/top': { params: byContainer, query: z.looseObject({ ps_args: text(256).optional() }) },
+  'GET /containers/:id/top': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ ps_args: text(256).optional() }),
+  },
   // exec
-  'POST /containers/:id/exec': { params: byContainer, query: none, body: execConfig },
+  'POST /containers/:id/exec': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: none,
+    body: execConfig,
+  },
   'POST /exec/:id/start': { params: byExec, query: none, body: execStart },
   'POST /exec/:id/resize': {
     params: byExec,

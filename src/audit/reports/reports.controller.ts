@@ -76,6 +76,7 @@ export class ReportsController {
   @Roles('admin', 'auditor')
   @ApiBearerAuth()
   @ApiOperation({ summary: 'A report: its status and files' })
+  @ApiZodParam('id', z.uuid(), 'report id')
   get(@Param('id', new ParseUUIDPipe()) id: string) {
     return this.reports.get(id);
   }
@@ -84,6 +85,7 @@ export class ReportsController {
   @Roles('admin', 'auditor')
   @ApiBearerAuth()
   @ApiOperation({ summary: 'One file of a report: report.json, report.pdf or a section CSV' })
+  @ApiZodParam('id', z.uuid(), 'report id')
   @ApiZodParam('name', fileName)
   async file(
     @Param('id', new ParseUUIDPipe()) id: string,

@@ -39,6 +39,12 @@ describe('classifyError: database and kernel errors → a code of the one table'
     expect(isDatabaseUnavailable(refused)).toBe(true);
     expect(classifyError(refused)?.status).toBe(503);
     expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    // PostgreSQL on a unix socket: when it is down the socket file is gone.
+    const gone = Object.assign(new Error('connect ENOENT /data/pg/.s.PGSQL.5432'), {
+      code: 'ENOENT',
+      syscall: 'connect',
+    });
+    expect(classifyError(gone)).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
     expect(isDatabaseUnavailable(pg('22P05', 'nul'))).toBe(false);
     // A request body cut short by the client is neither: it is the client leaving.
     const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });

@@ -63,6 +63,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   // ('aborted', ECONNRESET, no syscall) is the client leaving, not a service down.
   return chain(err).some(
     (e) =>
+      // Any failed connect() — ENOENT included: a unix socket whose server is gone.
+      (e as { syscall?: unknown }).syscall === 'connect' ||
       (typeof e.code === 'string' && CONNECTION_ERRNOS.has(e.code) && 'syscall' in e) ||
       (typeof e.message === 'string' && CONNECTION_MESSAGES.test(e.message)),
   );

@@ -48,7 +48,7 @@ const pruneBody = z.strictObject({
     .describe('keep unreferenced blobs pulled or served within this many days (default 0: remove all)'),
 });
 
-const refParam = new ZodPipe(imageRefParam, 'param');
+const refParam = new ZodPipe(imageRefParam, 'param', 'IMAGE_REFERENCE_INVALID');
 const REF_DOC = {
   name: 'ref',
   schema: z.toJSONSchema(imageRefParam, { io: 'input' }) as object,
