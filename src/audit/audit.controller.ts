@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 
 import { ApiZodQuery, Roles, ZodPipe } from '../platform/http';
-import { intParam, text } from '../platform/http/validation';
+import { intParam, text } from '../platform/http';
 import { AUDIT_EVENT_TYPES } from './audit-event';
 import { AuditEventRepository } from './audit-event.repository';
 

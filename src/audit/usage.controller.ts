@@ -2,7 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiZodQuery, Roles, ZodPipe } from '../platform/http';
-import { intParam, text } from '../platform/http/validation';
+import { intParam, text } from '../platform/http';
 import { UsageSampleRepository } from './usage-sample.repository';
 
 const rollupQuery = z.object({

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiZodBody, ApiZodParam, CurrentCaller, ROLES, Roles, ZodPipe } from '../platform/http';
 import type { Caller } from '../platform/http';
-import { text } from '../platform/http/validation';
+import { text } from '../platform/http';
 import { TokenService } from './token.service';
 
 const principalBody = z.strictObject({

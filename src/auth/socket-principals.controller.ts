@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiZodBody, ApiZodParam, CurrentCaller, Roles, ZodPipe } from '../platform/http';
 import type { Caller } from '../platform/http';
-import { intParam, text } from '../platform/http/validation';
+import { intParam, text } from '../platform/http';
 import { SocketPrincipalsService } from './socket-principals.service';
 
 const uidParam = intParam(0, 4294967295);

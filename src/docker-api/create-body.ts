@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { WardenError } from '../platform/errors';
-import { absolutePath, cpusetProblem, text, userProblem } from '../platform/http/validation';
+import { absolutePath, cpusetProblem, text, userProblem } from '../platform/http';
 import { MAX_CPU_SHARES, MAX_MEMORY_BYTES, MAX_NANO_CPUS, MAX_PIDS } from '../policy';
 
 /**

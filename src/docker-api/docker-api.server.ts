@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { WardenError } from '../platform/errors';
 import { describeIssues } from '../platform/http';
 import type { Caller } from '../platform/http';
-import { jsonProblem, urlProblem } from '../platform/http/validation';
+import { jsonProblem, urlProblem } from '../platform/http';
 import { DOCKER_ROUTE_SCHEMAS, DockerRouteSchema } from './docker-routes.schemas';
 import { SYSCALLS } from '../runtime';
 import type { Syscalls } from '../runtime';

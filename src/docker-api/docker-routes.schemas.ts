@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { absolutePath, containerRef, imageRefParam, text, userProblem } from '../platform/http/validation';
+import { absolutePath, containerRef, imageRefParam, text, userProblem } from '../platform/http';
 import { WardenError } from '../platform/errors';
 import { dockerCreateBodySchema } from './create-body';
 

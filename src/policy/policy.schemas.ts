@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { isValidDigest, parseImageReference } from '../registry-proxy/reference/image-reference';
-import { text } from '../platform/http/validation';
+import { isValidDigest, parseImageReference } from '../images';
+import { text } from '../platform/http';
 import { imageName, launchRequestSchema, POLICY_NAME_RE, policyDocumentInputSchema } from './core';
 
 /** Request shapes of the policy and exception routes; the OpenAPI docs are generated from them. */

@@ -11,18 +11,25 @@ import {
   Roles,
   ZodPipe,
 } from '../../platform/http';
-import { containerRef, intParam, text } from '../../platform/http/validation';
+import { containerRef, intParam } from '../../platform/http';
 import type { Caller } from '../../platform/http';
-import { ReportsService } from './reports.service';
+import { REPORT_LIMITS, ReportsService } from './reports.service';
 
 const window = {
   from: z.iso.datetime({ offset: true }),
   to: z.iso.datetime({ offset: true }),
 };
+/** A short, printable-enough string: bounded (it is printed in the PDF and stored) and NUL-free (PostgreSQL refuses NUL). */
+const bounded = (max: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine((v) => !v.includes('\0'), 'must not contain NUL bytes');
 const reportBody = z.strictObject({
   ...window,
-  team: text(128).min(1).optional(),
-  label: text(1024).min(1).optional().describe('key or key=value'),
+  team: bounded(REPORT_LIMITS.teamChars).optional(),
+  label: bounded(REPORT_LIMITS.labelChars).optional().describe('key or key=value'),
 });
 const fileName = z.string().regex(/^[\w.-]{1,128}$/, 'must be a report file name such as report.json');
 

@@ -1,10 +1,6 @@
 import { z } from 'zod';
-import { MAX_ID, text, userProblem } from '../../platform/http/validation';
-import {
-  ImageReference,
-  ParseImageReferenceOptions,
-  parseImageReference,
-} from '../../registry-proxy/reference/image-reference';
+import { MAX_ID, text, userProblem } from '../../platform/http';
+import { ImageReference, ParseImageReferenceOptions, parseImageReference } from '../../images';
 import { LINUX_CAPABILITIES, cpusToNanoCpus, formatBytes, normalizeCapability, parseByteSize } from './units';
 import {
   parseBind,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { UPSTREAM_ALIAS_RE } from '../../platform/config';
-import { text } from '../../platform/http/validation';
+import { text } from '../../platform/http';
 import type { UpstreamCredentials } from '../../platform/config';
 
 const aliasSchema = z

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { UsageSampleRepository } from '../../audit';
 import { WardenError } from '../../platform/errors';
 import { ApiZodParam, ApiZodQuery, ZodPipe } from '../../platform/http';
-import { containerRef, intParam } from '../../platform/http/validation';
+import { containerRef, intParam } from '../../platform/http';
 import { ContainerService } from './container.service';
 
 const usageQuery = z.object({

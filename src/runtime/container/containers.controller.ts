@@ -5,14 +5,7 @@ import { z } from 'zod';
 import { launchRequestSchema } from '../../policy';
 import { ApiZodBody, ApiZodParam, ApiZodQuery, CurrentCaller, Roles, ZodPipe } from '../../platform/http';
 import type { Caller } from '../../platform/http';
-import {
-  absolutePath,
-  containerRef,
-  cpusetProblem,
-  intParam,
-  text,
-  userProblem,
-} from '../../platform/http/validation';
+import { absolutePath, containerRef, cpusetProblem, intParam, text, userProblem } from '../../platform/http';
 import { ContainerInspector } from './container-inspector';
 import { ContainerService } from './container.service';
 import { ExecService } from './exec.service';
