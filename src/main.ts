@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { INestApplicationContext } from '@nestjs/common';
@@ -14,6 +15,7 @@ import { WardenConfig } from './platform/config';
 import { migrate } from './platform/database';
 import { toErrorBody, WardenError } from './platform/errors';
 import { HttpExceptionFilter } from './platform/errors';
+import { rejectBadBytes } from './platform/http';
 import { Infrastructure, startInfrastructure } from './platform/infrastructure';
 import { startWorkerChild } from './platform/process';
 import { acquireInstanceLock } from './runtime';
@@ -33,7 +35,13 @@ export interface RunningWarden {
  * error shape before any route runs, instead of letting them surface as server errors.
  */
 function jsonBody(limit: string) {
-  const parse = express.json({ limit });
+  // RFC 8259: JSON text is UTF-8; bytes that are not would become U+FFFD without a word.
+  const parse = express.json({
+    limit,
+    verify: (_req, _res, buf) => {
+      if (!isUtf8(buf)) throw Object.assign(new Error('request body is not valid UTF-8'), { status: 400 });
+    },
+  });
   return [
     parse,
     (err: Error & { type?: string; status?: number }, req: Request, res: Response, next: NextFunction) => {
@@ -104,7 +112,7 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
       });
       app = http;
       http.useLogger(http.get(NestPinoLogger));
-      http.use(...jsonBody('4mb'));
+      http.use(...jsonBody('4mb'), rejectBadBytes);
       http.useGlobalFilters(new HttpExceptionFilter());
       http.set('trust proxy', 'loopback');
       mountDocs(http);

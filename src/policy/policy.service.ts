@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { AuditService } from '../audit';
 import type { AuditDecision } from '../audit';
-import { WardenError } from '../platform/errors';
+import { classifyError, isDatabaseUnavailable, WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
 import { formatImageReference, imageSourceCheck, toContainerSpec } from './core';
 import type { ContainerSpec, Decision, EvaluationResult, Exception, Principal } from './core';
@@ -116,6 +116,9 @@ export class PolicyService {
     } catch (err) {
       // An allowed launch must be on the record before anything runs; a denial stands anyway.
       await audited.catch(() => undefined);
+      // Only a database that cannot be reached is "retry later"; a value it refuses (SQLSTATE
+      // 22xxx, e.g. a NUL byte) is the request's fault and says so.
+      if (decision.allowed && !isDatabaseUnavailable(err)) throw classifyError(err) ?? err;
       if (decision.allowed)
         throw new WardenError(
           'UNAVAILABLE',
