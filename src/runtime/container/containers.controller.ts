@@ -7,7 +7,7 @@ import { ApiZodBody, ApiZodQuery, CurrentCaller, Roles, ZodPipe } from '../../pl
 import type { Caller } from '../../platform/http';
 import { ContainerInspector } from './container-inspector';
 import { ContainerService } from './container.service';
-import { ExecService } from './exec.service';
+import { ExecService } from '../lifecycle/exec';
 
 const createBody = launchRequestSchema.extend({
   name: z.string().optional().describe('container name; default warden_<id prefix>'),
