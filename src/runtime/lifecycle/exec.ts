@@ -18,6 +18,9 @@ import { ContainerRefs } from './container-refs';
 import { liveEntry } from './kill';
 import { checkTransition, stateConflict } from './transitions';
 
+/** How long a failed exec waits to learn whether the container's process ended under it. */
+const EXIT_GRACE_MS = 200;
+
 export interface ExecRequest {
   cmd: string[];
   env?: string[];
@@ -100,8 +103,12 @@ export class ExecService {
         },
       );
     } catch (err) {
-      // The container's process ended while the exec joined it: its state, not a server fault.
-      if (live.stopping || this.live.get(c.id) !== live)
+      // The container's process ended while the exec joined it (its exit may take a moment to
+      // arrive): the container's state, not a server fault.
+      await Promise.race([live.finished, new Promise((r) => setTimeout(r, EXIT_GRACE_MS))]).catch(
+        () => undefined,
+      );
+      if (live.stopping || live.exiting || this.live.get(c.id) !== live)
         throw stateConflict({ ...c, state: 'exited' }, 'exec', 'its process ended during the exec');
       if (err instanceof ShimError) {
         throw new WardenError(

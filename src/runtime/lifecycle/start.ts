@@ -84,9 +84,10 @@ export class StartVerb {
         }),
       ]),
     };
+    const exiting = () => Object.assign(entry, { exiting: true });
     entry.finished = launched.exited.then(
-      (status) => this.exits.onExit(c, entry, status),
-      (err) => this.exits.onExit(c, entry, { exitCode: 128, signal: null }, (err as Error).message),
+      (status) => this.exits.onExit(c, exiting(), status),
+      (err) => this.exits.onExit(c, exiting(), { exitCode: 128, signal: null }, (err as Error).message),
     );
     this.live.set(entry);
     // Same tick as log.attach: attachers see the stdio before any output has been read.

@@ -80,7 +80,9 @@ export class FakeShim implements ShimRunner {
         for (const f of config.cgroupTasks ?? []) await this.fs.write(f, String(pid));
     } catch (err) {
       p.end({ exitCode: 137, signal: 'SIGKILL' });
-      throw new ShimError('place in cgroups', osConstants.errno.EIO, { cause: err });
+      throw new ShimError(`place in cgroups (${(err as Error).message})`, osConstants.errno.EIO, {
+        cause: err,
+      });
     }
     return p;
   }
