@@ -97,7 +97,7 @@ export class ContainersController {
   @Post(':id/start')
   @HttpCode(200)
   @Roles('admin', 'deployer')
-  @ApiOperation({ summary: 'Start a container' })
+  @ApiOperation({ summary: 'Start a container; 304 when running, 409 in a state it cannot start from' })
   async start(@CurrentCaller() caller: Caller, @Param('id') id: string) {
     return this.inspector.view(await this.containers.start(caller, id));
   }
@@ -118,7 +118,10 @@ export class ContainersController {
   @Post(':id/kill')
   @HttpCode(204)
   @Roles('admin', 'deployer')
-  @ApiOperation({ summary: 'Send a signal (default SIGKILL)' })
+  @ApiOperation({
+    summary:
+      'Send a signal (default SIGKILL, answered once the process is gone and its exit recorded); 409 unless running',
+  })
   @ApiZodQuery(killQuery)
   async kill(
     @CurrentCaller() caller: Caller,
@@ -153,7 +156,10 @@ export class ContainersController {
   @Delete(':id')
   @HttpCode(204)
   @Roles('admin', 'deployer')
-  @ApiOperation({ summary: 'Remove a container (force=true kills it first)' })
+  @ApiOperation({
+    summary:
+      'Remove a container (force=true kills it first); done when it answers; 409 while running without force',
+  })
   async remove(@CurrentCaller() caller: Caller, @Param('id') id: string, @Query('force') force?: string) {
     await this.containers.remove(caller, id, { force: force === 'true' || force === '1' });
   }
