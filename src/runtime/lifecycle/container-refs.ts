@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { WardenError } from '../../platform/errors';
 import type { ContainerRecord } from '../container/container';
 import { ContainerRepository } from '../container/container.repository';
+import type { LiveContainers } from '../container/live-containers';
 
 /** Finding the container a verb is about, by what the client sent. */
 @Injectable()
@@ -25,6 +26,14 @@ export class ContainerRefs {
     const now = await this.repo.get(c.id);
     if (!now) throw new WardenError('CONTAINER_NOT_FOUND', `No such container: ${c.name}`, { ref: c.id });
     return now;
+  }
+
+  /**
+   * The row as it is once its exit is recorded: a row read as running whose process this
+   * Warden no longer watches has just exited (its row is being written), so it is read again.
+   */
+  async settled(c: ContainerRecord, live: LiveContainers): Promise<ContainerRecord> {
+    return c.state === 'running' && !live.get(c.id) ? this.current(c) : c;
   }
 
   /** Why a guarded write found nothing to write: the state it is in now (409), or gone (404). */

@@ -54,7 +54,7 @@ export class ExecService {
   ): Promise<{ process: LaunchedProcess; containerId: string }> {
     const seen = await this.refs.resolve(ref);
     return this.locks.run(seen.id, async (waited) => {
-      const c = waited ? await this.refs.current(seen) : seen;
+      const c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
       checkTransition(c, 'exec');
       return this.launchLocked(caller, c, liveEntry(this.live, c, 'exec'), req, stdin);
     });

@@ -83,10 +83,12 @@ export class ExitRecorder {
       .catch((err) => this.log.error(`container ${c.id}: cgroup cleanup failed: ${(err as Error).message}`));
     await Promise.race([entry.log.whenDrained(), new Promise((r) => setTimeout(r, 1000))]);
     entry.log.close();
-    this.live.delete(c.id);
     try {
       await recorded;
     } finally {
+      // Only now: while the row may still say running, the process stays watched here, so a
+      // verb that finds it running also finds its entry (and waits for this exit).
+      this.live.delete(c.id);
       this.live.notify(c.id, 'exited', { exitCode: status.exitCode, oomKilled });
       // `c` is the record as it was at start: the removal's waiters need this exit's code.
       if (c.options.autoRemove)

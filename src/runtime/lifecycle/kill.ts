@@ -47,7 +47,7 @@ export class KillVerb {
   async kill(caller: Caller, ref: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const seen = await this.refs.resolve(ref);
     await this.locks.run(seen.id, async (waited) => {
-      const c = waited ? await this.refs.current(seen) : seen;
+      const c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
       checkTransition(c, 'kill');
       if (signal === 'SIGKILL') await killRunning(this.live, c, 'kill');
       else signalPid(this.sys, liveEntry(this.live, c, 'kill').pidfd, signal);

@@ -41,7 +41,7 @@ export class RemoveVerb {
   async remove(caller: Caller, ref: string, opts: { force?: boolean } = {}): Promise<void> {
     const seen = await this.refs.resolve(ref);
     await this.locks.run(seen.id, async (waited) => {
-      let c = waited ? await this.refs.current(seen) : seen;
+      let c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
       if (c.state === 'running') {
         if (!opts.force) throw stateConflict(c, 'remove', 'stop it first or force-remove');
         await killRunning(this.live, c, 'remove');

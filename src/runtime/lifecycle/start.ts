@@ -46,7 +46,10 @@ export class StartVerb {
     // A container whose start is prepared here is `created`, as its record says: no read.
     const seen = this.launcher.held(ref) ?? (await this.refs.resolve(ref));
     return this.locks.run(seen.id, async (waited) =>
-      this.startLocked(caller, waited ? await this.refs.current(seen) : seen),
+      this.startLocked(
+        caller,
+        await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live),
+      ),
     );
   }
 

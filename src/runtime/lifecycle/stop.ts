@@ -38,7 +38,12 @@ export class StopVerb {
   ): Promise<ContainerRecord> {
     const seen = await this.refs.resolve(ref);
     return this.locks.run(seen.id, async (waited) =>
-      this.stopLocked(caller, waited ? await this.refs.current(seen) : seen, timeoutSec, signal),
+      this.stopLocked(
+        caller,
+        await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live),
+        timeoutSec,
+        signal,
+      ),
     );
   }
 
