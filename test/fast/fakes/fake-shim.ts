@@ -27,7 +27,7 @@ import type { ShimRunner } from '../../../src/runtime/shim/shim-runner';
  */
 export class FakeShim implements ShimRunner {
   readonly processes = new Map<number, FakeProcess>();
-  /** Every launch: its mode, args and pid, in order. */
+  /** Every process placed in its cgroup: its mode, args and pid, in order. */
   readonly launches: Array<{ mode: string; args: string[]; pid: number; prepared: boolean }> = [];
   private nextShimPid = 900_000;
 
@@ -70,7 +70,6 @@ export class FakeShim implements ShimRunner {
   ): Promise<FakeProcess> {
     const pid = this.fs.spawn();
     const args = config.process.args;
-    this.launches.push({ mode: config.mode, args, pid, prepared });
     const p = new FakeProcess(this.fs, pid, this.nextShimPid++, args, options.stdio?.[0] === 'pipe');
     this.processes.set(pid, p);
     try {
@@ -84,6 +83,8 @@ export class FakeShim implements ShimRunner {
         cause: err,
       });
     }
+    // Recorded once it is in its cgroup, as the real shim's child is before it may go on.
+    this.launches.push({ mode: config.mode, args, pid, prepared });
     return p;
   }
 }
