@@ -1,8 +1,5 @@
 export { runDoctor, formatDoctorTable } from './host/doctor';
 export type { DoctorReport } from './host/doctor';
-export { ImagesModule, ImagesService, ImagePullService, ImagePruneService } from './images';
-export type { ImageRecord, ImageUsage, PullProgress, PullResult, PruneResult } from './images';
-export { LayerUnpacker, prepareLowerdirs } from './rootfs';
 export { RuntimeModule } from './runtime.module';
 export { ContainerService } from './container/container.service';
 export { ContainerInspector } from './container/container-inspector';
@@ -12,7 +9,7 @@ export type { ContainerRecord, ContainerState } from './container/container';
 export { SYSCALLS, CGROUP_DRIVER, SHIM_RUNNER } from './container/runtime.tokens';
 export type { ShimRunner } from './shim/shim-runner';
 export { TRANSITIONS } from './lifecycle/transitions';
-export type { Syscalls, PeerCredentials } from './ffi/syscalls';
+export type { Syscalls, PeerCredentials } from '../platform/ffi';
 export type { CgroupDriver, CgroupStats } from './cgroups';
 export type { LogEntry } from './container/container-log';
 export type { WaitCondition } from './container/live-containers';

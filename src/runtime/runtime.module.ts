@@ -25,12 +25,14 @@ import { StopVerb } from './lifecycle/stop';
 import { WaitVerb } from './lifecycle/wait';
 import { nativeShimRunner } from './shim/shim-runner';
 import { UsageSampler } from './container/usage-sampler';
-import { createLibcSyscalls } from './ffi/libc';
-import { ImagesModule } from './images';
+import { createLibcSyscalls } from '../platform/ffi';
+import { ImageProvider, ImagesModule } from '../images';
+import { RegistryProxyModule } from '../registry-proxy';
+import { StoreImageProvider } from './container/store-image-provider';
 
 /** The container runtime: lifecycle, exec, logs, stats, and the images it runs from. */
 @Module({
-  imports: [AuditModule, PolicyModule, ImagesModule],
+  imports: [AuditModule, PolicyModule, ImagesModule, RegistryProxyModule],
   providers: [
     {
       provide: CGROUP_DRIVER,
@@ -39,6 +41,7 @@ import { ImagesModule } from './images';
     },
     { provide: SYSCALLS, useFactory: () => createLibcSyscalls() },
     { provide: SHIM_RUNNER, useValue: nativeShimRunner },
+    { provide: ImageProvider, useClass: StoreImageProvider },
     LiveContainers,
     ContainerRepository,
     ContainerService,

@@ -15,7 +15,7 @@ import { CGROUP_DRIVER, ContainerService, LiveContainers, SHIM_RUNNER, SYSCALLS 
 import { createCgroupDriver, type CgroupDriver } from '../../src/runtime/cgroups';
 import { buildFakeCgroupTree, type FakeCgroupTree } from '../../src/runtime/cgroups/testing/fake-cgroup-tree';
 import { ContainerRepository } from '../../src/runtime/container/container.repository';
-import { ImageProvider, type PreparedImage } from '../../src/runtime/container/image-provider';
+import { ImageProvider, type PreparedImage } from '../../src/images';
 import { ContainerLauncher } from '../../src/runtime/container/container-launcher';
 import { freshDatabase, freshRedis } from '../utils/services';
 import { ADMIN_TOKEN } from '../utils/warden';

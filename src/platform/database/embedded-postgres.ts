@@ -14,7 +14,7 @@ import {
   tailOutput,
   waitFor,
   waitForStalePid,
-} from '../process/child-process';
+} from '../process';
 
 const execFileAsync = promisify(execFile);
 

@@ -12,7 +12,7 @@ import {
   waitFor,
   waitForStalePid,
   which,
-} from '../process/child-process';
+} from '../process';
 import { RedisEndpoint } from './redis-endpoint';
 
 /**

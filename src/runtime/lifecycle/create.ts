@@ -9,7 +9,7 @@ import { auditContainer, CONTAINER_NAME_RE, ContainerOptions, ContainerRecord } 
 import { ContainerFiles } from '../container/container-files';
 import { ContainerLauncher } from '../container/container-launcher';
 import { ContainerRepository } from '../container/container.repository';
-import { ImageProvider } from '../container/image-provider';
+import { ImageProvider } from '../../images';
 import { hostnameOf, networkOf } from '../container/run-config';
 
 export interface CreateRequest extends Partial<ContainerOptions> {

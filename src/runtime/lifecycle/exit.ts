@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditService, UsageService, type UsageSample } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
-import type { Syscalls } from '../ffi/syscalls';
+import type { Syscalls } from '../../platform/ffi';
 import type { ExitStatus } from '../shim/launch-shim';
 import { auditContainer, type ContainerRecord } from '../container/container';
 import { ContainerRepository } from '../container/container.repository';

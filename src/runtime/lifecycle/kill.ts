@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import type { Caller } from '../../platform/http';
-import type { Syscalls } from '../ffi/syscalls';
+import type { Syscalls } from '../../platform/ffi';
 import type { ContainerRecord } from '../container/container';
 import { LiveContainers, type LiveContainer } from '../container/live-containers';
 import { SYSCALLS } from '../container/runtime.tokens';

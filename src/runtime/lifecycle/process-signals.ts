@@ -1,6 +1,6 @@
 import type { CgroupHandle } from '../cgroups';
 import { errnoOf } from '../cgroups/cgroup.errors';
-import type { Syscalls } from '../ffi/syscalls';
+import type { Syscalls } from '../../platform/ffi';
 
 /**
  * -1 when the process already exited: a short command can finish (and the shim reap it)

@@ -3,7 +3,7 @@ import { AuditService } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
-import type { Syscalls } from '../ffi/syscalls';
+import type { Syscalls } from '../../platform/ffi';
 import { ShimError, type ExitStatus } from '../shim/launch-shim';
 import { auditContainer, type ContainerRecord } from '../container/container';
 import { ContainerFiles } from '../container/container-files';

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import type { Caller } from '../../platform/http';
-import type { Syscalls } from '../ffi/syscalls';
+import type { Syscalls } from '../../platform/ffi';
 import type { ContainerRecord } from '../container/container';
 import { ContainerRepository } from '../container/container.repository';
 import { LiveContainers } from '../container/live-containers';

@@ -1,6 +1,6 @@
 import { constants as osConstants } from 'node:os';
-import { createLibcSyscalls } from '../../../src/runtime/ffi/libc';
-import { SyscallError, type Syscalls } from '../../../src/runtime/ffi/syscalls';
+import { createLibcSyscalls, type Syscalls } from '../../../src/platform/ffi';
+import { SyscallError } from '../../../src/platform/ffi/syscalls';
 import type { FakeShim } from './fake-shim';
 
 const FIRST_FAKE_FD = 1_000_000;

@@ -1,0 +1,15 @@
+// process: what other modules may use.
+export {
+  exited,
+  freePort,
+  isAlive,
+  spawnSupervised,
+  stopChild,
+  tailOutput,
+  waitFor,
+  waitForStalePid,
+  which,
+} from './child-process';
+export { findPackageFile } from './package-file';
+export { startWorkerChild } from './worker-child';
+export type { Logger } from './child-process';
