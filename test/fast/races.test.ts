@@ -145,6 +145,10 @@ describe('lifecycle races (fake shim, real PostgreSQL)', () => {
       api(w, 'POST', `/containers/${c.name}/kill?signal=HUP`),
     ]);
     no5xx(rs);
+    // SIGHUP is answered once delivered: the exit it causes may still be on its way.
+    await new Promise((r) => setTimeout(r, 100));
+    const entry = w.live.get(c.id);
+    if (entry?.exiting) await entry.finished;
     const now = (await api(w, 'GET', `/containers/${c.name}`)).body;
     expect(['running', 'exited']).toContain(now.state);
     expect(w.live.get(c.id) !== undefined).toBe(now.state === 'running');
