@@ -16,6 +16,7 @@ import { toErrorBody, WardenError } from './platform/errors';
 import { HttpExceptionFilter } from './platform/errors';
 import { Infrastructure, startInfrastructure } from './platform/infrastructure';
 import { startWorkerChild } from './platform/process';
+import { acquireInstanceLock } from './runtime';
 
 export interface RunningWarden {
   app: INestApplicationContext;
@@ -85,9 +86,13 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
   // `up` with WARDEN_UP_WORKERS=process: this process serves, a child runs the workers.
   const workersApart = role === 'up' && config.upWorkers === 'process';
   const appRole: Role = workersApart ? 'serve' : role;
-  const infra = await startInfrastructure(config, servesApi(role), logger);
+  // The roles that run containers own a runtime scope (docs/operations.md): before anything
+  // starts, so a second Warden on the same data dir or cgroup parent touches nothing.
+  const lock = servesApi(role) ? await acquireInstanceLock(config, role) : undefined;
+  let infra: Infrastructure | undefined;
   let app: INestApplicationContext | undefined;
   try {
+    infra = await startInfrastructure(config, servesApi(role), logger);
     const applied = await migrate(infra.databaseUrl, 'up');
     if (applied.length) logger.info({ applied }, `applied ${applied.length} migration(s)`);
     const module = AppModule.forRoot({ role: appRole, config, infra, logger });
@@ -108,6 +113,7 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
       const addr = http.getHttpServer().address() as { port: number };
       url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${addr.port}`;
       logger.info(`Warden (${role}) listening on ${url}; API docs at ${url}/docs`);
+      lock?.update({ http: url });
     } else {
       app = await NestFactory.createApplicationContext(module, { bufferLogs: true });
       app.useLogger(app.get(NestPinoLogger));
@@ -123,9 +129,10 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
     await audit.record({ type: 'service.started', ...system });
     const worker = workersApart ? startWorkerChild(config, logger) : undefined;
     const running = app;
+    const started = infra;
     return {
       app: running,
-      infra,
+      infra: started,
       url,
       workerPid: () => worker?.pid,
       stop: async () => {
@@ -133,12 +140,14 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
         // The worker first: it commits what is queued while PostgreSQL and Redis are still up.
         await worker?.stop();
         await running.close();
-        await infra.stop();
+        await started.stop();
+        lock?.release();
       },
     };
   } catch (err) {
     await app?.close().catch(() => undefined);
-    await infra.stop();
+    await infra?.stop();
+    lock?.release();
     throw err;
   }
 }

@@ -4,16 +4,23 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { ApiZodBody, ApiZodQuery, CurrentCaller, Public, Roles, ZodPipe } from '../../platform/http';
 import type { Caller } from '../../platform/http';
-import { ReportsService } from './reports.service';
+import { REPORT_LIMITS, ReportsService } from './reports.service';
 
 const window = {
   from: z.iso.datetime({ offset: true }),
   to: z.iso.datetime({ offset: true }),
 };
+/** A short, printable-enough string: bounded (it is printed in the PDF and stored) and NUL-free (PostgreSQL refuses NUL). */
+const bounded = (max: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine((v) => !v.includes('\0'), 'must not contain NUL bytes');
 const reportBody = z.strictObject({
   ...window,
-  team: z.string().min(1).optional(),
-  label: z.string().min(1).optional().describe('key or key=value'),
+  team: bounded(REPORT_LIMITS.teamChars).optional(),
+  label: bounded(REPORT_LIMITS.labelChars).optional().describe('key or key=value'),
 });
 const sampleQuery = z.object({ ...window, n: z.coerce.number().int().min(1).max(100).default(5) });
 
