@@ -13,6 +13,15 @@ module.exports = {
   reporters: ['default', '<rootDir>/test/utils/summary-reporter.js'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    // The lifecycle through fakes (shim, syscalls, cgroupfs) on real PostgreSQL and Redis: no root,
+    // seconds (`npx jest --selectProjects fast`).
+    {
+      ...common,
+      displayName: 'fast',
+      testMatch: ['<rootDir>/test/fast/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/utils/global-setup.ts',
+      globalTeardown: '<rootDir>/test/utils/global-teardown.ts',
+    },
     {
       ...common,
       displayName: 'integration',

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import * as os from 'node:os';
 import { ContainerInspector, ContainerService, LiveContainers } from '../runtime';
-import type { CgroupStats, LogEntry, WaitCondition } from '../runtime';
+import type { CgroupStats, ContainerRecord, LogEntry, WaitCondition } from '../runtime';
 import { WardenError } from '../platform/errors';
 import { muxFrames } from './frames';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
@@ -42,7 +42,30 @@ export class DockerContainerStreamsController {
     const c = await this.containers.resolve(req.params.id);
     const want = { stdout: flag(req.query.get('stdout')), stderr: flag(req.query.get('stderr')) };
     const stdin = flag(req.query.get('stdin')) && c.options.openStdin;
+    // `logs=1`: what the container has written so far comes first; with `stream=0` that is
+    // all, and the stream ends (an exited container has nothing more to send).
+    const stream = req.query.get('stream') === null || flag(req.query.get('stream'));
+    const history = flag(req.query.get('logs'))
+      ? await this.inspector.logs(c.id, { tail: 'all', stdout: want.stdout, stderr: want.stderr })
+      : [];
+    if (!stream) {
+      const h = reply.hijack('application/vnd.docker.raw-stream');
+      for (const e of history) h.out.write(muxFrames(e.stream, e.log));
+      h.end();
+      return;
+    }
+    this.attachStream(reply, c, want, stdin, history);
+  }
+
+  private attachStream(
+    reply: DockerReply,
+    c: ContainerRecord,
+    want: Record<LogEntry['stream'], boolean>,
+    stdin: boolean,
+    history: LogEntry[],
+  ): void {
     const h = reply.hijack('application/vnd.docker.raw-stream');
+    for (const e of history) h.out.write(muxFrames(e.stream, e.log));
     const cleanups: Array<() => void> = [];
     let attached = false;
     const attachTo = (lc: LiveContainer) => {
@@ -78,21 +101,11 @@ export class DockerContainerStreamsController {
         'VALIDATION_FAILED',
         `invalid condition '${condition}': use ${CONDITIONS.join(', ')}`,
       );
-    const c = await this.containers.resolve(req.params.id);
-    let code: Promise<number>;
-    if (condition === 'not-running' && c.state !== 'running') code = Promise.resolve(c.exitCode ?? 0);
-    else {
-      code = this.live.wait(c.id, condition).then((exit) => exit.exitCode);
-      // It may have exited (or gone) while the record was being read.
-      if (condition !== 'next-exit' && !this.containers.liveContainer(c.id) && c.state === 'running') {
-        const now = await this.containers.resolve(c.id).catch(() => undefined);
-        if (!now || (condition === 'not-running' && now.state !== 'running'))
-          code = Promise.resolve(now?.exitCode ?? c.exitCode ?? 0);
-      }
-    }
+    // The same wait as REST's (lifecycle/wait.ts): registered before the headers go out.
+    const { exit } = await this.containers.waitRegistered(req.params.id, condition);
     const { out } = reply.stream(200, 'application/json');
-    const statusCode = await code;
-    out.end(`${JSON.stringify({ StatusCode: statusCode, Error: null })}\n`);
+    const { exitCode } = await exit;
+    out.end(`${JSON.stringify({ StatusCode: exitCode, Error: null })}\n`);
   }
 
   private async logs(req: DockerRequest, reply: DockerReply): Promise<void> {

@@ -7,7 +7,7 @@ import { WardenError } from '../platform/errors';
 import { inspectContainer, summarizeContainer } from './container-views';
 import { mapCreateBody, type DockerCreateBody } from './create-body';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
-import { matchesAny, matchesLabels, nameMatches, parseFilters } from './filters';
+import { labelPair, parseFilters } from './filters';
 import { flag, optionalInt } from './query';
 
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
@@ -52,15 +52,16 @@ export class DockerContainersController {
         );
     // As in Docker, a status filter lists stopped containers without --all.
     const all = flag(req.query.get('all')) || filters.has('status');
-    const states = filters.get('status') as ContainerState[] | undefined;
-    let rows = (await this.containers.list({ all, states })).filter(
-      (c) =>
-        matchesLabels(c.labels, filters) &&
-        matchesAny(filters, 'name', (n) => nameMatches(c.name, n)) &&
-        matchesAny(filters, 'id', (id) => c.id.startsWith(id)),
-    );
     const limit = optionalInt(req.query.get('limit'));
-    if (limit !== undefined && limit > 0) rows = rows.slice(0, limit);
+    // Every filter runs in SQL, as REST's: `label` all must hold, `name` and `id` any.
+    const rows = await this.containers.list({
+      all,
+      states: filters.get('status') as ContainerState[] | undefined,
+      labelList: (filters.get('label') ?? []).map(labelPair),
+      namePatterns: filters.get('name'),
+      idPrefixes: filters.get('id'),
+      limit: limit !== undefined && limit > 0 ? limit : undefined,
+    });
     const images = new ImageCache(this.images);
     reply.json(200, await Promise.all(rows.map(async (c) => summarizeContainer(c, await images.of(c)))));
   }

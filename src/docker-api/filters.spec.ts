@@ -1,6 +1,7 @@
 import { WardenError } from '../platform/errors';
 import { eventMatches, eventsOf, eventLine } from './events';
-import { labelMatches, matchesAny, matchesLabels, nameMatches, parseFilters } from './filters';
+import { labelMatches, labelPair, matchesAny, matchesLabels, parseFilters } from './filters';
+import { namePatternSql } from '../runtime/container/container.repository';
 import type { AuditRow } from '../audit';
 
 describe('docker filters', () => {
@@ -29,11 +30,16 @@ describe('docker filters', () => {
     expect(matchesAny(f, 'name', () => false)).toBe(true); // no such filter: no restriction
   });
 
-  it('names: simple regexes as Docker, anything with quantifiers as plain text', () => {
-    expect(nameMatches('web-1', 'web')).toBe(true);
-    expect(nameMatches('web-1', '^/web-1$')).toBe(true);
-    expect(nameMatches('myweb', '^/web')).toBe(false);
-    expect(nameMatches('aaaa', '(a+)+$')).toBe(false); // never compiled: no catastrophic backtracking
+  it('labels become SQL pairs: key alone (has key) or key=value (exactly), the first = splits', () => {
+    expect(labelPair('team')).toEqual(['team', undefined]);
+    expect(labelPair('a=b=c')).toEqual(['a', 'b=c']);
+  });
+
+  it('names: simple regexes go to SQL as Docker, anything with quantifiers as plain text', () => {
+    expect(namePatternSql('web')).toEqual({ op: '~', value: 'web' });
+    expect(namePatternSql('^/web-1$')).toEqual({ op: '~', value: '^/web-1$' });
+    // never a regex: no catastrophic backtracking in the database
+    expect(namePatternSql('(a+)+$')).toEqual({ op: 'strpos', value: '(a+)+$' });
   });
 });
 

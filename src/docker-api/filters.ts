@@ -37,11 +37,17 @@ export function parseFilters(raw: string | null, allowed: readonly string[]): Fi
   return out;
 }
 
-/** `label=k` matches any value of k; `label=k=v` matches exactly. */
-export function labelMatches(labels: Record<string, string>, wanted: string): boolean {
+/** `label=k` (any value of k) → [k, undefined]; `label=k=v` (exactly v) → [k, v]. */
+export function labelPair(wanted: string): [string, string | undefined] {
   const eq = wanted.indexOf('=');
-  if (eq < 0) return Object.prototype.hasOwnProperty.call(labels, wanted);
-  return labels[wanted.slice(0, eq)] === wanted.slice(eq + 1);
+  return eq < 0 ? [wanted, undefined] : [wanted.slice(0, eq), wanted.slice(eq + 1)];
+}
+
+/** `label=k` matches any value of k; `label=k=v` matches exactly (events and images, filtered in memory). */
+export function labelMatches(labels: Record<string, string>, wanted: string): boolean {
+  const [k, v] = labelPair(wanted);
+  if (v === undefined) return Object.prototype.hasOwnProperty.call(labels, k);
+  return labels[k] === v;
 }
 
 /** Docker ANDs label filters (every one must hold); other keys are alternatives. */
@@ -52,16 +58,4 @@ export function matchesLabels(labels: Record<string, string>, filters: Filters):
 export function matchesAny(filters: Filters, key: string, test: (value: string) => boolean): boolean {
   const values = filters.get(key);
   return !values || values.some(test);
-}
-
-/**
- * Docker's name filter is a regular expression over the name with its leading slash (RE2 in
- * Docker, linear time). JavaScript regexes can backtrack exponentially, so only patterns
- * without quantifiers or groups — names, `.`, `^`, `$` — are used as regexes; anything else
- * is matched as plain text.
- */
-export function nameMatches(name: string, pattern: string): boolean {
-  const full = `/${name}`;
-  if (/^[\w./^$-]*$/.test(pattern)) return new RegExp(pattern).test(full);
-  return full.includes(pattern);
 }

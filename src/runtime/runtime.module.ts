@@ -6,14 +6,24 @@ import { createCgroupDriver } from './cgroups';
 import { ContainerInspector } from './container/container-inspector';
 import { ContainerRepository } from './container/container.repository';
 import { ContainerService } from './container/container.service';
-import { ContainerCreator } from './container/create-container';
 import { ContainerLauncher } from './container/container-launcher';
 import { ContainerUsageController } from './container/container-usage.controller';
 import { ContainersController } from './container/containers.controller';
-import { ExecService } from './container/exec.service';
 import { LiveContainers } from './container/live-containers';
 import { RecoveryService } from './container/recovery.service';
-import { CGROUP_DRIVER, SYSCALLS } from './container/runtime.tokens';
+import { CGROUP_DRIVER, SHIM_RUNNER, SYSCALLS } from './container/runtime.tokens';
+import { ContainerLocks } from './lifecycle/container-locks';
+import { ContainerRefs } from './lifecycle/container-refs';
+import { ContainerCreator } from './lifecycle/create';
+import { ExecService } from './lifecycle/exec';
+import { ExitRecorder } from './lifecycle/exit';
+import { KillVerb } from './lifecycle/kill';
+import { RemoveVerb } from './lifecycle/remove';
+import { RestartVerb } from './lifecycle/restart';
+import { StartVerb } from './lifecycle/start';
+import { StopVerb } from './lifecycle/stop';
+import { WaitVerb } from './lifecycle/wait';
+import { nativeShimRunner } from './shim/shim-runner';
 import { UsageSampler } from './container/usage-sampler';
 import { createLibcSyscalls } from '../platform/ffi';
 import { ImageProvider, ImagesModule } from '../images';
@@ -30,11 +40,22 @@ import { StoreImageProvider } from './container/store-image-provider';
       useFactory: (config: WardenConfig) => createCgroupDriver({ parentName: config.runtime.cgroupParent }),
     },
     { provide: SYSCALLS, useFactory: () => createLibcSyscalls() },
+    { provide: SHIM_RUNNER, useValue: nativeShimRunner },
     { provide: ImageProvider, useClass: StoreImageProvider },
     LiveContainers,
     ContainerRepository,
     ContainerService,
+    // The lifecycle: one provider per verb (lifecycle/transitions.ts has the table).
+    ContainerLocks,
+    ContainerRefs,
     ContainerCreator,
+    ExitRecorder,
+    StartVerb,
+    StopVerb,
+    KillVerb,
+    RestartVerb,
+    RemoveVerb,
+    WaitVerb,
     ContainerLauncher,
     ContainerInspector,
     ExecService,
@@ -42,6 +63,14 @@ import { StoreImageProvider } from './container/store-image-provider';
     UsageSampler,
   ],
   controllers: [ContainersController, ContainerUsageController],
-  exports: [ContainerService, ContainerInspector, ExecService, LiveContainers, CGROUP_DRIVER, SYSCALLS],
+  exports: [
+    ContainerService,
+    ContainerInspector,
+    ExecService,
+    LiveContainers,
+    CGROUP_DRIVER,
+    SYSCALLS,
+    SHIM_RUNNER,
+  ],
 })
 export class RuntimeModule {}

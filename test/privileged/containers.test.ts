@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cgroupDirsFor, importBusybox, runContainer } from '../utils/containers';
+import { cgroupDirsFor, cgroupPids, importBusybox, runContainer } from '../utils/containers';
 import { eventually } from '../utils/services';
 import { api, startTestWarden, TestWarden } from '../utils/warden';
 
@@ -217,5 +217,69 @@ describe('containers (real namespaces, cgroups and overlay rootfs)', () => {
     expect(cgroupDirsFor(c.body.id)).toEqual([]);
     await api(w, 'DELETE', `/containers/${c.body.id}`);
     expect(fs.readdirSync(path.join(w.dataDir, 'containers')).length).toBe(before);
+  });
+
+  describe('lifecycle races on the real kernel (issue 13): 409 or serialised, never 5xx', () => {
+    const no5xx = (rs: Array<{ status: number; body: unknown }>) =>
+      expect(rs.filter((r) => r.status >= 500).map((r) => r.body)).toEqual([]);
+    const created = async (cmd = ['sleep', '300']) => {
+      const c = await api(w, 'POST', '/containers', { body: { image: 'busybox:1.35', cmd } });
+      expect(c.status).toBe(201);
+      return c.body.id as string;
+    };
+    const started = async () => {
+      const id = await created();
+      expect((await api(w, 'POST', `/containers/${id}/start`)).status).toBe(200);
+      return id;
+    };
+
+    it('two starts at once of one created container: one starts it, the other 304; one process', async () => {
+      for (let i = 0; i < 3; i++) {
+        const id = await created();
+        const rs = await Promise.all([1, 2].map(() => api(w, 'POST', `/containers/${id}/start`)));
+        no5xx(rs);
+        expect(rs.map((r) => r.status).sort()).toEqual([200, 304]);
+        expect((await api(w, 'GET', `/containers/${id}`)).body.state).toBe('running');
+        expect(cgroupPids(id)).toHaveLength(1);
+        expect((await api(w, 'DELETE', `/containers/${id}?force=true`)).status).toBe(204);
+      }
+    });
+
+    it('after kill, inspect never says running (10 of 10): kill answers once the exit is recorded', async () => {
+      for (let i = 0; i < 10; i++) {
+        const id = await started();
+        expect((await api(w, 'POST', `/containers/${id}/kill`)).status).toBe(204);
+        const after = (await api(w, 'GET', `/containers/${id}`)).body;
+        expect([after.state, after.exitCode]).toEqual(['exited', 137]);
+        expect(cgroupDirsFor(id)).toEqual([]);
+        expect((await api(w, 'DELETE', `/containers/${id}`)).status).toBe(204);
+      }
+    });
+
+    it('force-remove right after (and during) a kill: 204, nothing left, never 5xx', async () => {
+      for (let i = 0; i < 5; i++) {
+        const id = await started();
+        const kill = api(w, 'POST', `/containers/${id}/kill`);
+        if (i % 2) await kill; // right after, and at the same time
+        const rm = await api(w, 'DELETE', `/containers/${id}?force=true`);
+        const k = await kill;
+        no5xx([k, rm]);
+        expect(rm.status).toBe(204);
+        expect([204, 404, 409]).toContain(k.status);
+        expect((await api(w, 'GET', `/containers/${id}`)).status).toBe(404);
+        expect(cgroupDirsFor(id)).toEqual([]);
+        expect(fs.existsSync(path.join(w.dataDir, 'containers', id))).toBe(false);
+      }
+    });
+
+    it('17 force removes at once: all 204 and, when they answer, the list no longer has them', async () => {
+      const ids = await Promise.all([...Array(17)].map(() => started()));
+      const rs = await Promise.all(ids.map((id) => api(w, 'DELETE', `/containers/${id}?force=true`)));
+      no5xx(rs);
+      expect(rs.map((r) => r.status)).toEqual(Array(17).fill(204));
+      const left = (await api(w, 'GET', '/containers?all=true')).body.map((c: { id: string }) => c.id);
+      expect(left.filter((id: string) => ids.includes(id))).toEqual([]);
+      for (const id of ids) expect(cgroupDirsFor(id)).toEqual([]);
+    });
   });
 });

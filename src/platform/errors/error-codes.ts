@@ -78,6 +78,8 @@ export const ERROR_STATUS = {
   CONTAINER_NAME_IN_USE: 409,
   CONTAINER_RUNNING: 409,
   CONTAINER_NOT_RUNNING: 409,
+  // a verb that does not apply in the container's state (src/runtime/lifecycle/transitions.ts)
+  CONTAINER_STATE_CONFLICT: 409,
   CONTAINER_NOT_MODIFIED: 304,
   CONTAINER_COMMAND_INVALID: 400,
   CONTAINER_START_FAILED: 500,

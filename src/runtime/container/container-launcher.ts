@@ -3,20 +3,15 @@ import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import { CgroupDriver, type CgroupHandle } from '../cgroups';
 import type { Syscalls } from '../../platform/ffi';
-import {
-  launchShim,
-  prepareShim,
-  type LaunchedProcess,
-  type LaunchShimOptions,
-  type PreparedShim,
-} from '../shim/launch-shim';
+import type { LaunchedProcess, LaunchShimOptions, PreparedShim } from '../shim/launch-shim';
+import type { ShimRunner } from '../shim/shim-runner';
 import type { ShimRunConfig } from '../shim/shim-protocol';
 import type { ContainerRecord } from './container';
 import { ContainerFiles } from './container-files';
 import { ImageProvider, type PreparedImage } from '../../images';
 import { parseImageReference } from '../../policy';
 import { buildRunConfig, cgroupLimits } from './run-config';
-import { CGROUP_DRIVER, SYSCALLS } from './runtime.tokens';
+import { CGROUP_DRIVER, SHIM_RUNNER, SYSCALLS } from './runtime.tokens';
 
 /** Prepared starts held at once; beyond this a create prepares nothing (its start does it all). */
 const MAX_PREPARED = 64;
@@ -60,6 +55,7 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
     private readonly images: ImageProvider,
     @Inject(CGROUP_DRIVER) private readonly cgroups: CgroupDriver,
     @Inject(SYSCALLS) private readonly sys: Syscalls,
+    @Inject(SHIM_RUNNER) private readonly shim: ShimRunner,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
@@ -78,7 +74,7 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
     const ready = this.cgroups.create(c.id, cgroupLimits(c.spec)).then(
       async (cgroup) => {
         try {
-          return { cgroup, shim: await prepareShim(...this.shimArgs(c, runConfig, cgroup)) };
+          return { cgroup, shim: await this.shim.prepare(...this.shimArgs(c, runConfig, cgroup)) };
         } catch (err) {
           this.log.debug(`container ${c.id}: start not prepared: ${(err as Error).message}`);
           await cgroup.destroy().catch(() => undefined);
@@ -136,7 +132,7 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
     }
     const cgroup = await this.cgroups.create(c.id, cgroupLimits(c.spec));
     try {
-      return { cgroup, launched: await launchShim(...this.shimArgs(c, runConfig, cgroup)) };
+      return { cgroup, launched: await this.shim.launch(...this.shimArgs(c, runConfig, cgroup)) };
     } catch (err) {
       await cgroup.destroy().catch(() => undefined);
       return { failed: err };

@@ -52,8 +52,26 @@ const toRecord = (r: Row): ContainerRecord => ({
 export interface ContainerFilter {
   all?: boolean;
   states?: ContainerState[];
+  /** Every one must hold: `{k: undefined}` = has label k, `{k: v}` = k is v. */
   labels?: Record<string, string | undefined>;
+  /** As `labels`, for Docker's repeated `label` filter (all must hold). */
+  labelList?: Array<[string, string | undefined]>;
+  /** The name contains this text (REST `?name=`). */
   name?: string;
+  /** Docker's `name` filter: any of these patterns matches `/<name>` (see namePatternSql). */
+  namePatterns?: string[];
+  /** Docker's `id` filter: the id starts with any of these. */
+  idPrefixes?: string[];
+  limit?: number;
+}
+
+/**
+ * Docker's name filter is a regular expression over `/<name>` (RE2 in Docker, linear time).
+ * Only patterns without quantifiers or groups — names, `.`, `^`, `$` — go to PostgreSQL as
+ * regexes (where they mean what they mean in RE2); anything else is matched as plain text.
+ */
+export function namePatternSql(pattern: string): { op: '~' | 'strpos'; value: string } {
+  return /^[\w./^$-]*$/.test(pattern) ? { op: '~', value: pattern } : { op: 'strpos', value: pattern };
 }
 
 @Injectable()
@@ -104,21 +122,28 @@ export class ContainerRepository {
   async list(f: ContainerFilter): Promise<ContainerRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
     if (!f.all && !f.states) where.push(`state = 'running'`);
-    if (f.states) {
-      params.push(f.states);
-      where.push(`state = ANY($${params.length})`);
+    if (f.states) where.push(`state = ANY(${p(f.states)})`);
+    const labels = [...Object.entries(f.labels ?? {}), ...(f.labelList ?? [])];
+    for (const [k, v] of labels)
+      where.push(v === undefined ? `labels ? ${p(k)}` : `labels @> ${p(JSON.stringify({ [k]: v }))}::jsonb`);
+    if (f.name) where.push(`strpos(name, ${p(f.name)}) > 0`);
+    if (f.namePatterns?.length) {
+      const any = f.namePatterns.map((n) => {
+        const m = namePatternSql(n);
+        return m.op === '~' ? `('/' || name) ~ ${p(m.value)}` : `strpos('/' || name, ${p(m.value)}) > 0`;
+      });
+      where.push(`(${any.join(' OR ')})`);
     }
-    for (const [k, v] of Object.entries(f.labels ?? {})) {
-      params.push(v === undefined ? k : JSON.stringify({ [k]: v }));
-      where.push(v === undefined ? `labels ? $${params.length}` : `labels @> $${params.length}::jsonb`);
-    }
-    if (f.name) {
-      params.push(f.name);
-      where.push(`strpos(name, $${params.length}) > 0`);
-    }
+    if (f.idPrefixes?.length)
+      where.push(`(${f.idPrefixes.map((i) => `starts_with(id, ${p(i)})`).join(' OR ')})`);
+    const limit = f.limit !== undefined && f.limit > 0 ? `LIMIT ${p(f.limit)}` : '';
     const rows = await this.sql.rows<Row>(
-      `SELECT * FROM containers ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC`,
+      `SELECT * FROM containers ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC ${limit}`,
       params,
     );
     return rows.map(toRecord);
@@ -132,29 +157,57 @@ export class ContainerRepository {
     return rows.map(toRecord);
   }
 
-  /** The row as it now is (undefined if it is gone): start answers it without reading it again. */
-  async markRunning(id: string, pid: number, shimPid: number): Promise<ContainerRecord | undefined> {
+  /*
+   * Lifecycle writes. Each is guarded by the states its verb may write from
+   * (lifecycle/transitions.ts) and answers the row as it now is, or undefined when the guard
+   * did not hold (the row is gone or in another state): the verb then answers 409 or 404.
+   */
+
+  /** start: → running. The row as it now is: start answers it without reading it again. */
+  async markRunning(
+    id: string,
+    pid: number,
+    shimPid: number,
+    from: ContainerState[],
+  ): Promise<ContainerRecord | undefined> {
     const rows = await this.sql.rows<Row>(
       `UPDATE containers SET state = 'running', pid = $2, shim_pid = $3, started_at = now(),
-         finished_at = NULL, exit_code = NULL, oom_killed = false, error = NULL WHERE id = $1 RETURNING *`,
-      [id, pid, shimPid],
+         finished_at = NULL, exit_code = NULL, oom_killed = false, error = NULL
+       WHERE id = $1 AND state = ANY($4) RETURNING *`,
+      [id, pid, shimPid, from],
     );
     return rows[0] && toRecord(rows[0]);
   }
 
+  /** The process ended (or never started): → exited. */
   async markExited(
     id: string,
-    exit: { exitCode: number; oomKilled: boolean; error?: string; state?: ContainerState },
-  ) {
-    await this.sql.count(
-      `UPDATE containers SET state = $5, exit_code = $2, oom_killed = $3, error = $4, finished_at = now(),
-         pid = NULL, shim_pid = NULL WHERE id = $1`,
-      [id, exit.exitCode, exit.oomKilled, exit.error ?? null, exit.state ?? 'exited'],
+    exit: { exitCode: number; oomKilled: boolean; error?: string },
+    from: ContainerState[],
+  ): Promise<ContainerRecord | undefined> {
+    const rows = await this.sql.rows<Row>(
+      `UPDATE containers SET state = 'exited', exit_code = $2, oom_killed = $3, error = $4, finished_at = now(),
+         pid = NULL, shim_pid = NULL WHERE id = $1 AND state = ANY($5) RETURNING *`,
+      [id, exit.exitCode, exit.oomKilled, exit.error ?? null, from],
     );
+    return rows[0] && toRecord(rows[0]);
   }
 
-  async bumpRestartCount(id: string): Promise<void> {
-    await this.sql.count('UPDATE containers SET restart_count = restart_count + 1 WHERE id = $1', [id]);
+  async bumpRestartCount(id: string, from: ContainerState[]): Promise<ContainerRecord | undefined> {
+    const rows = await this.sql.rows<Row>(
+      'UPDATE containers SET restart_count = restart_count + 1 WHERE id = $1 AND state = ANY($2) RETURNING *',
+      [id, from],
+    );
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  /** remove: the row goes first, atomically, so only one removal of a container can win. */
+  async deleteFrom(id: string, from: ContainerState[]): Promise<ContainerRecord | undefined> {
+    const rows = await this.sql.rows<Row>(
+      'DELETE FROM containers WHERE id = $1 AND state = ANY($2) RETURNING *',
+      [id, from],
+    );
+    return rows[0] && toRecord(rows[0]);
   }
 
   async idsUsingImage(manifestDigest: string): Promise<string[]> {

@@ -8,7 +8,7 @@ import type { Caller } from '../../platform/http';
 import { absolutePath, containerRef, cpusetProblem, intParam, text, userProblem } from '../../platform/http';
 import { ContainerInspector } from './container-inspector';
 import { ContainerService } from './container.service';
-import { ExecService } from './exec.service';
+import { ExecService } from '../lifecycle/exec';
 
 const containerName = z
   .string()
@@ -141,7 +141,7 @@ export class ContainersController {
   @ApiId()
   @HttpCode(200)
   @Roles('admin', 'deployer')
-  @ApiOperation({ summary: 'Start a container' })
+  @ApiOperation({ summary: 'Start a container; 304 when running, 409 in a state it cannot start from' })
   async start(@CurrentCaller() caller: Caller, @Param('id', idParam) id: string) {
     return this.inspector.view(await this.containers.start(caller, id));
   }
@@ -164,7 +164,10 @@ export class ContainersController {
   @ApiId()
   @HttpCode(204)
   @Roles('admin', 'deployer')
-  @ApiOperation({ summary: 'Send a signal (default SIGKILL)' })
+  @ApiOperation({
+    summary:
+      'Send a signal (default SIGKILL, answered once the process is gone and its exit recorded); 409 unless running',
+  })
   @ApiZodQuery(killQuery)
   async kill(
     @CurrentCaller() caller: Caller,
@@ -205,7 +208,10 @@ export class ContainersController {
   @ApiId()
   @HttpCode(204)
   @Roles('admin', 'deployer')
-  @ApiOperation({ summary: 'Remove a container (force=true kills it first)' })
+  @ApiOperation({
+    summary:
+      'Remove a container (force=true kills it first); done when it answers; 409 while running without force',
+  })
   async remove(
     @CurrentCaller() caller: Caller,
     @Param('id', idParam) id: string,

@@ -13,6 +13,8 @@ export interface LiveContainer {
   /** Resolves once the exit is recorded (state, audit, cgroup gone). */
   finished: Promise<ExitStatus>;
   stopping: boolean;
+  /** The process has ended and its exit is being recorded (the row may still say running). */
+  exiting?: boolean;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';

@@ -6,6 +6,7 @@ import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { CgroupDriver } from '../cgroups';
 import { ContainerRepository } from './container.repository';
 import { CGROUP_DRIVER } from './runtime.tokens';
+import { fromStates } from '../lifecycle/transitions';
 
 const RESTART_EXIT_CODE = 137;
 
@@ -54,7 +55,11 @@ export class RecoveryService implements OnApplicationBootstrap {
       const error = killed
         ? `killed at Warden start: the previous Warden process ended while this container ran, and its exit status was lost with it`
         : `found stopped at Warden start: the process ended while Warden was down (exit status unknown)`;
-      await this.repo.markExited(c.id, { exitCode: RESTART_EXIT_CODE, oomKilled: false, error });
+      await this.repo.markExited(
+        c.id,
+        { exitCode: RESTART_EXIT_CODE, oomKilled: false, error },
+        fromStates('exit'),
+      );
       await this.audit.record({
         type: 'container.died',
         principal: 'system',

@@ -1,3 +1,5 @@
 /** Injection tokens for the runtime's host-facing pieces (tests may substitute them). */
 export const CGROUP_DRIVER = Symbol('CGROUP_DRIVER');
 export const SYSCALLS = Symbol('SYSCALLS');
+/** How container processes are started: the init shim (shim/shim-runner.ts), or a fake in test/fast. */
+export const SHIM_RUNNER = Symbol('SHIM_RUNNER');

@@ -83,7 +83,8 @@ export class UsageSampler implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** One sample of every running container; returns how many were enqueued. */
   async sampleAll(): Promise<number> {
-    const entries = this.live.all();
+    // An exiting container's final record is the exit path's job.
+    const entries = this.live.all().filter((e) => !e.exiting);
     const ids = new Set(entries.map((e) => e.id));
     for (const id of this.identities.keys()) if (!ids.has(id)) this.identities.delete(id);
     const done = await Promise.all(
@@ -93,13 +94,14 @@ export class UsageSampler implements OnApplicationBootstrap, OnModuleDestroy {
           if (!identity) return false;
           const stats = await e.cgroup.stats();
           // It may have exited while we read: its final record is the exit path's job.
-          if (!this.live.get(e.id)) return false;
+          if (!this.live.get(e.id) || e.exiting) return false;
           await this.usage.record(
             usageSample(identity, this.config.runtime.node, e.process.pid, stats, false),
           );
           return true;
         } catch (err) {
-          if (this.live.get(e.id)) this.warnThrottled(`usage sample of ${e.id}: ${(err as Error).message}`);
+          if (this.live.get(e.id) && !e.exiting)
+            this.warnThrottled(`usage sample of ${e.id}: ${(err as Error).message}`);
           return false;
         }
       }),

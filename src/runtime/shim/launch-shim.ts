@@ -131,6 +131,19 @@ export async function prepareShim(
   };
 }
 
+/**
+ * Where a run is in the protocol (shim-protocol.ts has the diagram): one value instead of a
+ * flag per message.
+ *
+ *   configured ──G──► go-sent ──EXEC──────────────────────► started
+ *                        └─(prepared) READY─► ready ─E─► exec-sent ─EXEC─► started
+ *   any phase before started ──(error, timeout, abort, shim gone)──► failed
+ *
+ * On v1 the config goes with its G (the shim joins its cgroups itself): the run starts in
+ * go-sent. The exit's status is data beside the phase, not a phase: it follows started.
+ */
+type Phase = 'configured' | 'go-sent' | 'ready' | 'exec-sent' | 'started' | 'failed';
+
 interface Deferred<T> {
   promise: Promise<T>;
   resolve(value: T): void;
@@ -159,10 +172,7 @@ class ShimRun {
   private readonly options: LaunchShimOptions;
   /** Stops before execve until go() (prepareShim). */
   private readonly prepared: boolean;
-  private goSent = false;
-  private readyReceived = false;
-  private execSent = false;
-  private isStarted = false;
+  private phase: Phase = 'configured';
   private failure: Error | undefined;
   private exitStatus: ExitStatus | undefined;
   private deadline: NodeJS.Timeout | undefined;
@@ -220,7 +230,7 @@ class ShimRun {
       clearTimeout(this.deadline);
       if (this.killTimer) clearTimeout(this.killTimer);
       const gone = new ShimError('shim exited unexpectedly', osConstants.errno.EPIPE);
-      if (!this.isStarted) {
+      if (this.phase !== 'started') {
         void shim.reaped.then(() => {
           this.ready.reject(this.failure ?? gone);
           this.started.reject(this.failure ?? gone);
@@ -231,7 +241,7 @@ class ShimRun {
     });
     if (options.placeInCgroups) this.control.write(frame);
     else {
-      this.goSent = true;
+      this.phase = 'go-sent';
       // A prepared run keeps the control fd open for its 'E'.
       const frameAndGo = Buffer.concat([frame, Buffer.from('G')]);
       if (this.prepared) this.control.write(frameAndGo);
@@ -240,8 +250,8 @@ class ShimRun {
   }
 
   go(): Promise<LaunchedProcess> {
-    if (!this.execSent && !this.failure) {
-      this.execSent = true;
+    if (this.phase === 'ready') {
+      this.phase = 'exec-sent';
       this.armDeadline();
       this.control.end('E');
     }
@@ -267,12 +277,13 @@ class ShimRun {
   // A shim that reported the failure itself, or that waits for 'E', kills and reaps its child
   // and exits on its own: killing it first would leave the child to be reaped by init.
   private fail(err: Error, shimCleansUp = false): void {
-    if (this.isStarted || this.failure) return;
+    const was = this.phase;
+    if (was === 'started' || was === 'failed') return;
+    this.phase = 'failed';
     this.failure = err;
     clearTimeout(this.deadline);
     this.control.destroy();
-    const waitingForExec = this.readyReceived && !this.execSent;
-    if (this.goSent && !shimCleansUp && !waitingForExec) this.shim.kill();
+    if ((was === 'go-sent' || was === 'exec-sent') && !shimCleansUp) this.shim.kill();
     this.killTimer = setTimeout(() => this.shim.kill(), SHIM_GRACE_MS);
   }
 
@@ -283,8 +294,8 @@ class ShimRun {
         if (!this.options.placeInCgroups) return; // 'G' went with the config
         this.options.placeInCgroups(msg.pid).then(
           () => {
-            if (this.failure) return;
-            this.goSent = true;
+            if (this.phase === 'failed') return;
+            this.phase = 'go-sent';
             this.control.write('G');
             if (!this.prepared) this.control.end();
           },
@@ -292,18 +303,18 @@ class ShimRun {
         );
         return;
       case 'ready':
-        if (this.pid === undefined || !this.prepared || this.failure)
+        if (this.pid === undefined || !this.prepared || this.phase === 'failed')
           return this.fail(new ShimError('shim: unexpected READY', osConstants.errno.EPROTO));
         clearTimeout(this.deadline);
-        this.readyReceived = true;
+        this.phase = 'ready';
         this.ready.resolve();
         return;
       case 'error':
         return this.fail(new ShimError(msg.step, msg.errno), true);
       case 'exec':
-        if (this.pid === undefined || this.failure || (this.prepared && !this.execSent))
+        if (this.pid === undefined || (this.prepared ? this.phase !== 'exec-sent' : this.phase === 'failed'))
           return this.fail(new ShimError('shim: unexpected EXEC', osConstants.errno.EPROTO));
-        this.isStarted = true;
+        this.phase = 'started';
         clearTimeout(this.deadline);
         this.started.resolve({
           pid: this.pid,

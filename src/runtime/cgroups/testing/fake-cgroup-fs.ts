@@ -65,13 +65,30 @@ export class FakeCgroupFs extends NodeCgroupFs {
     await this.populate(mount.dir, mount, true);
   }
 
-  override async mkdir(path: string): Promise<boolean> {
-    const created = await super.mkdir(path);
-    if (created) await this.populate(path, this.mountOf(path), false);
-    return created;
+  // The kernel makes each cgroupfs operation atomic; this emulation takes several file
+  // operations (and walks every cgroup), so concurrent callers — containers started and
+  // removed at once in the fast lifecycle tests — take turns.
+  private turn: Promise<unknown> = Promise.resolve();
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn, fn);
+    this.turn = run.catch(() => undefined);
+    return run;
   }
 
-  override async rmdir(path: string): Promise<void> {
+  override mkdir(path: string): Promise<boolean> {
+    return this.serial(async () => {
+      const created = await super.mkdir(path);
+      if (created) await this.populate(path, this.mountOf(path), false);
+      return created;
+    });
+  }
+
+  override rmdir(path: string): Promise<void> {
+    return this.serial(() => this.rmdirNow(path));
+  }
+
+  private async rmdirNow(path: string): Promise<void> {
     await this.settle();
     if (!(await this.exists(path))) return;
     if ((await this.listDirs(path)).length > 0 || (await this.procsOf(path)).length > 0) {
@@ -80,7 +97,11 @@ export class FakeCgroupFs extends NodeCgroupFs {
     await fsp.rm(path, { recursive: true });
   }
 
-  override async write(path: string, value: string): Promise<void> {
+  override write(path: string, value: string): Promise<void> {
+    return this.serial(() => this.writeNow(path, value));
+  }
+
+  private async writeNow(path: string, value: string): Promise<void> {
     await this.settle();
     if (!(await this.exists(path))) throw CgroupError.errno('write', path, 'ENOENT');
     const dir = dirname(path);

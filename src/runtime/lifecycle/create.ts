@@ -5,12 +5,12 @@ import { PolicyService } from '../../policy';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
-import { auditContainer, CONTAINER_NAME_RE, ContainerOptions, ContainerRecord } from './container';
-import { ContainerFiles } from './container-files';
-import { ContainerLauncher } from './container-launcher';
-import { ContainerRepository } from './container.repository';
+import { auditContainer, CONTAINER_NAME_RE, ContainerOptions, ContainerRecord } from '../container/container';
+import { ContainerFiles } from '../container/container-files';
+import { ContainerLauncher } from '../container/container-launcher';
+import { ContainerRepository } from '../container/container.repository';
 import { ImageProvider } from '../../images';
-import { hostnameOf, networkOf } from './run-config';
+import { hostnameOf, networkOf } from '../container/run-config';
 
 export interface CreateRequest extends Partial<ContainerOptions> {
   name?: string;

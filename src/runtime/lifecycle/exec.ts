@@ -2,14 +2,24 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import { parseImageReference } from '../../policy';
 import { WardenError } from '../../platform/errors';
+import type { ContainerRecord } from '../container/container';
+import type { LiveContainer } from '../container/live-containers';
 import type { Caller } from '../../platform/http';
-import { launchShim, ShimError, type LaunchedProcess } from '../shim/launch-shim';
-import { ContainerInspector } from './container-inspector';
+import { ShimError, type LaunchedProcess } from '../shim/launch-shim';
+import type { ShimRunner } from '../shim/shim-runner';
 import { ImageProvider } from '../../images';
-import { environment, hostnameOf } from './run-config';
-import { SYSCALLS } from './runtime.tokens';
+import { LiveContainers } from '../container/live-containers';
+import { environment, hostnameOf } from '../container/run-config';
+import { SHIM_RUNNER, SYSCALLS } from '../container/runtime.tokens';
 import type { Syscalls } from '../../platform/ffi';
-import { resolveUser } from './resolve-user';
+import { resolveUser } from '../container/resolve-user';
+import { ContainerLocks } from './container-locks';
+import { ContainerRefs } from './container-refs';
+import { liveEntry } from './kill';
+import { checkTransition, stateConflict } from './transitions';
+
+/** How long a failed exec waits to learn whether the container's process ended under it. */
+const EXIT_GRACE_MS = 200;
 
 export interface ExecRequest {
   cmd: string[];
@@ -19,16 +29,21 @@ export interface ExecRequest {
 }
 
 /**
- * A process in a running container: the shim joins PID 1's namespaces, is placed in the
- * container's cgroup, and gets the same capability set and no_new_privs as PID 1.
+ * exec: running → running. A process in a running container: the shim joins PID 1's
+ * namespaces, is placed in the container's cgroup, and gets the same capability set and
+ * no_new_privs as PID 1. The launch holds the container's lock (a stop or kill under way
+ * finishes first, and the exec then answers 409); the process then runs on its own.
  */
 @Injectable()
 export class ExecService {
   constructor(
-    private readonly inspector: ContainerInspector,
+    private readonly refs: ContainerRefs,
+    private readonly locks: ContainerLocks,
+    private readonly live: LiveContainers,
     private readonly images: ImageProvider,
     private readonly audit: AuditService,
     @Inject(SYSCALLS) private readonly sys: Syscalls,
+    @Inject(SHIM_RUNNER) private readonly shim: ShimRunner,
   ) {}
 
   async launch(
@@ -37,7 +52,21 @@ export class ExecService {
     req: ExecRequest,
     stdin: boolean,
   ): Promise<{ process: LaunchedProcess; containerId: string }> {
-    const { c, live } = await this.inspector.running(ref);
+    const seen = await this.refs.resolve(ref);
+    return this.locks.run(seen.id, async (waited) => {
+      const c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
+      checkTransition(c, 'exec');
+      return this.launchLocked(caller, c, liveEntry(this.live, c, 'exec'), req, stdin);
+    });
+  }
+
+  private async launchLocked(
+    caller: Caller,
+    c: ContainerRecord,
+    live: LiveContainer,
+    req: ExecRequest,
+    stdin: boolean,
+  ): Promise<{ process: LaunchedProcess; containerId: string }> {
     const parsed = parseImageReference(c.image);
     const image = parsed.ok ? await this.images.prepare(parsed.ref) : undefined;
     const lowerdirs = image?.lowerdirs ?? [];
@@ -52,7 +81,7 @@ export class ExecService {
       : [...c.spec.env, ...(req.env ?? [])];
     let process: LaunchedProcess;
     try {
-      process = await launchShim(
+      process = await this.shim.launch(
         {
           mode: 'exec',
           targetPid: live.process.pid,
@@ -74,6 +103,13 @@ export class ExecService {
         },
       );
     } catch (err) {
+      // The container's process ended while the exec joined it (its exit may take a moment to
+      // arrive): the container's state, not a server fault.
+      await Promise.race([live.finished, new Promise((r) => setTimeout(r, EXIT_GRACE_MS))]).catch(
+        () => undefined,
+      );
+      if (live.stopping || live.exiting || this.live.get(c.id) !== live)
+        throw stateConflict({ ...c, state: 'exited' }, 'exec', 'its process ended during the exec');
       if (err instanceof ShimError) {
         throw new WardenError(
           err.step.startsWith('exec') ? 'CONTAINER_COMMAND_INVALID' : 'CONTAINER_START_FAILED',
@@ -82,6 +118,7 @@ export class ExecService {
             step: err.step,
             errno: err.code,
           },
+          { cause: err },
         );
       }
       throw err;

@@ -1,0 +1,124 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AuditService, UsageService, type UsageSample } from '../../audit';
+import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import type { Syscalls } from '../../platform/ffi';
+import type { ExitStatus } from '../shim/launch-shim';
+import { auditContainer, type ContainerRecord } from '../container/container';
+import { ContainerRepository } from '../container/container.repository';
+import { LiveContainers, type LiveContainer } from '../container/live-containers';
+import { SYSCALLS } from '../container/runtime.tokens';
+import { usageSample } from '../container/usage-sampler';
+import { fromStates } from './transitions';
+
+/**
+ * The `exit` transition (running → exited): not a verb a client sends but the shim's EXIT.
+ * It takes no lock — stop, kill and remove --force wait for it while holding theirs — and
+ * its write is guarded like every other (`WHERE state = 'running'`).
+ */
+@Injectable()
+export class ExitRecorder {
+  private readonly log = new Logger('runtime');
+  /** Set by RemoveVerb (which depends on this class): auto-remove of an exited container. */
+  autoRemove: (c: ContainerRecord) => Promise<void> = async () => undefined;
+
+  constructor(
+    private readonly repo: ContainerRepository,
+    private readonly live: LiveContainers,
+    private readonly audit: AuditService,
+    private readonly usageRecords: UsageService,
+    @Inject(SYSCALLS) private readonly sys: Syscalls,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+  ) {}
+
+  /**
+   * The process ended: read OOM kills before the cgroup goes, record, remove the cgroup, wake
+   * waiters. Resolves (the live entry's `finished`) once all of that is done; an auto-remove
+   * follows on its own, under the container's lock.
+   */
+  async onExit(
+    c: ContainerRecord,
+    entry: Pick<LiveContainer, 'pidfd' | 'cgroup' | 'log' | 'process'> & { recorded?: Promise<unknown> },
+    status: ExitStatus,
+    error?: string,
+  ): Promise<ExitStatus> {
+    let oomKilled = false;
+    let usage: Record<string, unknown> = {};
+    let final: UsageSample | undefined;
+    try {
+      const stats = await entry.cgroup.stats();
+      oomKilled = (stats.memory.oomKills ?? 0) > 0;
+      usage = {
+        cpuSeconds: stats.cpu.usageNs / 1e9,
+        memoryPeakBytes: stats.memory.peakBytes,
+        oomKills: stats.memory.oomKills,
+        throttledPeriods: stats.cpu.nrThrottled,
+      };
+      final = usageSample(c, this.config.runtime.node, entry.process.pid, stats, true);
+    } catch (err) {
+      this.log.warn(`container ${c.id}: reading final stats failed: ${(err as Error).message}`);
+    }
+    try {
+      if (entry.pidfd >= 0) this.sys.close(entry.pidfd);
+    } catch {
+      /* already closed */
+    }
+    // A short command can exit before its start is recorded: the row never goes exited → running.
+    await entry.recorded?.catch(() => undefined);
+    // Independent writes (row, audit queue, usage queue), sent first so that the cgroup's
+    // removal and the log's last lines overlap their round trips; all of it is done before
+    // waiters are woken.
+    const recorded = Promise.all([
+      this.repo.markExited(c.id, { exitCode: status.exitCode, oomKilled, error }, fromStates('exit')),
+      this.recordDied(c, status, oomKilled, error, usage),
+      final &&
+        this.usageRecords
+          .record(final)
+          .catch((err) =>
+            this.log.warn(`container ${c.id}: final usage not recorded: ${(err as Error).message}`),
+          ),
+    ]);
+    recorded.catch(() => undefined); // awaited below, after the cleanup
+    await entry.cgroup
+      .destroy()
+      .catch((err) => this.log.error(`container ${c.id}: cgroup cleanup failed: ${(err as Error).message}`));
+    await Promise.race([entry.log.whenDrained(), new Promise((r) => setTimeout(r, 1000))]);
+    entry.log.close();
+    try {
+      await recorded;
+    } finally {
+      // Only now: while the row may still say running, the process stays watched here, so a
+      // verb that finds it running also finds its entry (and waits for this exit).
+      this.live.delete(c.id);
+      this.live.notify(c.id, 'exited', { exitCode: status.exitCode, oomKilled });
+      // `c` is the record as it was at start: the removal's waiters need this exit's code.
+      if (c.options.autoRemove)
+        void this.autoRemove({ ...c, state: 'exited', exitCode: status.exitCode, oomKilled }).catch((err) =>
+          this.log.error(`container ${c.id}: auto-remove failed: ${(err as Error).message}`),
+        );
+    }
+    return status;
+  }
+
+  recordDied(
+    c: ContainerRecord,
+    status: ExitStatus,
+    oomKilled: boolean,
+    error?: string,
+    usage: Record<string, unknown> = {},
+  ) {
+    return this.audit.record({
+      type: 'container.died',
+      principal: 'system',
+      source: { via: 'system' },
+      subject: c.id,
+      payload: {
+        ...auditContainer(c),
+        exitCode: status.exitCode,
+        signal: status.signal,
+        oomKilled,
+        error: error ?? null,
+        usage,
+      },
+    });
+  }
+}

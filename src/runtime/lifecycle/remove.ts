@@ -1,0 +1,87 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../../audit';
+import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import type { Caller } from '../../platform/http';
+import { auditContainer, type ContainerRecord } from '../container/container';
+import { ContainerFiles } from '../container/container-files';
+import { ContainerLauncher } from '../container/container-launcher';
+import { ContainerRepository } from '../container/container.repository';
+import { LiveContainers } from '../container/live-containers';
+import { ContainerLocks } from './container-locks';
+import { ContainerRefs } from './container-refs';
+import { ExitRecorder } from './exit';
+import { killRunning } from './kill';
+import { fromStates, stateConflict } from './transitions';
+
+const SYSTEM: Caller = { principal: { id: 'system', role: 'admin', teams: [] }, source: { via: 'system' } };
+
+/**
+ * remove: created | exited | dead → gone; running only with force, which SIGKILLs the cgroup
+ * and waits until the exit is recorded first. The row goes first, with a guarded DELETE, so
+ * of two removals only one wins; then the prepared start, the files, the audit event, and
+ * the `removed` waiters. When it answers, nothing of the container is left.
+ */
+@Injectable()
+export class RemoveVerb {
+  private readonly log = new Logger('runtime');
+
+  constructor(
+    private readonly refs: ContainerRefs,
+    private readonly locks: ContainerLocks,
+    private readonly repo: ContainerRepository,
+    private readonly live: LiveContainers,
+    private readonly launcher: ContainerLauncher,
+    private readonly audit: AuditService,
+    exits: ExitRecorder,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+  ) {
+    exits.autoRemove = (c) => this.autoRemove(c);
+  }
+
+  async remove(caller: Caller, ref: string, opts: { force?: boolean } = {}): Promise<void> {
+    const seen = await this.refs.resolve(ref);
+    await this.locks.run(seen.id, async (waited) => {
+      let c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
+      if (c.state === 'running') {
+        if (!opts.force) throw stateConflict(c, 'remove', 'stop it first or force-remove');
+        await killRunning(this.live, c, 'remove');
+        c = await this.refs.current(c);
+      }
+      await this.removeLocked(caller, c);
+    });
+  }
+
+  /** The transition itself; the caller holds the container's lock. */
+  async removeLocked(caller: Caller, c: ContainerRecord): Promise<void> {
+    const gone = await this.repo.deleteFrom(c.id, fromStates('remove'));
+    if (!gone) throw await this.refs.conflict(c, (now) => stateConflict(now, 'remove'));
+    await this.launcher.discard(c.id); // a created container's prepared start
+    try {
+      new ContainerFiles(this.config.dataDir, c.id).remove();
+    } catch (err) {
+      // The row is gone, so the container is; what is left of its files is no container's and
+      // the next start's recovery removes it. Not the client's problem.
+      this.log.error(`container ${c.id}: removing its files failed: ${(err as Error).message}`);
+    }
+    await this.audit.record({
+      type: 'container.removed',
+      principal: caller.principal.id,
+      source: caller.source,
+      subject: c.id,
+      payload: auditContainer(gone),
+    });
+    this.live.notify(c.id, 'removed', {
+      exitCode: c.exitCode ?? gone.exitCode ?? 0,
+      oomKilled: gone.oomKilled,
+    });
+  }
+
+  /** After an auto-remove container's exit; a client's remove or start may have come first. */
+  private async autoRemove(exited: ContainerRecord): Promise<void> {
+    await this.locks.run(exited.id, async () => {
+      const c = await this.repo.get(exited.id);
+      if (!c || c.state === 'running') return; // removed already, or started again
+      await this.removeLocked(SYSTEM, { ...c, exitCode: exited.exitCode });
+    });
+  }
+}

@@ -1,0 +1,134 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AuditService } from '../../audit';
+import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import { WardenError } from '../../platform/errors';
+import type { Caller } from '../../platform/http';
+import type { Syscalls } from '../../platform/ffi';
+import { ShimError, type ExitStatus } from '../shim/launch-shim';
+import { auditContainer, type ContainerRecord } from '../container/container';
+import { ContainerFiles } from '../container/container-files';
+import { ContainerLauncher } from '../container/container-launcher';
+import { ContainerLog } from '../container/container-log';
+import { ContainerRepository } from '../container/container.repository';
+import { LiveContainers } from '../container/live-containers';
+import { cgroupLimits } from '../container/run-config';
+import { SYSCALLS } from '../container/runtime.tokens';
+import { ContainerLocks } from './container-locks';
+import { ContainerRefs } from './container-refs';
+import { ExitRecorder } from './exit';
+import { killCgroup, openPidfd } from './process-signals';
+import { RemoveVerb } from './remove';
+import { checkTransition, fromStates, stateConflict } from './transitions';
+
+/**
+ * start: created | exited → running. The container's cgroup with its limits → the shim
+ * (namespaces, rootfs, caps) placed in the cgroup before anything runs → recorded running
+ * (guarded) → watched until exit (ExitRecorder). A start that fails records the exit (127/126
+ * for a command that cannot run, as Docker) and answers why.
+ */
+@Injectable()
+export class StartVerb {
+  constructor(
+    private readonly refs: ContainerRefs,
+    private readonly locks: ContainerLocks,
+    private readonly repo: ContainerRepository,
+    private readonly live: LiveContainers,
+    private readonly launcher: ContainerLauncher,
+    private readonly exits: ExitRecorder,
+    private readonly remove: RemoveVerb,
+    private readonly audit: AuditService,
+    @Inject(SYSCALLS) private readonly sys: Syscalls,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+  ) {}
+
+  /** Attachers (docker attach) subscribe with LiveContainers.onStarted before calling this. */
+  async start(caller: Caller, ref: string): Promise<ContainerRecord> {
+    // A container whose start is prepared here is `created`, as its record says: no read.
+    const seen = this.launcher.held(ref) ?? (await this.refs.resolve(ref));
+    return this.locks.run(seen.id, async (waited) =>
+      this.startLocked(
+        caller,
+        await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live),
+      ),
+    );
+  }
+
+  /** The transition itself; the caller holds the container's lock. */
+  async startLocked(caller: Caller, c: ContainerRecord): Promise<ContainerRecord> {
+    checkTransition(c, 'start');
+    // The previous run's exit may still be cleaning up (its cgroup goes after its row says
+    // exited): the new run's cgroup has the same name.
+    await this.live.get(c.id)?.finished.catch(() => undefined);
+    // Throws when the command is invalid or no cgroup can be made: nothing was started.
+    const launch = await this.launcher.launch(c);
+    if ('failed' in launch) return this.failed(caller, c, launch.failed);
+    const { cgroup, launched } = launch;
+    const log = new ContainerLog(new ContainerFiles(this.config.dataDir, c.id).log);
+    if (launched.stdout) log.attach(launched.stdout, 'stdout');
+    if (launched.stderr) log.attach(launched.stderr, 'stderr');
+    const entry = {
+      id: c.id,
+      process: launched,
+      pidfd: openPidfd(this.sys, launched.pid),
+      cgroup,
+      log,
+      stopping: false,
+      finished: undefined as unknown as Promise<ExitStatus>,
+      // A short command can exit before these land: the exit waits for them, so the row never
+      // goes exited → running and the trail never has 'died' before 'started'.
+      recorded: Promise.all([
+        this.repo.markRunning(c.id, launched.pid, launched.shimPid, fromStates('start')),
+        this.audit.record({
+          type: 'container.started',
+          principal: caller.principal.id,
+          source: caller.source,
+          subject: c.id,
+          payload: { ...auditContainer(c), pid: launched.pid, limits: cgroupLimits(c.spec) },
+        }),
+      ]),
+    };
+    const exiting = () => Object.assign(entry, { exiting: true });
+    entry.finished = launched.exited.then(
+      (status) => this.exits.onExit(c, exiting(), status),
+      (err) => this.exits.onExit(c, exiting(), { exitCode: 128, signal: null }, (err as Error).message),
+    );
+    this.live.set(entry);
+    // Same tick as log.attach: attachers see the stdio before any output has been read.
+    this.live.started(entry);
+    // The row as markRunning left it (RETURNING): no second read.
+    const [running] = await entry.recorded;
+    if (running) return running;
+    // The guard did not hold: the row changed where this process's lock does not reach
+    // (another Warden on the database). What was started must not outlive the answer.
+    entry.stopping = true;
+    await killCgroup(cgroup, 'SIGKILL').catch(() => undefined);
+    await entry.finished.catch(() => undefined);
+    throw await this.refs.conflict(c, (now) => stateConflict(now, 'start'));
+  }
+
+  private async failed(caller: Caller, c: ContainerRecord, err: unknown): Promise<never> {
+    const shimErr = err instanceof ShimError ? err : undefined;
+    // Docker's exit codes for a command that cannot run: 127 not found, 126 not executable.
+    const exitCode = shimErr?.step.startsWith('exec') ? (shimErr.code === 'ENOENT' ? 127 : 126) : 128;
+    const message = shimErr ? `failed to start container: ${shimErr.message}` : (err as Error).message;
+    const marked = await this.repo.markExited(
+      c.id,
+      { exitCode, oomKilled: false, error: message },
+      fromStates('start'),
+    );
+    if (marked) {
+      await this.exits.recordDied(c, { exitCode, signal: null }, false, message);
+      this.live.notify(c.id, 'exited', { exitCode, oomKilled: false });
+      // As Docker: an auto-remove container goes even when it never ran (`docker run --rm`
+      // waits for the removal after a failed start).
+      if (c.options.autoRemove)
+        await this.remove.removeLocked(caller, { ...marked, exitCode }).catch(() => undefined);
+    }
+    throw new WardenError(
+      shimErr?.step.startsWith('exec') ? 'CONTAINER_COMMAND_INVALID' : 'CONTAINER_START_FAILED',
+      message,
+      { id: c.id, step: shimErr?.step, errno: shimErr?.code, exitCode },
+      { cause: err },
+    );
+  }
+}
