@@ -82,7 +82,8 @@ export const ERROR_STATUS = {
   CONTAINER_STATE_CONFLICT: 409,
   CONTAINER_NOT_MODIFIED: 304,
   CONTAINER_COMMAND_INVALID: 400,
-  CONTAINER_START_FAILED: 500,
+  CONTAINER_START_FAILED: 500, // a start that failed for a reason nothing classified (a bug: logged)
+  CONTAINER_SETUP_FAILED: 422, // the shim could not set the container up as configured (a mount, workdir, limit): step + errno
   EXEC_NOT_FOUND: 404,
 } as const;
 

@@ -5,7 +5,7 @@ import { WardenError } from '../../platform/errors';
 import type { ContainerRecord } from '../container/container';
 import type { LiveContainer } from '../container/live-containers';
 import type { Caller } from '../../platform/http';
-import { ShimError, type LaunchedProcess } from '../shim/launch-shim';
+import { ShimError, shimFailureCode, type LaunchedProcess } from '../shim/launch-shim';
 import type { ShimRunner } from '../shim/shim-runner';
 import { ImageProvider } from '../../images';
 import { LiveContainers } from '../container/live-containers';
@@ -112,7 +112,7 @@ export class ExecService {
         throw stateConflict({ ...c, state: 'exited' }, 'exec', 'its process ended during the exec');
       if (err instanceof ShimError) {
         throw new WardenError(
-          err.step.startsWith('exec') ? 'CONTAINER_COMMAND_INVALID' : 'CONTAINER_START_FAILED',
+          shimFailureCode(err),
           `exec failed: ${err.message}`,
           {
             step: err.step,

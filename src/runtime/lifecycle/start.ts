@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
-import { WardenError } from '../../platform/errors';
+import { classifyError, WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
 import type { Syscalls } from '../../platform/ffi';
-import { ShimError, type ExitStatus } from '../shim/launch-shim';
+import { ShimError, shimFailureCode, type ExitStatus } from '../shim/launch-shim';
 import { auditContainer, type ContainerRecord } from '../container/container';
 import { ContainerFiles } from '../container/container-files';
 import { ContainerLauncher } from '../container/container-launcher';
@@ -125,7 +125,7 @@ export class StartVerb {
         await this.remove.removeLocked(caller, { ...marked, exitCode }).catch(() => undefined);
     }
     throw new WardenError(
-      shimErr?.step.startsWith('exec') ? 'CONTAINER_COMMAND_INVALID' : 'CONTAINER_START_FAILED',
+      shimErr ? shimFailureCode(shimErr) : (classifyError(err)?.code ?? 'CONTAINER_START_FAILED'),
       message,
       { id: c.id, step: shimErr?.step, errno: shimErr?.code, exitCode },
       { cause: err },

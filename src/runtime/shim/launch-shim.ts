@@ -38,6 +38,22 @@ export class ShimError extends Error {
   }
 }
 
+/** The shim reports these when the host, not the container's configuration, ran short. */
+const EXHAUSTED_ERRNOS = new Set(['ENOMEM', 'ENOSPC', 'EAGAIN', 'EMFILE', 'ENFILE', 'EDQUOT']);
+
+/**
+ * The error code for a start or exec the shim could not carry out: a command that cannot run
+ * (400, Docker's 127/126), a host out of a resource (503: retry), or a container the shim
+ * could not set up as configured (422: a mount source, the workdir, a limit; step and errno
+ * are in the message). None of these is a server fault.
+ */
+export function shimFailureCode(
+  err: ShimError,
+): 'CONTAINER_COMMAND_INVALID' | 'RUNTIME_EXHAUSTED' | 'CONTAINER_SETUP_FAILED' {
+  if (err.step.startsWith('exec')) return 'CONTAINER_COMMAND_INVALID';
+  return EXHAUSTED_ERRNOS.has(err.code) ? 'RUNTIME_EXHAUSTED' : 'CONTAINER_SETUP_FAILED';
+}
+
 /** Docker's convention: a signal death is reported as 128 + signal number (SIGKILL = 137). */
 export interface ExitStatus {
   exitCode: number;
