@@ -77,6 +77,17 @@ function mountDocs(app: NestExpressApplication): void {
   });
 }
 
+/** Resolves true when `p` settles within `ms`, false when the time ran out first. */
+async function withDeadline(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Boots Warden in one role: resolves (or starts) PostgreSQL and Redis, applies migrations,
  * builds the Nest application and, for API roles, listens on WARDEN_PORT.
@@ -123,18 +134,31 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
     await audit.record({ type: 'service.started', ...system });
     const worker = workersApart ? startWorkerChild(config, logger) : undefined;
     const running = app;
+    let stopped: Promise<void> | undefined;
+    const orderly = async () => {
+      await audit.record({ type: 'service.stopped', ...system }).catch(() => undefined);
+      // The worker first: it commits what is queued while PostgreSQL and Redis are still up.
+      await worker?.stop();
+      await running.close();
+      await infra.stop();
+    };
     return {
       app: running,
       infra,
       url,
       workerPid: () => worker?.pid,
-      stop: async () => {
-        await audit.record({ type: 'service.stopped', ...system }).catch(() => undefined);
-        // The worker first: it commits what is queued while PostgreSQL and Redis are still up.
-        await worker?.stop();
-        await running.close();
-        await infra.stop();
-      },
+      // Bounded: with PostgreSQL or Redis down, closing the workers can wait on a server that is
+      // not coming back before the process manager's SIGKILL. Past the grace period the servers
+      // are stopped (their supervisors told not to restart them) and stop() resolves; nothing
+      // acknowledged is lost, since acknowledged jobs are on disk in Redis.
+      stop: () =>
+        (stopped ??= withDeadline(orderly(), config.shutdownGraceMs).then(async (inTime) => {
+          if (inTime) return;
+          logger.error(
+            `shutdown did not finish within ${config.shutdownGraceMs / 1000} s (a server down?); stopping anyway`,
+          );
+          await withDeadline(infra.stop(), 5000);
+        })),
     };
   } catch (err) {
     await app?.close().catch(() => undefined);

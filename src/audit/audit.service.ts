@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { WardenMetrics } from '../platform/metrics';
-import { QueueName } from '../platform/queue';
+import { enqueueWithin, QueueName } from '../platform/queue';
 import type { AuditEvent, AuditEventInput } from './audit-event';
 import { AuditJobName } from './audit.jobs';
 
@@ -39,7 +39,8 @@ export class AuditService {
     // the one hashed into the chain, and /audit/verify would then report the row as altered.
     if (!CANONICAL_UUID.test(event.id))
       throw new Error(`audit event id '${event.id}' is not a lowercase, hyphenated UUID`);
-    await this.queue.add(AuditJobName.Event, event, { jobId: event.id });
+    // Within a second or REDIS_UNAVAILABLE (503): the caller's action does not happen (fail closed).
+    await enqueueWithin(this.queue, AuditJobName.Event, event, { jobId: event.id });
     this.metrics.auditEnqueued.inc();
   }
 }

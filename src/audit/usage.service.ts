@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { QueueName } from '../platform/queue';
+import { enqueueWithin, QueueName } from '../platform/queue';
 import type { UsageSample } from './usage-sample';
 import { UsageJobName } from './usage.jobs';
 
@@ -15,6 +15,6 @@ export class UsageService {
   constructor(@InjectQueue(QueueName.Usage) private readonly queue: Queue) {}
 
   async record(sample: UsageSample): Promise<void> {
-    await this.queue.add(UsageJobName.Sample, sample, { jobId: sample.id });
+    await enqueueWithin(this.queue, UsageJobName.Sample, sample, { jobId: sample.id });
   }
 }

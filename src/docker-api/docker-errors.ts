@@ -1,10 +1,11 @@
-import { WardenError } from '../platform/errors';
+import { databaseUnavailable, WardenError } from '../platform/errors';
 
 /**
  * Docker-shaped errors (`{"message": …}`, which the CLI prints after "Error response from
  * daemon:") from the same code → status table as every other surface.
  */
 export function dockerError(err: unknown): { status: number; message: string } {
+  err = databaseUnavailable(err) ?? err;
   if (err instanceof WardenError) {
     // The CLI recognises a missing image by the 404 and pulls; Docker's own wording reads
     // right in its output ("Unable to find image … locally" follows).

@@ -1,6 +1,9 @@
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations';
 
+/** How long anything waits for a pooled PostgreSQL connection. */
+export const CONNECT_TIMEOUT_MS = 1000;
+
 /**
  * Warden's TypeORM DataSource. Schema comes only from migrations (`synchronize` is never
  * on); repositories write SQL through `query()`, so no entities are registered.
@@ -14,7 +17,13 @@ export function createDataSource(url: string, opts: { poolSize?: number } = {}):
     migrations: MIGRATIONS,
     migrationsTableName: 'warden_migrations',
     migrationsTransactionMode: 'each',
-    extra: { max: opts.poolSize ?? 10, application_name: 'warden' },
+    extra: {
+      max: opts.poolSize ?? 10,
+      application_name: 'warden',
+      // While PostgreSQL is down (restarting under supervision, or an external one away), a
+      // request waits at most this long for a connection, then answers 503 DATABASE_UNAVAILABLE.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    },
     logging: false,
   });
 }

@@ -15,6 +15,9 @@ export const ERROR_STATUS = {
   METHOD_NOT_ALLOWED: 405,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  // A server Warden needs is down (its supervisor restarts an embedded one): retry later.
+  DATABASE_UNAVAILABLE: 503,
+  REDIS_UNAVAILABLE: 503,
   // auth
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ErrorCode } from './error-codes';
+import { databaseUnavailable } from './unavailable';
 import { WardenError } from './warden-error';
 
 export interface ErrorBody {
@@ -24,6 +25,7 @@ const NEST_STATUS_CODES: Record<number, ErrorCode> = {
 /** Turns anything thrown into the REST error body. Only unexpected errors are 500s and logged as errors. */
 export function toErrorBody(err: unknown, req: Request): ErrorBody {
   const requestId = (req as { id?: string }).id;
+  err = databaseUnavailable(err) ?? err;
   if (err instanceof WardenError) {
     return { statusCode: err.status, code: err.code, message: err.message, detail: err.detail, requestId };
   }
