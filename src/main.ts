@@ -135,11 +135,14 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
     const worker = workersApart ? startWorkerChild(config, logger) : undefined;
     const running = app;
     let stopped: Promise<void> | undefined;
+    // Each step runs even when the one before failed (a server down): the servers are stopped last.
+    const step = (what: string, p: Promise<unknown> | undefined) =>
+      p?.catch((err: Error) => logger.warn(`stopping: ${what} failed: ${err.message}`));
     const orderly = async () => {
-      await audit.record({ type: 'service.stopped', ...system }).catch(() => undefined);
+      await step('recording service.stopped', audit.record({ type: 'service.stopped', ...system }));
       // The worker first: it commits what is queued while PostgreSQL and Redis are still up.
-      await worker?.stop();
-      await running.close();
+      await step('the worker process', worker?.stop());
+      await step('the application', running.close());
       await infra.stop();
     };
     return {

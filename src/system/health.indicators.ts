@@ -67,17 +67,21 @@ export class HealthIndicators {
     }
   }
 
-  /** The host probes take a second or two, so their verdict is kept for a minute. */
+  /**
+   * The host probes take a second or two, so their verdict is kept for a minute and then
+   * renewed in the background: /health answers at once with the last verdict meanwhile.
+   */
   async runtimeCapability() {
     const i = this.indicator.check('runtime');
     if (!this.runtime || Date.now() - this.runtime.at > RUNTIME_RECHECK_MS) {
-      this.runtime = {
-        at: Date.now(),
-        result: runDoctor({ tmpDir: this.config.dataDir }).then((r) => ({
-          ok: r.summary.canRunContainers,
-          reasons: r.summary.reasons,
-        })),
-      };
+      const next = runDoctor({ tmpDir: this.config.dataDir }).then((r) => ({
+        ok: r.summary.canRunContainers,
+        reasons: r.summary.reasons,
+      }));
+      const previous = this.runtime?.result;
+      this.runtime = { at: Date.now(), result: previous ?? next };
+      if (previous)
+        void next.then((result) => (this.runtime = { at: Date.now(), result: Promise.resolve(result) }));
     }
     const { ok, reasons } = await this.runtime.result;
     return ok ? i.up() : i.down({ reasons });

@@ -3,4 +3,4 @@ export type { ErrorCode } from './error-codes';
 export { WardenError } from './warden-error';
 export { HttpExceptionFilter, toErrorBody } from './http-exception.filter';
 export type { ErrorBody } from './http-exception.filter';
-export { databaseUnavailable } from './unavailable';
+export { databaseUnavailable, isUnavailable, untilAvailable } from './unavailable';

@@ -2,7 +2,10 @@ import { WardenError } from './warden-error';
 
 /** SQLSTATEs that mean "the server is not there for you right now", not "your statement was wrong". */
 const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300']);
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+/** Failing to connect: the server is not listening (ENOENT: its unix socket is gone). */
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ETIMEDOUT', 'EHOSTUNREACH']);
+/** The connection broke under a query: the server went away. */
+const BROKEN_CODES = new Set(['ECONNRESET', 'EPIPE']);
 /** What node-postgres says when its connection is gone or never came (it sets no code). */
 const PG_MESSAGES = [
   /^timeout exceeded when trying to connect/,
@@ -12,19 +15,25 @@ const PG_MESSAGES = [
   /^Cannot use a pool after calling end/,
 ];
 
+/** Not `instanceof Error`: errors made by node's own modules come from another realm under jest. */
+function isErrorLike(x: unknown): x is Error {
+  return typeof x === 'object' && x !== null && typeof (x as { message?: unknown }).message === 'string';
+}
+
 /**
  * An error from PostgreSQL's client that means the database is unreachable (down, restarting,
  * refusing connections): answered 503 DATABASE_UNAVAILABLE with the cause, instead of 500.
  * TypeORM wraps driver errors (`driverError`); both shapes are looked at.
  */
 export function databaseUnavailable(err: unknown): WardenError | undefined {
-  if (err instanceof WardenError || !(err instanceof Error)) return undefined;
+  if (err instanceof WardenError || !isErrorLike(err)) return undefined;
   const inner = (err as { driverError?: unknown }).driverError;
-  for (const e of inner instanceof Error ? [err, inner] : [err]) {
+  for (const e of isErrorLike(inner) ? [err, inner] : [err]) {
     const { code, syscall } = e as { code?: unknown; syscall?: unknown };
     const gone =
       (typeof code === 'string' && (PG_UNAVAILABLE.has(code) || code.startsWith('08'))) ||
-      (typeof code === 'string' && syscall === 'connect' && SOCKET_CODES.has(code)) ||
+      (typeof code === 'string' && syscall === 'connect' && CONNECT_CODES.has(code)) ||
+      (typeof code === 'string' && BROKEN_CODES.has(code)) ||
       PG_MESSAGES.some((re) => re.test(e.message));
     if (gone)
       return new WardenError(
@@ -35,4 +44,34 @@ export function databaseUnavailable(err: unknown): WardenError | undefined {
       );
   }
   return undefined;
+}
+
+/** True when `err` means a server Warden needs is down (so the same call may succeed later). */
+export function isUnavailable(err: unknown): boolean {
+  if (err instanceof WardenError)
+    return err.code === 'DATABASE_UNAVAILABLE' || err.code === 'REDIS_UNAVAILABLE';
+  return databaseUnavailable(err) !== undefined;
+}
+
+/**
+ * Runs `fn` again, backing off from 200 ms to 5 s, while it fails because PostgreSQL or Redis
+ * is down, for at most `maxMs` (then the last error is thrown). For what must be recorded
+ * after the fact and has no caller to answer 503 to: a container's exit, say. `fn` must be
+ * safe to repeat (a guarded UPDATE, an event with its id fixed).
+ */
+export async function untilAvailable<T>(
+  fn: () => Promise<T>,
+  onRetry: (err: unknown) => void = () => undefined,
+  maxMs = 10 * 60_000,
+): Promise<T> {
+  const deadline = Date.now() + maxMs;
+  for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isUnavailable(err) || Date.now() + delay > deadline) throw err;
+      onRetry(err);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditService, UsageService, type UsageSample } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
-import { WardenError } from '../../platform/errors';
+import { untilAvailable, WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
 import type { CgroupHandle } from '../cgroups';
 import type { Syscalls } from '../ffi/syscalls';
@@ -167,9 +167,15 @@ export class ContainerService implements BeforeApplicationShutdown {
     // Independent writes (row, audit queue, usage queue), sent first so that the cgroup's
     // removal and the log's last lines overlap their round trips; all of it is done before
     // waiters are woken.
+    // The exit happened whether or not PostgreSQL and Redis are up: retried until they are back.
+    const retrying = (err: unknown) =>
+      this.log.warn(`container ${c.id}: exit not recorded yet, retrying: ${(err as Error).message}`);
     const recorded = Promise.all([
-      this.repo.markExited(c.id, { exitCode: status.exitCode, oomKilled, error }),
-      this.recordDied(c, status, oomKilled, error, usage),
+      untilAvailable(
+        () => this.repo.markExited(c.id, { exitCode: status.exitCode, oomKilled, error }),
+        retrying,
+      ),
+      untilAvailable(() => this.recordDied(c, status, oomKilled, error, usage), retrying),
       final &&
         this.usageRecords
           .record(final)
