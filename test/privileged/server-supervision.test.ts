@@ -4,8 +4,11 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import pino from 'pino';
 import { AuditService } from '../../src/audit';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import { RunningWarden, startWarden } from '../../src/main';
 import { loadConfig } from '../../src/platform/config';
+import { QueueName } from '../../src/platform/queue';
 import { processesMentioning, startCli, waitHealthy } from '../utils/cli';
 import { importBusybox } from '../utils/containers';
 import { eventually } from '../utils/services';
@@ -88,7 +91,11 @@ describe('embedded servers killed under load: supervised, fail closed, nothing a
     expect(warden.infra.embedded.sort()).toEqual(['postgres', 'redis']);
     await importBusybox({ url });
     // The first /health runs the host probes (a few seconds); later ones reuse the verdict.
-    expect((await timed(url, 'GET', '/health')).status).toBe(200);
+    await eventually(
+      '/health ok before the kills',
+      async () => (await timed(url, 'GET', '/health')).status === 200,
+      30_000,
+    );
   });
 
   afterAll(async () => {
@@ -248,17 +255,29 @@ describe('embedded servers killed under load: supervised, fail closed, nothing a
 
   it('counts: 0 acknowledged events lost or duplicated, every launch request with its decision, chain ok', async () => {
     // Everything acknowledged reaches the chain once the worker has retried what failed.
+    let missing: string[] = [];
     await eventually(
       'every acknowledged event in the chain',
       async () => {
-        const rows = await query<{ n: string }>(
-          `SELECT count(*) AS n FROM audit_events WHERE id = ANY($1::uuid[])`,
+        const rows = await query<{ id: string }>(
+          `SELECT id::text FROM audit_events WHERE id = ANY($1::uuid[])`,
           [acked],
         );
-        return Number(rows[0].n) === acked.length;
+        const have = new Set(rows.map((r) => r.id));
+        missing = acked.filter((id) => !have.has(id));
+        return missing.length === 0;
       },
       90_000,
-    );
+    ).catch(async (err: Error) => {
+      const queue = warden.app.get<Queue>(getQueueToken(QueueName.Audit));
+      const states = await Promise.all(
+        missing.slice(0, 10).map(async (id) => {
+          const job = await queue.getJob(id);
+          return `${id}: ${job ? `${await job.getState()} attempts ${job.attemptsMade} ${job.failedReason ?? ''}` : 'no job'}`;
+        }),
+      );
+      throw new Error(`${err.message}: ${missing.length} of ${acked.length} missing\n${states.join('\n')}`);
+    });
     const [{ dupes }] = await query<{ dupes: string }>(
       `SELECT count(*) AS dupes FROM (SELECT id FROM audit_events GROUP BY id HAVING count(*) > 1) d`,
     );
