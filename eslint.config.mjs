@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { moduleBoundaries } from './eslint/module-boundaries.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'var/**', 'node_modules/**', 'coverage/**', 'bin/**', 'jest.config.js'] },
@@ -14,6 +15,12 @@ export default tseslint.config(
         { object: 'process', property: 'env', message: 'read config via platform/config' },
       ],
     },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.spec.ts'],
+    plugins: { warden: { rules: { 'module-boundaries': moduleBoundaries } } },
+    rules: { 'warden/module-boundaries': 'error' },
   },
   { files: ['src/platform/config/**', 'test/**', 'bench/**'], rules: { 'no-restricted-properties': 'off' } },
   // Tests read loosely shaped JSON answers; asserting on them is the point.

@@ -18,7 +18,7 @@ import { ContainerService } from '../src/runtime';
 import { ContainerFiles } from '../src/runtime/container/container-files';
 import { ContainerLauncher } from '../src/runtime/container/container-launcher';
 import type { ContainerRepository } from '../src/runtime/container/container.repository';
-import type { ImageProvider } from '../src/runtime/container/image-provider';
+import type { ImageProvider } from '../src/images/image-provider';
 import { CGROUP_DRIVER } from '../src/runtime/container/runtime.tokens';
 import type { CgroupDriver, CgroupHandle } from '../src/runtime/cgroups';
 import { BENCH_TOKEN, IMAGE, startBenchWarden, summary } from './lib/bench-warden';

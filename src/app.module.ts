@@ -13,7 +13,7 @@ import { QueueModule } from './platform/queue';
 import { PolicyModule } from './policy';
 import { RegistryProxyModule } from './registry-proxy';
 import { RuntimeModule } from './runtime';
-import { SystemModule } from './system/system.module';
+import { SystemModule } from './system';
 
 /** `up` = API + workers (the workers in a child process unless WARDEN_UP_WORKERS=inline); `serve` and `worker` split them for scale-out. */
 export type Role = 'up' | 'serve' | 'worker';

@@ -15,7 +15,7 @@ import { migrate } from './platform/database';
 import { toErrorBody, WardenError } from './platform/errors';
 import { HttpExceptionFilter } from './platform/errors';
 import { Infrastructure, startInfrastructure } from './platform/infrastructure';
-import { startWorkerChild } from './platform/process/worker-child';
+import { startWorkerChild } from './platform/process';
 
 export interface RunningWarden {
   app: INestApplicationContext;

@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Hex } from '../platform/canonical/canonical-json';
+import { canonicalJson, sha256Hex } from '../platform/canonical';
 import type { AuditEvent } from './audit-event';
 
 /** prev_hash of the first row. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { canonicalJson } from '../platform/canonical/canonical-json';
+import { canonicalJson } from '../platform/canonical';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 import type { AuditDecision, AuditEvent, AuditRow } from './audit-event';
 

@@ -1,4 +1,4 @@
-import type { ImageRecord } from '../runtime/images';
+import type { ImageRecord } from '../images';
 import { cgroupLimits, type ContainerRecord } from '../runtime';
 
 /**

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { ContainerInspector, ContainerService, ImagesService } from '../runtime';
-import type { ContainerRecord, ContainerState, ImageRecord } from '../runtime';
+import { ImagesService } from '../images';
+import type { ImageRecord } from '../images';
+import { ContainerInspector, ContainerService } from '../runtime';
+import type { ContainerRecord, ContainerState } from '../runtime';
 import { WardenError } from '../platform/errors';
 import { inspectContainer, summarizeContainer } from './container-views';
 import { mapCreateBody, type DockerCreateBody } from './create-body';

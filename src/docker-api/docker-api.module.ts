@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit';
 import { AuthModule } from '../auth';
-import { ImagesModule, RuntimeModule } from '../runtime';
+import { ImagesModule } from '../images';
+import { RegistryProxyModule } from '../registry-proxy';
+import { RuntimeModule } from '../runtime';
 import { DockerContainerStreamsController } from './container-streams.controller';
 import { DockerContainersController } from './containers.controller';
 import { DockerApiServer } from './docker-api.server';
@@ -12,7 +14,7 @@ import { DockerSystemController } from './system.controller';
 
 /** The Docker Engine API on the unix socket; API roles only (it needs the runtime). */
 @Module({
-  imports: [AuditModule, AuthModule, RuntimeModule, ImagesModule],
+  imports: [AuditModule, AuthModule, RuntimeModule, ImagesModule, RegistryProxyModule],
   providers: [
     DockerApiServer,
     DockerSystemController,

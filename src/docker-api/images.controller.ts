@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { formatImageReference } from '../policy';
-import { ImagePullService, ImagesService } from '../runtime';
-import type { ImageRecord } from '../runtime';
+import { ImagesService } from '../images';
+import type { ImageRecord } from '../images';
+import { ImagePullService } from '../registry-proxy';
 import { WardenError } from '../platform/errors';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 import { matchesLabels, parseFilters } from './filters';

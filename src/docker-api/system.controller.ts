@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import * as os from 'node:os';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
-import { CGROUP_DRIVER, ContainerService, ImagesService } from '../runtime';
+import { ImagesService } from '../images';
+import { CGROUP_DRIVER, ContainerService } from '../runtime';
 import type { CgroupDriver } from '../runtime';
 import { DockerReply, DockerRequest, DockerRouter } from './docker-http';
 

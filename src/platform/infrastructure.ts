@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { WardenConfig } from './config';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
 import { isAlive, Logger } from './process/child-process';
-import type { ServerState } from './process/supervised-server';
+import type { ServerState } from './process';
 import { startEmbeddedRedis } from './queue/embedded-redis';
 import { parseRedisUrl, RedisEndpoint } from './queue/redis-endpoint';
 

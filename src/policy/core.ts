@@ -7,9 +7,5 @@ export * from './spec/units';
 export * from './document/policy-document';
 export * from './checks';
 export * from './evaluate';
-export type { ImageReference, ParseImageReferenceOptions } from '../registry-proxy/reference/image-reference';
-export {
-  formatImageReference,
-  imageName,
-  parseImageReference,
-} from '../registry-proxy/reference/image-reference';
+export type { ImageReference, ParseImageReferenceOptions } from '../images';
+export { formatImageReference, imageName, parseImageReference } from '../images';

@@ -1,4 +1,4 @@
-import { imageName } from '../registry-proxy/reference/image-reference';
+import { imageName } from '../images';
 import { ALL_CHECKS, Check, CheckContext, Reason } from './checks';
 import type { PolicyDocument, PolicyMode } from './document/policy-document';
 import type { ContainerSpec } from './spec/container-spec';

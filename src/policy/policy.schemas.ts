@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isValidDigest, parseImageReference } from '../registry-proxy/reference/image-reference';
+import { isValidDigest, parseImageReference } from '../images';
 import { imageName, launchRequestSchema, POLICY_NAME_RE, policyDocumentInputSchema } from './core';
 
 /** Request shapes of the policy and exception routes; the OpenAPI docs are generated from them. */

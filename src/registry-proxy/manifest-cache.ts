@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { WardenError } from '../platform/errors';
-import type { FsBlobStore } from './stores';
+import type { FsBlobStore } from '../images';
 import { manifestMediaType } from './upstream/media-types';
 import { MANIFEST_LIMIT } from './upstream/upstream-client';
 import type { UpstreamTarget } from './upstreams';

@@ -8,7 +8,7 @@ import type { Caller } from '../platform/http';
 import { Decision, PolicyService } from '../policy';
 import { acceptedTypes, negotiate } from './manifest-accept';
 import { ManifestCache, ServedManifest } from './manifest-cache';
-import { FsBlobStore } from './stores';
+import { FsBlobStore } from '../images';
 import { BlobSource, ProxyBlobStore } from './stores/proxy-blob-store';
 import { Upstreams, UpstreamTarget } from './upstreams';
 

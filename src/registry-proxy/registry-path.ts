@@ -1,10 +1,5 @@
 import { WardenError } from '../platform/errors';
-import {
-  isValidDigest,
-  isValidRepositoryName,
-  isValidTag,
-  NAME_TOTAL_LENGTH_MAX,
-} from './reference/image-reference';
+import { isValidDigest, isValidRepositoryName, isValidTag, NAME_TOTAL_LENGTH_MAX } from '../images';
 
 /** What a /v2/ request asks for, from its raw path (validated; nothing decoded into a separator). */
 export type RegistryRoute =

@@ -3,9 +3,11 @@ import { AuditModule } from '../audit';
 import { AuthModule } from '../auth';
 import { PolicyModule } from '../policy';
 import { DistributionController } from './distribution.controller';
+import { ImagePullController } from './image-pull.controller';
+import { ImagePullService } from './image-pull.service';
 import { PullService } from './pull.service';
 import { RegistryAuthGuard } from './registry-auth.guard';
-import { StoresModule } from './stores';
+import { ImagesModule } from '../images';
 import { RegistryUpstreamRepository } from './upstream-admin/registry-upstream.repository';
 import { UpstreamAdminService } from './upstream-admin/upstream-admin.service';
 import { UpstreamCredentialsBox } from './upstream-admin/upstream-credentials';
@@ -13,20 +15,22 @@ import { UpstreamsController } from './upstream-admin/upstreams.controller';
 import { Upstreams } from './upstreams';
 
 /**
- * The /v2/ pull-through proxy in front of the configured upstreams, and the admin routes that
- * manage them (issue 5). API processes only: workers never pull.
+ * The /v2/ pull-through proxy in front of the configured upstreams, the admin routes that
+ * manage them, and image pulls into the local store (`POST /images/pull`, the runtime's pull
+ * on create). API processes only: workers never pull.
  */
 @Module({
-  imports: [AuditModule, AuthModule, PolicyModule, StoresModule],
+  imports: [AuditModule, AuthModule, PolicyModule, ImagesModule],
   providers: [
     Upstreams,
     PullService,
+    ImagePullService,
     RegistryAuthGuard,
     RegistryUpstreamRepository,
     UpstreamCredentialsBox,
     UpstreamAdminService,
   ],
-  controllers: [DistributionController, UpstreamsController],
-  exports: [PullService, Upstreams],
+  controllers: [DistributionController, UpstreamsController, ImagePullController],
+  exports: [PullService, ImagePullService, Upstreams],
 })
 export class RegistryProxyModule {}

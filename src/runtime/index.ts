@@ -1,8 +1,5 @@
 export { runDoctor, formatDoctorTable } from './host/doctor';
 export type { DoctorReport } from './host/doctor';
-export { ImagesModule, ImagesService, ImagePullService, ImagePruneService } from './images';
-export type { ImageRecord, ImageUsage, PullProgress, PullResult, PruneResult } from './images';
-export { LayerUnpacker, prepareLowerdirs } from './rootfs';
 export { RuntimeModule } from './runtime.module';
 export { ContainerService } from './container/container.service';
 export { ContainerInspector } from './container/container-inspector';
@@ -10,7 +7,7 @@ export { ExecService } from './container/exec.service';
 export { LiveContainers } from './container/live-containers';
 export type { ContainerRecord, ContainerState } from './container/container';
 export { SYSCALLS, CGROUP_DRIVER } from './container/runtime.tokens';
-export type { Syscalls, PeerCredentials } from './ffi/syscalls';
+export type { Syscalls, PeerCredentials } from '../platform/ffi';
 export type { CgroupDriver, CgroupStats } from './cgroups';
 export type { LogEntry } from './container/container-log';
 export type { WaitCondition } from './container/live-containers';

@@ -15,12 +15,14 @@ import { LiveContainers } from './container/live-containers';
 import { RecoveryService } from './container/recovery.service';
 import { CGROUP_DRIVER, SYSCALLS } from './container/runtime.tokens';
 import { UsageSampler } from './container/usage-sampler';
-import { createLibcSyscalls } from './ffi/libc';
-import { ImagesModule } from './images';
+import { createLibcSyscalls } from '../platform/ffi';
+import { ImageProvider, ImagesModule } from '../images';
+import { RegistryProxyModule } from '../registry-proxy';
+import { StoreImageProvider } from './container/store-image-provider';
 
 /** The container runtime: lifecycle, exec, logs, stats, and the images it runs from. */
 @Module({
-  imports: [AuditModule, PolicyModule, ImagesModule],
+  imports: [AuditModule, PolicyModule, ImagesModule, RegistryProxyModule],
   providers: [
     {
       provide: CGROUP_DRIVER,
@@ -28,6 +30,7 @@ import { ImagesModule } from './images';
       useFactory: (config: WardenConfig) => createCgroupDriver({ parentName: config.runtime.cgroupParent }),
     },
     { provide: SYSCALLS, useFactory: () => createLibcSyscalls() },
+    { provide: ImageProvider, useClass: StoreImageProvider },
     LiveContainers,
     ContainerRepository,
     ContainerService,

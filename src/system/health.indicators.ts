@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { INFRASTRUCTURE, Infrastructure } from '../platform/infrastructure';
-import type { ServerState } from '../platform/process/supervised-server';
+import type { ServerState } from '../platform/process';
 import { QueueName } from '../platform/queue';
 import { runDoctor } from '../runtime';
 

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { WardenError } from '../../src/platform/errors';
-import { FsBlobStore } from '../../src/registry-proxy/stores';
-import { createLibcSyscalls } from '../../src/runtime/ffi/libc';
-import { LayerUnpacker, prepareLowerdirs } from '../../src/runtime/rootfs';
+import { FsBlobStore } from '../../src/images/store';
+import { createLibcSyscalls } from '../../src/platform/ffi/libc';
+import { LayerUnpacker, prepareLowerdirs } from '../../src/images/layers';
 import { dockerSave, ociArchive } from '../fixtures/images/archives';
 import {
   busyboxImage,

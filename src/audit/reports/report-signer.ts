@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign, verify } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { canonicalJson, sha256Hex } from '../../platform/canonical/canonical-json';
+import { canonicalJson, sha256Hex } from '../../platform/canonical';
 
 export interface ReportSignature {
   algorithm: 'Ed25519';

@@ -14,8 +14,9 @@ import {
   tailOutput,
   waitFor,
   waitForStalePid,
-} from '../process/child-process';
-import { ServerRun, SupervisedServer } from '../process/supervised-server';
+  ServerRun,
+  SupervisedServer,
+} from '../process';
 
 const execFileAsync = promisify(execFile);
 

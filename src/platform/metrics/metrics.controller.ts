@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { Public } from '../http/public.decorator';
+import { Public } from '../http';
 import { WardenMetrics } from './metrics';
 
 @ApiExcludeController()

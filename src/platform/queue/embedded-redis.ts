@@ -12,8 +12,9 @@ import {
   waitFor,
   waitForStalePid,
   which,
-} from '../process/child-process';
-import { ServerRun, SupervisedServer } from '../process/supervised-server';
+  ServerRun,
+  SupervisedServer,
+} from '../process';
 import { RedisEndpoint } from './redis-endpoint';
 
 /**

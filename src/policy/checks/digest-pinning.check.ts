@@ -1,4 +1,4 @@
-import { formatImageReference, imageName } from '../../registry-proxy/reference/image-reference';
+import { formatImageReference, imageName } from '../../images';
 import { Check, violation } from './check-result';
 
 /**

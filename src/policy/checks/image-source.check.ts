@@ -1,4 +1,4 @@
-import { imageName, looksLikeRegistry } from '../../registry-proxy/reference/image-reference';
+import { imageName, looksLikeRegistry } from '../../images';
 import { normalizeRegistryEntry } from '../document/policy-document';
 import { Check, violation } from './check-result';
 

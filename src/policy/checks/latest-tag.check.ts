@@ -1,4 +1,4 @@
-import { formatImageReference } from '../../registry-proxy/reference/image-reference';
+import { formatImageReference } from '../../images';
 import { Check, violation } from './check-result';
 
 /**

@@ -1,11 +1,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { canonicalJson, sha256Hex } from '../../platform/canonical/canonical-json';
-import {
-  isValidRegistry,
-  isValidRepositoryName,
-  looksLikeRegistry,
-} from '../../registry-proxy/reference/image-reference';
+import { canonicalJson, sha256Hex } from '../../platform/canonical';
+import { isValidRegistry, isValidRepositoryName, looksLikeRegistry } from '../../images';
 import {
   LINUX_CAPABILITIES,
   NANO_CPUS_PER_CPU,

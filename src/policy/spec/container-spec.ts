@@ -1,9 +1,5 @@
 import { z } from 'zod';
-import {
-  ImageReference,
-  ParseImageReferenceOptions,
-  parseImageReference,
-} from '../../registry-proxy/reference/image-reference';
+import { ImageReference, ParseImageReferenceOptions, parseImageReference } from '../../images';
 import { LINUX_CAPABILITIES, cpusToNanoCpus, formatBytes, normalizeCapability, parseByteSize } from './units';
 import {
   parseBind,

@@ -55,4 +55,4 @@ export function formatCpus(nanoCpus: number): string {
   return `${Number(cpus.toFixed(3))} CPU${cpus === 1 ? '' : 's'}`;
 }
 
-export { LINUX_CAPABILITIES, normalizeCapability } from '../../platform/linux/capabilities';
+export { LINUX_CAPABILITIES, normalizeCapability } from '../../platform/linux';

@@ -2,8 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { Readable, type Writable } from 'node:stream';
 import { WardenError } from '../../platform/errors';
 import { BlobFill, FillOutcome } from './blob-fill';
-import type { BlobInfo, BlobReader, ByteRange } from './blob-store';
-import type { FsBlobStore } from './fs-blob-store';
+import type { BlobInfo, BlobReader, ByteRange } from '../../images';
+import type { FsBlobStore } from '../../images';
 import { sendFileRange } from './send-file-range';
 
 /** Where a blob is read from: the store, or the fetch filling it right now. */

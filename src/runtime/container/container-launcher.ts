@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/c
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import { CgroupDriver, type CgroupHandle } from '../cgroups';
-import type { Syscalls } from '../ffi/syscalls';
+import type { Syscalls } from '../../platform/ffi';
 import {
   launchShim,
   prepareShim,
@@ -13,7 +13,7 @@ import {
 import type { ShimRunConfig } from '../shim/shim-protocol';
 import type { ContainerRecord } from './container';
 import { ContainerFiles } from './container-files';
-import { ImageProvider, type PreparedImage } from './image-provider';
+import { ImageProvider, type PreparedImage } from '../../images';
 import { parseImageReference } from '../../policy';
 import { buildRunConfig, cgroupLimits } from './run-config';
 import { CGROUP_DRIVER, SYSCALLS } from './runtime.tokens';

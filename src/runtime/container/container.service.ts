@@ -4,7 +4,7 @@ import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { untilAvailable, WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
 import type { CgroupHandle } from '../cgroups';
-import type { Syscalls } from '../ffi/syscalls';
+import type { Syscalls } from '../../platform/ffi';
 import { ShimError, type ExitStatus } from '../shim/launch-shim';
 import { ContainerRecord, auditContainer } from './container';
 import { ContainerCreator, CreateRequest } from './create-container';

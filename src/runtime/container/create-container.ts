@@ -9,7 +9,7 @@ import { auditContainer, CONTAINER_NAME_RE, ContainerOptions, ContainerRecord } 
 import { ContainerFiles } from './container-files';
 import { ContainerLauncher } from './container-launcher';
 import { ContainerRepository } from './container.repository';
-import { ImageProvider } from './image-provider';
+import { ImageProvider } from '../../images';
 import { hostnameOf, networkOf } from './run-config';
 
 export interface CreateRequest extends Partial<ContainerOptions> {

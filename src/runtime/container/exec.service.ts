@@ -5,10 +5,10 @@ import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
 import { launchShim, ShimError, type LaunchedProcess } from '../shim/launch-shim';
 import { ContainerInspector } from './container-inspector';
-import { ImageProvider } from './image-provider';
+import { ImageProvider } from '../../images';
 import { environment, hostnameOf } from './run-config';
 import { SYSCALLS } from './runtime.tokens';
-import type { Syscalls } from '../ffi/syscalls';
+import type { Syscalls } from '../../platform/ffi';
 import { resolveUser } from './resolve-user';
 
 export interface ExecRequest {

@@ -3,7 +3,7 @@ import type { CgroupLimits } from '../cgroups';
 import type { ShimMount, ShimRunConfig } from '../shim/shim-protocol';
 import type { ContainerRecord } from './container';
 import type { ContainerFiles } from './container-files';
-import type { PreparedImage } from './image-provider';
+import type { PreparedImage } from '../../images';
 import { resolveUser } from './resolve-user';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

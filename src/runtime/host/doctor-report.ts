@@ -1,4 +1,4 @@
-import type { Syscalls } from '../ffi/syscalls';
+import type { Syscalls } from '../../platform/ffi';
 
 export type DoctorStatus = 'ok' | 'missing' | 'warn';
 

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { Syscalls } from '../ffi/syscalls';
-import { createLibcSyscalls } from '../ffi/libc';
+import type { Syscalls } from '../../platform/ffi/syscalls';
+import { createLibcSyscalls } from '../../platform/ffi/libc';
 import { DoctorItem, DoctorReport, formatDoctorTable, runDoctor, summarize } from './doctor';
 
 /**

@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import { createLibcSyscalls } from '../ffi/libc';
+import { createLibcSyscalls } from '../../platform/ffi';
 import type {
   DoctorItem,
   DoctorOptions,

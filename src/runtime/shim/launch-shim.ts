@@ -12,9 +12,9 @@ import {
   type ShimConfig,
   type ShimMessage,
 } from './shim-protocol';
-import { findPackageFile } from '../../platform/process/package-file';
-import { createLibcSyscalls } from '../ffi/libc';
-import type { Syscalls } from '../ffi/syscalls';
+import { findPackageFile } from '../../platform/process';
+import { createLibcSyscalls } from '../../platform/ffi';
+import type { Syscalls } from '../../platform/ffi';
 import { spawnShim, type SpawnedShim, type StdioEntry } from './spawn-shim';
 
 /**

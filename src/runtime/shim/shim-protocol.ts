@@ -5,7 +5,7 @@ import {
   DOCKER_DEFAULT_CAPABILITIES,
   isCapabilityName,
   normalizeCapability,
-} from '../../platform/linux/capabilities';
+} from '../../platform/linux';
 
 /*
  * The service <-> init shim protocol (the same diagram is in native/shim/main.c).

@@ -1,7 +1,7 @@
 import type { IOType } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { Socket } from 'node:net';
-import type { Syscalls } from '../ffi/syscalls';
+import type { Syscalls } from '../../platform/ffi';
 import { SHIM_CONTROL_FD } from './shim-protocol';
 
 /** What each of the container's fds 0-2 is: a pipe back to us, nothing, or an open fd. */

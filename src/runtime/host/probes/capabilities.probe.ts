@@ -4,7 +4,7 @@ import {
   CapabilityName,
   DOCKER_DEFAULT_CAPABILITIES,
   hasCapability,
-} from '../../../platform/linux/capabilities';
+} from '../../../platform/linux';
 
 interface CapabilityCheck {
   name: CapabilityName;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
-import { CGROUP2_SUPER_MAGIC, Syscalls } from '../../ffi/syscalls';
+import { CGROUP2_SUPER_MAGIC, Syscalls } from '../../../platform/ffi';
 import type { DoctorItem, DoctorStatus, ProbeContext } from '../doctor-report';
 import {
   CgroupLayout,

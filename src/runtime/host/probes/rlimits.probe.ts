@@ -1,4 +1,4 @@
-import type { RlimitResource, RlimitValue } from '../../ffi/syscalls';
+import type { RlimitResource, RlimitValue } from '../../../platform/ffi';
 import type { DoctorItem, ProbeContext } from '../doctor-report';
 
 // A container's rlimits are capped by the service's hard limits: without CAP_SYS_RESOURCE

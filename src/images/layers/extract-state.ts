@@ -3,7 +3,7 @@ import { chmod, lchown, link, lstat, lutimes, mkdir, open, rm, symlink, utimes }
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
-import { S_IFBLK, S_IFCHR, S_IFIFO, Syscalls } from '../ffi/syscalls';
+import { S_IFBLK, S_IFCHR, S_IFIFO, Syscalls } from '../../platform/ffi';
 import {
   checkSymlinkTarget,
   entryComponents,

@@ -3,10 +3,10 @@ import type { Dirent } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { lstat, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AuditService } from '../../audit';
-import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
-import type { Caller } from '../../platform/http';
-import { FsBlobStore } from '../../registry-proxy/stores';
+import { AuditService } from '../audit';
+import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
+import type { Caller } from '../platform/http';
+import { FsBlobStore } from './store';
 import { ImageRepository } from './image.repository';
 import { PreparedImageCache } from './prepared-image-cache';
 

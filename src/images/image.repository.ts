@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
-import { PlainSql } from '../../platform/database';
+import { PlainSql } from '../platform/database';
 import type { ParsedImage } from './archive-images';
 import { RuntimeConfig, runtimeConfigOf } from './image-manifest';
 
@@ -119,6 +119,18 @@ export class ImageRepository {
     } finally {
       await q.release();
     }
+  }
+
+  /**
+   * Ids of containers created from this manifest digest, in any state: an image is in use
+   * while any of them exists. Images sit below the runtime, so this reads the runtime's
+   * table rather than asking its module (which depends on this one).
+   */
+  async containersUsing(q: QueryRunner, manifestDigest: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await q.query('SELECT id FROM containers WHERE image_digest = $1', [
+      manifestDigest,
+    ]);
+    return rows.map((r) => r.id);
   }
 
   /** Records an image and points its tags at it, in one transaction. Re-importing is a no-op for the image. */

@@ -1,5 +1,5 @@
-import type { Caller } from '../../platform/http';
-import type { ImageReference } from '../../policy';
+import type { Caller } from '../platform/http';
+import type { ImageReference } from './reference/image-reference';
 
 /** What a container needs of its image: the unpacked layers and the run defaults from its config. */
 export interface ImageRunConfig {

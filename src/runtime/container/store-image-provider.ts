@@ -3,12 +3,12 @@ import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
 import { formatImageReference } from '../../policy';
 import type { ImageReference } from '../../policy';
-import { ImageProvider, PreparedImage } from '../container/image-provider';
-import { LayerUnpacker, prepareLowerdirs } from '../rootfs';
-import { ImagePullService } from './image-pull.service';
-import { ImageRecord, ImageRepository } from './image.repository';
-import { ImagesService } from './images.service';
-import { PreparedImageCache } from './prepared-image-cache';
+import { ImageProvider, PreparedImage } from '../../images';
+import { LayerUnpacker, prepareLowerdirs } from '../../images';
+import { ImagePullService } from '../../registry-proxy';
+import { ImageRecord, ImageRepository } from '../../images';
+import { ImagesService } from '../../images';
+import { PreparedImageCache } from '../../images';
 
 const isIdLike = (text: string) => /^(?:sha256:)?[a-f0-9]{12,64}$/.test(text);
 

@@ -6,9 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { WardenError } from '../../platform/errors';
-import type { BlobReader } from '../../registry-proxy/stores';
-import { digestHex } from '../../registry-proxy/stores';
-import type { Syscalls } from '../ffi/syscalls';
+import type { BlobReader } from '../store';
+import { digestHex } from '../store';
+import type { Syscalls } from '../../platform/ffi';
 import { ExtractState } from './extract-state';
 import { EntryRefused, refusalMessage } from './layer-entry-rules';
 

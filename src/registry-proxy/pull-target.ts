@@ -1,6 +1,6 @@
-import { WardenError } from '../../platform/errors';
-import type { Upstreams, UpstreamTarget } from '../../registry-proxy';
-import { ImageReference, parseImageReference } from '../../registry-proxy/reference/image-reference';
+import { WardenError } from '../platform/errors';
+import type { Upstreams, UpstreamTarget } from './';
+import { ImageReference, parseImageReference } from '../images';
 
 /** What a pull fetches: the upstream repository, and the tag or digest in it. */
 export interface PullTarget {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { ImageReference, parseImageReference } from '../../registry-proxy/reference/image-reference';
+import { ImageReference, parseImageReference } from './reference/image-reference';
 import { ArchiveContents, invalidArchive } from './archive-reader';
 import {
   Descriptor,

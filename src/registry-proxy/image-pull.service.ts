@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
-import { WardenError } from '../../platform/errors';
-import type { Caller } from '../../platform/http';
-import { PullService, selectPlatform, Upstreams } from '../../registry-proxy';
-import { formatImageReference, ImageReference } from '../../registry-proxy/reference/image-reference';
-import type { ParsedImage } from './archive-images';
+import { WardenError } from '../platform/errors';
+import type { Caller } from '../platform/http';
+import { PullService } from './pull.service';
+import { selectPlatform } from './upstream/media-types';
+import { Upstreams } from './upstreams';
+import { formatImageReference, ImageReference } from '../images';
+import type { ParsedImage } from '../images';
 import {
   Descriptor,
   hostPlatform,
@@ -13,8 +15,8 @@ import {
   isLayerMediaType,
   manifestSchema,
   parseDocument,
-} from './image-manifest';
-import { ImageRecord, ImageRepository } from './image.repository';
+} from '../images';
+import { ImageRecord, ImageRepository } from '../images';
 import { findPullTarget, PullTarget, pullTargetOf } from './pull-target';
 
 /** One progress message, shaped like the Docker Engine's pull stream (the docker CLI renders these). */

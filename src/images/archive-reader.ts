@@ -3,8 +3,8 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
-import { WardenError } from '../../platform/errors';
-import type { FsBlobStore, StagedBlob } from '../../registry-proxy/stores';
+import { WardenError } from '../platform/errors';
+import type { FsBlobStore, StagedBlob } from './store';
 
 /** Metadata files (index.json, manifest.json, configs) are read into memory; past this they are refused. */
 const MAX_METADATA_BYTES = 4 * 1024 * 1024;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { existsSync } from 'node:fs';
-import type { PreparedImage } from '../container/image-provider';
+import type { PreparedImage } from './image-provider';
 
 /** Plenty for the images one node runs; the oldest entry makes room past it. */
 const MAX_ENTRIES = 256;

@@ -1,11 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
-import { WardenError } from '../../platform/errors';
-import { ApiZodBody, ApiZodQuery, Caller, CurrentCaller, Roles, ZodPipe } from '../../platform/http';
+import { WardenError } from '../platform/errors';
+import { ApiZodBody, ApiZodQuery, Caller, CurrentCaller, Roles, ZodPipe } from '../platform/http';
 import { ImagePruneService } from './image-prune.service';
-import { ImagePullService, PullProgress } from './image-pull.service';
 import { DEFAULT_IMPORT_MAX_BYTES, ImagesService } from './images.service';
 
 const ARCHIVE_TYPES = [
@@ -23,23 +22,6 @@ const importQuery = z.object({
     .max(300)
     .optional()
     .describe("name[:tag] for the imported image, in addition to the archive's own names"),
-});
-
-const pullBody = z.object({
-  reference: z
-    .string()
-    .min(1)
-    .max(512)
-    .describe(
-      '127.0.0.1:5000/app:1, <upstream alias>/<repo>[:tag|@digest], or a Docker Hub name like busybox',
-    ),
-});
-
-const pullQuery = z.object({
-  stream: z
-    .enum(['true', 'false', '1', '0'])
-    .optional()
-    .describe('true: answer NDJSON progress messages as the Docker Engine does, then the result'),
 });
 
 const pruneBody = z.object({
@@ -63,7 +45,6 @@ const REF_DOC = {
 export class ImagesController {
   constructor(
     private readonly images: ImagesService,
-    private readonly pulls: ImagePullService,
     private readonly pruner: ImagePruneService,
   ) {}
 
@@ -101,43 +82,6 @@ export class ImagesController {
       );
     }
     return this.images.importArchive(req, caller, { tag: query.tag });
-  }
-
-  /**
-   * Pulls through the registry proxy into the local images. With `stream=true` the answer is
-   * NDJSON progress (status, id, progressDetail) ending with `{"result": …}`, or with
-   * `{"error": …}` when the pull fails after it started; a refusal before the first message
-   * (policy, unknown upstream) is an ordinary error status either way.
-   */
-  @Post('pull')
-  @Roles('admin', 'deployer')
-  @ApiOperation({ summary: 'Pull an image from a configured upstream (policy-checked, audited)' })
-  @ApiZodBody(pullBody)
-  @ApiZodQuery(pullQuery)
-  async pull(
-    @Body(new ZodPipe(pullBody)) body: z.infer<typeof pullBody>,
-    @Query(new ZodPipe(pullQuery, 'query')) query: z.infer<typeof pullQuery>,
-    @CurrentCaller() caller: Caller,
-    @Res() res: Response,
-  ): Promise<void> {
-    if (query.stream !== 'true' && query.stream !== '1') {
-      res.status(200).json(await this.pulls.pull(caller, body.reference));
-      return;
-    }
-    const line = (o: unknown) => {
-      if (!res.headersSent) res.status(200).type('application/x-ndjson');
-      if (!res.writableEnded) res.write(`${JSON.stringify(o)}\n`);
-    };
-    try {
-      const result = await this.pulls.pull(caller, body.reference, (p: PullProgress) => line(p));
-      line({ result });
-    } catch (err) {
-      if (!res.headersSent) throw err;
-      const message = (err as Error).message;
-      const code = err instanceof WardenError ? err.code : 'INTERNAL';
-      line({ error: message, errorDetail: { message, code } });
-    }
-    res.end();
   }
 
   @Post('prune')

@@ -1,13 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
-import { AuditService } from '../../audit';
-import { WardenError } from '../../platform/errors';
-import type { Caller } from '../../platform/http';
-import { formatImageReference, parseImageReference } from '../../registry-proxy/reference/image-reference';
-import { FsBlobStore } from '../../registry-proxy/stores';
+import { AuditService } from '../audit';
+import { WardenError } from '../platform/errors';
+import type { Caller } from '../platform/http';
+import { formatImageReference, parseImageReference } from './reference/image-reference';
+import { FsBlobStore } from './store';
 import { ArchiveFormat, blobsOf, ParsedImage, resolveImages } from './archive-images';
 import { readArchive } from './archive-reader';
-import { IMAGE_USAGE, ImageUsage } from './image-usage';
 import { ImageRecord, ImageRepository, ImageTag } from './image.repository';
 import { PreparedImageCache } from './prepared-image-cache';
 
@@ -44,7 +43,6 @@ export class ImagesService {
     private readonly repo: ImageRepository,
     private readonly store: FsBlobStore,
     private readonly audit: AuditService,
-    @Inject(IMAGE_USAGE) private readonly usage: ImageUsage,
     private readonly prepared: PreparedImageCache,
   ) {}
 
@@ -118,7 +116,7 @@ export class ImagesService {
         await this.repo.deleteTag(q, tag);
         return { untagged: [formatTag(tag)], deleted: [] };
       }
-      const users = await this.usage.containersUsing(image.digest);
+      const users = await this.repo.containersUsing(q, image.digest);
       if (users.length > 0) {
         throw new WardenError(
           'IMAGE_IN_USE',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isValidDigest } from '../../registry-proxy/reference/image-reference';
+import { isValidDigest } from './reference/image-reference';
 
 /**
  * The JSON documents an image is made of, as much of them as Warden reads. Unknown fields

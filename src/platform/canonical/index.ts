@@ -1,0 +1,2 @@
+// canonical: what other modules may use.
+export { canonicalJson, sha256Hex } from './canonical-json';

@@ -1,0 +1,11 @@
+// linux: what other modules may use.
+export {
+  CAPABILITIES,
+  DOCKER_DEFAULT_CAPABILITIES,
+  LINUX_CAPABILITIES,
+  capabilityBit,
+  hasCapability,
+  isCapabilityName,
+  normalizeCapability,
+} from './capabilities';
+export type { CapabilityName } from './capabilities';

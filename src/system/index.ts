@@ -1,0 +1,2 @@
+// system: what other modules may use.
+export { SystemModule } from './system.module';
