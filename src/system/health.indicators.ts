@@ -10,8 +10,11 @@ import { QueueName } from '../platform/queue';
 import { runDoctor } from '../runtime';
 
 const RUNTIME_RECHECK_MS = 60_000;
-/** /health answers within about a second even when a server hangs rather than refuses. */
-export const PROBE_TIMEOUT_MS = 800;
+/**
+ * A server that refuses (dead, restarting) fails its probe at once; this bounds one that hangs.
+ * Past 800 ms, a loaded 2-core host (load average 15+) failed healthy probes.
+ */
+export const PROBE_TIMEOUT_MS = 2000;
 
 function within<T>(what: string, p: Promise<T>, ms = PROBE_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -3,10 +3,13 @@ import { WardenError } from '../errors';
 
 /**
  * How long a request waits for Redis to take a job. On the producers' connections a command
- * fails at once while Redis is disconnected (producerRedisOptions); this bounds the rest: a
- * server that accepted the connection but does not answer (stopped, swapping, restarting).
+ * fails at once while Redis is disconnected (producerRedisOptions): a dead server is answered
+ * in milliseconds. This bounds the rest, a server that holds the connection but does not answer
+ * (stopped, swapping). Not 1 s: with `appendfsync always` an enqueue waits for an fsync, and on
+ * this shared 2-core host under load (load average 15+) single enqueues were measured past 1 s,
+ * which would refuse actions on a server that is up.
  */
-export const ENQUEUE_TIMEOUT_MS = 1000;
+export const ENQUEUE_TIMEOUT_MS = 2500;
 
 /**
  * `queue.add`, answered within `timeoutMs`: resolves once Redis has the job (on disk, with the
