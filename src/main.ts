@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { INestApplicationContext } from '@nestjs/common';
@@ -14,8 +15,10 @@ import { WardenConfig } from './platform/config';
 import { migrate } from './platform/database';
 import { toErrorBody, WardenError } from './platform/errors';
 import { HttpExceptionFilter } from './platform/errors';
+import { rejectBadBytes } from './platform/http';
 import { Infrastructure, startInfrastructure } from './platform/infrastructure';
 import { startWorkerChild } from './platform/process';
+import { acquireInstanceLock } from './runtime';
 
 export interface RunningWarden {
   app: INestApplicationContext;
@@ -32,7 +35,13 @@ export interface RunningWarden {
  * error shape before any route runs, instead of letting them surface as server errors.
  */
 function jsonBody(limit: string) {
-  const parse = express.json({ limit });
+  // RFC 8259: JSON text is UTF-8; bytes that are not would become U+FFFD without a word.
+  const parse = express.json({
+    limit,
+    verify: (_req, _res, buf) => {
+      if (!isUtf8(buf)) throw Object.assign(new Error('request body is not valid UTF-8'), { status: 400 });
+    },
+  });
   return [
     parse,
     (err: Error & { type?: string; status?: number }, req: Request, res: Response, next: NextFunction) => {
@@ -96,9 +105,13 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
   // `up` with WARDEN_UP_WORKERS=process: this process serves, a child runs the workers.
   const workersApart = role === 'up' && config.upWorkers === 'process';
   const appRole: Role = workersApart ? 'serve' : role;
-  const infra = await startInfrastructure(config, servesApi(role), logger);
+  // The roles that run containers own a runtime scope (docs/operations.md): before anything
+  // starts, so a second Warden on the same data dir or cgroup parent touches nothing.
+  const lock = servesApi(role) ? await acquireInstanceLock(config, role) : undefined;
+  let infra: Infrastructure | undefined;
   let app: INestApplicationContext | undefined;
   try {
+    infra = await startInfrastructure(config, servesApi(role), logger);
     const applied = await migrate(infra.databaseUrl, 'up');
     if (applied.length) logger.info({ applied }, `applied ${applied.length} migration(s)`);
     const module = AppModule.forRoot({ role: appRole, config, infra, logger });
@@ -110,7 +123,7 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
       });
       app = http;
       http.useLogger(http.get(NestPinoLogger));
-      http.use(...jsonBody('4mb'));
+      http.use(...jsonBody('4mb'), rejectBadBytes);
       http.useGlobalFilters(new HttpExceptionFilter());
       http.set('trust proxy', 'loopback');
       mountDocs(http);
@@ -119,6 +132,7 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
       const addr = http.getHttpServer().address() as { port: number };
       url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${addr.port}`;
       logger.info(`Warden (${role}) listening on ${url}; API docs at ${url}/docs`);
+      lock?.update({ http: url });
     } else {
       app = await NestFactory.createApplicationContext(module, { bufferLogs: true });
       app.useLogger(app.get(NestPinoLogger));
@@ -134,6 +148,7 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
     await audit.record({ type: 'service.started', ...system });
     const worker = workersApart ? startWorkerChild(config, logger) : undefined;
     const running = app;
+    const started = infra;
     let stopped: Promise<void> | undefined;
     // Each step runs even when the one before failed (a server down): the servers are stopped last.
     const step = (what: string, p: Promise<unknown> | undefined) =>
@@ -143,11 +158,11 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
       // The worker first: it commits what is queued while PostgreSQL and Redis are still up.
       await step('the worker process', worker?.stop());
       await step('the application', running.close());
-      await infra.stop();
+      await started.stop();
     };
     return {
       app: running,
-      infra,
+      infra: started,
       url,
       workerPid: () => worker?.pid,
       // Bounded: with PostgreSQL or Redis down, closing the workers can wait on a server that is
@@ -155,17 +170,20 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
       // are stopped (their supervisors told not to restart them) and stop() resolves; nothing
       // acknowledged is lost, since acknowledged jobs are on disk in Redis.
       stop: () =>
-        (stopped ??= withDeadline(orderly(), config.shutdownGraceMs).then(async (inTime) => {
-          if (inTime) return;
-          logger.error(
-            `shutdown did not finish within ${config.shutdownGraceMs / 1000} s (a server down?); stopping anyway`,
-          );
-          await withDeadline(infra.stop(), 5000);
-        })),
+        (stopped ??= withDeadline(orderly(), config.shutdownGraceMs)
+          .then(async (inTime) => {
+            if (inTime) return;
+            logger.error(
+              `shutdown did not finish within ${config.shutdownGraceMs / 1000} s (a server down?); stopping anyway`,
+            );
+            await withDeadline(started.stop(), 5000);
+          })
+          .finally(() => lock?.release())),
     };
   } catch (err) {
     await app?.close().catch(() => undefined);
-    await infra.stop();
+    await infra?.stop();
+    lock?.release();
     throw err;
   }
 }

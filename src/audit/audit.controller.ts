@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 
 import { ApiZodQuery, Roles, ZodPipe } from '../platform/http';
+import { intParam, text } from '../platform/http';
 import { AUDIT_EVENT_TYPES } from './audit-event';
 import { AuditEventRepository } from './audit-event.repository';
 
@@ -10,23 +11,17 @@ const eventsQuery = z.object({
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
   type: z.enum(AUDIT_EVENT_TYPES).optional(),
-  principal: z.string().min(1).optional(),
-  subject: z.string().min(1).optional(),
+  principal: text(256).min(1).optional(),
+  subject: text(512).min(1).optional(),
   decision: z.enum(['allowed', 'denied', 'would-deny']).optional(),
-  after: z.coerce
-    .number()
-    .int()
-    .min(0)
+  after: intParam(0, Number.MAX_SAFE_INTEGER)
     .optional()
     .describe('keyset cursor (ascending): the nextCursor of the previous page'),
-  before: z.coerce
-    .number()
-    .int()
-    .min(0)
+  before: intParam(0, Number.MAX_SAFE_INTEGER)
     .optional()
     .describe('keyset cursor (descending): the nextCursor of the previous page'),
   order: z.enum(['asc', 'desc']).default('asc').describe('desc lists the newest first'),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: intParam(1, 1000).default(100),
 });
 
 @ApiTags('audit')

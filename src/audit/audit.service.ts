@@ -3,44 +3,78 @@ import { Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { WardenMetrics } from '../platform/metrics';
-import { enqueueWithin, QueueName } from '../platform/queue';
+import { QueueName } from '../platform/queue';
 import type { AuditEvent, AuditEventInput } from './audit-event';
-import { AuditJobName } from './audit.jobs';
+import { auditJobShapes, MAX_EVENTS_PER_JOB } from './audit.jobs';
+import { GroupedEnqueuer } from './grouped-enqueuer';
 
-/**
- * The API side of the audit trail: fixes an event's id and time, then hands it to the queue
- * with jobId = event id, so a retried enqueue is one job and a retried job is one row.
- * Resolves once Redis has the job (AOF on): from then on the event survives restarts and a
- * Postgres outage.
- */
+export interface EnqueueOptions {
+  /**
+   * Gives up: events still waiting for an enqueue in flight are taken back and never sent, and
+   * the call rejects with the signal's reason (see GroupedEnqueuer.send). For a caller that
+   * bounds how long it waits for Redis, so that an event it reported as not recorded cannot
+   * land later.
+   */
+  signal?: AbortSignal;
+}
+
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/**
+ * The API side of the audit trail: fixes each event's id and time, then hands it to the queue.
+ * Every method resolves only once Redis has the job that carries the event (AOF on): from then
+ * on the event survives restarts and a Postgres outage. A caller must not act before that.
+ *
+ * Events travel many per job (`GroupedEnqueuer`): the events of one `recordAll` always share
+ * jobs, and events recorded while an enqueue is in flight (concurrent requests) ride together
+ * in the next one. Each event keeps its own id and the chain's SQL dedupes on it, so a retried
+ * enqueue or job is still one row per event.
+ */
 @Injectable()
 export class AuditService {
-  constructor(
-    @InjectQueue(QueueName.Audit) private readonly queue: Queue,
-    private readonly metrics: WardenMetrics,
-  ) {}
+  private readonly enqueuer: GroupedEnqueuer<AuditEvent>;
 
-  async record(input: AuditEventInput): Promise<AuditEvent> {
-    const event: AuditEvent = {
-      ...input,
-      id: randomUUID(),
-      occurredAt: new Date().toISOString(),
-      payload: input.payload ?? {},
-    };
-    await this.enqueue(event);
+  constructor(
+    @InjectQueue(QueueName.Audit) queue: Queue,
+    private readonly metrics: WardenMetrics,
+  ) {
+    this.enqueuer = new GroupedEnqueuer(queue, auditJobShapes, MAX_EVENTS_PER_JOB);
+  }
+
+  async record(input: AuditEventInput, opts?: EnqueueOptions): Promise<AuditEvent> {
+    const [event] = await this.recordAll([input], opts);
     return event;
   }
 
+  /**
+   * Records several events as one group: they are enqueued together (one job while they fit in
+   * one) and committed to the chain in this order, contiguously. Resolves once all are durable.
+   */
+  async recordAll(inputs: AuditEventInput[], opts?: EnqueueOptions): Promise<AuditEvent[]> {
+    const occurredAt = new Date().toISOString();
+    const events = inputs.map((input): AuditEvent => ({
+      ...input,
+      id: randomUUID(),
+      occurredAt,
+      payload: input.payload ?? {},
+    }));
+    await this.enqueueAll(events, opts);
+    return events;
+  }
+
   /** Enqueues an event that already has its id (used when a caller must know the id first, and for re-sends). */
-  async enqueue(event: AuditEvent): Promise<void> {
+  async enqueue(event: AuditEvent, opts?: EnqueueOptions): Promise<void> {
+    await this.enqueueAll([event], opts);
+  }
+
+  /** {@link enqueue} for a group: every id is checked first, so a bad one enqueues none of them. */
+  async enqueueAll(events: AuditEvent[], opts?: EnqueueOptions): Promise<void> {
     // The id column is a uuid: PostgreSQL would hand back another spelling (lowercase) than
     // the one hashed into the chain, and /audit/verify would then report the row as altered.
-    if (!CANONICAL_UUID.test(event.id))
-      throw new Error(`audit event id '${event.id}' is not a lowercase, hyphenated UUID`);
-    // Within a second or REDIS_UNAVAILABLE (503): the caller's action does not happen (fail closed).
-    await enqueueWithin(this.queue, AuditJobName.Event, event, { jobId: event.id });
-    this.metrics.auditEnqueued.inc();
+    for (const event of events)
+      if (!CANONICAL_UUID.test(event.id))
+        throw new Error(`audit event id '${event.id}' is not a lowercase, hyphenated UUID`);
+    await this.enqueuer.send(events, opts?.signal);
+    this.metrics.auditEnqueued.inc(events.length);
   }
 }

@@ -1,6 +1,10 @@
 export { AuditModule } from './audit.module';
 export { AuditWorkerModule } from './audit-worker.module';
 export { AuditService } from './audit.service';
+export type { EnqueueOptions } from './audit.service';
+export { AuditJobName, MAX_EVENTS_PER_JOB } from './audit.jobs';
+export type { AuditJob } from './audit.jobs';
+export { groupJobId } from './grouped-enqueuer';
 export { AuditEventRepository } from './audit-event.repository';
 export { UsageService } from './usage.service';
 export { UsageSampleRepository } from './usage-sample.repository';

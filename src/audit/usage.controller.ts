@@ -2,13 +2,14 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiZodQuery, Roles, ZodPipe } from '../platform/http';
+import { intParam, text } from '../platform/http';
 import { UsageSampleRepository } from './usage-sample.repository';
 
 const rollupQuery = z.object({
   from: z.iso.datetime({ offset: true }).optional().describe('hours overlapping [from, to)'),
   to: z.iso.datetime({ offset: true }).optional(),
-  label: z.string().min(1).optional().describe('key or key=value'),
-  limit: z.coerce.number().int().min(1).max(10000).default(1000),
+  label: text(1024).min(1).optional().describe('key or key=value'),
+  limit: intParam(1, 10000).default(1000),
 });
 
 /** Showback: usage per hour per container label, from the samples the workers stored. */

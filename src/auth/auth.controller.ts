@@ -1,19 +1,20 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ApiZodBody, CurrentCaller, ROLES, Roles, ZodPipe } from '../platform/http';
+import { ApiZodBody, ApiZodParam, CurrentCaller, ROLES, Roles, ZodPipe } from '../platform/http';
 import type { Caller } from '../platform/http';
+import { text } from '../platform/http';
 import { TokenService } from './token.service';
 
-const principalBody = z.object({
+const principalBody = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9._@-]{0,127}$/, 'lowercase letters, digits, . _ @ -; at most 128'),
   role: z.enum(ROLES),
-  teams: z.array(z.string().min(1).max(128)).max(64).default([]),
+  teams: z.array(text(128).min(1)).max(64).default([]),
 });
 
-const tokenBody = z.object({
-  principalId: z.string().min(1),
-  name: z.string().min(1).max(128),
+const tokenBody = z.strictObject({
+  principalId: text(128).min(1),
+  name: text(128).min(1),
   expiresAt: z.iso
     .datetime({ offset: true })
     .transform((s) => new Date(s))
@@ -60,6 +61,7 @@ export class AuthController {
   @Delete('tokens/:id')
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke a token (admin)' })
+  @ApiZodParam('id', z.uuid(), 'token id')
   revoke(@CurrentCaller() by: Caller, @Param('id', new ParseUUIDPipe()) id: string) {
     return this.tokens.revoke(by, id);
   }

@@ -1,12 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ApiZodBody, CurrentCaller, Roles, ZodPipe } from '../platform/http';
+import { ApiZodBody, ApiZodParam, CurrentCaller, Roles, ZodPipe } from '../platform/http';
 import type { Caller } from '../platform/http';
+import { intParam, text } from '../platform/http';
 import { SocketPrincipalsService } from './socket-principals.service';
 
-const uidParam = z.coerce.number().int().min(0).max(4294967295);
-const mappingBody = z.strictObject({ principalId: z.string().min(1) });
+const uidParam = intParam(0, 4294967295);
+const mappingBody = z.strictObject({ principalId: text(128).min(1) });
 
 @ApiTags('auth')
 @ApiBearerAuth()
@@ -22,6 +23,7 @@ export class SocketPrincipalsController {
   }
 
   @Put(':uid')
+  @ApiZodParam('uid', uidParam, 'peer uid on the docker socket')
   @ApiOperation({ summary: 'Map a docker-socket peer uid to a principal (admin)' })
   @ApiZodBody(mappingBody)
   map(
@@ -33,6 +35,7 @@ export class SocketPrincipalsController {
   }
 
   @Delete(':uid')
+  @ApiZodParam('uid', uidParam, 'peer uid on the docker socket')
   @HttpCode(204)
   @ApiOperation({ summary: 'Remove a uid mapping: that uid is refused on the docker socket (admin)' })
   async unmap(@CurrentCaller() by: Caller, @Param('uid', new ZodPipe(uidParam, 'param')) uid: number) {

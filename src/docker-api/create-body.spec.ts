@@ -1,6 +1,6 @@
 import { toContainerSpec } from '../policy';
 import { WardenError } from '../platform/errors';
-import { mapCreateBody } from './create-body';
+import { dockerCreateBodySchema, mapCreateBody } from './create-body';
 
 // What docker CLI 28 sends for `docker run busybox:1.35 true` (trimmed to the fields that matter;
 // `--network bridge` typed out would send 'bridge' and get a warning).
@@ -153,5 +153,45 @@ describe('docker create body → launch request', () => {
       binds: [{ source: '/a', target: '/b', readOnly: true }],
       tmpfs: { '/scratch': '' },
     });
+  });
+});
+
+describe('dockerCreateBodySchema: checked at the edge, before anything is decided', () => {
+  const issues = (body: unknown) => {
+    const r = dockerCreateBodySchema.safeParse(body);
+    return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  };
+  const withHost = (hc: Record<string, unknown>) => ({
+    ...minimal,
+    HostConfig: { ...minimal.HostConfig, ...hc },
+  });
+
+  it('takes what docker CLI 28 sends, and fields Warden does not read', () => {
+    expect(issues(minimal)).toEqual([]);
+    expect(issues({ ...minimal, ExposedPorts: {}, StopSignal: 'SIGTERM' })).toEqual([]);
+    expect(issues(withHost({ CpusetCpus: '0' }))).toEqual([]);
+  });
+
+  it('refuses a cpuset naming CPUs this host does not have (it would fail at start)', () => {
+    const [problem] = issues(withHost({ CpusetCpus: '0-999' }));
+    expect(problem).toMatch(/^HostConfig\.CpusetCpus: CPU \d+ is not online on this host \(online: 0/);
+    expect(issues(withHost({ CpusetCpus: '3-1' }))[0]).toMatch(/CPU numbers and ranges/);
+  });
+
+  it('refuses uids and gids above 2^31-1, and users that are not name[:group]', () => {
+    expect(issues({ ...minimal, User: '4294967295' })[0]).toMatch(
+      /^User: id 4294967295 is above the maximum 2147483647/,
+    );
+    expect(issues({ ...minimal, User: '0:2147483648' })[0]).toMatch(/above the maximum/);
+    expect(issues({ ...minimal, User: 'a:b:c' })[0]).toMatch(/name or uid/);
+    expect(issues({ ...minimal, User: '2147483647:nogroup' })).toEqual([]);
+  });
+
+  it('refuses NUL bytes, relative working dirs, wrong types and out-of-range numbers', () => {
+    expect(issues({ ...minimal, Cmd: ['a\u0000b'] })[0]).toMatch(/NUL byte/);
+    expect(issues({ ...minimal, WorkingDir: 'tmp' })[0]).toMatch(/WorkingDir must be an absolute path/);
+    expect(issues({ ...minimal, Image: 5 })[0]).toMatch(/^Image: /);
+    expect(issues(withHost({ Memory: -1 }))[0]).toMatch(/^HostConfig\.Memory: /);
+    expect(issues(withHost({ CpuShares: 1e9 }))[0]).toMatch(/^HostConfig\.CpuShares: /);
   });
 });

@@ -1,4 +1,7 @@
+import { z } from 'zod';
 import { WardenError } from '../platform/errors';
+import { absolutePath, cpusetProblem, text, userProblem } from '../platform/http';
+import { MAX_CPU_SHARES, MAX_MEMORY_BYTES, MAX_NANO_CPUS, MAX_PIDS } from '../policy';
 
 /**
  * `POST /containers/create` body (Engine API ContainerConfig + HostConfig) → Warden's launch
@@ -49,6 +52,107 @@ export interface DockerHostConfig {
   PortBindings?: Record<string, unknown> | null;
   SecurityOpt?: string[] | null;
 }
+
+const strings = (maxItems: number, maxLength: number) => z.array(text(maxLength)).max(maxItems);
+const stringOrList = z.union([text(131_072), strings(4096, 131_072)]).nullable();
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const optionalText = (max: number) => text(max).optional();
+/** Docker sends "" for an unset path. */
+const optionalPath = (what: string) => z.union([z.literal(''), absolutePath(what)]).optional();
+
+/**
+ * The create body as checked at the edge, before anything is decided or recorded: every field
+ * Warden reads is typed, bounded and free of NUL bytes; a cpuset must name CPUs this host has
+ * online and a numeric uid/gid fit in 31 bits — found here, not when the runtime starts it.
+ * Fields Warden does not read pass (Docker clients send many); mapCreateBody refuses the ones
+ * that would change what a container may do.
+ */
+export const dockerHostConfigSchema = z.looseObject({
+  Memory: int(0, MAX_MEMORY_BYTES).optional(),
+  MemorySwap: int(-1, MAX_MEMORY_BYTES).optional(),
+  NanoCpus: int(0, MAX_NANO_CPUS).optional(),
+  CpuQuota: int(-1, 1_000_000 * 8192).optional(),
+  CpuPeriod: z
+    .union([z.literal(0), int(1000, 1_000_000)], { error: 'must be 0 or 1000-1000000 (µs)' })
+    .optional(),
+  CpuShares: int(0, MAX_CPU_SHARES).optional(),
+  PidsLimit: int(-1, MAX_PIDS).nullable().optional(),
+  CpusetCpus: z
+    .string()
+    .max(1024)
+    .superRefine((v, ctx) => {
+      const problem = v === '' ? undefined : cpusetProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  Privileged: z.boolean().optional(),
+  CapAdd: strings(64, 64).nullable().optional(),
+  CapDrop: strings(64, 64).nullable().optional(),
+  NetworkMode: optionalText(256),
+  PidMode: optionalText(256),
+  IpcMode: optionalText(256),
+  UTSMode: optionalText(256),
+  UsernsMode: optionalText(256),
+  Binds: strings(256, 8192).nullable().optional(),
+  Mounts: z
+    .array(
+      z.looseObject({
+        Type: optionalText(32),
+        Source: optionalText(4096),
+        Target: optionalText(4096),
+        ReadOnly: z.boolean().optional(),
+      }),
+    )
+    .max(256)
+    .nullable()
+    .optional(),
+  Tmpfs: z.record(text(4096), text(1024)).nullable().optional(),
+  Devices: z
+    .array(
+      z.looseObject({
+        PathOnHost: optionalText(4096),
+        PathInContainer: optionalText(4096),
+        CgroupPermissions: optionalText(8),
+      }),
+    )
+    .max(256)
+    .nullable()
+    .optional(),
+  ReadonlyRootfs: z.boolean().optional(),
+  AutoRemove: z.boolean().optional(),
+  RestartPolicy: z
+    .looseObject({ Name: optionalText(64), MaximumRetryCount: int(0, 1_000_000).optional() })
+    .nullable()
+    .optional(),
+  PortBindings: z.record(text(64), z.unknown()).nullable().optional(),
+  SecurityOpt: strings(64, 1024).nullable().optional(),
+});
+
+export const dockerCreateBodySchema = z.looseObject({
+  Hostname: z
+    .union([z.literal(''), z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, 'must be a host name')])
+    .optional(),
+  User: z
+    .string()
+    .superRefine((u, ctx) => {
+      const problem = u === '' ? undefined : userProblem(u);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  Env: strings(4096, 131_072).nullable().optional(),
+  Cmd: stringOrList.optional(),
+  Entrypoint: stringOrList.optional(),
+  Image: text(512).optional(),
+  WorkingDir: optionalPath('WorkingDir'),
+  Labels: z.record(text(1024), text(65_536)).nullable().optional(),
+  OpenStdin: z.boolean().optional(),
+  StdinOnce: z.boolean().optional(),
+  AttachStdin: z.boolean().optional(),
+  AttachStdout: z.boolean().optional(),
+  AttachStderr: z.boolean().optional(),
+  Tty: z.boolean().optional(),
+  HostConfig: dockerHostConfigSchema.nullable().optional(),
+});
 
 export interface MappedCreate {
   launch: Record<string, unknown>;

@@ -12,8 +12,13 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SocketPrincipalsService } from '../auth';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { WardenError } from '../platform/errors';
+import { describeIssues } from '../platform/http';
 import type { Caller } from '../platform/http';
+import { jsonProblem, urlProblem } from '../platform/http';
+import { DOCKER_ROUTE_SCHEMAS, DockerRouteSchema } from './docker-routes.schemas';
 import { SYSCALLS } from '../runtime';
 import type { Syscalls } from '../runtime';
 import { DockerContainerStreamsController } from './container-streams.controller';
@@ -63,6 +68,14 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     events: DockerEventsController,
   ) {
     for (const c of [system, containers, streams, exec, images, events]) c.register(this.router);
+    const unchecked = this.router.list().filter((k) => !DOCKER_ROUTE_SCHEMAS[k]);
+    if (unchecked.length)
+      throw new Error(`docker routes without a schema in docker-routes.schemas.ts: ${unchecked.join(', ')}`);
+  }
+
+  /** Every route the socket serves (`METHOD /path`), besides `/_ping`. */
+  routes(): string[] {
+    return this.router.list();
   }
 
   get socketPath(): string {
@@ -128,14 +141,15 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
-  private async callerOf(socket: Socket): Promise<Caller> {
+  private async callerOf(socket: Socket, requestId: string): Promise<Caller> {
     const peer = this.peers.get(socket);
     if (!peer || 'error' in peer)
       throw new WardenError(
         'FORBIDDEN',
         `cannot tell who is connected (SO_PEERCRED failed: ${peer?.error ?? 'unknown connection'})`,
       );
-    return this.principals.callerFor(peer.uid, peer.pid);
+    const c = await this.principals.callerFor(peer.uid, peer.pid);
+    return { ...c, source: { ...c.source, requestId } };
   }
 
   private async handle(
@@ -144,14 +158,23 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     upgrade?: { socket: Duplex; head: Buffer },
   ): Promise<void> {
     const method = raw.method ?? 'GET';
-    const url = new URL(raw.url ?? '/', 'http://docker');
-    const { path } = splitVersion(url.pathname);
+    let path = raw.url ?? '/';
+    // As on REST: the client's X-Request-Id when sane, else a fresh one; audit events carry it.
+    const given = raw.headers['x-request-id'];
+    const requestId = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     try {
+      const bad = urlProblem(raw.url ?? '/');
+      if (bad) throw new WardenError('VALIDATION_FAILED', `invalid request: ${bad}`);
+      const url = new URL(raw.url ?? '/', 'http://docker');
+      path = splitVersion(url.pathname).path;
       if (path === '/_ping') {
         if (reply instanceof PlainReply) return this.ping(reply);
       }
       const found = this.router.match(method, path);
       if ('error' in found) throw found.error;
+      const schema = DOCKER_ROUTE_SCHEMAS[found.route.key];
+      const params = checkParams(schema, found.params);
+      check('query', schema.query, Object.fromEntries(url.searchParams));
       const socket = raw.socket;
       let caller: Promise<Caller> | undefined;
       let upgradeBody: Promise<Buffer> | undefined;
@@ -167,11 +190,11 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
       const req: DockerRequest = {
         method,
         path,
-        params: found.params,
+        params,
         query: url.searchParams,
         headers: raw.headers,
         caller: () => {
-          caller ??= this.callerOf(socket).then((c) => {
+          caller ??= this.callerOf(socket, requestId).then((c) => {
             const roles = found.route.roles;
             if (roles && !roles.includes(c.principal.role))
               throw new WardenError(
@@ -182,7 +205,8 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
           });
           return caller;
         },
-        json: async <T>() => parseJsonBody<T>(upgradeBody ? await upgradeBody : await readAll(raw)),
+        json: async <T>() =>
+          checkBody<T>(schema, parseJsonBody<T>(upgradeBody ? await upgradeBody : await readAll(raw))),
         stream: () => raw,
       };
       // Every route acts for someone: the caller (and its role) is checked before the handler.
@@ -201,8 +225,34 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
   private fail(reply: DockerReply, err: unknown, method: string, path: string): void {
     const { status, message } = dockerError(err);
     if (status >= 500) this.log.error({ err }, `${method} ${path} failed: ${message}`);
+    // A database or kernel error answered 4xx is still worth seeing with its cause.
+    else if (!(err instanceof WardenError) || err.cause !== undefined)
+      this.log.warn({ err }, `${method} ${path}: ${message}`);
     if (reply.started) return; // mid-stream: the connection's end is all the client gets
     if (status === 304) reply.empty(304);
     else reply.json(status, { message });
   }
+}
+
+/** Parses `value` with the route's schema part; 400 naming every bad field. */
+function check<T>(where: 'path' | 'query' | 'body', schema: z.ZodType | undefined, value: T): T {
+  if (!schema) return value;
+  const r = schema.safeParse(value);
+  if (r.success) return (where === 'query' ? value : r.data) as T;
+  const problems = describeIssues(where, r.error);
+  throw new WardenError('VALIDATION_FAILED', `invalid ${where}: ${problems.join('; ')}`, { problems });
+}
+
+function checkParams(schema: DockerRouteSchema, params: Record<string, string>): Record<string, string> {
+  if (schema.notFound && schema.params && !schema.params.safeParse(params).success)
+    throw schema.notFound(params);
+  return check('path', schema.params, params);
+}
+
+/** A JSON body: NUL-free at any depth, then the route's body schema (values as sent). */
+function checkBody<T>(schema: DockerRouteSchema, body: T): T {
+  const problem = jsonProblem(body);
+  if (problem) throw new WardenError('VALIDATION_FAILED', `invalid body: ${problem}`);
+  check('body', schema.body, body);
+  return body;
 }

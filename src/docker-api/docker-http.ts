@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { WardenError } from '../platform/errors';
@@ -47,6 +48,8 @@ export interface DockerReply {
 export type Handler = (req: DockerRequest, reply: DockerReply) => Promise<void>;
 
 interface Route {
+  /** `METHOD /path` as registered: the key of its entry in DOCKER_ROUTE_SCHEMAS. */
+  key: string;
   method: string;
   pattern: RegExp;
   keys: string[];
@@ -67,8 +70,20 @@ export class DockerRouter {
       keys.push(key);
       return rest ? '(.+)' : '([^/]+)';
     });
-    this.routes.push({ method, pattern: new RegExp(`^${source}$`), keys, roles, handler });
+    this.routes.push({
+      key: `${method} ${path}`,
+      method,
+      pattern: new RegExp(`^${source}$`),
+      keys,
+      roles,
+      handler,
+    });
     return this;
+  }
+
+  /** Every registered route's key (`METHOD /path`). */
+  list(): string[] {
+    return this.routes.map((r) => r.key);
   }
 
   match(
@@ -83,7 +98,11 @@ export class DockerRouter {
       // HEAD is GET without a body (the CLI's first call is HEAD /_ping).
       if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue;
       const params: Record<string, string> = {};
-      route.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1])));
+      try {
+        route.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1])));
+      } catch {
+        return { error: new WardenError('VALIDATION_FAILED', `invalid %-escape in path ${path}`) };
+      }
       return { route, params };
     }
     return pathMatched
@@ -105,6 +124,7 @@ export function splitVersion(rawPath: string): { version?: string; path: string 
 
 export function parseJsonBody<T>(raw: Buffer): T {
   if (raw.length === 0) return {} as T;
+  if (!isUtf8(raw)) throw new WardenError('MALFORMED_JSON', 'request body is not valid UTF-8 (RFC 8259)');
   try {
     const parsed = JSON.parse(raw.toString('utf8')) as unknown;
     return (parsed ?? {}) as T;

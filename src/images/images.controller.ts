@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { WardenError } from '../platform/errors';
 import { ApiZodBody, ApiZodQuery, Caller, CurrentCaller, Roles, ZodPipe } from '../platform/http';
+import { imageRefParam, text } from '../platform/http';
 import { ImagePruneService } from './image-prune.service';
 import { DEFAULT_IMPORT_MAX_BYTES, ImagesService } from './images.service';
 
@@ -16,15 +17,13 @@ const ARCHIVE_TYPES = [
 ];
 
 const importQuery = z.object({
-  tag: z
-    .string()
+  tag: text(300)
     .min(1)
-    .max(300)
     .optional()
     .describe("name[:tag] for the imported image, in addition to the archive's own names"),
 });
 
-const pruneBody = z.object({
+const pruneBody = z.strictObject({
   olderThanDays: z
     .number()
     .nonnegative()
@@ -33,8 +32,10 @@ const pruneBody = z.object({
     .describe('keep unreferenced blobs pulled or served within this many days (default 0: remove all)'),
 });
 
+const refParam = new ZodPipe(imageRefParam, 'param', 'IMAGE_REFERENCE_INVALID');
 const REF_DOC = {
   name: 'ref',
+  schema: z.toJSONSchema(imageRefParam, { io: 'input' }) as object,
   description:
     'name[:tag] (tag defaults to latest), name@sha256:…, sha256:<digest> or a 12+ digit id; URL-encode "/" as %2F',
 };
@@ -104,7 +105,7 @@ export class ImagesController {
   @Get(':ref')
   @ApiOperation({ summary: 'One image: names, layers, runtime config' })
   @ApiParam(REF_DOC)
-  inspect(@Param('ref') ref: string) {
+  inspect(@Param('ref', refParam) ref: string) {
     return this.images.inspect(ref);
   }
 
@@ -114,7 +115,7 @@ export class ImagesController {
     summary: "Untag (by name) or delete (by digest, or a name's last tag); 409 while containers use it",
   })
   @ApiParam(REF_DOC)
-  remove(@Param('ref') ref: string, @CurrentCaller() caller: Caller) {
+  remove(@Param('ref', refParam) ref: string, @CurrentCaller() caller: Caller) {
     return this.images.remove(ref, caller);
   }
 }

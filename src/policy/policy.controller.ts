@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { ApiZodBody, ApiZodQuery, CurrentCaller, Roles, ZodPipe } from '../platform/http';
+import { ApiZodBody, ApiZodParam, ApiZodQuery, CurrentCaller, Roles, ZodPipe } from '../platform/http';
 import type { Caller } from '../platform/http';
 import { policyDocumentInputSchema } from './core';
 import { PolicyAdminService } from './policy-admin.service';
@@ -21,6 +21,7 @@ import { ReplayService } from './replay.service';
 
 type NameParam = z.infer<typeof policyNameParam>;
 const nameParam = new ZodPipe(policyNameParam, 'param');
+const ApiName = () => ApiZodParam('name', policyNameParam.shape.name, 'policy name');
 
 @ApiTags('policy')
 @ApiBearerAuth()
@@ -68,18 +69,21 @@ export class PolicyController {
   }
 
   @Get(':name')
+  @ApiName()
   @ApiOperation({ summary: 'A policy: active version, document and bindings' })
   get(@Param(nameParam) p: NameParam) {
     return this.admin.get(p.name);
   }
 
   @Get(':name/versions')
+  @ApiName()
   @ApiOperation({ summary: 'Every version of a policy, oldest first' })
   versions(@Param(nameParam) p: NameParam) {
     return this.admin.versions(p.name);
   }
 
   @Post(':name/activate')
+  @ApiName()
   @Roles('admin')
   @HttpCode(200)
   @ApiOperation({ summary: 'Make a version the active one (admin)' })
@@ -93,6 +97,7 @@ export class PolicyController {
   }
 
   @Post(':name/bindings')
+  @ApiName()
   @Roles('admin')
   @ApiOperation({
     summary: 'Bind the policy to a principal, a team or everyone (admin)',
@@ -111,6 +116,7 @@ export class PolicyController {
   }
 
   @Delete(':name/bindings')
+  @ApiName()
   @Roles('admin')
   @HttpCode(200)
   @ApiOperation({ summary: 'Remove a binding (admin): ?kind=team&value=payments' })
@@ -124,6 +130,7 @@ export class PolicyController {
   }
 
   @Post(':name/evaluate')
+  @ApiName()
   @Roles('admin', 'deployer')
   @HttpCode(200)
   @ApiOperation({

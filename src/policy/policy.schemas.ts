@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isValidDigest, parseImageReference } from '../images';
+import { text } from '../platform/http';
 import { imageName, launchRequestSchema, POLICY_NAME_RE, policyDocumentInputSchema } from './core';
 
 /** Request shapes of the policy and exception routes; the OpenAPI docs are generated from them. */
@@ -18,7 +19,7 @@ export const activateBody = z.strictObject({ versionId });
 
 const bindingFields = {
   kind: z.enum(['principal', 'team', 'everyone']),
-  value: z.string().min(1).max(128).optional().describe('principal id or team name; omitted for everyone'),
+  value: text(128).min(1).optional().describe('principal id or team name; omitted for everyone'),
 };
 
 function valueMatchesKind(b: { kind: string; value?: string }, ctx: z.RefinementCtx): void {
@@ -51,6 +52,8 @@ const replayFields = {
 };
 
 function windowOrdered(b: { from: Date; to: Date }, ctx: z.RefinementCtx): void {
+  // Refinements run even when a field failed: then it is still the string that was sent.
+  if (!(b.from instanceof Date) || !(b.to instanceof Date)) return;
   if (b.from.getTime() >= b.to.getTime())
     ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
 }
@@ -91,8 +94,7 @@ export const WAIVABLE_RULES = [
   'labels.required',
 ] as const;
 
-const repository = z
-  .string()
+const repository = text(512)
   .transform((s, ctx) => {
     const r = parseImageReference(s);
     if (!r.ok || r.ref.tag !== undefined || r.ref.digest !== undefined) {
@@ -112,16 +114,16 @@ const digest = z.string().refine(isValidDigest, 'must be a digest such as sha256
 export const exceptionBody = z
   .strictObject({
     rule: z.enum(WAIVABLE_RULES),
-    principalId: z.string().min(1).max(128).optional(),
-    team: z.string().min(1).max(128).optional(),
+    principalId: text(128).min(1).optional(),
+    team: text(128).min(1).optional(),
     image: z
       .strictObject({ repository: repository.optional(), digest: digest.optional() })
       .refine(
         (i) => i.repository !== undefined || i.digest !== undefined,
         'give repository or digest (or both)',
       ),
-    requester: z.string().min(1).max(128).describe('who asked for it; the approver is the calling admin'),
-    ticket: z.string().min(1).max(256).describe('change or ticket reference'),
+    requester: text(128).min(1).describe('who asked for it; the approver is the calling admin'),
+    ticket: text(256).min(1).describe('change or ticket reference'),
     expiresAt: isoDate('when the exception stops admitting').refine(
       (d) => d.getTime() > Date.now(),
       'must be in the future',

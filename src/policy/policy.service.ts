@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { AuditService } from '../audit';
 import type { AuditDecision } from '../audit';
-import { databaseUnavailable, WardenError } from '../platform/errors';
+import { classifyError, isDatabaseUnavailable, WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
 import { formatImageReference, imageSourceCheck, toContainerSpec } from './core';
 import type { ContainerSpec, Decision, EvaluationResult, Exception, Principal } from './core';
@@ -100,14 +100,14 @@ export class PolicyService {
         createdAt: new Date(),
       });
     } catch (err) {
-      throw (
-        databaseUnavailable(err) ??
-        new WardenError(
-          'UNAVAILABLE',
-          'could not record the launch request, so nothing was decided or launched; retry when the database is back',
-          {},
-          { cause: err },
-        )
+      // Only a database that cannot be reached is "retry later"; a value it refuses (SQLSTATE
+      // 22xxx, e.g. a NUL byte) is the request's fault and says so.
+      if (!isDatabaseUnavailable(err)) throw classifyError(err) ?? err;
+      throw new WardenError(
+        'UNAVAILABLE',
+        'could not record the launch request, so nothing was decided or launched; retry when the database is back',
+        {},
+        { cause: err },
       );
     }
     try {

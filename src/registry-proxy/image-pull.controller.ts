@@ -4,13 +4,12 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { WardenError } from '../platform/errors';
 import { ApiZodBody, ApiZodQuery, Caller, CurrentCaller, Roles, ZodPipe } from '../platform/http';
+import { text } from '../platform/http';
 import { ImagePullService, PullProgress } from './image-pull.service';
 
-const pullBody = z.object({
-  reference: z
-    .string()
+const pullBody = z.strictObject({
+  reference: text(512)
     .min(1)
-    .max(512)
     .describe(
       '127.0.0.1:5000/app:1, <upstream alias>/<repo>[:tag|@digest], or a Docker Hub name like busybox',
     ),

@@ -12,3 +12,5 @@ export type { CgroupDriver, CgroupStats } from './cgroups';
 export type { LogEntry } from './container/container-log';
 export type { WaitCondition } from './container/live-containers';
 export { cgroupLimits } from './container/run-config';
+export { acquireInstanceLock, InstanceLockedError } from './host/instance-lock';
+export type { InstanceLock, InstanceHolder } from './host/instance-lock';

@@ -26,6 +26,8 @@ describe('the warden command on embedded defaults (own PostgreSQL and redis-serv
     WARDEN_PORT: String(port),
     WARDEN_ADMIN_TOKEN: TOKEN,
     WARDEN_LOG_LEVEL: 'info',
+    // A parent of its own: the default one may be held by another Warden on this host.
+    WARDEN_CGROUP_PARENT: `warden-cli-${process.pid}`,
   });
 
   beforeAll(async () => {

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
 import { Client } from 'pg';
@@ -291,8 +292,13 @@ suite('registry upstreams through the admin API', () => {
   });
 
   it('another API process on the same database follows changes without a restart', async () => {
+    // Its own data dir and cgroup parent: one Warden per runtime scope (docs/operations.md);
+    // the node's key for sealed credentials is copied, as onto another node of the same database.
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-second-'));
+    fs.cpSync(path.join(w.dataDir, 'secrets'), path.join(dataDir, 'secrets'), { recursive: true });
     const config = loadConfig({
-      WARDEN_DATA_DIR: w.dataDir,
+      WARDEN_DATA_DIR: dataDir,
+      WARDEN_CGROUP_PARENT: `warden-second-${process.pid}`,
       WARDEN_PORT: '0',
       WARDEN_ADMIN_TOKEN: ADMIN_TOKEN,
       DATABASE_URL: w.databaseUrl,

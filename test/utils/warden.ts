@@ -9,6 +9,8 @@ import { freshDatabase, freshRedis } from './services';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
+let started = 0;
+
 export interface TestWarden extends RunningWarden {
   url: string;
   databaseUrl: string;
@@ -36,6 +38,10 @@ export async function startTestWarden(
     WARDEN_LOG_LEVEL: 'error',
     // In this process, where the tests reach the workers (a CLI-started `up` runs them apart).
     WARDEN_UP_WORKERS: 'inline',
+    // One runtime scope per test Warden (a Warden holds its cgroup parent while it runs), so
+    // test files here and suites run by others on this host never meet; tests that mean to
+    // share one pass their own.
+    WARDEN_CGROUP_PARENT: `warden-test-${process.pid}-${++started}`,
     ...env,
   });
   const running = await startWarden(role, config, pino({ level: config.log.level }));

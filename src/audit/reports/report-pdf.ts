@@ -9,6 +9,29 @@ const COLORS = {
   denied: '#c62828',
 } as const;
 
+// PDFKit wraps a line by measuring ever longer prefixes of a word that does not fit, so one
+// long unbroken word costs time quadratic in its length: a 1 MiB label took minutes (issue
+// 13). Every free text is cut to a bound here (report.json and the CSVs keep it whole) and
+// broken into runs PDFKit never has to split by itself, which keeps a render linear.
+export const PDF_TEXT_MAX = 2000;
+const PDF_CELL_MAX = 120;
+const RUN = 60;
+
+/** `text` at most `max` characters, its unbroken runs cut into lines of RUN characters. */
+export function pdfText(text: string, max = PDF_TEXT_MAX): string {
+  const cut =
+    text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters in report.json)` : text;
+  return cut.replace(new RegExp(`\\S{${RUN + 1},}`, 'gu'), (run) =>
+    run.match(new RegExp(`.{1,${RUN}}`, 'gsu'))!.join('\n'),
+  );
+}
+
+/** A table cell: one line, ellipsised by PDFKit, from a string never longer than it can show. */
+function cellText(v: unknown): string {
+  const s = String(v ?? '');
+  return s.length > PDF_CELL_MAX ? `${s.slice(0, PDF_CELL_MAX - 1)}…` : s;
+}
+
 /** A report a person can read: summary, a chart of decisions per day, then each section. */
 export function renderReportPdf(r: ComplianceReport): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -25,13 +48,15 @@ export function renderReportPdf(r: ComplianceReport): Promise<Buffer> {
     doc.fontSize(20).text('Warden compliance report');
     doc.moveDown(0.3).fontSize(10).fillColor('#555');
     doc.text(
-      `Window: ${r.params.from} to ${r.params.to}${r.params.team ? `   team: ${r.params.team}` : ''}${r.params.label ? `   label: ${r.params.label}` : ''}`,
+      pdfText(
+        `Window: ${r.params.from} to ${r.params.to}${r.params.team ? `   team: ${r.params.team}` : ''}${r.params.label ? `   label: ${r.params.label}` : ''}`,
+      ),
     );
     doc.text(`Generated ${r.generatedAt}   report ${r.id}`);
     const chainLine = r.chain.verified
       ? `Audit chain verified: ${r.chain.rows} rows; head at window end seq ${r.chain.headAtWindowEnd?.seq ?? '-'} ${r.chain.headAtWindowEnd?.hash ?? ''}`
       : `AUDIT CHAIN BROKEN: ${JSON.stringify(r.chain.firstBroken)}`;
-    doc.fillColor(r.chain.verified ? '#2e7d32' : '#c62828').text(chainLine);
+    doc.fillColor(r.chain.verified ? '#2e7d32' : '#c62828').text(pdfText(chainLine));
     doc.fillColor('black').moveDown();
 
     heading(doc, 'Population');
@@ -64,12 +89,14 @@ export function renderReportPdf(r: ComplianceReport): Promise<Buffer> {
       doc
         .fontSize(9)
         .text(
-          `${c.time.slice(0, 19)}  ${c.principal}  ${c.type}  ${c.policy}${c.versionId ? ` ${c.versionId.slice(0, 12)}` : ''}`,
+          pdfText(
+            `${c.time.slice(0, 19)}  ${c.principal}  ${c.type}  ${c.policy}${c.versionId ? ` ${c.versionId.slice(0, 12)}` : ''}`,
+          ),
         );
       for (const d of c.diff ?? [])
         doc
           .fillColor('#555')
-          .text(`      ${d.path}: ${JSON.stringify(d.from)} -> ${JSON.stringify(d.to)}`)
+          .text(pdfText(`      ${d.path}: ${JSON.stringify(d.from)} -> ${JSON.stringify(d.to)}`))
           .fillColor('black');
     }
     if (!r.policyChanges.length) doc.fontSize(9).text('none');
@@ -104,7 +131,7 @@ export function renderReportPdf(r: ComplianceReport): Promise<Buffer> {
         s.requestedMemoryBytes === null ? '' : (s.requestedMemoryBytes / 2 ** 20).toFixed(0),
       ]),
     );
-    doc.moveDown().fontSize(8).fillColor('#555').text(r.showback.definition);
+    doc.moveDown().fontSize(8).fillColor('#555').text(pdfText(r.showback.definition));
     doc.end();
   });
 }
@@ -116,7 +143,7 @@ function heading(doc: PDFKit.PDFDocument, text: string): void {
 
 function keyValues(doc: PDFKit.PDFDocument, kv: Array<[string, unknown]>): void {
   doc.fontSize(10);
-  for (const [k, v] of kv) doc.text(`${k}: ${String(v)}`);
+  for (const [k, v] of kv) doc.text(pdfText(`${k}: ${String(v)}`));
 }
 
 function rows(doc: PDFKit.PDFDocument, header: string[], body: unknown[][]): void {
@@ -127,7 +154,7 @@ function rows(doc: PDFKit.PDFDocument, header: string[], body: unknown[][]): voi
     const y = doc.y;
     doc.fontSize(8).font(bold ? 'Helvetica-Bold' : 'Helvetica');
     cells.forEach((c, i) =>
-      doc.text(String(c ?? ''), MARGIN + i * col, y, { width: col - 4, lineBreak: false, ellipsis: true }),
+      doc.text(cellText(c), MARGIN + i * col, y, { width: col - 4, lineBreak: false, ellipsis: true }),
     );
     doc.x = MARGIN;
     doc.y = y + 12;

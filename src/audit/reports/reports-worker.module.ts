@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
-import { AuditEventRepository } from '../audit-event.repository';
 import { ReportRepository } from './report.repository';
 import { ReportsProcessor } from './reports.processor';
 
 /** Registered only in the worker role: generates the reports the API queued. */
-@Module({ providers: [ReportsProcessor, ReportRepository, AuditEventRepository] })
+@Module({ providers: [ReportsProcessor, ReportRepository] })
 export class ReportsWorkerModule {}

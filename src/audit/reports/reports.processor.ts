@@ -1,31 +1,29 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger } from '@nestjs/common';
-import { Job } from 'bullmq';
-import { DataSource } from 'typeorm';
+import { Job, UnrecoverableError } from 'bullmq';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import { INFRASTRUCTURE, Infrastructure } from '../../platform/infrastructure';
 import { QueueName } from '../../platform/queue';
-import { AuditEventRepository } from '../audit-event.repository';
-import { buildComplianceReport } from './compliance-report.builder';
-import { reportCsvFiles } from './report-csv';
-import { renderReportPdf } from './report-pdf';
+import { generateInThread, ReportRenderError } from './report-render-thread';
 import { ReportRepository } from './report.repository';
-import { ReportSigner } from './report-signer';
 import { ReportsJob, ReportsJobName } from './reports.jobs';
 
-/** Generates reports in the worker role: JSON (signed), one CSV per section, and a PDF. */
-@Processor(QueueName.Reports)
+/**
+ * Generates reports in the worker role: JSON (signed), one CSV per section, and a PDF. Its own
+ * queue, one report at a time, each generated whole — evidence, chain verification, signing,
+ * encoding, the PDF — in a worker thread, so the audit processor on this event loop keeps
+ * committing while a report renders.
+ */
+@Processor(QueueName.Reports, { concurrency: 1 })
 export class ReportsProcessor extends WorkerHost {
   private readonly log = new Logger('reports');
-  private readonly signer: ReportSigner;
 
   constructor(
     private readonly reports: ReportRepository,
-    private readonly events: AuditEventRepository,
-    private readonly ds: DataSource,
-    @Inject(WARDEN_CONFIG) config: WardenConfig,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+    @Inject(INFRASTRUCTURE) private readonly infra: Infrastructure,
   ) {
     super();
-    this.signer = new ReportSigner(config.dataDir);
   }
 
   async process(job: Job): Promise<void> {
@@ -35,26 +33,21 @@ export class ReportsProcessor extends WorkerHost {
     if (!record) return; // deleted meanwhile
     await this.reports.setStatus(record.id, 'running');
     try {
-      const report = this.signer.sign(
-        await buildComplianceReport(this.ds, this.events, record.id, record.params),
-      );
-      const json = Buffer.from(JSON.stringify(report, null, 2));
-      const pdf = await renderReportPdf(report);
-      await this.reports.saveFiles(record.id, [
-        { name: 'report.json', contentType: 'application/json', data: json },
-        ...reportCsvFiles(report).map((f) => ({
-          name: f.name,
-          contentType: 'text/csv; charset=utf-8',
-          data: Buffer.from(f.content),
-        })),
-        { name: 'report.pdf', contentType: 'application/pdf', data: pdf },
-      ]);
+      const files = await generateInThread({
+        id: record.id,
+        params: record.params,
+        databaseUrl: this.infra.databaseUrl,
+        dataDir: this.config.dataDir,
+      });
+      await this.reports.saveFiles(record.id, files);
       await this.reports.setStatus(record.id, 'done');
     } catch (err) {
       this.log.error({ err }, `report ${record.id} failed`);
-      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const final = err instanceof ReportRenderError && err.final;
+      const last = final || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       await this.reports.setStatus(record.id, last ? 'failed' : 'queued', (err as Error).message);
-      throw err;
+      // A report that overran or took its thread down would do the same again: no retry.
+      throw final ? Object.assign(new UnrecoverableError((err as Error).message), { cause: err }) : err;
     }
   }
 }

@@ -23,7 +23,7 @@ export function createPgPool(url: string, opts: { max?: number } = {}): Pool {
     max: opts.max ?? 10,
     application_name: 'warden',
     // While PostgreSQL is down (restarting under supervision, or an external one away), a
-    // request waits at most this long for a connection, then answers 503 DATABASE_UNAVAILABLE.
+    // request waits at most this long for a connection, then answers 503 DB_UNAVAILABLE.
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   });
 }

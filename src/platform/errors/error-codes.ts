@@ -18,6 +18,16 @@ export const ERROR_STATUS = {
   // A server Warden needs is down (its supervisor restarts an embedded one): retry later.
   DATABASE_UNAVAILABLE: 503,
   REDIS_UNAVAILABLE: 503,
+  // platform: PostgreSQL errors by SQLSTATE class (src/platform/errors/classify.ts)
+  DB_UNAVAILABLE: 503, // 08xxx, 53xxx, 57Pxx, 58xxx, 57014: the server is gone, full or restarting
+  DB_VALUE_INVALID: 400, // 22xxx data exceptions, 23xxx other than unique: a value cannot be stored
+  DB_VALUE_TOO_LARGE: 422, // 54xxx program limits (an index row too large)
+  DB_CONFLICT: 409, // 23505 unique violation, 40001/40P01 serialization and deadlock
+  // runtime: kernel errors (errno of a syscall, cgroupfs, the shim) by what they mean for the request
+  RUNTIME_CONFLICT: 409, // EBUSY, EEXIST, ENOENT, ESRCH, ENOTEMPTY: the container changed state meanwhile
+  RUNTIME_REJECTED: 422, // EINVAL, ERANGE, E2BIG, …: the kernel refused a value the request carried
+  RUNTIME_EXHAUSTED: 503, // ENOSPC, ENOMEM, EAGAIN, EMFILE: the host is out of a resource
+  RUNTIME_UNAVAILABLE: 503, // EPERM, EACCES, EIO, cgroup timeouts: the host would not do it now
   // auth
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,

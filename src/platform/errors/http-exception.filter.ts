@@ -1,7 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { classifyError } from './classify';
+import { redisUnavailable } from './unavailable';
 import { ErrorCode } from './error-codes';
-import { databaseUnavailable } from './unavailable';
 import { WardenError } from './warden-error';
 
 export interface ErrorBody {
@@ -25,9 +26,16 @@ const NEST_STATUS_CODES: Record<number, ErrorCode> = {
 /** Turns anything thrown into the REST error body. Only unexpected errors are 500s and logged as errors. */
 export function toErrorBody(err: unknown, req: Request): ErrorBody {
   const requestId = (req as { id?: string }).id;
-  err = databaseUnavailable(err) ?? err;
-  if (err instanceof WardenError) {
-    return { statusCode: err.status, code: err.code, message: err.message, detail: err.detail, requestId };
+  err = redisUnavailable(err) ?? err;
+  const known = err instanceof HttpException ? undefined : classifyError(err);
+  if (known) {
+    return {
+      statusCode: known.status,
+      code: known.code,
+      message: known.message,
+      detail: known.detail,
+      requestId,
+    };
   }
   if (err instanceof HttpException) {
     const status = err.getStatus();
@@ -59,6 +67,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const body = toErrorBody(err, req);
     if (body.statusCode >= 500)
       this.log.error({ err, requestId: body.requestId }, `${req.method} ${req.url} failed`);
+    // A database or kernel error answered 4xx is still worth seeing with its cause.
+    else if (!(err instanceof WardenError) && !(err instanceof HttpException))
+      this.log.warn({ err, requestId: body.requestId }, `${req.method} ${req.url}: ${body.message}`);
     if (res.headersSent) {
       res.end();
       return;

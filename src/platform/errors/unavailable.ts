@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from './classify';
 import { WardenError } from './warden-error';
 
 /** SQLSTATEs that mean "the server is not there for you right now", not "your statement was wrong". */
@@ -49,8 +50,12 @@ export function databaseUnavailable(err: unknown): WardenError | undefined {
 /** True when `err` means a server Warden needs is down (so the same call may succeed later). */
 export function isUnavailable(err: unknown): boolean {
   if (err instanceof WardenError)
-    return err.code === 'DATABASE_UNAVAILABLE' || err.code === 'REDIS_UNAVAILABLE';
-  return databaseUnavailable(err) !== undefined;
+    return ['DATABASE_UNAVAILABLE', 'DB_UNAVAILABLE', 'REDIS_UNAVAILABLE'].includes(err.code);
+  return (
+    databaseUnavailable(err) !== undefined ||
+    redisUnavailable(err) !== undefined ||
+    isDatabaseUnavailable(err)
+  );
 }
 
 /**
@@ -74,4 +79,27 @@ export async function untilAvailable<T>(
       await new Promise((r) => setTimeout(r, delay));
     }
   }
+}
+
+/** What ioredis says when a command cannot be sent or answered (no offline queue, no retries). */
+const REDIS_MESSAGES = [
+  /Stream isn't writeable and enableOfflineQueue options is false/,
+  /^Connection is closed\.?$/,
+  /Reached the max retries per request limit/,
+];
+
+/**
+ * An error from a producer's Redis connection while redis-server is down or restarting
+ * (producerRedisOptions fails such commands at once): answered 503 REDIS_UNAVAILABLE, and
+ * the action that needed the enqueue did not happen.
+ */
+export function redisUnavailable(err: unknown): WardenError | undefined {
+  if (err instanceof WardenError || !isErrorLike(err)) return undefined;
+  if (!REDIS_MESSAGES.some((re) => re.test(err.message))) return undefined;
+  return new WardenError(
+    'REDIS_UNAVAILABLE',
+    `Redis is unavailable (${err.message}), so nothing was done; retry when /health shows it up`,
+    { server: 'redis' },
+    { cause: err },
+  );
 }

@@ -9,6 +9,7 @@ import {
   Rlimit,
   RlimitResource,
   RlimitValue,
+  FileLocks,
   SyscallError,
   Syscalls,
   Uname,
@@ -35,6 +36,10 @@ const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 const SOCK_CLOEXEC = 0o2000000;
 const F_DUPFD_CLOEXEC = 1030;
+// sys/file.h
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11; // EAGAIN
 // spawn.h (glibc): flags of posix_spawnattr_setflags.
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
@@ -72,6 +77,7 @@ interface LibcFunctions {
   getrlimit: (resource: number, rlim: Buffer) => number;
   uname: (buf: Buffer) => number;
   close: (fd: number) => number;
+  flock: (fd: number, operation: number) => number;
   mknod: (path: string, mode: number, dev: bigint) => number;
   lsetxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
   lgetxattr: (path: string, name: string, value: Buffer | null, size: number) => number;
@@ -117,6 +123,7 @@ function load(): LibcFunctions {
     getrlimit: f('getrlimit', 'int', ['int', 'void *']),
     uname: f('uname', 'int', ['void *']),
     close: f('close', 'int', ['int']),
+    flock: f('flock', 'int', ['int', 'int']),
     // A real symbol since glibc 2.33 (before, only __xmknod was exported).
     mknod: f('mknod', 'int', ['str', 'uint32', 'uint64']),
     lsetxattr: f('lsetxattr', 'int', ['str', 'str', 'void *', 'size_t', 'int']),
@@ -327,6 +334,20 @@ export function createLibcSyscalls(): Syscalls {
       const sig = st & 0x7f;
       if (sig === 0) return { pid: got, code: 'CLD_EXITED', status: (st >> 8) & 0xff };
       return { pid: got, code: st & 0x80 ? 'CLD_DUMPED' : 'CLD_KILLED', status: sig };
+    },
+  };
+}
+
+export function createLibcFileLocks(): FileLocks {
+  return {
+    tryLockExclusive(fd) {
+      const r = load().flock(fd, LOCK_EX | LOCK_NB);
+      if (r === -1) {
+        const errno = koffi.errno();
+        if (errno === EWOULDBLOCK) return false;
+        throw new SyscallError('flock', errno, `fd ${fd}`);
+      }
+      return true;
     },
   };
 }

@@ -56,6 +56,17 @@ export interface Syscalls {
   waitpid(pid: number): WaitResult | null;
 }
 
+/**
+ * flock(2), apart from `Syscalls` because the instance lock (runtime/host/instance-lock.ts)
+ * takes it before anything else of the runtime exists. A flock belongs to the open file
+ * description: it lasts exactly as long as the fd (the process's life, or until closed), so
+ * a lock file left behind by a killed process never blocks the next one.
+ */
+export interface FileLocks {
+  /** flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another open file holds it. */
+  tryLockExclusive(fd: number): boolean;
+}
+
 export type WaitCode = 'CLD_EXITED' | 'CLD_KILLED' | 'CLD_DUMPED';
 
 /** `status` is the exit code for CLD_EXITED and the signal number for CLD_KILLED/CLD_DUMPED. */

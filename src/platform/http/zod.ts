@@ -1,7 +1,7 @@
 import { applyDecorators, PipeTransform } from '@nestjs/common';
-import { ApiBody, ApiQuery } from '@nestjs/swagger';
+import { ApiBody, ApiParam, ApiQuery } from '@nestjs/swagger';
 import { z } from 'zod';
-import { WardenError } from '../errors';
+import { ErrorCode, WardenError } from '../errors';
 
 /** Lists every problem in one message: `body.memory: expected number; body.image: required`. */
 export function describeIssues(where: string, error: z.ZodError): string[] {
@@ -13,13 +13,15 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.in
   constructor(
     private readonly schema: S,
     private readonly where: 'body' | 'query' | 'param' = 'body',
+    /** The module's own code for this input, when it has one (e.g. IMAGE_REFERENCE_INVALID). */
+    private readonly code: ErrorCode = 'VALIDATION_FAILED',
   ) {}
 
   transform(value: unknown): z.infer<S> {
     const r = this.schema.safeParse(value ?? (this.where === 'body' ? undefined : {}));
     if (r.success) return r.data;
     const problems = describeIssues(this.where, r.error);
-    throw new WardenError('VALIDATION_FAILED', `invalid ${this.where}: ${problems.join('; ')}`, { problems });
+    throw new WardenError(this.code, `invalid ${this.where}: ${problems.join('; ')}`, { problems });
   }
 }
 
@@ -38,4 +40,9 @@ export function ApiZodQuery(schema: z.ZodObject) {
       ApiQuery({ name, required: json.required?.includes(name) ?? false, schema: s }),
     ),
   );
+}
+
+/** OpenAPI path parameter schema from the zod schema that validates it (ZodPipe 'param'). */
+export function ApiZodParam(name: string, schema: z.ZodType, description?: string) {
+  return ApiParam({ name, description, schema: z.toJSONSchema(schema, { io: 'input' }) as object });
 }

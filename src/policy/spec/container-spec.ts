@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_ID, text, userProblem } from '../../platform/http';
 import { ImageReference, ParseImageReferenceOptions, parseImageReference } from '../../images';
 import { LINUX_CAPABILITIES, cpusToNanoCpus, formatBytes, normalizeCapability, parseByteSize } from './units';
 import {
@@ -80,41 +81,46 @@ export const MAX_PIDS = 4_194_304;
 const sizeSchema = z.union([z.number(), z.string()], {
   error: 'must be a byte count or a size such as 512m or 2g',
 });
-const stringList = z.array(z.string(), { error: 'must be an array of strings' });
+// Bounds: ARG_MAX-sized strings at most, no NUL byte (PostgreSQL refuses it in JSON, and
+// execve's strings end at it), label keys as Docker bounds them by convention.
+const stringList = z.array(text(131_072), { error: 'must be an array of strings' }).max(4096);
 
 export const launchRequestSchema = z.strictObject({
-  image: z.string({ error: 'is required: an image reference such as corp.io/team/app:1.2' }).min(1),
+  image: z
+    .string({ error: 'is required: an image reference such as corp.io/team/app:1.2' })
+    .min(1, 'is required: an image reference such as corp.io/team/app:1.2')
+    .pipe(text(512)),
   cmd: stringList.optional(),
   entrypoint: stringList.optional(),
   env: z
-    .union([stringList, z.record(z.string(), z.string())], {
+    .union([stringList, z.record(text(4096), text(131_072))], {
       error: 'must be ["KEY=VALUE", ...] or {"KEY": "VALUE"}',
     })
     .optional(),
-  user: z.string().optional(),
-  workingDir: z.string().optional(),
-  labels: z.record(z.string(), z.string(), { error: 'must be an object of string values' }).optional(),
+  user: text(256).optional(),
+  workingDir: text(4096).optional(),
+  labels: z.record(text(1024), text(65_536), { error: 'must be an object of string values' }).optional(),
   memory: sizeSchema.optional(),
   memorySwap: sizeSchema.optional(),
   cpus: z.union([z.number(), z.string()], { error: 'must be a number of CPUs such as 0.5' }).optional(),
   nanoCpus: z.number().int().optional(),
   cpuShares: z.number().int().optional(),
   pidsLimit: z.number().int().optional(),
-  cpusetCpus: z.string().optional(),
+  cpusetCpus: text(1024).optional(),
   privileged: z.boolean().optional(),
   capAdd: stringList.optional(),
   capDrop: stringList.optional(),
-  network: z.string().optional(),
+  network: text(256).optional(),
   pid: z.enum(['host', 'private']).optional(),
   ipc: z.enum(['host', 'private', 'shareable', 'none']).optional(),
   uts: z.enum(['host', 'private']).optional(),
-  binds: z.array(bindInputSchema).optional(),
+  binds: z.array(bindInputSchema).max(256).optional(),
   tmpfs: z
     .union([z.array(tmpfsInputSchema), z.record(z.string(), z.string())], {
       error: 'must be ["/run:size=64m", ...], [{target, size}] or {"/run": "size=64m"}',
     })
     .optional(),
-  devices: z.array(deviceInputSchema).optional(),
+  devices: z.array(deviceInputSchema).max(256).optional(),
   readOnly: z.boolean().optional(),
 });
 
@@ -329,8 +335,11 @@ export function toContainerSpec(
   };
   if (req.entrypoint !== undefined) spec.entrypoint = req.entrypoint;
   if (req.user !== undefined) {
-    if (USER_RE.test(req.user) && req.user.length <= 256) spec.user = req.user;
-    else errors.push(`user: ${JSON.stringify(req.user)} must be a name or uid, optionally :group or :gid`);
+    const problem = USER_RE.test(req.user)
+      ? userProblem(req.user)
+      : 'must be a name or uid, optionally :group or :gid';
+    if (!problem) spec.user = req.user;
+    else errors.push(`user: ${JSON.stringify(req.user)} ${problem} (numeric ids at most ${MAX_ID})`);
   }
   if (req.workingDir !== undefined) {
     if (req.workingDir.startsWith('/') && !req.workingDir.includes('\0')) spec.workingDir = req.workingDir;

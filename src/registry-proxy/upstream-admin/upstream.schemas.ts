@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UPSTREAM_ALIAS_RE } from '../../platform/config';
+import { text } from '../../platform/http';
 import type { UpstreamCredentials } from '../../platform/config';
 
 const aliasSchema = z
@@ -15,9 +16,9 @@ export const upstreamAliasParam = z.object({ alias: aliasSchema });
 /** Basic user/password (also what a Bearer realm gets), or the upstream's own bearer token. */
 const credentialsSchema = z
   .strictObject({
-    username: z.string().min(1).max(256).optional(),
-    password: z.string().min(1).max(4096).optional(),
-    token: z.string().min(1).max(8192).optional(),
+    username: text(256).min(1).optional(),
+    password: text(4096).min(1).optional(),
+    token: text(8192).min(1).optional(),
   })
   .superRefine((c, ctx) => {
     const basic = c.username !== undefined || c.password !== undefined;
@@ -31,10 +32,8 @@ const credentialsSchema = z
   );
 
 const fields = {
-  url: z
-    .string()
+  url: text(2048)
     .min(1)
-    .max(2048)
     .describe(
       'https://host[:port]; plain http as http+insecure://host[:port] or http:// with insecure: true',
     ),

@@ -1,13 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ApiZodBody, CurrentCaller, Roles, ZodPipe } from '../../platform/http';
+import { ApiZodBody, ApiZodParam, CurrentCaller, Roles, ZodPipe } from '../../platform/http';
 import type { Caller } from '../../platform/http';
 import { UpstreamAdminService } from './upstream-admin.service';
 import { createUpstreamBody, updateUpstreamBody, upstreamAliasParam } from './upstream.schemas';
 
 type AliasParam = z.infer<typeof upstreamAliasParam>;
 const aliasParam = new ZodPipe(upstreamAliasParam, 'param');
+const ApiAlias = () => ApiZodParam('alias', upstreamAliasParam.shape.alias, 'upstream alias');
 
 /**
  * The /v2/ proxy's upstreams (docs/registry-proxy.md, "Upstreams through the API"). Admin
@@ -43,12 +44,14 @@ export class UpstreamsController {
   }
 
   @Get(':alias')
+  @ApiAlias()
   @ApiOperation({ summary: 'One registry upstream (admin)' })
   get(@Param(aliasParam) p: AliasParam) {
     return this.admin.get(p.alias);
   }
 
   @Put(':alias')
+  @ApiAlias()
   @ApiOperation({
     summary: 'Change a registry upstream added through the API (admin)',
     description:
@@ -64,6 +67,7 @@ export class UpstreamsController {
   }
 
   @Delete(':alias')
+  @ApiAlias()
   @HttpCode(200)
   @ApiOperation({
     summary: 'Remove a registry upstream added through the API (admin); its alias stops resolving at once',

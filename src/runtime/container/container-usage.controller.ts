@@ -3,11 +3,12 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { UsageSampleRepository } from '../../audit';
 import { WardenError } from '../../platform/errors';
-import { ApiZodQuery, ZodPipe } from '../../platform/http';
+import { ApiZodParam, ApiZodQuery, ZodPipe } from '../../platform/http';
+import { containerRef, intParam } from '../../platform/http';
 import { ContainerService } from './container.service';
 
 const usageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('newest samples to return'),
+  limit: intParam(1, 1000).default(100).describe('newest samples to return'),
 });
 
 const FULL_ID = /^[0-9a-f]{64}$/;
@@ -28,8 +29,9 @@ export class ContainerUsageController {
       'Usage samples, newest first, and the final record with totals once it exited (working set = usage − inactive_file)',
   })
   @ApiZodQuery(usageQuery)
+  @ApiZodParam('id', containerRef, 'container id, unique id prefix or name')
   async usage(
-    @Param('id') ref: string,
+    @Param('id', new ZodPipe(containerRef, 'param')) ref: string,
     @Query(new ZodPipe(usageQuery, 'query')) q: z.infer<typeof usageQuery>,
   ) {
     let id = ref;

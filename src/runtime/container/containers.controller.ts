@@ -3,51 +3,94 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { launchRequestSchema } from '../../policy';
-import { ApiZodBody, ApiZodQuery, CurrentCaller, Roles, ZodPipe } from '../../platform/http';
+import { ApiZodBody, ApiZodParam, ApiZodQuery, CurrentCaller, Roles, ZodPipe } from '../../platform/http';
 import type { Caller } from '../../platform/http';
+import { absolutePath, containerRef, cpusetProblem, intParam, text, userProblem } from '../../platform/http';
 import { ContainerInspector } from './container-inspector';
 import { ContainerService } from './container.service';
 import { ExecService } from './exec.service';
 
+const containerName = z
+  .string()
+  .regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, 'must be [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128');
+const cpuset = z.string().superRefine((v, ctx) => {
+  const problem = cpusetProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+const user = z.string().superRefine((u, ctx) => {
+  const problem = userProblem(u);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const createBody = launchRequestSchema.extend({
-  name: z.string().optional().describe('container name; default warden_<id prefix>'),
+  name: containerName.optional().describe('container name; default warden_<id prefix>'),
   autoRemove: z.boolean().optional().describe('remove the container when it exits'),
   openStdin: z.boolean().optional(),
   hostname: z
     .string()
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/)
     .optional(),
+  cpusetCpus: cpuset.optional().describe('CPUs online on this host, e.g. 0-1'),
+  user: user.optional().describe('name or uid (at most 2^31-1), optionally :group or :gid'),
 });
+
+/**
+ * What the edge checks of a create body before the policy sees it: the fields only Warden
+ * reads, and what depends on this host (its CPUs). The launch request's own fields are
+ * checked by the policy's spec (toContainerSpec), whose messages name every bad field, and
+ * also before anything is recorded.
+ */
+const createEdge = z.looseObject(
+  {
+    name: containerName.optional(),
+    autoRemove: z.boolean().optional(),
+    openStdin: z.boolean().optional(),
+    hostname: createBody.shape.hostname,
+    cpusetCpus: cpuset.optional(),
+    user: user.optional(),
+  },
+  { error: 'must be a JSON object' },
+);
+
+const idParam = new ZodPipe(containerRef, 'param');
+const ApiId = () => ApiZodParam('id', containerRef, 'container id, unique id prefix or name');
 
 const listQuery = z.object({
   all: z.stringbool().optional().describe('include containers that are not running'),
-  label: z.string().optional().describe('key or key=value'),
-  name: z.string().optional(),
+  label: text(1024).optional().describe('key or key=value'),
+  name: text(128).optional(),
   state: z.enum(['created', 'running', 'exited', 'dead']).optional(),
 });
 
 const stopQuery = z.object({
-  t: z.coerce.number().int().min(0).max(3600).optional().describe('grace seconds before SIGKILL'),
+  t: intParam(0, 3600).optional().describe('grace seconds before SIGKILL'),
 });
 const killQuery = z.object({
   signal: z
     .string()
-    .regex(/^(SIG)?[A-Z0-9]+$|^\d+$/i)
+    .max(32)
+    .regex(/^(SIG)?[A-Z0-9+-]+$|^\d+$/i)
     .optional()
     .describe('signal name or number; default SIGKILL'),
 });
 const waitQuery = z.object({ condition: z.enum(['not-running', 'next-exit', 'removed']).optional() });
 const logsQuery = z.object({
-  tail: z.union([z.literal('all'), z.coerce.number().int().min(0)]).optional(),
-  since: z.string().optional().describe('RFC 3339 time or unix seconds'),
+  tail: z.union([z.literal('all'), intParam(0, 1_000_000_000)]).optional(),
+  since: text(64).optional().describe('RFC 3339 time or unix seconds'),
   stdout: z.stringbool().optional(),
   stderr: z.stringbool().optional(),
 });
 const execBody = z.strictObject({
-  cmd: z.array(z.string()).min(1, 'must name a command'),
-  env: z.array(z.string().regex(/^[^=]+=/, 'must be KEY=VALUE')).optional(),
-  user: z.string().optional(),
-  workingDir: z.string().optional(),
+  cmd: z.array(text(131_072)).min(1, 'must name a command').max(4096),
+  env: z
+    .array(text(131_072).regex(/^[^=]+=/, 'must be KEY=VALUE'))
+    .max(4096)
+    .optional(),
+  user: user.optional(),
+  workingDir: absolutePath('workingDir').optional(),
+});
+const removeQuery = z.object({
+  force: z.enum(['true', 'false', '1', '0']).optional().describe('kill it first if it runs'),
 });
 
 @ApiTags('containers')
@@ -66,8 +109,7 @@ export class ContainersController {
   @ApiZodBody(createBody)
   async create(
     @CurrentCaller() caller: Caller,
-    @Body(new ZodPipe(z.record(z.string(), z.unknown(), { error: 'must be a JSON object' })))
-    body: Record<string, unknown>,
+    @Body(new ZodPipe(createEdge)) body: Record<string, unknown>,
   ) {
     const { name, autoRemove, openStdin, hostname, ...launch } = body as z.infer<typeof createBody>;
     const c = await this.containers.create(caller, { name, autoRemove, openStdin, hostname, launch });
@@ -89,80 +131,95 @@ export class ContainersController {
   }
 
   @Get(':id')
+  @ApiId()
   @ApiOperation({ summary: 'Inspect a container' })
-  async inspect(@Param('id') id: string) {
+  async inspect(@Param('id', idParam) id: string) {
     return this.inspector.view(await this.containers.resolve(id));
   }
 
   @Post(':id/start')
+  @ApiId()
   @HttpCode(200)
   @Roles('admin', 'deployer')
   @ApiOperation({ summary: 'Start a container' })
-  async start(@CurrentCaller() caller: Caller, @Param('id') id: string) {
+  async start(@CurrentCaller() caller: Caller, @Param('id', idParam) id: string) {
     return this.inspector.view(await this.containers.start(caller, id));
   }
 
   @Post(':id/stop')
+  @ApiId()
   @HttpCode(200)
   @Roles('admin', 'deployer')
   @ApiOperation({ summary: 'Stop: SIGTERM, then SIGKILL after t seconds (default 10)' })
   @ApiZodQuery(stopQuery)
   async stop(
     @CurrentCaller() caller: Caller,
-    @Param('id') id: string,
+    @Param('id', idParam) id: string,
     @Query(new ZodPipe(stopQuery, 'query')) q: z.infer<typeof stopQuery>,
   ) {
     return this.inspector.view(await this.containers.stop(caller, id, q.t));
   }
 
   @Post(':id/kill')
+  @ApiId()
   @HttpCode(204)
   @Roles('admin', 'deployer')
   @ApiOperation({ summary: 'Send a signal (default SIGKILL)' })
   @ApiZodQuery(killQuery)
   async kill(
     @CurrentCaller() caller: Caller,
-    @Param('id') id: string,
+    @Param('id', idParam) id: string,
     @Query(new ZodPipe(killQuery, 'query')) q: z.infer<typeof killQuery>,
   ) {
     await this.containers.kill(caller, id, this.inspector.signalName(q.signal));
   }
 
   @Post(':id/restart')
+  @ApiId()
   @HttpCode(200)
   @Roles('admin', 'deployer')
   @ApiOperation({ summary: 'Stop (if running) and start again' })
   @ApiZodQuery(stopQuery)
   async restart(
     @CurrentCaller() caller: Caller,
-    @Param('id') id: string,
+    @Param('id', idParam) id: string,
     @Query(new ZodPipe(stopQuery, 'query')) q: z.infer<typeof stopQuery>,
   ) {
     return this.inspector.view(await this.containers.restart(caller, id, q.t));
   }
 
   @Post(':id/wait')
+  @ApiId()
   @HttpCode(200)
   @ApiOperation({ summary: 'Block until the condition holds; answers the exit code' })
   @ApiZodQuery(waitQuery)
-  async wait(@Param('id') id: string, @Query(new ZodPipe(waitQuery, 'query')) q: z.infer<typeof waitQuery>) {
+  async wait(
+    @Param('id', idParam) id: string,
+    @Query(new ZodPipe(waitQuery, 'query')) q: z.infer<typeof waitQuery>,
+  ) {
     const exit = await this.containers.waitExit(id, q.condition);
     return { statusCode: exit.exitCode, oomKilled: exit.oomKilled };
   }
 
   @Delete(':id')
+  @ApiId()
   @HttpCode(204)
   @Roles('admin', 'deployer')
   @ApiOperation({ summary: 'Remove a container (force=true kills it first)' })
-  async remove(@CurrentCaller() caller: Caller, @Param('id') id: string, @Query('force') force?: string) {
+  async remove(
+    @CurrentCaller() caller: Caller,
+    @Param('id', idParam) id: string,
+    @Query(new ZodPipe(removeQuery, 'query')) { force }: z.infer<typeof removeQuery>,
+  ) {
     await this.containers.remove(caller, id, { force: force === 'true' || force === '1' });
   }
 
   @Get(':id/logs')
+  @ApiId()
   @ApiOperation({ summary: 'Logs as JSON lines {time, stream, log}' })
   @ApiZodQuery(logsQuery)
   async logs(
-    @Param('id') id: string,
+    @Param('id', idParam) id: string,
     @Query(new ZodPipe(logsQuery, 'query')) q: z.infer<typeof logsQuery>,
     @Res() res: Response,
   ) {
@@ -173,27 +230,30 @@ export class ContainersController {
   }
 
   @Get(':id/stats')
+  @ApiId()
   @ApiOperation({
     summary: 'cgroup usage: CPU, memory (current, peak, working set), pids, throttling, OOM kills',
   })
-  async stats(@Param('id') id: string) {
+  async stats(@Param('id', idParam) id: string) {
     return this.inspector.stats(id);
   }
 
   @Get(':id/top')
+  @ApiId()
   @ApiOperation({ summary: 'Processes in the container' })
-  async top(@Param('id') id: string) {
+  async top(@Param('id', idParam) id: string) {
     return this.inspector.top(id);
   }
 
   @Post(':id/exec')
+  @ApiId()
   @HttpCode(200)
   @Roles('admin', 'deployer')
   @ApiOperation({ summary: 'Run a command in the running container; answers its exit code and output' })
   @ApiZodBody(execBody)
   async exec(
     @CurrentCaller() caller: Caller,
-    @Param('id') id: string,
+    @Param('id', idParam) id: string,
     @Body(new ZodPipe(execBody)) body: z.infer<typeof execBody>,
   ) {
     return this.execs.run(caller, id, body);

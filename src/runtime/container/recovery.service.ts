@@ -13,8 +13,15 @@ const RESTART_EXIT_CODE = 137;
  * At start, before the API takes requests: what a previous Warden on this node left behind.
  * Its containers cannot be adopted — their exit status went to a shim whose reader (that
  * Warden) is gone — so they are killed through their cgroups, marked exited with the reason,
- * and audited. Then nothing may remain that no container owns: cgroups under the parent and
- * container dirs without a row are removed.
+ * and audited. Then nothing of ours may remain that no container owns: container dirs without
+ * a row are removed, and so are cgroups under the parent that are this Warden's.
+ *
+ * "This Warden's" means a container dir in this data dir: the runtime makes it at create,
+ * before any cgroup, and the instance lock (runtime/host/instance-lock.ts) holds the data dir
+ * and the cgroup parent for one Warden at a time. A cgroup or a running row that has no
+ * container dir here is someone else's (another Warden on the same database, or a cgroup
+ * parent shared by hand) and is left alone, with a warning: issue 13 measured a second
+ * Warden killing every container of the first at its start.
  */
 @Injectable()
 export class RecoveryService implements OnApplicationBootstrap {
@@ -29,7 +36,15 @@ export class RecoveryService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     const node = this.config.runtime.node;
+    const dir = path.join(this.config.dataDir, 'containers');
+    const ours = new Set(fs.existsSync(dir) ? fs.readdirSync(dir) : []);
     for (const c of await this.repo.listOnNode(node, ['running'])) {
+      if (!ours.has(c.id)) {
+        this.log.warn(
+          `container ${c.name} (${c.id.slice(0, 12)}) runs on node ${node} but not from ${dir}: left alone`,
+        );
+        continue;
+      }
       const cg = await this.cgroups.open(c.id);
       let killed = 0;
       if (cg) {
@@ -61,6 +76,12 @@ export class RecoveryService implements OnApplicationBootstrap {
 
     const known = new Set((await this.repo.list({ all: true })).map((c) => c.id));
     for (const id of await this.cgroups.list()) {
+      if (!ours.has(id)) {
+        this.log.warn(
+          `cgroup ${id} under ${this.cgroups.parentName} has no container dir in ${dir}: not ours, left alone`,
+        );
+        continue;
+      }
       if (known.has(id)) {
         const row = await this.repo.get(id);
         if (row?.state === 'running' && row.node !== node) continue; // another node's (shared hierarchy is unlikely, but not ours to kill)
@@ -71,8 +92,7 @@ export class RecoveryService implements OnApplicationBootstrap {
         await cg.destroy();
       }
     }
-    const dir = path.join(this.config.dataDir, 'containers');
-    for (const id of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    for (const id of ours) {
       if (!known.has(id)) {
         this.log.warn(`removing container dir ${id} that no container owns`);
         fs.rmSync(path.join(dir, id), { recursive: true, force: true });

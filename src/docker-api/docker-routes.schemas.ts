@@ -1,0 +1,210 @@
+import { z } from 'zod';
+import { absolutePath, containerRef, imageRefParam, text, userProblem } from '../platform/http';
+import { WardenError } from '../platform/errors';
+import { dockerCreateBodySchema } from './create-body';
+
+/**
+ * What every Docker route takes, checked by the server before its handler runs (and before
+ * anything is recorded): path parameters, query values and the JSON body. One entry per
+ * route, keyed `METHOD /path` as the controllers register it; the server refuses to start
+ * with a route missing here. Queries are loose objects — Docker clients send parameters
+ * Warden does not read, and Docker ignores unknown ones too — but every value Warden reads is
+ * typed and bounded; a NUL byte anywhere in the URL is refused before routing.
+ */
+export interface DockerRouteSchema {
+  params?: z.ZodType<Record<string, string>>;
+  query?: z.ZodType<Record<string, unknown>>;
+  /** The JSON body; a route without one takes no body (or, for uploads, a stream). */
+  body?: z.ZodType;
+  /**
+   * Path parameters that are lookup keys: one that cannot be valid cannot exist either, and
+   * Docker clients read 404 as "try the next kind" (`docker inspect <image>` asks for a
+   * container of that name first), so it is answered as not found.
+   */
+  notFound?: (params: Record<string, string>) => WardenError;
+}
+
+/** Go's strconv.ParseBool spellings (Docker's query booleans), and "" for unset. */
+const BOOL_WORDS = ['', '1', 't', 'T', 'true', 'TRUE', 'True', '0', 'f', 'F', 'false', 'FALSE', 'False'];
+const flag = z.enum(BOOL_WORDS, { error: 'must be a boolean (1, 0, true or false)' }).optional();
+const intText = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d{1,12}$/, 'must be a whole number')
+    .refine((s) => Number(s) >= min && Number(s) <= max, `must be between ${min} and ${max}`)
+    .optional();
+const signal = z
+  .string()
+  .regex(/^((SIG)?[A-Z][A-Z0-9+-]{0,15}|\d{1,2})$/i, 'must be a signal name (SIGTERM, TERM) or number')
+  .optional();
+/** Unix seconds (with a fraction, as the CLI sends) or an RFC 3339 time. */
+const time = z
+  .string()
+  .max(64)
+  .refine(
+    (s) => s === '' || /^\d{1,12}(\.\d{1,9})?$/.test(s) || !Number.isNaN(Date.parse(s)),
+    'must be unix seconds or an RFC 3339 time',
+  )
+  .optional();
+const filters = text(65_536).optional();
+
+const byContainer = z.object({ id: containerRef });
+const noSuchContainer = (p: Record<string, string>) =>
+  new WardenError('CONTAINER_NOT_FOUND', `No such container: ${p.id}`, { ref: p.id });
+const byExec = z.object({ id: z.string().regex(/^[0-9a-f]{1,64}$/, 'must be an exec id (hex)') });
+const byImage = z.object({ name: imageRefParam });
+const none = z.looseObject({});
+
+const execConfig = z.looseObject({
+  AttachStdin: z.boolean().optional(),
+  AttachStdout: z.boolean().optional(),
+  AttachStderr: z.boolean().optional(),
+  Tty: z.boolean().optional(),
+  Cmd: z
+    .array(text(131_072), { error: 'must be a list of strings' })
+    .min(1, 'No exec command specified')
+    .max(4096),
+  Env: z.array(text(131_072)).max(4096).nullable().optional(),
+  User: z
+    .string()
+    .superRefine((u, ctx) => {
+      const problem = u === '' ? undefined : userProblem(u);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  WorkingDir: z.union([z.literal(''), absolutePath('WorkingDir')]).optional(),
+  Privileged: z.boolean().optional(),
+  DetachKeys: text(64).optional(),
+});
+
+const execStart = z.looseObject({
+  Detach: z.boolean().optional(),
+  Tty: z.boolean().optional(),
+  ConsoleSize: z.array(z.number().int().min(0).max(65535)).length(2).nullable().optional(),
+});
+
+export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
+  // system
+  'GET /version': { query: none },
+  'GET /info': { query: none },
+  // containers
+  'POST /containers/create': {
+    query: z.looseObject({
+      name: z
+        .string()
+        .regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, 'must be [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128')
+        .or(z.literal(''))
+        .optional(),
+      platform: text(64).optional(),
+    }),
+    body: dockerCreateBodySchema,
+  },
+  'GET /containers/json': {
+    query: z.looseObject({ all: flag, limit: intText(-1, 1_000_000), size: flag, filters }),
+  },
+  'GET /containers/:id/json': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ size: flag }),
+  },
+  'POST /containers/:id/start': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ detachKeys: text(64).optional() }),
+  },
+  'POST /containers/:id/stop': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ t: intText(-1, 86_400), signal }),
+  },
+  'POST /containers/:id/kill': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ signal }),
+  },
+  'POST /containers/:id/restart': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ t: intText(-1, 86_400), signal }),
+  },
+  'DELETE /containers/:id': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ force: flag, v: flag, link: flag }),
+  },
+  // streams
+  'POST /containers/:id/attach': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({
+      stream: flag,
+      stdin: flag,
+      stdout: flag,
+      stderr: flag,
+      logs: flag,
+      detachKeys: text(64).optional(),
+    }),
+  },
+  'POST /containers/:id/wait': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ condition: z.enum(['', 'not-running', 'next-exit', 'removed']).optional() }),
+  },
+  'GET /containers/:id/logs': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({
+      follow: flag,
+      stdout: flag,
+      stderr: flag,
+      since: time,
+      until: time,
+      timestamps: flag,
+      tail: z
+        .string()
+        .regex(/^(all|\d{1,9})?$/, 'must be all or a number of lines')
+        .optional(),
+    }),
+  },
+  'GET /containers/:id/stats': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ stream: flag, 'one-shot': flag }),
+  },
+  'GET /containers/:id/top': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ ps_args: text(256).optional() }),
+  },
+  // exec
+  'POST /containers/:id/exec': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: none,
+    body: execConfig,
+  },
+  'POST /exec/:id/start': { params: byExec, query: none, body: execStart },
+  'POST /exec/:id/resize': {
+    params: byExec,
+    query: z.looseObject({ h: intText(0, 65535), w: intText(0, 65535) }),
+  },
+  'GET /exec/:id/json': { params: byExec, query: none },
+  // images
+  'GET /images/json': {
+    query: z.looseObject({ all: flag, filters, digests: flag, 'shared-size': flag }),
+  },
+  'POST /images/create': {
+    query: z.looseObject({
+      fromImage: text(512).optional(),
+      tag: text(256).optional(),
+      platform: text(64).optional(),
+      fromSrc: text(4096).optional(),
+      repo: text(512).optional(),
+    }),
+  },
+  'POST /images/load': { query: z.looseObject({ quiet: flag }) },
+  'GET /images/:name*/json': { params: byImage, query: none },
+  'DELETE /images/:name*': { params: byImage, query: z.looseObject({ force: flag, noprune: flag }) },
+  // events
+  'GET /events': { query: z.looseObject({ since: time, until: time, filters }) },
+};
