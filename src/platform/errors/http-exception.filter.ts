@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { classifyError } from './classify';
-import { redisUnavailable } from './unavailable';
+import { databaseUnavailable, redisUnavailable } from './unavailable';
 import { ErrorCode } from './error-codes';
 import { WardenError } from './warden-error';
 
@@ -27,7 +27,7 @@ const NEST_STATUS_CODES: Record<number, ErrorCode> = {
 export function toErrorBody(err: unknown, req: Request): ErrorBody {
   const requestId = (req as { id?: string }).id;
   err = redisUnavailable(err) ?? err;
-  const known = err instanceof HttpException ? undefined : classifyError(err);
+  const known = err instanceof HttpException ? undefined : (classifyError(err) ?? databaseUnavailable(err));
   if (known) {
     return {
       statusCode: known.status,
