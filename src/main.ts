@@ -86,6 +86,17 @@ function mountDocs(app: NestExpressApplication): void {
   });
 }
 
+/** Resolves true when `p` settles within `ms`, false when the time ran out first. */
+async function withDeadline(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Boots Warden in one role: resolves (or starts) PostgreSQL and Redis, applies migrations,
  * builds the Nest application and, for API roles, listens on WARDEN_PORT.
@@ -138,19 +149,36 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
     const worker = workersApart ? startWorkerChild(config, logger) : undefined;
     const running = app;
     const started = infra;
+    let stopped: Promise<void> | undefined;
+    // Each step runs even when the one before failed (a server down): the servers are stopped last.
+    const step = (what: string, p: Promise<unknown> | undefined) =>
+      p?.catch((err: Error) => logger.warn(`stopping: ${what} failed: ${err.message}`));
+    const orderly = async () => {
+      await step('recording service.stopped', audit.record({ type: 'service.stopped', ...system }));
+      // The worker first: it commits what is queued while PostgreSQL and Redis are still up.
+      await step('the worker process', worker?.stop());
+      await step('the application', running.close());
+      await started.stop();
+    };
     return {
       app: running,
       infra: started,
       url,
       workerPid: () => worker?.pid,
-      stop: async () => {
-        await audit.record({ type: 'service.stopped', ...system }).catch(() => undefined);
-        // The worker first: it commits what is queued while PostgreSQL and Redis are still up.
-        await worker?.stop();
-        await running.close();
-        await started.stop();
-        lock?.release();
-      },
+      // Bounded: with PostgreSQL or Redis down, closing the workers can wait on a server that is
+      // not coming back before the process manager's SIGKILL. Past the grace period the servers
+      // are stopped (their supervisors told not to restart them) and stop() resolves; nothing
+      // acknowledged is lost, since acknowledged jobs are on disk in Redis.
+      stop: () =>
+        (stopped ??= withDeadline(orderly(), config.shutdownGraceMs)
+          .then(async (inTime) => {
+            if (inTime) return;
+            logger.error(
+              `shutdown did not finish within ${config.shutdownGraceMs / 1000} s (a server down?); stopping anyway`,
+            );
+            await withDeadline(started.stop(), 5000);
+          })
+          .finally(() => lock?.release())),
     };
   } catch (err) {
     await app?.close().catch(() => undefined);

@@ -1,11 +1,11 @@
-import { classifyError } from '../platform/errors';
+import { classifyError, databaseUnavailable, redisUnavailable } from '../platform/errors';
 
 /**
  * Docker-shaped errors (`{"message": …}`, which the CLI prints after "Error response from
  * daemon:") from the same code → status table as every other surface.
  */
 export function dockerError(err: unknown): { status: number; message: string } {
-  const known = classifyError(err);
+  const known = classifyError(redisUnavailable(err) ?? err) ?? databaseUnavailable(err);
   if (known) {
     // The CLI recognises a missing image by the 404 and pulls; Docker's own wording reads
     // right in its output ("Unable to find image … locally" follows).

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { WardenConfig } from './config';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
 import { isAlive, Logger } from './process/child-process';
+import type { ServerState } from './process';
 import { startEmbeddedRedis } from './queue/embedded-redis';
 import { parseRedisUrl, RedisEndpoint } from './queue/redis-endpoint';
 
@@ -12,6 +13,8 @@ export interface Infrastructure {
   redis: RedisEndpoint;
   /** Servers this process started (and will stop); empty when both came from URLs. */
   embedded: Array<'postgres' | 'redis'>;
+  /** The embedded servers' supervision state (up, restarts, why down), for /health. */
+  servers(): ServerState[];
   stop(): Promise<void>;
 }
 
@@ -41,11 +44,14 @@ export async function startInfrastructure(
 
   fs.mkdirSync(config.dataDir, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
-  const stopAll = async () => {
-    fs.rmSync(recordFile(config), { force: true });
-    for (const stop of stops.reverse())
-      await stop().catch((e) => log.error(`stopping: ${(e as Error).message}`));
-  };
+  let stopping: Promise<void> | undefined;
+  // Once: a shutdown past its grace period calls it again while the first call still runs.
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      fs.rmSync(recordFile(config), { force: true });
+      for (const stop of [...stops].reverse())
+        await stop().catch((e) => log.error(`stopping: ${(e as Error).message}`));
+    })());
   try {
     const [pg, redis] = await Promise.all([
       needPg ? startEmbeddedPostgres(path.join(config.dataDir, 'pg'), log) : undefined,
@@ -57,6 +63,7 @@ export async function startInfrastructure(
       databaseUrl: pg?.url ?? config.database.url!,
       redis: redis?.endpoint ?? parseRedisUrl(config.redis.url!),
       embedded: [...(pg ? ['postgres' as const] : []), ...(redis ? ['redis' as const] : [])],
+      servers: () => [pg?.server.state(), redis?.server.state()].filter((s): s is ServerState => !!s),
       stop: stopAll,
     };
     if (pg || redis) {
@@ -89,6 +96,7 @@ function joinEmbedded(config: WardenConfig, needPg: boolean, needRedis: boolean)
     databaseUrl: needPg ? rec.databaseUrl! : config.database.url!,
     redis: needRedis ? rec.redis! : parseRedisUrl(config.redis.url!),
     embedded: [],
+    servers: () => [],
     stop: async () => undefined,
   };
 }

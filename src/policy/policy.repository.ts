@@ -289,6 +289,11 @@ export class PolicyRepository {
     );
   }
 
+  /** Takes back a request whose decision event could not be recorded (nothing acted on it). */
+  async deleteLaunchRequest(id: string): Promise<void> {
+    await this.plain.count(`DELETE FROM launch_requests WHERE id = $1`, [id]);
+  }
+
   /** Launch requests recorded in [from, to), oldest first, at most `limit`. */
   async listLaunchRequests(from: Date, to: Date, limit: number): Promise<LaunchRequestRecord[]> {
     const rows: Array<{

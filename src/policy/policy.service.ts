@@ -84,24 +84,10 @@ export class PolicyService {
 
     const id = randomUUID();
     const { decision, effectiveSpec } = result;
-    // The decision's audit event and its replay record are independent writes: both land
-    // before the caller acts on the decision, neither waits for the other.
-    const audited = this.audit.record({
-      type: 'policy.decision',
-      principal: principal.id,
-      source: caller.source,
-      subject: id,
-      decision: auditDecisionOf(decision),
-      policyHash: decision.policyVersion ?? undefined,
-      payload: {
-        action: 'launch',
-        launchRequestId: id,
-        image: formatImageReference(spec.image),
-        spec: effectiveSpec,
-        decision,
-      },
-    });
-    audited.catch(() => undefined); // awaited below; not "unhandled" while the insert runs
+    // The replay record first, then the decision's audit event: a decision is never on the
+    // record without its request (kill -9 between the two leaves at most a request nobody
+    // acted on). If the event cannot be made durable (Redis down), the request is taken back
+    // and nothing acts on the decision: 503, fail closed.
     try {
       await this.policies.insertLaunchRequest({
         id,
@@ -114,21 +100,40 @@ export class PolicyService {
         createdAt: new Date(),
       });
     } catch (err) {
-      // An allowed launch must be on the record before anything runs; a denial stands anyway.
-      await audited.catch(() => undefined);
       // Only a database that cannot be reached is "retry later"; a value it refuses (SQLSTATE
       // 22xxx, e.g. a NUL byte) is the request's fault and says so.
-      if (decision.allowed && !isDatabaseUnavailable(err)) throw classifyError(err) ?? err;
-      if (decision.allowed)
-        throw new WardenError(
-          'UNAVAILABLE',
-          'could not record the launch decision, so nothing was launched; retry when the database is back',
-          {},
-          { cause: err },
-        );
-      this.log.warn({ err }, `launch request ${id} (denied) not recorded for replay`);
+      if (!isDatabaseUnavailable(err)) throw classifyError(err) ?? err;
+      throw new WardenError(
+        'UNAVAILABLE',
+        'could not record the launch request, so nothing was decided or launched; retry when the database is back',
+        {},
+        { cause: err },
+      );
     }
-    await audited;
+    try {
+      await this.audit.record({
+        type: 'policy.decision',
+        principal: principal.id,
+        source: caller.source,
+        subject: id,
+        decision: auditDecisionOf(decision),
+        policyHash: decision.policyVersion ?? undefined,
+        payload: {
+          action: 'launch',
+          launchRequestId: id,
+          image: formatImageReference(spec.image),
+          spec: effectiveSpec,
+          decision,
+        },
+      });
+    } catch (err) {
+      await this.policies
+        .deleteLaunchRequest(id)
+        .catch((e: Error) =>
+          this.log.warn(`launch request ${id} kept without its decision event: ${e.message}`),
+        );
+      throw err;
+    }
     return { ...result, launchRequestId: id };
   }
 

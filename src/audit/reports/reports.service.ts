@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
-import { QueueName } from '../../platform/queue';
+import { enqueueWithin, QueueName } from '../../platform/queue';
 import { AuditService } from '../audit.service';
 import type { ReportParams } from './compliance-report.types';
 import { containerStory, sampleLaunches } from './evidence-sample';
@@ -52,7 +52,8 @@ export class ReportsService {
     }
     const id = randomUUID();
     await this.reports.insert(id, 'compliance', params, caller.principal.id);
-    await this.queue.add(
+    await enqueueWithin(
+      this.queue,
       ReportsJobName.Generate,
       { reportId: id },
       { jobId: id, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },

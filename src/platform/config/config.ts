@@ -23,6 +23,8 @@ export interface WardenConfig {
    * (`process`), or on the API's event loop (`inline`).
    */
   upWorkers: 'process' | 'inline';
+  /** How long a stop (SIGTERM) may take before Warden exits anyway, even with a server down. */
+  shutdownGraceMs: number;
   /** The settings this config was read from, data dir resolved: what a child Warden is given. */
   source: Readonly<Record<string, string>>;
   runtime: {
@@ -122,6 +124,7 @@ const envSchema = z.object({
   WARDEN_USAGE_INTERVAL: z.coerce.number().min(1).max(3600).optional(),
   WARDEN_PREPARED_START_TTL: z.coerce.number().min(0).max(3600).optional(),
   WARDEN_UP_WORKERS: z.enum(['process', 'inline']).optional(),
+  WARDEN_SHUTDOWN_GRACE: z.coerce.number().min(1).max(3600).optional(),
   WARDEN_REGISTRY_UPSTREAMS: z.string().superRefine(checkUpstreams).optional(),
   WARDEN_REGISTRY_TAG_TTL: z.coerce.number().int().min(0).max(86400).optional(),
   WARDEN_REGISTRY_FILL_TIMEOUT: z.coerce.number().int().min(1).max(86400).optional(),
@@ -253,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       stalledCheckMs: e.WARDEN_QUEUE_STALLED_CHECK_MS ?? 5000,
     },
     upWorkers: e.WARDEN_UP_WORKERS ?? 'process',
+    shutdownGraceMs: (e.WARDEN_SHUTDOWN_GRACE ?? 20) * 1000,
     source: { ...present(env), WARDEN_DATA_DIR: dataDir },
     runtime: {
       node: e.WARDEN_NODE ?? os.hostname(),
@@ -316,6 +320,11 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     meaning: "cgroup (under the service's own) that holds containers",
   },
   { name: 'WARDEN_STOP_TIMEOUT', default: '10', meaning: 'seconds between SIGTERM and SIGKILL on stop' },
+  {
+    name: 'WARDEN_SHUTDOWN_GRACE',
+    default: '20',
+    meaning: "seconds Warden's own stop (SIGTERM) may take, a server down or not, before it exits anyway",
+  },
   {
     name: 'WARDEN_USAGE_INTERVAL',
     default: '10',

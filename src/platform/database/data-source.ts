@@ -1,22 +1,28 @@
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations';
+import { createPgPool, pgDriverFor, registerPool } from './pg-pool';
 
 /**
  * Warden's TypeORM DataSource. Schema comes only from migrations (`synchronize` is never
- * on); repositories write SQL through `query()`, so no entities are registered.
+ * on); repositories write SQL through `query()` (or PlainSql), so no entities are registered.
  */
 export function createDataSource(url: string, opts: { poolSize?: number } = {}): DataSource {
-  return new DataSource({
+  // The pool is ours (pg-pool.ts): TypeORM runs on it through its `driver` option, and plain
+  // queries reach it through poolOf(ds).
+  const pool = createPgPool(url, { max: opts.poolSize ?? 10 });
+  const ds = new DataSource({
     type: 'postgres',
     url,
+    driver: pgDriverFor(pool),
     synchronize: false,
     migrationsRun: false,
     migrations: MIGRATIONS,
     migrationsTableName: 'warden_migrations',
     migrationsTransactionMode: 'each',
-    extra: { max: opts.poolSize ?? 10, application_name: 'warden' },
     logging: false,
   });
+  registerPool(ds, pool);
+  return ds;
 }
 
 export interface MigrationStatus {

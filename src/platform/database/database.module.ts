@@ -1,8 +1,19 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { INFRASTRUCTURE, Infrastructure } from '../infrastructure';
 import { createDataSource } from './data-source';
+import { poolOf } from './pg-pool';
+import { PlainSql } from './sql';
 
+/** The pg Pool TypeORM runs on, for plain queries: `@Inject(PG_POOL) pool: Pool` (or PlainSql). */
+export const PG_POOL = Symbol('PG_POOL');
+
+/**
+ * PostgreSQL for every module, one documented way (docs/operations.md, "Database access"):
+ * `DataSource` for migrations and transactions, `PG_POOL` / `PlainSql` for plain queries,
+ * both on the one pool createDataSource builds.
+ */
 @Global()
 @Module({
   providers: [
@@ -11,13 +22,16 @@ import { createDataSource } from './data-source';
       inject: [INFRASTRUCTURE],
       useFactory: async (infra: Infrastructure) => createDataSource(infra.databaseUrl).initialize(),
     },
+    { provide: PG_POOL, inject: [DataSource], useFactory: (ds: DataSource) => poolOf(ds) },
+    { provide: PlainSql, inject: [PG_POOL], useFactory: (pool: Pool) => new PlainSql(pool) },
   ],
-  exports: [DataSource],
+  exports: [DataSource, PG_POOL, PlainSql],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
   async onApplicationShutdown(): Promise<void> {
+    // Ends the shared pool, too (TypeORM's destroy ends the pool it was given).
     if (this.ds.isInitialized) await this.ds.destroy();
   }
 }

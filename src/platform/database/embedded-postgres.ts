@@ -14,6 +14,8 @@ import {
   tailOutput,
   waitFor,
   waitForStalePid,
+  ServerRun,
+  SupervisedServer,
 } from '../process';
 
 const execFileAsync = promisify(execFile);
@@ -31,7 +33,10 @@ const execFileAsync = promisify(execFile);
 export interface EmbeddedPostgresHandle {
   url: string;
   port: number;
-  pid: number;
+  /** The running postmaster's pid (0 while it is down and being restarted). */
+  readonly pid: number;
+  /** Restarts it when it dies (same port, same data); its state is what /health reports. */
+  server: SupervisedServer;
   stop(): Promise<void>;
 }
 
@@ -186,63 +191,73 @@ export async function startEmbeddedPostgres(
     if (stale > 0) await waitForStalePid(stale, 'PostgreSQL', 'SIGINT', log);
   }
 
+  // One port for the life of this handle: a restarted server is found where clients look.
   const port = opts.port ?? (await freePort());
   const socketDir = unixSocketDir(rootDir, port);
-  const child: ChildProcess = spawnSupervised(
-    path.join(bin, 'postgres'),
-    [
-      '-D',
-      dataDir,
-      '-p',
-      String(port),
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      `unix_socket_directories=${socketDir ?? ''}`,
-    ],
-    // SIGINT is PostgreSQL's "fast shutdown": roll back open transactions, checkpoint, exit.
-    { deathSignal: 'SIGINT', user, env: { LC_ALL: 'C', PATH: '/usr/bin:/bin' } },
-  );
-  const tail = tailOutput(child, log, 'postgres');
-  let gone = false;
-  void exited(child).then(() => (gone = true));
   // The service talks over the unix socket when there is one (a round trip costs about half of
   // loopback TCP's here, in latency and CPU); TCP stays open for operators' tools.
   const via = socketDir ? `?host=${encodeURIComponent(socketDir)}` : '';
   const url = `postgres://${DB_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DB_NAME}${via}`;
   const adminUrl = `postgres://${DB_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres${via}`;
 
-  try {
-    await waitFor(
-      'embedded PostgreSQL to accept connections',
-      async () => {
-        if (gone) throw new Error(`embedded PostgreSQL exited during start:\n${tail()}`);
-        const c = new Client({ connectionString: adminUrl });
-        try {
-          await c.connect();
-          const r = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB_NAME]);
-          if (r.rowCount === 0) await c.query(`CREATE DATABASE ${DB_NAME}`);
-          return true;
-        } catch {
-          return false;
-        } finally {
-          await c.end().catch(() => undefined);
-        }
-      },
-      30000,
-      50,
+  const spawnOnce = async (): Promise<ServerRun> => {
+    const child: ChildProcess = spawnSupervised(
+      path.join(bin, 'postgres'),
+      [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        `unix_socket_directories=${socketDir ?? ''}`,
+      ],
+      // SIGINT is PostgreSQL's "fast shutdown": roll back open transactions, checkpoint, exit.
+      { deathSignal: 'SIGINT', user, env: { LC_ALL: 'C', PATH: '/usr/bin:/bin' } },
     );
-  } catch (err) {
-    await stopChild(child, 'SIGINT', 10000);
-    throw err;
-  }
-  log.info(
-    `embedded PostgreSQL ready on 127.0.0.1:${port}${socketDir ? ` and a unix socket in ${socketDir}` : ''} (data ${dataDir})`,
-  );
+    const tail = tailOutput(child, log, 'postgres');
+    const gone = exited(child);
+    let dead = false;
+    void gone.then(() => (dead = true));
+
+    try {
+      await waitFor(
+        'embedded PostgreSQL to accept connections',
+        async () => {
+          if (dead) throw new Error(`embedded PostgreSQL exited during start:\n${tail()}`);
+          const c = new Client({ connectionString: adminUrl });
+          try {
+            await c.connect();
+            const r = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB_NAME]);
+            if (r.rowCount === 0) await c.query(`CREATE DATABASE ${DB_NAME}`);
+            return true;
+          } catch {
+            return false;
+          } finally {
+            await c.end().catch(() => undefined);
+          }
+        },
+        30000,
+        50,
+      );
+    } catch (err) {
+      await stopChild(child, 'SIGINT', 10000);
+      throw err;
+    }
+    log.info(
+      `embedded PostgreSQL ready on 127.0.0.1:${port}${socketDir ? ` and a unix socket in ${socketDir}` : ''} (data ${dataDir})`,
+    );
+    return { pid: child.pid!, exited: gone, stop: () => stopChild(child, 'SIGINT', 30000) };
+  };
+  const supervised = await SupervisedServer.start('postgres', spawnOnce, log);
   return {
     url,
     port,
-    pid: child.pid!,
-    stop: () => stopChild(child, 'SIGINT', 30000),
+    get pid() {
+      return supervised.pid ?? 0;
+    },
+    server: supervised,
+    stop: () => supervised.stop(),
   };
 }

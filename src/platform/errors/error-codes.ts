@@ -15,6 +15,9 @@ export const ERROR_STATUS = {
   METHOD_NOT_ALLOWED: 405,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  // A server Warden needs is down (its supervisor restarts an embedded one): retry later.
+  DATABASE_UNAVAILABLE: 503,
+  REDIS_UNAVAILABLE: 503,
   // platform: PostgreSQL errors by SQLSTATE class (src/platform/errors/classify.ts)
   DB_UNAVAILABLE: 503, // 08xxx, 53xxx, 57Pxx, 58xxx, 57014: the server is gone, full or restarting
   DB_VALUE_INVALID: 400, // 22xxx data exceptions, 23xxx other than unique: a value cannot be stored

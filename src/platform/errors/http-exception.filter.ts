@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { classifyError } from './classify';
+import { databaseUnavailable, redisUnavailable } from './unavailable';
 import { ErrorCode } from './error-codes';
 import { WardenError } from './warden-error';
 
@@ -25,7 +26,8 @@ const NEST_STATUS_CODES: Record<number, ErrorCode> = {
 /** Turns anything thrown into the REST error body. Only unexpected errors are 500s and logged as errors. */
 export function toErrorBody(err: unknown, req: Request): ErrorBody {
   const requestId = (req as { id?: string }).id;
-  const known = err instanceof HttpException ? undefined : classifyError(err);
+  err = redisUnavailable(err) ?? err;
+  const known = err instanceof HttpException ? undefined : (classifyError(err) ?? databaseUnavailable(err));
   if (known) {
     return {
       statusCode: known.status,

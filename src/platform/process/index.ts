@@ -13,3 +13,5 @@ export {
 export { findPackageFile } from './package-file';
 export { startWorkerChild } from './worker-child';
 export type { Logger } from './child-process';
+export { SupervisedServer } from './supervised-server';
+export type { ServerRun, ServerState } from './supervised-server';

@@ -12,22 +12,27 @@ import {
   waitFor,
   waitForStalePid,
   which,
+  ServerRun,
+  SupervisedServer,
 } from '../process';
 import { RedisEndpoint } from './redis-endpoint';
 
 /**
  * Debian's redis-server, run by Warden when no REDIS_URL is given. Its state lives under
  * `$WARDEN_DATA_DIR/redis` with AOF on, so jobs the API accepted (audit events waiting for
- * Postgres, say) survive a restart of Warden or of Redis. `appendfsync everysec`: a crash of
- * the whole machine may lose the last second; a crash of Warden loses nothing, because the
- * parent-death signal is SIGTERM, on which Redis flushes the AOF before it exits.
+ * Postgres, say) survive a restart of Warden or of Redis. `appendfsync always`: a reply to a
+ * write means the AOF holds it, so kill -9 of redis-server (or a crash of the machine) loses
+ * no acknowledged job. When it dies, a {@link SupervisedServer} starts it again.
  *
  * It listens on a private unix socket (mode 0700) when the path fits the 108-byte limit,
  * otherwise on a free loopback port with a generated password.
  */
 export interface EmbeddedRedisHandle {
   endpoint: RedisEndpoint;
-  pid: number;
+  /** The running server's pid (0 while it is down and being restarted). */
+  readonly pid: number;
+  /** Restarts it when it dies; its state is what /health reports. */
+  server: SupervisedServer;
   stop(): Promise<void>;
 }
 
@@ -72,6 +77,8 @@ export async function startEmbeddedRedis(rootDir: string, log: Logger): Promise<
     if (stale > 0) await waitForStalePid(stale, 'redis-server', 'SIGTERM', log);
   }
 
+  // The address is fixed for the life of this handle: a restarted server listens where the
+  // clients (this process's and the worker child's) already reconnect to.
   const socketPath = path.join(rootDir, 'redis.sock');
   let endpoint: RedisEndpoint;
   const listen: string[] = [];
@@ -91,7 +98,10 @@ export async function startEmbeddedRedis(rootDir: string, log: Logger): Promise<
     `pidfile ${pidFile}`,
     'daemonize no',
     'appendonly yes',
-    'appendfsync everysec',
+    // An enqueue is acknowledged only once it is on disk (Redis fsyncs the AOF before it
+    // replies): an audit event the API was told is stored survives kill -9 of redis-server,
+    // not only of Warden. Cost on a launch: docs/operations.md ("Durability").
+    'appendfsync always',
     'save ""',
     // BullMQ needs every key kept: eviction would silently drop queued jobs.
     'maxmemory-policy noeviction',
@@ -102,25 +112,37 @@ export async function startEmbeddedRedis(rootDir: string, log: Logger): Promise<
   const confFile = path.join(rootDir, 'redis.conf');
   fs.writeFileSync(confFile, `${conf}\n`, { mode: 0o600 });
 
-  const child = spawnSupervised(server, [confFile], { deathSignal: 'SIGTERM', cwd: rootDir });
-  const tail = tailOutput(child, log, 'redis');
-  let gone = false;
-  void exited(child).then(() => (gone = true));
-  try {
-    await waitFor(
-      'embedded redis-server to answer PING',
-      async () => {
-        if (gone) throw new Error(`redis-server exited during start:\n${tail()}`);
-        return ping(endpoint);
-      },
-      30000,
+  const spawnOnce = async (): Promise<ServerRun> => {
+    const child = spawnSupervised(server, [confFile], { deathSignal: 'SIGTERM', cwd: rootDir });
+    const tail = tailOutput(child, log, 'redis');
+    const gone = exited(child);
+    let dead = false;
+    void gone.then(() => (dead = true));
+    try {
+      await waitFor(
+        'embedded redis-server to answer PING',
+        async () => {
+          if (dead) throw new Error(`redis-server exited during start:\n${tail()}`);
+          return ping(endpoint);
+        },
+        30000,
+      );
+    } catch (err) {
+      await stopChild(child, 'SIGTERM', 10000);
+      throw err;
+    }
+    log.info(
+      `embedded redis-server ready on ${endpoint.path ?? `127.0.0.1:${endpoint.port}`} (AOF in ${rootDir})`,
     );
-  } catch (err) {
-    await stopChild(child, 'SIGTERM', 10000);
-    throw err;
-  }
-  log.info(
-    `embedded redis-server ready on ${endpoint.path ?? `127.0.0.1:${endpoint.port}`} (AOF in ${rootDir})`,
-  );
-  return { endpoint, pid: child.pid!, stop: () => stopChild(child, 'SIGTERM', 30000) };
+    return { pid: child.pid!, exited: gone, stop: () => stopChild(child, 'SIGTERM', 30000) };
+  };
+  const supervised = await SupervisedServer.start('redis', spawnOnce, log);
+  return {
+    endpoint,
+    get pid() {
+      return supervised.pid ?? 0;
+    },
+    server: supervised,
+    stop: () => supervised.stop(),
+  };
 }

@@ -24,7 +24,14 @@ export function parseRedisUrl(url: string): RedisEndpoint {
   };
 }
 
-/** ioredis options; BullMQ workers need maxRetriesPerRequest null (they block on BRPOPLPUSH-like calls). */
+/**
+ * Reconnects every 100 ms, then at most every second, for ever: a restarted redis-server
+ * (embedded and supervised, or external) is found within a second of being back. BullMQ's
+ * own default waits up to 20 s between tries.
+ */
+const reconnectSoon = (times: number) => Math.min(times * 100, 1000);
+
+/** ioredis options for workers: BullMQ needs maxRetriesPerRequest null (they block on BRPOPLPUSH-like calls). */
 export function ioredisOptions(e: RedisEndpoint): RedisOptions {
   return {
     path: e.path,
@@ -36,5 +43,16 @@ export function ioredisOptions(e: RedisEndpoint): RedisOptions {
     tls: e.tls ? {} : undefined,
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
+    retryStrategy: reconnectSoon,
   };
+}
+
+/**
+ * ioredis options for the queues a request enqueues on: while Redis is down a command fails
+ * at once (no offline queue, no retry) instead of waiting for the reconnection, so the request
+ * answers 503 (see enqueueWithin) and its action does not happen. Workers keep
+ * {@link ioredisOptions}: they may wait.
+ */
+export function producerRedisOptions(e: RedisEndpoint): RedisOptions {
+  return { ...ioredisOptions(e), maxRetriesPerRequest: 0, enableOfflineQueue: false };
 }

@@ -46,6 +46,10 @@ export function workerOptions(redis: RedisEndpoint, tuning: WorkerTuning): Worke
     lockDuration: tuning.lockMs,
     stalledInterval: tuning.stalledCheckMs,
     maxStalledCount: 20,
+    // BullMQ waits 15 s before fetching again after a failed fetch (Redis gone): with a
+    // supervised redis-server back within a second, that idles the trail for 15 s per failure,
+    // and repeated kills of redis-server left acknowledged jobs waiting past 90 s once.
+    runRetryDelay: 1000,
     settings: { backoffStrategy: cappedExponentialBackoff },
     autorun: false,
   };

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AuditService, UsageService, type UsageSample } from '../../audit';
+import { randomUUID } from 'node:crypto';
+import { AuditService, UsageService, type AuditEvent, type UsageSample } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import { untilAvailable } from '../../platform/errors';
 import type { Syscalls } from '../../platform/ffi';
 import type { ExitStatus } from '../shim/launch-shim';
 import { auditContainer, type ContainerRecord } from '../container/container';
@@ -67,9 +69,18 @@ export class ExitRecorder {
     // Independent writes (row, audit queue, usage queue), sent first so that the cgroup's
     // removal and the log's last lines overlap their round trips; all of it is done before
     // waiters are woken.
+    // The exit happened whether or not PostgreSQL and Redis are up: its row and its event are
+    // retried until they are back. The event is made once, so a re-send that lands twice (an
+    // add that timed out but reached Redis) is still one row: the chain dedupes on its id.
+    const retrying = (err: unknown) =>
+      this.log.warn(`container ${c.id}: exit not recorded yet, retrying: ${(err as Error).message}`);
+    const died = diedEvent(c, status, oomKilled, error, usage);
     const recorded = Promise.all([
-      this.repo.markExited(c.id, { exitCode: status.exitCode, oomKilled, error }, fromStates('exit')),
-      this.recordDied(c, status, oomKilled, error, usage),
+      untilAvailable(
+        () => this.repo.markExited(c.id, { exitCode: status.exitCode, oomKilled, error }, fromStates('exit')),
+        retrying,
+      ),
+      untilAvailable(() => this.audit.enqueue(died), retrying),
       final &&
         this.usageRecords
           .record(final)
@@ -105,20 +116,32 @@ export class ExitRecorder {
     oomKilled: boolean,
     error?: string,
     usage: Record<string, unknown> = {},
-  ) {
-    return this.audit.record({
-      type: 'container.died',
-      principal: 'system',
-      source: { via: 'system' },
-      subject: c.id,
-      payload: {
-        ...auditContainer(c),
-        exitCode: status.exitCode,
-        signal: status.signal,
-        oomKilled,
-        error: error ?? null,
-        usage,
-      },
-    });
+  ): Promise<void> {
+    return this.audit.enqueue(diedEvent(c, status, oomKilled, error, usage));
   }
+}
+
+function diedEvent(
+  c: ContainerRecord,
+  status: ExitStatus,
+  oomKilled: boolean,
+  error?: string,
+  usage: Record<string, unknown> = {},
+): AuditEvent {
+  return {
+    id: randomUUID(),
+    occurredAt: new Date().toISOString(),
+    type: 'container.died',
+    principal: 'system',
+    source: { via: 'system' },
+    subject: c.id,
+    payload: {
+      ...auditContainer(c),
+      exitCode: status.exitCode,
+      signal: status.signal,
+      oomKilled,
+      error: error ?? null,
+      usage,
+    },
+  };
 }

@@ -96,7 +96,16 @@ export class StartVerb {
     // Same tick as log.attach: attachers see the stdio before any output has been read.
     this.live.started(entry);
     // The row as markRunning left it (RETURNING): no second read.
-    const [running] = await entry.recorded;
+    let running: ContainerRecord | undefined;
+    try {
+      [running] = await entry.recorded;
+    } catch (err) {
+      // Fail closed: a run whose start cannot be made durable (PostgreSQL or Redis down) does
+      // not go on unrecorded. Killed at once; its exit is recorded once the servers are back.
+      entry.stopping = true;
+      await killCgroup(cgroup, 'SIGKILL').catch(() => undefined);
+      throw err;
+    }
     if (running) return running;
     // The guard did not hold: the row changed where this process's lock does not reach
     // (another Warden on the database). What was started must not outlive the answer.
