@@ -128,17 +128,17 @@ export const dockerHostConfigSchema = z.looseObject({
   SecurityOpt: strings(64, 1024).nullable().optional(),
 });
 
+/** Docker's `User`: name, uid, name:group or uid:gid, ids within 0…2^31-1; '' is the image's. */
+export const dockerUser = z.string().superRefine((u, ctx) => {
+  const problem = u === '' ? undefined : userProblem(u);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 export const dockerCreateBodySchema = z.looseObject({
   Hostname: z
     .union([z.literal(''), z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, 'must be a host name')])
     .optional(),
-  User: z
-    .string()
-    .superRefine((u, ctx) => {
-      const problem = u === '' ? undefined : userProblem(u);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .optional(),
+  User: dockerUser.optional(),
   Env: strings(4096, 131_072).nullable().optional(),
   Cmd: stringOrList.optional(),
   Entrypoint: stringOrList.optional(),

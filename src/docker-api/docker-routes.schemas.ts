@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { absolutePath, containerRef, imageRefParam, text, userProblem } from '../platform/http';
+import { absolutePath, containerRef, imageRefParam, text } from '../platform/http';
 import { WardenError } from '../platform/errors';
-import { dockerCreateBodySchema } from './create-body';
+import { dockerCreateBodySchema, dockerUser } from './create-body';
 
 /**
  * What every Docker route takes, checked by the server before its handler runs (and before
@@ -65,13 +65,7 @@ const execConfig = z.looseObject({
     .min(1, 'No exec command specified')
     .max(4096),
   Env: z.array(text(131_072)).max(4096).nullable().optional(),
-  User: z
-    .string()
-    .superRefine((u, ctx) => {
-      const problem = u === '' ? undefined : userProblem(u);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .optional(),
+  User: dockerUser.optional(),
   WorkingDir: z.union([z.literal(''), absolutePath('WorkingDir')]).optional(),
   Privileged: z.boolean().optional(),
   DetachKeys: text(64).optional(),

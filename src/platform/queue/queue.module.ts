@@ -6,6 +6,20 @@ import { ioredisOptions, producerRedisOptions } from './redis-endpoint';
 import { CAPPED_EXPONENTIAL, QUEUE_PREFIX } from './worker-options';
 
 /**
+ * Audit events and usage samples must not be lost: retried for a long while (PostgreSQL may be
+ * down for a maintenance window); completed jobs are dropped since the row is the record.
+ * Backoff doubles from 200 ms to a 10 s ceiling, so 10,000 attempts keep an event waiting
+ * through about a day of outage, and it lands within 10 s of the database's return. Past that
+ * it stays in the failed set (never removed) for an operator.
+ */
+const DURABLE_JOB_OPTIONS = {
+  attempts: 10_000,
+  backoff: { type: CAPPED_EXPONENTIAL, delay: 200 },
+  removeOnComplete: true,
+  removeOnFail: false,
+};
+
+/**
  * BullMQ on Warden's Redis. Queues are registered here for every role (the API enqueues);
  * processors are registered only by the worker role's modules.
  */
@@ -27,17 +41,7 @@ import { CAPPED_EXPONENTIAL, QUEUE_PREFIX } from './worker-options';
       inject: [INFRASTRUCTURE],
       useFactory: (infra: Infrastructure) => ({
         connection: producerRedisOptions(infra.redis),
-        defaultJobOptions: {
-          // Audit events must not be lost: retry for a long while (Postgres may be down for a
-          // maintenance window); completed jobs are dropped since the row is the record.
-          // Backoff doubles from 200 ms to a 10 s ceiling, so 10,000 attempts keep an event
-          // waiting through about a day of outage, and it lands within 10 s of the database's
-          // return. Past that it stays in the failed set (never removed) for an operator.
-          attempts: 10_000,
-          backoff: { type: CAPPED_EXPONENTIAL, delay: 200 },
-          removeOnComplete: true,
-          removeOnFail: false,
-        },
+        defaultJobOptions: DURABLE_JOB_OPTIONS,
       }),
     }),
     BullModule.registerQueueAsync({
@@ -45,14 +49,8 @@ import { CAPPED_EXPONENTIAL, QUEUE_PREFIX } from './worker-options';
       inject: [INFRASTRUCTURE],
       useFactory: (infra: Infrastructure) => ({
         connection: producerRedisOptions(infra.redis),
-        defaultJobOptions: {
-          // Usage is what showback bills on: the same patience as audit events through an
-          // outage. A sample is one row, so completed jobs are dropped like audit events.
-          attempts: 10_000,
-          backoff: { type: CAPPED_EXPONENTIAL, delay: 200 },
-          removeOnComplete: true,
-          removeOnFail: false,
-        },
+        // Usage is what showback bills on: the same patience as audit events through an outage.
+        defaultJobOptions: DURABLE_JOB_OPTIONS,
       }),
     }),
     // Reports keep their own status row; the job only carries the id (attempts set per job).
