@@ -66,7 +66,7 @@ describe('reports and the audit trail', () => {
       [{ label: `k=${'x'.repeat(1 << 20)}` }, /body\.label: must be at most 512 characters/],
       [{ label: `k=${'x'.repeat(511)}` }, /body\.label: must be at most 512 characters/],
       [{ team: 't'.repeat(129) }, /body\.team: must be at most 128 characters/],
-      [{ team: 'red\u0000' }, /body\.team: must not contain NUL bytes/],
+      [{ team: 'red\u0000' }, /body\.team: must not contain a NUL byte/],
       [
         { from: '2024-01-01T00:00:00Z', to: '2025-06-01T00:00:00Z' },
         /window is 517 days; a report covers at most 366/,

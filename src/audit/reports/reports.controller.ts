@@ -11,7 +11,7 @@ import {
   Roles,
   ZodPipe,
 } from '../../platform/http';
-import { containerRef, intParam } from '../../platform/http';
+import { containerRef, intParam, NUL_MESSAGE } from '../../platform/http';
 import type { Caller } from '../../platform/http';
 import { REPORT_LIMITS, ReportsService } from './reports.service';
 
@@ -25,7 +25,7 @@ const bounded = (max: number) =>
     .string()
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`)
-    .refine((v) => !v.includes('\0'), 'must not contain NUL bytes');
+    .refine((v) => !v.includes('\0'), NUL_MESSAGE);
 const reportBody = z.strictObject({
   ...window,
   team: bounded(REPORT_LIMITS.teamChars).optional(),
