@@ -1,4 +1,4 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
@@ -24,6 +24,12 @@ export class ReportsProcessor extends WorkerHost {
     @Inject(INFRASTRUCTURE) private readonly infra: Infrastructure,
   ) {
     super();
+  }
+
+  /** Without a listener, the worker's 'error' (Redis gone for a moment) would throw. */
+  @OnWorkerEvent('error')
+  onError(err: Error): void {
+    this.log.warn(`reports worker: ${err.message}`);
   }
 
   async process(job: Job): Promise<void> {

@@ -18,7 +18,7 @@ export const CONNECT_TIMEOUT_MS = 1000;
  * `driver.master`. One pool: the same connections, limits and type parsing for both.
  */
 export function createPgPool(url: string, opts: { max?: number } = {}): Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
     application_name: 'warden',
@@ -26,6 +26,13 @@ export function createPgPool(url: string, opts: { max?: number } = {}): Pool {
     // request waits at most this long for a connection, then answers 503 DB_UNAVAILABLE.
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   });
+  // PostgreSQL ending a connection (killed, restarted under supervision) is an 'error' event on
+  // the client, and on the pool for an idle one; an 'error' nobody listens to throws. The
+  // query that was using the connection gets the error itself (503); a client that is checked
+  // out between queries (a transaction) learns of it from its next query.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
 }
 
 /**

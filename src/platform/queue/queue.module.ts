@@ -1,5 +1,6 @@
-import { BullModule } from '@nestjs/bullmq';
-import { Global, Module } from '@nestjs/common';
+import { BullModule, InjectQueue } from '@nestjs/bullmq';
+import { Global, Injectable, Logger, Module, OnModuleInit } from '@nestjs/common';
+import type { Queue } from 'bullmq';
 import { INFRASTRUCTURE, Infrastructure } from '../infrastructure';
 import { QueueName } from './queue-names';
 import { ioredisOptions, producerRedisOptions } from './redis-endpoint';
@@ -18,6 +19,33 @@ const DURABLE_JOB_OPTIONS = {
   removeOnComplete: true,
   removeOnFail: false,
 };
+
+/**
+ * A queue re-emits its Redis connection's errors ('Connection is closed' while Redis restarts
+ * or the service stops); an EventEmitter 'error' nobody listens to throws. What callers need
+ * to know reaches them through the failed add (503); this only logs.
+ */
+@Injectable()
+class QueueErrorLog implements OnModuleInit {
+  private readonly log = new Logger('queue');
+  private last = 0;
+
+  constructor(
+    @InjectQueue(QueueName.Audit) private readonly audit: Queue,
+    @InjectQueue(QueueName.Usage) private readonly usage: Queue,
+    @InjectQueue(QueueName.Reports) private readonly reports: Queue,
+  ) {}
+
+  onModuleInit(): void {
+    for (const q of [this.audit, this.usage, this.reports])
+      q.on('error', (err) => {
+        // One line a second at most: a Redis outage repeats the same error on every retry.
+        if (Date.now() - this.last < 1000) return;
+        this.last = Date.now();
+        this.log.warn(`queue ${q.name}: ${err.message}`);
+      });
+  }
+}
 
 /**
  * BullMQ on Warden's Redis. Queues are registered here for every role (the API enqueues);
@@ -59,6 +87,7 @@ const DURABLE_JOB_OPTIONS = {
       defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 },
     }),
   ],
+  providers: [QueueErrorLog],
   exports: [BullModule],
 })
 export class QueueModule {}
