@@ -18,13 +18,17 @@ export {
   formatImageReference,
   imageName,
   isValidDigest,
+  isValidRegistry,
+  isValidRepositoryName,
+  isValidTag,
   looksLikeRegistry,
+  NAME_TOTAL_LENGTH_MAX,
 } from './reference/image-reference';
 export type { ImageReference, ParseImageReferenceOptions } from './reference/image-reference';
 export type { ParsedImage } from './archive-images';
-export { MEDIA_TYPES } from './image-manifest';
-export type { RuntimeConfig } from './image-manifest';
+export type { Descriptor, RuntimeConfig } from './image-manifest';
 export {
+  MEDIA_TYPES,
   INDEX_TYPES,
   hostPlatform,
   imageConfigSchema,
@@ -32,11 +36,4 @@ export {
   manifestSchema,
   parseDocument,
 } from './image-manifest';
-export {
-  NAME_TOTAL_LENGTH_MAX,
-  isValidRegistry,
-  isValidRepositoryName,
-  isValidTag,
-} from './reference/image-reference';
 export type { BlobInfo, ByteRange } from './store/blob-store';
-export type { Descriptor } from './image-manifest';

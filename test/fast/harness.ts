@@ -18,7 +18,7 @@ import { ContainerRepository } from '../../src/runtime/container/container.repos
 import { ImageProvider, type PreparedImage } from '../../src/images';
 import { ContainerLauncher } from '../../src/runtime/container/container-launcher';
 import { freshDatabase, freshRedis } from '../utils/services';
-import { ADMIN_TOKEN } from '../utils/warden';
+import { testWardenEnv } from '../utils/warden';
 import { FakeShim, writePasswd } from './fakes/fake-shim';
 import { RecordingSyscalls } from './fakes/recording-syscalls';
 
@@ -68,16 +68,7 @@ export async function startFastWarden(env: Record<string, string> = {}): Promise
   const lower = path.join(dataDir, 'image-root');
   fs.mkdirSync(path.join(lower, 'etc'), { recursive: true });
   await writePasswd(lower);
-  const config = loadConfig({
-    WARDEN_DATA_DIR: dataDir,
-    WARDEN_PORT: '0',
-    WARDEN_ADMIN_TOKEN: ADMIN_TOKEN,
-    DATABASE_URL: db.url,
-    REDIS_URL: redis.url,
-    WARDEN_LOG_LEVEL: 'error',
-    WARDEN_UP_WORKERS: 'inline',
-    ...env,
-  });
+  const config = loadConfig({ ...testWardenEnv(dataDir, db.url, redis.url), ...env });
   const logger = pino({ level: 'error' });
   const infra = await startInfrastructure(config, true, logger);
   await migrate(infra.databaseUrl, 'up');

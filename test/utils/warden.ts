@@ -19,6 +19,24 @@ export interface TestWarden extends RunningWarden {
   close(): Promise<void>;
 }
 
+/** The settings every in-process test Warden starts from: its own dir, a free port, the test servers. */
+export function testWardenEnv(
+  dataDir: string,
+  databaseUrl: string,
+  redisUrl: string,
+): Record<string, string> {
+  return {
+    WARDEN_DATA_DIR: dataDir,
+    WARDEN_PORT: '0',
+    WARDEN_ADMIN_TOKEN: ADMIN_TOKEN,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    WARDEN_LOG_LEVEL: 'error',
+    // In this process, where the tests reach the workers (a CLI-started `up` runs them apart).
+    WARDEN_UP_WORKERS: 'inline',
+  };
+}
+
 /**
  * Warden in this process, on a fresh database and a private redis-server, HTTP on a free
  * port. Everything real; only the embedded servers are the test run's instead of Warden's.
@@ -30,14 +48,7 @@ export async function startTestWarden(
   const [db, redis] = await Promise.all([freshDatabase(), freshRedis()]);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-data-'));
   const config = loadConfig({
-    WARDEN_DATA_DIR: dataDir,
-    WARDEN_PORT: '0',
-    WARDEN_ADMIN_TOKEN: ADMIN_TOKEN,
-    DATABASE_URL: db.url,
-    REDIS_URL: redis.url,
-    WARDEN_LOG_LEVEL: 'error',
-    // In this process, where the tests reach the workers (a CLI-started `up` runs them apart).
-    WARDEN_UP_WORKERS: 'inline',
+    ...testWardenEnv(dataDir, db.url, redis.url),
     // One runtime scope per test Warden (a Warden holds its cgroup parent while it runs), so
     // test files here and suites run by others on this host never meet; tests that mean to
     // share one pass their own.
