@@ -72,6 +72,13 @@ export class BatchingWorker<T> {
 
   /** Lets in-flight batches commit; call before the database pool closes. */
   async close(): Promise<void> {
+    // A connection closed while still connecting reports the aborted connect as an 'error' after
+    // its listeners are gone: let it settle first (a second at most, when Redis is down).
+    if (this.worker)
+      await Promise.race([
+        this.worker.waitUntilReady().catch(() => undefined),
+        new Promise((r) => setTimeout(r, 1000).unref()),
+      ]);
     await this.worker?.close();
   }
 

@@ -1,5 +1,5 @@
 import { BullModule, InjectQueue } from '@nestjs/bullmq';
-import { Global, Injectable, Logger, Module, OnModuleInit } from '@nestjs/common';
+import { Global, Injectable, Logger, Module, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { INFRASTRUCTURE, Infrastructure } from '../infrastructure';
 import { QueueName } from './queue-names';
@@ -26,7 +26,7 @@ const DURABLE_JOB_OPTIONS = {
  * to know reaches them through the failed add (503); this only logs.
  */
 @Injectable()
-class QueueErrorLog implements OnModuleInit {
+class QueueErrorLog implements OnModuleInit, OnModuleDestroy {
   private readonly log = new Logger('queue');
   private last = 0;
 
@@ -44,6 +44,16 @@ class QueueErrorLog implements OnModuleInit {
         this.last = Date.now();
         this.log.warn(`queue ${q.name}: ${err.message}`);
       });
+  }
+
+  /**
+   * Before the queues close: a connection still connecting when its queue closes loses its
+   * listeners first and then reports the aborted connect as an 'error' nobody hears (a Warden
+   * stopped right after it started). Waits for them to settle, a second at most (Redis down).
+   */
+  async onModuleDestroy(): Promise<void> {
+    const settled = Promise.allSettled([this.audit, this.usage, this.reports].map((q) => q.waitUntilReady()));
+    await Promise.race([settled, new Promise((r) => setTimeout(r, 1000).unref())]);
   }
 }
 
