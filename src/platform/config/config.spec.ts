@@ -74,7 +74,7 @@ describe('loadConfig', () => {
         key: file,
       });
       expect(problems({ WARDEN_DOCKER_TCP: '0.0.0.0:2376', WARDEN_DOCKER_TLS_CERT: file })).toEqual([
-        'WARDEN_DOCKER_TCP serves the Docker API with mutual TLS only: set WARDEN_DOCKER_TLS_CA, WARDEN_DOCKER_TLS_KEY (the CA that signs client certificates, the server\'s certificate and key)',
+        "WARDEN_DOCKER_TCP serves the Docker API with mutual TLS only: set WARDEN_DOCKER_TLS_CA, WARDEN_DOCKER_TLS_KEY (the CA that signs client certificates, the server's certificate and key)",
       ]);
       expect(problems(tcp)).toEqual([
         'WARDEN_DOCKER_TLS_CA, WARDEN_DOCKER_TLS_CERT, WARDEN_DOCKER_TLS_KEY given without WARDEN_DOCKER_TCP',
