@@ -15,7 +15,7 @@ import { WardenConfig } from './platform/config';
 import { migrate } from './platform/database';
 import { toErrorBody, WardenError } from './platform/errors';
 import { HttpExceptionFilter } from './platform/errors';
-import { rejectBadBytes } from './platform/http';
+import { refusePlainTokens, rejectBadBytes, resolveHttpTls } from './platform/http';
 import { Infrastructure, startInfrastructure } from './platform/infrastructure';
 import { startWorkerChild } from './platform/process';
 import { acquireInstanceLock } from './runtime';
@@ -117,21 +117,28 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
     const module = AppModule.forRoot({ role: appRole, config, infra, logger });
     let url: string | undefined;
     if (servesApi(role)) {
+      const tls = resolveHttpTls(config.http.tls, config.http.host, config.dataDir);
       const http = await NestFactory.create<NestExpressApplication>(module, {
         bufferLogs: true,
         bodyParser: false,
+        httpsOptions: tls && { cert: tls.cert, key: tls.key },
       });
       app = http;
       http.useLogger(http.get(NestPinoLogger));
-      http.use(...jsonBody('4mb'), rejectBadBytes);
+      http.use(refusePlainTokens, ...jsonBody('4mb'), rejectBadBytes);
       http.useGlobalFilters(new HttpExceptionFilter());
       http.set('trust proxy', 'loopback');
       mountDocs(http);
       mountConsole(http);
       await http.listen(config.http.port, config.http.host);
       const addr = http.getHttpServer().address() as { port: number };
-      url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${addr.port}`;
+      url = `${tls ? 'https' : 'http'}://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${addr.port}`;
       logger.info(`Warden (${role}) listening on ${url}; API docs at ${url}/docs`);
+      if (tls)
+        logger.info(
+          { certificate: tls.certFile, sha256: tls.fingerprint },
+          `TLS certificate${tls.selfSigned ? ' (self-signed, made for this data dir)' : ''} SHA-256 fingerprint ${tls.fingerprint}`,
+        );
       lock?.update({ http: url });
     } else {
       app = await NestFactory.createApplicationContext(module, { bufferLogs: true });

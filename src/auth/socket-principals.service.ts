@@ -59,6 +59,22 @@ export class SocketPrincipalsService implements OnApplicationBootstrap {
     return { principal, source: { via: 'docker', peerUid: uid } };
   }
 
+  /**
+   * The caller behind a Docker TCP client certificate (mutual TLS, issued by the operator's
+   * CA): its subject CN names the principal, as a mapped uid does on the socket.
+   */
+  async callerForCertificate(subject: string, fingerprint: string): Promise<Caller> {
+    const principal = await this.principals.find(subject);
+    if (!principal)
+      throw new WardenError(
+        'FORBIDDEN',
+        `client certificate CN=${subject} names no Warden principal, so it may not use the Docker API; ` +
+          `an admin can create it with POST /principals {"id": "${subject}", …}, or issue the certificate with CN=<principal id>`,
+        { subject, fingerprint },
+      );
+    return { principal, source: { via: 'docker', peerCertificate: `CN=${subject}` } };
+  }
+
   list(): Promise<SocketPrincipalMapping[]> {
     return this.mappings.list();
   }

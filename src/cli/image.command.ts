@@ -1,6 +1,8 @@
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { request } from 'node:http';
+import { ClientRequest, IncomingMessage, request as httpRequest, RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -26,6 +28,8 @@ export class ImageCommandError extends Error {}
 
 interface Options {
   url: string;
+  /** Trusted for an https URL besides the system's CAs: Warden's self-signed certificate. */
+  ca?: Buffer;
   token?: string;
   rest: string[];
   flags: Map<string, string | true>;
@@ -46,15 +50,35 @@ function parseArgs(args: string[], config: WardenConfig): Options {
   }
   const host =
     config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host === '::' ? '::1' : config.http.host;
+  // The scheme Warden serves (src/platform/http/tls.ts): https with a certificate, or when bound
+  // beyond loopback on WARDEN_TLS=auto, where it made a self-signed one under the data dir.
+  const tls = config.http.tls;
+  const bound = config.http.host;
+  const loopback =
+    bound === 'localhost' || bound === '::1' || (isIP(bound) === 4 && bound.startsWith('127.'));
+  const https = tls.mode === 'files' || (tls.mode === 'auto' && !loopback);
+  const selfSigned = join(config.dataDir, 'tls', 'http-cert.pem');
   const url =
     (flags.get('url') as string | undefined) ??
-    `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
+    `${https ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`;
   return {
     url: url.replace(/\/+$/, ''),
+    ca: tls.mode === 'auto' && existsSync(selfSigned) ? readFileSync(selfSigned) : undefined,
     token: (flags.get('token') as string | undefined) ?? config.adminToken,
     rest,
     flags,
   };
+}
+
+function request(
+  o: Options,
+  url: URL,
+  opts: RequestOptions,
+  onResponse: (r: IncomingMessage) => void,
+): ClientRequest {
+  return url.protocol === 'https:'
+    ? httpsRequest(url, { ...opts, ...(o.ca && { ca: o.ca }) }, onResponse)
+    : httpRequest(url, opts, onResponse);
 }
 
 /**
@@ -70,7 +94,7 @@ async function streamLines(
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (o.token) headers.authorization = `Bearer ${o.token}`;
   await new Promise<void>((resolve, reject) => {
-    const req = request(new URL(`${o.url}${path}`), { method: 'POST', headers }, (r) => {
+    const req = request(o, new URL(`${o.url}${path}`), { method: 'POST', headers }, (r) => {
       let buf = '';
       r.setEncoding('utf8');
       r.on('data', (d: string) => {
@@ -119,7 +143,7 @@ async function call(o: Options, method: string, path: string, body?: { stream: R
   if (body) headers['content-type'] = body.type;
   const url = new URL(`${o.url}${path}`);
   const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request(url, { method, headers }, (r) => {
+    const req = request(o, url, { method, headers }, (r) => {
       let text = '';
       r.setEncoding('utf8');
       r.on('data', (d: string) => (text += d));

@@ -7,6 +7,8 @@ import {
 } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { dirname } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -40,7 +42,7 @@ import { DockerExecController } from './exec.controller';
 import { DockerImagesController } from './images.controller';
 import { DockerSystemController, pingHeaders } from './system.controller';
 
-type Peer = { uid: number; pid: number } | { error: string };
+type Peer = { uid: number; pid: number } | { subject: string; fingerprint: string } | { error: string };
 
 /**
  * The Docker Engine API on a unix socket (WARDEN_DOCKER_SOCKET): a plain http.Server, so
@@ -55,6 +57,7 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
   private readonly peers = new WeakMap<Socket, Peer>();
   private readonly sockets = new Set<Socket>();
   private server?: http.Server;
+  private tcpServer?: https.Server;
 
   constructor(
     private readonly principals: SocketPrincipalsService,
@@ -94,11 +97,7 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     fs.mkdirSync(dirname(path), { recursive: true });
     const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 5000 });
     server.on('connection', (socket: Socket) => this.accept(socket));
-    server.on('request', (req, res) => void this.handle(req, new PlainReply(req, res)));
-    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on('error', () => undefined); // a client gone mid-stream is not the service's problem
-      void this.handle(req, new UpgradeReply(socket, head), { socket, head });
-    });
+    this.serve(server);
     // The mode is set before anyone can connect: listen under a umask that leaves 0660.
     const umask = process.umask(0o117);
     try {
@@ -115,16 +114,87 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     fs.chmodSync(path, 0o660);
     this.server = server;
     this.log.log(`Docker API on unix://${path}`);
+    if (this.config.dockerTcp) await this.listenTcp(this.config.dockerTcp);
+  }
+
+  /** Requests and hijacked streams, the same on the unix socket and on TCP. */
+  private serve(server: http.Server | https.Server): void {
+    server.on('request', (req, res) => void this.handle(req, new PlainReply(req, res)));
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => undefined); // a client gone mid-stream is not the service's problem
+      void this.handle(req, new UpgradeReply(socket, head), { socket, head });
+    });
+  }
+
+  /**
+   * The Docker API on TCP, as `dockerd --tlsverify` serves it: mutual TLS only. The handshake
+   * refuses a client without a certificate from the configured CA; the certificate's subject
+   * then stands where the socket's peer uid does.
+   */
+  private async listenTcp(tcp: NonNullable<WardenConfig['dockerTcp']>): Promise<void> {
+    const server = https.createServer({
+      ca: fs.readFileSync(tcp.ca),
+      cert: fs.readFileSync(tcp.cert),
+      key: fs.readFileSync(tcp.key),
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+      requestTimeout: 0,
+      keepAliveTimeout: 5000,
+    });
+    server.on('secureConnection', (socket: TLSSocket) => this.acceptTls(socket));
+    server.on('tlsClientError', (err, socket) => {
+      this.log.warn(`docker TCP: refused a TLS client from ${socket.remoteAddress}: ${err.message}`);
+    });
+    this.serve(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(tcp.port, tcp.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.tcpServer = server;
+    const port = (server.address() as { port: number }).port;
+    this.log.log(
+      `Docker API on tcp://${tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host}:${port} (mutual TLS)`,
+    );
+  }
+
+  /** The TCP listener's port (the configured one, or the kernel's pick for port 0). */
+  get tcpPort(): number | undefined {
+    return (this.tcpServer?.address() as { port: number } | null)?.port;
+  }
+
+  private acceptTls(socket: TLSSocket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    const cert = socket.getPeerCertificate();
+    const cn = cert?.subject?.CN;
+    const subject = Array.isArray(cn) ? cn[0] : cn;
+    this.peers.set(
+      socket,
+      socket.authorized && subject
+        ? { subject, fingerprint: cert.fingerprint256 }
+        : { error: 'the client certificate has no subject CN' },
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    const tcp = this.tcpServer;
+    this.tcpServer = undefined;
+    const tcpClosed = tcp && new Promise<void>((resolve) => tcp.close(() => resolve()));
     const server = this.server;
-    if (!server) return;
+    if (!server) {
+      for (const s of this.sockets) s.destroy();
+      await tcpClosed;
+      return;
+    }
     this.server = undefined;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Hijacked and streaming connections never go idle on their own.
     for (const s of this.sockets) s.destroy();
-    await closed;
+    await Promise.all([closed, tcpClosed]);
     fs.rmSync(this.config.dockerSocket, { force: true });
   }
 
@@ -137,7 +207,7 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
       const cred = this.sys.peerCredentials(fd);
       this.peers.set(socket, { uid: cred.uid, pid: cred.pid });
     } catch (err) {
-      this.peers.set(socket, { error: (err as Error).message });
+      this.peers.set(socket, { error: `SO_PEERCRED failed: ${(err as Error).message}` });
     }
   }
 
@@ -146,9 +216,12 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     if (!peer || 'error' in peer)
       throw new WardenError(
         'FORBIDDEN',
-        `cannot tell who is connected (SO_PEERCRED failed: ${peer?.error ?? 'unknown connection'})`,
+        `cannot tell who is connected (${peer?.error ?? 'unknown connection'})`,
       );
-    const c = await this.principals.callerFor(peer.uid, peer.pid);
+    const c =
+      'subject' in peer
+        ? await this.principals.callerForCertificate(peer.subject, peer.fingerprint)
+        : await this.principals.callerFor(peer.uid, peer.pid);
     return { ...c, source: { ...c.source, requestId } };
   }
 

@@ -33,6 +33,57 @@ describe('loadConfig', () => {
     expect(c.redis.url).toBe('redis://cache:6379/1');
   });
 
+  describe('transport security', () => {
+    // Any readable regular file stands in for PEM material: loadConfig checks presence, the
+    // servers parse the contents.
+    const file = __filename;
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, '/x');
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+
+    it('takes a certificate and key together, and only readable files', () => {
+      expect(loadConfig({ WARDEN_TLS_CERT: file, WARDEN_TLS_KEY: file }, '/x').http.tls).toEqual({
+        mode: 'files',
+        cert: file,
+        key: file,
+      });
+      expect(loadConfig({}, '/x').http.tls).toEqual({ mode: 'auto' });
+      expect(problems({ WARDEN_TLS_CERT: file })).toEqual([
+        'WARDEN_TLS_CERT and WARDEN_TLS_KEY must be given together',
+      ]);
+      expect(problems({ WARDEN_TLS_CERT: '/nonexistent.pem', WARDEN_TLS_KEY: file })[0]).toMatch(
+        /^WARDEN_TLS_CERT must be a readable file/,
+      );
+      expect(problems({ WARDEN_TLS: 'off', WARDEN_TLS_CERT: file, WARDEN_TLS_KEY: file })).toEqual([
+        'WARDEN_TLS=off contradicts WARDEN_TLS_CERT/WARDEN_TLS_KEY: drop one',
+      ]);
+    });
+
+    it('serves the Docker API on TCP only with mutual TLS', () => {
+      const tcp = { WARDEN_DOCKER_TLS_CA: file, WARDEN_DOCKER_TLS_CERT: file, WARDEN_DOCKER_TLS_KEY: file };
+      expect(loadConfig({ WARDEN_DOCKER_TCP: '[::1]:2376', ...tcp }, '/x').dockerTcp).toEqual({
+        host: '::1',
+        port: 2376,
+        ca: file,
+        cert: file,
+        key: file,
+      });
+      expect(problems({ WARDEN_DOCKER_TCP: '0.0.0.0:2376', WARDEN_DOCKER_TLS_CERT: file })).toEqual([
+        "WARDEN_DOCKER_TCP serves the Docker API with mutual TLS only: set WARDEN_DOCKER_TLS_CA, WARDEN_DOCKER_TLS_KEY (the CA that signs client certificates, the server's certificate and key)",
+      ]);
+      expect(problems(tcp)).toEqual([
+        'WARDEN_DOCKER_TLS_CA, WARDEN_DOCKER_TLS_CERT, WARDEN_DOCKER_TLS_KEY given without WARDEN_DOCKER_TCP',
+      ]);
+      expect(problems({ WARDEN_DOCKER_TCP: 'example.org:2376', ...tcp })[0]).toMatch(/must be host:port/);
+      expect(problems({ WARDEN_DOCKER_TCP: '127.0.0.1:70000', ...tcp })[0]).toMatch(/at most 65535/);
+    });
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', WARDEN_PORT: '' }, '/x')).toMatchObject({
       database: { url: undefined },

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
@@ -9,7 +10,9 @@ import { z } from 'zod';
  */
 export interface WardenConfig {
   dataDir: string;
-  http: { host: string; port: number };
+  http: { host: string; port: number; tls: HttpTlsConfig };
+  /** The Docker API on TCP with mutual TLS (WARDEN_DOCKER_TCP), beside the unix socket. */
+  dockerTcp?: DockerTcpConfig;
   dockerSocket: string;
   adminToken?: string;
   database: { url?: string };
@@ -39,6 +42,23 @@ export interface WardenConfig {
 }
 
 /** One upstream the /v2/ proxy pulls through: clients name it by alias (`<alias>/<repo>`). */
+/**
+ * The HTTP port's TLS: `files` when WARDEN_TLS_CERT/KEY are given; `auto` makes a self-signed
+ * certificate under the data dir when bound beyond loopback (plain HTTP on loopback); `off`
+ * serves plain HTTP anywhere (TLS terminated in front), where bearer tokens are still refused
+ * from non-loopback peers.
+ */
+export type HttpTlsConfig = { mode: 'files'; cert: string; key: string } | { mode: 'auto' | 'off' };
+
+export interface DockerTcpConfig {
+  host: string;
+  port: number;
+  /** The CA that signed the clients' certificates: only they are admitted (dockerd --tlsverify). */
+  ca: string;
+  cert: string;
+  key: string;
+}
+
 export interface RegistryUpstream {
   alias: string;
   /** scheme://host[:port], no credentials: safe to log, never shown to registry clients. */
@@ -88,6 +108,15 @@ const urlWithScheme = (schemes: string[], example: string) =>
     },
   );
 
+const readableFile = z.string().refine((v) => {
+  try {
+    fs.accessSync(v, fs.constants.R_OK);
+    return fs.statSync(v).isFile();
+  } catch {
+    return false;
+  }
+}, 'must be a readable file');
+
 const envSchema = z.object({
   WARDEN_DATA_DIR: z.string().min(1, 'must not be empty').optional(),
   WARDEN_HOST: z
@@ -128,7 +157,41 @@ const envSchema = z.object({
   WARDEN_REGISTRY_UPSTREAMS: z.string().superRefine(checkUpstreams).optional(),
   WARDEN_REGISTRY_TAG_TTL: z.coerce.number().int().min(0).max(86400).optional(),
   WARDEN_REGISTRY_FILL_TIMEOUT: z.coerce.number().int().min(1).max(86400).optional(),
+  WARDEN_TLS: z.enum(['auto', 'off']).optional(),
+  WARDEN_TLS_CERT: readableFile.optional(),
+  WARDEN_TLS_KEY: readableFile.optional(),
+  WARDEN_DOCKER_TCP: z
+    .string()
+    .regex(/^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):\d{1,5}$/, 'must be host:port (e.g. 127.0.0.1:2376)')
+    .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535')
+    .optional(),
+  WARDEN_DOCKER_TLS_CA: readableFile.optional(),
+  WARDEN_DOCKER_TLS_CERT: readableFile.optional(),
+  WARDEN_DOCKER_TLS_KEY: readableFile.optional(),
 });
+
+/** Settings that only make sense together, each problem named (docs/security.md, transport). */
+function pairings(e: z.infer<typeof envSchema>): string[] {
+  const problems: string[] = [];
+  if (!!e.WARDEN_TLS_CERT !== !!e.WARDEN_TLS_KEY)
+    problems.push('WARDEN_TLS_CERT and WARDEN_TLS_KEY must be given together');
+  if (e.WARDEN_TLS === 'off' && e.WARDEN_TLS_CERT)
+    problems.push('WARDEN_TLS=off contradicts WARDEN_TLS_CERT/WARDEN_TLS_KEY: drop one');
+  const tcp = ['WARDEN_DOCKER_TLS_CA', 'WARDEN_DOCKER_TLS_CERT', 'WARDEN_DOCKER_TLS_KEY'] as const;
+  const missing = tcp.filter((k) => !e[k]);
+  if (e.WARDEN_DOCKER_TCP && missing.length)
+    problems.push(
+      `WARDEN_DOCKER_TCP serves the Docker API with mutual TLS only: set ${missing.join(', ')} (the CA that signs client certificates, the server's certificate and key)`,
+    );
+  if (!e.WARDEN_DOCKER_TCP && missing.length < tcp.length)
+    problems.push(`${tcp.filter((k) => e[k]).join(', ')} given without WARDEN_DOCKER_TCP`);
+  return problems;
+}
+
+function splitHostPort(v: string): { host: string; port: number } {
+  const i = v.lastIndexOf(':');
+  return { host: v.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(v.slice(i + 1)) };
+}
 
 // Docker Hub's API host; images name it docker.io (distribution/reference normalize.go).
 const DOCKER_HUB_API_HOSTS = ['registry-1.docker.io', 'index.docker.io', 'docker.io'];
@@ -239,10 +302,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     );
   }
   const e = parsed.data;
+  const unpaired = pairings(e);
+  if (unpaired.length) throw new ConfigError(unpaired);
   const dataDir = path.resolve(cwd, e.WARDEN_DATA_DIR ?? 'var');
   return {
     dataDir,
-    http: { host: e.WARDEN_HOST ?? '127.0.0.1', port: e.WARDEN_PORT ?? 8484 },
+    http: {
+      host: e.WARDEN_HOST ?? '127.0.0.1',
+      port: e.WARDEN_PORT ?? 8484,
+      tls:
+        e.WARDEN_TLS_CERT && e.WARDEN_TLS_KEY
+          ? {
+              mode: 'files',
+              cert: path.resolve(cwd, e.WARDEN_TLS_CERT),
+              key: path.resolve(cwd, e.WARDEN_TLS_KEY),
+            }
+          : { mode: e.WARDEN_TLS ?? 'auto' },
+    },
+    dockerTcp:
+      e.WARDEN_DOCKER_TCP && e.WARDEN_DOCKER_TLS_CA && e.WARDEN_DOCKER_TLS_CERT && e.WARDEN_DOCKER_TLS_KEY
+        ? {
+            ...splitHostPort(e.WARDEN_DOCKER_TCP),
+            ca: path.resolve(cwd, e.WARDEN_DOCKER_TLS_CA),
+            cert: path.resolve(cwd, e.WARDEN_DOCKER_TLS_CERT),
+            key: path.resolve(cwd, e.WARDEN_DOCKER_TLS_KEY),
+          }
+        : undefined,
     dockerSocket: path.resolve(cwd, e.WARDEN_DOCKER_SOCKET ?? path.join(dataDir, 'docker.sock')),
     adminToken: e.WARDEN_ADMIN_TOKEN,
     database: { url: e.DATABASE_URL },
@@ -282,6 +367,36 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   },
   { name: 'WARDEN_HOST', default: '127.0.0.1', meaning: 'HTTP listen address' },
   { name: 'WARDEN_PORT', default: '8484', meaning: 'HTTP port (REST, /v2/, /health, /metrics, /docs)' },
+  {
+    name: 'WARDEN_TLS_CERT',
+    default: '(none)',
+    meaning: 'PEM certificate (chain) for the HTTP port; with WARDEN_TLS_KEY it serves HTTPS',
+  },
+  { name: 'WARDEN_TLS_KEY', default: '(none)', meaning: 'PEM private key of WARDEN_TLS_CERT' },
+  {
+    name: 'WARDEN_TLS',
+    default: 'auto',
+    meaning:
+      'without a certificate: auto = plain HTTP on loopback, a self-signed certificate under the data dir beyond it; off = plain HTTP (bearer tokens refused from non-loopback peers)',
+  },
+  {
+    name: 'WARDEN_DOCKER_TCP',
+    default: '(none)',
+    meaning:
+      'host:port for the Docker API over TCP, mutual TLS only (needs the three WARDEN_DOCKER_TLS_* files)',
+  },
+  {
+    name: 'WARDEN_DOCKER_TLS_CA',
+    default: '(none)',
+    meaning:
+      "CA bundle that signs Docker TCP clients' certificates; a client's subject CN names its principal",
+  },
+  {
+    name: 'WARDEN_DOCKER_TLS_CERT',
+    default: '(none)',
+    meaning: 'PEM certificate of the Docker TCP listener',
+  },
+  { name: 'WARDEN_DOCKER_TLS_KEY', default: '(none)', meaning: 'PEM private key of WARDEN_DOCKER_TLS_CERT' },
   {
     name: 'WARDEN_DOCKER_SOCKET',
     default: '$WARDEN_DATA_DIR/docker.sock',

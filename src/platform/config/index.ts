@@ -6,5 +6,12 @@ export {
   parseUpstreamUrl,
   UPSTREAM_ALIAS_RE,
 } from './config';
-export type { WardenConfig, RegistryConfig, RegistryUpstream, UpstreamCredentials } from './config';
+export type {
+  WardenConfig,
+  RegistryConfig,
+  RegistryUpstream,
+  UpstreamCredentials,
+  HttpTlsConfig,
+  DockerTcpConfig,
+} from './config';
 export { WARDEN_CONFIG } from './config.tokens';

@@ -18,6 +18,8 @@ export interface CallerSource {
   via: 'http' | 'docker' | 'registry' | 'cli' | 'system';
   tokenId?: string;
   peerUid?: number;
+  /** Docker API over TCP: the client certificate's subject (mutual TLS). */
+  peerCertificate?: string;
   ip?: string;
   requestId?: string;
 }

@@ -3,3 +3,5 @@ export { ZodPipe, ApiZodBody, ApiZodParam, ApiZodQuery, describeIssues } from '.
 export { ROLES, ROLES_KEY, Roles, CurrentCaller } from './caller';
 export type { Role, Principal, Caller, CallerSource } from './caller';
 export * from './validation';
+export { isLoopback, resolveHttpTls, refusePlainTokens } from './tls';
+export type { HttpTls } from './tls';
