@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
-import { CgroupDriver, type CgroupHandle, type CgroupLimits } from '../cgroups';
+import { CgroupDriver, CgroupError, type CgroupHandle, type CgroupLimits } from '../cgroups';
 import type { Syscalls } from '../../platform/ffi';
 import type { LaunchedProcess, LaunchShimOptions, PreparedShim } from '../shim/launch-shim';
 import type { ShimRunner } from '../shim/shim-runner';
@@ -132,7 +132,16 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
         { cause: err },
       );
     }
-    const cgroup = await this.cgroups.create(c.id, hostCgroupLimits(c.spec));
+    let cgroup: CgroupHandle;
+    try {
+      cgroup = await this.cgroups.create(c.id, hostCgroupLimits(c.spec));
+    } catch (err) {
+      // Limits this host cannot apply (a device that is no disk, a controller it lacks) fail
+      // the start like a command that cannot run: recorded, and an auto-remove container goes.
+      if (err instanceof CgroupError && (err.code === 'INVALID_LIMIT' || err.code === 'UNSUPPORTED'))
+        return { failed: err };
+      throw err;
+    }
     try {
       return { cgroup, launched: await this.shim.launch(...this.shimArgs(c, runConfig, cgroup)) };
     } catch (err) {
