@@ -5,7 +5,7 @@ import { diskHolding } from '../../src/runtime/cgroups';
 import { importBusybox } from '../utils/containers';
 import { DockerCli, socketRequest } from '../utils/docker-cli';
 import { eventually } from '../utils/services';
-import { startTestWarden, TestWarden } from '../utils/warden';
+import { api, startTestWarden, TestWarden } from '../utils/warden';
 
 const MiB = 1024 * 1024;
 const BB = 'busybox:1.35';
@@ -108,6 +108,11 @@ describe('block I/O limits with the real docker CLI (cgroup blkio/io)', () => {
     } finally {
       await docker.run(['rm', '-f', id]);
     }
+    // The run's final usage record carries its block I/O (showback and reports read these).
+    await eventually('the final usage record with the write', async () => {
+      const r = await api(w, 'GET', `/containers/${id}/usage`);
+      return r.body.final?.ioWriteBytes >= MiB && r.body.final.ioWriteOps > 0;
+    });
   });
 
   it('refuses a device that is not a block device, and a rate of nothing, saying which', async () => {
