@@ -22,6 +22,10 @@ interface SampleRow {
   throttled_periods: string;
   throttled_ns: string;
   oom_kills: number | null;
+  io_read_bytes: string | null;
+  io_write_bytes: string | null;
+  io_read_ops: string | null;
+  io_write_ops: string | null;
 }
 
 interface RollupRow {
@@ -36,11 +40,14 @@ interface RollupRow {
   memory_peak_bytes: string;
   throttled_ns: string;
   oom_kills: string;
+  io_read_bytes: string;
+  io_write_bytes: string;
 }
 
 // pg hands bigint and numeric back as strings; every value here fits a double exactly
 // (2^53 ns of CPU is 104 days).
 const num = (v: string | number) => Number(v);
+const numOrNull = (v: string | null) => (v === null ? null : Number(v));
 
 function toSample(r: SampleRow): UsageSample {
   return {
@@ -63,6 +70,10 @@ function toSample(r: SampleRow): UsageSample {
     throttledPeriods: num(r.throttled_periods),
     throttledNs: num(r.throttled_ns),
     oomKills: r.oom_kills,
+    ioReadBytes: numOrNull(r.io_read_bytes),
+    ioWriteBytes: numOrNull(r.io_write_bytes),
+    ioReadOps: numOrNull(r.io_read_ops),
+    ioWriteOps: numOrNull(r.io_write_ops),
   };
 }
 
@@ -87,6 +98,10 @@ const COLUMNS: Array<[string, string, (s: UsageSample) => unknown]> = [
   ['throttled_periods', 'bigint', (s) => s.throttledPeriods],
   ['throttled_ns', 'bigint', (s) => s.throttledNs],
   ['oom_kills', 'integer', (s) => s.oomKills],
+  ['io_read_bytes', 'bigint', (s) => s.ioReadBytes ?? null],
+  ['io_write_bytes', 'bigint', (s) => s.ioWriteBytes ?? null],
+  ['io_read_ops', 'bigint', (s) => s.ioReadOps ?? null],
+  ['io_write_ops', 'bigint', (s) => s.ioWriteOps ?? null],
 ];
 
 const INSERT_SQL = `INSERT INTO usage_samples (${COLUMNS.map(([c]) => c).join(', ')})
@@ -165,6 +180,8 @@ export class UsageSampleRepository {
       memoryPeakBytes: num(r.memory_peak_bytes),
       throttledNs: num(r.throttled_ns),
       oomKills: num(r.oom_kills),
+      ioReadBytes: num(r.io_read_bytes),
+      ioWriteBytes: num(r.io_write_bytes),
     }));
   }
 }

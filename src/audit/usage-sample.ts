@@ -29,6 +29,14 @@ export interface UsageSample {
   throttledNs: number;
   /** null where the kernel does not count OOM kills (v1 before 4.13). */
   oomKills: number | null;
+  /**
+   * Block I/O since the run started (bytes, operations); null where the host has no block I/O
+   * controller. Optional so samples queued by an older Warden still parse.
+   */
+  ioReadBytes?: number | null;
+  ioWriteBytes?: number | null;
+  ioReadOps?: number | null;
+  ioWriteOps?: number | null;
 }
 
 /** One hour of usage for one label key=value, summed over the containers that carry it. */
@@ -45,4 +53,7 @@ export interface UsageRollup {
   memoryPeakBytes: number;
   throttledNs: number;
   oomKills: number;
+  /** Bytes read and written from block devices in the hour. */
+  ioReadBytes: number;
+  ioWriteBytes: number;
 }

@@ -204,6 +204,21 @@ function cpuJson(s: Sample | undefined) {
   };
 }
 
+/** Per device and direction, as the Engine API lists them (the CLI sums Read/Write for BLOCK I/O). */
+function blkioJson(cur: Sample): Record<string, unknown> {
+  const io = cur.stats?.io;
+  if (!io) return { io_service_bytes_recursive: null, io_serviced_recursive: null };
+  const entries = (read: 'readBytes' | 'readOps', write: 'writeBytes' | 'writeOps') =>
+    io.devices.flatMap((d) => [
+      { major: d.major, minor: d.minor, op: 'read', value: d[read] },
+      { major: d.major, minor: d.minor, op: 'write', value: d[write] },
+    ]);
+  return {
+    io_service_bytes_recursive: entries('readBytes', 'writeBytes'),
+    io_serviced_recursive: entries('readOps', 'writeOps'),
+  };
+}
+
 /** The Engine API's stats object (a stopped container gets zeros, as in Docker). */
 export function statsJson(id: string, name: string, cur: Sample, prev?: Sample): Record<string, unknown> {
   const m = cur.stats?.memory;
@@ -216,7 +231,7 @@ export function statsJson(id: string, name: string, cur: Sample, prev?: Sample):
           ...(cur.stats.pids.limit >= 0 ? { limit: cur.stats.pids.limit } : {}),
         }
       : {},
-    blkio_stats: { io_service_bytes_recursive: null, io_serviced_recursive: null },
+    blkio_stats: blkioJson(cur),
     num_procs: 0,
     storage_stats: {},
     cpu_stats: cpuJson(cur),

@@ -1,4 +1,5 @@
 import type { ImageRecord } from '../images';
+import type { BlkioRate } from '../policy';
 import { cgroupLimits, type ContainerRecord } from '../runtime';
 
 /**
@@ -23,6 +24,21 @@ function envOf(c: ContainerRecord, image?: ImageRecord): string[] {
 
 const networkMode = (c: ContainerRecord) =>
   c.spec.networkMode === 'host' || c.spec.hostNamespaces.net ? 'host' : 'none';
+
+/** Docker's Blkio* HostConfig fields as the create set them (paths, not major:minor). */
+function blkioHostConfig(c: ContainerRecord): Record<string, unknown> {
+  const devices = c.spec.blkio?.devices ?? [];
+  const rates = (rate: BlkioRate) =>
+    devices.filter((d) => d[rate] !== undefined).map((d) => ({ Path: d.path, Rate: d[rate] }));
+  return {
+    BlkioWeight: c.spec.blkio?.weight ?? 0,
+    BlkioWeightDevice: [],
+    BlkioDeviceReadBps: rates('readBps'),
+    BlkioDeviceWriteBps: rates('writeBps'),
+    BlkioDeviceReadIOps: rates('readIops'),
+    BlkioDeviceWriteIOps: rates('writeIops'),
+  };
+}
 
 export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Record<string, unknown> {
   const argv = commandOf(c, image);
@@ -79,6 +95,7 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
       CpuPeriod: 0,
       CpusetCpus: limits.cpusetCpus ?? '',
       PidsLimit: limits.pidsLimit ?? null,
+      ...blkioHostConfig(c),
       Devices: c.spec.devices.map((d) => ({
         PathOnHost: d.hostPath,
         PathInContainer: d.containerPath,

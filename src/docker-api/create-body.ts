@@ -51,6 +51,18 @@ export interface DockerHostConfig {
   RestartPolicy?: { Name?: string; MaximumRetryCount?: number } | null;
   PortBindings?: Record<string, unknown> | null;
   SecurityOpt?: string[] | null;
+  BlkioWeight?: number;
+  BlkioWeightDevice?: Array<{ Path?: string; Weight?: number }> | null;
+  BlkioDeviceReadBps?: DockerThrottleDevice[] | null;
+  BlkioDeviceWriteBps?: DockerThrottleDevice[] | null;
+  BlkioDeviceReadIOps?: DockerThrottleDevice[] | null;
+  BlkioDeviceWriteIOps?: DockerThrottleDevice[] | null;
+}
+
+/** moby's ThrottleDevice: a device path on the host and a rate (bytes or operations per second). */
+export interface DockerThrottleDevice {
+  Path: string;
+  Rate: number;
 }
 
 const strings = (maxItems: number, maxLength: number) => z.array(text(maxLength)).max(maxItems);
@@ -59,6 +71,12 @@ const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const optionalText = (max: number) => text(max).optional();
 /** Docker sends "" for an unset path. */
 const optionalPath = (what: string) => z.union([z.literal(''), absolutePath(what)]).optional();
+
+const throttleDevices = z
+  .array(z.looseObject({ Path: text(4096), Rate: int(0, Number.MAX_SAFE_INTEGER) }))
+  .max(64)
+  .nullable()
+  .optional();
 
 /**
  * The create body as checked at the edge, before anything is decided or recorded: every field
@@ -126,6 +144,16 @@ export const dockerHostConfigSchema = z.looseObject({
     .optional(),
   PortBindings: z.record(text(64), z.unknown()).nullable().optional(),
   SecurityOpt: strings(64, 1024).nullable().optional(),
+  BlkioWeight: z.union([z.literal(0), int(10, 1000)], { error: 'must be 0 (unset) or 10-1000' }).optional(),
+  BlkioWeightDevice: z
+    .array(z.looseObject({ Path: optionalText(4096), Weight: int(0, 1000).optional() }))
+    .max(64)
+    .nullable()
+    .optional(),
+  BlkioDeviceReadBps: throttleDevices,
+  BlkioDeviceWriteBps: throttleDevices,
+  BlkioDeviceReadIOps: throttleDevices,
+  BlkioDeviceWriteIOps: throttleDevices,
 });
 
 /** Docker's `User`: name, uid, name:group or uid:gid, ids within 0…2^31-1; '' is the image's. */
@@ -222,6 +250,13 @@ export function mapCreateBody(body: DockerCreateBody): MappedCreate {
         `mount type '${m.Type}' is not supported by Warden: use bind mounts or tmpfs`,
       );
   }
+  if (hc.BlkioWeightDevice?.length)
+    throw new WardenError(
+      'VALIDATION_FAILED',
+      'per-device block I/O weights (--blkio-weight-device) are not supported by Warden: use --blkio-weight',
+    );
+  const throttles = (list: DockerThrottleDevice[] | null | undefined) =>
+    list?.length ? list.map((d) => ({ path: d.Path, rate: d.Rate })) : undefined;
   const tmpfs: Record<string, string> = { ...(hc.Tmpfs ?? {}) };
   for (const m of hc.Mounts ?? []) if (m.Type === 'tmpfs' && m.Target) tmpfs[m.Target] = '';
 
@@ -263,6 +298,11 @@ export function mapCreateBody(body: DockerCreateBody): MappedCreate {
         }))
       : undefined,
     readOnly: hc.ReadonlyRootfs ? true : undefined,
+    blkioWeight: hc.BlkioWeight ? hc.BlkioWeight : undefined,
+    deviceReadBps: throttles(hc.BlkioDeviceReadBps),
+    deviceWriteBps: throttles(hc.BlkioDeviceWriteBps),
+    deviceReadIops: throttles(hc.BlkioDeviceReadIOps),
+    deviceWriteIops: throttles(hc.BlkioDeviceWriteIOps),
   };
   for (const k of Object.keys(launch)) if (launch[k] === undefined) delete launch[k];
   return {

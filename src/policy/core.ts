@@ -9,3 +9,4 @@ export * from './checks';
 export * from './evaluate';
 export type { ImageReference, ParseImageReferenceOptions } from '../images';
 export { formatImageReference, imageName, parseImageReference } from '../images';
+export * from './spec/block-io';

@@ -1,4 +1,5 @@
 import { bindMountsCheck } from './bind-mounts.check';
+import { blockIoCheck } from './block-io.check';
 import { capabilitiesCheck } from './capabilities.check';
 import type { Check } from './check-result';
 import { devicesCheck } from './devices.check';
@@ -13,6 +14,7 @@ import { resourceLimitsCheck } from './resource-limits.check';
 export * from './check-result';
 export {
   bindMountsCheck,
+  blockIoCheck,
   capabilitiesCheck,
   devicesCheck,
   digestPinningCheck,
@@ -27,6 +29,7 @@ export {
 /** Every check, in the order reasons are listed in a decision (stable, so decisions diff cleanly). */
 export const ALL_CHECKS: readonly Check[] = [
   resourceLimitsCheck,
+  blockIoCheck,
   imageSourceCheck,
   digestPinningCheck,
   latestTagCheck,

@@ -29,6 +29,8 @@ export interface PolicyRules {
     /** CPUs, like `docker run --cpus` (0.5 = half a CPU); {nanoCpus} input is converted. */
     cpu?: LimitRule;
     pids?: LimitRule;
+    /** Block I/O caps: rates per device (bytes or operations per second) and the weight. */
+    io?: IoRules;
   };
   images?: {
     /** `host[:port][/path]`, a repository path without host (local images), or '' for all local images */
@@ -43,6 +45,14 @@ export interface PolicyRules {
   binds?: { allowedHostPaths: string[] };
   devices?: { allowedHostPaths: string[] };
   labels?: { required: string[] };
+}
+
+export interface IoRules {
+  readBps?: { max: number };
+  writeBps?: { max: number };
+  readIops?: { max: number };
+  writeIops?: { max: number };
+  weight?: { max: number };
 }
 
 export type PolicyMode = 'enforce' | 'audit';
@@ -75,6 +85,15 @@ export const policyDocumentInputSchema = z.strictObject({
         memory: limit(size).optional(),
         cpu: limit(cpus).optional(),
         pids: limit(z.number().int()).optional(),
+        io: z
+          .strictObject({
+            readBps: z.strictObject({ max: size }).optional(),
+            writeBps: z.strictObject({ max: size }).optional(),
+            readIops: z.strictObject({ max: z.number().int() }).optional(),
+            writeIops: z.strictObject({ max: z.number().int() }).optional(),
+            weight: z.strictObject({ max: z.number().int() }).optional(),
+          })
+          .optional(),
       })
       .optional(),
     images: z
@@ -187,6 +206,14 @@ const toPids: Converter<number> = (field, value, errors) => {
   return value;
 };
 
+const toOpsPerSecond: Converter<number> = (field, value, errors) => {
+  if (value <= 0) {
+    errors.push(`${field}: ${value} must be a positive number of operations per second`);
+    return undefined;
+  }
+  return value;
+};
+
 function convertLimit<T>(
   field: string,
   input: { required?: boolean; max?: T; default?: T } | undefined,
@@ -228,6 +255,24 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
     if (memory) rules.resources.memory = memory;
     if (cpu) rules.resources.cpu = cpu;
     if (pids) rules.resources.pids = pids;
+    if (res.io) {
+      const io: IoRules = {};
+      const put = (key: keyof IoRules, max: number | undefined) => {
+        if (max !== undefined) io[key] = { max };
+      };
+      const f = 'rules.resources.io';
+      if (res.io.readBps) put('readBps', toBytes(`${f}.readBps.max`, res.io.readBps.max, errors));
+      if (res.io.writeBps) put('writeBps', toBytes(`${f}.writeBps.max`, res.io.writeBps.max, errors));
+      if (res.io.readIops) put('readIops', toOpsPerSecond(`${f}.readIops.max`, res.io.readIops.max, errors));
+      if (res.io.writeIops)
+        put('writeIops', toOpsPerSecond(`${f}.writeIops.max`, res.io.writeIops.max, errors));
+      if (res.io.weight) {
+        if (res.io.weight.max < 10 || res.io.weight.max > 1000)
+          errors.push(`${f}.weight.max: ${res.io.weight.max} must be from 10 to 1000`);
+        else put('weight', res.io.weight.max);
+      }
+      rules.resources.io = io;
+    }
   }
   if (d.rules.images) {
     rules.images = { ...d.rules.images };

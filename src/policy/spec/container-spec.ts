@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_ID, text, userProblem } from '../../platform/http';
 import { ImageReference, ParseImageReferenceOptions, parseImageReference } from '../../images';
 import { LINUX_CAPABILITIES, cpusToNanoCpus, formatBytes, normalizeCapability, parseByteSize } from './units';
+import { BlkioSpec, blkioRequestFields, convertBlkio } from './block-io';
 import {
   parseBind,
   parseDevice,
@@ -63,6 +64,8 @@ export interface ContainerSpec {
   tmpfs: TmpfsMount[];
   devices: DeviceMapping[];
   readOnlyRootfs: boolean;
+  /** Block I/O weight and per-device throttles; absent when none were asked for. */
+  blkio?: BlkioSpec;
 }
 
 // Docker's floor (daemon/daemon_unix.go linuxMinMemory): below it the container cannot start.
@@ -122,6 +125,7 @@ export const launchRequestSchema = z.strictObject({
     .optional(),
   devices: z.array(deviceInputSchema).max(256).optional(),
   readOnly: z.boolean().optional(),
+  ...blkioRequestFields,
 });
 
 export type LaunchRequest = z.infer<typeof launchRequestSchema>;
@@ -348,6 +352,8 @@ export function toContainerSpec(
   for (const key of Object.keys(spec.labels))
     if (key.trim() === '') errors.push('labels: a label key is empty');
   convertResources(req, spec, errors);
+  const blkio = convertBlkio(req, errors);
+  if (blkio) spec.blkio = blkio;
 
   const targets = new Set<string>();
   for (const t of [...spec.binds.map((b) => b.target), ...spec.tmpfs.map((m) => m.target)]) {

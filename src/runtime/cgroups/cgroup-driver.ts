@@ -23,7 +23,29 @@ export interface CgroupLimits {
   cpusetCpus?: string;
   /** Memory nodes; defaults to the parent's on v1 (the kernel refuses tasks while it is empty). */
   cpusetMems?: string;
+  /** Block I/O: a relative weight and per-device throttles (Docker's Blkio* fields). */
+  blkio?: BlkioLimits;
 }
+
+/** A throttle on one block device, named by its major:minor (the kernel's key). */
+export interface DeviceRate {
+  major: number;
+  minor: number;
+  /** bytes or operations per second */
+  rate: number;
+}
+
+export interface BlkioLimits {
+  /** Docker's BlkioWeight, 10..1000; v2 maps it onto io.weight's 1..10000. */
+  weight?: number;
+  readBps?: DeviceRate[];
+  writeBps?: DeviceRate[];
+  readIops?: DeviceRate[];
+  writeIops?: DeviceRate[];
+}
+
+export const BLKIO_THROTTLES = ['readBps', 'writeBps', 'readIops', 'writeIops'] as const;
+export type BlkioThrottle = (typeof BLKIO_THROTTLES)[number];
 
 /** What the kernel reports back, in kernel units; absent where the file does not exist. */
 export interface CgroupLimitsReadback {
@@ -36,6 +58,8 @@ export interface CgroupLimitsReadback {
   pidsLimit: number; // -1 = unlimited
   cpusetCpus: string;
   cpusetMems: string;
+  /** Absent where the host has no block I/O controller for containers. */
+  blkio?: BlkioLimits;
 }
 
 export interface CgroupStats {
@@ -60,6 +84,23 @@ export interface CgroupStats {
     oomKills: number | null;
   };
   pids: { current: number; limit: number }; // limit -1 = unlimited
+  /** Block I/O done by the cgroup, summed over devices, with each device's share; null without a controller. */
+  io: IoStats | null;
+}
+
+export interface IoStats {
+  readBytes: number;
+  writeBytes: number;
+  readOps: number;
+  writeOps: number;
+  devices: Array<{
+    major: number;
+    minor: number;
+    readBytes: number;
+    writeBytes: number;
+    readOps: number;
+    writeOps: number;
+  }>;
 }
 
 export interface CgroupHandle {

@@ -10,7 +10,7 @@ import { CgroupFs, NodeCgroupFs } from './cgroup-fs';
 // memory:/process_api/…) keeps its containers inside that confinement.
 
 /** The v1 controllers the driver uses. freezer makes killAll race-free against forking processes. */
-export const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'cpuset', 'freezer'] as const;
+export const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'cpuset', 'freezer', 'blkio'] as const;
 export type V1Controller = (typeof V1_CONTROLLERS)[number];
 
 export interface CgroupHierarchy {

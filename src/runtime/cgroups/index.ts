@@ -14,6 +14,9 @@ export type { CgroupFs } from './cgroup-fs';
 export { detectCgroupLayout } from './detect-cgroup-mode';
 export type { CgroupHierarchy, CgroupLayout } from './detect-cgroup-mode';
 export { sharesToWeight } from './limits';
+export { blockDeviceOf, diskHolding, splitDev } from './block-device';
+export type { BlockDevice } from './block-device';
+export { blkioWeightToIoWeight } from './v2/io';
 export { V1CgroupDriver } from './v1/v1-driver';
 export { V2CgroupDriver } from './v2/v2-driver';
 

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
-import { CgroupDriver, type CgroupHandle } from '../cgroups';
+import { CgroupDriver, CgroupError, type CgroupHandle, type CgroupLimits } from '../cgroups';
 import type { Syscalls } from '../../platform/ffi';
 import type { LaunchedProcess, LaunchShimOptions, PreparedShim } from '../shim/launch-shim';
 import type { ShimRunner } from '../shim/shim-runner';
@@ -10,7 +10,7 @@ import type { ContainerRecord } from './container';
 import { ContainerFiles } from './container-files';
 import { ImageProvider, type PreparedImage } from '../../images';
 import { parseImageReference } from '../../policy';
-import { buildRunConfig, cgroupLimits } from './run-config';
+import { buildRunConfig, hostCgroupLimits } from './run-config';
 import { CGROUP_DRIVER, SHIM_RUNNER, SYSCALLS } from './runtime.tokens';
 
 /** Prepared starts held at once; beyond this a create prepares nothing (its start does it all). */
@@ -66,12 +66,14 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
     // Already prepared, or a start got here first: its cgroup must not be contested.
     if (this.preparations.has(c.id) || this.launching.has(c.id)) return;
     let runConfig: ShimRunConfig;
+    let limits: CgroupLimits;
     try {
       runConfig = buildRunConfig(c, image, new ContainerFiles(this.config.dataDir, c.id));
+      limits = hostCgroupLimits(c.spec);
     } catch {
-      return; // the start says what is wrong with the command
+      return; // the start says what is wrong with the command or the limits
     }
-    const ready = this.cgroups.create(c.id, cgroupLimits(c.spec)).then(
+    const ready = this.cgroups.create(c.id, limits).then(
       async (cgroup) => {
         try {
           return { cgroup, shim: await this.shim.prepare(...this.shimArgs(c, runConfig, cgroup)) };
@@ -130,7 +132,16 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
         { cause: err },
       );
     }
-    const cgroup = await this.cgroups.create(c.id, cgroupLimits(c.spec));
+    let cgroup: CgroupHandle;
+    try {
+      cgroup = await this.cgroups.create(c.id, hostCgroupLimits(c.spec));
+    } catch (err) {
+      // Limits this host cannot apply (a device that is no disk, a controller it lacks) fail
+      // the start like a command that cannot run: recorded, and an auto-remove container goes.
+      if (err instanceof CgroupError && (err.code === 'INVALID_LIMIT' || err.code === 'UNSUPPORTED'))
+        return { failed: err };
+      throw err;
+    }
     try {
       return { cgroup, launched: await this.shim.launch(...this.shimArgs(c, runConfig, cgroup)) };
     } catch (err) {

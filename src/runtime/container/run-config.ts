@@ -1,5 +1,7 @@
 import type { ContainerSpec } from '../../policy';
-import type { CgroupLimits } from '../cgroups';
+import { BLKIO_RATES } from '../../policy';
+import { blockDeviceOf } from '../cgroups';
+import type { BlkioLimits, CgroupLimits, DeviceRate } from '../cgroups';
 import type { ShimMount, ShimRunConfig } from '../shim/shim-protocol';
 import type { ContainerRecord } from './container';
 import type { ContainerFiles } from './container-files';
@@ -19,6 +21,26 @@ export function cgroupLimits(spec: ContainerSpec): CgroupLimits {
     pidsLimit: spec.pidsLimit,
     cpusetCpus: spec.cpusetCpus,
   };
+}
+
+/**
+ * The limits the cgroup is created with: cgroupLimits plus block I/O throttles, whose device
+ * paths are resolved to the kernel's major:minor here, on the host that runs the container.
+ * Throws a CgroupError (INVALID_LIMIT, a 422 naming the path) for a path that is no block device.
+ */
+export function hostCgroupLimits(spec: ContainerSpec): CgroupLimits {
+  const limits = cgroupLimits(spec);
+  if (!spec.blkio) return limits;
+  const blkio: BlkioLimits = {};
+  if (spec.blkio.weight !== undefined) blkio.weight = spec.blkio.weight;
+  for (const d of spec.blkio.devices) {
+    const dev = blockDeviceOf(d.path);
+    for (const rate of BLKIO_RATES) {
+      const value = d[rate];
+      if (value !== undefined) (blkio[rate] ??= [] as DeviceRate[]).push({ ...dev, rate: value });
+    }
+  }
+  return { ...limits, blkio };
 }
 
 /** The argv Docker would run: entrypoint + cmd, where the request's cmd replaces the image's. */

@@ -37,6 +37,10 @@ export function usageSample(
     throttledPeriods: stats.cpu.nrThrottled,
     throttledNs: stats.cpu.throttledNs,
     oomKills: stats.memory.oomKills,
+    ioReadBytes: stats.io?.readBytes ?? null,
+    ioWriteBytes: stats.io?.writeBytes ?? null,
+    ioReadOps: stats.io?.readOps ?? null,
+    ioWriteOps: stats.io?.writeOps ?? null,
   };
 }
 

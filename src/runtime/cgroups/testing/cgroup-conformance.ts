@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { CgroupDriver } from '../cgroup-driver';
 import { CgroupError } from '../cgroup.errors';
 import { CgroupFs } from '../cgroup-fs';
+import { diskHolding } from '../block-device';
 
 // One behavioural suite for every CgroupDriver: v1 and v2 on fake trees (specs), v1 on the real hierarchy
 // as root (test/privileged/cgroups-v1.test.ts). Anything the runtime relies on is asserted here, so a
@@ -36,6 +37,32 @@ export function runCgroupConformance(name: string, setup: () => Promise<Conforma
       } finally {
         await h.cleanup();
       }
+    });
+
+    it('throttles block I/O per device, reads the throttles back and counts I/O in stats', async () => {
+      // The disk holding / : a device the real kernel accepts; the fake takes any.
+      const disk = diskHolding('/') ?? { major: 254, minor: 0 };
+      const MB = 1024 * 1024;
+      const cg = await driver.create('io1', {
+        blkio: {
+          readBps: [{ ...disk, rate: 4 * MB }],
+          writeBps: [{ ...disk, rate: MB }],
+          writeIops: [{ ...disk, rate: 100 }],
+        },
+      });
+      const back = await cg.readLimits();
+      expect(back.blkio?.readBps).toEqual([{ ...disk, rate: 4 * MB }]);
+      expect(back.blkio?.writeBps).toEqual([{ ...disk, rate: MB }]);
+      expect(back.blkio?.writeIops).toEqual([{ ...disk, rate: 100 }]);
+      expect(back.blkio?.readIops).toBeUndefined();
+      const io = (await cg.stats()).io;
+      expect(io).not.toBeNull();
+      expect(io!.readBytes).toBe(io!.devices.reduce((n, d) => n + d.readBytes, 0));
+      await expect(driver.create('io2', { blkio: { writeBps: [{ ...disk, rate: 0 }] } })).rejects.toThrow(
+        /positive rate/,
+      );
+      await expect(driver.create('io3', { blkio: { weight: 5 } })).rejects.toThrow(/from 10 to 1000/);
+      expect(await driver.open('io2')).toBeNull();
     });
 
     it('creates a cgroup in every hierarchy under the parent, lists, opens and destroys it', async () => {

@@ -72,6 +72,20 @@ export function v1Files(controller: string, isRoot: boolean, f: FakeFeatures): R
       };
     case 'freezer':
       return isRoot ? common : { ...common, 'freezer.state': 'THAWED' };
+    case 'blkio':
+      // A multi-queue kernel: no CFQ blkio.weight, BFQ's weight in children only.
+      return {
+        ...common,
+        'blkio.throttle.read_bps_device': '',
+        'blkio.throttle.write_bps_device': '',
+        'blkio.throttle.read_iops_device': '',
+        'blkio.throttle.write_iops_device': '',
+        'blkio.throttle.io_service_bytes_recursive':
+          '254:0 Read 4096\n254:0 Write 8192\n254:0 Sync 0\n254:0 Async 12288\n254:0 Discard 0\n254:0 Total 12288\nTotal 12288',
+        'blkio.throttle.io_serviced_recursive':
+          '254:0 Read 1\n254:0 Write 2\n254:0 Sync 0\n254:0 Async 3\n254:0 Discard 0\n254:0 Total 3\nTotal 3',
+        ...(isRoot ? {} : { 'blkio.bfq.weight': '100' }),
+      };
     default:
       return common;
   }
@@ -117,6 +131,12 @@ export function v2ControllerFiles(controller: string, f: FakeFeatures): Record<s
       };
     case 'pids':
       return { 'pids.max': 'max', 'pids.current': '0' };
+    case 'io':
+      return {
+        'io.max': '',
+        'io.weight': 'default 100',
+        'io.stat': '254:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0',
+      };
     case 'cpuset':
       return {
         'cpuset.cpus': '',

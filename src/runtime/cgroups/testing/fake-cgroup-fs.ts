@@ -150,9 +150,56 @@ export class FakeCgroupFs extends NodeCgroupFs {
       case 'cpuset.cpus':
       case 'cpuset.mems':
         return this.cpuset(path, mount, v, fail);
+      case 'blkio.throttle.read_bps_device':
+      case 'blkio.throttle.write_bps_device':
+      case 'blkio.throttle.read_iops_device':
+      case 'blkio.throttle.write_iops_device':
+      case 'io.max':
+        return this.perDevice(path, v, fail);
+      case 'blkio.bfq.weight':
+      case 'blkio.weight':
+        return (int(v) ?? 0) >= 1 && int(v)! <= 1000 ? this.store(path, v) : fail('ERANGE');
+      case 'io.weight': {
+        const w = int(v.replace(/^default\s+/, ''));
+        return w !== undefined && w >= 1 && w <= 10000 ? this.store(path, `default ${w}`) : fail('ERANGE');
+      }
       default:
         return this.store(path, v);
     }
+  }
+
+  /**
+   * Throttle files keep one line per device: a write sets (v2: updates) that device's line, as
+   * the kernel does; an unknown device would be ENODEV there, any major:minor is taken here.
+   */
+  private async perDevice(path: string, v: string, fail: (errno: string) => never): Promise<void> {
+    const m = /^(\d+:\d+)\s+(.+)$/.exec(v);
+    if (!m) fail('EINVAL');
+    const [, dev, rest] = m!;
+    const lines = new Map<string, string>();
+    for (const line of (await this.r(path)).split('\n').filter(Boolean))
+      lines.set(line.split(/\s+/)[0], line);
+    if (basename(path) === 'io.max') {
+      const keys: Record<string, string> = { rbps: 'max', wbps: 'max', riops: 'max', wiops: 'max' };
+      for (const kv of (lines.get(dev) ?? '').split(/\s+/).slice(1))
+        keys[kv.split('=')[0]] = kv.split('=')[1];
+      for (const kv of rest.split(/\s+/)) {
+        const [k, val] = kv.split('=');
+        if (!(k in keys) || !(val === 'max' || (int(val) ?? 0) > 0)) fail('EINVAL');
+        keys[k] = val;
+      }
+      lines.set(
+        dev,
+        `${dev} ${Object.entries(keys)
+          .map(([k, val]) => `${k}=${val}`)
+          .join(' ')}`,
+      );
+    } else {
+      if (int(rest) === undefined) fail('EINVAL');
+      if (int(rest) === 0) lines.delete(dev);
+      else lines.set(dev, `${dev} ${rest}`);
+    }
+    return this.store(path, [...lines.values()].map((l) => `${l}\n`).join(''));
   }
 
   override kill(pid: number, signal: NodeJS.Signals): boolean {

@@ -46,8 +46,8 @@ export async function buildFakeCgroupTree(options: FakeTreeOptions): Promise<Fak
     });
   } else {
     const groups = options.coMountCpu
-      ? [['cpu', 'cpuacct'], ['cpuset'], ['memory'], ['devices'], ['freezer'], ['pids']]
-      : [['cpu'], ['cpuacct'], ['cpuset'], ['memory'], ['devices'], ['freezer'], ['pids']];
+      ? [['cpu', 'cpuacct'], ['cpuset'], ['memory'], ['devices'], ['freezer'], ['pids'], ['blkio']]
+      : [['cpu'], ['cpuacct'], ['cpuset'], ['memory'], ['devices'], ['freezer'], ['pids'], ['blkio']];
     for (const g of groups)
       mounts.push({ point: `/sys/fs/cgroup/${g.join(',')}`, kind: 'v1', controllers: g });
     if (options.mode === 'hybrid')

@@ -45,6 +45,7 @@ describe('v1 driver specifics (fake tree)', () => {
       expect(driver.parentPaths.memory).toBe(`${tree.root}/sys/fs/cgroup/memory/process_api/abc/warden`);
       expect(driver.parentPaths.cpu).toBe(`${tree.root}/sys/fs/cgroup/cpu/warden`);
       expect(Object.keys(driver.parentPaths).sort()).toEqual([
+        'blkio',
         'cpu',
         'cpuacct',
         'cpuset',

@@ -17,6 +17,7 @@ import { applyCpusetV1, inheritCpusetV1, readCpusetV1 } from './cpuset';
 import { setFreezerStateV1 } from './freezer';
 import { applyMemoryV1, memoryStatsV1, readMemoryLimitsV1 } from './memory';
 import { applyPidsV1, pidsStatsV1, readPidsLimitV1 } from './pids';
+import { applyBlkioV1, ioStatsV1, readBlkioV1 } from './blkio';
 
 // cgroup v1: each controller (or group of co-mounted controllers) is its own hierarchy, so one container
 // cgroup is one directory per hierarchy: <mount>/<service's own cgroup>/<parent>/<id>.
@@ -156,26 +157,31 @@ export class V1CgroupHandle extends BaseCgroupHandle {
     await applyCpuV1(this.fs, this.dir('cpu'), limits);
     await applyPidsV1(this.fs, this.dir('pids'), limits.pidsLimit);
     await applyCpusetV1(this.fs, this.dir('cpuset'), limits);
+    await applyBlkioV1(this.fs, this.dirs.get('blkio'), limits.blkio);
   }
 
   async readLimits(): Promise<CgroupLimitsReadback> {
-    const [memory, cpu, pidsLimit, cpuset] = await Promise.all([
+    const blkioDir = this.dirs.get('blkio');
+    const [memory, cpu, pidsLimit, cpuset, blkio] = await Promise.all([
       readMemoryLimitsV1(this.fs, this.dir('memory')),
       readCpuLimitsV1(this.fs, this.dir('cpu')),
       readPidsLimitV1(this.fs, this.dir('pids')),
       readCpusetV1(this.fs, this.dir('cpuset')),
+      blkioDir ? readBlkioV1(this.fs, blkioDir) : undefined,
     ]);
-    return { ...memory, ...cpu, pidsLimit, ...cpuset };
+    return { ...memory, ...cpu, pidsLimit, ...cpuset, ...(blkio && { blkio }) };
   }
 
   async stats(): Promise<CgroupStats> {
-    const [usage, throttling, memory, pids] = await Promise.all([
+    const blkioDir = this.dirs.get('blkio');
+    const [usage, throttling, memory, pids, io] = await Promise.all([
       cpuUsageV1(this.fs, this.dir('cpuacct')),
       cpuThrottlingV1(this.fs, this.dir('cpu')),
       memoryStatsV1(this.fs, this.dir('memory')),
       pidsStatsV1(this.fs, this.dir('pids')),
+      blkioDir ? ioStatsV1(this.fs, blkioDir) : null,
     ]);
-    return { cpu: { ...usage, ...throttling }, memory, pids };
+    return { cpu: { ...usage, ...throttling }, memory, pids, io };
   }
 
   async freeze(): Promise<void> {

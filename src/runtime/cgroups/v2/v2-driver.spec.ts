@@ -39,9 +39,11 @@ describe('v2 driver specifics (fake tree)', () => {
       expect(driver.mode).toBe('v2');
       const cg = await driver.create('c', { memoryBytes: 64 * MiB });
       const cgroupRoot = join(tree.root, 'sys/fs/cgroup');
-      expect(await tree.fs.read(join(cgroupRoot, 'cgroup.subtree_control'))).toBe('memory cpu pids cpuset\n');
+      expect(await tree.fs.read(join(cgroupRoot, 'cgroup.subtree_control'))).toBe(
+        'memory cpu pids cpuset io\n',
+      );
       expect(await tree.fs.read(join(cgroupRoot, 'warden/cgroup.subtree_control'))).toBe(
-        'memory cpu pids cpuset\n',
+        'memory cpu pids cpuset io\n',
       );
       expect(await tree.fs.read(join(cg.paths.unified, 'memory.max'))).toBe(`${64 * MiB}\n`);
     } finally {

@@ -16,6 +16,7 @@ import { applyCpuV2, cpuStatsV2, readCpuLimitsV2 } from './cpu';
 import { applyCpusetV2, readCpusetV2 } from './cpuset';
 import { applyMemoryV2, memoryStatsV2, readMemoryLimitsV2 } from './memory';
 import { applyPidsV2, pidsStatsV2, readPidsLimitV2 } from './pids';
+import { applyIoV2, ioStatsV2, readIoV2 } from './io';
 
 // cgroup v2: one tree, <mount>/<service's own cgroup>/<parent>/<id>. A controller's files appear in a
 // cgroup only when its parent lists the controller in cgroup.subtree_control, and a controller can be
@@ -23,7 +24,7 @@ import { applyPidsV2, pidsStatsV2, readPidsLimitV2 } from './pids';
 // the chain: own cgroup → parent → container.
 
 const REQUIRED = ['memory', 'cpu', 'pids'];
-const WANTED = [...REQUIRED, 'cpuset'];
+const WANTED = [...REQUIRED, 'cpuset', 'io'];
 
 export interface V2DriverOptions {
   hierarchy: CgroupHierarchy;
@@ -138,25 +139,28 @@ export class V2CgroupHandle extends BaseCgroupHandle {
     await applyCpuV2(this.fs, this.dir, limits);
     await applyPidsV2(this.fs, this.dir, limits.pidsLimit);
     await applyCpusetV2(this.fs, this.dir, limits);
+    await applyIoV2(this.fs, this.dir, limits.blkio);
   }
 
   async readLimits(): Promise<CgroupLimitsReadback> {
-    const [memory, cpu, pidsLimit, cpuset] = await Promise.all([
+    const [memory, cpu, pidsLimit, cpuset, blkio] = await Promise.all([
       readMemoryLimitsV2(this.fs, this.dir),
       readCpuLimitsV2(this.fs, this.dir),
       readPidsLimitV2(this.fs, this.dir),
       readCpusetV2(this.fs, this.dir),
+      readIoV2(this.fs, this.dir),
     ]);
-    return { ...memory, ...cpu, pidsLimit, ...cpuset };
+    return { ...memory, ...cpu, pidsLimit, ...cpuset, ...(blkio && { blkio }) };
   }
 
   async stats(): Promise<CgroupStats> {
-    const [cpu, memory, pids] = await Promise.all([
+    const [cpu, memory, pids, io] = await Promise.all([
       cpuStatsV2(this.fs, this.dir),
       memoryStatsV2(this.fs, this.dir),
       pidsStatsV2(this.fs, this.dir),
+      ioStatsV2(this.fs, this.dir),
     ]);
-    return { cpu, memory, pids };
+    return { cpu, memory, pids, io };
   }
 
   async freeze(): Promise<void> {
