@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { cliWardenEnv, processesMentioning, startCli, waitHealthy, type CliProcess } from '../utils/cli';
 import { cgroupDirsFor, importBusybox } from '../utils/containers';
 import { eventually } from '../utils/services';
+import { DockerCli } from '../utils/docker-cli';
 import { api } from '../utils/warden';
 
 /**
@@ -112,7 +113,13 @@ describe('live restore: containers outlive Warden', () => {
     const killed = wardenProcesses(warden!.child.pid!);
     expect(killed.length).toBeGreaterThanOrEqual(3); // warden, its PostgreSQL, its Redis (and workers)
     const killedAt = Date.now();
-    for (const pid of killed) process.kill(pid, 'SIGKILL');
+    for (const pid of killed) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // a short-lived helper, gone
+      }
+    }
     await warden!.exit;
     warden = undefined;
     await eventually('every Warden process to be gone', async () => killed.every((p) => !alive(p)));
@@ -171,12 +178,34 @@ describe('live restore: containers outlive Warden', () => {
     expect(stats.status).toBe(200);
     expect(stats.body.stats.pids.current).toBeGreaterThan(0);
 
-    // wait registered before the stop; the stop's SIGTERM is answered by the trap: exit 0.
-    const waited = api(w, 'POST', `/containers/${a.id}/wait`);
-    const stopped = await api(w, 'POST', `/containers/${a.id}/stop`);
-    expect(stopped.body).toMatchObject({ state: 'exited', exitCode: 0 });
-    expect((await waited).body).toMatchObject({ statusCode: 0 });
-    expect(await logs(a.id)).toBe('up-0\nbye-0\n');
+    // docker logs -f on the adopted container: what is on disk, then live output (written by
+    // an exec to PID 1's stdout, which is the shim's pipe), until it stops.
+    const docker = new DockerCli(path.join(dataDir, 'docker.sock'));
+    const follower = docker.spawn(['logs', '-f', a.id]);
+    follower.stdin!.end();
+    let followed = '';
+    follower.stdout!.on('data', (d) => (followed += d));
+    const followerDone = new Promise((r) => follower.once('close', r));
+    try {
+      await eventually('logs -f to show what is on disk', async () => followed === 'up-0\n');
+      const echo = await api(w, 'POST', `/containers/${a.id}/exec`, {
+        body: { cmd: ['sh', '-c', 'echo live > /proc/1/fd/1'] },
+      });
+      expect(echo.body).toMatchObject({ exitCode: 0 });
+      await eventually('logs -f to show live output', async () => followed === 'up-0\nlive\n');
+
+      // wait registered before the stop; the stop's SIGTERM is answered by the trap: exit 0.
+      const waited = api(w, 'POST', `/containers/${a.id}/wait`);
+      const stopped = await api(w, 'POST', `/containers/${a.id}/stop`);
+      expect(stopped.body).toMatchObject({ state: 'exited', exitCode: 0 });
+      expect((await waited).body).toMatchObject({ statusCode: 0 });
+      await followerDone; // the follow ends with the container
+      expect(followed).toBe('up-0\nlive\nbye-0\n');
+      expect(await logs(a.id)).toBe('up-0\nlive\nbye-0\n');
+    } finally {
+      follower.kill('SIGKILL');
+      docker.cleanup();
+    }
 
     expect((await api(w, 'POST', `/containers/${b.id}/kill`)).status).toBe(204);
     expect(await get(b.id)).toMatchObject({ state: 'exited', exitCode: 137 });

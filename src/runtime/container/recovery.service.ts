@@ -194,7 +194,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   ): Promise<LiveContainer> {
     const cgroup = await this.cgroups.open(c.id);
     if (!cgroup) throw new Error('its cgroup is gone');
-    const shim = await connectShim(files.state, p.pid);
+    const shim = await connectShim(files.state);
     const exitFile = shim.exited.then((f) => {
       if (!f) throw new Error('its shim ended without recording an exit');
       return f;
