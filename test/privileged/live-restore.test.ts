@@ -219,19 +219,52 @@ describe('live restore: containers outlive Warden', () => {
     expect(alive(d.pid)).toBe(true);
   });
 
-  it('a clean stop leaves containers running (live restore on); the next start adopts them', async () => {
-    const running = (await api(w, 'GET', '/containers')).body as Array<{ id: string; pid: number }>;
+  it('a clean stop leaves containers running (live restore on); the next start adopts them, and marks dead what vanished', async () => {
+    const running = (await api(w, 'GET', '/containers')).body as Array<{
+      id: string;
+      pid: number;
+      shimPid: number;
+    }>;
     expect(running.length).toBeGreaterThan(10);
     await cleanStop();
     for (const c of running) expect(alive(c.pid)).toBe(true);
+    // While nobody watches: one shim is killed (its container runs on, but its exit could no
+    // longer be recorded), and one container vanishes with its shim (no exit recorded).
+    const [orphan, vanished, ...rest] = running;
+    process.kill(orphan.shimPid, 'SIGKILL');
+    process.kill(vanished.shimPid, 'SIGKILL');
+    await eventually(
+      'the two shims to be gone',
+      async () => !alive(orphan.shimPid) && !alive(vanished.shimPid),
+    );
+    process.kill(vanished.pid, 'SIGKILL');
+    await eventually('the vanished container to be gone', async () => !alive(vanished.pid));
+
     await up();
     const down = await eventually('the second service.down event', async () => {
       const ev = await api(w, 'GET', '/audit/events?type=service.down');
       return ev.body.events.length === 2 ? ev.body.events[1] : undefined;
     });
-    expect(down.payload).toMatchObject({ clean: true, exited: [], dead: [] });
-    expect(down.payload.adopted).toHaveLength(running.length);
-    for (const c of running) expect(await get(c.id)).toMatchObject({ state: 'running', pid: c.pid });
+    expect(down.payload).toMatchObject({ clean: true, exited: [] });
+    expect([...down.payload.dead].sort()).toEqual([orphan.id, vanished.id].sort());
+    expect(down.payload.adopted).toHaveLength(rest.length);
+    for (const c of rest) expect(await get(c.id)).toMatchObject({ state: 'running', pid: c.pid });
+    const o = await get(orphan.id);
+    expect(o).toMatchObject({ state: 'dead', exitCode: 255 });
+    expect(o.error).toMatch(/shim is gone.*killed/);
+    expect(alive(orphan.pid)).toBe(false);
+    expect(cgroupDirsFor(orphan.id)).toEqual([]);
+    const v = await get(vanished.id);
+    expect(v).toMatchObject({ state: 'dead', exitCode: 255 });
+    expect(v.error).toMatch(/process and its shim are gone/);
+    const died = await eventually('the dead one in the trail', async () => {
+      const ev = await api(w, 'GET', `/audit/events?type=container.died&subject=${orphan.id}`);
+      return ev.body.events[0];
+    });
+    expect(died.payload).toMatchObject({ state: 'dead', exitCode: 255, signal: 'SIGKILL' });
+    expect(died.payload.processesKilled).toBeGreaterThanOrEqual(1); // sh, and its sleep if caught
+    // A dead container can only be removed.
+    expect((await api(w, 'POST', `/containers/${orphan.id}/start`)).status).toBe(409);
     expect((await api(w, 'GET', '/audit/verify')).body).toMatchObject({ ok: true });
   });
 
@@ -258,7 +291,7 @@ describe('live restore: containers outlive Warden', () => {
     for (const c of fresh) expect(await get(c.id)).toMatchObject({ state: 'exited', exitCode: 137 });
 
     const all = (await api(w, 'GET', '/containers?all=true')).body as Array<{ id: string }>;
-    expect(all.length).toBe(21); // 15 + 5 + 2, less the one removed with rm -f
+    expect(all.length).toBe(21); // 15 + 5 + 2, less the one removed with rm -f (2 of them dead)
     for (const c of all) expect((await api(w, 'DELETE', `/containers/${c.id}?force=true`)).status).toBe(204);
     expect((await api(w, 'GET', '/audit/verify')).body).toMatchObject({ ok: true });
     await cleanStop();
