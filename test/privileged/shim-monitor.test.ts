@@ -13,26 +13,14 @@ import {
   readShimPid,
   shimAlive,
 } from '../../src/runtime/shim/shim-state';
-import { buildBusyboxRootfs } from '../fixtures/rootfs/busybox-rootfs';
-import { buildShim, isRoot, makeTmp, noCgroups, runConfig } from '../fixtures/rootfs/shim-harness';
+import { isRoot, makeTmp, noCgroups, runConfig, useBusyboxScratch } from '../fixtures/rootfs/shim-harness';
 import { eventually } from '../utils/services';
 
 const describeRoot = isRoot ? describe : describe.skip;
-let scratch: string;
-let busybox: string;
-
-beforeAll(() => {
-  if (!isRoot) return;
-  buildShim();
-  scratch = makeTmp('warden-shim-monitor-');
-  busybox = buildBusyboxRootfs(join(scratch, 'busybox'));
-});
-afterAll(() => {
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
+const dirs = useBusyboxScratch('warden-shim-monitor-');
 
 const monitored = (dir: string, args: string[], logMaxBytes = 1 << 20, logMaxFiles = 3) =>
-  runConfig({ rootfs: busybox }, args, {
+  runConfig({ rootfs: dirs.busybox }, args, {
     monitor: {
       stateDir: join(dir, 'state'),
       logPath: join(dir, 'log.jsonl'),
