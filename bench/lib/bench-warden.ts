@@ -35,6 +35,8 @@ export interface BenchWarden {
   caller: Caller;
   /** REST call with the admin token; JSON in and out. */
   call(method: string, p: string, body?: unknown): Promise<Reply>;
+  /** Stops this Warden and starts another on the same data dir and servers (`warden` is then the new one). */
+  restart(env?: Record<string, string>): Promise<RunningWarden>;
   close(): Promise<void>;
 }
 
@@ -75,12 +77,20 @@ export async function startBenchWarden(
       WARDEN_LOG_LEVEL: 'error',
       WARDEN_CGROUP_PARENT: `warden-bench-${process.pid}`,
       WARDEN_DOCKER_SOCKET: path.join(dir, 'docker.sock'),
+      // Its dir goes at close: a stop must leave no container (bench/restore turns it on).
+      WARDEN_LIVE_RESTORE: 'false',
       ...env,
     });
     warden = await startWarden(role, config, pino({ level: 'error' }));
     const url = warden.url!;
     const call = (method: string, p: string, body?: unknown) =>
       jsonRequest(agent, url, BENCH_TOKEN, method, p, body);
+    const restart = async (more: Record<string, string> = {}) => {
+      await warden!.stop();
+      warden = undefined;
+      warden = await startWarden(role, loadConfig({ ...config.source, ...more }), pino({ level: 'error' }));
+      return warden;
+    };
     const tar = await dockerSave(await busyboxImage(), [IMAGE]);
     const imported = await fetch(`${url}/images/import`, {
       method: 'POST',
@@ -89,7 +99,10 @@ export async function startBenchWarden(
     });
     if (imported.status !== 201) throw new Error(`image import: ${imported.status} ${await imported.text()}`);
     return {
-      warden,
+      get warden() {
+        return warden!;
+      },
+      restart,
       url,
       dir,
       caller: { principal: { id: 'admin', role: 'admin', teams: [] }, source: { via: 'cli' } },

@@ -22,7 +22,7 @@ static const struct key keys[] = {
     {"mode", 1},  {"rootfs", 1}, {"lower", 1},  {"upper", 1},    {"work", 1},  {"readonly", 1},
     {"hostname", 1}, {"net", 1}, {"bind", 3},   {"tmpfs", 3},    {"target", 1}, {"arg", 1},
     {"env", 1},   {"cwd", 1},    {"uid", 1},    {"gid", 1},      {"group", 1}, {"caps", 1},
-    {"rlimit", 3}, {"cgroup", 1}, {"prepare", 1},
+    {"rlimit", 3}, {"cgroup", 1}, {"prepare", 1}, {"state", 1}, {"log", 3}, {"cgroupdir", 1},
 };
 
 /* Docker's ulimit names; the numbers differ between architectures, so the name travels. */
@@ -74,7 +74,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
   if (len == 0 || buf[len - 1] != '\0') die_err(EINVAL, "config: frame must end with NUL");
 
   /* Pass 1: count the repeated keys so the arrays are sized exactly. */
-  size_t n_lower = 0, n_arg = 0, n_env = 0, n_group = 0, n_mount = 0, n_rlimit = 0, n_cgroup = 0;
+  size_t n_lower = 0, n_arg = 0, n_env = 0, n_group = 0, n_mount = 0, n_rlimit = 0, n_cgroup = 0, n_cgdir = 0;
   for (char *p = buf; p < buf + len;) {
     const struct key *k = find_key(p);
     if (!k) die_err(EINVAL, "config: unknown key '%.40s'", p);
@@ -85,6 +85,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     else if (!strcmp(k->name, "bind") || !strcmp(k->name, "tmpfs")) n_mount++;
     else if (!strcmp(k->name, "rlimit")) n_rlimit++;
     else if (!strcmp(k->name, "cgroup")) n_cgroup++;
+    else if (!strcmp(k->name, "cgroupdir")) n_cgdir++;
     p += strlen(p) + 1;
     for (int i = 0; i < k->nvalues; i++) {
       if (p >= buf + len) die_err(EINVAL, "config: %s: missing value", k->name);
@@ -100,6 +101,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
   cfg->mounts = xcalloc(n_mount, sizeof *cfg->mounts);
   cfg->rlimits = xcalloc(n_rlimit, sizeof *cfg->rlimits);
   cfg->cgroup_tasks = xcalloc(n_cgroup, sizeof *cfg->cgroup_tasks);
+  cfg->cgroup_dirs = xcalloc(n_cgdir, sizeof *cfg->cgroup_dirs);
   cfg->new_net = 1;
   cfg->cwd = "/";
   int have_caps = 0, have_uid = 0, have_gid = 0;
@@ -155,6 +157,12 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
       if (v[0][0] != '/') die_err(EINVAL, "config: cgroup %.100s: not absolute", v[0]);
       cfg->cgroup_tasks[cfg->ncgroup_tasks++] = v[0];
     } else if (!strcmp(name, "prepare")) cfg->prepare = (int)parse_num(name, v[0], 10, 1);
+    else if (!strcmp(name, "state")) cfg->state_dir = v[0];
+    else if (!strcmp(name, "log")) {
+      cfg->log_path = v[0];
+      cfg->log_max = parse_num("log max", v[1], 10, ~0ULL);
+      cfg->log_files = (unsigned)parse_num("log files", v[2], 10, 100);
+    } else if (!strcmp(name, "cgroupdir")) cfg->cgroup_dirs[cfg->ncgroup_dirs++] = v[0];
     else if (!strcmp(name, "rlimit")) {
       struct rlimit_req *r = &cfg->rlimits[cfg->nrlimits];
       size_t i;
@@ -178,6 +186,11 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
   /* exec mode runs in the container's mount namespace, where the host's cgroupfs is not */
   if (cfg->mode == MODE_EXEC && cfg->ncgroup_tasks) die_err(EINVAL, "config: cgroup is for run mode");
   if (cfg->mode == MODE_EXEC && cfg->prepare) die_err(EINVAL, "config: prepare is for run mode");
+  if (cfg->mode == MODE_EXEC && (cfg->state_dir || cfg->log_path)) die_err(EINVAL, "config: state and log are for run mode");
+  if (!cfg->state_dir != !cfg->log_path) die_err(EINVAL, "config: state and log go together");
+  if (cfg->state_dir && (cfg->state_dir[0] != '/' || cfg->log_path[0] != '/'))
+    die_err(EINVAL, "config: state and log must be absolute paths");
+  if (cfg->log_path && (cfg->log_files < 1 || cfg->log_max < 1024)) die_err(EINVAL, "config: log: at least 1 file of 1 KiB");
   if (cfg->mode == MODE_RUN) {
     if (!cfg->rootfs || cfg->rootfs[0] != '/') die_err(EINVAL, "config: rootfs must be an absolute path");
     if (cfg->nlowers && (!cfg->upper || !cfg->work)) die_err(EINVAL, "config: overlay needs upper and work");

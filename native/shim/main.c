@@ -29,9 +29,15 @@
  *                                    {errno, step}    = C failed before execve, and exited
  *   fd4 ◄── "EXEC\n"            ──   (success)
  *   fd4 ◄── "ERR <errno> <step>\n"   (failure; S reaps C and exits 1)
- *                                  waitpid(C)
+ *                                  waitpid(C)   (with `state`: monitor.c's loop, which also
+ *                                    writes C's output to the log, <state>/pid.json and
+ *                                    exit.json, and serves <state>/ctl)
  *   fd4 ◄── "EXIT <code> <sig>\n" ─  code = exit status or -1; sig = signal number or 0.
  *                                  S exits 0.
+ *
+ * S runs in its own session (the service spawns it with setsid) and needs nothing from the
+ * service after EXEC: with `state` in the config it outlives the service, which may come back
+ * and reconnect through <state>/ctl (live restore). Lines on fd4 then go nowhere (EPIPE).
  *
  * Failures in S itself (bad config, clone, setns) are also "ERR <errno> <step>\n" on fd4,
  * before or instead of "PID". Every line is one write() of < PIPE_BUF bytes.
@@ -151,6 +157,8 @@ struct child_args {
   int sync_w;  /* S's end, closed in C */
   int err_w;   /* exec-check pipe, O_CLOEXEC: closes by itself on a successful execve */
   int err_r;
+  int stdout_w; /* monitored: the container's stdout and stderr, pipes to S; else -1 */
+  int stderr_w;
 };
 
 /* Moves C into the container's cgroups, C itself and while single-threaded: writing "0" to
@@ -203,6 +211,7 @@ static int child_main(void *arg) {
   while (n < 0 && errno == EINTR);
   if (n != 1 || go != 'G') _exit(1); /* the service aborted; S kills us anyway */
   if (!cfg->prepare) close(a->sync_r);
+  if (a->stdout_w >= 0 && (dup2(a->stdout_w, 1) < 0 || dup2(a->stderr_w, 2) < 0)) die("dup2 output pipes");
 
   if (setsid() < 0) die("setsid");
   if (cfg->mode == MODE_RUN) {
@@ -291,13 +300,22 @@ int main(void) {
 
   struct shim_config *cfg = read_config();
 
-  int sync[2], errp[2];
+  int sync[2], errp[2], outp[2] = {-1, -1}, errout[2] = {-1, -1};
   if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) die("pipe");
-  struct child_args args = {cfg, sync[0], sync[1], errp[1], errp[0]};
+  if (cfg->state_dir) {
+    monitor_prepare(cfg);
+    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errout, O_CLOEXEC) < 0) die("pipe");
+  }
+  struct child_args args = {cfg, sync[0], sync[1], errp[1], errp[0], outp[1], errout[1]};
 
   pid_t pid = start_child(&args);
   close(sync[0]);
   close(errp[1]);
+  if (cfg->state_dir) {
+    close(outp[1]);
+    close(errout[1]);
+    monitor_write_pid(cfg, pid);
+  }
 
   /* S never touches the container's stdio; holding it would delay EOF on the service's
    * side until S exits. */
@@ -352,7 +370,7 @@ int main(void) {
   }
 
   send_line("EXEC");
-  int status = reap(pid);
+  int status = cfg->state_dir ? monitor_run(cfg, pid, outp[0], errout[0]) : reap(pid);
   if (status < 0) send_line("EXIT -1 0");
   else if (WIFSIGNALED(status)) send_line("EXIT -1 %d", WTERMSIG(status));
   else send_line("EXIT %d 0", WEXITSTATUS(status));

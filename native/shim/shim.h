@@ -7,7 +7,8 @@
  *
  * Files: main.c (parent side, protocol, supervision), config.c (config decoding),
  * rootfs.c (mount namespace: rootfs, /proc, /dev, /sys, masks, pivot_root),
- * process.c (hostname, loopback, rlimits, credentials, capabilities, execve).
+ * process.c (hostname, loopback, rlimits, credentials, capabilities, execve),
+ * monitor.c (after execve: the container's log, state files and control socket).
  */
 #ifndef WARDEN_SHIM_H
 #define WARDEN_SHIM_H
@@ -62,6 +63,15 @@ struct shim_config {
   /* run mode: stop before execve, report READY and wait for 'E' (a prepared start) */
   int prepare;
 
+  /* run mode: the shim monitors the container on its own (monitor.c); NULL = it only relays
+   * the exit status, and fds 0-2 go to the container as the service passed them */
+  const char *state_dir;
+  const char *log_path;
+  unsigned long long log_max; /* bytes per log file before it rotates */
+  unsigned log_files;         /* files kept, the current one included */
+  const char **cgroup_dirs;   /* read at exit for OOM kills and final usage */
+  size_t ncgroup_dirs;
+
   /* exec mode: the container's PID 1 (host pid) whose namespaces we join */
   pid_t target;
 
@@ -98,5 +108,12 @@ void set_hostname_and_lo(const struct shim_config *cfg);
 void apply_rlimits(const struct shim_config *cfg);
 void drop_privileges(const struct shim_config *cfg);
 __attribute__((noreturn)) void exec_process(const struct shim_config *cfg);
+
+/* monitor.c */
+unsigned long long proc_start_time(pid_t pid);
+void monitor_prepare(const struct shim_config *cfg);
+void monitor_write_pid(const struct shim_config *cfg, pid_t pid);
+/* Until the process is reaped and its output written; returns its wait status (-1: lost). */
+int monitor_run(const struct shim_config *cfg, pid_t pid, int out_r, int err_r);
 
 #endif

@@ -7,6 +7,7 @@ import type { CallerSource } from '../platform/http';
 export const AUDIT_EVENT_TYPES = [
   'service.started',
   'service.stopped',
+  'service.down',
   'api.call',
   'token.created',
   'token.revoked',

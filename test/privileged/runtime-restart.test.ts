@@ -1,32 +1,25 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort } from '../../src/platform/process/child-process';
-import { assertBuilt, processesMentioning, startCli, waitHealthy } from '../utils/cli';
+import { cliWardenEnv, processesMentioning, startCli, waitHealthy } from '../utils/cli';
 import { cgroupDirsFor, cgroupPids, importBusybox } from '../utils/containers';
 import { eventually } from '../utils/services';
-import { ADMIN_TOKEN, api } from '../utils/warden';
+import { api } from '../utils/warden';
 
 /**
- * kill -9 of Warden with containers running, then a new start: nothing may be orphaned
+ * kill -9 of Warden with containers running and live restore off (WARDEN_LIVE_RESTORE=false),
+ * then a new start: what the previous process left is killed, nothing may be orphaned
  * (processes, cgroups, mounts), states must be right, and what happened must be audited.
+ * With live restore on (the default) the containers are adopted instead: live-restore.test.ts.
  */
-describe('Warden killed with containers running, then started again', () => {
+describe('Warden killed with containers running, live restore off, then started again', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-restart-'));
   const parent = `warden-restart-${process.pid}`;
   let env: Record<string, string>;
-  let w: { url: string };
+  const w = { url: '' };
 
   beforeAll(async () => {
-    assertBuilt();
-    const port = await freePort();
-    env = {
-      WARDEN_DATA_DIR: dataDir,
-      WARDEN_PORT: String(port),
-      WARDEN_ADMIN_TOKEN: ADMIN_TOKEN,
-      WARDEN_CGROUP_PARENT: parent,
-    };
-    w = { url: `http://127.0.0.1:${port}` };
+    ({ env, url: w.url } = await cliWardenEnv(dataDir, parent, { WARDEN_LIVE_RESTORE: 'false' }));
   });
   afterAll(() => {
     expect(processesMentioning(dataDir)).toEqual([]);
@@ -68,12 +61,13 @@ describe('Warden killed with containers running, then started again', () => {
       expect(cgroupDirsFor(id)).toEqual([]);
       const c = await api(w, 'GET', `/containers/${id}`);
       expect(c.body).toMatchObject({ state: 'exited', exitCode: 137 });
-      expect(c.body.error).toMatch(/previous Warden process ended/);
+      expect(c.body.error).toMatch(/live restore is off .* previous Warden process ended/);
       const died = await eventually('recovery audit', async () => {
         const ev = await api(w, 'GET', `/audit/events?type=container.died&subject=${id}`);
         return ev.body.events[0];
       });
-      expect(died.payload).toMatchObject({ recovered: true, processesKilled: 1 });
+      // The shim watched the process and recorded its end: the kill's real status.
+      expect(died.payload).toMatchObject({ exitCode: 137, signal: 'SIGKILL', error: c.body.error });
     }
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dataDir);
     // The created container is still created; the cgroup its preparation left is gone.

@@ -1,7 +1,9 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { freePort } from '../../src/platform/process/child-process';
 import { eventually } from './services';
+import { ADMIN_TOKEN } from './warden';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'warden.js');
@@ -73,4 +75,27 @@ export function processesMentioning(needle: string): string[] {
     }
   }
   return found;
+}
+
+/**
+ * The settings of a CLI-started `up`/`serve` of its own (embedded servers in `dataDir`): a free
+ * port, the test admin token, the given cgroup parent; and the URL it will answer on.
+ */
+export async function cliWardenEnv(
+  dataDir: string,
+  cgroupParent: string,
+  extra: Record<string, string> = {},
+): Promise<{ env: Record<string, string>; url: string }> {
+  assertBuilt();
+  const port = await freePort();
+  return {
+    env: {
+      WARDEN_DATA_DIR: dataDir,
+      WARDEN_PORT: String(port),
+      WARDEN_ADMIN_TOKEN: ADMIN_TOKEN,
+      WARDEN_CGROUP_PARENT: cgroupParent,
+      ...extra,
+    },
+    url: `http://127.0.0.1:${port}`,
+  };
 }

@@ -34,6 +34,9 @@ export function testWardenEnv(
     WARDEN_LOG_LEVEL: 'error',
     // In this process, where the tests reach the workers (a CLI-started `up` runs them apart).
     WARDEN_UP_WORKERS: 'inline',
+    // A test Warden's data dir goes with it: its stop must leave no container behind. The
+    // live-restore tests (test/privileged/live-restore.test.ts) turn it on.
+    WARDEN_LIVE_RESTORE: 'false',
   };
 }
 

@@ -37,6 +37,8 @@ export interface WardenConfig {
     usageIntervalMs: number;
     /** How long a created container's prepared start waits for its start; 0 = never prepare. */
     preparedStartTtlMs: number;
+    /** Containers keep running when Warden stops; the next start adopts them (live restore). */
+    liveRestore: boolean;
   };
   registry: RegistryConfig;
 }
@@ -153,6 +155,7 @@ const envSchema = z.object({
   WARDEN_USAGE_INTERVAL: z.coerce.number().min(1).max(3600).optional(),
   WARDEN_PREPARED_START_TTL: z.coerce.number().min(0).max(3600).optional(),
   WARDEN_UP_WORKERS: z.enum(['process', 'inline']).optional(),
+  WARDEN_LIVE_RESTORE: z.enum(['true', 'false']).optional(),
   WARDEN_SHUTDOWN_GRACE: z.coerce.number().min(1).max(3600).optional(),
   WARDEN_REGISTRY_UPSTREAMS: z.string().superRefine(checkUpstreams).optional(),
   WARDEN_REGISTRY_TAG_TTL: z.coerce.number().int().min(0).max(86400).optional(),
@@ -349,6 +352,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       stopTimeoutSec: e.WARDEN_STOP_TIMEOUT ?? 10,
       usageIntervalMs: (e.WARDEN_USAGE_INTERVAL ?? 10) * 1000,
       preparedStartTtlMs: (e.WARDEN_PREPARED_START_TTL ?? 30) * 1000,
+      liveRestore: e.WARDEN_LIVE_RESTORE !== 'false',
     },
     registry: {
       upstreams: parseUpstreams(e.WARDEN_REGISTRY_UPSTREAMS ?? '').upstreams,
@@ -455,6 +459,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     name: 'WARDEN_PREPARED_START_TTL',
     default: '30',
     meaning: "seconds a created container's prepared start waits for its start (0: never prepare)",
+  },
+  {
+    name: 'WARDEN_LIVE_RESTORE',
+    default: 'true',
+    meaning:
+      'containers keep running when Warden stops and are adopted at its next start (false: a stop kills them)',
   },
   {
     name: 'WARDEN_QUEUE_LOCK_MS',

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 /**
  * A container's files on the host, all under `$WARDEN_DATA_DIR/containers/<id>`: the overlay's
  * upper and work dirs and its mount point, the /etc files bind-mounted into it (as Docker
- * does), and its log. Removing the container removes the directory; nothing else on the
+ * does), its log and its shim's state. Removing the container removes the directory; nothing else on the
  * host belongs to it (its mounts live in its own mount namespace and die with it).
  */
 export class ContainerFiles {
@@ -28,6 +28,10 @@ export class ContainerFiles {
   }
   get log() {
     return path.join(this.dir, 'log.jsonl');
+  }
+  /** The shim's pid.json, exit.json and control socket (shim/shim-state.ts). */
+  get state() {
+    return path.join(this.dir, 'state');
   }
   get hostnameFile() {
     return path.join(this.dir, 'hostname');

@@ -5,7 +5,6 @@ import { WardenError } from '../../platform/errors';
 import type { CgroupStats } from '../cgroups';
 import { ContainerRecord } from './container';
 import { ContainerFiles } from './container-files';
-import * as fs from 'node:fs';
 import { LogEntry, matches, readLog } from './container-log';
 import { ContainerService } from './container.service';
 import { cgroupLimits } from './run-config';
@@ -44,8 +43,8 @@ export class ContainerInspector {
 
   /**
    * `logs --follow`: what is on disk, then every new entry until the container's log closes.
-   * The listener is attached and the file size taken in the same tick (entries are written
-   * synchronously), so the disk read stops exactly where the live entries begin: none is
+   * The log's position is taken (it catches up with the file first) and the listener attached
+   * in the same tick, so the disk read stops exactly where the live entries begin: none is
    * missed or sent twice. `done` resolves when the log closes (at once when not running).
    */
   async follow(
@@ -63,13 +62,13 @@ export class ContainerInspector {
     };
     const live = this.containers.liveContainer(c.id);
     let buffered: LogEntry[] | undefined = [];
+    const cut = live?.log.position();
     const unsubscribe =
       live?.log.onEntry((e) => {
         if (!matches(e, { ...query, since: undefined })) return;
         if (buffered) buffered.push(e);
         else send(e);
       }) ?? (() => undefined);
-    const cut = live ? (fs.existsSync(path) ? fs.statSync(path).size : 0) : undefined;
     const done = new Promise<void>((resolve) => (live ? live.log.onClosed(resolve) : resolve()));
     try {
       for (const e of await readLog(path, query, undefined, cut)) send(e);

@@ -8,6 +8,7 @@ import type { ShimRunner } from '../shim/shim-runner';
 import type { ShimRunConfig } from '../shim/shim-protocol';
 import type { ContainerRecord } from './container';
 import { ContainerFiles } from './container-files';
+import { DEFAULT_LOG_LIMITS } from './container-log';
 import { ImageProvider, type PreparedImage } from '../../images';
 import { parseImageReference } from '../../policy';
 import { buildRunConfig, hostCgroupLimits } from './run-config';
@@ -189,11 +190,20 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
     // v1: the shim's child moves itself into the cgroups (a fraction of the kernel's cost of
     // moving it from here); otherwise it is placed here before it may go on.
     const selfJoin = cgroup.selfJoinFiles;
+    const files = new ContainerFiles(this.config.dataDir, c.id);
+    // The shim watches the process and writes its output itself: both outlive this Warden.
+    const monitor = {
+      stateDir: files.state,
+      logPath: files.log,
+      logMaxBytes: DEFAULT_LOG_LIMITS.maxBytes,
+      logMaxFiles: DEFAULT_LOG_LIMITS.maxFiles,
+      cgroupDirs: [...new Set(Object.values(cgroup.paths))],
+    };
     return [
-      selfJoin ? { ...runConfig, cgroupTasks: [...selfJoin] } : runConfig,
+      { ...runConfig, monitor, ...(selfJoin && { cgroupTasks: [...selfJoin] }) },
       {
         placeInCgroups: selfJoin ? undefined : (pid) => cgroup.addProcess(pid),
-        stdio: [c.options.openStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        stdio: [c.options.openStdin ? 'pipe' : 'ignore', 'ignore', 'ignore'],
         syscalls: this.sys,
       },
     ];

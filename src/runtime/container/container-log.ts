@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
-import type { Readable } from 'node:stream';
+import * as nodePath from 'node:path';
 
 /**
- * A container's stdout/stderr as JSON lines, one object per chunk up to a newline:
- * `{"time": ISO-8601 with ns-free ms, "stream": "stdout"|"stderr", "log": text}` — the same
- * shape as Docker's json-file driver, so people and tools read it alike. Size-capped: past
- * `maxBytes` the file rotates to `.1`, `.2`, …, keeping `maxFiles` in all.
+ * A container's stdout/stderr as JSON lines, one object per line of output (a longer line is
+ * cut at 16 KiB): `{"log": text, "stream": "stdout"|"stderr", "time": RFC 3339 with ns}` —
+ * Docker's json-file format. The shim writes it (native/shim/monitor.c), so output is kept
+ * while Warden is down; size-capped: past `maxBytes` the file rotates to `.1`, `.2`, …,
+ * keeping `maxFiles` in all.
  */
 export interface LogEntry {
   time: string;
@@ -22,79 +23,113 @@ export interface LogLimits {
 
 export const DEFAULT_LOG_LIMITS: LogLimits = { maxBytes: 10 * 1024 * 1024, maxFiles: 3 };
 
+const NEWLINE = 0x0a;
+
+/** The size of the log now (0 when it does not exist yet): where a new run's output begins. */
+export function logSize(path: string): number {
+  try {
+    return fs.statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Follows the log the shim writes, for attach and `logs -f`: new entries are read when the
+ * directory says the file changed, and at once whenever a caller needs to be up to date
+ * (`position`, `whenDrained`). A rotation (the path now names a new file) is followed after
+ * the old file is read to its end.
+ */
 export class ContainerLog {
   private readonly events = new EventEmitter();
   private fd: number | undefined;
-  private size = 0;
+  private ino = 0;
+  private pos: number;
+  private partial: Buffer = Buffer.alloc(0);
   private closed = false;
-  private pending = 0;
-  private readonly drained: Array<() => void> = [];
+  private watcher: fs.FSWatcher | undefined;
 
   constructor(
     readonly path: string,
-    private readonly limits: LogLimits = DEFAULT_LOG_LIMITS,
+    /** Where this run's output begins in the current file. */
+    startAt = 0,
   ) {
     this.events.setMaxListeners(0);
+    this.pos = startAt;
+    const base = nodePath.basename(path);
+    try {
+      this.watcher = fs.watch(nodePath.dirname(path), (_event, name) => {
+        if (!name || name.startsWith(base)) this.catchUp();
+      });
+      this.watcher.on('error', () => undefined); // the dir went with the container
+    } catch {
+      /* no dir: nothing to follow */
+    }
+    // Not now: whoever made this subscribes in this tick, and must see the first entry.
+    setImmediate(() => this.catchUp());
   }
 
-  /** Copies a stream into the log until it ends; partial lines are kept until their newline or the end. */
-  attach(stream: Readable, name: LogEntry['stream']): void {
-    this.pending += 1;
-    let carry = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const text = carry + chunk;
-      const cut = text.lastIndexOf('\n');
-      if (cut === -1) {
-        carry = text;
-        // A long line without a newline still reaches followers in bounded pieces.
-        if (carry.length >= 16 * 1024) {
-          this.write({ time: new Date().toISOString(), stream: name, log: carry });
-          carry = '';
-        }
-        return;
-      }
-      carry = text.slice(cut + 1);
-      for (const line of text.slice(0, cut + 1).split(/(?<=\n)/)) {
-        this.write({ time: new Date().toISOString(), stream: name, log: line });
-      }
-    });
-    const done = () => {
-      if (carry) this.write({ time: new Date().toISOString(), stream: name, log: carry });
-      carry = '';
-      this.pending -= 1;
-      if (this.pending === 0) this.drained.splice(0).forEach((f) => f());
-    };
-    stream.once('end', done);
-    stream.once('error', done);
-  }
-
-  /** Resolves once every attached stream has ended and been written. */
-  whenDrained(): Promise<void> {
-    return this.pending === 0 ? Promise.resolve() : new Promise((r) => this.drained.push(r));
-  }
-
-  private write(e: LogEntry): void {
+  /** Reads every complete line written so far; emits each entry. Synchronous. */
+  private catchUp(): void {
     if (this.closed) return;
-    if (this.fd === undefined) {
-      this.fd = fs.openSync(this.path, 'a', 0o640);
-      this.size = fs.fstatSync(this.fd).size;
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    for (;;) {
+      if (this.fd === undefined) {
+        try {
+          this.fd = fs.openSync(this.path, 'r');
+          this.ino = fs.fstatSync(this.fd).ino;
+        } catch {
+          return; // not written yet
+        }
+      }
+      let n: number;
+      while ((n = fs.readSync(this.fd, buf, 0, buf.length, this.pos)) > 0) {
+        this.pos += n;
+        this.emitLines(buf.subarray(0, n));
+      }
+      let now: number | undefined;
+      try {
+        now = fs.statSync(this.path).ino;
+      } catch {
+        now = undefined;
+      }
+      if (now === undefined || now === this.ino) return;
+      fs.closeSync(this.fd); // rotated: the old file is read to its end, the new one from 0
+      this.fd = undefined;
+      this.pos = 0;
+      this.partial = Buffer.alloc(0);
     }
-    const line = `${JSON.stringify(e)}\n`;
-    if (this.size > 0 && this.size + Buffer.byteLength(line) > this.limits.maxBytes) this.rotate();
-    this.size += fs.writeSync(this.fd!, line);
-    this.events.emit('entry', e);
   }
 
-  private rotate(): void {
-    fs.closeSync(this.fd!);
-    for (let i = this.limits.maxFiles - 1; i >= 1; i--) {
-      const from = i === 1 ? this.path : `${this.path}.${i - 1}`;
-      if (fs.existsSync(from)) fs.renameSync(from, `${this.path}.${i}`);
+  private emitLines(chunk: Buffer): void {
+    let data = this.partial.length ? Buffer.concat([this.partial, chunk]) : chunk;
+    let nl: number;
+    while ((nl = data.indexOf(NEWLINE)) >= 0) {
+      const line = data.subarray(0, nl).toString('utf8');
+      data = data.subarray(nl + 1);
+      try {
+        this.events.emit('entry', JSON.parse(line) as LogEntry);
+      } catch {
+        /* a line cut by a crash mid-write */
+      }
     }
-    if (this.limits.maxFiles <= 1) fs.rmSync(this.path, { force: true });
-    this.fd = fs.openSync(this.path, 'a', 0o640);
-    this.size = 0;
+    this.partial = Buffer.from(data);
+  }
+
+  /**
+   * Bytes of the current file already delivered to listeners (after catching up): a follower
+   * reads the disk up to here and takes everything later from `onEntry`, subscribed in the same
+   * tick, so no entry is missed or sent twice.
+   */
+  position(): number {
+    this.catchUp();
+    return this.fd === undefined ? 0 : this.pos - this.partial.length;
+  }
+
+  /** Resolves once everything the shim has written is delivered (it writes all before EXIT). */
+  whenDrained(): Promise<void> {
+    this.catchUp();
+    return Promise.resolve();
   }
 
   onEntry(fn: (e: LogEntry) => void): () => void {
@@ -103,7 +138,9 @@ export class ContainerLog {
   }
 
   close(): void {
+    this.catchUp();
     this.closed = true;
+    this.watcher?.close();
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
     this.events.emit('closed');

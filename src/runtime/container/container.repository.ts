@@ -179,16 +179,31 @@ export class ContainerRepository {
     return rows[0] && toRecord(rows[0]);
   }
 
-  /** The process ended (or never started): → exited. */
+  /**
+   * The process ended (or never started): → exited. `finishedAt`: when, if not now (an exit
+   * that happened while Warden was down, from the shim's exit file).
+   */
   async markExited(
     id: string,
-    exit: { exitCode: number; oomKilled: boolean; error?: string },
+    exit: { exitCode: number; oomKilled: boolean; error?: string; finishedAt?: string },
     from: ContainerState[],
   ): Promise<ContainerRecord | undefined> {
     const rows = await this.sql.rows<Row>(
-      `UPDATE containers SET state = 'exited', exit_code = $2, oom_killed = $3, error = $4, finished_at = now(),
-         pid = NULL, shim_pid = NULL WHERE id = $1 AND state = ANY($5) RETURNING *`,
-      [id, exit.exitCode, exit.oomKilled, exit.error ?? null, from],
+      `UPDATE containers SET state = 'exited', exit_code = $2, oom_killed = $3, error = $4,
+         finished_at = COALESCE($6::timestamptz, now()), pid = NULL, shim_pid = NULL
+       WHERE id = $1 AND state = ANY($5) RETURNING *`,
+      [id, exit.exitCode, exit.oomKilled, exit.error ?? null, from, exit.finishedAt ?? null],
+    );
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  /** Warden could not bring the process to a known end (recovery): → dead, exit code 255. */
+  async markDead(id: string, error: string, from: ContainerState[]): Promise<ContainerRecord | undefined> {
+    const rows = await this.sql.rows<Row>(
+      `UPDATE containers SET state = 'dead', exit_code = 255, oom_killed = false, error = $2,
+         finished_at = now(), pid = NULL, shim_pid = NULL
+       WHERE id = $1 AND state = ANY($3) RETURNING *`,
+      [id, error, from],
     );
     return rows[0] && toRecord(rows[0]);
   }

@@ -1,4 +1,7 @@
-import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import type { Syscalls } from '../../platform/ffi';
+import { ExitRecorder } from '../lifecycle/exit';
 import type { Caller } from '../../platform/http';
 import { ContainerCreator, type CreateRequest } from '../lifecycle/create';
 import { ContainerRefs } from '../lifecycle/container-refs';
@@ -12,6 +15,7 @@ import { WaitVerb } from '../lifecycle/wait';
 import type { ContainerRecord } from './container';
 import { ContainerFilter, ContainerRepository } from './container.repository';
 import { LiveContainers, type ExitNotice, type WaitCondition } from './live-containers';
+import { SYSCALLS } from './runtime.tokens';
 
 export type { CreateRequest } from '../lifecycle/create';
 
@@ -33,6 +37,9 @@ export class ContainerService implements BeforeApplicationShutdown {
     private readonly restarter: RestartVerb,
     private readonly remover: RemoveVerb,
     private readonly waiter: WaitVerb,
+    private readonly exits: ExitRecorder,
+    @Inject(SYSCALLS) private readonly sys: Syscalls,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
   /** Decide → image → files → record → audit; see lifecycle/create.ts. */
@@ -90,10 +97,22 @@ export class ContainerService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Containers die with the service (before its database and queues close, so their exits are
+   * Live restore (the default): containers keep running, watched by their shims, and the next
+   * start adopts them (RecoveryService); exits from now on are its to record. Otherwise they
+   * die with the service (before its database and queues close, so their exits are
    * recorded): no process, cgroup or mount outlives it.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    if (this.config.runtime.liveRestore) {
+      this.exits.detach();
+      for (const e of this.live.all()) {
+        e.detach?.();
+        e.log.close();
+        if (e.pidfd >= 0) this.sys.close(e.pidfd);
+        e.pidfd = -1;
+      }
+      return;
+    }
     await Promise.all(
       this.live.all().map(async (e) => {
         e.stopping = true;

@@ -15,6 +15,8 @@ export interface LiveContainer {
   stopping: boolean;
   /** The process has ended and its exit is being recorded (the row may still say running). */
   exiting?: boolean;
+  /** Adopted from a previous Warden: closes the connection to its shim's control socket. */
+  detach?: () => void;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';

@@ -4,6 +4,7 @@ import { AuditService, UsageService, type AuditEvent, type UsageSample } from '.
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { untilAvailable } from '../../platform/errors';
 import type { Syscalls } from '../../platform/ffi';
+import type { CgroupHandle } from '../cgroups';
 import type { ExitStatus } from '../shim/launch-shim';
 import { auditContainer, type ContainerRecord } from '../container/container';
 import { ContainerRepository } from '../container/container.repository';
@@ -22,6 +23,8 @@ export class ExitRecorder {
   private readonly log = new Logger('runtime');
   /** Set by RemoveVerb (which depends on this class): auto-remove of an exited container. */
   autoRemove: (c: ContainerRecord) => Promise<void> = async () => undefined;
+  /** Warden is stopping and leaves its containers running: an exit now is the next start's. */
+  private detached = false;
 
   constructor(
     private readonly repo: ContainerRepository,
@@ -39,16 +42,27 @@ export class ExitRecorder {
    */
   async onExit(
     c: ContainerRecord,
-    entry: Pick<LiveContainer, 'pidfd' | 'cgroup' | 'log' | 'process'> & { recorded?: Promise<unknown> },
+    entry: Pick<LiveContainer, 'pidfd' | 'log' | 'process'> & {
+      cgroup?: CgroupHandle;
+      recorded?: Promise<unknown>;
+    },
     status: ExitStatus,
     error?: string,
+    /** From the shim's exit file: when it ended, and what its cgroup said then. */
+    known: { finishedAt?: string; oomKilled?: boolean; usage?: Record<string, unknown> } = {},
   ): Promise<ExitStatus> {
-    let oomKilled = false;
-    let usage: Record<string, unknown> = {};
+    if (this.detached) {
+      // Recorded by the next start, from the shim's exit file; the cgroup stays for it to read.
+      entry.log.close();
+      return status;
+    }
+    let oomKilled = known.oomKilled ?? false;
+    let usage: Record<string, unknown> = known.usage ?? {};
     let final: UsageSample | undefined;
     try {
+      if (!entry.cgroup) throw new Error('its cgroup is gone');
       const stats = await entry.cgroup.stats();
-      oomKilled = (stats.memory.oomKills ?? 0) > 0;
+      oomKilled ||= (stats.memory.oomKills ?? 0) > 0;
       usage = {
         cpuSeconds: stats.cpu.usageNs / 1e9,
         memoryPeakBytes: stats.memory.peakBytes,
@@ -74,10 +88,17 @@ export class ExitRecorder {
     // add that timed out but reached Redis) is still one row: the chain dedupes on its id.
     const retrying = (err: unknown) =>
       this.log.warn(`container ${c.id}: exit not recorded yet, retrying: ${(err as Error).message}`);
-    const died = diedEvent(c, status, oomKilled, error, usage);
+    // The chain hashes the time as stored (ms): the shim's ns would not verify.
+    const at = known.finishedAt ? new Date(known.finishedAt).toISOString() : undefined;
+    const died = diedEvent(c, status, oomKilled, error, usage, at);
     const recorded = Promise.all([
       untilAvailable(
-        () => this.repo.markExited(c.id, { exitCode: status.exitCode, oomKilled, error }, fromStates('exit')),
+        () =>
+          this.repo.markExited(
+            c.id,
+            { exitCode: status.exitCode, oomKilled, error, finishedAt: known.finishedAt },
+            fromStates('exit'),
+          ),
         retrying,
       ),
       untilAvailable(() => this.audit.enqueue(died), retrying),
@@ -90,7 +111,7 @@ export class ExitRecorder {
     ]);
     recorded.catch(() => undefined); // awaited below, after the cleanup
     await entry.cgroup
-      .destroy()
+      ?.destroy()
       .catch((err) => this.log.error(`container ${c.id}: cgroup cleanup failed: ${(err as Error).message}`));
     await Promise.race([entry.log.whenDrained(), new Promise((r) => setTimeout(r, 1000))]);
     entry.log.close();
@@ -110,14 +131,21 @@ export class ExitRecorder {
     return status;
   }
 
+  /** From now on exits are left to the next start (live restore: Warden stops, containers stay). */
+  detach(): void {
+    this.detached = true;
+  }
+
   recordDied(
     c: ContainerRecord,
     status: ExitStatus,
     oomKilled: boolean,
     error?: string,
     usage: Record<string, unknown> = {},
+    /** More to say about this end (recovery: the `dead` state, processes killed). */
+    extra: Record<string, unknown> = {},
   ): Promise<void> {
-    return this.audit.enqueue(diedEvent(c, status, oomKilled, error, usage));
+    return this.audit.enqueue(diedEvent(c, status, oomKilled, error, usage, undefined, extra));
   }
 }
 
@@ -127,10 +155,12 @@ function diedEvent(
   oomKilled: boolean,
   error?: string,
   usage: Record<string, unknown> = {},
+  occurredAt = new Date().toISOString(),
+  extra: Record<string, unknown> = {},
 ): AuditEvent {
   return {
     id: randomUUID(),
-    occurredAt: new Date().toISOString(),
+    occurredAt,
     type: 'container.died',
     principal: 'system',
     source: { via: 'system' },
@@ -142,6 +172,7 @@ function diedEvent(
       oomKilled,
       error: error ?? null,
       usage,
+      ...extra,
     },
   };
 }

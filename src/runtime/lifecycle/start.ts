@@ -8,7 +8,7 @@ import { ShimError, shimFailureCode, type ExitStatus } from '../shim/launch-shim
 import { auditContainer, type ContainerRecord } from '../container/container';
 import { ContainerFiles } from '../container/container-files';
 import { ContainerLauncher } from '../container/container-launcher';
-import { ContainerLog } from '../container/container-log';
+import { ContainerLog, logSize } from '../container/container-log';
 import { ContainerRepository } from '../container/container.repository';
 import { LiveContainers } from '../container/live-containers';
 import { cgroupLimits } from '../container/run-config';
@@ -60,12 +60,12 @@ export class StartVerb {
     // exited): the new run's cgroup has the same name.
     await this.live.get(c.id)?.finished.catch(() => undefined);
     // Throws when the command is invalid or no cgroup can be made: nothing was started.
+    const logPath = new ContainerFiles(this.config.dataDir, c.id).log;
+    const logStart = logSize(logPath); // this run's output (written by its shim) begins here
     const launch = await this.launcher.launch(c);
     if ('failed' in launch) return this.failed(caller, c, launch.failed);
     const { cgroup, launched } = launch;
-    const log = new ContainerLog(new ContainerFiles(this.config.dataDir, c.id).log);
-    if (launched.stdout) log.attach(launched.stdout, 'stdout');
-    if (launched.stderr) log.attach(launched.stderr, 'stderr');
+    const log = new ContainerLog(logPath, logStart);
     const entry = {
       id: c.id,
       process: launched,
@@ -93,7 +93,7 @@ export class StartVerb {
       (err) => this.exits.onExit(c, exiting(), { exitCode: 128, signal: null }, (err as Error).message),
     );
     this.live.set(entry);
-    // Same tick as log.attach: attachers see the stdio before any output has been read.
+    // Same tick as the log's first read: attachers see the stdio before any output was delivered.
     this.live.started(entry);
     // The row as markRunning left it (RETURNING): no second read.
     let running: ContainerRecord | undefined;

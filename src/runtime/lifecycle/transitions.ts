@@ -21,11 +21,13 @@ import type { ContainerRecord, ContainerState } from '../container/container';
  *             exited)
  *   wait      any                          (reads only)               404 when gone
  *   exec      running                      running                    409
- *   (exit)    running                      exited                     (the shim's EXIT; recovery)
+ *   (exit)    running                      exited; dead (recovery:    (the shim's EXIT; recovery)
+ *                                          no known end)
  *   pause     reserved: no state yet (paused), no verb
  *
- * `dead` is a container that Warden could not bring to a known end (today only a row left
- * by an older version): it can only be removed.
+ * `dead` is a container that Warden could not bring to a known end: at start, recovery found
+ * its process gone with no exit recorded by its shim (a host reboot, a killed shim), or no
+ * shim state at all (container/recovery.service.ts). It can only be removed.
  *
  * Serialisation: verbs on one container take its in-process lock (ContainerLocks) for their
  * whole transition, so two starts run one after the other (the second answers 304), and a

@@ -33,9 +33,14 @@ import {
  *                                    {errno, step}    = C failed before execve, and exited
  *   fd4 ◄── "EXEC\n"            ──   (success)
  *   fd4 ◄── "ERR <errno> <step>\n"   (failure; S reaps C and exits 1)
- *                                  waitpid(C)
+ *                                  waitpid(C)   (with `monitor`: native/shim/monitor.c's
+ *                                    loop, which also writes C's output to the log,
+ *                                    <state>/pid.json and exit.json, and serves <state>/ctl)
  *   fd4 ◄── "EXIT <code> <sig>\n" ─  code = exit status or -1; sig = signal number or 0.
  *                                  S exits 0.
+ *
+ * A monitored S needs nothing from the service after EXEC and lives in its own session: it
+ * outlives a stopped or killed service, which reconnects through <state>/ctl (shim-state.ts).
  *
  * S stays alive as a small waiter for as long as C runs: the service is not C's parent,
  * and only a parent can collect the real exit status (code, or the killing signal).
@@ -118,7 +123,22 @@ export interface ShimRunConfig {
    * `prepareShim`, not by callers.
    */
   prepare?: boolean;
+  /**
+   * The shim monitors the container itself (native/shim/monitor.c), so that it outlives the
+   * service: it writes stdout/stderr to `logPath` (json-file lines; fds 1-2 the service
+   * passes are then unused), `pid.json` and `exit.json` in `stateDir`, and serves
+   * `stateDir/ctl`. `cgroupDirs` are read at the exit for OOM kills and final usage.
+   */
+  monitor?: ShimMonitorConfig;
   process: ShimProcessSpec;
+}
+
+export interface ShimMonitorConfig {
+  stateDir: string;
+  logPath: string;
+  logMaxBytes: number;
+  logMaxFiles: number;
+  cgroupDirs: string[];
 }
 
 export interface ShimExecConfig {
@@ -175,6 +195,12 @@ export function encodeShimConfig(config: ShimConfig): Buffer {
     }
     for (const file of config.cgroupTasks ?? []) put('cgroup', file);
     if (config.prepare) put('prepare', '1');
+    const m = config.monitor;
+    if (m) {
+      put('state', m.stateDir);
+      put('log', m.logPath, uint('log max', m.logMaxBytes), uint('log files', m.logMaxFiles));
+      for (const dir of m.cgroupDirs) put('cgroupdir', dir);
+    }
   } else {
     put('target', uint('target', config.targetPid));
   }

@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { PassThrough } from 'node:stream';
@@ -72,6 +73,20 @@ export class FakeShim implements ShimRunner {
     const args = config.process.args;
     const p = new FakeProcess(this.fs, pid, this.nextShimPid++, args, options.stdio?.[0] === 'pipe');
     this.processes.set(pid, p);
+    // As the real shim's monitor: the output goes to the log in json-file lines, by the shim.
+    if (config.mode === 'run' && config.monitor) {
+      const logPath = config.monitor.logPath;
+      for (const [stream, out] of [
+        ['stdout', p.stdout],
+        ['stderr', p.stderr],
+      ] as const)
+        out.on('data', (chunk: Buffer) =>
+          appendFileSync(
+            logPath,
+            `${JSON.stringify({ log: chunk.toString(), stream, time: new Date().toISOString() })}\n`,
+          ),
+        );
+    }
     try {
       // As the real shim: its child is in the container's cgroup before anything runs.
       if (options.placeInCgroups) await options.placeInCgroups(pid);
