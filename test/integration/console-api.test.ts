@@ -57,4 +57,54 @@ describe('review console API, as the pages call it', () => {
     const story = await get(`/reports/stories/${seed.removedId}`);
     expect(story.body.exit.payload).toMatchObject({ exitCode: 137, oomKilled: true });
   });
+
+  it('the overview aggregates the window: decisions over time, top rules, teams and images, OOM kills, exceptions, chain head, queues', async () => {
+    const r = await get('/console/overview');
+    expect(r.status).toBe(200);
+    const o = r.body;
+    expect(o.window.bucketSeconds).toBe(1800);
+    expect(o.decisions.totals).toEqual({ allowed: 2, denied: 2, wouldDeny: 1 });
+    const bars = o.decisions.buckets as Array<{ allowed: number; denied: number; wouldDeny: number }>;
+    expect(bars.reduce((a, b) => a + b.allowed + b.denied + b.wouldDeny, 0)).toBe(5);
+    expect(o.topRules).toEqual([
+      { rule: 'capabilities.allowAdd', denied: 0, wouldDeny: 1 },
+      { rule: 'privileged.allow', denied: 1, wouldDeny: 0 },
+      { rule: 'resources.memory.max', denied: 1, wouldDeny: 0 },
+    ]);
+    // Only payments was denied: search's violation was under an audit-mode policy.
+    expect(o.topTeams).toEqual([{ team: 'payments', denied: 2 }]);
+    expect(o.topImages).toEqual([
+      { image: 'payments/api:1.0', denied: 1 },
+      { image: 'payments/worker:2', denied: 1 },
+    ]);
+    expect(o.containers).toEqual({ oomKills: 1, restarts: 0, exits: 1 });
+    expect(o.exceptionsExpiring).toEqual([
+      expect.objectContaining({ id: seed.exceptionId, rule: 'privileged.allow', team: 'payments' }),
+    ]);
+    expect((await get('/console/overview?expiringDays=1')).body.exceptionsExpiring).toEqual([]);
+    const verify = await get('/audit/verify');
+    expect(o.chainHead).toEqual(expect.objectContaining(verify.body.head));
+    expect(o.queues.map((q: { name: string }) => q.name)).toEqual(['audit', 'usage', 'reports']);
+    expect(o.queues.every((q: { error?: string; failed: number }) => !q.error && q.failed === 0)).toBe(true);
+
+    // A window before anything happened is empty, not an error.
+    const old = await get('/console/overview?from=2020-01-01T00:00:00Z&to=2020-01-08T00:00:00Z');
+    expect(old.status).toBe(200);
+    expect(old.body.window.bucketSeconds).toBe(3 * 3600);
+    expect(old.body.decisions).toEqual({ buckets: [], totals: { allowed: 0, denied: 0, wouldDeny: 0 } });
+  });
+
+  it('the overview says what is wrong with a bad window, and is not for deployers or anonymous callers', async () => {
+    const backwards = await get('/console/overview?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z');
+    expect(backwards.status).toBe(400);
+    expect(JSON.stringify(backwards.body)).toMatch(/to.*must be after from/);
+    const tooLong = await get('/console/overview?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z');
+    expect(tooLong.status).toBe(400);
+    expect(JSON.stringify(tooLong.body)).toMatch(/at most 400 days/);
+    expect((await get('/console/overview?from=yesterday')).status).toBe(400);
+    expect((await api(w, 'GET', '/console/overview', { token: null })).status).toBe(401);
+    const deployer = (await api(w, 'POST', '/tokens', { body: { principalId: 'alice', name: 't' } })).body
+      .token;
+    expect((await api(w, 'GET', '/console/overview', { token: deployer })).status).toBe(403);
+  });
 });
