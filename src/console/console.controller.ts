@@ -2,7 +2,8 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiZodQuery, Roles, ZodPipe } from '../platform/http';
-import { overviewQuery, resolveWindow } from './console.schemas';
+import { ContainerHistoryRepository } from './container-history.repository';
+import { containersQuery, overviewQuery, resolveWindow } from './console.schemas';
 import { OverviewRepository } from './overview.repository';
 import { QueueBacklogs } from './queue-backlog';
 
@@ -15,7 +16,17 @@ export class ConsoleController {
   constructor(
     private readonly overviews: OverviewRepository,
     private readonly backlogs: QueueBacklogs,
+    private readonly history: ContainerHistoryRepository,
   ) {}
+
+  @Get('containers')
+  @ApiOperation({
+    summary: 'Containers, newest first, including removed ones (rebuilt from the audit trail)',
+  })
+  @ApiZodQuery(containersQuery)
+  async containers(@Query(new ZodPipe(containersQuery, 'query')) q: z.infer<typeof containersQuery>) {
+    return { containers: await this.history.list(q) };
+  }
 
   @Get('overview')
   @ApiOperation({

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ConsoleController } from './console.controller';
+import { ContainerHistoryRepository } from './container-history.repository';
 import { OverviewRepository } from './overview.repository';
 import { QueueBacklogs } from './queue-backlog';
 
 /** The review console's read API: aggregates over the trail, policy and runtime records. */
 @Module({
-  providers: [OverviewRepository, QueueBacklogs],
+  providers: [OverviewRepository, QueueBacklogs, ContainerHistoryRepository],
   controllers: [ConsoleController],
 })
 export class ConsoleModule {}

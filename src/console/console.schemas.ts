@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intParam } from '../platform/http';
+import { intParam, text } from '../platform/http';
 
 const DAY_MS = 86_400_000;
 /** The longest window one request may aggregate: a year and a bit, for annual reviews. */
@@ -32,3 +32,13 @@ export function resolveWindow(q: { from?: string; to?: string }, now = Date.now(
   const bucketSeconds = widths.find((s) => span / s <= 60) ?? 7 * 86_400;
   return { from, to, bucketSeconds };
 }
+
+export const containersQuery = z.object({
+  state: z
+    .enum(['created', 'running', 'exited', 'dead', 'removed'])
+    .optional()
+    .describe('removed: containers whose row is gone, rebuilt from the trail'),
+  q: text(256).min(1).optional().describe('part of the name, image or id'),
+  team: text(128).min(1).optional().describe("the container's team label"),
+  limit: intParam(1, 10_000).default(500),
+});

@@ -107,4 +107,43 @@ describe('review console API, as the pages call it', () => {
       .token;
     expect((await api(w, 'GET', '/console/overview', { token: deployer })).status).toBe(403);
   });
+
+  it('lists removed containers from the trail beside the live ones, with filters', async () => {
+    const all = await get('/console/containers');
+    expect(all.status).toBe(200);
+    expect(all.body.containers).toEqual([
+      expect.objectContaining({
+        id: seed.removedId,
+        name: 'batch-job',
+        image: 'payments/worker:2',
+        state: 'removed',
+        createdBy: 'alice',
+        exitCode: 137,
+        oomKilled: true,
+        memoryBytes: 256 * 1024 ** 2,
+        removedAt: expect.any(String),
+      }),
+    ]);
+    expect((await get('/console/containers?state=removed&q=batch')).body.containers).toHaveLength(1);
+    expect((await get(`/console/containers?q=${seed.removedId.slice(0, 12)}`)).body.containers).toHaveLength(
+      1,
+    );
+    expect((await get('/console/containers?q=100%25')).body.containers).toEqual([]);
+    expect((await get('/console/containers?state=running')).body.containers).toEqual([]);
+    const bad = await get('/console/containers?state=gone');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/state/);
+  });
+
+  it('every audit row has a URL: one row by its seq, 404 past the head, 400 for a non-number', async () => {
+    const [decision] = (await get('/audit/events?type=policy.decision&limit=1')).body.events;
+    const one = await get(`/audit/events/${decision.seq}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual(decision);
+    const head = (await get('/console/overview')).body.chainHead.seq;
+    const missing = await get(`/audit/events/${head + 1000}`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.message).toBe(`no audit row at seq ${head + 1000}`);
+    expect((await get('/audit/events/first')).status).toBe(400);
+  });
 });
