@@ -122,12 +122,19 @@ export class OverviewRepository {
         Array<{ seq: string; hash: string; occurred_at: Date }>
       >,
     ]);
-    const bars = buckets.map((b) => ({
-      start: b.start.toISOString(),
-      allowed: n(b.allowed),
-      denied: n(b.denied),
-      wouldDeny: n(b.would_deny),
-    }));
+    // Every bar of the window, the empty ones too: a chart without its quiet hours would lie
+    // about when things happened.
+    const found = new Map(buckets.map((b) => [b.start.getTime(), b]));
+    const bars: DecisionBucket[] = [];
+    for (let t = w.from.getTime(); t < w.to.getTime(); t += w.bucketSeconds * 1000) {
+      const b = found.get(t);
+      bars.push({
+        start: new Date(t).toISOString(),
+        allowed: n(b?.allowed ?? 0),
+        denied: n(b?.denied ?? 0),
+        wouldDeny: n(b?.would_deny ?? 0),
+      });
+    }
     const sum = (k: 'allowed' | 'denied' | 'wouldDeny') => bars.reduce((a, b) => a + b[k], 0);
     return {
       decisions: {

@@ -65,6 +65,7 @@ describe('review console API, as the pages call it', () => {
     expect(o.window.bucketSeconds).toBe(1800);
     expect(o.decisions.totals).toEqual({ allowed: 2, denied: 2, wouldDeny: 1 });
     const bars = o.decisions.buckets as Array<{ allowed: number; denied: number; wouldDeny: number }>;
+    expect(bars).toHaveLength(48);
     expect(bars.reduce((a, b) => a + b.allowed + b.denied + b.wouldDeny, 0)).toBe(5);
     expect(o.topRules).toEqual([
       { rule: 'capabilities.allowAdd', denied: 0, wouldDeny: 1 },
@@ -91,7 +92,14 @@ describe('review console API, as the pages call it', () => {
     const old = await get('/console/overview?from=2020-01-01T00:00:00Z&to=2020-01-08T00:00:00Z');
     expect(old.status).toBe(200);
     expect(old.body.window.bucketSeconds).toBe(3 * 3600);
-    expect(old.body.decisions).toEqual({ buckets: [], totals: { allowed: 0, denied: 0, wouldDeny: 0 } });
+    expect(old.body.decisions.totals).toEqual({ allowed: 0, denied: 0, wouldDeny: 0 });
+    expect(old.body.decisions.buckets).toHaveLength(56);
+    expect(old.body.decisions.buckets[1]).toEqual({
+      start: '2020-01-01T03:00:00.000Z',
+      allowed: 0,
+      denied: 0,
+      wouldDeny: 0,
+    });
   });
 
   it('the overview says what is wrong with a bad window, and is not for deployers or anonymous callers', async () => {

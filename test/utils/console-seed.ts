@@ -119,7 +119,12 @@ async function seedRemovedContainer(w: TestWarden, id: string, launchRequestId: 
   });
   await w.app.get(AuditEventRepository).append([
     event('container.created', 0, {
-      spec: { memoryBytes: 256 * MiB, nanoCpus: 1e9, pidsLimit: 64 },
+      spec: {
+        memoryBytes: 256 * MiB,
+        nanoCpus: 1e9,
+        pidsLimit: 64,
+        labels: { team: 'payments', app: 'batch' },
+      },
       launchRequestId,
     }),
     event('container.started', 1, { pid: 4242 }),
