@@ -25,3 +25,4 @@ export { ReportsWorkerModule } from './reports/reports-worker.module';
 export { verifyReport } from './reports/report-signer';
 export { explainReport } from './reports/report-verification';
 export type { ReportVerification, ReportCheck } from './reports/report-verification';
+export { csvTable } from './reports/report-csv';

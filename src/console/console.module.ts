@@ -3,10 +3,11 @@ import { ConsoleController } from './console.controller';
 import { ContainerHistoryRepository } from './container-history.repository';
 import { OverviewRepository } from './overview.repository';
 import { QueueBacklogs } from './queue-backlog';
+import { UsageBreakdownRepository } from './usage-breakdown.repository';
 
 /** The review console's read API: aggregates over the trail, policy and runtime records. */
 @Module({
-  providers: [OverviewRepository, QueueBacklogs, ContainerHistoryRepository],
+  providers: [OverviewRepository, QueueBacklogs, ContainerHistoryRepository, UsageBreakdownRepository],
   controllers: [ConsoleController],
 })
 export class ConsoleModule {}

@@ -42,3 +42,15 @@ export const containersQuery = z.object({
   team: text(128).min(1).optional().describe("the container's team label"),
   limit: intParam(1, 10_000).default(500),
 });
+
+export const usageQuery = z
+  .object({
+    from: time.optional().describe('start of the window (default: 7 days before to)'),
+    to: time.optional().describe('end of the window, exclusive (default: now)'),
+    by: z
+      .string()
+      .regex(/^(team|image|label:[\w./-]{1,128})$/, 'must be team, image or label:<key>')
+      .default('team'),
+    format: z.enum(['json', 'csv']).default('json').describe('csv: one row per container, with its group'),
+  })
+  .superRefine(ordered);

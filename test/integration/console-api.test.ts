@@ -6,6 +6,8 @@ import { api, startTestWarden, TestWarden } from '../utils/warden';
  * an auditor: each must answer 2xx. The Usage page's `?from=` once answered 500
  * (`timestamp with time zone > interval`) and no test had opened it with its own query.
  */
+const MiB = 1024 ** 2;
+
 describe('review console API, as the pages call it', () => {
   let w: TestWarden;
   let seed: ConsoleSeed;
@@ -21,12 +23,17 @@ describe('review console API, as the pages call it', () => {
     const from = new Date(Date.now() - 7 * 864e5).toISOString();
     const r = await get(`/usage?from=${from}`);
     expect(r.status).toBe(200);
-    const team = r.body.rollups.filter((x: { label: string; value: string }) => x.label === 'team');
-    expect(team).toEqual([
-      expect.objectContaining({ value: 'payments', containers: 1, cpuSeconds: 12, oomKills: 1 }),
-    ]);
+    // Summed per team: the seeded runs may straddle an hour.
+    const team = new Map<string, { cpu: number; ooms: number }>();
+    for (const x of r.body.rollups.filter((x: { label: string }) => x.label === 'team')) {
+      const t = team.get(x.value) ?? { cpu: 0, ooms: 0 };
+      team.set(x.value, { cpu: t.cpu + x.cpuSeconds, ooms: t.ooms + x.oomKills });
+    }
+    expect(Object.fromEntries(team)).toEqual({ payments: { cpu: 12, ooms: 1 }, search: { cpu: 3, ooms: 0 } });
     const to = new Date(Date.now() + 3_600_000).toISOString();
-    expect((await get(`/usage?from=${from}&to=${to}&label=team=payments`)).body.rollups).toHaveLength(1);
+    const payments = (await get(`/usage?from=${from}&to=${to}&label=team=payments`)).body.rollups;
+    expect(payments.length).toBeGreaterThanOrEqual(1);
+    expect(payments.every((x: { value: string }) => x.value === 'payments')).toBe(true);
     // A window that ends before the samples has none of them.
     expect((await get(`/usage?to=${from}`)).body.rollups).toEqual([]);
   });
@@ -78,7 +85,7 @@ describe('review console API, as the pages call it', () => {
       { image: 'payments/api:1.0', denied: 1 },
       { image: 'payments/worker:2', denied: 1 },
     ]);
-    expect(o.containers).toEqual({ oomKills: 1, restarts: 0, exits: 1 });
+    expect(o.containers).toEqual({ oomKills: 1, restarts: 0, exits: 2 });
     expect(o.exceptionsExpiring).toEqual([
       expect.objectContaining({ id: seed.exceptionId, rule: 'privileged.allow', team: 'payments' }),
     ]);
@@ -121,6 +128,12 @@ describe('review console API, as the pages call it', () => {
     expect(all.status).toBe(200);
     expect(all.body.containers).toEqual([
       expect.objectContaining({
+        id: seed.oversizedId,
+        name: 'search-indexer',
+        state: 'removed',
+        exitCode: 0,
+      }),
+      expect.objectContaining({
         id: seed.removedId,
         name: 'batch-job',
         image: 'payments/worker:2',
@@ -133,6 +146,8 @@ describe('review console API, as the pages call it', () => {
       }),
     ]);
     expect((await get('/console/containers?state=removed&q=batch')).body.containers).toHaveLength(1);
+    const search = await get('/console/containers?team=search');
+    expect(search.body.containers.map((c: { name: string }) => c.name)).toEqual(['search-indexer']);
     expect((await get(`/console/containers?q=${seed.removedId.slice(0, 12)}`)).body.containers).toHaveLength(
       1,
     );
@@ -153,5 +168,57 @@ describe('review console API, as the pages call it', () => {
     expect(missing.status).toBe(404);
     expect(missing.body.message).toBe(`no audit row at seq ${head + 1000}`);
     expect((await get('/audit/events/first')).status).toBe(400);
+  });
+
+  it('usage per team, image or label: CPU-seconds, peak against the cap, right-sizing, OOM kills, and as CSV', async () => {
+    const byTeam = await get('/console/usage');
+    expect(byTeam.status).toBe(200);
+    expect(byTeam.body.groups).toEqual([
+      {
+        key: 'payments',
+        containers: 1,
+        cpuSeconds: 12,
+        memoryPeakBytes: 256 * MiB,
+        memoryCapBytes: 256 * MiB,
+        oomKills: 1,
+        oversized: 0,
+      },
+      {
+        key: 'search',
+        containers: 1,
+        cpuSeconds: 3,
+        memoryPeakBytes: 20 * MiB,
+        memoryCapBytes: 512 * MiB,
+        oomKills: 0,
+        oversized: 1,
+      },
+    ]);
+    expect(byTeam.body.containers).toEqual([
+      expect.objectContaining({ name: 'batch-job', capShare: 1, oversized: false }),
+      expect.objectContaining({ name: 'search-indexer', capShare: 20 / 512, oversized: true }),
+    ]);
+    const byImage = await get('/console/usage?by=image');
+    expect(byImage.body.groups.map((g: { key: string }) => g.key)).toEqual([
+      'payments/worker:2',
+      'search/indexer:3',
+    ]);
+    const byApp = await get('/console/usage?by=label:app');
+    expect(byApp.body.groups.map((g: { key: string }) => g.key)).toEqual(['batch', 'search']);
+    // A window that starts after the first samples counts only the increase inside it.
+    const late = new Date(Date.now() - 30 * 60_000 + 20_000).toISOString();
+    const part = await get(`/console/usage?from=${late}`);
+    expect(part.body.groups.find((g: { key: string }) => g.key === 'payments').cpuSeconds).toBe(10);
+
+    const csv = await api(w, 'GET', '/console/usage?by=team&format=csv', { token: seed.auditor });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const lines = String(csv.body).trim().split('\r\n');
+    expect(lines[0]).toBe(
+      'team,container_id,name,image,cpu_seconds,memory_peak_bytes,memory_cap_bytes,cap_share,oversized,oom_kills',
+    );
+    expect(lines[2]).toBe(
+      `search,${seed.oversizedId},search-indexer,search/indexer:3,3,${20 * MiB},${512 * MiB},0.0390625,true,0`,
+    );
+    expect((await get('/console/usage?by=owner')).status).toBe(400);
   });
 });

@@ -12,6 +12,8 @@ export interface ConsoleSeed {
   auditor: string;
   /** A container that ran, was OOM killed and was removed: only the trail remembers it. */
   removedId: string;
+  /** Another removed container, of team search, whose peak stayed far under its cap. */
+  oversizedId: string;
   /** Ids of the two baseline versions, oldest first. */
   baselineVersions: [string, string];
   exceptionId: string;
@@ -72,7 +74,7 @@ export async function seedConsole(w: TestWarden): Promise<ConsoleSeed> {
   await policies.decide(alice, { image: 'payments/api:1.0', privileged: true });
   await policies.decide(alice, { image: 'payments/worker:2', memory: '4g' });
   await policies.decide(bob, { image: 'search/indexer:3', capAdd: ['NET_ADMIN'] });
-  await policies.decide(bob, { image: 'search/indexer:3', memory: '128m' });
+  const indexer = await policies.decide(bob, { image: 'search/indexer:3', memory: '512m' });
 
   const exception = await api(w, 'POST', '/exceptions', {
     body: {
@@ -86,8 +88,40 @@ export async function seedConsole(w: TestWarden): Promise<ConsoleSeed> {
   });
   expect(exception.status).toBe(201);
 
-  const removedId = randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, '');
-  await seedRemovedContainer(w, removedId, batch.launchRequestId as string);
+  // batch-job used its whole cap and was OOM killed; search-indexer peaked at 20 MiB of 512.
+  const removedId = newContainerId();
+  await seedRanContainer(w, {
+    id: removedId,
+    name: 'batch-job',
+    image: 'payments/worker:2',
+    team: 'payments',
+    principal: 'alice',
+    launchRequestId: batch.launchRequestId as string,
+    capBytes: 256 * MiB,
+    samples: [
+      [10, 2e9, 100 * MiB, 0],
+      [40, 9e9, 250 * MiB, 0],
+      [60, 12e9, 0, 1],
+    ],
+    peakBytes: 256 * MiB,
+    exitCode: 137,
+  });
+  const oversizedId = newContainerId();
+  await seedRanContainer(w, {
+    id: oversizedId,
+    name: 'search-indexer',
+    image: 'search/indexer:3',
+    team: 'search',
+    principal: 'bob',
+    launchRequestId: indexer.launchRequestId as string,
+    capBytes: 512 * MiB,
+    samples: [
+      [5, 1e9, 10 * MiB, 0],
+      [30, 3e9, 20 * MiB, 0],
+    ],
+    peakBytes: 20 * MiB,
+    exitCode: 0,
+  });
   await eventually('the seeded trail', async () => {
     const d = await api(w, 'GET', '/audit/events?type=policy.decision&limit=1000');
     const removed = await api(w, 'GET', `/audit/events?type=container.removed&subject=${removedId}`);
@@ -98,65 +132,81 @@ export async function seedConsole(w: TestWarden): Promise<ConsoleSeed> {
   return {
     auditor,
     removedId,
+    oversizedId,
     baselineVersions: [versions[0].id, versions[1].id],
     exceptionId: exception.body.id as string,
   };
 }
 
-/** Lifecycle events and usage samples of a payments container that ran out of memory. */
-async function seedRemovedContainer(w: TestWarden, id: string, launchRequestId: string): Promise<void> {
+interface RanContainer {
+  id: string;
+  name: string;
+  image: string;
+  team: string;
+  principal: string;
+  launchRequestId: string;
+  capBytes: number;
+  /** [seconds after the start, cumulative CPU ns, working set bytes, cumulative OOM kills]. */
+  samples: Array<[number, number, number, number]>;
+  peakBytes: number;
+  exitCode: number;
+}
+
+export const newContainerId = () => randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, '');
+
+/** Lifecycle events (created → started → died → removed) and usage samples of a container that ran. */
+async function seedRanContainer(w: TestWarden, c: RanContainer): Promise<void> {
   const t0 = Date.now() - 30 * 60_000;
   const at = (s: number) => new Date(t0 + s * 1000).toISOString();
-  const container = { name: 'batch-job', image: 'payments/worker:2', imageDigest: null };
-  const event = (type: string, s: number, payload: Record<string, unknown>, principal = 'alice') => ({
+  const labels = { team: c.team, app: c.name.split('-')[0] };
+  const last = c.samples[c.samples.length - 1];
+  const event = (type: string, s: number, payload: Record<string, unknown>, principal = c.principal) => ({
     id: randomUUID(),
     occurredAt: at(s),
     type: type as 'container.created',
     principal,
     source: { via: 'cli' as const },
-    subject: id,
-    payload: { ...container, ...payload },
+    subject: c.id,
+    payload: { name: c.name, image: c.image, imageDigest: null, ...payload },
   });
   await w.app.get(AuditEventRepository).append([
     event('container.created', 0, {
-      spec: {
-        memoryBytes: 256 * MiB,
-        nanoCpus: 1e9,
-        pidsLimit: 64,
-        labels: { team: 'payments', app: 'batch' },
-      },
-      launchRequestId,
+      spec: { memoryBytes: c.capBytes, nanoCpus: 1e9, pidsLimit: 64, labels },
+      launchRequestId: c.launchRequestId,
     }),
     event('container.started', 1, { pid: 4242 }),
-    event('container.died', 60, { exitCode: 137, signal: null, oomKilled: true, error: null }, 'system'),
-    event('container.removed', 61, {}),
+    event(
+      'container.died',
+      last[0],
+      { exitCode: c.exitCode, signal: null, oomKilled: last[3] > 0, error: null },
+      'system',
+    ),
+    event('container.removed', last[0] + 1, {}),
   ]);
-  const sample = (s: number, final: boolean, cpuNs: number, ws: number, oomKills: number): UsageSample => ({
-    id: randomUUID(),
-    containerId: id,
-    name: container.name,
-    image: container.image,
-    labels: { team: 'payments', app: 'batch' },
-    node: 'node-a',
-    pid: 4242,
-    sampledAt: at(s),
-    final,
-    cpuNs,
-    cpuUserNs: cpuNs,
-    cpuSystemNs: 0,
-    memoryBytes: ws,
-    workingSetBytes: ws,
-    memoryPeakBytes: final ? 256 * MiB : null,
-    pids: 3,
-    throttledPeriods: 0,
-    throttledNs: 0,
-    oomKills,
-  });
-  await w.app
-    .get(UsageSampleRepository)
-    .insert([
-      sample(10, false, 2e9, 100 * MiB, 0),
-      sample(40, false, 9e9, 250 * MiB, 0),
-      sample(60, true, 12e9, 0, 1),
-    ]);
+  await w.app.get(UsageSampleRepository).insert(
+    c.samples.map(([s, cpuNs, ws, oomKills], i): UsageSample => {
+      const final = i === c.samples.length - 1;
+      return {
+        id: randomUUID(),
+        containerId: c.id,
+        name: c.name,
+        image: c.image,
+        labels,
+        node: 'node-a',
+        pid: 4242,
+        sampledAt: at(s),
+        final,
+        cpuNs,
+        cpuUserNs: cpuNs,
+        cpuSystemNs: 0,
+        memoryBytes: ws,
+        workingSetBytes: ws,
+        memoryPeakBytes: final ? c.peakBytes : null,
+        pids: 3,
+        throttledPeriods: 0,
+        throttledNs: 0,
+        oomKills,
+      };
+    }),
+  );
 }
