@@ -3,6 +3,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
 import { AuditModule, AuditWorkerModule, ReportsModule, ReportsWorkerModule } from './audit';
 import { AuthModule } from './auth';
+import { ConsoleModule } from './console';
 import { DockerApiModule } from './docker-api';
 import { WARDEN_CONFIG, WardenConfig } from './platform/config';
 import { DatabaseModule } from './platform/database';
@@ -52,6 +53,7 @@ export class AppModule {
               RuntimeModule,
               RegistryProxyModule,
               ReportsModule,
+              ConsoleModule,
               // The Docker Engine API on WARDEN_DOCKER_SOCKET (listens at bootstrap, closes at shutdown).
               DockerApiModule,
             ]

@@ -154,6 +154,11 @@ export class AuditEventRepository {
     return rows.map(toRow);
   }
 
+  async get(seq: number): Promise<AuditRow | undefined> {
+    const rows: DbRow[] = await this.ds.query('SELECT * FROM audit_events WHERE seq = $1', [seq]);
+    return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
   async count(): Promise<number> {
     const [r]: Array<{ n: string }> = await this.ds.query('SELECT count(*) AS n FROM audit_events');
     return Number(r.n);

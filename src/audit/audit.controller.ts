@@ -1,8 +1,9 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 
-import { ApiZodQuery, Roles, ZodPipe } from '../platform/http';
+import { ApiZodParam, ApiZodQuery, Roles, ZodPipe } from '../platform/http';
+import { WardenError } from '../platform/errors';
 import { intParam, text } from '../platform/http';
 import { AUDIT_EVENT_TYPES } from './audit-event';
 import { AuditEventRepository } from './audit-event.repository';
@@ -24,6 +25,8 @@ const eventsQuery = z.object({
   limit: intParam(1, 1000).default(100),
 });
 
+const seqParam = intParam(1, Number.MAX_SAFE_INTEGER);
+
 @ApiTags('audit')
 @ApiBearerAuth()
 @Roles('admin', 'auditor')
@@ -44,6 +47,15 @@ export class AuditController {
       to: q.to ? new Date(q.to) : undefined,
     });
     return { events, nextCursor: events.length === q.limit ? events[events.length - 1].seq : null };
+  }
+
+  @Get('events/:seq')
+  @ApiOperation({ summary: 'One audit row by its position in the chain (a deep link of the console)' })
+  @ApiZodParam('seq', seqParam, 'position in the chain')
+  async one(@Param('seq', new ZodPipe(seqParam, 'param')) seq: number) {
+    const row = await this.events.get(seq);
+    if (!row) throw new WardenError('AUDIT_EVENT_NOT_FOUND', `no audit row at seq ${seq}`, { seq });
+    return row;
   }
 
   @Get('verify')

@@ -23,3 +23,6 @@ export { chainHash, canonicalEvent, GENESIS_HASH } from './audit-chain';
 export { ReportsModule } from './reports/reports.module';
 export { ReportsWorkerModule } from './reports/reports-worker.module';
 export { verifyReport } from './reports/report-signer';
+export { explainReport } from './reports/report-verification';
+export type { ReportVerification, ReportCheck } from './reports/report-verification';
+export { csvTable } from './reports/report-csv';

@@ -154,9 +154,10 @@ export class UsageSampleRepository {
       params.push(v);
       where.push(sql.replace('?', `$${params.length}`));
     };
-    // An hour belongs to the range if it overlaps it.
-    if (q.from) add(`hour > ? - interval '1 hour'`, q.from);
-    if (q.to) add('hour < ?', q.to);
+    // An hour belongs to the range if it overlaps it. The cast is needed: PostgreSQL cannot
+    // infer the type of a parameter that is an operand of `-` (42883 otherwise).
+    if (q.from) add(`hour > ?::timestamptz - interval '1 hour'`, q.from);
+    if (q.to) add('hour < ?::timestamptz', q.to);
     if (q.label) {
       const eq = q.label.indexOf('=');
       add('label = ?', eq < 0 ? q.label : q.label.slice(0, eq));

@@ -9,6 +9,7 @@ import { createRootLogger } from '../platform/logging';
 import { formatDoctorTable, runDoctor } from '../runtime';
 import { startWarden } from '../main';
 import { IMAGE_USAGE_TEXT, imageCommand } from './image.command';
+import { REPORT_USAGE_TEXT, ReportCommandError, reportCommand } from './report.command';
 
 const USAGE = `usage: warden <command>
 
@@ -20,6 +21,7 @@ const USAGE = `usage: warden <command>
   migrate status         list migrations and whether each is applied
   doctor [--json]        what this host offers the runtime, from real probes
   image import|ls|inspect|rm   local images, via the running Warden (warden image --help)
+  report verify <file> --key <pem>   verify a compliance report offline (warden report --help)
 
 Configuration comes from the environment; see README.md.`;
 
@@ -124,6 +126,15 @@ export async function main(argv: string[]): Promise<void> {
         await imageCommand(rest, loadOrExit(), (t) => process.stdout.write(t));
         return;
       }
+      case 'report': {
+        if (rest.length === 0 || rest.includes('--help')) {
+          process.stdout.write(`${REPORT_USAGE_TEXT}\n`);
+          return;
+        }
+        // Offline: no configuration, no database, no server.
+        process.exitCode = reportCommand(rest, (t) => process.stdout.write(t));
+        return;
+      }
       case 'help':
       case '--help':
       case '-h':
@@ -133,6 +144,10 @@ export async function main(argv: string[]): Promise<void> {
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (err) {
+    if (err instanceof ReportCommandError) {
+      process.stderr.write(`warden: ${err.message}\n`);
+      process.exit(2);
+    }
     if (err instanceof UsageError) {
       process.stderr.write(`warden: ${err.message}\n\n${USAGE}\n`);
       process.exit(2);

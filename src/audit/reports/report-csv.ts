@@ -6,7 +6,7 @@ function cell(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function table(header: string[], rows: unknown[][]): string {
+export function csvTable(header: string[], rows: unknown[][]): string {
   return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
 }
 
@@ -15,7 +15,7 @@ export function reportCsvFiles(r: ComplianceReport): Array<{ name: string; conte
   return [
     {
       name: 'decisions-by-day.csv',
-      content: table(
+      content: csvTable(
         ['day', 'launches', 'pulls', 'allowed', 'allowed_by_exception', 'denied', 'would_deny'],
         r.population.decisionsByDay.map((d) => [
           d.day,
@@ -30,14 +30,14 @@ export function reportCsvFiles(r: ComplianceReport): Array<{ name: string; conte
     },
     {
       name: 'reasons-by-rule.csv',
-      content: table(
+      content: csvTable(
         ['rule', 'denied', 'would_deny', 'waived', 'example'],
         r.reasonsByRule.map((x) => [x.rule, x.denied, x.wouldDeny, x.waived, x.example]),
       ),
     },
     {
       name: 'exceptions.csv',
-      content: table(
+      content: csvTable(
         ['exception_id', 'rule', 'requester', 'approver', 'ticket', 'expires_at', 'uses'],
         r.exceptions.map((e) => [
           e.exceptionId,
@@ -52,7 +52,7 @@ export function reportCsvFiles(r: ComplianceReport): Array<{ name: string; conte
     },
     {
       name: 'policy-changes.csv',
-      content: table(
+      content: csvTable(
         ['time', 'principal', 'type', 'policy', 'version_id', 'diff', 'detail'],
         r.policyChanges.map((c) => [
           c.time,
@@ -67,7 +67,7 @@ export function reportCsvFiles(r: ComplianceReport): Array<{ name: string; conte
     },
     {
       name: 'cap-hits.csv',
-      content: table(
+      content: csvTable(
         [
           'time',
           'container_id',
@@ -92,14 +92,14 @@ export function reportCsvFiles(r: ComplianceReport): Array<{ name: string; conte
     },
     {
       name: 'images.csv',
-      content: table(
+      content: csvTable(
         ['registry', 'image', 'digest', 'launches', 'pulls'],
         r.images.map((i) => [i.registry, i.image, i.digest, i.launches, i.pulls]),
       ),
     },
     {
       name: 'showback.csv',
-      content: table(
+      content: csvTable(
         ['day', 'key', 'cpu_seconds', 'memory_gb_hours', 'peak_memory_bytes', 'requested_memory_bytes'],
         r.showback.rows.map((s) => [
           s.day,

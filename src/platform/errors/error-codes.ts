@@ -37,6 +37,7 @@ export const ERROR_STATUS = {
   PRINCIPAL_EXISTS: 409,
   // audit
   AUDIT_CURSOR_INVALID: 400,
+  AUDIT_EVENT_NOT_FOUND: 404,
   // audit (reports)
   REPORT_NOT_FOUND: 404,
   // policy

@@ -1,0 +1,126 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+export type HistoryState = 'created' | 'running' | 'exited' | 'dead' | 'removed';
+
+export interface ContainerHistoryQuery {
+  state?: HistoryState;
+  /** Part of the name, the image or the id. */
+  q?: string;
+  team?: string;
+  limit: number;
+}
+
+export interface ContainerHistoryRow {
+  id: string;
+  name: string;
+  image: string;
+  state: HistoryState;
+  createdBy: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  removedAt: string | null;
+  exitCode: number | null;
+  oomKilled: boolean;
+  memoryBytes: number | null;
+  nanoCpus: number | null;
+  pidsLimit: number | null;
+  labels: Record<string, string>;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  image: string;
+  state: HistoryState;
+  created_by: string;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  removed_at: Date | null;
+  exit_code: number | null;
+  oom_killed: boolean;
+  spec: Record<string, unknown> | null;
+  labels: Record<string, string> | null;
+}
+
+const numOrNull = (v: unknown) => (typeof v === 'number' ? v : null);
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/**
+ * Containers as the console lists them: the live rows, and the removed ones rebuilt from
+ * the trail (a removed container's row is gone; its created, started, died and removed
+ * events stay). Removed containers are found from their `container.removed` events through
+ * the (type, seq) index; each one's other events through the (subject, seq) index.
+ */
+@Injectable()
+export class ContainerHistoryRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  async list(q: ContainerHistoryQuery): Promise<ContainerHistoryRow[]> {
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    const where: string[] = [];
+    if (q.state) where.push(`state = ${p(q.state)}`);
+    if (q.q) {
+      const like = p(`%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      where.push(`(name ILIKE ${like} OR image ILIKE ${like} OR id ILIKE ${like})`);
+    }
+    if (q.team) where.push(`labels->>'team' = ${p(q.team)}`);
+    const live = q.state === undefined || q.state !== 'removed';
+    const removed = q.state === undefined || q.state === 'removed';
+    const parts = [
+      live &&
+        `SELECT id, name, image, state, created_by, created_at, started_at, finished_at,
+                NULL::timestamptz AS removed_at, exit_code, oom_killed, spec, labels
+           FROM containers`,
+      removed &&
+        `SELECT rm.subject AS id, cr.payload->>'name' AS name, cr.payload->>'image' AS image,
+                'removed' AS state, cr.principal AS created_by, cr.occurred_at AS created_at,
+                st.occurred_at AS started_at, d.occurred_at AS finished_at, rm.occurred_at AS removed_at,
+                (d.payload->>'exitCode')::int AS exit_code,
+                coalesce((d.payload->>'oomKilled')::boolean, false) AS oom_killed,
+                cr.payload->'spec' AS spec,
+                coalesce(cr.payload->'spec'->'labels', '{}'::jsonb) AS labels
+           FROM audit_events rm
+           JOIN LATERAL (SELECT * FROM audit_events c
+                          WHERE c.subject = rm.subject AND c.type = 'container.created'
+                          ORDER BY c.seq LIMIT 1) cr ON true
+           LEFT JOIN LATERAL (SELECT * FROM audit_events s
+                               WHERE s.subject = rm.subject AND s.type = 'container.started'
+                               ORDER BY s.seq LIMIT 1) st ON true
+           LEFT JOIN LATERAL (SELECT * FROM audit_events x
+                               WHERE x.subject = rm.subject AND x.type = 'container.died'
+                               ORDER BY x.seq DESC LIMIT 1) d ON true
+          WHERE rm.type = 'container.removed'
+            AND NOT EXISTS (SELECT 1 FROM containers live WHERE live.id = rm.subject)`,
+    ].filter(Boolean);
+    const rows: Row[] = await this.ds.query(
+      `SELECT * FROM (${parts.join(' UNION ALL ')}) c
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY created_at DESC, id LIMIT ${p(q.limit)}`,
+      params,
+    );
+    return rows.map((r) => ({
+      id: r.id.trim(),
+      name: r.name,
+      image: r.image,
+      state: r.state,
+      createdBy: r.created_by,
+      createdAt: r.created_at.toISOString(),
+      startedAt: iso(r.started_at),
+      finishedAt: iso(r.finished_at),
+      removedAt: iso(r.removed_at),
+      exitCode: r.exit_code,
+      oomKilled: r.oom_killed,
+      memoryBytes: numOrNull(r.spec?.memoryBytes),
+      nanoCpus: numOrNull(r.spec?.nanoCpus),
+      pidsLimit: numOrNull(r.spec?.pidsLimit),
+      labels: r.labels ?? {},
+    }));
+  }
+}
