@@ -3,7 +3,7 @@
  *
  * The frame is a little-endian u32 length followed by that many bytes of NUL-terminated
  * strings: a key, then a fixed number of values for that key (table below). Repeated keys
- * append (arg, env, lower, group, bind, tmpfs, rlimit), in order. No escaping, no nesting,
+ * append (arg, env, lower, group, bind, tmpfs, rlimit, scarch, scrule), in order. No escaping, no nesting,
  * no numbers in binary: the only parsing is "find the next NUL" and strtoull, so there is
  * little to get wrong. The service's encoder is src/runtime/shim/shim-protocol.ts.
  */
@@ -22,7 +22,7 @@ static const struct key keys[] = {
     {"mode", 1},  {"rootfs", 1}, {"lower", 1},  {"upper", 1},    {"work", 1},  {"readonly", 1},
     {"hostname", 1}, {"net", 1}, {"bind", 3},   {"tmpfs", 3},    {"target", 1}, {"arg", 1},
     {"env", 1},   {"cwd", 1},    {"uid", 1},    {"gid", 1},      {"group", 1}, {"caps", 1},
-    {"rlimit", 3}, {"cgroup", 1}, {"prepare", 1},
+    {"rlimit", 3}, {"cgroup", 1}, {"prepare", 1}, {"seccomp", 1}, {"scarch", 1}, {"scrule", 3},
 };
 
 /* Docker's ulimit names; the numbers differ between architectures, so the name travels. */
@@ -75,6 +75,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
 
   /* Pass 1: count the repeated keys so the arrays are sized exactly. */
   size_t n_lower = 0, n_arg = 0, n_env = 0, n_group = 0, n_mount = 0, n_rlimit = 0, n_cgroup = 0;
+  size_t n_scarch = 0, n_scrule = 0;
   for (char *p = buf; p < buf + len;) {
     const struct key *k = find_key(p);
     if (!k) die_err(EINVAL, "config: unknown key '%.40s'", p);
@@ -85,6 +86,8 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     else if (!strcmp(k->name, "bind") || !strcmp(k->name, "tmpfs")) n_mount++;
     else if (!strcmp(k->name, "rlimit")) n_rlimit++;
     else if (!strcmp(k->name, "cgroup")) n_cgroup++;
+    else if (!strcmp(k->name, "scarch")) n_scarch++;
+    else if (!strcmp(k->name, "scrule")) n_scrule++;
     p += strlen(p) + 1;
     for (int i = 0; i < k->nvalues; i++) {
       if (p >= buf + len) die_err(EINVAL, "config: %s: missing value", k->name);
@@ -100,6 +103,8 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
   cfg->mounts = xcalloc(n_mount, sizeof *cfg->mounts);
   cfg->rlimits = xcalloc(n_rlimit, sizeof *cfg->rlimits);
   cfg->cgroup_tasks = xcalloc(n_cgroup, sizeof *cfg->cgroup_tasks);
+  cfg->scarches = xcalloc(n_scarch, sizeof *cfg->scarches);
+  cfg->scrules = xcalloc(n_scrule, sizeof *cfg->scrules);
   cfg->new_net = 1;
   cfg->cwd = "/";
   int have_caps = 0, have_uid = 0, have_gid = 0;
@@ -155,6 +160,12 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
       if (v[0][0] != '/') die_err(EINVAL, "config: cgroup %.100s: not absolute", v[0]);
       cfg->cgroup_tasks[cfg->ncgroup_tasks++] = v[0];
     } else if (!strcmp(name, "prepare")) cfg->prepare = (int)parse_num(name, v[0], 10, 1);
+    else if (!strcmp(name, "seccomp")) {
+      if (cfg->seccomp_default) die_err(EINVAL, "config: seccomp given twice");
+      cfg->seccomp_default = v[0];
+    } else if (!strcmp(name, "scarch")) cfg->scarches[cfg->nscarches++] = v[0];
+    else if (!strcmp(name, "scrule"))
+      cfg->scrules[cfg->nscrules++] = (struct seccomp_rule_req){.syscall = v[0], .action = v[1], .conditions = v[2]};
     else if (!strcmp(name, "rlimit")) {
       struct rlimit_req *r = &cfg->rlimits[cfg->nrlimits];
       size_t i;
@@ -186,4 +197,5 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     if (cfg->nlowers && (!overlay_safe(cfg->upper) || !overlay_safe(cfg->work)))
       die_err(EINVAL, "config: upper/work must be absolute, without ',' or ':'");
   }
+  seccomp_compile(cfg);
 }

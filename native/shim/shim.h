@@ -7,7 +7,8 @@
  *
  * Files: main.c (parent side, protocol, supervision), config.c (config decoding),
  * rootfs.c (mount namespace: rootfs, /proc, /dev, /sys, masks, pivot_root),
- * process.c (hostname, loopback, rlimits, credentials, capabilities, execve).
+ * process.c (hostname, loopback, rlimits, credentials, capabilities, execve),
+ * seccomp.c (the container's seccomp filter, compiled with libseccomp).
  */
 #ifndef WARDEN_SHIM_H
 #define WARDEN_SHIM_H
@@ -40,6 +41,10 @@ struct rlimit_req {
   const char *name;
   int resource;
   rlim_t soft, hard;
+};
+
+struct seccomp_rule_req {
+  const char *syscall, *action, *conditions; /* see seccomp.c for the encoding */
 };
 
 struct shim_config {
@@ -78,6 +83,14 @@ struct shim_config {
   uint64_t caps; /* effective/permitted/bounding mask, computed by the service */
   struct rlimit_req *rlimits;
   size_t nrlimits;
+  /* seccomp: the default action or "unconfined" (required), extra arches, rules; the
+   * compiled filter (libseccomp's scmp_filter_ctx), NULL when unconfined */
+  const char *seccomp_default;
+  const char **scarches;
+  size_t nscarches;
+  struct seccomp_rule_req *scrules;
+  size_t nscrules;
+  void *seccomp_ctx;
 };
 
 /* Failure reporting. `die` names the step (printf-style) and the errno it captured;
@@ -98,5 +111,9 @@ void set_hostname_and_lo(const struct shim_config *cfg);
 void apply_rlimits(const struct shim_config *cfg);
 void drop_privileges(const struct shim_config *cfg);
 __attribute__((noreturn)) void exec_process(const struct shim_config *cfg);
+
+/* seccomp.c: compile in S after the config is read; install in C right before execve */
+void seccomp_compile(struct shim_config *cfg);
+void seccomp_install(const struct shim_config *cfg);
 
 #endif

@@ -9,6 +9,7 @@ import { latestTagCheck } from './latest-tag.check';
 import { privilegedCheck } from './privileged.check';
 import { requiredLabelsCheck } from './required-labels.check';
 import { resourceLimitsCheck } from './resource-limits.check';
+import { seccompCheck } from './seccomp.check';
 
 export * from './check-result';
 export {
@@ -22,6 +23,7 @@ export {
   privilegedCheck,
   requiredLabelsCheck,
   resourceLimitsCheck,
+  seccompCheck,
 };
 
 /** Every check, in the order reasons are listed in a decision (stable, so decisions diff cleanly). */
@@ -35,5 +37,6 @@ export const ALL_CHECKS: readonly Check[] = [
   capabilitiesCheck,
   bindMountsCheck,
   devicesCheck,
+  seccompCheck,
   requiredLabelsCheck,
 ];

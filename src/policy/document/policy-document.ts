@@ -43,6 +43,8 @@ export interface PolicyRules {
   binds?: { allowedHostPaths: string[] };
   devices?: { allowedHostPaths: string[] };
   labels?: { required: string[] };
+  /** Leaving Warden's built-in seccomp profile: off entirely, or for a profile the request brings. */
+  seccomp?: { allowUnconfined: boolean; allowCustom: boolean };
 }
 
 export type PolicyMode = 'enforce' | 'audit';
@@ -90,6 +92,7 @@ export const policyDocumentInputSchema = z.strictObject({
     binds: pathList.optional(),
     devices: pathList.optional(),
     labels: z.strictObject({ required: z.array(z.string()) }).optional(),
+    seccomp: z.strictObject({ allowUnconfined: z.boolean(), allowCustom: z.boolean() }).optional(),
   }),
 });
 
@@ -260,6 +263,7 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
     if (d.rules.labels.required.some((l) => l.trim() === ''))
       errors.push('rules.labels.required: a label name is empty');
   }
+  if (d.rules.seccomp) rules.seccomp = d.rules.seccomp;
   if (errors.length) return { ok: false, errors };
   const doc: PolicyDocument = { name: d.name, mode: d.mode, rules };
   if (d.description !== undefined) doc.description = d.description;
@@ -280,7 +284,8 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
     name: BASELINE_POLICY_NAME,
     mode: 'enforce',
     description:
-      'Built-in safe defaults: caps filled in, no privileged, host namespaces, capabilities or host mounts.',
+      'Built-in safe defaults: caps filled in, no privileged, host namespaces, capabilities or host mounts, ' +
+      'the built-in seccomp profile only.',
     rules: {
       resources: {
         memory: { default: 512 * 1024 ** 2 },
@@ -293,6 +298,7 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
       capabilities: { allowAdd: [] },
       binds: { allowedHostPaths: [] },
       devices: { allowedHostPaths: [] },
+      seccomp: { allowUnconfined: false, allowCustom: false },
     },
   });
 }

@@ -16,6 +16,7 @@ import {
   deviceInputSchema,
   tmpfsInputSchema,
 } from './mounts';
+import { parseSeccompProfile, SeccompProfile } from './seccomp-profile';
 
 /**
  * The one validated container spec the policy sees (issue 3). Every surface — REST, the
@@ -35,6 +36,9 @@ export interface HostNamespaces {
 }
 
 export type { BindMount, DeviceMapping, TmpfsMount };
+
+/** Absent = Warden's built-in default profile (the one every container gets unless told). */
+export type SeccompSetting = { mode: 'unconfined' } | { mode: 'custom'; profile: SeccompProfile };
 
 export interface ContainerSpec {
   image: SpecImage;
@@ -63,6 +67,7 @@ export interface ContainerSpec {
   tmpfs: TmpfsMount[];
   devices: DeviceMapping[];
   readOnlyRootfs: boolean;
+  seccomp?: SeccompSetting;
 }
 
 // Docker's floor (daemon/daemon_unix.go linuxMinMemory): below it the container cannot start.
@@ -122,6 +127,11 @@ export const launchRequestSchema = z.strictObject({
     .optional(),
   devices: z.array(deviceInputSchema).max(256).optional(),
   readOnly: z.boolean().optional(),
+  seccomp: z
+    .union([z.enum(['default', 'unconfined']), z.record(z.string(), z.unknown())], {
+      error: 'must be "default", "unconfined" or a seccomp profile object in Docker\'s format',
+    })
+    .optional(),
 });
 
 export type LaunchRequest = z.infer<typeof launchRequestSchema>;
@@ -340,6 +350,14 @@ export function toContainerSpec(
       : 'must be a name or uid, optionally :group or :gid';
     if (!problem) spec.user = req.user;
     else errors.push(`user: ${JSON.stringify(req.user)} ${problem} (numeric ids at most ${MAX_ID})`);
+  }
+  if (req.seccomp !== undefined && req.seccomp !== 'default') {
+    if (req.seccomp === 'unconfined') spec.seccomp = { mode: 'unconfined' };
+    else {
+      const profile = parseSeccompProfile(req.seccomp);
+      if (profile.ok) spec.seccomp = { mode: 'custom', profile: profile.profile };
+      else errors.push(`seccomp: ${profile.error}`);
+    }
   }
   if (req.workingDir !== undefined) {
     if (req.workingDir.startsWith('/') && !req.workingDir.includes('\0')) spec.workingDir = req.workingDir;

@@ -1,4 +1,4 @@
-import type { ContainerSpec } from '../../policy';
+import type { ContainerSpec, SeccompProfile } from '../../policy';
 import type { CgroupLimits } from '../cgroups';
 import type { ShimMount, ShimRunConfig } from '../shim/shim-protocol';
 import type { ContainerRecord } from './container';
@@ -49,6 +49,12 @@ export function hostnameOf(c: ContainerRecord): string {
   return c.options.hostname ?? c.id.slice(0, 12);
 }
 
+/** What the shim installs: the built-in profile (undefined), none, or the request's own. */
+export function seccompOf(spec: ContainerSpec): SeccompProfile | 'unconfined' | undefined {
+  if (spec.seccomp?.mode === 'unconfined') return 'unconfined';
+  return spec.seccomp?.mode === 'custom' ? spec.seccomp.profile : undefined;
+}
+
 export function networkOf(spec: ContainerSpec): 'none' | 'host' {
   return spec.networkMode === 'host' || spec.hostNamespaces.net ? 'host' : 'none';
 }
@@ -92,6 +98,7 @@ export function buildRunConfig(
       additionalGids: user.additionalGids,
       capAdd: spec.capAdd,
       capDrop: spec.capDrop,
+      seccomp: seccompOf(spec),
     },
   };
 }

@@ -36,11 +36,23 @@ describe('capabilityMask', () => {
 
 describe('encodeShimConfig', () => {
   it('frames NUL-separated key/value records in a stable order', () => {
-    expect(records(encodeShimConfig(base))).toEqual([
+    const r = records(encodeShimConfig({ ...base, process: { ...base.process, seccomp: 'unconfined' } }));
+    expect(r).toEqual([
       'mode', 'run', 'rootfs', '/var/lib/warden/c1/rootfs', 'readonly', '0', 'hostname', 'c1', 'net', 'none',
       'arg', '/bin/sh', 'arg', '-c', 'arg', 'echo hi', 'env', 'PATH=/bin', 'cwd', '/', 'uid', '0', 'gid', '0',
-      'caps', 'a80425fb',
+      'caps', 'a80425fb', 'seccomp', 'unconfined',
     ]); // prettier-ignore
+  });
+
+  it('sends the built-in seccomp profile unless told otherwise, compiled for the caps', () => {
+    const r = records(encodeShimConfig(base));
+    const at = r.indexOf('seccomp');
+    expect(r.slice(at, at + 2)).toEqual(['seccomp', 'errno:1']);
+    const rules = r.join(' ');
+    expect(rules).toContain('scrule read allow ');
+    expect(rules).not.toMatch(/scrule (unshare|setns|keyctl|bpf|mount) /);
+    const admin = records(encodeShimConfig({ ...base, process: { ...base.process, capAdd: ['SYS_ADMIN'] } }));
+    expect(admin.join(' ')).toMatch(/scrule unshare allow /);
   });
 
   it('encodes overlay, mounts, /etc files and rlimits', () => {

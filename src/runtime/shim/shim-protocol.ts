@@ -1,4 +1,7 @@
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, release as osRelease } from 'node:os';
+import type { SeccompProfile } from '../../policy';
+import { BUILTIN_SECCOMP_PROFILE } from './seccomp-default';
+import { seccompRecords } from './seccomp-records';
 import {
   CAPABILITIES,
   capabilityBit,
@@ -89,6 +92,8 @@ export interface ShimProcessSpec {
   capAdd?: string[];
   capDrop?: string[];
   rlimits?: ShimRlimit[];
+  /** Absent: Warden's built-in profile. Compiled for this process's capabilities. */
+  seccomp?: SeccompProfile | 'unconfined';
 }
 
 export type ShimMount =
@@ -187,10 +192,22 @@ export function encodeShimConfig(config: ShimConfig): Buffer {
   put('uid', uint('uid', p.uid));
   put('gid', uint('gid', p.gid));
   for (const g of p.additionalGids ?? []) put('group', uint('group', g));
-  put('caps', capabilityMask(p.capAdd, p.capDrop).toString(16));
+  const caps = capabilityMask(p.capAdd, p.capDrop);
+  put('caps', caps.toString(16));
   for (const r of p.rlimits ?? []) {
     const v = (x: number | 'unlimited'): string => (x === 'unlimited' ? x : uint(`rlimit ${r.type}`, x));
     put('rlimit', r.type, v(r.soft), v(r.hard));
+  }
+  if (p.seccomp === 'unconfined') put('seccomp', 'unconfined');
+  else {
+    const records = seccompRecords(p.seccomp ?? BUILTIN_SECCOMP_PROFILE, {
+      caps,
+      arch: process.arch,
+      kernel: osRelease(),
+    });
+    put('seccomp', records.defaultAction);
+    for (const a of records.arches) put('scarch', a);
+    for (const r of records.rules) put('scrule', ...r);
   }
 
   const body = Buffer.from(parts.map((s) => s + '\0').join(''), 'utf8');
