@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { WardenError } from '../platform/errors';
 import { absolutePath, cpusetProblem, text, userProblem } from '../platform/http';
-import { MAX_CPU_SHARES, MAX_MEMORY_BYTES, MAX_NANO_CPUS, MAX_PIDS } from '../policy';
+import {
+  MAX_CPU_SHARES,
+  MAX_MEMORY_BYTES,
+  MAX_NANO_CPUS,
+  MAX_PIDS,
+  MAX_SECCOMP_PROFILE_BYTES,
+} from '../policy';
+import { parseSecurityOpt } from './security-opt';
+import { refuseUnappliedOptions, unappliedFieldsSchema } from './unapplied-options';
 
 /**
  * `POST /containers/create` body (Engine API ContainerConfig + HostConfig) → Warden's launch
@@ -51,6 +59,17 @@ export interface DockerHostConfig {
   RestartPolicy?: { Name?: string; MaximumRetryCount?: number } | null;
   PortBindings?: Record<string, unknown> | null;
   SecurityOpt?: string[] | null;
+  Sysctls?: Record<string, string> | null;
+  DeviceCgroupRules?: string[] | null;
+  Ulimits?: Array<{ Name?: string; Soft?: number; Hard?: number }> | null;
+  OomKillDisable?: boolean | null;
+  CgroupnsMode?: string;
+  VolumesFrom?: string[] | null;
+  ExtraHosts?: string[] | null;
+  LogConfig?: { Type?: string; Config?: Record<string, string> | null } | null;
+  Runtime?: string;
+  MaskedPaths?: string[] | null;
+  ReadonlyPaths?: string[] | null;
 }
 
 const strings = (maxItems: number, maxLength: number) => z.array(text(maxLength)).max(maxItems);
@@ -125,7 +144,11 @@ export const dockerHostConfigSchema = z.looseObject({
     .nullable()
     .optional(),
   PortBindings: z.record(text(64), z.unknown()).nullable().optional(),
-  SecurityOpt: strings(64, 1024).nullable().optional(),
+  // seccomp=<profile JSON> travels inline
+  SecurityOpt: strings(64, MAX_SECCOMP_PROFILE_BYTES + 16)
+    .nullable()
+    .optional(),
+  ...unappliedFieldsSchema,
 });
 
 /** Docker's `User`: name, uid, name:group or uid:gid, ids within 0…2^31-1; '' is the image's. */
@@ -190,11 +213,8 @@ export function mapCreateBody(body: DockerCreateBody): MappedCreate {
     );
   if (hc.UsernsMode)
     throw new WardenError('VALIDATION_FAILED', `HostConfig.UsernsMode '${hc.UsernsMode}' is not supported`);
-  if (hc.SecurityOpt?.length)
-    throw new WardenError(
-      'VALIDATION_FAILED',
-      `security options (${hc.SecurityOpt.join(', ')}) are not supported by Warden: leave --security-opt out`,
-    );
+  const security = parseSecurityOpt(hc.SecurityOpt ?? []);
+  refuseUnappliedOptions(hc);
   if (hc.PortBindings && Object.keys(hc.PortBindings).length)
     throw new WardenError(
       'VALIDATION_FAILED',
@@ -263,6 +283,7 @@ export function mapCreateBody(body: DockerCreateBody): MappedCreate {
         }))
       : undefined,
     readOnly: hc.ReadonlyRootfs ? true : undefined,
+    seccomp: security.seccomp,
   };
   for (const k of Object.keys(launch)) if (launch[k] === undefined) delete launch[k];
   return {
