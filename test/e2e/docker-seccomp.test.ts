@@ -8,16 +8,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { importBusybox } from '../utils/containers';
-import { DOCKER_BIN, DockerCli, hasDockerCli } from '../utils/docker-cli';
+import { DockerCli, dockerCliSuite } from '../utils/docker-cli';
 import { api, startTestWarden, TestWarden } from '../utils/warden';
 
-const isRoot = process.getuid?.() === 0;
-const ready = isRoot && hasDockerCli();
-const suite = ready || process.env.CI ? describe : describe.skip;
-if (!ready)
-  console.warn(
-    `docker seccomp e2e ${process.env.CI ? 'will fail' : 'skipped'}: needs root and a docker client (DOCKER_BIN or ${DOCKER_BIN})`,
-  );
+const suite = dockerCliSuite('docker seccomp e2e');
 
 const BB = 'busybox:1.35';
 
