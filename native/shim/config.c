@@ -22,7 +22,7 @@ static const struct key keys[] = {
     {"mode", 1},  {"rootfs", 1}, {"lower", 1},  {"upper", 1},    {"work", 1},  {"readonly", 1},
     {"hostname", 1}, {"net", 1}, {"bind", 3},   {"tmpfs", 3},    {"target", 1}, {"arg", 1},
     {"env", 1},   {"cwd", 1},    {"uid", 1},    {"gid", 1},      {"group", 1}, {"caps", 1},
-    {"rlimit", 3}, {"cgroup", 1}, {"prepare", 1}, {"seccomp", 1}, {"scarch", 1}, {"scrule", 3},
+    {"rlimit", 3}, {"cgroup", 1}, {"prepare", 1}, {"seccomp", 1}, {"scbpf", 1}, {"scarch", 1}, {"scrule", 3},
 };
 
 /* Docker's ulimit names; the numbers differ between architectures, so the name travels. */
@@ -122,7 +122,8 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     if (!strcmp(name, "mode")) {
       if (!strcmp(v[0], "run")) cfg->mode = MODE_RUN;
       else if (!strcmp(v[0], "exec")) cfg->mode = MODE_EXEC;
-      else die_err(EINVAL, "config: mode: expected run or exec");
+      else if (!strcmp(v[0], "seccomp")) cfg->mode = MODE_SECCOMP;
+      else die_err(EINVAL, "config: mode: expected run, exec or seccomp");
     } else if (!strcmp(name, "rootfs")) cfg->rootfs = v[0];
     else if (!strcmp(name, "lower")) cfg->lowers[cfg->nlowers++] = v[0];
     else if (!strcmp(name, "upper")) cfg->upper = v[0];
@@ -163,7 +164,8 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     else if (!strcmp(name, "seccomp")) {
       if (cfg->seccomp_default) die_err(EINVAL, "config: seccomp given twice");
       cfg->seccomp_default = v[0];
-    } else if (!strcmp(name, "scarch")) cfg->scarches[cfg->nscarches++] = v[0];
+    } else if (!strcmp(name, "scbpf")) cfg->seccomp_bpf_hex = v[0];
+    else if (!strcmp(name, "scarch")) cfg->scarches[cfg->nscarches++] = v[0];
     else if (!strcmp(name, "scrule"))
       cfg->scrules[cfg->nscrules++] = (struct seccomp_rule_req){.syscall = v[0], .action = v[1], .conditions = v[2]};
     else if (!strcmp(name, "rlimit")) {
@@ -180,8 +182,10 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     }
   }
 
-  /* Everything security-relevant must be stated, never defaulted to root/all caps. */
   if (!cfg->mode) die_err(EINVAL, "config: mode missing");
+  if (cfg->mode == MODE_SECCOMP) return; /* rules only; seccomp_export checks them */
+  if (cfg->nscrules || cfg->nscarches) die_err(EINVAL, "config: seccomp rules are for seccomp mode");
+  /* Everything security-relevant must be stated, never defaulted to root/all caps. */
   if (cfg->argc == 0) die_err(EINVAL, "config: no command (arg)");
   if (!have_caps || !have_uid || !have_gid) die_err(EINVAL, "config: caps, uid and gid are required");
   if (cfg->cwd[0] != '/') die_err(EINVAL, "config: cwd must be absolute");
@@ -197,5 +201,5 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     if (cfg->nlowers && (!overlay_safe(cfg->upper) || !overlay_safe(cfg->work)))
       die_err(EINVAL, "config: upper/work must be absolute, without ',' or ':'");
   }
-  seccomp_compile(cfg);
+  seccomp_decode(cfg);
 }

@@ -290,6 +290,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
 
   struct shim_config *cfg = read_config();
+  if (cfg->mode == MODE_SECCOMP) return seccomp_export(cfg);
 
   int sync[2], errp[2];
   if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) die("pipe");

@@ -26,7 +26,8 @@
 #define SHIM_MAX_CONFIG (1u << 20) /* 1 MiB: far above any real config, bounds the read */
 #define SHIM_STEP_MAX 240
 
-enum shim_mode { MODE_RUN = 1, MODE_EXEC = 2 };
+/* MODE_SECCOMP compiles the config's seccomp rules to BPF on stdout and exits (seccomp.c) */
+enum shim_mode { MODE_RUN = 1, MODE_EXEC = 2, MODE_SECCOMP = 3 };
 
 struct user_mount {
   int is_tmpfs;
@@ -83,14 +84,15 @@ struct shim_config {
   uint64_t caps; /* effective/permitted/bounding mask, computed by the service */
   struct rlimit_req *rlimits;
   size_t nrlimits;
-  /* seccomp: the default action or "unconfined" (required), extra arches, rules; the
-   * compiled filter (libseccomp's scmp_filter_ctx), NULL when unconfined */
+  /* seccomp (see seccomp.c). run/exec: "bpf" with the program in `scbpf`, or "unconfined"
+   * (one of them is required); seccomp mode: the default action, extra arches, rules. */
   const char *seccomp_default;
+  const char *seccomp_bpf_hex;
   const char **scarches;
   size_t nscarches;
   struct seccomp_rule_req *scrules;
   size_t nscrules;
-  void *seccomp_ctx;
+  void *seccomp_prog; /* struct sock_fprog, decoded in S; NULL when unconfined */
 };
 
 /* Failure reporting. `die` names the step (printf-style) and the errno it captured;
@@ -112,8 +114,10 @@ void apply_rlimits(const struct shim_config *cfg);
 void drop_privileges(const struct shim_config *cfg);
 __attribute__((noreturn)) void exec_process(const struct shim_config *cfg);
 
-/* seccomp.c: compile in S after the config is read; install in C right before execve */
-void seccomp_compile(struct shim_config *cfg);
+/* seccomp.c: seccomp mode's whole job; decode the program in S; install in C right before
+ * execve */
+int seccomp_export(const struct shim_config *cfg);
+void seccomp_decode(struct shim_config *cfg);
 void seccomp_install(const struct shim_config *cfg);
 
 #endif

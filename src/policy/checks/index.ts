@@ -6,6 +6,7 @@ import { digestPinningCheck } from './digest-pinning.check';
 import { hostNamespacesCheck } from './host-namespaces.check';
 import { imageSourceCheck } from './image-source.check';
 import { latestTagCheck } from './latest-tag.check';
+import { memorySwapCheck } from './memory-swap.check';
 import { privilegedCheck } from './privileged.check';
 import { requiredLabelsCheck } from './required-labels.check';
 import { resourceLimitsCheck } from './resource-limits.check';
@@ -20,6 +21,7 @@ export {
   hostNamespacesCheck,
   imageSourceCheck,
   latestTagCheck,
+  memorySwapCheck,
   privilegedCheck,
   requiredLabelsCheck,
   resourceLimitsCheck,
@@ -29,6 +31,7 @@ export {
 /** Every check, in the order reasons are listed in a decision (stable, so decisions diff cleanly). */
 export const ALL_CHECKS: readonly Check[] = [
   resourceLimitsCheck,
+  memorySwapCheck,
   imageSourceCheck,
   digestPinningCheck,
   latestTagCheck,

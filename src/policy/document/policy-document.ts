@@ -45,6 +45,8 @@ export interface PolicyRules {
   labels?: { required: string[] };
   /** Leaving Warden's built-in seccomp profile: off entirely, or for a profile the request brings. */
   seccomp?: { allowUnconfined: boolean; allowCustom: boolean };
+  /** `--memory-swap -1`: swap without limit, so the memory cap no longer bounds what the container holds. */
+  memorySwap?: { allowUnlimited: boolean };
 }
 
 export type PolicyMode = 'enforce' | 'audit';
@@ -93,6 +95,7 @@ export const policyDocumentInputSchema = z.strictObject({
     devices: pathList.optional(),
     labels: z.strictObject({ required: z.array(z.string()) }).optional(),
     seccomp: z.strictObject({ allowUnconfined: z.boolean(), allowCustom: z.boolean() }).optional(),
+    memorySwap: z.strictObject({ allowUnlimited: z.boolean() }).optional(),
   }),
 });
 
@@ -264,6 +267,7 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
       errors.push('rules.labels.required: a label name is empty');
   }
   if (d.rules.seccomp) rules.seccomp = d.rules.seccomp;
+  if (d.rules.memorySwap) rules.memorySwap = d.rules.memorySwap;
   if (errors.length) return { ok: false, errors };
   const doc: PolicyDocument = { name: d.name, mode: d.mode, rules };
   if (d.description !== undefined) doc.description = d.description;
@@ -285,7 +289,7 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
     mode: 'enforce',
     description:
       'Built-in safe defaults: caps filled in, no privileged, host namespaces, capabilities or host mounts, ' +
-      'the built-in seccomp profile only.',
+      'the built-in seccomp profile only, no unlimited swap.',
     rules: {
       resources: {
         memory: { default: 512 * 1024 ** 2 },
@@ -299,6 +303,7 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
       binds: { allowedHostPaths: [] },
       devices: { allowedHostPaths: [] },
       seccomp: { allowUnconfined: false, allowCustom: false },
+      memorySwap: { allowUnlimited: false },
     },
   });
 }

@@ -131,7 +131,11 @@ export const launchRequestSchema = z.strictObject({
     .union([z.enum(['default', 'unconfined']), z.record(z.string(), z.unknown())], {
       error: 'must be "default", "unconfined" or a seccomp profile object in Docker\'s format',
     })
-    .optional(),
+    .optional()
+    .describe(
+      'seccomp profile: "default" (the built-in one, also when left out), "unconfined", or a profile ' +
+        "in Docker's JSON format; leaving the built-in profile needs a policy that allows it",
+    ),
 });
 
 export type LaunchRequest = z.infer<typeof launchRequestSchema>;

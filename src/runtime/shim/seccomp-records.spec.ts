@@ -13,9 +13,9 @@ const named = (r: ReturnType<typeof seccompRecords>, name: string) => r.rules.fi
 describe('seccompRecords', () => {
   const builtin = seccompRecords(BUILTIN_SECCOMP_PROFILE, target());
 
-  it('compiles the built-in profile to an EPERM allowlist with the 32-bit x86 modes', () => {
+  it('compiles the built-in profile to an EPERM allowlist for the native ABI only', () => {
     expect(builtin.defaultAction).toBe('errno:1');
-    expect(builtin.arches).toEqual(['x86', 'x32']);
+    expect(builtin.arches).toEqual([]);
     expect(named(builtin, 'read')).toEqual([['read', 'allow', '']]);
     expect(builtin.rules.length).toBeGreaterThan(350);
   });
@@ -77,7 +77,19 @@ describe('seccompRecords', () => {
     const arm = seccompRecords(BUILTIN_SECCOMP_PROFILE, target({ arch: 'arm64' }));
     expect(named(arm, 'arch_prctl')).toEqual([]);
     expect(named(arm, 'set_tls')).toHaveLength(1);
-    expect(arm.arches).toEqual(['arm']);
+  });
+
+  it('adds the sub-architectures an archMap names for the native one', () => {
+    const profile = {
+      defaultAction: 'SCMP_ACT_ERRNO' as const,
+      archMap: [
+        { architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] },
+        { architecture: 'SCMP_ARCH_AARCH64', subArchitectures: ['SCMP_ARCH_ARM'] },
+      ],
+      syscalls: [],
+    };
+    expect(seccompRecords(profile, target()).arches).toEqual(['x86', 'x32']);
+    expect(seccompRecords(profile, target({ arch: 'arm64' })).arches).toEqual(['arm']);
   });
 
   it('ANDs args on distinct indices and splits repeated ones, as Docker does', () => {

@@ -1,7 +1,5 @@
-import { constants as osConstants, release as osRelease } from 'node:os';
+import { constants as osConstants } from 'node:os';
 import type { SeccompProfile } from '../../policy';
-import { BUILTIN_SECCOMP_PROFILE } from './seccomp-default';
-import { seccompRecords } from './seccomp-records';
 import {
   CAPABILITIES,
   capabilityBit,
@@ -94,6 +92,8 @@ export interface ShimProcessSpec {
   rlimits?: ShimRlimit[];
   /** Absent: Warden's built-in profile. Compiled for this process's capabilities. */
   seccomp?: SeccompProfile | 'unconfined';
+  /** That profile compiled to BPF (seccomp-compiler.ts); launchShim fills it in. */
+  seccompProgram?: Buffer;
 }
 
 export type ShimMount =
@@ -192,24 +192,21 @@ export function encodeShimConfig(config: ShimConfig): Buffer {
   put('uid', uint('uid', p.uid));
   put('gid', uint('gid', p.gid));
   for (const g of p.additionalGids ?? []) put('group', uint('group', g));
-  const caps = capabilityMask(p.capAdd, p.capDrop);
-  put('caps', caps.toString(16));
+  put('caps', capabilityMask(p.capAdd, p.capDrop).toString(16));
   for (const r of p.rlimits ?? []) {
     const v = (x: number | 'unlimited'): string => (x === 'unlimited' ? x : uint(`rlimit ${r.type}`, x));
     put('rlimit', r.type, v(r.soft), v(r.hard));
   }
   if (p.seccomp === 'unconfined') put('seccomp', 'unconfined');
-  else {
-    const records = seccompRecords(p.seccomp ?? BUILTIN_SECCOMP_PROFILE, {
-      caps,
-      arch: process.arch,
-      kernel: osRelease(),
-    });
-    put('seccomp', records.defaultAction);
-    for (const a of records.arches) put('scarch', a);
-    for (const r of records.rules) put('scrule', ...r);
-  }
+  else if (p.seccompProgram) {
+    put('seccomp', 'bpf');
+    put('scbpf', p.seccompProgram.toString('hex'));
+  } else throw new TypeError('shim config: the seccomp program is not compiled (seccompProgram)');
+  return encodeFrame(parts);
+}
 
+/** A CONFIG frame from its records; values must not contain NUL. */
+export function encodeFrame(parts: string[]): Buffer {
   const body = Buffer.from(parts.map((s) => s + '\0').join(''), 'utf8');
   if (body.length > MAX_CONFIG_BYTES)
     throw new RangeError(`shim config is ${body.length} bytes (max ${MAX_CONFIG_BYTES})`);
