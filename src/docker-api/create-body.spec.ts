@@ -233,6 +233,20 @@ describe('security options and fields Warden does not apply', () => {
     ).not.toThrow();
   });
 
+  it('maps --ulimit to the launch request, where the policy judges it', () => {
+    const launch = map({
+      Ulimits: [
+        { Name: 'nofile', Soft: 100, Hard: 200 },
+        { Name: 'core', Soft: -1, Hard: -1 },
+      ],
+    }).launch;
+    expect(launch.ulimits).toEqual([
+      { name: 'nofile', soft: 100, hard: 200 },
+      { name: 'core', soft: -1, hard: -1 },
+    ]);
+    expect(toContainerSpec(launch)).toMatchObject({ ok: true, spec: { ulimits: launch.ulimits } });
+  });
+
   it('maps seccomp=unconfined, builtin and an inline profile; no-new-privileges is always on', () => {
     expect(map({ SecurityOpt: ['seccomp=unconfined'] }).launch.seccomp).toBe('unconfined');
     expect(map({ SecurityOpt: ['seccomp:unconfined', 'no-new-privileges'] }).launch.seccomp).toBe(
@@ -268,7 +282,6 @@ describe('security options and fields Warden does not apply', () => {
   it.each([
     [{ Sysctls: { 'net.ipv4.ip_forward': '1' } }, 'HostConfig.Sysctls (--sysctl)'],
     [{ DeviceCgroupRules: ['c 1:3 rwm'] }, 'HostConfig.DeviceCgroupRules (--device-cgroup-rule)'],
-    [{ Ulimits: [{ Name: 'nofile', Soft: 10, Hard: 20 }] }, 'HostConfig.Ulimits (--ulimit)'],
     [{ OomKillDisable: true }, 'HostConfig.OomKillDisable (--oom-kill-disable)'],
     [{ CgroupnsMode: 'host' }, 'HostConfig.CgroupnsMode (--cgroupns)'],
     [{ VolumesFrom: ['other'] }, 'HostConfig.VolumesFrom (--volumes-from)'],

@@ -284,6 +284,9 @@ export function mapCreateBody(body: DockerCreateBody): MappedCreate {
       : undefined,
     readOnly: hc.ReadonlyRootfs ? true : undefined,
     seccomp: security.seccomp,
+    ulimits: hc.Ulimits?.length
+      ? hc.Ulimits.map((u) => ({ name: u.Name ?? '', soft: u.Soft ?? 0, hard: u.Hard ?? u.Soft ?? 0 }))
+      : undefined,
   };
   for (const k of Object.keys(launch)) if (launch[k] === undefined) delete launch[k];
   return {

@@ -6,20 +6,13 @@ import { text } from '../platform/http';
  * HostConfig fields Warden does not apply. The docker CLI sends most of them on every
  * `docker run` with an empty or default value, which is accepted; any other value is refused
  * with a message naming the field and its flag, never accepted and then ignored (a container
- * that asked for `--ulimit nofile=…` or `--sysctl …` would otherwise run without it).
+ * that asked for `--sysctl …` or `--add-host …` would otherwise run without it).
  */
 const list = z.array(text(4096)).max(256).nullable().optional();
 
 export const unappliedFieldsSchema = {
   Sysctls: z.record(text(256), text(4096)).nullable().optional(),
   DeviceCgroupRules: list,
-  Ulimits: z
-    .array(
-      z.looseObject({ Name: text(32).optional(), Soft: z.number().optional(), Hard: z.number().optional() }),
-    )
-    .max(64)
-    .nullable()
-    .optional(),
   OomKillDisable: z.boolean().nullable().optional(),
   CgroupnsMode: text(32).optional(),
   VolumesFrom: list,
@@ -60,7 +53,6 @@ const RULES: Rule[] = [
     flag: '--device-cgroup-rule',
     why: 'Warden grants no device access beyond its defaults',
   },
-  { field: 'Ulimits', flag: '--ulimit', why: 'Warden does not apply per-container ulimits yet' },
   {
     field: 'OomKillDisable',
     flag: '--oom-kill-disable',

@@ -99,7 +99,6 @@ suite('seccomp and security options through the docker CLI', () => {
   it('options Warden does not apply are refused by name; no-new-privileges=false too', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['--sysctl', 'net.ipv4.ip_forward=1'], /HostConfig\.Sysctls \(--sysctl\) .* is not applied/],
-      [['--ulimit', 'nofile=10:20'], /HostConfig\.Ulimits \(--ulimit\)/],
       [['--oom-kill-disable'], /HostConfig\.OomKillDisable \(--oom-kill-disable\)/],
       [['--add-host', 'db:10.0.0.2'], /HostConfig\.ExtraHosts \(--add-host\)/],
       [['--log-driver', 'syslog'], /HostConfig\.LogConfig/],
@@ -111,6 +110,33 @@ suite('seccomp and security options through the docker CLI', () => {
       expect([flags, r.code]).toEqual([flags, 125]);
       expect(r.stderr).toMatch(message);
     }
+  });
+
+  it('--ulimit applies to the container and its execs, within the policy max', async () => {
+    const out = await ok([
+      'run',
+      '--rm',
+      '--ulimit',
+      'nofile=100:200',
+      BB,
+      'sh',
+      '-c',
+      'ulimit -n; ulimit -Hn',
+    ]);
+    expect(out.trim().split('\n')).toEqual(['100', '200']);
+    await ok(['run', '-d', '--name', 'limited', '--ulimit', 'nproc=50:60', BB, 'sleep', '60']);
+    try {
+      expect((await ok(['exec', 'limited', 'sh', '-c', 'ulimit -u; ulimit -Hu'])).trim().split('\n')).toEqual(
+        ['50', '60'],
+      );
+    } finally {
+      await run(['rm', '-f', 'limited']);
+    }
+    const over = await run(['run', '--rm', '--ulimit', 'nofile=1024:2000000', BB, 'true']);
+    expect(over.code).toBe(125);
+    expect(over.stderr).toMatch(
+      /ulimit nofile hard limit 2000000 exceeds the policy max 1048576 \(policy baseline, rule ulimits\.max\.nofile\)/,
+    );
   });
 
   it('a policy admitting them lets a custom profile and unconfined through, and they apply', async () => {

@@ -11,6 +11,7 @@ import { privilegedCheck } from './privileged.check';
 import { requiredLabelsCheck } from './required-labels.check';
 import { resourceLimitsCheck } from './resource-limits.check';
 import { seccompCheck } from './seccomp.check';
+import { ulimitsCheck } from './ulimits.check';
 
 export * from './check-result';
 export {
@@ -26,12 +27,14 @@ export {
   requiredLabelsCheck,
   resourceLimitsCheck,
   seccompCheck,
+  ulimitsCheck,
 };
 
 /** Every check, in the order reasons are listed in a decision (stable, so decisions diff cleanly). */
 export const ALL_CHECKS: readonly Check[] = [
   resourceLimitsCheck,
   memorySwapCheck,
+  ulimitsCheck,
   imageSourceCheck,
   digestPinningCheck,
   latestTagCheck,

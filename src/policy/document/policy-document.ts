@@ -9,6 +9,7 @@ import {
   normalizeCapability,
   parseByteSize,
 } from '../spec/units';
+import { ULIMIT_NAMES, type UlimitName } from '../spec/ulimits';
 
 /**
  * Policy documents in their normalized form: memory in bytes, CPU in CPUs (as `--cpus`), lists
@@ -47,6 +48,8 @@ export interface PolicyRules {
   seccomp?: { allowUnconfined: boolean; allowCustom: boolean };
   /** `--memory-swap -1`: swap without limit, so the memory cap no longer bounds what the container holds. */
   memorySwap?: { allowUnlimited: boolean };
+  /** Highest hard limit per ulimit name; a name not listed has no policy cap (lowering is always safe). */
+  ulimits?: { max: Partial<Record<UlimitName, number>> };
 }
 
 export type PolicyMode = 'enforce' | 'audit';
@@ -96,6 +99,11 @@ export const policyDocumentInputSchema = z.strictObject({
     labels: z.strictObject({ required: z.array(z.string()) }).optional(),
     seccomp: z.strictObject({ allowUnconfined: z.boolean(), allowCustom: z.boolean() }).optional(),
     memorySwap: z.strictObject({ allowUnlimited: z.boolean() }).optional(),
+    ulimits: z
+      .strictObject({
+        max: z.partialRecord(z.enum(ULIMIT_NAMES), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)),
+      })
+      .optional(),
   }),
 });
 
@@ -268,6 +276,7 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
   }
   if (d.rules.seccomp) rules.seccomp = d.rules.seccomp;
   if (d.rules.memorySwap) rules.memorySwap = d.rules.memorySwap;
+  if (d.rules.ulimits) rules.ulimits = { max: { ...d.rules.ulimits.max } };
   if (errors.length) return { ok: false, errors };
   const doc: PolicyDocument = { name: d.name, mode: d.mode, rules };
   if (d.description !== undefined) doc.description = d.description;
@@ -304,6 +313,7 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
       devices: { allowedHostPaths: [] },
       seccomp: { allowUnconfined: false, allowCustom: false },
       memorySwap: { allowUnlimited: false },
+      ulimits: { max: { nofile: 1048576, nproc: 65536, memlock: 64 * 1024 ** 2 } },
     },
   });
 }

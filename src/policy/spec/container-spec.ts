@@ -17,6 +17,7 @@ import {
   tmpfsInputSchema,
 } from './mounts';
 import { parseSeccompProfile, SeccompProfile } from './seccomp-profile';
+import { parseUlimit, Ulimit, ulimitInputSchema } from './ulimits';
 
 /**
  * The one validated container spec the policy sees (issue 3). Every surface — REST, the
@@ -68,6 +69,7 @@ export interface ContainerSpec {
   devices: DeviceMapping[];
   readOnlyRootfs: boolean;
   seccomp?: SeccompSetting;
+  ulimits?: Ulimit[];
 }
 
 // Docker's floor (daemon/daemon_unix.go linuxMinMemory): below it the container cannot start.
@@ -127,6 +129,11 @@ export const launchRequestSchema = z.strictObject({
     .optional(),
   devices: z.array(deviceInputSchema).max(256).optional(),
   readOnly: z.boolean().optional(),
+  ulimits: z
+    .array(ulimitInputSchema)
+    .max(16)
+    .optional()
+    .describe('resource limits as "nofile=1024:4096" or {name, soft, hard}; -1 = unlimited'),
   seccomp: z
     .union([z.enum(['default', 'unconfined']), z.record(z.string(), z.unknown())], {
       error: 'must be "default", "unconfined" or a seccomp profile object in Docker\'s format',
@@ -362,6 +369,12 @@ export function toContainerSpec(
       if (profile.ok) spec.seccomp = { mode: 'custom', profile: profile.profile };
       else errors.push(`seccomp: ${profile.error}`);
     }
+  }
+  if (req.ulimits?.length) {
+    const ulimits = convertMounts('ulimits', req.ulimits, parseUlimit, errors);
+    const names = new Set(ulimits.map((u) => u.name));
+    if (names.size < ulimits.length) errors.push('ulimits: a ulimit is given more than once');
+    spec.ulimits = ulimits;
   }
   if (req.workingDir !== undefined) {
     if (req.workingDir.startsWith('/') && !req.workingDir.includes('\0')) spec.workingDir = req.workingDir;

@@ -1,6 +1,6 @@
 import type { ContainerSpec, SeccompProfile } from '../../policy';
 import type { CgroupLimits } from '../cgroups';
-import type { ShimMount, ShimRunConfig } from '../shim/shim-protocol';
+import type { ShimMount, ShimRlimit, ShimRunConfig } from '../shim/shim-protocol';
 import type { ContainerRecord } from './container';
 import type { ContainerFiles } from './container-files';
 import type { PreparedImage } from '../../images';
@@ -47,6 +47,12 @@ export function environment(
 
 export function hostnameOf(c: ContainerRecord): string {
   return c.options.hostname ?? c.id.slice(0, 12);
+}
+
+/** The spec's ulimits as the shim's rlimits (Docker's -1 is unlimited); exec'd processes get them too. */
+export function rlimitsOf(spec: ContainerSpec): ShimRlimit[] | undefined {
+  const limit = (n: number): number | 'unlimited' => (n === -1 ? 'unlimited' : n);
+  return spec.ulimits?.map((u) => ({ type: u.name, soft: limit(u.soft), hard: limit(u.hard) }));
 }
 
 /** What the shim installs: the built-in profile (undefined), none, or the request's own. */
@@ -99,6 +105,7 @@ export function buildRunConfig(
       capAdd: spec.capAdd,
       capDrop: spec.capDrop,
       seccomp: seccompOf(spec),
+      rlimits: rlimitsOf(spec),
     },
   };
 }
