@@ -8,7 +8,8 @@
  * Files: main.c (parent side, protocol, supervision), config.c (config decoding),
  * rootfs.c (mount namespace: rootfs, /proc, /dev, /sys, masks, pivot_root),
  * process.c (hostname, loopback, rlimits, credentials, capabilities, execve),
- * seccomp.c (the container's seccomp filter, compiled with libseccomp).
+ * seccomp.c (the container's seccomp filter, compiled with libseccomp), cgroupfs.c
+ * (/sys/fs/cgroup inside the container).
  */
 #ifndef WARDEN_SHIM_H
 #define WARDEN_SHIM_H
@@ -107,6 +108,9 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg);
 
 /* rootfs.c: everything between "go" and pivot_root in the new mount namespace */
 void setup_rootfs(const struct shim_config *cfg);
+
+/* cgroupfs.c: the container's own cgroup, read-only, under the rootfs's /sys */
+void mount_cgroupfs(const char *sys);
 
 /* process.c */
 void set_hostname_and_lo(const struct shim_config *cfg);

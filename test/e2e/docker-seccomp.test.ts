@@ -1,8 +1,9 @@
 /*
  * Seccomp and security options through the real docker CLI (root only): the built-in
  * profile on `docker run` and `docker exec`, `docker info`, baseline refusing
- * seccomp=unconfined and custom profiles with the rule named, a policy admitting them, and
- * options Warden does not apply refused by name.
+ * seccomp=unconfined and custom profiles with the rule named, a policy admitting them,
+ * options Warden does not apply refused by name, ulimits within the policy max, and the
+ * container's own cgroup limits readable at /sys/fs/cgroup.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -136,6 +137,30 @@ suite('seccomp and security options through the docker CLI', () => {
     expect(over.code).toBe(125);
     expect(over.stderr).toMatch(
       /ulimit nofile hard limit 2000000 exceeds the policy max 1048576 \(policy baseline, rule ulimits\.max\.nofile\)/,
+    );
+  });
+
+  it('a container reads its own caps from /sys/fs/cgroup (v1 here), read-only', async () => {
+    const v2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+    const files = v2
+      ? ['memory.max', 'cpu.max', 'pids.max']
+      : ['memory/memory.limit_in_bytes', 'cpu/cpu.cfs_quota_us', 'pids/pids.max'];
+    const out = await ok([
+      'run',
+      '--rm',
+      '--memory',
+      '64m',
+      '--cpus',
+      '0.5',
+      '--pids-limit',
+      '50',
+      BB,
+      'sh',
+      '-c',
+      `cd /sys/fs/cgroup && cat ${files.join(' ')}; touch x 2>/dev/null || echo ro`,
+    ]);
+    expect(out.trim().split('\n')).toEqual(
+      v2 ? ['67108864', '50000 100000', '50', 'ro'] : ['67108864', '50000', '50', 'ro'],
     );
   });
 
