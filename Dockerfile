@@ -3,7 +3,7 @@
 # DATABASE_URL and REDIS_URL.
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends gcc libc6-dev util-linux acl ca-certificates \
+ && apt-get install -y --no-install-recommends gcc libc6-dev libseccomp-dev util-linux acl ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/warden
 COPY package.json package-lock.json ./

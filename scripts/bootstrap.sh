@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 #   redis-server: the embedded Redis          setpriv, unshare: helper supervision, host probes
 #   setfacl: lets the embedded PostgreSQL's    cc + libc.a: build the init shim (static)
 #            user reach a private data dir     busybox: the test images' userland
+#   libseccomp.a (libseccomp-dev): the shim's seccomp filter compiler, linked statically
 #   docker-compose: validates docker-compose.yml in the tests (no engine needed)
 #   docker-registry, skopeo: a real upstream registry and a real client for the proxy tests
 #   pdftoppm (poppler-utils): renders report PDFs in the tests; chromium: the console's browser test
@@ -19,6 +20,7 @@ declare -A want=(
   [cmd:setfacl]=acl
   [cmd:cc]=gcc
   [file:/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev
+  [file:/usr/lib/x86_64-linux-gnu/libseccomp.a]=libseccomp-dev
 )
 if [ "${1:-}" = "--test" ]; then
   want[cmd:busybox]=busybox-static

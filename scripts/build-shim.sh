@@ -5,6 +5,8 @@
 # the binary is newer than every source and this script. Links statically when the C
 # library allows it (one file, no loader work at each container start, ~1 ms less per
 # launch); falls back to a dynamic binary otherwise. CC and CFLAGS may be overridden.
+# libseccomp (Debian: libseccomp-dev, which ships libseccomp.a) compiles the containers'
+# seccomp filter (native/shim/seccomp.c); it is linked in statically like libc.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,8 +33,12 @@ tmp="$(mktemp "$src/build/.warden-shim.XXXXXX")"
 trap 'rm -f "$tmp"' EXIT
 
 # shellcheck disable=SC2086 # cflags is a flag list
-if ! "$cc" $cflags -static -o "$tmp" "$src"/*.c 2>/dev/null; then
-  "$cc" $cflags -o "$tmp" "$src"/*.c
+if [[ ! -e /usr/include/seccomp.h ]]; then
+  echo "build-shim: seccomp.h missing; install libseccomp-dev (Debian: apt-get install libseccomp-dev)" >&2
+  exit 1
+fi
+if ! "$cc" $cflags -static -o "$tmp" "$src"/*.c -lseccomp 2>/dev/null; then
+  "$cc" $cflags -o "$tmp" "$src"/*.c -lseccomp
 fi
 chmod 0755 "$tmp"
 mv -f "$tmp" "$out" # atomic: a concurrent launch never sees a half-written binary

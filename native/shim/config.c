@@ -3,7 +3,7 @@
  *
  * The frame is a little-endian u32 length followed by that many bytes of NUL-terminated
  * strings: a key, then a fixed number of values for that key (table below). Repeated keys
- * append (arg, env, lower, group, bind, tmpfs, rlimit), in order. No escaping, no nesting,
+ * append (arg, env, lower, group, bind, tmpfs, rlimit, scarch, scrule), in order. No escaping, no nesting,
  * no numbers in binary: the only parsing is "find the next NUL" and strtoull, so there is
  * little to get wrong. The service's encoder is src/runtime/shim/shim-protocol.ts.
  */
@@ -23,6 +23,7 @@ static const struct key keys[] = {
     {"hostname", 1}, {"net", 1}, {"bind", 3},   {"tmpfs", 3},    {"target", 1}, {"arg", 1},
     {"env", 1},   {"cwd", 1},    {"uid", 1},    {"gid", 1},      {"group", 1}, {"caps", 1},
     {"rlimit", 3}, {"cgroup", 1}, {"prepare", 1}, {"state", 1}, {"log", 3}, {"cgroupdir", 1},
+    {"seccomp", 1}, {"scbpf", 1}, {"scarch", 1}, {"scrule", 3},
 };
 
 /* Docker's ulimit names; the numbers differ between architectures, so the name travels. */
@@ -75,6 +76,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
 
   /* Pass 1: count the repeated keys so the arrays are sized exactly. */
   size_t n_lower = 0, n_arg = 0, n_env = 0, n_group = 0, n_mount = 0, n_rlimit = 0, n_cgroup = 0, n_cgdir = 0;
+  size_t n_scarch = 0, n_scrule = 0;
   for (char *p = buf; p < buf + len;) {
     const struct key *k = find_key(p);
     if (!k) die_err(EINVAL, "config: unknown key '%.40s'", p);
@@ -86,6 +88,8 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     else if (!strcmp(k->name, "rlimit")) n_rlimit++;
     else if (!strcmp(k->name, "cgroup")) n_cgroup++;
     else if (!strcmp(k->name, "cgroupdir")) n_cgdir++;
+    else if (!strcmp(k->name, "scarch")) n_scarch++;
+    else if (!strcmp(k->name, "scrule")) n_scrule++;
     p += strlen(p) + 1;
     for (int i = 0; i < k->nvalues; i++) {
       if (p >= buf + len) die_err(EINVAL, "config: %s: missing value", k->name);
@@ -102,6 +106,8 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
   cfg->rlimits = xcalloc(n_rlimit, sizeof *cfg->rlimits);
   cfg->cgroup_tasks = xcalloc(n_cgroup, sizeof *cfg->cgroup_tasks);
   cfg->cgroup_dirs = xcalloc(n_cgdir, sizeof *cfg->cgroup_dirs);
+  cfg->scarches = xcalloc(n_scarch, sizeof *cfg->scarches);
+  cfg->scrules = xcalloc(n_scrule, sizeof *cfg->scrules);
   cfg->new_net = 1;
   cfg->cwd = "/";
   int have_caps = 0, have_uid = 0, have_gid = 0;
@@ -119,7 +125,8 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     if (!strcmp(name, "mode")) {
       if (!strcmp(v[0], "run")) cfg->mode = MODE_RUN;
       else if (!strcmp(v[0], "exec")) cfg->mode = MODE_EXEC;
-      else die_err(EINVAL, "config: mode: expected run or exec");
+      else if (!strcmp(v[0], "seccomp")) cfg->mode = MODE_SECCOMP;
+      else die_err(EINVAL, "config: mode: expected run, exec or seccomp");
     } else if (!strcmp(name, "rootfs")) cfg->rootfs = v[0];
     else if (!strcmp(name, "lower")) cfg->lowers[cfg->nlowers++] = v[0];
     else if (!strcmp(name, "upper")) cfg->upper = v[0];
@@ -163,6 +170,13 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
       cfg->log_max = parse_num("log max", v[1], 10, ~0ULL);
       cfg->log_files = (unsigned)parse_num("log files", v[2], 10, 100);
     } else if (!strcmp(name, "cgroupdir")) cfg->cgroup_dirs[cfg->ncgroup_dirs++] = v[0];
+    else if (!strcmp(name, "seccomp")) {
+      if (cfg->seccomp_default) die_err(EINVAL, "config: seccomp given twice");
+      cfg->seccomp_default = v[0];
+    } else if (!strcmp(name, "scbpf")) cfg->seccomp_bpf_hex = v[0];
+    else if (!strcmp(name, "scarch")) cfg->scarches[cfg->nscarches++] = v[0];
+    else if (!strcmp(name, "scrule"))
+      cfg->scrules[cfg->nscrules++] = (struct seccomp_rule_req){.syscall = v[0], .action = v[1], .conditions = v[2]};
     else if (!strcmp(name, "rlimit")) {
       struct rlimit_req *r = &cfg->rlimits[cfg->nrlimits];
       size_t i;
@@ -177,8 +191,10 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     }
   }
 
-  /* Everything security-relevant must be stated, never defaulted to root/all caps. */
   if (!cfg->mode) die_err(EINVAL, "config: mode missing");
+  if (cfg->mode == MODE_SECCOMP) return; /* rules only; seccomp_export checks them */
+  if (cfg->nscrules || cfg->nscarches) die_err(EINVAL, "config: seccomp rules are for seccomp mode");
+  /* Everything security-relevant must be stated, never defaulted to root/all caps. */
   if (cfg->argc == 0) die_err(EINVAL, "config: no command (arg)");
   if (!have_caps || !have_uid || !have_gid) die_err(EINVAL, "config: caps, uid and gid are required");
   if (cfg->cwd[0] != '/') die_err(EINVAL, "config: cwd must be absolute");
@@ -199,4 +215,5 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     if (cfg->nlowers && (!overlay_safe(cfg->upper) || !overlay_safe(cfg->work)))
       die_err(EINVAL, "config: upper/work must be absolute, without ',' or ':'");
   }
+  seccomp_decode(cfg);
 }

@@ -299,6 +299,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
 
   struct shim_config *cfg = read_config();
+  if (cfg->mode == MODE_SECCOMP) return seccomp_export(cfg);
 
   int sync[2], errp[2], outp[2] = {-1, -1}, errout[2] = {-1, -1};
   if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) die("pipe");

@@ -1,6 +1,6 @@
 /*
  * The container process itself: hostname, loopback, rlimits, credentials, capabilities,
- * no_new_privs and execve. Runs after pivot_root (run mode) or after joining the
+ * no_new_privs, seccomp and execve. Runs after pivot_root (run mode) or after joining the
  * container's namespaces (exec mode).
  */
 #include "shim.h"
@@ -100,6 +100,8 @@ void exec_process(const struct shim_config *cfg) {
   if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) die("close_range");
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   umask(022);
+  /* Last: from here on only the syscalls of the exec loop below run under the filter. */
+  seccomp_install(cfg);
 
   const char *file = cfg->argv[0];
   if (strchr(file, '/')) {

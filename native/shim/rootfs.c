@@ -274,6 +274,7 @@ void setup_rootfs(const struct shim_config *cfg) {
   /* sysfs shows the network devices of the mounter's net namespace: ours, so only lo. */
   resolve_or_die(rootfd, "/sys", MAKE_DIR, path);
   xmount("sysfs", path, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "/sys");
+  mount_cgroupfs(path);
 
   for (size_t i = 0; i < cfg->nmounts; i++) mount_user(rootfd, &cfg->mounts[i]);
 

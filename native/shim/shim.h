@@ -8,7 +8,9 @@
  * Files: main.c (parent side, protocol, supervision), config.c (config decoding),
  * rootfs.c (mount namespace: rootfs, /proc, /dev, /sys, masks, pivot_root),
  * process.c (hostname, loopback, rlimits, credentials, capabilities, execve),
- * monitor.c (after execve: the container's log, state files and control socket).
+ * monitor.c (after execve: the container's log, state files and control socket),
+ * seccomp.c (the container's seccomp filter, compiled with libseccomp), cgroupfs.c
+ * (/sys/fs/cgroup inside the container).
  */
 #ifndef WARDEN_SHIM_H
 #define WARDEN_SHIM_H
@@ -26,7 +28,8 @@
 #define SHIM_MAX_CONFIG (1u << 20) /* 1 MiB: far above any real config, bounds the read */
 #define SHIM_STEP_MAX 240
 
-enum shim_mode { MODE_RUN = 1, MODE_EXEC = 2 };
+/* MODE_SECCOMP compiles the config's seccomp rules to BPF on stdout and exits (seccomp.c) */
+enum shim_mode { MODE_RUN = 1, MODE_EXEC = 2, MODE_SECCOMP = 3 };
 
 struct user_mount {
   int is_tmpfs;
@@ -41,6 +44,10 @@ struct rlimit_req {
   const char *name;
   int resource;
   rlim_t soft, hard;
+};
+
+struct seccomp_rule_req {
+  const char *syscall, *action, *conditions; /* see seccomp.c for the encoding */
 };
 
 struct shim_config {
@@ -88,6 +95,15 @@ struct shim_config {
   uint64_t caps; /* effective/permitted/bounding mask, computed by the service */
   struct rlimit_req *rlimits;
   size_t nrlimits;
+  /* seccomp (see seccomp.c). run/exec: "bpf" with the program in `scbpf`, or "unconfined"
+   * (one of them is required); seccomp mode: the default action, extra arches, rules. */
+  const char *seccomp_default;
+  const char *seccomp_bpf_hex;
+  const char **scarches;
+  size_t nscarches;
+  struct seccomp_rule_req *scrules;
+  size_t nscrules;
+  void *seccomp_prog; /* struct sock_fprog, decoded in S; NULL when unconfined */
 };
 
 /* Failure reporting. `die` names the step (printf-style) and the errno it captured;
@@ -103,6 +119,9 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg);
 /* rootfs.c: everything between "go" and pivot_root in the new mount namespace */
 void setup_rootfs(const struct shim_config *cfg);
 
+/* cgroupfs.c: the container's own cgroup, read-only, under the rootfs's /sys */
+void mount_cgroupfs(const char *sys);
+
 /* process.c */
 void set_hostname_and_lo(const struct shim_config *cfg);
 void apply_rlimits(const struct shim_config *cfg);
@@ -115,5 +134,10 @@ void monitor_prepare(const struct shim_config *cfg);
 void monitor_write_pid(const struct shim_config *cfg, pid_t pid);
 /* Until the process is reaped and its output written; returns its wait status (-1: lost). */
 int monitor_run(const struct shim_config *cfg, pid_t pid, int out_r, int err_r);
+/* seccomp.c: seccomp mode's whole job; decode the program in S; install in C right before
+ * execve */
+int seccomp_export(const struct shim_config *cfg);
+void seccomp_decode(struct shim_config *cfg);
+void seccomp_install(const struct shim_config *cfg);
 
 #endif

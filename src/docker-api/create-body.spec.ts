@@ -133,7 +133,7 @@ describe('docker create body → launch request', () => {
     expect(refused({ Mounts: [{ Type: 'volume', Source: 'v', Target: '/v' }] })).toMatch(
       /mount type 'volume'/,
     );
-    expect(refused({ SecurityOpt: ['seccomp=unconfined'] })).toMatch(/security options/);
+    expect(refused({ SecurityOpt: ['apparmor=unconfined'] })).toMatch(/apparmor=unconfined is not applied/);
     expect(refused({ PortBindings: { '80/tcp': [{ HostPort: '8080' }] } })).toMatch(/port publishing/);
     expect(refused({}, { Image: '' })).toMatch(/Image is required/);
   });
@@ -193,5 +193,104 @@ describe('dockerCreateBodySchema: checked at the edge, before anything is decide
     expect(issues({ ...minimal, Image: 5 })[0]).toMatch(/^Image: /);
     expect(issues(withHost({ Memory: -1 }))[0]).toMatch(/^HostConfig\.Memory: /);
     expect(issues(withHost({ CpuShares: 1e9 }))[0]).toMatch(/^HostConfig\.CpuShares: /);
+  });
+});
+
+describe('security options and fields Warden does not apply', () => {
+  // The defaults docker CLI 28 sends for these on every `docker run` (captured from the CLI).
+  const cliDefaults = {
+    LogConfig: { Type: '', Config: {} },
+    VolumesFrom: null,
+    CgroupnsMode: '',
+    ExtraHosts: null,
+    DeviceCgroupRules: null,
+    OomKillDisable: false,
+    Ulimits: [],
+    SecurityOpt: null,
+    MaskedPaths: null,
+    ReadonlyPaths: null,
+  };
+  const map = (hc: Record<string, unknown>) =>
+    mapCreateBody({ ...minimal, HostConfig: { ...minimal.HostConfig, ...cliDefaults, ...hc } });
+  const refusal = (hc: Record<string, unknown>): string => {
+    try {
+      map(hc);
+    } catch (err) {
+      expect(err).toBeInstanceOf(WardenError);
+      return (err as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  it("accepts the CLI's defaults and Warden's own values", () => {
+    expect(
+      dockerCreateBodySchema.safeParse({ ...minimal, HostConfig: { ...minimal.HostConfig, ...cliDefaults } })
+        .success,
+    ).toBe(true);
+    expect(map({}).launch.seccomp).toBeUndefined();
+    expect(() =>
+      map({ CgroupnsMode: 'private', Runtime: 'warden', LogConfig: { Type: 'json-file' } }),
+    ).not.toThrow();
+  });
+
+  it('maps --ulimit to the launch request, where the policy judges it', () => {
+    const launch = map({
+      Ulimits: [
+        { Name: 'nofile', Soft: 100, Hard: 200 },
+        { Name: 'core', Soft: -1, Hard: -1 },
+      ],
+    }).launch;
+    expect(launch.ulimits).toEqual([
+      { name: 'nofile', soft: 100, hard: 200 },
+      { name: 'core', soft: -1, hard: -1 },
+    ]);
+    expect(toContainerSpec(launch)).toMatchObject({ ok: true, spec: { ulimits: launch.ulimits } });
+  });
+
+  it('maps seccomp=unconfined, builtin and an inline profile; no-new-privileges is always on', () => {
+    expect(map({ SecurityOpt: ['seccomp=unconfined'] }).launch.seccomp).toBe('unconfined');
+    expect(map({ SecurityOpt: ['seccomp:unconfined', 'no-new-privileges'] }).launch.seccomp).toBe(
+      'unconfined',
+    );
+    expect(map({ SecurityOpt: ['seccomp=builtin', 'no-new-privileges=true'] }).launch.seccomp).toBe(
+      'default',
+    );
+    const profile = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [] };
+    const launch = map({ SecurityOpt: [`seccomp=${JSON.stringify(profile)}`] }).launch;
+    expect(launch.seccomp).toEqual(profile);
+    expect(toContainerSpec(launch)).toMatchObject({
+      ok: true,
+      spec: { seccomp: { mode: 'custom', profile } },
+    });
+  });
+
+  it.each([
+    [
+      ['no-new-privileges=false'],
+      /no-new-privileges=false is not supported: Warden always sets no_new_privs/,
+    ],
+    [['seccomp=/etc/profile.json'], /give unconfined, builtin or a profile's JSON/],
+    [['seccomp={"defaultAction":'], /the profile is not JSON/],
+    [['seccomp=unconfined', 'seccomp=builtin'], /seccomp is given more than once/],
+    [['label=disable'], /label=disable is not applied by Warden/],
+    [['systempaths=unconfined'], /always masks \/proc and \/sys paths/],
+    [['bogus'], /'bogus' is unknown to Warden/],
+  ])('refuses SecurityOpt %j', (opts, message) => {
+    expect(refusal({ SecurityOpt: opts })).toMatch(message);
+  });
+
+  it.each([
+    [{ Sysctls: { 'net.ipv4.ip_forward': '1' } }, 'HostConfig.Sysctls (--sysctl)'],
+    [{ DeviceCgroupRules: ['c 1:3 rwm'] }, 'HostConfig.DeviceCgroupRules (--device-cgroup-rule)'],
+    [{ OomKillDisable: true }, 'HostConfig.OomKillDisable (--oom-kill-disable)'],
+    [{ CgroupnsMode: 'host' }, 'HostConfig.CgroupnsMode (--cgroupns)'],
+    [{ VolumesFrom: ['other'] }, 'HostConfig.VolumesFrom (--volumes-from)'],
+    [{ ExtraHosts: ['db:10.0.0.2'] }, 'HostConfig.ExtraHosts (--add-host)'],
+    [{ LogConfig: { Type: 'syslog', Config: {} } }, 'HostConfig.LogConfig (--log-driver/--log-opt)'],
+    [{ LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } } }, 'HostConfig.LogConfig'],
+    [{ Runtime: 'runc' }, 'HostConfig.Runtime (--runtime) "runc" is not applied'],
+    [{ MaskedPaths: [] }, 'HostConfig.MaskedPaths'],
+  ])('refuses %j by name', (hc, message) => {
+    expect(refusal(hc)).toContain(message);
   });
 });

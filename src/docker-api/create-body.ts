@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { WardenError } from '../platform/errors';
 import { absolutePath, cpusetProblem, text, userProblem } from '../platform/http';
-import { MAX_CPU_SHARES, MAX_MEMORY_BYTES, MAX_NANO_CPUS, MAX_PIDS } from '../policy';
+import {
+  MAX_CPU_SHARES,
+  MAX_MEMORY_BYTES,
+  MAX_NANO_CPUS,
+  MAX_PIDS,
+  MAX_SECCOMP_PROFILE_BYTES,
+} from '../policy';
+import { parseSecurityOpt } from './security-opt';
+import { refuseUnappliedOptions, unappliedFieldsSchema } from './unapplied-options';
 
 /**
  * `POST /containers/create` body (Engine API ContainerConfig + HostConfig) → Warden's launch
@@ -51,6 +59,17 @@ export interface DockerHostConfig {
   RestartPolicy?: { Name?: string; MaximumRetryCount?: number } | null;
   PortBindings?: Record<string, unknown> | null;
   SecurityOpt?: string[] | null;
+  Sysctls?: Record<string, string> | null;
+  DeviceCgroupRules?: string[] | null;
+  Ulimits?: Array<{ Name?: string; Soft?: number; Hard?: number }> | null;
+  OomKillDisable?: boolean | null;
+  CgroupnsMode?: string;
+  VolumesFrom?: string[] | null;
+  ExtraHosts?: string[] | null;
+  LogConfig?: { Type?: string; Config?: Record<string, string> | null } | null;
+  Runtime?: string;
+  MaskedPaths?: string[] | null;
+  ReadonlyPaths?: string[] | null;
   BlkioWeight?: number;
   BlkioWeightDevice?: Array<{ Path?: string; Weight?: number }> | null;
   BlkioDeviceReadBps?: DockerThrottleDevice[] | null;
@@ -143,7 +162,6 @@ export const dockerHostConfigSchema = z.looseObject({
     .nullable()
     .optional(),
   PortBindings: z.record(text(64), z.unknown()).nullable().optional(),
-  SecurityOpt: strings(64, 1024).nullable().optional(),
   BlkioWeight: z.union([z.literal(0), int(10, 1000)], { error: 'must be 0 (unset) or 10-1000' }).optional(),
   BlkioWeightDevice: z
     .array(z.looseObject({ Path: optionalText(4096), Weight: int(0, 1000).optional() }))
@@ -154,6 +172,11 @@ export const dockerHostConfigSchema = z.looseObject({
   BlkioDeviceWriteBps: throttleDevices,
   BlkioDeviceReadIOps: throttleDevices,
   BlkioDeviceWriteIOps: throttleDevices,
+  // seccomp=<profile JSON> travels inline
+  SecurityOpt: strings(64, MAX_SECCOMP_PROFILE_BYTES + 16)
+    .nullable()
+    .optional(),
+  ...unappliedFieldsSchema,
 });
 
 /** Docker's `User`: name, uid, name:group or uid:gid, ids within 0…2^31-1; '' is the image's. */
@@ -218,11 +241,8 @@ export function mapCreateBody(body: DockerCreateBody): MappedCreate {
     );
   if (hc.UsernsMode)
     throw new WardenError('VALIDATION_FAILED', `HostConfig.UsernsMode '${hc.UsernsMode}' is not supported`);
-  if (hc.SecurityOpt?.length)
-    throw new WardenError(
-      'VALIDATION_FAILED',
-      `security options (${hc.SecurityOpt.join(', ')}) are not supported by Warden: leave --security-opt out`,
-    );
+  const security = parseSecurityOpt(hc.SecurityOpt ?? []);
+  refuseUnappliedOptions(hc);
   if (hc.PortBindings && Object.keys(hc.PortBindings).length)
     throw new WardenError(
       'VALIDATION_FAILED',
@@ -303,6 +323,10 @@ export function mapCreateBody(body: DockerCreateBody): MappedCreate {
     deviceWriteBps: throttles(hc.BlkioDeviceWriteBps),
     deviceReadIops: throttles(hc.BlkioDeviceReadIOps),
     deviceWriteIops: throttles(hc.BlkioDeviceWriteIOps),
+    seccomp: security.seccomp,
+    ulimits: hc.Ulimits?.length
+      ? hc.Ulimits.map((u) => ({ name: u.Name ?? '', soft: u.Soft ?? 0, hard: u.Hard ?? u.Soft ?? 0 }))
+      : undefined,
   };
   for (const k of Object.keys(launch)) if (launch[k] === undefined) delete launch[k];
   return {

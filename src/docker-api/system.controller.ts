@@ -103,6 +103,8 @@ export class DockerSystemController {
       LoggingDriver: 'json-file',
       CgroupDriver: 'cgroupfs',
       CgroupVersion: this.cgroups.mode === 'v2' ? '2' : '1',
+      // What every container gets unless a policy lets a request change it (docs/security.md).
+      SecurityOptions: ['name=seccomp,profile=builtin', 'name=no-new-privileges', 'name=cgroupns'],
       NEventsListener: 0,
       KernelVersion: os.release(),
       OperatingSystem: `Warden ${WARDEN_VERSION}`,
@@ -134,7 +136,6 @@ export class DockerSystemController {
       ContainerdCommit: { ID: '' },
       RuncCommit: { ID: '' },
       InitCommit: { ID: '' },
-      SecurityOptions: ['name=no-new-privileges'],
       Warnings: ['WARNING: Warden has no bridge network: containers run with network none or host'],
     });
   }

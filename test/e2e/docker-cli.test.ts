@@ -4,20 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { busyboxImage } from '../fixtures/images/fixture-images';
 import { importBusybox } from '../utils/containers';
-import { DOCKER_BIN, DockerCli, hasDockerCli, socketRequest } from '../utils/docker-cli';
+import { DockerCli, dockerCliSuite, socketRequest } from '../utils/docker-cli';
 import { DockerRegistry, hasDockerRegistry, pushImage, startDockerRegistry } from '../utils/registry';
 import { eventually } from '../utils/services';
 import { api, startTestWarden, TestWarden } from '../utils/warden';
 
-const isRoot = process.getuid?.() === 0;
 // Containers need root (namespaces, cgroups); the CLI is the real docker 28 client.
-const ready = isRoot && hasDockerCli();
-// In CI (root, docker client installed on this machine kind) it must run: never skip there.
-const suite = ready || process.env.CI ? describe : describe.skip;
-if (!ready)
-  console.warn(
-    `docker CLI e2e ${process.env.CI ? 'will fail' : 'skipped'}: needs root and a docker client (DOCKER_BIN or ${DOCKER_BIN})`,
-  );
+const suite = dockerCliSuite('docker CLI e2e');
 
 const BB = 'busybox:1.35';
 // PID 1 gets no default signal handlers: these make TERM and USR1 visible and quick.

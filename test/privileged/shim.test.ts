@@ -94,7 +94,26 @@ describeRoot.each<RootfsKind>(['plain', 'overlay'])('shim with a %s rootfs', (ki
     expect(mountPoints).toEqual(
       expect.arrayContaining(['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys']),
     );
-    expect(mountPoints).not.toContain('/sys/fs/cgroup');
+    // its own cgroups only: every cgroupfs is rooted at the namespace's root, read-only
+    const cgroupMounts = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .filter((f) => f[4].startsWith('/sys/fs/cgroup/'));
+    expect(cgroupMounts.length).toBeGreaterThan(0);
+    for (const f of cgroupMounts) expect([f[4], f[3], f[5].split(',')[0]]).toEqual([f[4], '/', 'ro']);
+  });
+
+  it('mounts its own cgroup read-only at /sys/fs/cgroup (v1: one dir per hierarchy; v2: cgroup2)', async () => {
+    const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+    const pidsMax = v2 ? '/sys/fs/cgroup/pids.max' : '/sys/fs/cgroup/pids/pids.max';
+    const r = await run(
+      runConfig(fs(), ['sh', '-c', `ls /sys/fs/cgroup; cat ${pidsMax}; echo 1 > ${pidsMax} || echo ro`]),
+    );
+    const out = r.stdout.trim().split(/\s+/);
+    const expected = v2 ? ['cgroup.controllers', 'pids.max'] : ['memory', 'pids', 'cpu', 'cpuacct', 'cpuset'];
+    expect(out).toEqual(expect.arrayContaining([...expected, 'ro']));
+    expect(r.stderr).toMatch(/Read-only file system/);
   });
 
   it('makes /proc/sys read-only', async () => {

@@ -11,6 +11,19 @@ export const DOCKER_BIN =
   '/usr/local/bin/docker';
 export const hasDockerCli = () => fs.existsSync(DOCKER_BIN);
 
+/**
+ * `describe` for a suite driving the real CLI against containers: it needs root (namespaces,
+ * cgroups) and the client; in CI (root, client installed) it must run, never skip there.
+ */
+export function dockerCliSuite(what: string): jest.Describe {
+  const ready = process.getuid?.() === 0 && hasDockerCli();
+  if (!ready)
+    console.warn(
+      `${what} ${process.env.CI ? 'will fail' : 'skipped'}: needs root and a docker client (DOCKER_BIN or ${DOCKER_BIN})`,
+    );
+  return ready || process.env.CI ? describe : describe.skip;
+}
+
 export interface DockerResult {
   code: number | null;
   stdout: string;

@@ -7,9 +7,12 @@ import { digestPinningCheck } from './digest-pinning.check';
 import { hostNamespacesCheck } from './host-namespaces.check';
 import { imageSourceCheck } from './image-source.check';
 import { latestTagCheck } from './latest-tag.check';
+import { memorySwapCheck } from './memory-swap.check';
 import { privilegedCheck } from './privileged.check';
 import { requiredLabelsCheck } from './required-labels.check';
 import { resourceLimitsCheck } from './resource-limits.check';
+import { seccompCheck } from './seccomp.check';
+import { ulimitsCheck } from './ulimits.check';
 
 export * from './check-result';
 export {
@@ -21,15 +24,20 @@ export {
   hostNamespacesCheck,
   imageSourceCheck,
   latestTagCheck,
+  memorySwapCheck,
   privilegedCheck,
   requiredLabelsCheck,
   resourceLimitsCheck,
+  seccompCheck,
+  ulimitsCheck,
 };
 
 /** Every check, in the order reasons are listed in a decision (stable, so decisions diff cleanly). */
 export const ALL_CHECKS: readonly Check[] = [
   resourceLimitsCheck,
   blockIoCheck,
+  memorySwapCheck,
+  ulimitsCheck,
   imageSourceCheck,
   digestPinningCheck,
   latestTagCheck,
@@ -38,5 +46,6 @@ export const ALL_CHECKS: readonly Check[] = [
   capabilitiesCheck,
   bindMountsCheck,
   devicesCheck,
+  seccompCheck,
   requiredLabelsCheck,
 ];

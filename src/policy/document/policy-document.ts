@@ -9,6 +9,7 @@ import {
   normalizeCapability,
   parseByteSize,
 } from '../spec/units';
+import { ULIMIT_NAMES, type UlimitName } from '../spec/ulimits';
 
 /**
  * Policy documents in their normalized form: memory in bytes, CPU in CPUs (as `--cpus`), lists
@@ -45,6 +46,12 @@ export interface PolicyRules {
   binds?: { allowedHostPaths: string[] };
   devices?: { allowedHostPaths: string[] };
   labels?: { required: string[] };
+  /** Leaving Warden's built-in seccomp profile: off entirely, or for a profile the request brings. */
+  seccomp?: { allowUnconfined: boolean; allowCustom: boolean };
+  /** `--memory-swap -1`: swap without limit, so the memory cap no longer bounds what the container holds. */
+  memorySwap?: { allowUnlimited: boolean };
+  /** Highest hard limit per ulimit name; a name not listed has no policy cap (lowering is always safe). */
+  ulimits?: { max: Partial<Record<UlimitName, number>> };
 }
 
 export interface IoRules {
@@ -109,6 +116,13 @@ export const policyDocumentInputSchema = z.strictObject({
     binds: pathList.optional(),
     devices: pathList.optional(),
     labels: z.strictObject({ required: z.array(z.string()) }).optional(),
+    seccomp: z.strictObject({ allowUnconfined: z.boolean(), allowCustom: z.boolean() }).optional(),
+    memorySwap: z.strictObject({ allowUnlimited: z.boolean() }).optional(),
+    ulimits: z
+      .strictObject({
+        max: z.partialRecord(z.enum(ULIMIT_NAMES), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)),
+      })
+      .optional(),
   }),
 });
 
@@ -305,6 +319,9 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
     if (d.rules.labels.required.some((l) => l.trim() === ''))
       errors.push('rules.labels.required: a label name is empty');
   }
+  if (d.rules.seccomp) rules.seccomp = d.rules.seccomp;
+  if (d.rules.memorySwap) rules.memorySwap = d.rules.memorySwap;
+  if (d.rules.ulimits) rules.ulimits = { max: { ...d.rules.ulimits.max } };
   if (errors.length) return { ok: false, errors };
   const doc: PolicyDocument = { name: d.name, mode: d.mode, rules };
   if (d.description !== undefined) doc.description = d.description;
@@ -325,7 +342,8 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
     name: BASELINE_POLICY_NAME,
     mode: 'enforce',
     description:
-      'Built-in safe defaults: caps filled in, no privileged, host namespaces, capabilities or host mounts.',
+      'Built-in safe defaults: caps filled in, no privileged, host namespaces, capabilities or host mounts, ' +
+      'the built-in seccomp profile only, no unlimited swap.',
     rules: {
       resources: {
         memory: { default: 512 * 1024 ** 2 },
@@ -338,6 +356,9 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
       capabilities: { allowAdd: [] },
       binds: { allowedHostPaths: [] },
       devices: { allowedHostPaths: [] },
+      seccomp: { allowUnconfined: false, allowCustom: false },
+      memorySwap: { allowUnlimited: false },
+      ulimits: { max: { nofile: 1048576, nproc: 65536, memlock: 64 * 1024 ** 2 } },
     },
   });
 }

@@ -17,6 +17,8 @@ import {
   deviceInputSchema,
   tmpfsInputSchema,
 } from './mounts';
+import { parseSeccompProfile, SeccompProfile } from './seccomp-profile';
+import { parseUlimit, Ulimit, ulimitInputSchema } from './ulimits';
 
 /**
  * The one validated container spec the policy sees (issue 3). Every surface — REST, the
@@ -36,6 +38,9 @@ export interface HostNamespaces {
 }
 
 export type { BindMount, DeviceMapping, TmpfsMount };
+
+/** Absent = Warden's built-in default profile (the one every container gets unless told). */
+export type SeccompSetting = { mode: 'unconfined' } | { mode: 'custom'; profile: SeccompProfile };
 
 export interface ContainerSpec {
   image: SpecImage;
@@ -66,6 +71,8 @@ export interface ContainerSpec {
   readOnlyRootfs: boolean;
   /** Block I/O weight and per-device throttles; absent when none were asked for. */
   blkio?: BlkioSpec;
+  seccomp?: SeccompSetting;
+  ulimits?: Ulimit[];
 }
 
 // Docker's floor (daemon/daemon_unix.go linuxMinMemory): below it the container cannot start.
@@ -126,6 +133,20 @@ export const launchRequestSchema = z.strictObject({
   devices: z.array(deviceInputSchema).max(256).optional(),
   readOnly: z.boolean().optional(),
   ...blkioRequestFields,
+  ulimits: z
+    .array(ulimitInputSchema)
+    .max(16)
+    .optional()
+    .describe('resource limits as "nofile=1024:4096" or {name, soft, hard}; -1 = unlimited'),
+  seccomp: z
+    .union([z.enum(['default', 'unconfined']), z.record(z.string(), z.unknown())], {
+      error: 'must be "default", "unconfined" or a seccomp profile object in Docker\'s format',
+    })
+    .optional()
+    .describe(
+      'seccomp profile: "default" (the built-in one, also when left out), "unconfined", or a profile ' +
+        "in Docker's JSON format; leaving the built-in profile needs a policy that allows it",
+    ),
 });
 
 export type LaunchRequest = z.infer<typeof launchRequestSchema>;
@@ -344,6 +365,20 @@ export function toContainerSpec(
       : 'must be a name or uid, optionally :group or :gid';
     if (!problem) spec.user = req.user;
     else errors.push(`user: ${JSON.stringify(req.user)} ${problem} (numeric ids at most ${MAX_ID})`);
+  }
+  if (req.seccomp !== undefined && req.seccomp !== 'default') {
+    if (req.seccomp === 'unconfined') spec.seccomp = { mode: 'unconfined' };
+    else {
+      const profile = parseSeccompProfile(req.seccomp);
+      if (profile.ok) spec.seccomp = { mode: 'custom', profile: profile.profile };
+      else errors.push(`seccomp: ${profile.error}`);
+    }
+  }
+  if (req.ulimits?.length) {
+    const ulimits = convertMounts('ulimits', req.ulimits, parseUlimit, errors);
+    const names = new Set(ulimits.map((u) => u.name));
+    if (names.size < ulimits.length) errors.push('ulimits: a ulimit is given more than once');
+    spec.ulimits = ulimits;
   }
   if (req.workingDir !== undefined) {
     if (req.workingDir.startsWith('/') && !req.workingDir.includes('\0')) spec.workingDir = req.workingDir;

@@ -1,8 +1,8 @@
-import type { ContainerSpec } from '../../policy';
+import type { ContainerSpec, SeccompProfile } from '../../policy';
 import { BLKIO_RATES } from '../../policy';
 import { blockDeviceOf } from '../cgroups';
 import type { BlkioLimits, CgroupLimits, DeviceRate } from '../cgroups';
-import type { ShimMount, ShimRunConfig } from '../shim/shim-protocol';
+import type { ShimMount, ShimRlimit, ShimRunConfig } from '../shim/shim-protocol';
 import type { ContainerRecord } from './container';
 import type { ContainerFiles } from './container-files';
 import type { PreparedImage } from '../../images';
@@ -71,6 +71,18 @@ export function hostnameOf(c: ContainerRecord): string {
   return c.options.hostname ?? c.id.slice(0, 12);
 }
 
+/** The spec's ulimits as the shim's rlimits (Docker's -1 is unlimited); exec'd processes get them too. */
+export function rlimitsOf(spec: ContainerSpec): ShimRlimit[] | undefined {
+  const limit = (n: number): number | 'unlimited' => (n === -1 ? 'unlimited' : n);
+  return spec.ulimits?.map((u) => ({ type: u.name, soft: limit(u.soft), hard: limit(u.hard) }));
+}
+
+/** What the shim installs: the built-in profile (undefined), none, or the request's own. */
+export function seccompOf(spec: ContainerSpec): SeccompProfile | 'unconfined' | undefined {
+  if (spec.seccomp?.mode === 'unconfined') return 'unconfined';
+  return spec.seccomp?.mode === 'custom' ? spec.seccomp.profile : undefined;
+}
+
 export function networkOf(spec: ContainerSpec): 'none' | 'host' {
   return spec.networkMode === 'host' || spec.hostNamespaces.net ? 'host' : 'none';
 }
@@ -114,6 +126,8 @@ export function buildRunConfig(
       additionalGids: user.additionalGids,
       capAdd: spec.capAdd,
       capDrop: spec.capDrop,
+      seccomp: seccompOf(spec),
+      rlimits: rlimitsOf(spec),
     },
   };
 }

@@ -9,7 +9,7 @@ import { ShimError, shimFailureCode, type LaunchedProcess } from '../shim/launch
 import type { ShimRunner } from '../shim/shim-runner';
 import { ImageProvider } from '../../images';
 import { LiveContainers } from '../container/live-containers';
-import { environment, hostnameOf } from '../container/run-config';
+import { environment, hostnameOf, rlimitsOf, seccompOf } from '../container/run-config';
 import { SHIM_RUNNER, SYSCALLS } from '../container/runtime.tokens';
 import type { Syscalls } from '../../platform/ffi';
 import { resolveUser } from '../container/resolve-user';
@@ -94,6 +94,8 @@ export class ExecService {
             additionalGids: user.additionalGids,
             capAdd: c.spec.capAdd,
             capDrop: c.spec.capDrop,
+            seccomp: seccompOf(c.spec),
+            rlimits: rlimitsOf(c.spec),
           },
         },
         {

@@ -15,6 +15,7 @@ import {
 import { findPackageFile } from '../../platform/process';
 import { createLibcSyscalls } from '../../platform/ffi';
 import type { Syscalls } from '../../platform/ffi';
+import { seccompProgram } from './seccomp-compiler';
 import { spawnShim, type SpawnedShim, type StdioEntry } from './spawn-shim';
 
 /**
@@ -110,7 +111,18 @@ export function resolveShimPath(): string {
  * gone (the shim kills and reaps its child when we close the control fd before 'G').
  */
 export async function launchShim(config: ShimConfig, options: LaunchShimOptions): Promise<LaunchedProcess> {
-  return new ShimRun(config, options).started.promise;
+  return new ShimRun(await withSeccompProgram(config, options), options).started.promise;
+}
+
+/** The process's seccomp profile compiled to BPF (cached; see seccomp-compiler.ts). */
+async function withSeccompProgram<C extends ShimConfig>(config: C, options: LaunchShimOptions): Promise<C> {
+  let program: Buffer | undefined;
+  try {
+    program = await seccompProgram(config, options.shimPath ?? resolveShimPath());
+  } catch (err) {
+    throw asShimError((err as Error).message, err);
+  }
+  return program ? { ...config, process: { ...config.process, seccompProgram: program } } : config;
 }
 
 /** A container process set up to its last step before execve, waiting for `go`. */
@@ -136,7 +148,7 @@ export async function prepareShim(
   config: ShimConfig & { mode: 'run' },
   options: LaunchShimOptions,
 ): Promise<PreparedShim> {
-  const run = new ShimRun({ ...config, prepare: true }, options);
+  const run = new ShimRun(await withSeccompProgram({ ...config, prepare: true }, options), options);
   await run.ready.promise;
   return {
     pid: run.pid!,

@@ -14,6 +14,7 @@ const base: ShimRunConfig = {
   network: 'none',
   process: { args: ['/bin/sh', '-c', 'echo hi'], env: ['PATH=/bin'], uid: 0, gid: 0 },
 };
+const unconfined: ShimRunConfig = { ...base, process: { ...base.process, seccomp: 'unconfined' } };
 
 function records(frame: Buffer): string[] {
   expect(frame.readUInt32LE(0)).toBe(frame.length - 4);
@@ -36,24 +37,33 @@ describe('capabilityMask', () => {
 
 describe('encodeShimConfig', () => {
   it('frames NUL-separated key/value records in a stable order', () => {
-    expect(records(encodeShimConfig(base))).toEqual([
+    const r = records(encodeShimConfig(unconfined));
+    expect(r).toEqual([
       'mode', 'run', 'rootfs', '/var/lib/warden/c1/rootfs', 'readonly', '0', 'hostname', 'c1', 'net', 'none',
       'arg', '/bin/sh', 'arg', '-c', 'arg', 'echo hi', 'env', 'PATH=/bin', 'cwd', '/', 'uid', '0', 'gid', '0',
-      'caps', 'a80425fb',
+      'caps', 'a80425fb', 'seccomp', 'unconfined',
     ]); // prettier-ignore
+  });
+
+  it('carries the compiled seccomp program, and refuses a frame without one', () => {
+    const program = Buffer.from('0600000000000000', 'hex'); // BPF_RET|K 0: one instruction
+    const r = records(encodeShimConfig({ ...base, process: { ...base.process, seccompProgram: program } }));
+    const at = r.indexOf('seccomp');
+    expect(r.slice(at, at + 4)).toEqual(['seccomp', 'bpf', 'scbpf', '0600000000000000']);
+    expect(() => encodeShimConfig(base)).toThrow(/seccomp program is not compiled/);
   });
 
   it('encodes overlay, mounts, /etc files and rlimits', () => {
     const r = records(
       encodeShimConfig({
-        ...base,
+        ...unconfined,
         overlay: { lowerdirs: ['/l/2', '/l/1'], upperdir: '/u', workdir: '/w' },
         etcFiles: { hosts: '/c1/hosts' },
         mounts: [
           { type: 'bind', source: '/data', destination: '/data', readonly: true },
           { type: 'tmpfs', destination: '/run', sizeBytes: 1048576 },
         ],
-        process: { ...base.process, rlimits: [{ type: 'nofile', soft: 1024, hard: 'unlimited' }] },
+        process: { ...unconfined.process, rlimits: [{ type: 'nofile', soft: 1024, hard: 'unlimited' }] },
       }),
     );
     const joined = r.join(' ');
@@ -63,7 +73,7 @@ describe('encodeShimConfig', () => {
   });
 
   it('encodes the cgroup files the init joins itself, after the mounts', () => {
-    const r = records(encodeShimConfig({ ...base, cgroupTasks: ['/sys/fs/cgroup/pids/w/c1/tasks'] }));
+    const r = records(encodeShimConfig({ ...unconfined, cgroupTasks: ['/sys/fs/cgroup/pids/w/c1/tasks'] }));
     expect(r.slice(r.indexOf('cgroup'), r.indexOf('cgroup') + 2)).toEqual([
       'cgroup',
       '/sys/fs/cgroup/pids/w/c1/tasks',
@@ -72,9 +82,13 @@ describe('encodeShimConfig', () => {
   });
 
   it('refuses values the frame cannot carry', () => {
-    expect(() => encodeShimConfig({ ...base, hostname: 'a\0b' })).toThrow(/NUL/);
-    expect(() => encodeShimConfig({ ...base, process: { ...base.process, uid: -1 } })).toThrow(/uid/);
-    expect(() => encodeShimConfig({ ...base, process: { ...base.process, args: [] } })).toThrow(/args/);
+    expect(() => encodeShimConfig({ ...unconfined, hostname: 'a\0b' })).toThrow(/NUL/);
+    expect(() => encodeShimConfig({ ...unconfined, process: { ...unconfined.process, uid: -1 } })).toThrow(
+      /uid/,
+    );
+    expect(() => encodeShimConfig({ ...unconfined, process: { ...unconfined.process, args: [] } })).toThrow(
+      /args/,
+    );
   });
 });
 

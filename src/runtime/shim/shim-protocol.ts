@@ -1,4 +1,5 @@
 import { constants as osConstants } from 'node:os';
+import type { SeccompProfile } from '../../policy';
 import {
   CAPABILITIES,
   capabilityBit,
@@ -94,6 +95,10 @@ export interface ShimProcessSpec {
   capAdd?: string[];
   capDrop?: string[];
   rlimits?: ShimRlimit[];
+  /** Absent: Warden's built-in profile. Compiled for this process's capabilities. */
+  seccomp?: SeccompProfile | 'unconfined';
+  /** That profile compiled to BPF (seccomp-compiler.ts); launchShim fills it in. */
+  seccompProgram?: Buffer;
 }
 
 export type ShimMount =
@@ -218,7 +223,16 @@ export function encodeShimConfig(config: ShimConfig): Buffer {
     const v = (x: number | 'unlimited'): string => (x === 'unlimited' ? x : uint(`rlimit ${r.type}`, x));
     put('rlimit', r.type, v(r.soft), v(r.hard));
   }
+  if (p.seccomp === 'unconfined') put('seccomp', 'unconfined');
+  else if (p.seccompProgram) {
+    put('seccomp', 'bpf');
+    put('scbpf', p.seccompProgram.toString('hex'));
+  } else throw new TypeError('shim config: the seccomp program is not compiled (seccompProgram)');
+  return encodeFrame(parts);
+}
 
+/** A CONFIG frame from its records; values must not contain NUL. */
+export function encodeFrame(parts: string[]): Buffer {
   const body = Buffer.from(parts.map((s) => s + '\0').join(''), 'utf8');
   if (body.length > MAX_CONFIG_BYTES)
     throw new RangeError(`shim config is ${body.length} bytes (max ${MAX_CONFIG_BYTES})`);
