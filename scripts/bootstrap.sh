@@ -12,6 +12,9 @@ cd "$(dirname "$0")/.."
 #   docker-compose: validates docker-compose.yml in the tests (no engine needed)
 #   docker-registry, skopeo: a real upstream registry and a real client for the proxy tests
 #   pdftoppm (poppler-utils): renders report PDFs in the tests; chromium: the console's browser test
+#   netavark, aardvark-dns (1.4, under /usr/lib/podman): bridge networks, port forwards and
+#            container DNS (WARDEN_NETWORKING=bridge); iptables: netavark's firewall driver;
+#            nft: the network tests count rules with it
 declare -A want=(
   [cmd:redis-server]=redis-server
   [cmd:setpriv]=util-linux
@@ -19,6 +22,9 @@ declare -A want=(
   [cmd:setfacl]=acl
   [cmd:cc]=gcc
   [file:/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev
+  [cmd:/usr/lib/podman/netavark]=netavark
+  [cmd:/usr/lib/podman/aardvark-dns]=aardvark-dns
+  [cmd:iptables]=iptables
 )
 if [ "${1:-}" = "--test" ]; then
   want[cmd:busybox]=busybox-static
@@ -27,6 +33,7 @@ if [ "${1:-}" = "--test" ]; then
   want[cmd:skopeo]=skopeo
   want[cmd:pdftoppm]=poppler-utils
   want[cmd:chromium]=chromium
+  want[cmd:nft]=nftables
 fi
 
 missing=()

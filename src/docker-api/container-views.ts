@@ -21,8 +21,13 @@ function envOf(c: ContainerRecord, image?: ImageRecord): string[] {
   return [...env.values()];
 }
 
+/** none and host as before networks existed; a bridge network by its name. */
 const networkMode = (c: ContainerRecord) =>
-  c.spec.networkMode === 'host' || c.spec.hostNamespaces.net ? 'host' : 'none';
+  c.spec.networkMode === 'host' || c.spec.hostNamespaces.net
+    ? 'host'
+    : c.spec.networkMode === 'default'
+      ? 'none'
+      : c.spec.networkMode;
 
 export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Record<string, unknown> {
   const argv = commandOf(c, image);

@@ -4,6 +4,7 @@
  */
 export * from './spec/container-spec';
 export * from './spec/units';
+export * from './spec/ports';
 export * from './document/policy-document';
 export * from './checks';
 export * from './evaluate';

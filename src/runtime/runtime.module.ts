@@ -29,10 +29,11 @@ import { createLibcSyscalls } from '../platform/ffi';
 import { ImageProvider, ImagesModule } from '../images';
 import { RegistryProxyModule } from '../registry-proxy';
 import { StoreImageProvider } from './container/store-image-provider';
+import { NetworkModule } from '../network';
 
 /** The container runtime: lifecycle, exec, logs, stats, and the images it runs from. */
 @Module({
-  imports: [AuditModule, PolicyModule, ImagesModule, RegistryProxyModule],
+  imports: [AuditModule, PolicyModule, ImagesModule, RegistryProxyModule, NetworkModule],
   providers: [
     {
       provide: CGROUP_DRIVER,

@@ -54,6 +54,7 @@ describe('migrations on an empty database', () => {
       CreateSocketPrincipals1795810430800: ['socket_principals'],
       CreateUsageSamples1795810430900: ['usage_samples'],
       CreateRegistryUpstreams1795810431100: ['registry_upstreams'],
+      CreateNetworks1796233597437: ['networks', 'network_endpoints'],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);

@@ -16,6 +16,7 @@ import {
   deviceInputSchema,
   tmpfsInputSchema,
 } from './mounts';
+import { parsePublish, publishInputSchema, type PublishedPort } from './ports';
 
 /**
  * The one validated container spec the policy sees (issue 3). Every surface — REST, the
@@ -34,7 +35,7 @@ export interface HostNamespaces {
   uts: boolean;
 }
 
-export type { BindMount, DeviceMapping, TmpfsMount };
+export type { BindMount, DeviceMapping, TmpfsMount, PublishedPort };
 
 export interface ContainerSpec {
   image: SpecImage;
@@ -59,6 +60,8 @@ export interface ContainerSpec {
   hostNamespaces: HostNamespaces;
   /** 'none' | 'host' | 'bridge' | 'container:<id>' | a network name */
   networkMode: string;
+  /** Ports published on the host (`-p`); rows stored before they existed have none. */
+  ports: PublishedPort[];
   binds: BindMount[];
   tmpfs: TmpfsMount[];
   devices: DeviceMapping[];
@@ -111,6 +114,7 @@ export const launchRequestSchema = z.strictObject({
   capAdd: stringList.optional(),
   capDrop: stringList.optional(),
   network: text(256).optional(),
+  publish: z.array(publishInputSchema).max(1024).optional(),
   pid: z.enum(['host', 'private']).optional(),
   ipc: z.enum(['host', 'private', 'shareable', 'none']).optional(),
   uts: z.enum(['host', 'private']).optional(),
@@ -321,6 +325,12 @@ export function toContainerSpec(
       uts: req.uts === 'host',
     },
     networkMode,
+    ports: convertMounts<(typeof req.publish & {})[number], PublishedPort[]>(
+      'publish',
+      req.publish,
+      parsePublish,
+      errors,
+    ).flat(),
     binds: convertMounts<BindInput, BindMount>('binds', req.binds, parseBind, errors),
     tmpfs: convertMounts<TmpfsInput, TmpfsMount>(
       'tmpfs',
@@ -348,6 +358,16 @@ export function toContainerSpec(
   for (const key of Object.keys(spec.labels))
     if (key.trim() === '') errors.push('labels: a label key is empty');
   convertResources(req, spec, errors);
+
+  const published = new Set<string>();
+  for (const p of spec.ports) {
+    if (p.hostPort === 0) continue;
+    const key = `${p.hostIp || '0.0.0.0'}:${p.hostPort}/${p.protocol}`;
+    if (published.has(key)) errors.push(`publish: host port ${key} is published twice`);
+    published.add(key);
+  }
+  if (spec.ports.length && (networkMode === 'none' || networkMode === 'host'))
+    errors.push(`publish: ports can only be published on a bridge network, not with network ${networkMode}`);
 
   const targets = new Set<string>();
   for (const t of [...spec.binds.map((b) => b.target), ...spec.tmpfs.map((m) => m.target)]) {

@@ -60,7 +60,7 @@ export class StartVerb {
     // exited): the new run's cgroup has the same name.
     await this.live.get(c.id)?.finished.catch(() => undefined);
     // Throws when the command is invalid or no cgroup can be made: nothing was started.
-    const launch = await this.launcher.launch(c);
+    const launch = await this.launcher.launch(c, caller);
     if ('failed' in launch) return this.failed(caller, c, launch.failed);
     const { cgroup, launched } = launch;
     const log = new ContainerLog(new ContainerFiles(this.config.dataDir, c.id).log);
