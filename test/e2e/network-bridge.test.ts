@@ -19,6 +19,11 @@ describe('bridge networks (Warden in its own netns)', () => {
   afterAll(async () => {
     await w?.close();
   });
+  // A failed test must not leave its containers to the next one's counts.
+  afterEach(async () => {
+    const ids = (await w.docker.run(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
+    if (ids.length) await w.docker.run(['rm', '-f', ...ids]);
+  });
 
   const ok = async (args: string[]) => {
     const r = await w.docker.run(args);
@@ -92,6 +97,92 @@ describe('bridge networks (Warden in its own netns)', () => {
     expect(out.match(/hello-from-web/g)).toHaveLength(2);
     await ok(['rm', '-f', 'web']);
     await ok(['network', 'rm', 'appnet']);
+  });
+
+  it('publishes ports on 127.0.0.1 and every address; docker port and inspect show them', async () => {
+    const before = w.footprint();
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      'pub',
+      '-p',
+      '127.0.0.1:18080:80',
+      '-p',
+      '18081-18082:81-82',
+      '-p',
+      '83',
+      BB,
+      'sh',
+      '-c',
+      'echo hi-pub > /tmp/index.html; httpd -p 80 -h /tmp; httpd -p 81 -h /tmp; httpd -f -p 83 -h /tmp',
+    ]);
+    const fetch = (port: number) =>
+      w.inNetns(['curl', '-sf', '-m', '3', `http://127.0.0.1:${port}/index.html`]).stdout.trim();
+    expect(fetch(18080)).toBe('hi-pub');
+    expect(fetch(18081)).toBe('hi-pub');
+    const port = await ok(['port', 'pub']);
+    const any = /83\/tcp -> 0\.0\.0\.0:(\d+)/.exec(port);
+    expect(port).toContain('80/tcp -> 127.0.0.1:18080');
+    expect(port).toContain('81/tcp -> 0.0.0.0:18081');
+    expect(port).toContain('82/tcp -> 0.0.0.0:18082');
+    expect(any).not.toBeNull();
+    expect(fetch(Number(any![1]))).toBe('hi-pub');
+    const inspect = JSON.parse(await ok(['inspect', 'pub']))[0];
+    expect(inspect.HostConfig.PortBindings['80/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: '18080' }]);
+    expect(inspect.NetworkSettings.Ports['80/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: '18080' }]);
+    expect(await ok(['ps', '--format', '{{.Ports}}'])).toContain('127.0.0.1:18080->80/tcp');
+
+    // A host port in use: a clear 409, and nothing of the second container's network is made.
+    const during = w.footprint();
+    const clash = await w.docker.run(['run', '--rm', '-p', '18080:80', BB, 'true']);
+    expect(clash.code).not.toBe(0);
+    expect(clash.stderr).toMatch(/host port 0\.0\.0\.0:18080\/tcp is already in use/);
+    expect(w.footprint()).toEqual(during);
+
+    await ok(['rm', '-f', 'pub']);
+    expect(
+      w.inNetns(['curl', '-sf', '-m', '2', 'http://127.0.0.1:18080/'], { allowFail: true }).code,
+    ).not.toBe(0);
+    const after = w.footprint();
+    expect(after.links).toEqual(before.links);
+    expect(after.rules).toBe(before.rules);
+  });
+
+  it('a failed network setup is torn down and the start fails with nothing left', async () => {
+    await ok(['network', 'create', 'failnet']);
+    const id: string = JSON.parse(await ok(['network', 'inspect', 'failnet']))[0].Id;
+    // A non-bridge interface where the network's bridge would go: netavark's setup fails.
+    const squatter = `wbr-${id.slice(0, 11)}`;
+    w.inNetns(['ip', 'link', 'add', squatter, 'type', 'veth', 'peer', 'name', 'squatpeer0']);
+    const before = w.footprint();
+    const r = await w.docker.run(['run', '--rm', '--network', 'failnet', BB, 'true']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/network setup failed/);
+    expect(w.footprint()).toEqual(before);
+    w.inNetns(['ip', 'link', 'del', squatter]);
+    await ok(['network', 'rm', 'failnet']);
+  });
+
+  it('stop and rm leave no veth, rule or DNS entry behind', async () => {
+    await ok(['network', 'create', 'stopnet']);
+    const empty = w.footprint();
+    await ok(['run', '-d', '--name', 'stopper', '--network', 'stopnet', '-p', '18090:80', BB, 'sleep', '60']);
+    const running = w.footprint();
+    expect(running.links.filter((l) => l.startsWith('veth'))).toHaveLength(1);
+    expect(running.aardvark.join('\n')).toMatch(/stopper/);
+    expect(running.rules).toBeGreaterThan(empty.rules);
+    await ok(['stop', '-t', '1', 'stopper']);
+    const stopped = w.footprint();
+    expect(stopped.links.filter((l) => l.startsWith('veth'))).toEqual([]);
+    expect(stopped.aardvark).toEqual([]);
+    // The network's own bridge and its rules stay while the network exists (as with Docker).
+    expect(stopped.rules).toBeLessThan(running.rules);
+    await ok(['start', 'stopper']);
+    expect(w.footprint().links.filter((l) => l.startsWith('veth'))).toHaveLength(1);
+    await ok(['rm', '-f', 'stopper']);
+    expect(w.footprint().links.filter((l) => l.startsWith('veth'))).toEqual([]);
+    await ok(['network', 'rm', 'stopnet']);
   });
 
   it('leaves nothing behind once the last container is gone', async () => {

@@ -95,7 +95,11 @@ export async function startNetnsWarden(env: Record<string, string> = {}): Promis
       encoding: 'utf8',
       timeout: opts.timeoutMs ?? 20000,
     });
-    const res = { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+    const res = {
+      code: r.status ?? -1,
+      stdout: r.stdout ?? '',
+      stderr: `${r.stderr ?? ''}${r.error ? ` (${r.error.message})` : ''}${r.signal ? ` (${r.signal})` : ''}`,
+    };
     if (res.code !== 0 && !opts.allowFail)
       throw new Error(`in netns: ${cmd.join(' ')} → ${res.code}\n${res.stdout}${res.stderr}`);
     return res;
@@ -156,7 +160,9 @@ export async function startNetnsWarden(env: Record<string, string> = {}): Promis
     close: async () => {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 30000))]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 30000)))]);
+        clearTimeout(timer);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
       // aardvark-dns is a daemon netavark started for this Warden: ours to stop if left.
