@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { NetworkService, type NetworkRecord } from '../network';
+import { NetworkConnectVerb } from '../runtime';
 import { WardenError } from '../platform/errors';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 import { labelPair, matchesLabels, parseFilters } from './filters';
@@ -25,14 +26,19 @@ export interface DockerNetworkCreateBody {
 /** Networks: ls, inspect, create, rm, prune (connect and disconnect: DockerNetworkConnectController). */
 @Injectable()
 export class DockerNetworksController {
-  constructor(private readonly networks: NetworkService) {}
+  constructor(
+    private readonly networks: NetworkService,
+    private readonly connector: NetworkConnectVerb,
+  ) {}
 
   register(r: DockerRouter): void {
     r.add('GET', '/networks', (q, s) => this.list(q, s))
       .add('GET', '/networks/:id', (q, s) => this.inspect(q, s))
       .add('POST', '/networks/create', (q, s) => this.create(q, s), WRITERS)
       .add('POST', '/networks/prune', (q, s) => this.prune(q, s), WRITERS)
-      .add('DELETE', '/networks/:id', (q, s) => this.remove(q, s), WRITERS);
+      .add('DELETE', '/networks/:id', (q, s) => this.remove(q, s), WRITERS)
+      .add('POST', '/networks/:id/connect', (q, s) => this.connect(q, s), WRITERS)
+      .add('POST', '/networks/:id/disconnect', (q, s) => this.disconnect(q, s), WRITERS);
   }
 
   private async list(req: DockerRequest, reply: DockerReply): Promise<void> {
@@ -87,6 +93,25 @@ export class DockerNetworksController {
   private async remove(req: DockerRequest, reply: DockerReply): Promise<void> {
     await this.networks.remove(await req.caller(), req.params.id);
     reply.empty(204);
+  }
+
+  private async connect(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const body = await req.json<{
+      Container: string;
+      EndpointConfig?: { IPAMConfig?: { IPv4Address?: string } | null; Aliases?: string[] | null } | null;
+    }>();
+    const e = body.EndpointConfig;
+    await this.connector.connect(await req.caller(), body.Container, req.params.id, {
+      ...(e?.IPAMConfig?.IPv4Address ? { ipv4Address: e.IPAMConfig.IPv4Address } : {}),
+      ...(e?.Aliases?.length ? { aliases: e.Aliases } : {}),
+    });
+    reply.empty(200);
+  }
+
+  private async disconnect(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const body = await req.json<{ Container: string }>();
+    await this.connector.disconnect(await req.caller(), body.Container, req.params.id);
+    reply.empty(200);
   }
 
   private async prune(req: DockerRequest, reply: DockerReply): Promise<void> {

@@ -77,13 +77,14 @@ export class NetworkAttacher {
     c: NetworkedContainer,
     planned: NetworkRecord[],
     files: ContainerNetworkFiles,
+    requests: Record<string, EndpointRequest> = c.endpoints,
   ): Promise<Endpoint[]> {
     const endpoints: Endpoint[] = [];
     for (const n of planned) {
-      const req: EndpointRequest = c.endpoints[n.name] ?? {};
+      const req: EndpointRequest = requests[n.name] ?? {};
       endpoints.push(await this.networks.allocate(n, c.id, req));
     }
-    this.writeEtc(c, planned, endpoints, files);
+    if (requests === c.endpoints) this.writeEtc(c, planned, endpoints, files);
     for (const e of endpoints)
       await this.audit.record({
         type: 'network.connected',
@@ -93,6 +94,61 @@ export class NetworkAttacher {
         payload: { network: e.networkName, networkId: e.networkId, address: e.address, aliases: e.aliases },
       });
     return endpoints;
+  }
+
+  /**
+   * Puts a container that is not running on one more network (`docker network connect`): an
+   * address, the /etc files rewritten; its next start sets the network up with the others.
+   */
+  async connect(
+    caller: Caller,
+    c: NetworkedContainer,
+    ref: string,
+    req: EndpointRequest,
+    files: ContainerNetworkFiles,
+  ): Promise<Endpoint> {
+    const [network] = await this.plan({ networkMode: ref, endpoints: {}, ports: [] });
+    if (!network)
+      throw new WardenError('VALIDATION_FAILED', `a container cannot be connected to network ${ref}`);
+    if ((await this.networks.endpointsOf(c.id)).some((e) => e.networkId === network.id))
+      throw new WardenError(
+        'NETWORK_EXISTS',
+        `container ${c.name} is already connected to network ${network.name}`,
+      );
+    const [endpoint] = await this.allocate(caller, c, [network], files, { [network.name]: req });
+    await this.rewriteEtc(c, files);
+    return endpoint;
+  }
+
+  /** Takes a container that is not running off a network: its address is freed. */
+  async disconnect(
+    caller: Caller,
+    c: NetworkedContainer,
+    ref: string,
+    files: ContainerNetworkFiles,
+  ): Promise<void> {
+    const network = await this.networks.get(ref);
+    if (!(await this.networks.release(network.id, c.id)))
+      throw new WardenError(
+        'NETWORK_NOT_FOUND',
+        `container ${c.name} is not connected to network ${network.name}`,
+        {
+          network: network.name,
+        },
+      );
+    await this.rewriteEtc(c, files);
+    await this.audit.record({
+      type: 'network.disconnected',
+      principal: caller.principal.id,
+      source: caller.source,
+      subject: c.id,
+      payload: { network: network.name, networkId: network.id },
+    });
+  }
+
+  private async rewriteEtc(c: NetworkedContainer, files: ContainerNetworkFiles): Promise<void> {
+    const [endpoints, networks] = await Promise.all([this.networks.endpointsOf(c.id), this.networks.list()]);
+    this.writeEtc(c, networks, endpoints, files);
   }
 
   /**

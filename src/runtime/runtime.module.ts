@@ -18,6 +18,7 @@ import { ContainerCreator } from './lifecycle/create';
 import { ExecService } from './lifecycle/exec';
 import { ExitRecorder } from './lifecycle/exit';
 import { KillVerb } from './lifecycle/kill';
+import { NetworkConnectVerb } from './lifecycle/network-connect';
 import { RemoveVerb } from './lifecycle/remove';
 import { RestartVerb } from './lifecycle/restart';
 import { StartVerb } from './lifecycle/start';
@@ -57,6 +58,7 @@ import { NetworkModule } from '../network';
     RestartVerb,
     RemoveVerb,
     WaitVerb,
+    NetworkConnectVerb,
     ContainerLauncher,
     ContainerInspector,
     ExecService,
@@ -68,6 +70,7 @@ import { NetworkModule } from '../network';
     ContainerService,
     ContainerInspector,
     ExecService,
+    NetworkConnectVerb,
     LiveContainers,
     CGROUP_DRIVER,
     SYSCALLS,

@@ -185,6 +185,72 @@ describe('bridge networks (Warden in its own netns)', () => {
     await ok(['network', 'rm', 'stopnet']);
   });
 
+  it('connect and disconnect, several networks per container, and REST', async () => {
+    await ok(['network', 'create', '--subnet', '10.78.0.0/24', '--ip-range', '10.78.0.128/25', 'front']);
+    await ok(['network', 'create', '--internal', 'back']);
+    await ok([
+      'create',
+      '--name',
+      'multi',
+      '--network',
+      'front',
+      BB,
+      'sh',
+      '-c',
+      'ip -4 -o addr; ip route; sleep 30',
+    ]);
+    await ok(['network', 'connect', '--alias', 'db', 'back', 'multi']);
+    const rm = await w.docker.run(['network', 'rm', 'back']);
+    expect(rm.stderr).toMatch(/network back has containers on it \(multi\)/);
+    await ok(['start', 'multi']);
+    const running = await w.docker.run(['network', 'disconnect', 'back', 'multi']);
+    expect(running.stderr).toMatch(/is running: stop it/);
+    const inspect = JSON.parse(await ok(['inspect', 'multi']))[0];
+    const nets = inspect.NetworkSettings.Networks;
+    expect(Object.keys(nets).sort()).toEqual(['back', 'front']);
+    // --ip-range: the first address of the range, not of the subnet.
+    expect(nets.front.IPAddress).toBe('10.78.0.128');
+    expect(nets.back.Aliases).toEqual(['db']);
+    const logs = await eventuallyLogs('multi', /default via/);
+    expect(logs).toMatch(/eth0\s+inet 10\.78\.0\.128\/24/);
+    expect(logs).toMatch(new RegExp(`eth1\\s+inet ${nets.back.IPAddress.replace(/\./g, '\\.')}/24`));
+    // The internal network gives no default route: only front's gateway is one.
+    expect(logs).toMatch(/default via 10\.78\.0\.1 dev eth0/);
+    expect(logs).not.toMatch(/default via .* dev eth1/);
+    await ok(['stop', '-t', '0', 'multi']);
+    await ok(['network', 'disconnect', 'back', 'multi']);
+    expect(Object.keys(JSON.parse(await ok(['inspect', 'multi']))[0].NetworkSettings.Networks)).toEqual([
+      'front',
+    ]);
+    await ok(['network', 'rm', 'back']);
+
+    // The REST API answers inside the namespace (its TCP port is there).
+    const rest = w.inNetns([
+      'curl',
+      '-sf',
+      '-H',
+      'authorization: Bearer test-admin-token-0123456789',
+      'http://127.0.0.1:8484/networks/front',
+    ]);
+    expect(JSON.parse(rest.stdout)).toMatchObject({
+      name: 'front',
+      subnet: '10.78.0.0/24',
+      ipRange: '10.78.0.128/25',
+      containers: [{ name: 'multi', address: '10.78.0.128' }],
+    });
+    await ok(['rm', 'multi']);
+    expect((await ok(['network', 'prune', '-f'])).split('\n')).toContain('front');
+  });
+
+  const eventuallyLogs = async (name: string, re: RegExp) => {
+    for (let i = 0; i < 100; i++) {
+      const out = await ok(['logs', name]);
+      if (re.test(out)) return out;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`logs of ${name} never matched ${re}`);
+  };
+
   it('leaves nothing behind once the last container is gone', async () => {
     const now = w.footprint();
     // The bridges stay until their network is removed (as Docker's); veths, rules for the
