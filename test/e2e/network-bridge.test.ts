@@ -242,6 +242,44 @@ describe('bridge networks (Warden in its own netns)', () => {
     expect((await ok(['network', 'prune', '-f'])).split('\n')).toContain('front');
   });
 
+  it('policy: the baseline refuses a port below 1024 on every address, with the rule; each step is on the audit trail', async () => {
+    const denied = await w.docker.run(['run', '--rm', '-p', '80:80', BB, 'true']);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(
+      /publishing 0\.0\.0\.0:80->80\/tcp: a port below 1024 on every address is not allowed.*rule network\.publish\.wildcardBelow1024/,
+    );
+    await ok(['network', 'create', 'audited']);
+    const id = await ok(['run', '-d', '--network', 'audited', '-p', '127.0.0.1:80:80', BB, 'sleep', '30']);
+    const trail = async (type: string) => {
+      for (let i = 0; i < 100; i++) {
+        const r = w.inNetns([
+          'curl',
+          '-sf',
+          '-H',
+          'authorization: Bearer test-admin-token-0123456789',
+          `http://127.0.0.1:8484/audit/events?type=${type}&order=desc`,
+        ]);
+        const events = JSON.parse(r.stdout).events as Array<{
+          subject: string;
+          payload: Record<string, unknown>;
+        }>;
+        if (events.length) return events;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      throw new Error(`no ${type} event`);
+    };
+    expect((await trail('network.created'))[0].payload).toMatchObject({ name: 'audited', driver: 'bridge' });
+    expect((await trail('network.connected')).find((e) => e.subject === id)?.payload).toMatchObject({
+      network: 'audited',
+    });
+    expect((await trail('network.published')).find((e) => e.subject === id)?.payload).toEqual({
+      ports: [{ hostIp: '127.0.0.1', hostPort: 80, containerPort: 80, protocol: 'tcp' }],
+    });
+    await ok(['rm', '-f', id]);
+    await ok(['network', 'rm', 'audited']);
+    expect((await trail('network.removed'))[0].payload).toMatchObject({ name: 'audited' });
+  });
+
   const eventuallyLogs = async (name: string, re: RegExp) => {
     for (let i = 0; i < 100; i++) {
       const out = await ok(['logs', name]);

@@ -6,7 +6,9 @@ import { digestPinningCheck } from './digest-pinning.check';
 import { hostNamespacesCheck } from './host-namespaces.check';
 import { imageSourceCheck } from './image-source.check';
 import { latestTagCheck } from './latest-tag.check';
+import { networkModeCheck } from './network-mode.check';
 import { privilegedCheck } from './privileged.check';
+import { publishedPortsCheck } from './published-ports.check';
 import { requiredLabelsCheck } from './required-labels.check';
 import { resourceLimitsCheck } from './resource-limits.check';
 
@@ -19,7 +21,9 @@ export {
   hostNamespacesCheck,
   imageSourceCheck,
   latestTagCheck,
+  networkModeCheck,
   privilegedCheck,
+  publishedPortsCheck,
   requiredLabelsCheck,
   resourceLimitsCheck,
 };
@@ -35,5 +39,7 @@ export const ALL_CHECKS: readonly Check[] = [
   capabilitiesCheck,
   bindMountsCheck,
   devicesCheck,
+  networkModeCheck,
+  publishedPortsCheck,
   requiredLabelsCheck,
 ];
