@@ -100,6 +100,7 @@ export class NetavarkError extends Error {
  */
 export class Netavark {
   readonly configDir: string;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly binary: string,
@@ -134,7 +135,21 @@ export class Netavark {
     });
   }
 
-  private async run(
+  /**
+   * One netavark at a time: two setups on a new network at once race to make its bridge and
+   * its aardvark-dns config, and one fails (seen with docker-compose starting two services).
+   */
+  private run(
+    verb: 'setup' | 'teardown',
+    netnsFd: number | undefined,
+    options: NetavarkOptions,
+  ): Promise<string> {
+    const turn = this.queue.then(() => this.runNow(verb, netnsFd, options));
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async runNow(
     verb: 'setup' | 'teardown',
     netnsFd: number | undefined,
     options: NetavarkOptions,
