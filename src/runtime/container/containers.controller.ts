@@ -262,6 +262,7 @@ export class ContainersController {
 
   @Delete(':id/networks/:network')
   @ApiId()
+  @ApiZodParam('network', networkName, 'network id, unique id prefix or name')
   @HttpCode(204)
   @Roles('admin', 'deployer')
   @ApiOperation({
