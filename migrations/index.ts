@@ -8,6 +8,7 @@ import { CreateSocketPrincipals1795810430800 } from './1795810430800-CreateSocke
 import { CreateUsageSamples1795810430900 } from './1795810430900-CreateUsageSamples';
 import { CreateReports1795810431000 } from './1795810431000-CreateReports';
 import { CreateRegistryUpstreams1795810431100 } from './1795810431100-CreateRegistryUpstreams';
+import { CreateNetworks1796233597437 } from './1796233597437-CreateNetworks';
 import { AddUsageBlockIo1796238770481 } from './1796238770481-AddUsageBlockIo';
 
 /**
@@ -25,5 +26,6 @@ export const MIGRATIONS = [
   CreateUsageSamples1795810430900,
   CreateReports1795810431000,
   CreateRegistryUpstreams1795810431100,
+  CreateNetworks1796233597437,
   AddUsageBlockIo1796238770481,
 ];

@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 #   docker-compose: validates docker-compose.yml in the tests (no engine needed)
 #   docker-registry, skopeo: a real upstream registry and a real client for the proxy tests
 #   pdftoppm (poppler-utils): renders report PDFs in the tests; chromium: the console's browser test
+#   netavark, aardvark-dns (1.4, under /usr/lib/podman): bridge networks, port forwards and
+#            container DNS (WARDEN_NETWORKING=bridge); iptables: netavark's firewall driver;
+#            nft: the network tests count rules with it
 declare -A want=(
   [cmd:redis-server]=redis-server
   [cmd:setpriv]=util-linux
@@ -21,6 +24,9 @@ declare -A want=(
   [cmd:cc]=gcc
   [file:/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev
   [file:/usr/lib/x86_64-linux-gnu/libseccomp.a]=libseccomp-dev
+  [cmd:/usr/lib/podman/netavark]=netavark
+  [cmd:/usr/lib/podman/aardvark-dns]=aardvark-dns
+  [cmd:iptables]=iptables
 )
 if [ "${1:-}" = "--test" ]; then
   want[cmd:busybox]=busybox-static
@@ -29,6 +35,7 @@ if [ "${1:-}" = "--test" ]; then
   want[cmd:skopeo]=skopeo
   want[cmd:pdftoppm]=poppler-utils
   want[cmd:chromium]=chromium
+  want[cmd:nft]=nftables
 fi
 
 missing=()

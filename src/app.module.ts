@@ -10,6 +10,7 @@ import { DatabaseModule } from './platform/database';
 import { INFRASTRUCTURE, Infrastructure } from './platform/infrastructure';
 import { httpLogOptions } from './platform/logging';
 import { MetricsModule } from './platform/metrics';
+import { NetworkModule } from './network';
 import { QueueModule } from './platform/queue';
 import { PolicyModule } from './policy';
 import { RegistryProxyModule } from './registry-proxy';
@@ -50,6 +51,7 @@ export class AppModule {
               AuthModule,
               SystemModule,
               PolicyModule,
+              NetworkModule,
               RuntimeModule,
               RegistryProxyModule,
               ReportsModule,

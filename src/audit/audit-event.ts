@@ -31,6 +31,11 @@ export const AUDIT_EVENT_TYPES = [
   'container.started',
   'container.died',
   'container.removed',
+  'network.created',
+  'network.removed',
+  'network.connected',
+  'network.disconnected',
+  'network.published',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -22,8 +22,13 @@ function envOf(c: ContainerRecord, image?: ImageRecord): string[] {
   return [...env.values()];
 }
 
+/** none and host as before networks existed; a bridge network by its name. */
 const networkMode = (c: ContainerRecord) =>
-  c.spec.networkMode === 'host' || c.spec.hostNamespaces.net ? 'host' : 'none';
+  c.spec.networkMode === 'host' || c.spec.hostNamespaces.net
+    ? 'host'
+    : c.spec.networkMode === 'default'
+      ? 'none'
+      : c.spec.networkMode;
 
 /** Docker's Blkio* HostConfig fields as the create set them (paths, not major:minor). */
 function blkioHostConfig(c: ContainerRecord): Record<string, unknown> {

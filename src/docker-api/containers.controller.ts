@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { NetworkAttacher, NetworkService } from '../network';
+import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { ImagesService } from '../images';
 import type { ImageRecord } from '../images';
 import { ContainerInspector, ContainerService } from '../runtime';
@@ -7,6 +9,7 @@ import { WardenError } from '../platform/errors';
 import { inspectContainer, summarizeContainer } from './container-views';
 import { mapCreateBody, type DockerCreateBody } from './create-body';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
+import { networkSettings, portBindings, summaryPorts, type ContainerNetworkView } from './network-views';
 import { labelPair, parseFilters } from './filters';
 import { flag, optionalInt } from './query';
 
@@ -19,6 +22,9 @@ export class DockerContainersController {
     private readonly containers: ContainerService,
     private readonly inspector: ContainerInspector,
     private readonly images: ImagesService,
+    private readonly networks: NetworkService,
+    private readonly attacher: NetworkAttacher,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
   register(r: DockerRouter): void {
@@ -33,7 +39,9 @@ export class DockerContainersController {
   }
 
   private async create(req: DockerRequest, reply: DockerReply): Promise<void> {
-    const mapped = mapCreateBody(await req.json<DockerCreateBody>());
+    const mapped = mapCreateBody(await req.json<DockerCreateBody>(), {
+      networking: this.config.network.mode === 'bridge',
+    });
     const c = await this.containers.create(await req.caller(), {
       name: req.query.get('name') || undefined,
       ...mapped.options,
@@ -63,12 +71,50 @@ export class DockerContainersController {
       limit: limit !== undefined && limit > 0 ? limit : undefined,
     });
     const images = new ImageCache(this.images);
-    reply.json(200, await Promise.all(rows.map(async (c) => summarizeContainer(c, await images.of(c)))));
+    const [endpoints, networks] = await Promise.all([
+      this.networks.endpointsOfMany(rows.map((c) => c.id)),
+      this.networks.list(),
+    ]);
+    reply.json(
+      200,
+      await Promise.all(
+        rows.map(async (c) => {
+          const view = this.networkView(c, endpoints.get(c.id) ?? [], networks);
+          return {
+            ...summarizeContainer(c, await images.of(c)),
+            Ports: summaryPorts(view),
+            NetworkSettings: { Networks: networkSettings(c, view).Networks },
+          };
+        }),
+      ),
+    );
   }
 
   private async inspect(req: DockerRequest, reply: DockerReply): Promise<void> {
     const c = await this.containers.resolve(req.params.id);
-    reply.json(200, inspectContainer(c, await new ImageCache(this.images).of(c)));
+    const [image, endpoints, networks] = await Promise.all([
+      new ImageCache(this.images).of(c),
+      this.networks.endpointsOf(c.id),
+      this.networks.list(),
+    ]);
+    const body = inspectContainer(c, image) as { HostConfig: Record<string, unknown> };
+    reply.json(200, {
+      ...body,
+      HostConfig: { ...body.HostConfig, PortBindings: portBindings(c.spec.ports ?? []) },
+      NetworkSettings: networkSettings(c, this.networkView(c, endpoints, networks)),
+    });
+  }
+
+  private networkView(
+    c: ContainerRecord,
+    endpoints: ContainerNetworkView['endpoints'],
+    networks: ContainerNetworkView['networks'],
+  ): ContainerNetworkView {
+    return {
+      endpoints,
+      networks,
+      published: c.state === 'running' ? this.attacher.publishedPorts(c.id) : undefined,
+    };
   }
 
   private async start(req: DockerRequest, reply: DockerReply): Promise<void> {

@@ -138,6 +138,56 @@ describe('docker create body → launch request', () => {
     expect(refused({}, { Image: '' })).toMatch(/Image is required/);
   });
 
+  it('with bridge networking on: the default network is bridge, -p/-P publish, endpoints carry --ip and aliases', () => {
+    const m = mapCreateBody(
+      {
+        ...minimal,
+        ExposedPorts: { '80/tcp': {}, '53/udp': {}, '9000/tcp': {} },
+        HostConfig: {
+          ...minimal.HostConfig,
+          PublishAllPorts: true,
+          PortBindings: {
+            '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }],
+            '53/udp': [{ HostPort: '' }],
+          },
+        },
+        NetworkingConfig: {
+          EndpointsConfig: {
+            default: { IPAMConfig: { IPv4Address: '10.231.0.9' }, Aliases: ['api'] },
+            other: {},
+          },
+        },
+      },
+      { networking: true },
+    );
+    expect(m.launch.network).toBe('bridge');
+    expect(m.launch.publish).toEqual([
+      { containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 8080 },
+      { containerPort: 53, protocol: 'udp', hostIp: undefined, hostPort: undefined },
+      { containerPort: 9000, protocol: 'tcp' },
+    ]);
+    expect(m.options.endpoints).toEqual({
+      bridge: { ipv4Address: '10.231.0.9', aliases: ['api'] },
+      other: {},
+    });
+    expect(m.warnings).toEqual([]);
+    const spec = toContainerSpec(m.launch);
+    expect(spec.ok && spec.spec.ports).toEqual([
+      { hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+      { hostIp: '', hostPort: 0, containerPort: 53, protocol: 'udp' },
+      { hostIp: '', hostPort: 0, containerPort: 9000, protocol: 'tcp' },
+    ]);
+    expect(() =>
+      mapCreateBody(
+        {
+          ...minimal,
+          HostConfig: { ...minimal.HostConfig, PortBindings: { '80/tcp': [{ HostPort: '80-81' }] } },
+        },
+        { networking: true },
+      ),
+    ).toThrow("host port '80-81' is not 0-65535");
+  });
+
   it('bind and tmpfs mounts given as --mount are mapped like -v and --tmpfs', () => {
     const m = mapCreateBody({
       ...minimal,

@@ -30,7 +30,14 @@ export interface DockerCreateBody {
   StdinOnce?: boolean;
   AttachStdin?: boolean;
   Tty?: boolean;
+  ExposedPorts?: Record<string, unknown> | null;
   HostConfig?: DockerHostConfig | null;
+  NetworkingConfig?: {
+    EndpointsConfig?: Record<
+      string,
+      { IPAMConfig?: { IPv4Address?: string } | null; Aliases?: string[] | null } | null
+    > | null;
+  } | null;
 }
 
 export interface DockerHostConfig {
@@ -57,7 +64,8 @@ export interface DockerHostConfig {
   ReadonlyRootfs?: boolean;
   AutoRemove?: boolean;
   RestartPolicy?: { Name?: string; MaximumRetryCount?: number } | null;
-  PortBindings?: Record<string, unknown> | null;
+  PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
+  PublishAllPorts?: boolean;
   SecurityOpt?: string[] | null;
   Sysctls?: Record<string, string> | null;
   DeviceCgroupRules?: string[] | null;
@@ -161,7 +169,17 @@ export const dockerHostConfigSchema = z.looseObject({
     .looseObject({ Name: optionalText(64), MaximumRetryCount: int(0, 1_000_000).optional() })
     .nullable()
     .optional(),
-  PortBindings: z.record(text(64), z.unknown()).nullable().optional(),
+  PortBindings: z
+    .record(
+      z.string().regex(/^\d{1,5}(\/(tcp|udp|sctp))?$/, 'must be port/protocol, e.g. 80/tcp'),
+      z
+        .array(z.looseObject({ HostIp: text(64).optional(), HostPort: text(16).optional() }))
+        .max(1024)
+        .nullable(),
+    )
+    .nullable()
+    .optional(),
+  PublishAllPorts: z.boolean().optional(),
   BlkioWeight: z.union([z.literal(0), int(10, 1000)], { error: 'must be 0 (unset) or 10-1000' }).optional(),
   BlkioWeightDevice: z
     .array(z.looseObject({ Path: optionalText(4096), Weight: int(0, 1000).optional() }))
@@ -202,13 +220,51 @@ export const dockerCreateBodySchema = z.looseObject({
   AttachStdout: z.boolean().optional(),
   AttachStderr: z.boolean().optional(),
   Tty: z.boolean().optional(),
+  ExposedPorts: z
+    .record(
+      z.string().regex(/^\d{1,5}(\/(tcp|udp|sctp))?$/, 'must be port/protocol, e.g. 80/tcp'),
+      z.unknown(),
+    )
+    .nullable()
+    .optional(),
   HostConfig: dockerHostConfigSchema.nullable().optional(),
+  NetworkingConfig: z
+    .looseObject({
+      EndpointsConfig: z
+        .record(
+          text(256),
+          z
+            .looseObject({
+              IPAMConfig: z
+                .looseObject({ IPv4Address: text(64).optional() })
+                .nullable()
+                .optional(),
+              Aliases: z.array(text(253)).max(64).nullable().optional(),
+            })
+            .nullable(),
+        )
+        .nullable()
+        .optional(),
+    })
+    .nullable()
+    .optional(),
 });
 
 export interface MappedCreate {
   launch: Record<string, unknown>;
-  options: { autoRemove: boolean; openStdin: boolean; hostname?: string };
+  options: {
+    autoRemove: boolean;
+    openStdin: boolean;
+    hostname?: string;
+    endpoints?: Record<string, { ipv4Address?: string; aliases?: string[] }>;
+  };
   warnings: string[];
+}
+
+/** What of the engine's setup the mapping depends on. */
+export interface MapCreateOptions {
+  /** Bridge networking is on (WARDEN_NETWORKING=bridge): Docker's default network is `bridge`. */
+  networking?: boolean;
 }
 
 const list = (v: string[] | string | null | undefined): string[] | undefined =>
@@ -225,7 +281,7 @@ function namespaceMode(field: string, mode: string | undefined, allowed: string[
   );
 }
 
-export function mapCreateBody(body: DockerCreateBody): MappedCreate {
+export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {}): MappedCreate {
   const hc = body.HostConfig ?? {};
   const warnings: string[] = [];
   if (!body.Image) throw new WardenError('VALIDATION_FAILED', 'config: Image is required');
@@ -243,20 +299,25 @@ export function mapCreateBody(body: DockerCreateBody): MappedCreate {
     throw new WardenError('VALIDATION_FAILED', `HostConfig.UsernsMode '${hc.UsernsMode}' is not supported`);
   const security = parseSecurityOpt(hc.SecurityOpt ?? []);
   refuseUnappliedOptions(hc);
-  if (hc.PortBindings && Object.keys(hc.PortBindings).length)
+  const publish = publishedPorts(body, hc);
+  if (publish.length && !opts.networking)
     throw new WardenError(
       'VALIDATION_FAILED',
-      'port publishing (-p) needs bridge networking, which Warden does not have: use --network host',
+      'port publishing (-p) needs bridge networking, which is off on this Warden (WARDEN_NETWORKING=bridge): use --network host',
     );
 
-  // Docker's default network is a bridge; Warden has none, so such a container has no network
-  // beyond loopback. Said in the create warnings rather than hidden.
+  // Docker's default network is the bridge. With bridge networking off, such a container has no
+  // network beyond loopback: said in the create warnings rather than hidden.
   let network = nonEmpty(hc.NetworkMode);
   if (network === undefined || network === 'default' || network === 'bridge') {
-    if (network !== undefined && network !== 'default')
-      warnings.push(`network '${network}' is not available: the container runs with network none`);
-    network = 'none';
+    if (opts.networking) network = 'bridge';
+    else {
+      if (network !== undefined && network !== 'default')
+        warnings.push(`network '${network}' is not available: the container runs with network none`);
+      network = 'none';
+    }
   }
+  const endpoints = endpointsOf(body, network, hc.NetworkMode);
 
   const binds: unknown[] = [...(hc.Binds ?? [])];
   for (const m of hc.Mounts ?? []) {
@@ -305,6 +366,7 @@ export function mapCreateBody(body: DockerCreateBody): MappedCreate {
     capAdd: hc.CapAdd?.length ? hc.CapAdd : undefined,
     capDrop: hc.CapDrop?.length ? hc.CapDrop : undefined,
     network,
+    publish: publish.length ? publish : undefined,
     pid: namespaceMode('PidMode', hc.PidMode, ['host', 'private']),
     ipc: namespaceMode('IpcMode', hc.IpcMode, ['host', 'private', 'shareable', 'none']),
     uts: namespaceMode('UTSMode', hc.UTSMode, ['host', 'private']),
@@ -335,7 +397,63 @@ export function mapCreateBody(body: DockerCreateBody): MappedCreate {
       autoRemove: !!hc.AutoRemove,
       openStdin: !!body.OpenStdin,
       hostname: nonEmpty(body.Hostname),
+      ...(endpoints ? { endpoints } : {}),
     },
     warnings,
   };
+}
+
+/**
+ * `-p` as the CLI sends it (PortBindings, ranges already expanded), and `-P`: every exposed
+ * port not bound otherwise, on any free host port.
+ */
+function publishedPorts(body: DockerCreateBody, hc: DockerHostConfig): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  const bound = new Set<string>();
+  for (const [key, bindings] of Object.entries(hc.PortBindings ?? {})) {
+    const [port, protocol = 'tcp'] = key.split('/');
+    if (protocol === 'sctp')
+      throw new WardenError('VALIDATION_FAILED', `publishing ${key}: sctp is not supported`);
+    bound.add(`${Number(port)}/${protocol}`);
+    for (const b of bindings ?? [{}])
+      out.push({
+        containerPort: Number(port),
+        protocol,
+        hostIp: b.HostIp || undefined,
+        hostPort: b.HostPort ? portNumber(b.HostPort, key) : undefined,
+      });
+  }
+  if (hc.PublishAllPorts)
+    for (const key of Object.keys(body.ExposedPorts ?? {})) {
+      const [port, protocol = 'tcp'] = key.split('/');
+      if (protocol !== 'sctp' && !bound.has(`${Number(port)}/${protocol}`))
+        out.push({ containerPort: Number(port), protocol });
+    }
+  return out;
+}
+
+function portNumber(text: string, key: string): number {
+  // The CLI expands host ranges itself; a range here comes from another client.
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535)
+    throw new WardenError('VALIDATION_FAILED', `PortBindings ${key}: host port '${text}' is not 0-65535`);
+  return Number(text);
+}
+
+/** NetworkingConfig.EndpointsConfig: `--ip`, `--network-alias`, and further `--network`s. */
+function endpointsOf(
+  body: DockerCreateBody,
+  network: string,
+  asked: string | undefined,
+): Record<string, { ipv4Address?: string; aliases?: string[] }> | undefined {
+  const out: Record<string, { ipv4Address?: string; aliases?: string[] }> = {};
+  for (const [rawName, e] of Object.entries(body.NetworkingConfig?.EndpointsConfig ?? {})) {
+    // The CLI names the mode's own network as the mode was given (`default` included).
+    const name = rawName === 'default' || rawName === asked ? network : rawName;
+    if (name === 'none' || name === 'host') continue;
+    out[name] = {
+      ...(e?.IPAMConfig?.IPv4Address ? { ipv4Address: e.IPAMConfig.IPv4Address } : {}),
+      ...(e?.Aliases?.length ? { aliases: e.Aliases } : {}),
+    };
+  }
+  return Object.keys(out).length ? out : undefined;
 }

@@ -4,17 +4,19 @@ import { AuthModule } from '../auth';
 import { ImagesModule } from '../images';
 import { RegistryProxyModule } from '../registry-proxy';
 import { RuntimeModule } from '../runtime';
+import { NetworkModule } from '../network';
 import { DockerContainerStreamsController } from './container-streams.controller';
 import { DockerContainersController } from './containers.controller';
 import { DockerApiServer } from './docker-api.server';
 import { DockerEventsController } from './events.controller';
 import { DockerExecController } from './exec.controller';
 import { DockerImagesController } from './images.controller';
+import { DockerNetworksController } from './networks.controller';
 import { DockerSystemController } from './system.controller';
 
 /** The Docker Engine API on the unix socket; API roles only (it needs the runtime). */
 @Module({
-  imports: [AuditModule, AuthModule, RuntimeModule, ImagesModule, RegistryProxyModule],
+  imports: [AuditModule, AuthModule, RuntimeModule, ImagesModule, RegistryProxyModule, NetworkModule],
   providers: [
     DockerApiServer,
     DockerSystemController,
@@ -23,6 +25,7 @@ import { DockerSystemController } from './system.controller';
     DockerExecController,
     DockerImagesController,
     DockerEventsController,
+    DockerNetworksController,
   ],
   exports: [DockerApiServer],
 })

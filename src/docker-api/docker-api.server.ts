@@ -40,6 +40,7 @@ import {
 import { DockerEventsController } from './events.controller';
 import { DockerExecController } from './exec.controller';
 import { DockerImagesController } from './images.controller';
+import { DockerNetworksController } from './networks.controller';
 import { DockerSystemController, pingHeaders } from './system.controller';
 
 type Peer = { uid: number; pid: number } | { subject: string; fingerprint: string } | { error: string };
@@ -69,8 +70,9 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     exec: DockerExecController,
     images: DockerImagesController,
     events: DockerEventsController,
+    networks: DockerNetworksController,
   ) {
-    for (const c of [system, containers, streams, exec, images, events]) c.register(this.router);
+    for (const c of [system, containers, streams, exec, images, events, networks]) c.register(this.router);
     const unchecked = this.router.list().filter((k) => !DOCKER_ROUTE_SCHEMAS[k]);
     if (unchecked.length)
       throw new Error(`docker routes without a schema in docker-routes.schemas.ts: ${unchecked.join(', ')}`);

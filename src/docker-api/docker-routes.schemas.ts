@@ -77,6 +77,56 @@ const execStart = z.looseObject({
   ConsoleSize: z.array(z.number().int().min(0).max(65535)).length(2).nullable().optional(),
 });
 
+const byNetwork = z.object({
+  id: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, 'must be a network id, id prefix or name'),
+});
+const noSuchNetwork = (p: Record<string, string>) =>
+  new WardenError('NETWORK_NOT_FOUND', `network ${p.id} not found`, { ref: p.id });
+const networkCreate = z.looseObject({
+  Name: z.string({ error: 'is required: the network name' }).pipe(text(128)),
+  CheckDuplicate: z.boolean().optional(),
+  Driver: text(64).optional(),
+  Internal: z.boolean().optional(),
+  Attachable: z.boolean().optional(),
+  Ingress: z.boolean().optional(),
+  EnableIPv6: z.boolean().nullable().optional(),
+  IPAM: z
+    .looseObject({
+      Driver: text(64).optional(),
+      Config: z
+        .array(
+          z.looseObject({
+            Subnet: text(64).optional(),
+            IPRange: text(64).optional(),
+            Gateway: text(64).optional(),
+          }),
+        )
+        .max(16)
+        .nullable()
+        .optional(),
+      Options: z.record(text(256), text(4096)).nullable().optional(),
+    })
+    .nullable()
+    .optional(),
+  Options: z.record(text(256), text(4096)).nullable().optional(),
+  Labels: z.record(text(1024), text(65_536)).nullable().optional(),
+});
+const endpointSettings = z.looseObject({
+  IPAMConfig: z
+    .looseObject({ IPv4Address: text(64).optional() })
+    .nullable()
+    .optional(),
+  Aliases: z.array(text(253)).max(64).nullable().optional(),
+});
+const networkConnect = z.looseObject({
+  Container: z.string({ error: 'is required: the container' }).pipe(text(128)),
+  EndpointConfig: endpointSettings.nullable().optional(),
+});
+const networkDisconnect = z.looseObject({
+  Container: z.string({ error: 'is required: the container' }).pipe(text(128)),
+  Force: z.boolean().optional(),
+});
+
 export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
   // system
   'GET /version': { query: none },
@@ -199,6 +249,24 @@ export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
   'POST /images/load': { query: z.looseObject({ quiet: flag }) },
   'GET /images/:name*/json': { params: byImage, query: none },
   'DELETE /images/:name*': { params: byImage, query: z.looseObject({ force: flag, noprune: flag }) },
+  // networks
+  'GET /networks': { query: z.looseObject({ filters }) },
+  'GET /networks/:id': { params: byNetwork, query: none, notFound: noSuchNetwork },
+  'POST /networks/create': { query: none, body: networkCreate },
+  'POST /networks/prune': { query: z.looseObject({ filters }) },
+  'DELETE /networks/:id': { params: byNetwork, query: none, notFound: noSuchNetwork },
+  'POST /networks/:id/connect': {
+    params: byNetwork,
+    query: none,
+    body: networkConnect,
+    notFound: noSuchNetwork,
+  },
+  'POST /networks/:id/disconnect': {
+    params: byNetwork,
+    query: none,
+    body: networkDisconnect,
+    notFound: noSuchNetwork,
+  },
   // events
   'GET /events': { query: z.looseObject({ since: time, until: time, filters }) },
 };

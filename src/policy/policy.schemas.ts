@@ -92,6 +92,10 @@ export const WAIVABLE_RULES = [
   'binds.allowedHostPaths',
   'devices.allowedHostPaths',
   'labels.required',
+  'network.allowedNetworks',
+  'network.publish.allowedHostPorts',
+  'network.publish.allowedHostIps',
+  'network.publish.wildcardBelow1024',
 ] as const;
 
 const repository = text(512)

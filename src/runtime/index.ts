@@ -4,6 +4,7 @@ export { RuntimeModule } from './runtime.module';
 export { ContainerService } from './container/container.service';
 export { ContainerInspector } from './container/container-inspector';
 export { ExecService } from './lifecycle/exec';
+export { NetworkConnectVerb } from './lifecycle/network-connect';
 export { LiveContainers } from './container/live-containers';
 export type { ContainerRecord, ContainerState } from './container/container';
 export { SYSCALLS, CGROUP_DRIVER, SHIM_RUNNER } from './container/runtime.tokens';

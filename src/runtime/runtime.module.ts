@@ -18,6 +18,7 @@ import { ContainerCreator } from './lifecycle/create';
 import { ExecService } from './lifecycle/exec';
 import { ExitRecorder } from './lifecycle/exit';
 import { KillVerb } from './lifecycle/kill';
+import { NetworkConnectVerb } from './lifecycle/network-connect';
 import { RemoveVerb } from './lifecycle/remove';
 import { RestartVerb } from './lifecycle/restart';
 import { StartVerb } from './lifecycle/start';
@@ -29,10 +30,11 @@ import { createLibcSyscalls } from '../platform/ffi';
 import { ImageProvider, ImagesModule } from '../images';
 import { RegistryProxyModule } from '../registry-proxy';
 import { StoreImageProvider } from './container/store-image-provider';
+import { NetworkModule } from '../network';
 
 /** The container runtime: lifecycle, exec, logs, stats, and the images it runs from. */
 @Module({
-  imports: [AuditModule, PolicyModule, ImagesModule, RegistryProxyModule],
+  imports: [AuditModule, PolicyModule, ImagesModule, RegistryProxyModule, NetworkModule],
   providers: [
     {
       provide: CGROUP_DRIVER,
@@ -56,6 +58,7 @@ import { StoreImageProvider } from './container/store-image-provider';
     RestartVerb,
     RemoveVerb,
     WaitVerb,
+    NetworkConnectVerb,
     ContainerLauncher,
     ContainerInspector,
     ExecService,
@@ -67,6 +70,7 @@ import { StoreImageProvider } from './container/store-image-provider';
     ContainerService,
     ContainerInspector,
     ExecService,
+    NetworkConnectVerb,
     LiveContainers,
     CGROUP_DRIVER,
     SYSCALLS,

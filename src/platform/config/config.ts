@@ -41,6 +41,23 @@ export interface WardenConfig {
     liveRestore: boolean;
   };
   registry: RegistryConfig;
+  network: NetworkConfig;
+}
+
+/** Bridge networking (src/network): off unless enabled, since it changes the host's network. */
+export interface NetworkConfig {
+  /**
+   * `bridge`: containers without --network join the default bridge network, as with Docker,
+   * and user-defined networks can be created. `none` (the default): containers get loopback
+   * only unless they ask for host; bridge networks are refused with a message.
+   */
+  mode: 'none' | 'bridge';
+  /** The default bridge network's subnet (IPv4 CIDR). */
+  bridgeSubnet: string;
+  /** Where user-defined networks without --subnet get a /24 from. */
+  pool: string;
+  /** The netavark binary; aardvark-dns is found beside it. */
+  netavark: string;
 }
 
 /** One upstream the /v2/ proxy pulls through: clients name it by alias (`<alias>/<repo>`). */
@@ -118,6 +135,18 @@ const readableFile = z.string().refine((v) => {
     return false;
   }
 }, 'must be a readable file');
+/** An IPv4 network in CIDR form whose prefix is within [min, max] and whose host bits are zero. */
+function ipv4Cidr(min: number, max: number) {
+  return z.string().refine((v) => {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
+    if (!m) return false;
+    const octets = m.slice(1, 5).map(Number);
+    const prefix = Number(m[5]);
+    if (octets.some((o) => o > 255) || prefix < min || prefix > max) return false;
+    const n = octets.reduce((a, o) => a * 256 + o, 0);
+    return n % 2 ** (32 - prefix) === 0;
+  }, `must be an IPv4 network a.b.c.d/n with n between ${min} and ${max} and no host bits set`);
+}
 
 const envSchema = z.object({
   WARDEN_DATA_DIR: z.string().min(1, 'must not be empty').optional(),
@@ -171,6 +200,13 @@ const envSchema = z.object({
   WARDEN_DOCKER_TLS_CA: readableFile.optional(),
   WARDEN_DOCKER_TLS_CERT: readableFile.optional(),
   WARDEN_DOCKER_TLS_KEY: readableFile.optional(),
+  WARDEN_NETWORKING: z.enum(['none', 'bridge']).optional(),
+  WARDEN_BRIDGE_SUBNET: ipv4Cidr(16, 28).optional(),
+  WARDEN_NETWORK_POOL: ipv4Cidr(8, 24).optional(),
+  WARDEN_NETAVARK: z
+    .string()
+    .refine((v) => path.isAbsolute(v), 'must be an absolute path')
+    .optional(),
 });
 
 /** Settings that only make sense together, each problem named (docs/security.md, transport). */
@@ -359,6 +395,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       tagTtlMs: (e.WARDEN_REGISTRY_TAG_TTL ?? 60) * 1000,
       fillTimeoutMs: (e.WARDEN_REGISTRY_FILL_TIMEOUT ?? 600) * 1000,
     },
+    // Outside Docker's 172.17.0.0/16 (and its 172.18+ pool) and Podman's 10.88.0.0/16, so
+    // Warden's bridge can sit beside either engine on one host.
+    network: {
+      mode: e.WARDEN_NETWORKING ?? 'none',
+      bridgeSubnet: e.WARDEN_BRIDGE_SUBNET ?? '10.231.0.0/16',
+      pool: e.WARDEN_NETWORK_POOL ?? '10.232.0.0/16',
+      netavark: e.WARDEN_NETAVARK ?? '/usr/lib/podman/netavark',
+    },
   };
 }
 
@@ -486,6 +530,27 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     name: 'WARDEN_REGISTRY_FILL_TIMEOUT',
     default: '600',
     meaning: 'seconds a blob fetch continues after its clients went away',
+  },
+  {
+    name: 'WARDEN_NETWORKING',
+    default: 'none',
+    meaning:
+      'bridge: containers without --network join the default bridge (netavark), user networks and -p work; none: loopback only',
+  },
+  {
+    name: 'WARDEN_BRIDGE_SUBNET',
+    default: '10.231.0.0/16',
+    meaning: "the default bridge network's subnet (interface warden0)",
+  },
+  {
+    name: 'WARDEN_NETWORK_POOL',
+    default: '10.232.0.0/16',
+    meaning: 'where user-defined networks without --subnet get a /24',
+  },
+  {
+    name: 'WARDEN_NETAVARK',
+    default: '/usr/lib/podman/netavark',
+    meaning: 'the netavark binary (aardvark-dns beside it); Debian package netavark 1.4',
   },
   {
     name: 'WARDEN_QUEUE_STALLED_CHECK_MS',

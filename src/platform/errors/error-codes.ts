@@ -90,6 +90,18 @@ export const ERROR_STATUS = {
   CONTAINER_START_FAILED: 500, // a start that failed for a reason nothing classified (a bug: logged)
   CONTAINER_SETUP_FAILED: 422, // the shim could not set the container up as configured (a mount, workdir, limit): step + errno
   EXEC_NOT_FOUND: 404,
+  // network (src/network)
+  NETWORK_NOT_FOUND: 404,
+  NETWORK_AMBIGUOUS: 400,
+  NETWORK_EXISTS: 409,
+  NETWORK_IN_USE: 409,
+  NETWORK_BUILTIN: 403, // bridge, host and none are Warden's own (Docker: "pre-defined network")
+  NETWORK_OVERLAP: 409, // a subnet that overlaps another network's
+  NETWORK_EXHAUSTED: 409, // no address left on the network, or no subnet left in the pool
+  NETWORK_ADDRESS_IN_USE: 409,
+  NETWORK_DISABLED: 400, // bridge networking is off on this Warden (WARDEN_NETWORKING)
+  NETWORK_PORT_IN_USE: 409, // a host port already bound, by a container or anything else
+  NETWORK_SETUP_FAILED: 503, // netavark could not set the container's network up: host state, retry
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

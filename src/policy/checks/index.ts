@@ -8,7 +8,9 @@ import { hostNamespacesCheck } from './host-namespaces.check';
 import { imageSourceCheck } from './image-source.check';
 import { latestTagCheck } from './latest-tag.check';
 import { memorySwapCheck } from './memory-swap.check';
+import { networkModeCheck } from './network-mode.check';
 import { privilegedCheck } from './privileged.check';
+import { publishedPortsCheck } from './published-ports.check';
 import { requiredLabelsCheck } from './required-labels.check';
 import { resourceLimitsCheck } from './resource-limits.check';
 import { seccompCheck } from './seccomp.check';
@@ -25,7 +27,9 @@ export {
   imageSourceCheck,
   latestTagCheck,
   memorySwapCheck,
+  networkModeCheck,
   privilegedCheck,
+  publishedPortsCheck,
   requiredLabelsCheck,
   resourceLimitsCheck,
   seccompCheck,
@@ -47,5 +51,7 @@ export const ALL_CHECKS: readonly Check[] = [
   bindMountsCheck,
   devicesCheck,
   seccompCheck,
+  networkModeCheck,
+  publishedPortsCheck,
   requiredLabelsCheck,
 ];

@@ -52,6 +52,7 @@ export interface PolicyRules {
   memorySwap?: { allowUnlimited: boolean };
   /** Highest hard limit per ulimit name; a name not listed has no policy cap (lowering is always safe). */
   ulimits?: { max: Partial<Record<UlimitName, number>> };
+  network?: NetworkRules;
 }
 
 export interface IoRules {
@@ -60,6 +61,20 @@ export interface IoRules {
   readIops?: { max: number };
   writeIops?: { max: number };
   weight?: { max: number };
+}
+
+/** Which networks a container may join and what it may publish on the host (issue 16). */
+export interface NetworkRules {
+  /** Network modes and names: `none`, `host`, `bridge`, a user network's name, or `*` for any. */
+  allowedNetworks?: string[];
+  publish?: {
+    /** Host ports and ranges (`8000-8999`); a request for any free port (`-p 80`, `-P`) needs `*`. */
+    allowedHostPorts?: string[];
+    /** Host addresses a port may be bound on; `0.0.0.0` is every address. */
+    allowedHostIps?: string[];
+    /** Whether a port below 1024 may be bound on every address (0.0.0.0). */
+    wildcardBelow1024?: boolean;
+  };
 }
 
 export type PolicyMode = 'enforce' | 'audit';
@@ -121,6 +136,21 @@ export const policyDocumentInputSchema = z.strictObject({
     ulimits: z
       .strictObject({
         max: z.partialRecord(z.enum(ULIMIT_NAMES), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)),
+      })
+      .optional(),
+    network: z
+      .strictObject({
+        allowedNetworks: z.array(z.string().max(256)).max(256).optional(),
+        publish: z
+          .strictObject({
+            allowedHostPorts: z
+              .array(z.string().regex(/^(\*|\d{1,5}(-\d{1,5})?)$/, 'must be a port, a range a-b, or *'))
+              .max(256)
+              .optional(),
+            allowedHostIps: z.array(z.ipv4()).max(256).optional(),
+            wildcardBelow1024: z.boolean().optional(),
+          })
+          .optional(),
       })
       .optional(),
   }),
@@ -314,6 +344,7 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
         errors.push(`rules.${key}.allowedHostPaths[${i}]: ${JSON.stringify(p)} must be an absolute path`);
     });
   }
+  if (d.rules.network) rules.network = d.rules.network;
   if (d.rules.labels) {
     rules.labels = d.rules.labels;
     if (d.rules.labels.required.some((l) => l.trim() === ''))
@@ -359,6 +390,8 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
       seccomp: { allowUnconfined: false, allowCustom: false },
       memorySwap: { allowUnlimited: false },
       ulimits: { max: { nofile: 1048576, nproc: 65536, memlock: 64 * 1024 ** 2 } },
+      // A port below 1024 on every address is a service for the whole network: ask for it.
+      network: { publish: { wildcardBelow1024: false } },
     },
   });
 }

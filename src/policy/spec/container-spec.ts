@@ -19,6 +19,7 @@ import {
 } from './mounts';
 import { parseSeccompProfile, SeccompProfile } from './seccomp-profile';
 import { parseUlimit, Ulimit, ulimitInputSchema } from './ulimits';
+import { parsePublish, publishInputSchema, type PublishedPort } from './ports';
 
 /**
  * The one validated container spec the policy sees (issue 3). Every surface — REST, the
@@ -37,7 +38,7 @@ export interface HostNamespaces {
   uts: boolean;
 }
 
-export type { BindMount, DeviceMapping, TmpfsMount };
+export type { BindMount, DeviceMapping, TmpfsMount, PublishedPort };
 
 /** Absent = Warden's built-in default profile (the one every container gets unless told). */
 export type SeccompSetting = { mode: 'unconfined' } | { mode: 'custom'; profile: SeccompProfile };
@@ -65,6 +66,8 @@ export interface ContainerSpec {
   hostNamespaces: HostNamespaces;
   /** 'none' | 'host' | 'bridge' | 'container:<id>' | a network name */
   networkMode: string;
+  /** Ports published on the host (`-p`); rows stored before they existed have none. */
+  ports: PublishedPort[];
   binds: BindMount[];
   tmpfs: TmpfsMount[];
   devices: DeviceMapping[];
@@ -121,6 +124,7 @@ export const launchRequestSchema = z.strictObject({
   capAdd: stringList.optional(),
   capDrop: stringList.optional(),
   network: text(256).optional(),
+  publish: z.array(publishInputSchema).max(1024).optional(),
   pid: z.enum(['host', 'private']).optional(),
   ipc: z.enum(['host', 'private', 'shareable', 'none']).optional(),
   uts: z.enum(['host', 'private']).optional(),
@@ -346,6 +350,12 @@ export function toContainerSpec(
       uts: req.uts === 'host',
     },
     networkMode,
+    ports: convertMounts<(typeof req.publish & {})[number], PublishedPort[]>(
+      'publish',
+      req.publish,
+      parsePublish,
+      errors,
+    ).flat(),
     binds: convertMounts<BindInput, BindMount>('binds', req.binds, parseBind, errors),
     tmpfs: convertMounts<TmpfsInput, TmpfsMount>(
       'tmpfs',
@@ -389,6 +399,16 @@ export function toContainerSpec(
   convertResources(req, spec, errors);
   const blkio = convertBlkio(req, errors);
   if (blkio) spec.blkio = blkio;
+
+  const published = new Set<string>();
+  for (const p of spec.ports) {
+    if (p.hostPort === 0) continue;
+    const key = `${p.hostIp || '0.0.0.0'}:${p.hostPort}/${p.protocol}`;
+    if (published.has(key)) errors.push(`publish: host port ${key} is published twice`);
+    published.add(key);
+  }
+  if (spec.ports.length && (networkMode === 'none' || networkMode === 'host'))
+    errors.push(`publish: ports can only be published on a bridge network, not with network ${networkMode}`);
 
   const targets = new Set<string>();
   for (const t of [...spec.binds.map((b) => b.target), ...spec.tmpfs.map((m) => m.target)]) {

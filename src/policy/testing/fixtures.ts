@@ -13,6 +13,7 @@ export function minimalSpec(overrides: Partial<ContainerSpec> = {}): ContainerSp
     capDrop: [],
     hostNamespaces: { pid: false, ipc: false, net: false, uts: false },
     networkMode: 'none',
+    ports: [],
     binds: [],
     tmpfs: [],
     devices: [],

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { hostsFile } from '../../network';
 
 /**
  * A container's files on the host, all under `$WARDEN_DATA_DIR/containers/<id>`: the overlay's
@@ -42,6 +43,10 @@ export class ContainerFiles {
   get resolvConfFile() {
     return path.join(this.dir, 'resolv.conf');
   }
+  /** What networking writes and keeps here (src/network). */
+  get network() {
+    return { dir: this.dir, hosts: this.hostsFile, resolvConf: this.resolvConfFile };
+  }
 
   /** Lays out the directory; `hostResolvConf` is copied for containers on the host network. */
   create(hostname: string, network: 'none' | 'host'): void {
@@ -49,20 +54,7 @@ export class ContainerFiles {
     fs.mkdirSync(this.dir, { mode: 0o710 });
     for (const d of [this.rootfs, this.upper, this.work]) fs.mkdirSync(d, { mode: 0o755 });
     fs.writeFileSync(this.hostnameFile, `${hostname}\n`, { mode: 0o644 });
-    fs.writeFileSync(
-      this.hostsFile,
-      [
-        '127.0.0.1\tlocalhost',
-        '::1\tlocalhost ip6-localhost ip6-loopback',
-        'fe00::0\tip6-localnet',
-        'ff00::0\tip6-mcastprefix',
-        'ff02::1\tip6-allnodes',
-        'ff02::2\tip6-allrouters',
-        `127.0.1.1\t${hostname}`,
-        '',
-      ].join('\n'),
-      { mode: 0o644 },
-    );
+    fs.writeFileSync(this.hostsFile, hostsFile({ hostname, name: hostname }, []), { mode: 0o644 });
     let resolv = '';
     if (network === 'host') {
       try {

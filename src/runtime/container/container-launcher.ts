@@ -11,7 +11,9 @@ import { ContainerFiles } from './container-files';
 import { DEFAULT_LOG_LIMITS } from './container-log';
 import { ImageProvider, type PreparedImage } from '../../images';
 import { parseImageReference } from '../../policy';
-import { buildRunConfig, hostCgroupLimits } from './run-config';
+import { NetworkAttacher } from '../../network';
+import type { Caller } from '../../platform/http';
+import { buildRunConfig, hostCgroupLimits, joinsNetworks, networked } from './run-config';
 import { CGROUP_DRIVER, SHIM_RUNNER, SYSCALLS } from './runtime.tokens';
 
 /** Prepared starts held at once; beyond this a create prepares nothing (its start does it all). */
@@ -58,6 +60,7 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
     @Inject(SYSCALLS) private readonly sys: Syscalls,
     @Inject(SHIM_RUNNER) private readonly shim: ShimRunner,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+    private readonly network: NetworkAttacher,
   ) {}
 
   /** Starts preparing `c`'s start (its files laid out, its policy decision taken); never throws. */
@@ -97,25 +100,18 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
    * process that failed to start comes back as `failed` (a ShimError, usually), with nothing
    * left of it: process, shim and cgroup are gone.
    */
-  async launch(c: ContainerRecord): Promise<Launch> {
+  async launch(c: ContainerRecord, caller: Caller): Promise<Launch> {
     this.launching.add(c.id);
     try {
-      return await this.launchOnce(c);
+      return await this.launchOnce(c, caller);
     } finally {
       this.launching.delete(c.id);
     }
   }
 
-  private async launchOnce(c: ContainerRecord): Promise<Launch> {
+  private async launchOnce(c: ContainerRecord, caller: Caller): Promise<Launch> {
     const prepared = await this.take(c.id)?.ready;
-    if (prepared) {
-      try {
-        return { cgroup: prepared.cgroup, launched: await prepared.shim.go() };
-      } catch (err) {
-        await prepared.cgroup.destroy().catch(() => undefined);
-        return { failed: err };
-      }
-    }
+    if (prepared) return this.go(c, caller, prepared.cgroup, prepared.shim);
     // The image the container was created from, by digest: a tag moved since then changes nothing.
     const image = await this.images.prepare(
       c.imageDigest ? { registry: '', repository: '', digest: c.imageDigest } : parseRef(c.image),
@@ -144,8 +140,41 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
       throw err;
     }
     try {
+      // A container on a network stops before execve, as a prepared start does, so that its
+      // namespace is set up before anything of it runs.
+      if (joinsNetworks(c))
+        return await this.go(
+          c,
+          caller,
+          cgroup,
+          await this.shim.prepare(...this.shimArgs(c, runConfig, cgroup)),
+        );
       return { cgroup, launched: await this.shim.launch(...this.shimArgs(c, runConfig, cgroup)) };
     } catch (err) {
+      await cgroup.destroy().catch(() => undefined);
+      return { failed: err };
+    }
+  }
+
+  /**
+   * Lets a process waiting before execve go; first, for a container on a network, its
+   * namespace is set up (the one place the start path reaches networking). Whatever fails,
+   * nothing is left: process, network and cgroup are gone.
+   */
+  private async go(
+    c: ContainerRecord,
+    caller: Caller,
+    cgroup: CgroupHandle,
+    shim: PreparedShim,
+  ): Promise<Launch> {
+    const network = joinsNetworks(c);
+    const files = new ContainerFiles(this.config.dataDir, c.id);
+    try {
+      if (network) await this.network.attach(caller, networked(c), shim.pid, files.network);
+      return { cgroup, launched: await shim.go() };
+    } catch (err) {
+      await shim.abort();
+      if (network) await this.network.detach(c.id, files.dir);
       await cgroup.destroy().catch(() => undefined);
       return { failed: err };
     }

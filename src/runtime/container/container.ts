@@ -1,3 +1,4 @@
+import type { EndpointRequest } from '../../network';
 import type { ContainerSpec } from '../../policy';
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'dead';
@@ -7,6 +8,8 @@ export interface ContainerOptions {
   autoRemove: boolean;
   openStdin: boolean;
   hostname?: string;
+  /** Per-network settings (`--ip`, `--network-alias`) and further networks to join, by name. */
+  endpoints?: Record<string, EndpointRequest>;
 }
 
 export interface ContainerRecord {

@@ -9,6 +9,7 @@ import { absolutePath, containerRef, cpusetProblem, intParam, text, userProblem 
 import { ContainerInspector } from './container-inspector';
 import { ContainerService } from './container.service';
 import { ExecService } from '../lifecycle/exec';
+import { NetworkConnectVerb } from '../lifecycle/network-connect';
 
 const containerName = z
   .string()
@@ -22,6 +23,29 @@ const user = z.string().superRefine((u, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+const networkName = z
+  .string()
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, 'must be a network id, id prefix or name');
+const endpointsSchema = z
+  .record(
+    networkName,
+    z.strictObject({
+      ipv4Address: z.ipv4().optional().describe('--ip: this address on the network'),
+      aliases: z
+        .array(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/))
+        .max(64)
+        .optional(),
+    }),
+  )
+  .describe('further networks to join and per-network settings (--ip, --network-alias), by network name');
+const connectBody = z.strictObject({
+  network: networkName,
+  ipv4Address: z.ipv4().optional(),
+  aliases: z
+    .array(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/))
+    .max(64)
+    .optional(),
+});
 const createBody = launchRequestSchema.extend({
   name: containerName.optional().describe('container name; default warden_<id prefix>'),
   autoRemove: z.boolean().optional().describe('remove the container when it exits'),
@@ -32,6 +56,7 @@ const createBody = launchRequestSchema.extend({
     .optional(),
   cpusetCpus: cpuset.optional().describe('CPUs online on this host, e.g. 0-1'),
   user: user.optional().describe('name or uid (at most 2^31-1), optionally :group or :gid'),
+  endpoints: endpointsSchema.optional(),
 });
 
 /**
@@ -48,6 +73,7 @@ const createEdge = z.looseObject(
     hostname: createBody.shape.hostname,
     cpusetCpus: cpuset.optional(),
     user: user.optional(),
+    endpoints: endpointsSchema.optional(),
   },
   { error: 'must be a JSON object' },
 );
@@ -101,6 +127,7 @@ export class ContainersController {
     private readonly containers: ContainerService,
     private readonly inspector: ContainerInspector,
     private readonly execs: ExecService,
+    private readonly networks: NetworkConnectVerb,
   ) {}
 
   @Post()
@@ -111,8 +138,17 @@ export class ContainersController {
     @CurrentCaller() caller: Caller,
     @Body(new ZodPipe(createEdge)) body: Record<string, unknown>,
   ) {
-    const { name, autoRemove, openStdin, hostname, ...launch } = body as z.infer<typeof createBody>;
-    const c = await this.containers.create(caller, { name, autoRemove, openStdin, hostname, launch });
+    const { name, autoRemove, openStdin, hostname, endpoints, ...launch } = body as z.infer<
+      typeof createBody
+    >;
+    const c = await this.containers.create(caller, {
+      name,
+      autoRemove,
+      openStdin,
+      hostname,
+      endpoints,
+      launch,
+    });
     return this.inspector.view(c);
   }
 
@@ -202,6 +238,42 @@ export class ContainersController {
   ) {
     const exit = await this.containers.waitExit(id, q.condition);
     return { statusCode: exit.exitCode, oomKilled: exit.oomKilled };
+  }
+
+  @Post(':id/networks')
+  @ApiId()
+  @HttpCode(200)
+  @Roles('admin', 'deployer')
+  @ApiOperation({
+    summary:
+      'Connect a container that is not running to a network (an address now, the network at its next start)',
+  })
+  @ApiZodBody(connectBody)
+  async connect(
+    @CurrentCaller() caller: Caller,
+    @Param('id', idParam) id: string,
+    @Body(new ZodPipe(connectBody)) body: z.infer<typeof connectBody>,
+  ) {
+    return this.networks.connect(caller, id, body.network, {
+      ipv4Address: body.ipv4Address,
+      aliases: body.aliases,
+    });
+  }
+
+  @Delete(':id/networks/:network')
+  @ApiId()
+  @ApiZodParam('network', networkName, 'network id, unique id prefix or name')
+  @HttpCode(204)
+  @Roles('admin', 'deployer')
+  @ApiOperation({
+    summary: 'Disconnect a container that is not running from a network (its address is freed)',
+  })
+  async disconnect(
+    @CurrentCaller() caller: Caller,
+    @Param('id', idParam) id: string,
+    @Param('network', new ZodPipe(networkName, 'param')) network: string,
+  ) {
+    await this.networks.disconnect(caller, id, network);
   }
 
   @Delete(':id')

@@ -1,3 +1,4 @@
+import type { NetworkedContainer } from '../../network';
 import type { ContainerSpec, SeccompProfile } from '../../policy';
 import { BLKIO_RATES } from '../../policy';
 import { blockDeviceOf } from '../cgroups';
@@ -83,8 +84,27 @@ export function seccompOf(spec: ContainerSpec): SeccompProfile | 'unconfined' | 
   return spec.seccomp?.mode === 'custom' ? spec.seccomp.profile : undefined;
 }
 
+/** The shim's choice: the host's namespace, or a new one (which bridge networks then set up). */
 export function networkOf(spec: ContainerSpec): 'none' | 'host' {
   return spec.networkMode === 'host' || spec.hostNamespaces.net ? 'host' : 'none';
+}
+
+/** What networking needs to know of a container (src/network). */
+export function networked(c: ContainerRecord): NetworkedContainer {
+  return {
+    id: c.id,
+    name: c.name,
+    hostname: hostnameOf(c),
+    networkMode: networkOf(c.spec) === 'host' ? 'host' : c.spec.networkMode,
+    endpoints: c.options.endpoints ?? {},
+    ports: c.spec.ports ?? [],
+  };
+}
+
+/** True when the container joins a bridge network: its start sets its namespace up. */
+export function joinsNetworks(c: ContainerRecord): boolean {
+  const n = networked(c);
+  return ![n.networkMode, ...Object.keys(n.endpoints)].every((m) => m === 'none' || m === 'host');
 }
 
 export function buildRunConfig(

@@ -53,6 +53,15 @@ describe('runDoctor on the reference host (Debian 12, root, cgroup v1 hybrid, no
     });
   });
 
+  it('finds netavark at the version the network code is tested against, and aardvark-dns', () => {
+    expect(item('network.netavark')).toMatchObject({
+      status: 'ok',
+      value: 'netavark 1.4.0',
+      required: false,
+    });
+    expect(item('network.aardvark-dns')).toMatchObject({ status: 'ok', required: false });
+  });
+
   it.each(['memory', 'cpu', 'pids'])('can create and remove a cgroup in the v1 %s hierarchy', (c) => {
     expect(item(`cgroup.v1.${c}`)).toMatchObject({ status: 'ok', required: true });
     expect(item(`cgroup.v1.${c}`).value).toMatch(new RegExp(`^usable at /sys/fs/cgroup/${c}`));

@@ -12,6 +12,7 @@ import { probeCapabilities } from './probes/capabilities.probe';
 import { probeCgroups } from './probes/cgroups.probe';
 import { probeKernel } from './probes/kernel.probe';
 import { probeNamespaces } from './probes/namespaces.probe';
+import { probeNetwork } from './probes/network.probe';
 import { probeOverlay } from './probes/overlay.probe';
 import { probePivotRoot } from './probes/pivot-root.probe';
 import { probeRlimits } from './probes/rlimits.probe';
@@ -33,6 +34,7 @@ const PROBES: { name: string; run: Probe }[] = [
   { name: 'capabilities', run: probeCapabilities },
   { name: 'rlimits', run: probeRlimits },
   { name: 'seccomp', run: probeSeccomp },
+  { name: 'network', run: probeNetwork },
 ];
 
 // A probe that throws (e.g. libc cannot be loaded) must not hide the others' answers.

@@ -10,7 +10,8 @@ import { ContainerFiles } from '../container/container-files';
 import { ContainerLauncher } from '../container/container-launcher';
 import { ContainerRepository } from '../container/container.repository';
 import { ImageProvider } from '../../images';
-import { hostnameOf, networkOf } from '../container/run-config';
+import { NetworkAttacher } from '../../network';
+import { hostnameOf, networked, networkOf } from '../container/run-config';
 
 export interface CreateRequest extends Partial<ContainerOptions> {
   name?: string;
@@ -32,6 +33,7 @@ export class ContainerCreator {
     private readonly images: ImageProvider,
     private readonly launcher: ContainerLauncher,
     private readonly audit: AuditService,
+    private readonly network: NetworkAttacher,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
@@ -60,15 +62,22 @@ export class ContainerCreator {
         'CONTAINER_COMMAND_INVALID',
         'device mappings are not supported by this runtime yet',
       );
-    if (
-      !['none', 'host'].includes(networkOf(spec)) ||
-      !['none', 'host', 'default', 'bridge'].includes(spec.networkMode)
-    ) {
+    if (spec.networkMode.startsWith('container:'))
       throw new WardenError(
         'CONTAINER_COMMAND_INVALID',
-        `network '${spec.networkMode}' is not supported: use none or host`,
+        `network '${spec.networkMode}' is not supported: use none, host, bridge or a network's name`,
       );
-    }
+    const endpoints = req.endpoints ?? {};
+    // Before anything exists: the networks must exist, and bridge networking be on.
+    const planned =
+      networkOf(spec) === 'host'
+        ? []
+        : await this.network.plan({ networkMode: spec.networkMode, endpoints, ports: spec.ports });
+    if (planned.length === 0 && spec.ports.length)
+      throw new WardenError(
+        'CONTAINER_COMMAND_INVALID',
+        `ports can only be published on a bridge network, not with network ${spec.networkMode}`,
+      );
     const image = await this.images.prepare(spec.image, caller);
     const id = randomBytes(32).toString('hex');
     const name = req.name?.replace(/^\//, '') ?? `warden_${id.slice(0, 8)}`;
@@ -82,6 +91,7 @@ export class ContainerCreator {
         autoRemove: req.autoRemove ?? false,
         openStdin: req.openStdin ?? false,
         hostname: req.hostname,
+        ...(Object.keys(endpoints).length ? { endpoints } : {}),
       },
       policyVersion: decision.policyVersion ?? undefined,
       state: 'created',
@@ -113,6 +123,16 @@ export class ContainerCreator {
     } catch (err) {
       files.remove();
       throw err;
+    }
+    if (planned.length) {
+      try {
+        await this.network.allocate(caller, networked(record), planned, files.network);
+      } catch (err) {
+        // Its addresses go with its row (ON DELETE CASCADE).
+        await this.repo.delete(id);
+        files.remove();
+        throw err;
+      }
     }
     await this.audit.record({
       type: 'container.created',

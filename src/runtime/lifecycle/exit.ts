@@ -7,6 +7,8 @@ import type { Syscalls } from '../../platform/ffi';
 import type { CgroupHandle } from '../cgroups';
 import type { ExitStatus } from '../shim/launch-shim';
 import { auditContainer, type ContainerRecord } from '../container/container';
+import { NetworkAttacher } from '../../network';
+import { ContainerFiles } from '../container/container-files';
 import { ContainerRepository } from '../container/container.repository';
 import { LiveContainers, type LiveContainer } from '../container/live-containers';
 import { SYSCALLS } from '../container/runtime.tokens';
@@ -31,6 +33,7 @@ export class ExitRecorder {
     private readonly live: LiveContainers,
     private readonly audit: AuditService,
     private readonly usageRecords: UsageService,
+    private readonly network: NetworkAttacher,
     @Inject(SYSCALLS) private readonly sys: Syscalls,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
@@ -110,9 +113,15 @@ export class ExitRecorder {
           ),
     ]);
     recorded.catch(() => undefined); // awaited below, after the cleanup
-    await entry.cgroup
-      ?.destroy()
-      .catch((err) => this.log.error(`container ${c.id}: cgroup cleanup failed: ${(err as Error).message}`));
+    await Promise.all([
+      entry.cgroup
+        ?.destroy()
+        .catch((err) =>
+          this.log.error(`container ${c.id}: cgroup cleanup failed: ${(err as Error).message}`),
+        ),
+      // Its veth, forwards, held host ports and DNS names go with the process (never throws).
+      this.network.detach(c.id, new ContainerFiles(this.config.dataDir, c.id).dir),
+    ]);
     await Promise.race([entry.log.whenDrained(), new Promise((r) => setTimeout(r, 1000))]);
     entry.log.close();
     try {

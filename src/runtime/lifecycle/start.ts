@@ -62,7 +62,7 @@ export class StartVerb {
     // Throws when the command is invalid or no cgroup can be made: nothing was started.
     const logPath = new ContainerFiles(this.config.dataDir, c.id).log;
     const logStart = logSize(logPath); // this run's output (written by its shim) begins here
-    const launch = await this.launcher.launch(c);
+    const launch = await this.launcher.launch(c, caller);
     if ('failed' in launch) return this.failed(caller, c, launch.failed);
     const { cgroup, launched } = launch;
     const log = new ContainerLog(logPath, logStart);

@@ -1,0 +1,295 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { AuditService } from '../audit';
+import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
+import { WardenError } from '../platform/errors';
+import type { Caller } from '../platform/http';
+import { IpamRepository } from './ipam.repository';
+import { contains, formatAddress, isHostOf, parseAddress, parseCidr, type Cidr } from './ipv4';
+import { BUILTIN_NETWORKS, NETWORK_NAME_RE, type Endpoint, type NetworkRecord } from './network';
+import { NetworkRepository } from './network.repository';
+
+/** What `docker network create` and REST's POST /networks ask for. */
+export interface NetworkCreateInput {
+  name: string;
+  driver?: string;
+  internal?: boolean;
+  labels?: Record<string, string>;
+  options?: Record<string, string>;
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+}
+
+/** Bridge names are at most 15 bytes (IFNAMSIZ - 1). */
+const DEFAULT_BRIDGE = 'warden0';
+const SYSTEM = 'system';
+
+/**
+ * Networks: the built-in three (bridge, host, none) made at boot, user-defined bridge
+ * networks, and containers' places on them (addresses from IpamRepository). Records only:
+ * what exists on the host is the attacher's (network-attacher.ts), made when a container
+ * starts and gone when it stops.
+ */
+@Injectable()
+export class NetworkService implements OnApplicationBootstrap {
+  constructor(
+    private readonly networks: NetworkRepository,
+    private readonly ipam: IpamRepository,
+    private readonly audit: AuditService,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Idempotent (ON CONFLICT on the name): every start, every Warden on the database.
+    const base = { internal: false, labels: {}, options: {}, builtin: true, createdBy: SYSTEM };
+    await this.networks.insert({
+      ...base,
+      id: builtinId('bridge'),
+      name: 'bridge',
+      driver: 'bridge',
+      interface: DEFAULT_BRIDGE,
+      subnet: this.config.network.bridgeSubnet,
+      // As Docker's default bridge: no name resolution between containers.
+      dnsEnabled: false,
+    });
+    await this.networks.insert({
+      ...base,
+      id: builtinId('host'),
+      name: 'host',
+      driver: 'host',
+      dnsEnabled: false,
+    });
+    await this.networks.insert({
+      ...base,
+      id: builtinId('none'),
+      name: 'none',
+      driver: 'null',
+      dnsEnabled: false,
+    });
+  }
+
+  get enabled(): boolean {
+    return this.config.network.mode === 'bridge';
+  }
+
+  list(): Promise<NetworkRecord[]> {
+    return this.networks.list();
+  }
+
+  /** By id, name or unique id prefix: 404 when none, 400 when the prefix is ambiguous. */
+  async get(ref: string): Promise<NetworkRecord> {
+    const found = await this.networks.findByRef(ref);
+    const exact = found.find((n) => n.id === ref) ?? found.find((n) => n.name === ref);
+    if (exact) return exact;
+    if (found.length === 1) return found[0];
+    if (found.length > 1)
+      throw new WardenError('NETWORK_AMBIGUOUS', `network id prefix '${ref}' matches more than one network`, {
+        ref,
+      });
+    throw new WardenError('NETWORK_NOT_FOUND', `network ${ref} not found`, { ref });
+  }
+
+  async create(caller: Caller, input: NetworkCreateInput): Promise<NetworkRecord> {
+    const checked = checkCreate(input);
+    if (!this.enabled)
+      throw new WardenError(
+        'NETWORK_DISABLED',
+        'bridge networking is off on this Warden: start it with WARDEN_NETWORKING=bridge',
+      );
+    const id = randomBytes(32).toString('hex');
+    let created: NetworkRecord | undefined;
+    try {
+      created = await this.networks.insert({
+        id,
+        name: input.name,
+        driver: 'bridge',
+        interface: `wbr-${id.slice(0, 11)}`,
+        subnet: checked.subnet,
+        gateway: checked.gateway,
+        ipRange: input.ipRange,
+        internal: !!input.internal,
+        dnsEnabled: true,
+        builtin: false,
+        labels: input.labels ?? {},
+        options: input.options ?? {},
+        createdBy: caller.principal.id,
+        pool: this.config.network.pool,
+      });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === '23P01')
+        throw new WardenError(
+          'NETWORK_OVERLAP',
+          `subnet ${input.subnet} overlaps the subnet of another network: choose another --subnet`,
+          { subnet: input.subnet },
+          { cause: err },
+        );
+      if (code === '23514')
+        throw new WardenError(
+          'NETWORK_EXHAUSTED',
+          `no /24 left in the network pool ${this.config.network.pool}: give --subnet, or remove unused networks`,
+          {},
+          { cause: err },
+        );
+      throw err;
+    }
+    if (!created)
+      throw new WardenError('NETWORK_EXISTS', `network with name ${input.name} already exists`, {
+        name: input.name,
+      });
+    await this.audit.record({
+      type: 'network.created',
+      principal: caller.principal.id,
+      source: caller.source,
+      subject: created.id,
+      payload: auditNetwork(created),
+    });
+    return created;
+  }
+
+  async remove(caller: Caller, ref: string): Promise<void> {
+    const n = await this.get(ref);
+    if (n.builtin)
+      throw new WardenError('NETWORK_BUILTIN', `${n.name} is a pre-defined network and cannot be removed`, {
+        name: n.name,
+      });
+    if (!(await this.networks.deleteUnused(n.id))) {
+      const users = await this.ipam.ofNetwork(n.id);
+      if (users.length)
+        throw new WardenError(
+          'NETWORK_IN_USE',
+          `network ${n.name} has containers on it (${users.map((u) => u.containerName).join(', ')}): disconnect or remove them first`,
+          { name: n.name, containers: users.map((u) => u.containerId) },
+        );
+      throw new WardenError('NETWORK_NOT_FOUND', `network ${ref} not found`, { ref });
+    }
+    await this.audit.record({
+      type: 'network.removed',
+      principal: caller.principal.id,
+      source: caller.source,
+      subject: n.id,
+      payload: auditNetwork(n),
+    });
+  }
+
+  /** Removes every user-defined network without containers (matching the labels); their names. */
+  async prune(caller: Caller, labels: Array<[string, string | undefined]> = []): Promise<string[]> {
+    const gone = await this.networks.pruneUnused(labels);
+    for (const n of gone)
+      await this.audit.record({
+        type: 'network.removed',
+        principal: caller.principal.id,
+        source: caller.source,
+        subject: n.id,
+        payload: { ...auditNetwork(n), pruned: true },
+      });
+    return gone.map((n) => n.name);
+  }
+
+  endpointsOf(containerId: string): Promise<Endpoint[]> {
+    return this.ipam.ofContainer(containerId);
+  }
+
+  endpointsOfMany(containerIds: string[]): Promise<Map<string, Endpoint[]>> {
+    return this.ipam.ofContainers(containerIds);
+  }
+
+  containersOn(networkId: string) {
+    return this.ipam.ofNetwork(networkId);
+  }
+
+  /**
+   * Gives the container an address on the network: the one asked for (`--ip`, inside the
+   * subnet, not the gateway, not taken) or the next free one. 409 when taken or none is left.
+   */
+  async allocate(
+    network: NetworkRecord,
+    containerId: string,
+    req: { ipv4Address?: string; aliases?: string[] },
+  ): Promise<Endpoint> {
+    const aliases = [...new Set(req.aliases ?? [])];
+    if (req.ipv4Address !== undefined) {
+      const subnet = parseCidr(network.subnet ?? '') as Cidr;
+      const address = parseAddress(req.ipv4Address);
+      if (address === undefined || !isHostOf(subnet, address))
+        throw new WardenError(
+          'VALIDATION_FAILED',
+          `--ip ${req.ipv4Address} is not an address of network ${network.name} (${network.subnet})`,
+        );
+      if (req.ipv4Address === network.gateway)
+        throw new WardenError(
+          'NETWORK_ADDRESS_IN_USE',
+          `--ip ${req.ipv4Address} is the gateway of network ${network.name}`,
+        );
+      const e = await this.ipam.allocateStatic(network.id, containerId, req.ipv4Address, aliases);
+      if (!e)
+        throw new WardenError(
+          'NETWORK_ADDRESS_IN_USE',
+          `address ${req.ipv4Address} is already in use on network ${network.name}`,
+          { network: network.name, address: req.ipv4Address },
+        );
+      return e;
+    }
+    // A racing allocation that took the same address makes ours insert nothing: ask again.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const e = await this.ipam.allocateNext(network.id, containerId, aliases);
+      if (e) return e;
+      if (await this.ipam.isFull(network.id)) break;
+    }
+    throw new WardenError('NETWORK_EXHAUSTED', `no address left on network ${network.name}`, {
+      network: network.name,
+    });
+  }
+
+  release(networkId: string, containerId: string): Promise<boolean> {
+    return this.ipam.release(networkId, containerId);
+  }
+}
+
+/** Docker's ids for its built-in networks are random; Warden's are stable across databases. */
+function builtinId(name: string): string {
+  return Buffer.from(`warden-builtin-network-${name}`).toString('hex').padEnd(64, '0').slice(0, 64);
+}
+
+export const auditNetwork = (n: NetworkRecord) => ({
+  name: n.name,
+  driver: n.driver,
+  subnet: n.subnet ?? null,
+  gateway: n.gateway ?? null,
+  ipRange: n.ipRange ?? null,
+  internal: n.internal,
+  labels: n.labels,
+});
+
+/** The request's own consistency, as Docker checks it (libnetwork ipam): 400 with the reason. */
+export function checkCreate(input: NetworkCreateInput): { subnet?: string; gateway?: string } {
+  const bad = (m: string) => new WardenError('VALIDATION_FAILED', m);
+  if (!NETWORK_NAME_RE.test(input.name))
+    throw bad(`invalid network name '${input.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+  if ((BUILTIN_NETWORKS as readonly string[]).includes(input.name))
+    throw new WardenError('NETWORK_BUILTIN', `${input.name} is a pre-defined network and cannot be created`);
+  if (input.driver !== undefined && input.driver !== '' && input.driver !== 'bridge')
+    throw bad(`network driver '${input.driver}' is not supported by Warden: use bridge`);
+  if (!input.subnet) {
+    if (input.gateway || input.ipRange) throw bad('--gateway and --ip-range need --subnet');
+    return {};
+  }
+  const subnet = parseCidr(input.subnet);
+  if ('problem' in subnet) throw bad(`invalid --subnet: ${subnet.problem}`);
+  if (subnet.prefix > 30) throw bad(`--subnet ${input.subnet} is too small: use a /30 or larger`);
+  let gateway = formatAddress(subnet.base + 1);
+  if (input.gateway) {
+    const g = parseAddress(input.gateway);
+    if (g === undefined || !isHostOf(subnet, g))
+      throw bad(`--gateway ${input.gateway} is not a host address of --subnet ${input.subnet}`);
+    gateway = input.gateway;
+  }
+  if (input.ipRange) {
+    const r = parseCidr(input.ipRange);
+    if ('problem' in r) throw bad(`invalid --ip-range: ${r.problem}`);
+    if (!contains(subnet, r.base) || r.prefix < subnet.prefix)
+      throw bad(`--ip-range ${input.ipRange} is not inside --subnet ${input.subnet}`);
+  }
+  return { subnet: input.subnet, gateway };
+}

@@ -1,0 +1,69 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { NetworkAttacher, type Endpoint, type EndpointRequest } from '../../network';
+import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import { WardenError } from '../../platform/errors';
+import type { Caller } from '../../platform/http';
+import type { ContainerRecord } from '../container/container';
+import { ContainerFiles } from '../container/container-files';
+import { LiveContainers } from '../container/live-containers';
+import { networked, networkOf } from '../container/run-config';
+import { ContainerLocks } from './container-locks';
+import { ContainerRefs } from './container-refs';
+
+/**
+ * `docker network connect|disconnect` for a container that is not running, under its lock:
+ * its next start sets up every network it is on. A running container's namespace is not
+ * changed in place yet (409: stop it first); neither is one on network none or host, which
+ * has no other (as Docker refuses it).
+ */
+@Injectable()
+export class NetworkConnectVerb {
+  constructor(
+    private readonly refs: ContainerRefs,
+    private readonly locks: ContainerLocks,
+    private readonly live: LiveContainers,
+    private readonly network: NetworkAttacher,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+  ) {}
+
+  connect(caller: Caller, ref: string, network: string, req: EndpointRequest = {}): Promise<Endpoint> {
+    return this.locked(ref, 'connected to', network, (c) =>
+      this.network.connect(caller, networked(c), network, req, this.files(c)),
+    );
+  }
+
+  disconnect(caller: Caller, ref: string, network: string): Promise<void> {
+    return this.locked(ref, 'disconnected from', network, (c) =>
+      this.network.disconnect(caller, networked(c), network, this.files(c)),
+    );
+  }
+
+  private files(c: ContainerRecord) {
+    return new ContainerFiles(this.config.dataDir, c.id).network;
+  }
+
+  private async locked<T>(
+    ref: string,
+    verb: string,
+    network: string,
+    act: (c: ContainerRecord) => Promise<T>,
+  ): Promise<T> {
+    const seen = await this.refs.resolve(ref);
+    return this.locks.run(seen.id, async (waited) => {
+      const c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
+      if (c.state === 'running')
+        throw new WardenError(
+          'CONTAINER_RUNNING',
+          `container ${c.name} is running: stop it before it is ${verb} network ${network}`,
+          { id: c.id },
+        );
+      const mode = networked(c).networkMode;
+      if (networkOf(c.spec) === 'host' || mode === 'none')
+        throw new WardenError(
+          'VALIDATION_FAILED',
+          `container ${c.name} runs with network ${mode}, which has no other networks: create it on a bridge network`,
+        );
+      return act(c);
+    });
+  }
+}

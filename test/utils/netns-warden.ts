@@ -1,0 +1,218 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { dockerSave } from '../fixtures/images/archives';
+import { busyboxImage } from '../fixtures/images/fixture-images';
+import { assertBuilt, cliEnv, ROOT } from './cli';
+import { DockerCli } from './docker-cli';
+import { eventually, freshDatabase, freshRedis } from './services';
+import { ADMIN_TOKEN } from './warden';
+
+/**
+ * A whole Warden (`warden up`, compiled) inside a network namespace of its own (issue 16,
+ * point 8): `unshare -n`, its loopback up, and nothing else. Its bridges, veths, addresses,
+ * nft rules and aardvark-dns live and die in that namespace; the machine's own is never
+ * touched. PostgreSQL and Redis are reached on their unix sockets, the Docker API on its
+ * socket file (a path: the docker CLI outside reaches it), and anything on the namespace's
+ * addresses through `inNetns` (nsenter into it).
+ */
+export interface NetnsWarden {
+  pid: number;
+  dataDir: string;
+  socket: string;
+  docker: DockerCli;
+  /** The namespace's nsfs path, for `nsenter --net=`. */
+  netns: string;
+  /** Runs a command inside the namespace (nsenter --net); throws with its output on failure. */
+  inNetns(
+    cmd: string[],
+    opts?: { allowFail?: boolean; timeoutMs?: number },
+  ): { code: number; stdout: string; stderr: string };
+  /** What the namespace holds beyond its loopback: links and nft rules, counted. */
+  footprint(): Footprint;
+  output(): string;
+  close(): Promise<void>;
+}
+
+export interface Footprint {
+  links: string[];
+  addresses: string[];
+  rules: number;
+  aardvark: string[];
+}
+
+let started = 0;
+
+export async function startNetnsWarden(env: Record<string, string> = {}): Promise<NetnsWarden> {
+  assertBuilt();
+  const [db, redis] = await Promise.all([freshDatabase(), freshRedis()]);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wn-'));
+  const socket = path.join(dataDir, 'docker.sock');
+  const wardenEnv = {
+    WARDEN_DATA_DIR: dataDir,
+    WARDEN_DOCKER_SOCKET: socket,
+    WARDEN_PORT: '8484',
+    WARDEN_ADMIN_TOKEN: ADMIN_TOKEN,
+    DATABASE_URL: db.url,
+    REDIS_URL: redis.url,
+    WARDEN_LOG_LEVEL: 'warn',
+    WARDEN_UP_WORKERS: 'inline',
+    WARDEN_NETWORKING: 'bridge',
+    WARDEN_CGROUP_PARENT: `network-test-${process.pid}-${++started}`,
+    ...env,
+  };
+  // unshare execs the shell in the new namespace, the shell execs setpriv, setpriv execs node:
+  // one pid from here to Warden, so the namespace is /proc/<pid>/ns/net. The parent-death
+  // signal stops a Warden whose test run died.
+  const child: ChildProcess = spawn(
+    'unshare',
+    [
+      '-n',
+      '--',
+      'sh',
+      '-c',
+      'ip link set lo up && exec setpriv --pdeathsig=SIGKILL -- "$0" "$@"',
+      process.execPath,
+      path.join(ROOT, 'bin', 'warden.js'),
+      'up',
+    ],
+    { env: cliEnv(wardenEnv), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const pid = child.pid!;
+  const netns = `/proc/${pid}/ns/net`;
+  const hostNetns = fs.readlinkSync('/proc/self/ns/net');
+
+  const inNetns: NetnsWarden['inNetns'] = (cmd, opts = {}) => {
+    // Never in the machine's namespace: the pid must still be ours and in its own.
+    if (fs.readlinkSync(netns) === hostNetns) throw new Error('refusing: the Warden is in the host netns');
+    const r = spawnSync('nsenter', [`--net=${netns}`, '--', ...cmd], {
+      encoding: 'utf8',
+      timeout: opts.timeoutMs ?? 20000,
+    });
+    const res = {
+      code: r.status ?? -1,
+      stdout: r.stdout ?? '',
+      stderr: `${r.stderr ?? ''}${r.error ? ` (${r.error.message})` : ''}${r.signal ? ` (${r.signal})` : ''}`,
+    };
+    if (res.code !== 0 && !opts.allowFail)
+      throw new Error(`in netns: ${cmd.join(' ')} → ${res.code}\n${res.stdout}${res.stderr}`);
+    return res;
+  };
+
+  const aardvarkDir = path.join(dataDir, 'network', 'netavark', 'aardvark-dns');
+  const footprint = (): Footprint => {
+    const links = (JSON.parse(inNetns(['ip', '-j', 'link']).stdout) as Array<{ ifname: string }>)
+      .map((l) => l.ifname)
+      .filter((n) => n !== 'lo');
+    const addresses = (
+      JSON.parse(inNetns(['ip', '-j', 'addr']).stdout) as Array<{
+        ifname: string;
+        addr_info: Array<{ local: string }>;
+      }>
+    )
+      .filter((l) => l.ifname !== 'lo')
+      .flatMap((l) => l.addr_info.map((a) => `${l.ifname}:${a.local}`));
+    const ruleset = JSON.parse(inNetns(['nft', '-j', 'list', 'ruleset']).stdout) as {
+      nftables: Array<Record<string, unknown>>;
+    };
+    const rules = ruleset.nftables.filter((e) => 'rule' in e).length;
+    const aardvark = fs.existsSync(aardvarkDir)
+      ? fs
+          .readdirSync(aardvarkDir)
+          .filter((f) => !f.endsWith('.pid') && !f.endsWith('.lock'))
+          .flatMap((f) =>
+            fs.readFileSync(path.join(aardvarkDir, f), 'utf8').split('\n').slice(1).filter(Boolean),
+          )
+      : [];
+    return { links, addresses, rules, aardvark };
+  };
+
+  const docker = new DockerCli(socket);
+  try {
+    await eventually(
+      `Warden in its netns to answer on ${socket} (output so far:\n${out.slice(-2000)})`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`warden exited ${child.exitCode}:\n${out.slice(-3000)}`);
+        return (await ping(socket)) === 200;
+      },
+      90000,
+    );
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+
+  return {
+    pid,
+    dataDir,
+    socket,
+    docker,
+    netns,
+    inNetns,
+    footprint,
+    output: () => out,
+    close: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 30000)))]);
+        clearTimeout(timer);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      // aardvark-dns is a daemon netavark started for this Warden: ours to stop if left.
+      const pidFile = path.join(aardvarkDir, 'aardvark.pid');
+      if (fs.existsSync(pidFile)) {
+        const apid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+        if (
+          apid > 0 &&
+          fs.existsSync(`/proc/${apid}`) &&
+          fs.readFileSync(`/proc/${apid}/cmdline`, 'utf8').includes(dataDir)
+        )
+          process.kill(apid, 'SIGKILL');
+      }
+      docker.cleanup();
+      await redis.stop();
+      await db.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function ping(socketPath: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.request({ socketPath, method: 'GET', path: '/_ping' }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+/** Loads the busybox fixture through the Docker socket (`docker load`), tagged `tag`. */
+export async function loadBusybox(w: Pick<NetnsWarden, 'socket'>, tag = 'busybox:1.35'): Promise<void> {
+  const tar = await dockerSave(await busyboxImage(), [tag]);
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = http.request(
+      {
+        socketPath: w.socket,
+        method: 'POST',
+        path: '/images/load?quiet=1',
+        headers: { 'content-type': 'application/x-tar', 'content-length': tar.length },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(tar);
+  });
+  if (status !== 200) throw new Error(`docker load: ${status}`);
+}
