@@ -8,6 +8,7 @@ import { CreateSocketPrincipals1795810430800 } from './1795810430800-CreateSocke
 import { CreateUsageSamples1795810430900 } from './1795810430900-CreateUsageSamples';
 import { CreateReports1795810431000 } from './1795810431000-CreateReports';
 import { CreateRegistryUpstreams1795810431100 } from './1795810431100-CreateRegistryUpstreams';
+import { CreateVolumes1796233770874 } from './1796233770874-CreateVolumes';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -24,4 +25,5 @@ export const MIGRATIONS = [
   CreateUsageSamples1795810430900,
   CreateReports1795810431000,
   CreateRegistryUpstreams1795810431100,
+  CreateVolumes1796233770874,
 ];

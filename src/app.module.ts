@@ -14,6 +14,7 @@ import { PolicyModule } from './policy';
 import { RegistryProxyModule } from './registry-proxy';
 import { RuntimeModule } from './runtime';
 import { SystemModule } from './system';
+import { VolumesModule } from './volumes';
 
 /** `up` = API + workers (the workers in a child process unless WARDEN_UP_WORKERS=inline); `serve` and `worker` split them for scale-out. */
 export type Role = 'up' | 'serve' | 'worker';
@@ -50,6 +51,7 @@ export class AppModule {
               SystemModule,
               PolicyModule,
               RuntimeModule,
+              VolumesModule,
               RegistryProxyModule,
               ReportsModule,
               // The Docker Engine API on WARDEN_DOCKER_SOCKET (listens at bootstrap, closes at shutdown).

@@ -30,6 +30,9 @@ export const AUDIT_EVENT_TYPES = [
   'container.started',
   'container.died',
   'container.removed',
+  'volume.created',
+  'volume.mounted',
+  'volume.removed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -53,7 +53,12 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
     Platform: 'linux',
     ExecIDs: null,
     HostConfig: {
-      Binds: c.spec.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ':ro' : ''}`),
+      Binds: [
+        ...c.spec.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ':ro' : ''}`),
+        ...(c.spec.volumes ?? [])
+          .filter((v) => v.name)
+          .map((v) => `${v.name}:${v.target}${v.readOnly ? ':ro' : ''}${v.noCopy ? ',nocopy' : ''}`),
+      ],
       NetworkMode: networkMode(c),
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
       AutoRemove: c.options.autoRemove,
@@ -93,6 +98,16 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
         Mode: b.readOnly ? 'ro' : '',
         RW: !b.readOnly,
         Propagation: 'rprivate',
+      })),
+      ...(c.options.volumeMounts ?? []).map((v) => ({
+        Type: 'volume',
+        Name: v.name,
+        Source: v.source,
+        Destination: v.target,
+        Driver: 'local',
+        Mode: v.readOnly ? 'ro' : 'z',
+        RW: !v.readOnly,
+        Propagation: '',
       })),
     ],
     Config: {

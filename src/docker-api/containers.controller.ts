@@ -99,7 +99,10 @@ export class DockerContainersController {
   }
 
   private async remove(req: DockerRequest, reply: DockerReply): Promise<void> {
-    await this.containers.remove(await req.caller(), req.params.id, { force: flag(req.query.get('force')) });
+    await this.containers.remove(await req.caller(), req.params.id, {
+      force: flag(req.query.get('force')),
+      volumes: flag(req.query.get('v')),
+    });
     reply.empty(204);
   }
 }

@@ -18,6 +18,8 @@ export interface DockerCreateBody {
   Image?: string;
   WorkingDir?: string;
   Labels?: Record<string, string> | null;
+  /** `-v /path`: an anonymous volume at each key. */
+  Volumes?: Record<string, unknown> | null;
   OpenStdin?: boolean;
   StdinOnce?: boolean;
   AttachStdin?: boolean;
@@ -43,7 +45,17 @@ export interface DockerHostConfig {
   UTSMode?: string;
   UsernsMode?: string;
   Binds?: string[] | null;
-  Mounts?: Array<{ Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }> | null;
+  Mounts?: Array<{
+    Type?: string;
+    Source?: string;
+    Target?: string;
+    ReadOnly?: boolean;
+    VolumeOptions?: {
+      NoCopy?: boolean;
+      DriverConfig?: { Name?: string; Options?: Record<string, string> } | null;
+    } | null;
+  }> | null;
+  VolumesFrom?: string[] | null;
   Tmpfs?: Record<string, string> | null;
   Devices?: Array<{ PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }> | null;
   ReadonlyRootfs?: boolean;
@@ -101,9 +113,27 @@ export const dockerHostConfigSchema = z.looseObject({
         Source: optionalText(4096),
         Target: optionalText(4096),
         ReadOnly: z.boolean().optional(),
+        VolumeOptions: z
+          .looseObject({
+            NoCopy: z.boolean().optional(),
+            DriverConfig: z
+              .looseObject({
+                Name: optionalText(64),
+                Options: z.record(text(64), text(4096)).nullable().optional(),
+              })
+              .nullable()
+              .optional(),
+          })
+          .nullable()
+          .optional(),
       }),
     )
     .max(256)
+    .nullable()
+    .optional(),
+  VolumesFrom: z
+    .array(text(256).regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*(:(ro|rw))?$/, 'must be a container[:ro|rw]'))
+    .max(64)
     .nullable()
     .optional(),
   Tmpfs: z.record(text(4096), text(1024)).nullable().optional(),
@@ -145,6 +175,7 @@ export const dockerCreateBodySchema = z.looseObject({
   Image: text(512).optional(),
   WorkingDir: optionalPath('WorkingDir'),
   Labels: z.record(text(1024), text(65_536)).nullable().optional(),
+  Volumes: z.record(text(4096), z.unknown()).nullable().optional(),
   OpenStdin: z.boolean().optional(),
   StdinOnce: z.boolean().optional(),
   AttachStdin: z.boolean().optional(),
@@ -156,7 +187,7 @@ export const dockerCreateBodySchema = z.looseObject({
 
 export interface MappedCreate {
   launch: Record<string, unknown>;
-  options: { autoRemove: boolean; openStdin: boolean; hostname?: string };
+  options: { autoRemove: boolean; openStdin: boolean; hostname?: string; volumesFrom?: string[] };
   warnings: string[];
 }
 
@@ -210,16 +241,34 @@ export function mapCreateBody(body: DockerCreateBody): MappedCreate {
     network = 'none';
   }
 
-  const binds: unknown[] = [...(hc.Binds ?? [])];
+  // `-v name:/path` arrives in Binds beside host paths; `-v /path` in Config.Volumes.
+  const binds: unknown[] = (hc.Binds ?? []).filter((b) => b.startsWith('/'));
+  const volumes: unknown[] = [
+    ...(hc.Binds ?? []).filter((b) => !b.startsWith('/')),
+    ...Object.keys(body.Volumes ?? {}),
+  ];
   for (const m of hc.Mounts ?? []) {
     if (m.Type === 'bind')
       binds.push({ source: m.Source ?? '', target: m.Target ?? '', readOnly: !!m.ReadOnly });
-    else if (m.Type === 'tmpfs')
+    else if (m.Type === 'volume') {
+      const driver = m.VolumeOptions?.DriverConfig;
+      if (driver?.Name || Object.keys(driver?.Options ?? {}).length)
+        throw new WardenError(
+          'VALIDATION_FAILED',
+          `volume driver options in --mount are not supported: create the volume first (docker volume create --opt …)`,
+        );
+      volumes.push({
+        source: m.Source || undefined,
+        target: m.Target ?? '',
+        readOnly: !!m.ReadOnly,
+        noCopy: !!m.VolumeOptions?.NoCopy,
+      });
+    } else if (m.Type === 'tmpfs')
       continue; // handled with Tmpfs below
     else
       throw new WardenError(
         'VALIDATION_FAILED',
-        `mount type '${m.Type}' is not supported by Warden: use bind mounts or tmpfs`,
+        `mount type '${m.Type}' is not supported by Warden: use bind, volume or tmpfs`,
       );
   }
   const tmpfs: Record<string, string> = { ...(hc.Tmpfs ?? {}) };
@@ -254,6 +303,7 @@ export function mapCreateBody(body: DockerCreateBody): MappedCreate {
     ipc: namespaceMode('IpcMode', hc.IpcMode, ['host', 'private', 'shareable', 'none']),
     uts: namespaceMode('UTSMode', hc.UTSMode, ['host', 'private']),
     binds: binds.length ? binds : undefined,
+    volumes: volumes.length ? volumes : undefined,
     tmpfs: Object.keys(tmpfs).length ? tmpfs : undefined,
     devices: hc.Devices?.length
       ? hc.Devices.map((d) => ({
@@ -271,6 +321,7 @@ export function mapCreateBody(body: DockerCreateBody): MappedCreate {
       autoRemove: !!hc.AutoRemove,
       openStdin: !!body.OpenStdin,
       hostname: nonEmpty(body.Hostname),
+      ...(hc.VolumesFrom?.length ? { volumesFrom: hc.VolumesFrom } : {}),
     },
     warnings,
   };

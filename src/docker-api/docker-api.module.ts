@@ -4,6 +4,7 @@ import { AuthModule } from '../auth';
 import { ImagesModule } from '../images';
 import { RegistryProxyModule } from '../registry-proxy';
 import { RuntimeModule } from '../runtime';
+import { VolumesModule } from '../volumes';
 import { DockerContainerStreamsController } from './container-streams.controller';
 import { DockerContainersController } from './containers.controller';
 import { DockerApiServer } from './docker-api.server';
@@ -11,10 +12,11 @@ import { DockerEventsController } from './events.controller';
 import { DockerExecController } from './exec.controller';
 import { DockerImagesController } from './images.controller';
 import { DockerSystemController } from './system.controller';
+import { DockerVolumesController } from './volumes.controller';
 
 /** The Docker Engine API on the unix socket; API roles only (it needs the runtime). */
 @Module({
-  imports: [AuditModule, AuthModule, RuntimeModule, ImagesModule, RegistryProxyModule],
+  imports: [AuditModule, AuthModule, RuntimeModule, ImagesModule, RegistryProxyModule, VolumesModule],
   providers: [
     DockerApiServer,
     DockerSystemController,
@@ -23,6 +25,7 @@ import { DockerSystemController } from './system.controller';
     DockerExecController,
     DockerImagesController,
     DockerEventsController,
+    DockerVolumesController,
   ],
   exports: [DockerApiServer],
 })

@@ -39,6 +39,7 @@ import { DockerEventsController } from './events.controller';
 import { DockerExecController } from './exec.controller';
 import { DockerImagesController } from './images.controller';
 import { DockerSystemController, pingHeaders } from './system.controller';
+import { DockerVolumesController } from './volumes.controller';
 
 type Peer = { uid: number; pid: number } | { error: string };
 
@@ -66,8 +67,9 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     exec: DockerExecController,
     images: DockerImagesController,
     events: DockerEventsController,
+    volumes: DockerVolumesController,
   ) {
-    for (const c of [system, containers, streams, exec, images, events]) c.register(this.router);
+    for (const c of [system, containers, streams, exec, images, events, volumes]) c.register(this.router);
     const unchecked = this.router.list().filter((k) => !DOCKER_ROUTE_SCHEMAS[k]);
     if (unchecked.length)
       throw new Error(`docker routes without a schema in docker-routes.schemas.ts: ${unchecked.join(', ')}`);

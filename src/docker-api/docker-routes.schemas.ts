@@ -54,6 +54,17 @@ const noSuchContainer = (p: Record<string, string>) =>
 const byExec = z.object({ id: z.string().regex(/^[0-9a-f]{1,64}$/, 'must be an exec id (hex)') });
 const byImage = z.object({ name: imageRefParam });
 const none = z.looseObject({});
+const byVolume = z.object({
+  name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/, 'must be a volume name'),
+});
+const noSuchVolume = (p: Record<string, string>) =>
+  new WardenError('VOLUME_NOT_FOUND', `get ${p.name}: no such volume`, { name: p.name });
+const volumeCreate = z.looseObject({
+  Name: z.union([z.literal(''), byVolume.shape.name]).optional(),
+  Driver: text(64).optional(),
+  DriverOpts: z.record(text(64), text(4096)).nullable().optional(),
+  Labels: z.record(text(1024), text(65_536)).nullable().optional(),
+});
 
 const execConfig = z.looseObject({
   AttachStdin: z.boolean().optional(),
@@ -199,6 +210,16 @@ export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
   'POST /images/load': { query: z.looseObject({ quiet: flag }) },
   'GET /images/:name*/json': { params: byImage, query: none },
   'DELETE /images/:name*': { params: byImage, query: z.looseObject({ force: flag, noprune: flag }) },
+  // volumes
+  'GET /volumes': { query: z.looseObject({ filters }) },
+  'POST /volumes/create': { query: none, body: volumeCreate },
+  'POST /volumes/prune': { query: z.looseObject({ filters }) },
+  'GET /volumes/:name': { params: byVolume, notFound: noSuchVolume, query: none },
+  'DELETE /volumes/:name': {
+    params: byVolume,
+    notFound: noSuchVolume,
+    query: z.looseObject({ force: flag }),
+  },
   // events
   'GET /events': { query: z.looseObject({ since: time, until: time, filters }) },
 };

@@ -7,5 +7,7 @@ export * from './spec/units';
 export * from './document/policy-document';
 export * from './checks';
 export * from './evaluate';
+export * from './evaluate-volume';
+export * from './spec/volume-spec';
 export type { ImageReference, ParseImageReferenceOptions } from '../images';
 export { formatImageReference, imageName, parseImageReference } from '../images';

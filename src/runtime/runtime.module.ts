@@ -7,6 +7,7 @@ import { ContainerInspector } from './container/container-inspector';
 import { ContainerRepository } from './container/container.repository';
 import { ContainerService } from './container/container.service';
 import { ContainerLauncher } from './container/container-launcher';
+import { ContainerVolumes } from './container/container-volumes';
 import { ContainerUsageController } from './container/container-usage.controller';
 import { ContainersController } from './container/containers.controller';
 import { LiveContainers } from './container/live-containers';
@@ -29,10 +30,11 @@ import { createLibcSyscalls } from '../platform/ffi';
 import { ImageProvider, ImagesModule } from '../images';
 import { RegistryProxyModule } from '../registry-proxy';
 import { StoreImageProvider } from './container/store-image-provider';
+import { VolumesModule } from '../volumes';
 
 /** The container runtime: lifecycle, exec, logs, stats, and the images it runs from. */
 @Module({
-  imports: [AuditModule, PolicyModule, ImagesModule, RegistryProxyModule],
+  imports: [AuditModule, PolicyModule, ImagesModule, RegistryProxyModule, VolumesModule],
   providers: [
     {
       provide: CGROUP_DRIVER,
@@ -49,6 +51,7 @@ import { StoreImageProvider } from './container/store-image-provider';
     ContainerLocks,
     ContainerRefs,
     ContainerCreator,
+    ContainerVolumes,
     ExitRecorder,
     StartVerb,
     StopVerb,

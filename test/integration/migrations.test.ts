@@ -54,6 +54,7 @@ describe('migrations on an empty database', () => {
       CreateSocketPrincipals1795810430800: ['socket_principals'],
       CreateUsageSamples1795810430900: ['usage_samples'],
       CreateRegistryUpstreams1795810431100: ['registry_upstreams'],
+      CreateVolumes1796233770874: ['container_volumes', 'volumes'],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);

@@ -9,6 +9,9 @@ import { latestTagCheck } from './latest-tag.check';
 import { privilegedCheck } from './privileged.check';
 import { requiredLabelsCheck } from './required-labels.check';
 import { resourceLimitsCheck } from './resource-limits.check';
+import { volumeDriversCheck } from './volume-drivers.check';
+import { volumeOptionsCheck } from './volume-options.check';
+import type { VolumeCheck } from './check-result';
 
 export * from './check-result';
 export {
@@ -22,6 +25,8 @@ export {
   privilegedCheck,
   requiredLabelsCheck,
   resourceLimitsCheck,
+  volumeDriversCheck,
+  volumeOptionsCheck,
 };
 
 /** Every check, in the order reasons are listed in a decision (stable, so decisions diff cleanly). */
@@ -37,3 +42,6 @@ export const ALL_CHECKS: readonly Check[] = [
   devicesCheck,
   requiredLabelsCheck,
 ];
+
+/** Every check of a volume's creation, in the order reasons are listed. */
+export const VOLUME_CHECKS: readonly VolumeCheck[] = [volumeDriversCheck, volumeOptionsCheck];

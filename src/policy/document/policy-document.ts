@@ -43,6 +43,11 @@ export interface PolicyRules {
   binds?: { allowedHostPaths: string[] };
   devices?: { allowedHostPaths: string[] };
   labels?: { required: string[] };
+  /**
+   * Volumes (issue 17): which drivers and driver options a volume may use (an option such as
+   * `device` or `o` can reach host paths or NFS), and its size in bytes.
+   */
+  volumes?: { allowedDrivers?: string[]; allowedOptions?: string[]; size?: LimitRule };
 }
 
 export type PolicyMode = 'enforce' | 'audit';
@@ -90,6 +95,13 @@ export const policyDocumentInputSchema = z.strictObject({
     binds: pathList.optional(),
     devices: pathList.optional(),
     labels: z.strictObject({ required: z.array(z.string()) }).optional(),
+    volumes: z
+      .strictObject({
+        allowedDrivers: z.array(z.string()).optional(),
+        allowedOptions: z.array(z.string()).optional(),
+        size: limit(size).optional(),
+      })
+      .optional(),
   }),
 });
 
@@ -142,6 +154,12 @@ export function normalizePolicyDocument(doc: PolicyDocument): PolicyDocument {
   if (r.devices)
     rules.devices = { allowedHostPaths: sortedUnique(r.devices.allowedHostPaths.map(normalizeHostPath)) };
   if (r.labels) rules.labels = { required: sortedUnique(r.labels.required.map((l) => l.trim())) };
+  if (r.volumes) {
+    const v: NonNullable<PolicyRules['volumes']> = { ...r.volumes };
+    if (r.volumes.allowedDrivers) v.allowedDrivers = sortedUnique(r.volumes.allowedDrivers);
+    if (r.volumes.allowedOptions) v.allowedOptions = sortedUnique(r.volumes.allowedOptions);
+    rules.volumes = v;
+  }
   const out: PolicyDocument = { name: doc.name, mode: doc.mode, rules };
   if (doc.description !== undefined) out.description = doc.description;
   return out;
@@ -260,6 +278,18 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
     if (d.rules.labels.required.some((l) => l.trim() === ''))
       errors.push('rules.labels.required: a label name is empty');
   }
+  if (d.rules.volumes) {
+    const v = d.rules.volumes;
+    rules.volumes = {};
+    if (v.allowedDrivers) rules.volumes.allowedDrivers = v.allowedDrivers;
+    if (v.allowedOptions) rules.volumes.allowedOptions = v.allowedOptions;
+    const sized = convertLimit('rules.volumes.size', v.size, toBytes, errors);
+    if (sized) rules.volumes.size = sized;
+    [...(v.allowedDrivers ?? []), ...(v.allowedOptions ?? [])].forEach((name) => {
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name))
+        errors.push(`rules.volumes: ${JSON.stringify(name)} is not a driver or option name`);
+    });
+  }
   if (errors.length) return { ok: false, errors };
   const doc: PolicyDocument = { name: d.name, mode: d.mode, rules };
   if (d.description !== undefined) doc.description = d.description;
@@ -280,7 +310,7 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
     name: BASELINE_POLICY_NAME,
     mode: 'enforce',
     description:
-      'Built-in safe defaults: caps filled in, no privileged, host namespaces, capabilities or host mounts.',
+      'Built-in safe defaults: caps filled in, no privileged, host namespaces, capabilities or host mounts; local volumes only.',
     rules: {
       resources: {
         memory: { default: 512 * 1024 ** 2 },
@@ -293,6 +323,8 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
       capabilities: { allowAdd: [] },
       binds: { allowedHostPaths: [] },
       devices: { allowedHostPaths: [] },
+      // `size` is the only option of the local driver that reaches no host path or network.
+      volumes: { allowedDrivers: ['local'], allowedOptions: ['size'] },
     },
   });
 }

@@ -9,6 +9,10 @@ import {
   BindMount,
   DeviceMapping,
   TmpfsMount,
+  VolumeMount,
+  VolumeInput,
+  parseVolume,
+  volumeInputSchema,
   BindInput,
   DeviceInput,
   TmpfsInput,
@@ -34,7 +38,7 @@ export interface HostNamespaces {
   uts: boolean;
 }
 
-export type { BindMount, DeviceMapping, TmpfsMount };
+export type { BindMount, DeviceMapping, TmpfsMount, VolumeMount };
 
 export interface ContainerSpec {
   image: SpecImage;
@@ -60,6 +64,8 @@ export interface ContainerSpec {
   /** 'none' | 'host' | 'bridge' | 'container:<id>' | a network name */
   networkMode: string;
   binds: BindMount[];
+  /** Named and anonymous volumes (issue 17); the image's own `VOLUME`s are added at create. */
+  volumes: VolumeMount[];
   tmpfs: TmpfsMount[];
   devices: DeviceMapping[];
   readOnlyRootfs: boolean;
@@ -115,6 +121,7 @@ export const launchRequestSchema = z.strictObject({
   ipc: z.enum(['host', 'private', 'shareable', 'none']).optional(),
   uts: z.enum(['host', 'private']).optional(),
   binds: z.array(bindInputSchema).max(256).optional(),
+  volumes: z.array(volumeInputSchema).max(256).optional(),
   tmpfs: z
     .union([z.array(tmpfsInputSchema), z.record(z.string(), z.string())], {
       error: 'must be ["/run:size=64m", ...], [{target, size}] or {"/run": "size=64m"}',
@@ -322,6 +329,7 @@ export function toContainerSpec(
     },
     networkMode,
     binds: convertMounts<BindInput, BindMount>('binds', req.binds, parseBind, errors),
+    volumes: convertMounts<VolumeInput, VolumeMount>('volumes', req.volumes, parseVolume, errors),
     tmpfs: convertMounts<TmpfsInput, TmpfsMount>(
       'tmpfs',
       Array.isArray(req.tmpfs)
@@ -350,7 +358,7 @@ export function toContainerSpec(
   convertResources(req, spec, errors);
 
   const targets = new Set<string>();
-  for (const t of [...spec.binds.map((b) => b.target), ...spec.tmpfs.map((m) => m.target)]) {
+  for (const t of [...spec.binds, ...spec.volumes, ...spec.tmpfs].map((m) => m.target)) {
     if (targets.has(t)) errors.push(`mounts: ${t} is mounted more than once`);
     targets.add(t);
   }

@@ -66,7 +66,7 @@ export class ContainerService implements BeforeApplicationShutdown {
     return this.restarter.restart(caller, ref, timeoutSec);
   }
 
-  remove(caller: Caller, ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  remove(caller: Caller, ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     return this.remover.remove(caller, ref, opts);
   }
 

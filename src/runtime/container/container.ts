@@ -1,4 +1,5 @@
 import type { ContainerSpec } from '../../policy';
+import type { ResolvedVolumeMount } from '../../volumes';
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'dead';
 
@@ -7,6 +8,8 @@ export interface ContainerOptions {
   autoRemove: boolean;
   openStdin: boolean;
   hostname?: string;
+  /** The volumes it mounts, resolved at create (named, anonymous, the image's `VOLUME`s). */
+  volumeMounts?: ResolvedVolumeMount[];
 }
 
 export interface ContainerRecord {

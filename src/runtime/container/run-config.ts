@@ -53,6 +53,8 @@ export function networkOf(spec: ContainerSpec): 'none' | 'host' {
   return spec.networkMode === 'host' || spec.hostNamespaces.net ? 'host' : 'none';
 }
 
+const depth = (p: string) => p.split('/').filter(Boolean).length;
+
 export function buildRunConfig(
   c: ContainerRecord,
   image: PreparedImage,
@@ -66,7 +68,7 @@ export function buildRunConfig(
   const user = resolveUser(spec.user ?? image.config.user, image.lowerdirs);
   const hostname = hostnameOf(c);
   const mounts: ShimMount[] = [
-    ...spec.binds.map((b): ShimMount => ({
+    ...[...spec.binds, ...(c.options.volumeMounts ?? [])].map((b): ShimMount => ({
       type: 'bind',
       source: b.source,
       destination: b.target,
@@ -74,6 +76,8 @@ export function buildRunConfig(
     })),
     ...spec.tmpfs.map((t): ShimMount => ({ type: 'tmpfs', destination: t.target, sizeBytes: t.sizeBytes })),
   ];
+  // Parents before children (Docker sorts by depth): `-v a:/data -v b:/data/sub` needs /data first.
+  mounts.sort((a, b) => depth(a.destination) - depth(b.destination));
   return {
     mode: 'run',
     rootfs: files.rootfs,
