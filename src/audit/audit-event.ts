@@ -30,6 +30,7 @@ export const AUDIT_EVENT_TYPES = [
   'container.started',
   'container.died',
   'container.removed',
+  'container.files.copied',
   'volume.created',
   'volume.mounted',
   'volume.removed',

@@ -13,6 +13,7 @@ import { DockerExecController } from './exec.controller';
 import { DockerImagesController } from './images.controller';
 import { DockerSystemController } from './system.controller';
 import { DockerVolumesController } from './volumes.controller';
+import { DockerArchiveController } from './archive.controller';
 
 /** The Docker Engine API on the unix socket; API roles only (it needs the runtime). */
 @Module({
@@ -26,6 +27,7 @@ import { DockerVolumesController } from './volumes.controller';
     DockerImagesController,
     DockerEventsController,
     DockerVolumesController,
+    DockerArchiveController,
   ],
   exports: [DockerApiServer],
 })

@@ -40,6 +40,7 @@ import { DockerExecController } from './exec.controller';
 import { DockerImagesController } from './images.controller';
 import { DockerSystemController, pingHeaders } from './system.controller';
 import { DockerVolumesController } from './volumes.controller';
+import { DockerArchiveController } from './archive.controller';
 
 type Peer = { uid: number; pid: number } | { error: string };
 
@@ -68,8 +69,10 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     images: DockerImagesController,
     events: DockerEventsController,
     volumes: DockerVolumesController,
+    archive: DockerArchiveController,
   ) {
-    for (const c of [system, containers, streams, exec, images, events, volumes]) c.register(this.router);
+    for (const c of [system, containers, streams, exec, images, events, volumes, archive])
+      c.register(this.router);
     const unchecked = this.router.list().filter((k) => !DOCKER_ROUTE_SCHEMAS[k]);
     if (unchecked.length)
       throw new Error(`docker routes without a schema in docker-routes.schemas.ts: ${unchecked.join(', ')}`);

@@ -181,6 +181,19 @@ export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
     notFound: noSuchContainer,
     query: z.looseObject({ ps_args: text(256).optional() }),
   },
+  // files in and out
+  'GET /containers/:id/archive': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ path: text(4096).optional() }),
+  },
+  'PUT /containers/:id/archive': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ path: text(4096).optional(), noOverwriteDirNonDir: flag, copyUIDGID: flag }),
+  },
+  'GET /containers/:id/export': { params: byContainer, notFound: noSuchContainer, query: none },
+  'GET /containers/:id/changes': { params: byContainer, notFound: noSuchContainer, query: none },
   // exec
   'POST /containers/:id/exec': {
     params: byContainer,

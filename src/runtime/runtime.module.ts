@@ -8,6 +8,8 @@ import { ContainerRepository } from './container/container.repository';
 import { ContainerService } from './container/container.service';
 import { ContainerLauncher } from './container/container-launcher';
 import { ContainerVolumes } from './container/container-volumes';
+import { ContainerArchive } from './archive/container-archive';
+import { ContainerRoots } from './archive/container-root';
 import { ContainerUsageController } from './container/container-usage.controller';
 import { ContainersController } from './container/containers.controller';
 import { LiveContainers } from './container/live-containers';
@@ -52,6 +54,8 @@ import { VolumesModule } from '../volumes';
     ContainerRefs,
     ContainerCreator,
     ContainerVolumes,
+    ContainerRoots,
+    ContainerArchive,
     ExitRecorder,
     StartVerb,
     StopVerb,
@@ -68,6 +72,7 @@ import { VolumesModule } from '../volumes';
   controllers: [ContainersController, ContainerUsageController],
   exports: [
     ContainerService,
+    ContainerArchive,
     ContainerInspector,
     ExecService,
     LiveContainers,

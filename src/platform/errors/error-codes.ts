@@ -88,6 +88,7 @@ export const ERROR_STATUS = {
   CONTAINER_START_FAILED: 500, // a start that failed for a reason nothing classified (a bug: logged)
   CONTAINER_SETUP_FAILED: 422, // the shim could not set the container up as configured (a mount, workdir, limit): step + errno
   EXEC_NOT_FOUND: 404,
+  CONTAINER_PATH_NOT_FOUND: 404,
   // volumes
   VOLUME_NOT_FOUND: 404,
   VOLUME_IN_USE: 409,
