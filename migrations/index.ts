@@ -9,6 +9,7 @@ import { CreateUsageSamples1795810430900 } from './1795810430900-CreateUsageSamp
 import { CreateReports1795810431000 } from './1795810431000-CreateReports';
 import { CreateRegistryUpstreams1795810431100 } from './1795810431100-CreateRegistryUpstreams';
 import { CreateVolumes1796233770874 } from './1796233770874-CreateVolumes';
+import { AllowPausedContainers1796236776426 } from './1796236776426-AllowPausedContainers';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -26,4 +27,5 @@ export const MIGRATIONS = [
   CreateReports1795810431000,
   CreateRegistryUpstreams1795810431100,
   CreateVolumes1796233770874,
+  AllowPausedContainers1796236776426,
 ];

@@ -24,10 +24,14 @@ function envOf(c: ContainerRecord, image?: ImageRecord): string[] {
 const networkMode = (c: ContainerRecord) =>
   c.spec.networkMode === 'host' || c.spec.hostNamespaces.net ? 'host' : 'none';
 
+/** The image as the client named it (`alpine`, not `docker.io/library/alpine:latest`), as Docker shows it. */
+const imageAsGiven = (c: ContainerRecord) => c.options.imageAsGiven ?? c.image;
+
 export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Record<string, unknown> {
   const argv = commandOf(c, image);
   const limits = cgroupLimits(c.spec);
-  const running = c.state === 'running';
+  // A paused container's process is there, only frozen: Docker says Running and Paused.
+  const running = c.state === 'running' || c.state === 'paused';
   return {
     Id: c.id,
     Created: c.createdAt,
@@ -36,7 +40,7 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
     State: {
       Status: c.state,
       Running: running,
-      Paused: false,
+      Paused: c.state === 'paused',
       Restarting: false,
       OOMKilled: c.oomKilled,
       Dead: c.state === 'dead',
@@ -122,7 +126,7 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
       StdinOnce: c.options.openStdin,
       Env: envOf(c, image),
       Cmd: c.spec.command.length ? c.spec.command : (image?.config.Cmd ?? null),
-      Image: c.image,
+      Image: imageAsGiven(c),
       Volumes: null,
       WorkingDir: c.spec.workingDir ?? image?.config.WorkingDir ?? '',
       Entrypoint: c.spec.entrypoint ?? image?.config.Entrypoint ?? null,
@@ -156,6 +160,8 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   switch (c.state) {
     case 'running':
       return `Up ${humanDuration(now - Date.parse(c.startedAt ?? c.createdAt))}`;
+    case 'paused':
+      return `Up ${humanDuration(now - Date.parse(c.startedAt ?? c.createdAt))} (Paused)`;
     case 'exited':
       return `Exited (${c.exitCode ?? 0}) ${humanDuration(now - Date.parse(c.finishedAt ?? c.createdAt))} ago`;
     case 'dead':
@@ -169,7 +175,7 @@ export function summarizeContainer(c: ContainerRecord, image?: ImageRecord): Rec
   return {
     Id: c.id,
     Names: [`/${c.name}`],
-    Image: c.image,
+    Image: imageAsGiven(c),
     ImageID: c.imageDigest ?? '',
     Command: commandOf(c, image).join(' '),
     Created: Math.floor(Date.parse(c.createdAt) / 1000),

@@ -181,6 +181,14 @@ export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
     notFound: noSuchContainer,
     query: z.looseObject({ ps_args: text(256).optional() }),
   },
+  'POST /containers/:id/pause': { params: byContainer, notFound: noSuchContainer, query: none },
+  'POST /containers/:id/unpause': { params: byContainer, notFound: noSuchContainer, query: none },
+  'POST /containers/:id/rename': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ name: text(256).optional() }),
+  },
+  'POST /containers/prune': { query: z.looseObject({ filters }) },
   // files in and out
   'GET /containers/:id/archive': {
     params: byContainer,

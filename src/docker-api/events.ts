@@ -60,6 +60,12 @@ export function eventsOf(row: AuditRow): DockerEvent[] {
     }
     case 'container.removed':
       return [container('destroy')];
+    case 'container.paused':
+      return [container('pause')];
+    case 'container.unpaused':
+      return [container('unpause')];
+    case 'container.renamed':
+      return [container('rename', { oldName: str(p.oldName) ?? '' })];
     case 'volume.created':
     case 'volume.mounted':
     case 'volume.removed': {

@@ -26,6 +26,8 @@ import { RestartVerb } from './lifecycle/restart';
 import { StartVerb } from './lifecycle/start';
 import { StopVerb } from './lifecycle/stop';
 import { WaitVerb } from './lifecycle/wait';
+import { PauseVerb } from './lifecycle/pause';
+import { RenameVerb } from './lifecycle/rename';
 import { nativeShimRunner } from './shim/shim-runner';
 import { UsageSampler } from './container/usage-sampler';
 import { createLibcSyscalls } from '../platform/ffi';
@@ -63,6 +65,8 @@ import { VolumesModule } from '../volumes';
     RestartVerb,
     RemoveVerb,
     WaitVerb,
+    PauseVerb,
+    RenameVerb,
     ContainerLauncher,
     ContainerInspector,
     ExecService,

@@ -1,11 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { importBusybox } from '../utils/containers';
-import { DOCKER_BIN, DockerCli, hasDockerCli, socketRequest } from '../utils/docker-cli';
-import { api, startTestWarden, TestWarden } from '../utils/warden';
+import {
+  DOCKER_BIN,
+  DockerCli,
+  startDockerWarden,
+  dockerOk,
+  hasDockerCli,
+  socketRequest,
+} from '../utils/docker-cli';
+import { api, TestWarden } from '../utils/warden';
 
 const isRoot = process.getuid?.() === 0;
 const ready = isRoot && hasDockerCli();
@@ -18,28 +23,16 @@ const BB = 'busybox:1.35';
 suite('files in and out: docker cp, export, diff', () => {
   let w: TestWarden;
   let docker: DockerCli;
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wcp-'));
-  const socket = path.join(tmp, 'docker.sock');
+  let tmp: string;
+  let socket: string;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    w = await startTestWarden('up', {
-      WARDEN_DOCKER_SOCKET: socket,
-      WARDEN_CGROUP_PARENT: `volumes-cp-${process.pid}`,
-    });
-    await importBusybox(w);
-    docker = new DockerCli(socket);
+    ({ w, docker, tmp, socket, close } = await startDockerWarden(`volumes-cp-${process.pid}`));
   });
-  afterAll(async () => {
-    await w?.close();
-    docker?.cleanup();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => close?.());
 
-  const ok = async (args: string[]) => {
-    const r = await docker.run(args);
-    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} → ${r.code}\n${r.stdout}${r.stderr}`);
-    return r.stdout;
-  };
+  const ok = (args: string[]) => dockerOk(docker, args);
 
   it.each(['running', 'stopped'])('copies both ways on a %s container', async (state) => {
     const name = `cp-${state}`;

@@ -1,12 +1,17 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { dockerSave } from '../fixtures/images/archives';
 import { busyboxLayerTar } from '../fixtures/images/fixture-images';
 import { buildImage, tarOf } from '../fixtures/images/oci-image';
-import { ADMIN_TOKEN, api, startTestWarden, TestWarden } from '../utils/warden';
-import { importBusybox } from '../utils/containers';
-import { DOCKER_BIN, DockerCli, hasDockerCli } from '../utils/docker-cli';
+import { ADMIN_TOKEN, api, TestWarden } from '../utils/warden';
+import {
+  DOCKER_BIN,
+  DockerCli,
+  startDockerWarden,
+  dockerFails,
+  dockerOk,
+  hasDockerCli,
+} from '../utils/docker-cli';
 
 const isRoot = process.getuid?.() === 0;
 const ready = isRoot && hasDockerCli();
@@ -33,39 +38,21 @@ async function volumeImage(): Promise<Buffer> {
 suite('volumes through the real docker CLI', () => {
   let w: TestWarden;
   let docker: DockerCli;
-  const sockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wv-'));
-  const socket = path.join(sockDir, 'docker.sock');
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    w = await startTestWarden('up', {
-      WARDEN_DOCKER_SOCKET: socket,
-      WARDEN_CGROUP_PARENT: `volumes-test-${process.pid}`,
-    });
-    await importBusybox(w);
+    ({ w, docker, close } = await startDockerWarden(`volumes-test-${process.pid}`));
     const r = await fetch(`${w.url}/images/import`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/x-tar' },
       body: await volumeImage(),
     });
     expect(r.status).toBe(201);
-    docker = new DockerCli(socket);
   });
-  afterAll(async () => {
-    await w?.close();
-    docker?.cleanup();
-    fs.rmSync(sockDir, { recursive: true, force: true });
-  });
+  afterAll(() => close?.());
 
-  const ok = async (args: string[]) => {
-    const r = await docker.run(args);
-    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} → ${r.code}\n${r.stdout}${r.stderr}`);
-    return r.stdout;
-  };
-  const fails = async (args: string[]) => {
-    const r = await docker.run(args);
-    expect(r.code).not.toBe(0);
-    return r.stderr;
-  };
+  const ok = (args: string[]) => dockerOk(docker, args);
+  const fails = (args: string[]) => dockerFails(docker, args);
   const names = async (...filters: string[]) =>
     (await ok(['volume', 'ls', '-q', ...filters.flatMap((f) => ['-f', f])])).split('\n').filter(Boolean);
 

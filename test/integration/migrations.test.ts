@@ -55,6 +55,7 @@ describe('migrations on an empty database', () => {
       CreateUsageSamples1795810430900: ['usage_samples'],
       CreateRegistryUpstreams1795810431100: ['registry_upstreams'],
       CreateVolumes1796233770874: ['container_volumes', 'volumes'],
+      AllowPausedContainers1796236776426: [],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);

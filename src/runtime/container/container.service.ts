@@ -9,6 +9,8 @@ import { RestartVerb } from '../lifecycle/restart';
 import { StartVerb } from '../lifecycle/start';
 import { StopVerb } from '../lifecycle/stop';
 import { WaitVerb } from '../lifecycle/wait';
+import { PauseVerb } from '../lifecycle/pause';
+import { RenameVerb } from '../lifecycle/rename';
 import type { ContainerRecord } from './container';
 import { ContainerFilter, ContainerRepository } from './container.repository';
 import { LiveContainers, type ExitNotice, type WaitCondition } from './live-containers';
@@ -33,7 +35,26 @@ export class ContainerService implements BeforeApplicationShutdown {
     private readonly restarter: RestartVerb,
     private readonly remover: RemoveVerb,
     private readonly waiter: WaitVerb,
+    private readonly pauser: PauseVerb,
+    private readonly renamer: RenameVerb,
   ) {}
+
+  pause(caller: Caller, ref: string): Promise<ContainerRecord> {
+    return this.pauser.pause(caller, ref);
+  }
+
+  unpause(caller: Caller, ref: string): Promise<ContainerRecord> {
+    return this.pauser.unpause(caller, ref);
+  }
+
+  rename(caller: Caller, ref: string, name: string): Promise<ContainerRecord> {
+    return this.renamer.rename(caller, ref, name);
+  }
+
+  /** `container prune`: the stopped containers the filters pick. */
+  prune(caller: Caller, filter: Parameters<RenameVerb['prune']>[1]) {
+    return this.renamer.prune(caller, filter);
+  }
 
   /** Decide → image → files → record → audit; see lifecycle/create.ts. */
   create(caller: Caller, req: CreateRequest): Promise<ContainerRecord> {

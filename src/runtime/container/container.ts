@@ -1,13 +1,15 @@
 import type { ContainerSpec } from '../../policy';
 import type { ResolvedVolumeMount } from '../../volumes';
 
-export type ContainerState = 'created' | 'running' | 'exited' | 'dead';
+export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'dead';
 
 /** How to run it, beyond what policy judges: Docker's run options that carry no privilege. */
 export interface ContainerOptions {
   autoRemove: boolean;
   openStdin: boolean;
   hostname?: string;
+  /** The image reference as the request wrote it (Docker's Config.Image); `image` is normalised. */
+  imageAsGiven?: string;
   /** The volumes it mounts, resolved at create (named, anonymous, the image's `VOLUME`s). */
   volumeMounts?: ResolvedVolumeMount[];
 }

@@ -88,6 +88,7 @@ export class ContainerCreator {
         autoRemove: req.autoRemove ?? false,
         openStdin: req.openStdin ?? false,
         hostname: req.hostname,
+        ...(typeof req.launch.image === 'string' ? { imageAsGiven: req.launch.image } : {}),
         ...(volumeMounts.length ? { volumeMounts } : {}),
       },
       policyVersion: decision.policyVersion ?? undefined,

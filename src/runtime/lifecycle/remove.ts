@@ -12,6 +12,7 @@ import { ContainerLocks } from './container-locks';
 import { ContainerRefs } from './container-refs';
 import { ExitRecorder } from './exit';
 import { killRunning } from './kill';
+import { PauseVerb } from './pause';
 import { fromStates, stateConflict } from './transitions';
 
 const SYSTEM: Caller = { principal: { id: 'system', role: 'admin', teams: [] }, source: { via: 'system' } };
@@ -34,6 +35,7 @@ export class RemoveVerb {
     private readonly launcher: ContainerLauncher,
     private readonly audit: AuditService,
     private readonly volumes: ContainerVolumes,
+    private readonly pauses: PauseVerb,
     exits: ExitRecorder,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {
@@ -49,7 +51,8 @@ export class RemoveVerb {
     const seen = await this.refs.resolve(ref);
     await this.locks.run(seen.id, async (waited) => {
       let c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
-      if (c.state === 'running') {
+      if (c.state === 'paused' && opts.force) c = await this.pauses.thawIfPaused(c);
+      if (c.state === 'running' || c.state === 'paused') {
         if (!opts.force) throw stateConflict(c, 'remove', 'stop it first or force-remove');
         await killRunning(this.live, c, 'remove');
         c = await this.refs.current(c);

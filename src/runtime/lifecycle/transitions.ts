@@ -22,7 +22,11 @@ import type { ContainerRecord, ContainerState } from '../container/container';
  *   wait      any                          (reads only)               404 when gone
  *   exec      running                      running                    409
  *   (exit)    running                      exited                     (the shim's EXIT; recovery)
- *   pause     reserved: no state yet (paused), no verb
+ *   pause     running                      paused (cgroup frozen)     paused: 409
+ *   unpause   paused                       running (thawed)           409
+ *   rename    any                          (same state, new name)     409 name in use
+ *
+ * stop, kill and a forced remove of a paused container thaw it first (→ running), then act.
  *
  * `dead` is a container that Warden could not bring to a known end (today only a row left
  * by an older version): it can only be removed.
@@ -32,7 +36,7 @@ import type { ContainerRecord, ContainerState } from '../container/container';
  * remove after a kill sees the kill's exit recorded. The guarded writes keep this true
  * across processes, where the lock does not reach.
  */
-export type Verb = 'start' | 'stop' | 'kill' | 'restart' | 'remove' | 'exec' | 'exit';
+export type Verb = 'start' | 'stop' | 'kill' | 'restart' | 'remove' | 'exec' | 'exit' | 'pause' | 'unpause';
 
 interface Transition {
   /** States the verb acts from. */
@@ -49,6 +53,8 @@ export const TRANSITIONS: Readonly<Record<Verb, Transition>> = {
   remove: { from: ['created', 'exited', 'dead'] },
   exec: { from: ['running'] },
   exit: { from: ['running'] },
+  pause: { from: ['running'] },
+  unpause: { from: ['paused'] },
 };
 
 /** The states `verb` may write from: what its guarded UPDATE's `state = ANY($2)` gets. */
