@@ -34,6 +34,7 @@ export const AUDIT_EVENT_TYPES = [
   'container.paused',
   'container.unpaused',
   'container.renamed',
+  'container.updated',
   'volume.created',
   'volume.mounted',
   'volume.removed',

@@ -5,7 +5,7 @@ import { ContainerInspector, ContainerService } from '../runtime';
 import type { ContainerRecord, ContainerState } from '../runtime';
 import { WardenError } from '../platform/errors';
 import { inspectContainer, summarizeContainer } from './container-views';
-import { mapCreateBody, type DockerCreateBody } from './create-body';
+import { mapCreateBody, type DockerCreateBody, type DockerHostConfig } from './create-body';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 import { labelPair, parseFilters } from './filters';
 import { flag, optionalInt } from './query';
@@ -33,7 +33,8 @@ export class DockerContainersController {
       .add('POST', '/containers/:id/pause', (q, s) => this.pause(q, s), WRITERS)
       .add('POST', '/containers/:id/unpause', (q, s) => this.unpause(q, s), WRITERS)
       .add('POST', '/containers/:id/rename', (q, s) => this.rename(q, s), WRITERS)
-      .add('POST', '/containers/prune', (q, s) => this.prune(q, s), WRITERS);
+      .add('POST', '/containers/prune', (q, s) => this.prune(q, s), WRITERS)
+      .add('POST', '/containers/:id/update', (q, s) => this.update(q, s), WRITERS);
   }
 
   private async create(req: DockerRequest, reply: DockerReply): Promise<void> {
@@ -100,6 +101,28 @@ export class DockerContainersController {
   private async restart(req: DockerRequest, reply: DockerReply): Promise<void> {
     await this.containers.restart(await req.caller(), req.params.id, optionalInt(req.query.get('t')));
     reply.empty(204);
+  }
+
+  /** `docker update`: resources only; zero means "unchanged", as in the Engine API. */
+  private async update(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const b = await req.json<DockerHostConfig>();
+    if (b.RestartPolicy?.Name && b.RestartPolicy.Name !== 'no')
+      throw new WardenError(
+        'VALIDATION_FAILED',
+        `restart policy '${b.RestartPolicy.Name}' is not supported by Warden`,
+      );
+    const nano =
+      b.NanoCpus ||
+      (b.CpuQuota && b.CpuQuota > 0 ? Math.round((b.CpuQuota / (b.CpuPeriod || 100_000)) * 1e9) : 0);
+    await this.containers.update(await req.caller(), req.params.id, {
+      memoryBytes: b.Memory || undefined,
+      memorySwapBytes: b.MemorySwap || undefined,
+      nanoCpus: nano || undefined,
+      cpuShares: b.CpuShares || undefined,
+      pidsLimit: b.PidsLimit && b.PidsLimit > 0 ? b.PidsLimit : undefined,
+      cpusetCpus: b.CpusetCpus || undefined,
+    });
+    reply.json(200, { Warnings: [] });
   }
 
   private async pause(req: DockerRequest, reply: DockerReply): Promise<void> {

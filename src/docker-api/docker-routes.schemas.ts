@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { absolutePath, containerRef, imageRefParam, text } from '../platform/http';
 import { WardenError } from '../platform/errors';
-import { dockerCreateBodySchema, dockerUser } from './create-body';
+import { dockerCreateBodySchema, dockerHostConfigSchema, dockerUser } from './create-body';
+import { MAX_MEMORY_BYTES, MIN_MEMORY_BYTES } from '../policy';
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 /**
  * What every Docker route takes, checked by the server before its handler runs (and before
@@ -189,6 +192,14 @@ export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
     query: z.looseObject({ name: text(256).optional() }),
   },
   'POST /containers/prune': { query: z.looseObject({ filters }) },
+  'POST /containers/:id/update': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: none,
+    body: dockerHostConfigSchema.extend({
+      Memory: int(MIN_MEMORY_BYTES, MAX_MEMORY_BYTES).or(z.literal(0)).optional(),
+    }),
+  },
   // files in and out
   'GET /containers/:id/archive': {
     params: byContainer,

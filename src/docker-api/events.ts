@@ -60,6 +60,8 @@ export function eventsOf(row: AuditRow): DockerEvent[] {
     }
     case 'container.removed':
       return [container('destroy')];
+    case 'container.updated':
+      return [container('update')];
     case 'container.paused':
       return [container('pause')];
     case 'container.unpaused':

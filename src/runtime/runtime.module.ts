@@ -28,6 +28,7 @@ import { StopVerb } from './lifecycle/stop';
 import { WaitVerb } from './lifecycle/wait';
 import { PauseVerb } from './lifecycle/pause';
 import { RenameVerb } from './lifecycle/rename';
+import { UpdateVerb } from './lifecycle/update';
 import { nativeShimRunner } from './shim/shim-runner';
 import { UsageSampler } from './container/usage-sampler';
 import { createLibcSyscalls } from '../platform/ffi';
@@ -67,6 +68,7 @@ import { VolumesModule } from '../volumes';
     WaitVerb,
     PauseVerb,
     RenameVerb,
+    UpdateVerb,
     ContainerLauncher,
     ContainerInspector,
     ExecService,

@@ -8,6 +8,7 @@ import {
   dockerFails,
   dockerOk,
   hasDockerCli,
+  socketRequest,
 } from '../utils/docker-cli';
 import { api, TestWarden } from '../utils/warden';
 
@@ -20,10 +21,11 @@ if (!ready)
 suite('container verbs through the real docker CLI: pause, rename, prune, inspect as given', () => {
   let w: TestWarden;
   let docker: DockerCli;
+  let socket: string;
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    ({ w, docker, close } = await startDockerWarden(`volumes-verbs-${process.pid}`));
+    ({ w, docker, socket, close } = await startDockerWarden(`volumes-verbs-${process.pid}`));
     await importBusybox(w, 'busybox:latest');
   });
   afterAll(() => close?.());
@@ -79,6 +81,20 @@ suite('container verbs through the real docker CLI: pause, rename, prune, inspec
     expect(types.filter((t) => t === 'container.unpaused')).toHaveLength(1);
   });
 
+  it('update changes the limits of a running container: its cgroup and its inspect', async () => {
+    await ok(['run', '-d', '--name', 'upd', '--memory', '64m', 'busybox:1.35', 'sleep', '60']);
+    await ok(['update', '--memory', '96m', '--memory-swap', '96m', '--pids-limit', '77', 'upd']);
+    const c = await inspect('upd');
+    expect(c.HostConfig).toMatchObject({ Memory: 96 * 1024 ** 2, PidsLimit: 77 });
+    const stats = JSON.parse((await socketRequest(socket, 'GET', '/containers/upd/stats?stream=0')).body);
+    expect(stats.memory_stats.limit).toBe(96 * 1024 ** 2);
+    expect(stats.pids_stats.limit).toBe(77);
+    expect(await fails(['update', '--restart', 'always', 'upd'])).toMatch(/restart policy 'always'/);
+    const events = (await api(w, 'GET', '/audit/events?type=container.updated')).body.events;
+    expect(events[0].payload.after).toMatchObject({ memoryBytes: 96 * 1024 ** 2, pidsLimit: 77 });
+    await ok(['rm', '-f', 'upd']);
+  });
+
   it('rename keeps the container; a taken name is 409', async () => {
     await ok(['create', '--name', 'old', 'busybox:1.35', 'true']);
     await ok(['create', '--name', 'other', 'busybox:1.35', 'true']);
@@ -112,5 +128,55 @@ suite('container verbs through the real docker CLI: pause, rename, prune, inspec
     await ok(['container', 'prune', '-f']);
     expect((await ok(['ps', '-a', '--format', '{{.Names}}'])).trim()).toBe('p3');
     await ok(['rm', '-f', 'p3']);
+  });
+
+  // Last: it binds a stricter policy to the socket's principal for the rest of the file.
+  it('a policy cap judges update like a launch, and caps and defaults volume sizes', async () => {
+    await ok(['run', '-d', '--name', 'capped', '--memory', '64m', 'busybox:1.35', 'sleep', '60']);
+    const doc = {
+      name: 'caps',
+      mode: 'enforce',
+      rules: {
+        resources: { memory: { max: '128m' } },
+        volumes: {
+          allowedDrivers: ['local'],
+          allowedOptions: ['size'],
+          size: { max: '32m', default: '16m' },
+        },
+      },
+    };
+    const created = await api(w, 'POST', '/policies', { body: doc });
+    await api(w, 'POST', '/policies/caps/activate', { body: { versionId: created.body.id } });
+    await api(w, 'POST', '/policies/caps/bindings', { body: { kind: 'principal', value: 'docker-root' } });
+    expect(await fails(['update', '--memory', '256m', '--memory-swap', '256m', 'capped'])).toMatch(
+      /memory 256m exceeds .*rule resources\.memory\.max/,
+    );
+    expect((await inspect('capped')).HostConfig.Memory).toBe(64 * 1024 ** 2);
+    await ok(['update', '--memory', '100m', '--memory-swap', '100m', 'capped']);
+    expect((await inspect('capped')).HostConfig.Memory).toBe(100 * 1024 ** 2);
+
+    expect(await fails(['volume', 'create', '--opt', 'size=64m', 'big'])).toMatch(/rule volumes\.size\.max/);
+    await ok(['volume', 'create', 'defaulted']);
+    try {
+      // The policy's default size made it a 16m filesystem of its own.
+      const df = await ok([
+        'run',
+        '--rm',
+        '--memory',
+        '64m',
+        '-v',
+        'defaulted:/d',
+        'busybox:1.35',
+        'df',
+        '-k',
+        '/d',
+      ]);
+      const kb = Number(df.trim().split('\n')[1].split(/\s+/)[1]);
+      expect(kb).toBeGreaterThan(12 * 1024);
+      expect(kb).toBeLessThanOrEqual(16 * 1024);
+    } finally {
+      await ok(['volume', 'rm', 'defaulted']);
+    }
+    await ok(['rm', '-f', 'capped']);
   });
 });

@@ -177,9 +177,9 @@ suite('volumes through the real docker CLI', () => {
       '-c',
       'dd if=/dev/zero of=/d/big bs=1M count=32 2>&1; echo rc=$?; ls -A /d',
     ]);
+    await ok(['volume', 'rm', 'small']); // its loop mount goes with it
     expect(r.stdout).toMatch(/No space left on device/);
     expect(r.stdout).toMatch(/rc=1/);
-    await ok(['volume', 'rm', 'small']);
   });
 
   it('policy: other drivers and options that reach the host are refused (403, rule named)', async () => {

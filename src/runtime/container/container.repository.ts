@@ -214,6 +214,15 @@ export class ContainerRepository {
     return rows[0] && toRecord(rows[0]);
   }
 
+  /** update: the spec with new limits (any state; the caller holds the container's lock). */
+  async setSpec(id: string, spec: ContainerRecord['spec']): Promise<ContainerRecord | undefined> {
+    const rows = await this.sql.rows<Row>('UPDATE containers SET spec = $2 WHERE id = $1 RETURNING *', [
+      id,
+      JSON.stringify(spec),
+    ]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
   /** rename: false when the new name is taken. */
   async rename(id: string, name: string): Promise<ContainerRecord | undefined | false> {
     try {

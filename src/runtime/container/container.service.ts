@@ -11,6 +11,7 @@ import { StopVerb } from '../lifecycle/stop';
 import { WaitVerb } from '../lifecycle/wait';
 import { PauseVerb } from '../lifecycle/pause';
 import { RenameVerb } from '../lifecycle/rename';
+import { UpdateVerb, type ResourceChange } from '../lifecycle/update';
 import type { ContainerRecord } from './container';
 import { ContainerFilter, ContainerRepository } from './container.repository';
 import { LiveContainers, type ExitNotice, type WaitCondition } from './live-containers';
@@ -37,7 +38,13 @@ export class ContainerService implements BeforeApplicationShutdown {
     private readonly waiter: WaitVerb,
     private readonly pauser: PauseVerb,
     private readonly renamer: RenameVerb,
+    private readonly updater: UpdateVerb,
   ) {}
+
+  /** New resource limits, judged by policy like a launch (lifecycle/update.ts). */
+  update(caller: Caller, ref: string, change: ResourceChange): Promise<ContainerRecord> {
+    return this.updater.update(caller, ref, change);
+  }
 
   pause(caller: Caller, ref: string): Promise<ContainerRecord> {
     return this.pauser.pause(caller, ref);
