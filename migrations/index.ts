@@ -10,6 +10,8 @@ import { CreateReports1795810431000 } from './1795810431000-CreateReports';
 import { CreateRegistryUpstreams1795810431100 } from './1795810431100-CreateRegistryUpstreams';
 import { CreateNetworks1796233597437 } from './1796233597437-CreateNetworks';
 import { AddUsageBlockIo1796238770481 } from './1796238770481-AddUsageBlockIo';
+import { CreateVolumes1796233770874 } from './1796233770874-CreateVolumes';
+import { AllowPausedContainers1796236776426 } from './1796236776426-AllowPausedContainers';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -27,5 +29,7 @@ export const MIGRATIONS = [
   CreateReports1795810431000,
   CreateRegistryUpstreams1795810431100,
   CreateNetworks1796233597437,
+  CreateVolumes1796233770874,
+  AllowPausedContainers1796236776426,
   AddUsageBlockIo1796238770481,
 ];

@@ -16,6 +16,7 @@ import { PolicyModule } from './policy';
 import { RegistryProxyModule } from './registry-proxy';
 import { RuntimeModule } from './runtime';
 import { SystemModule } from './system';
+import { VolumesModule } from './volumes';
 
 /** `up` = API + workers (the workers in a child process unless WARDEN_UP_WORKERS=inline); `serve` and `worker` split them for scale-out. */
 export type Role = 'up' | 'serve' | 'worker';
@@ -53,6 +54,7 @@ export class AppModule {
               PolicyModule,
               NetworkModule,
               RuntimeModule,
+              VolumesModule,
               RegistryProxyModule,
               ReportsModule,
               ConsoleModule,

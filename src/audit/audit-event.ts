@@ -36,6 +36,14 @@ export const AUDIT_EVENT_TYPES = [
   'network.connected',
   'network.disconnected',
   'network.published',
+  'container.files.copied',
+  'container.paused',
+  'container.unpaused',
+  'container.renamed',
+  'container.updated',
+  'volume.created',
+  'volume.mounted',
+  'volume.removed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -45,10 +45,14 @@ function blkioHostConfig(c: ContainerRecord): Record<string, unknown> {
   };
 }
 
+/** The image as the client named it (`alpine`, not `docker.io/library/alpine:latest`), as Docker shows it. */
+const imageAsGiven = (c: ContainerRecord) => c.options.imageAsGiven ?? c.image;
+
 export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Record<string, unknown> {
   const argv = commandOf(c, image);
   const limits = cgroupLimits(c.spec);
-  const running = c.state === 'running';
+  // A paused container's process is there, only frozen: Docker says Running and Paused.
+  const running = c.state === 'running' || c.state === 'paused';
   return {
     Id: c.id,
     Created: c.createdAt,
@@ -57,7 +61,7 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
     State: {
       Status: c.state,
       Running: running,
-      Paused: false,
+      Paused: c.state === 'paused',
       Restarting: false,
       OOMKilled: c.oomKilled,
       Dead: c.state === 'dead',
@@ -74,7 +78,12 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
     Platform: 'linux',
     ExecIDs: null,
     HostConfig: {
-      Binds: c.spec.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ':ro' : ''}`),
+      Binds: [
+        ...c.spec.binds.map((b) => `${b.source}:${b.target}${b.readOnly ? ':ro' : ''}`),
+        ...(c.spec.volumes ?? [])
+          .filter((v) => v.name)
+          .map((v) => `${v.name}:${v.target}${v.readOnly ? ':ro' : ''}${v.noCopy ? ',nocopy' : ''}`),
+      ],
       NetworkMode: networkMode(c),
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
       AutoRemove: c.options.autoRemove,
@@ -116,6 +125,16 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
         RW: !b.readOnly,
         Propagation: 'rprivate',
       })),
+      ...(c.options.volumeMounts ?? []).map((v) => ({
+        Type: 'volume',
+        Name: v.name,
+        Source: v.source,
+        Destination: v.target,
+        Driver: 'local',
+        Mode: v.readOnly ? 'ro' : 'z',
+        RW: !v.readOnly,
+        Propagation: '',
+      })),
     ],
     Config: {
       Hostname: c.options.hostname ?? c.id.slice(0, 12),
@@ -129,7 +148,7 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
       StdinOnce: c.options.openStdin,
       Env: envOf(c, image),
       Cmd: c.spec.command.length ? c.spec.command : (image?.config.Cmd ?? null),
-      Image: c.image,
+      Image: imageAsGiven(c),
       Volumes: null,
       WorkingDir: c.spec.workingDir ?? image?.config.WorkingDir ?? '',
       Entrypoint: c.spec.entrypoint ?? image?.config.Entrypoint ?? null,
@@ -163,6 +182,8 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   switch (c.state) {
     case 'running':
       return `Up ${humanDuration(now - Date.parse(c.startedAt ?? c.createdAt))}`;
+    case 'paused':
+      return `Up ${humanDuration(now - Date.parse(c.startedAt ?? c.createdAt))} (Paused)`;
     case 'exited':
       return `Exited (${c.exitCode ?? 0}) ${humanDuration(now - Date.parse(c.finishedAt ?? c.createdAt))} ago`;
     case 'dead':
@@ -176,7 +197,7 @@ export function summarizeContainer(c: ContainerRecord, image?: ImageRecord): Rec
   return {
     Id: c.id,
     Names: [`/${c.name}`],
-    Image: c.image,
+    Image: imageAsGiven(c),
     ImageID: c.imageDigest ?? '',
     Command: commandOf(c, image).join(' '),
     Created: Math.floor(Date.parse(c.createdAt) / 1000),

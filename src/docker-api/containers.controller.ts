@@ -7,7 +7,7 @@ import { ContainerInspector, ContainerService } from '../runtime';
 import type { ContainerRecord, ContainerState } from '../runtime';
 import { WardenError } from '../platform/errors';
 import { inspectContainer, summarizeContainer } from './container-views';
-import { mapCreateBody, type DockerCreateBody } from './create-body';
+import { mapCreateBody, type DockerCreateBody, type DockerHostConfig } from './create-body';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 import { networkSettings, portBindings, summaryPorts, type ContainerNetworkView } from './network-views';
 import { labelPair, parseFilters } from './filters';
@@ -35,7 +35,12 @@ export class DockerContainersController {
       .add('POST', '/containers/:id/stop', (q, s) => this.stop(q, s), WRITERS)
       .add('POST', '/containers/:id/kill', (q, s) => this.kill(q, s), WRITERS)
       .add('POST', '/containers/:id/restart', (q, s) => this.restart(q, s), WRITERS)
-      .add('DELETE', '/containers/:id', (q, s) => this.remove(q, s), WRITERS);
+      .add('DELETE', '/containers/:id', (q, s) => this.remove(q, s), WRITERS)
+      .add('POST', '/containers/:id/pause', (q, s) => this.pause(q, s), WRITERS)
+      .add('POST', '/containers/:id/unpause', (q, s) => this.unpause(q, s), WRITERS)
+      .add('POST', '/containers/:id/rename', (q, s) => this.rename(q, s), WRITERS)
+      .add('POST', '/containers/prune', (q, s) => this.prune(q, s), WRITERS)
+      .add('POST', '/containers/:id/update', (q, s) => this.update(q, s), WRITERS);
   }
 
   private async create(req: DockerRequest, reply: DockerReply): Promise<void> {
@@ -144,10 +149,76 @@ export class DockerContainersController {
     reply.empty(204);
   }
 
-  private async remove(req: DockerRequest, reply: DockerReply): Promise<void> {
-    await this.containers.remove(await req.caller(), req.params.id, { force: flag(req.query.get('force')) });
+  /** `docker update`: resources only; zero means "unchanged", as in the Engine API. */
+  private async update(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const b = await req.json<DockerHostConfig>();
+    if (b.RestartPolicy?.Name && b.RestartPolicy.Name !== 'no')
+      throw new WardenError(
+        'VALIDATION_FAILED',
+        `restart policy '${b.RestartPolicy.Name}' is not supported by Warden`,
+      );
+    const nano =
+      b.NanoCpus ||
+      (b.CpuQuota && b.CpuQuota > 0 ? Math.round((b.CpuQuota / (b.CpuPeriod || 100_000)) * 1e9) : 0);
+    await this.containers.update(await req.caller(), req.params.id, {
+      memoryBytes: b.Memory || undefined,
+      memorySwapBytes: b.MemorySwap || undefined,
+      nanoCpus: nano || undefined,
+      cpuShares: b.CpuShares || undefined,
+      pidsLimit: b.PidsLimit && b.PidsLimit > 0 ? b.PidsLimit : undefined,
+      cpusetCpus: b.CpusetCpus || undefined,
+    });
+    reply.json(200, { Warnings: [] });
+  }
+
+  private async pause(req: DockerRequest, reply: DockerReply): Promise<void> {
+    await this.containers.pause(await req.caller(), req.params.id);
     reply.empty(204);
   }
+
+  private async unpause(req: DockerRequest, reply: DockerReply): Promise<void> {
+    await this.containers.unpause(await req.caller(), req.params.id);
+    reply.empty(204);
+  }
+
+  private async rename(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const name = req.query.get('name');
+    if (!name) throw new WardenError('VALIDATION_FAILED', 'name is required: the new container name');
+    await this.containers.rename(await req.caller(), req.params.id, name);
+    reply.empty(204);
+  }
+
+  private async prune(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const f = parseFilters(req.query.get('filters'), ['until', 'label']);
+    const until = f.get('until')?.map(untilDate);
+    const r = await this.containers.prune(await req.caller(), {
+      until: until?.length ? new Date(Math.min(...until.map((d) => d.getTime()))) : undefined,
+      labels: f.get('label')?.map(labelPair),
+    });
+    reply.json(200, { ContainersDeleted: r.deleted, SpaceReclaimed: r.spaceReclaimed });
+  }
+
+  private async remove(req: DockerRequest, reply: DockerReply): Promise<void> {
+    await this.containers.remove(await req.caller(), req.params.id, {
+      force: flag(req.query.get('force')),
+      volumes: flag(req.query.get('v')),
+    });
+    reply.empty(204);
+  }
+}
+
+/** Docker's `until`: unix seconds, an RFC 3339 time, or a duration before now (10m, 24h). */
+function untilDate(v: string): Date {
+  const d = /^(\d+)(s|m|h)$/.exec(v);
+  if (d) return new Date(Date.now() - Number(d[1]) * { s: 1e3, m: 6e4, h: 3.6e6 }[d[2] as 's' | 'm' | 'h']);
+  if (/^\d+(\.\d+)?$/.test(v)) return new Date(Number(v) * 1000);
+  const t = Date.parse(v);
+  if (Number.isNaN(t))
+    throw new WardenError(
+      'VALIDATION_FAILED',
+      `invalid filter 'until=${v}': use a time or a duration such as 24h`,
+    );
+  return new Date(t);
 }
 
 /** One image lookup per image per request (ps over many containers of one image). */

@@ -130,9 +130,7 @@ describe('docker create body → launch request', () => {
     expect(refused({}, { Tty: true })).toMatch(/TTY mode \(-t\) is not supported/);
     expect(refused({ RestartPolicy: { Name: 'always' } })).toMatch(/restart policy 'always'/);
     expect(refused({ PidMode: 'container:abc' })).toMatch(/PidMode 'container:abc'/);
-    expect(refused({ Mounts: [{ Type: 'volume', Source: 'v', Target: '/v' }] })).toMatch(
-      /mount type 'volume'/,
-    );
+    expect(refused({ Mounts: [{ Type: 'npipe', Source: 'v', Target: '/v' }] })).toMatch(/mount type 'npipe'/);
     expect(refused({ SecurityOpt: ['apparmor=unconfined'] })).toMatch(/apparmor=unconfined is not applied/);
     expect(refused({ PortBindings: { '80/tcp': [{ HostPort: '8080' }] } })).toMatch(/port publishing/);
     expect(refused({}, { Image: '' })).toMatch(/Image is required/);
@@ -203,6 +201,32 @@ describe('docker create body → launch request', () => {
       binds: [{ source: '/a', target: '/b', readOnly: true }],
       tmpfs: { '/scratch': '' },
     });
+  });
+
+  it('named and anonymous volumes (-v, --mount type=volume, Config.Volumes) and --volumes-from', () => {
+    const m = mapCreateBody({
+      ...minimal,
+      Volumes: { '/anon': {} },
+      HostConfig: {
+        ...minimal.HostConfig,
+        Binds: ['/host:/h', 'data:/d:ro'],
+        Mounts: [{ Type: 'volume', Source: 'm', Target: '/m', VolumeOptions: { NoCopy: true } }],
+        VolumesFrom: ['other:ro'],
+      },
+    });
+    expect(m.launch).toMatchObject({
+      binds: ['/host:/h'],
+      volumes: ['data:/d:ro', '/anon', { source: 'm', target: '/m', readOnly: false, noCopy: true }],
+    });
+    expect(m.options.volumesFrom).toEqual(['other:ro']);
+    expect(() =>
+      mapCreateBody({
+        ...minimal,
+        HostConfig: {
+          Mounts: [{ Type: 'volume', Target: '/m', VolumeOptions: { DriverConfig: { Name: 'nfs' } } }],
+        },
+      }),
+    ).toThrow(/create the volume first/);
   });
 });
 
@@ -334,7 +358,6 @@ describe('security options and fields Warden does not apply', () => {
     [{ DeviceCgroupRules: ['c 1:3 rwm'] }, 'HostConfig.DeviceCgroupRules (--device-cgroup-rule)'],
     [{ OomKillDisable: true }, 'HostConfig.OomKillDisable (--oom-kill-disable)'],
     [{ CgroupnsMode: 'host' }, 'HostConfig.CgroupnsMode (--cgroupns)'],
-    [{ VolumesFrom: ['other'] }, 'HostConfig.VolumesFrom (--volumes-from)'],
     [{ ExtraHosts: ['db:10.0.0.2'] }, 'HostConfig.ExtraHosts (--add-host)'],
     [{ LogConfig: { Type: 'syslog', Config: {} } }, 'HostConfig.LogConfig (--log-driver/--log-opt)'],
     [{ LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } } }, 'HostConfig.LogConfig'],

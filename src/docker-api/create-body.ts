@@ -26,6 +26,8 @@ export interface DockerCreateBody {
   Image?: string;
   WorkingDir?: string;
   Labels?: Record<string, string> | null;
+  /** `-v /path`: an anonymous volume at each key. */
+  Volumes?: Record<string, unknown> | null;
   OpenStdin?: boolean;
   StdinOnce?: boolean;
   AttachStdin?: boolean;
@@ -58,7 +60,17 @@ export interface DockerHostConfig {
   UTSMode?: string;
   UsernsMode?: string;
   Binds?: string[] | null;
-  Mounts?: Array<{ Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }> | null;
+  Mounts?: Array<{
+    Type?: string;
+    Source?: string;
+    Target?: string;
+    ReadOnly?: boolean;
+    VolumeOptions?: {
+      NoCopy?: boolean;
+      DriverConfig?: { Name?: string; Options?: Record<string, string> } | null;
+    } | null;
+  }> | null;
+  VolumesFrom?: string[] | null;
   Tmpfs?: Record<string, string> | null;
   Devices?: Array<{ PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }> | null;
   ReadonlyRootfs?: boolean;
@@ -72,7 +84,6 @@ export interface DockerHostConfig {
   Ulimits?: Array<{ Name?: string; Soft?: number; Hard?: number }> | null;
   OomKillDisable?: boolean | null;
   CgroupnsMode?: string;
-  VolumesFrom?: string[] | null;
   ExtraHosts?: string[] | null;
   LogConfig?: { Type?: string; Config?: Record<string, string> | null } | null;
   Runtime?: string;
@@ -146,9 +157,27 @@ export const dockerHostConfigSchema = z.looseObject({
         Source: optionalText(4096),
         Target: optionalText(4096),
         ReadOnly: z.boolean().optional(),
+        VolumeOptions: z
+          .looseObject({
+            NoCopy: z.boolean().optional(),
+            DriverConfig: z
+              .looseObject({
+                Name: optionalText(64),
+                Options: z.record(text(64), text(4096)).nullable().optional(),
+              })
+              .nullable()
+              .optional(),
+          })
+          .nullable()
+          .optional(),
       }),
     )
     .max(256)
+    .nullable()
+    .optional(),
+  VolumesFrom: z
+    .array(text(256).regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*(:(ro|rw))?$/, 'must be a container[:ro|rw]'))
+    .max(64)
     .nullable()
     .optional(),
   Tmpfs: z.record(text(4096), text(1024)).nullable().optional(),
@@ -214,6 +243,7 @@ export const dockerCreateBodySchema = z.looseObject({
   Image: text(512).optional(),
   WorkingDir: optionalPath('WorkingDir'),
   Labels: z.record(text(1024), text(65_536)).nullable().optional(),
+  Volumes: z.record(text(4096), z.unknown()).nullable().optional(),
   OpenStdin: z.boolean().optional(),
   StdinOnce: z.boolean().optional(),
   AttachStdin: z.boolean().optional(),
@@ -256,6 +286,7 @@ export interface MappedCreate {
     autoRemove: boolean;
     openStdin: boolean;
     hostname?: string;
+    volumesFrom?: string[];
     endpoints?: Record<string, { ipv4Address?: string; aliases?: string[] }>;
   };
   warnings: string[];
@@ -319,16 +350,34 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
   }
   const endpoints = endpointsOf(body, network, hc.NetworkMode);
 
-  const binds: unknown[] = [...(hc.Binds ?? [])];
+  // `-v name:/path` arrives in Binds beside host paths; `-v /path` in Config.Volumes.
+  const binds: unknown[] = (hc.Binds ?? []).filter((b) => b.startsWith('/'));
+  const volumes: unknown[] = [
+    ...(hc.Binds ?? []).filter((b) => !b.startsWith('/')),
+    ...Object.keys(body.Volumes ?? {}),
+  ];
   for (const m of hc.Mounts ?? []) {
     if (m.Type === 'bind')
       binds.push({ source: m.Source ?? '', target: m.Target ?? '', readOnly: !!m.ReadOnly });
-    else if (m.Type === 'tmpfs')
+    else if (m.Type === 'volume') {
+      const driver = m.VolumeOptions?.DriverConfig;
+      if (driver?.Name || Object.keys(driver?.Options ?? {}).length)
+        throw new WardenError(
+          'VALIDATION_FAILED',
+          `volume driver options in --mount are not supported: create the volume first (docker volume create --opt …)`,
+        );
+      volumes.push({
+        source: m.Source || undefined,
+        target: m.Target ?? '',
+        readOnly: !!m.ReadOnly,
+        noCopy: !!m.VolumeOptions?.NoCopy,
+      });
+    } else if (m.Type === 'tmpfs')
       continue; // handled with Tmpfs below
     else
       throw new WardenError(
         'VALIDATION_FAILED',
-        `mount type '${m.Type}' is not supported by Warden: use bind mounts or tmpfs`,
+        `mount type '${m.Type}' is not supported by Warden: use bind, volume or tmpfs`,
       );
   }
   if (hc.BlkioWeightDevice?.length)
@@ -371,6 +420,7 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
     ipc: namespaceMode('IpcMode', hc.IpcMode, ['host', 'private', 'shareable', 'none']),
     uts: namespaceMode('UTSMode', hc.UTSMode, ['host', 'private']),
     binds: binds.length ? binds : undefined,
+    volumes: volumes.length ? volumes : undefined,
     tmpfs: Object.keys(tmpfs).length ? tmpfs : undefined,
     devices: hc.Devices?.length
       ? hc.Devices.map((d) => ({
@@ -398,6 +448,7 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
       openStdin: !!body.OpenStdin,
       hostname: nonEmpty(body.Hostname),
       ...(endpoints ? { endpoints } : {}),
+      ...(hc.VolumesFrom?.length ? { volumesFrom: hc.VolumesFrom } : {}),
     },
     warnings,
   };

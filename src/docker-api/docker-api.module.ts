@@ -5,6 +5,7 @@ import { ImagesModule } from '../images';
 import { RegistryProxyModule } from '../registry-proxy';
 import { RuntimeModule } from '../runtime';
 import { NetworkModule } from '../network';
+import { VolumesModule } from '../volumes';
 import { DockerContainerStreamsController } from './container-streams.controller';
 import { DockerContainersController } from './containers.controller';
 import { DockerApiServer } from './docker-api.server';
@@ -13,10 +14,20 @@ import { DockerExecController } from './exec.controller';
 import { DockerImagesController } from './images.controller';
 import { DockerNetworksController } from './networks.controller';
 import { DockerSystemController } from './system.controller';
+import { DockerVolumesController } from './volumes.controller';
+import { DockerArchiveController } from './archive.controller';
 
 /** The Docker Engine API on the unix socket; API roles only (it needs the runtime). */
 @Module({
-  imports: [AuditModule, AuthModule, RuntimeModule, ImagesModule, RegistryProxyModule, NetworkModule],
+  imports: [
+    AuditModule,
+    AuthModule,
+    RuntimeModule,
+    ImagesModule,
+    RegistryProxyModule,
+    NetworkModule,
+    VolumesModule,
+  ],
   providers: [
     DockerApiServer,
     DockerSystemController,
@@ -26,6 +37,8 @@ import { DockerSystemController } from './system.controller';
     DockerImagesController,
     DockerEventsController,
     DockerNetworksController,
+    DockerVolumesController,
+    DockerArchiveController,
   ],
   exports: [DockerApiServer],
 })

@@ -42,6 +42,8 @@ import { DockerExecController } from './exec.controller';
 import { DockerImagesController } from './images.controller';
 import { DockerNetworksController } from './networks.controller';
 import { DockerSystemController, pingHeaders } from './system.controller';
+import { DockerVolumesController } from './volumes.controller';
+import { DockerArchiveController } from './archive.controller';
 
 type Peer = { uid: number; pid: number } | { subject: string; fingerprint: string } | { error: string };
 
@@ -71,8 +73,11 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     images: DockerImagesController,
     events: DockerEventsController,
     networks: DockerNetworksController,
+    volumes: DockerVolumesController,
+    archive: DockerArchiveController,
   ) {
-    for (const c of [system, containers, streams, exec, images, events, networks]) c.register(this.router);
+    for (const c of [system, containers, streams, exec, images, events, networks, volumes, archive])
+      c.register(this.router);
     const unchecked = this.router.list().filter((k) => !DOCKER_ROUTE_SCHEMAS[k]);
     if (unchecked.length)
       throw new Error(`docker routes without a schema in docker-routes.schemas.ts: ${unchecked.join(', ')}`);

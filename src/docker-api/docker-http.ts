@@ -38,9 +38,13 @@ export interface Hijacked {
 
 export interface DockerReply {
   json(status: number, body: unknown): void;
-  empty(status: number): void;
+  empty(status: number, headers?: Record<string, string>): void;
   /** Headers now (the docker CLI waits for them before it goes on), body as it comes. */
-  stream(status: number, contentType: string): { out: Writable; onClose(fn: () => void): void };
+  stream(
+    status: number,
+    contentType: string,
+    headers?: Record<string, string>,
+  ): { out: Writable; onClose(fn: () => void): void };
   hijack(contentType: string): Hijacked;
   readonly started: boolean;
 }
@@ -164,8 +168,8 @@ export class PlainReply implements DockerReply {
     this.res.end(this.req.method === 'HEAD' ? undefined : text);
   }
 
-  empty(status: number): void {
-    this.res.writeHead(status);
+  empty(status: number, headers: Record<string, string> = {}): void {
+    this.res.writeHead(status, headers);
     this.res.end();
   }
 
@@ -174,8 +178,8 @@ export class PlainReply implements DockerReply {
     this.res.end(this.req.method === 'HEAD' ? undefined : body);
   }
 
-  stream(status: number, contentType: string) {
-    this.res.writeHead(status, { 'Content-Type': contentType });
+  stream(status: number, contentType: string, headers: Record<string, string> = {}) {
+    this.res.writeHead(status, { ...headers, 'Content-Type': contentType });
     this.res.flushHeaders();
     return { out: this.res as Writable, onClose: (fn: () => void) => this.res.once('close', fn) };
   }
@@ -225,8 +229,8 @@ export class UpgradeReply implements DockerReply {
     this.socket.end(text);
   }
 
-  empty(status: number): void {
-    this.raw(status, { 'Content-Length': '0' });
+  empty(status: number, headers: Record<string, string> = {}): void {
+    this.raw(status, { ...headers, 'Content-Length': '0' });
     this.socket.end();
   }
 

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { absolutePath, containerRef, imageRefParam, text } from '../platform/http';
 import { WardenError } from '../platform/errors';
-import { dockerCreateBodySchema, dockerUser } from './create-body';
+import { dockerCreateBodySchema, dockerHostConfigSchema, dockerUser } from './create-body';
+import { MAX_MEMORY_BYTES, MIN_MEMORY_BYTES } from '../policy';
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 /**
  * What every Docker route takes, checked by the server before its handler runs (and before
@@ -54,6 +57,17 @@ const noSuchContainer = (p: Record<string, string>) =>
 const byExec = z.object({ id: z.string().regex(/^[0-9a-f]{1,64}$/, 'must be an exec id (hex)') });
 const byImage = z.object({ name: imageRefParam });
 const none = z.looseObject({});
+const byVolume = z.object({
+  name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/, 'must be a volume name'),
+});
+const noSuchVolume = (p: Record<string, string>) =>
+  new WardenError('VOLUME_NOT_FOUND', `get ${p.name}: no such volume`, { name: p.name });
+const volumeCreate = z.looseObject({
+  Name: z.union([z.literal(''), byVolume.shape.name]).optional(),
+  Driver: text(64).optional(),
+  DriverOpts: z.record(text(64), text(4096)).nullable().optional(),
+  Labels: z.record(text(1024), text(65_536)).nullable().optional(),
+});
 
 const execConfig = z.looseObject({
   AttachStdin: z.boolean().optional(),
@@ -220,6 +234,35 @@ export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
     notFound: noSuchContainer,
     query: z.looseObject({ ps_args: text(256).optional() }),
   },
+  'POST /containers/:id/pause': { params: byContainer, notFound: noSuchContainer, query: none },
+  'POST /containers/:id/unpause': { params: byContainer, notFound: noSuchContainer, query: none },
+  'POST /containers/:id/rename': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ name: text(256).optional() }),
+  },
+  'POST /containers/prune': { query: z.looseObject({ filters }) },
+  'POST /containers/:id/update': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: none,
+    body: dockerHostConfigSchema.extend({
+      Memory: int(MIN_MEMORY_BYTES, MAX_MEMORY_BYTES).or(z.literal(0)).optional(),
+    }),
+  },
+  // files in and out
+  'GET /containers/:id/archive': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ path: text(4096).optional() }),
+  },
+  'PUT /containers/:id/archive': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ path: text(4096).optional(), noOverwriteDirNonDir: flag, copyUIDGID: flag }),
+  },
+  'GET /containers/:id/export': { params: byContainer, notFound: noSuchContainer, query: none },
+  'GET /containers/:id/changes': { params: byContainer, notFound: noSuchContainer, query: none },
   // exec
   'POST /containers/:id/exec': {
     params: byContainer,
@@ -266,6 +309,16 @@ export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
     query: none,
     body: networkDisconnect,
     notFound: noSuchNetwork,
+  },
+  // volumes
+  'GET /volumes': { query: z.looseObject({ filters }) },
+  'POST /volumes/create': { query: none, body: volumeCreate },
+  'POST /volumes/prune': { query: z.looseObject({ filters }) },
+  'GET /volumes/:name': { params: byVolume, notFound: noSuchVolume, query: none },
+  'DELETE /volumes/:name': {
+    params: byVolume,
+    notFound: noSuchVolume,
+    query: z.looseObject({ force: flag }),
   },
   // events
   'GET /events': { query: z.looseObject({ since: time, until: time, filters }) },

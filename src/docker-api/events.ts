@@ -7,7 +7,7 @@ import { Filters, labelMatches, matchesAny } from './filters';
  * restart, unlike Docker's in-memory ring of 256). Pure: one audit row → zero or more events.
  */
 export interface DockerEvent {
-  Type: 'container' | 'image';
+  Type: 'container' | 'image' | 'volume';
   Action: string;
   Actor: { ID: string; Attributes: Record<string, string> };
   scope: 'local';
@@ -60,6 +60,25 @@ export function eventsOf(row: AuditRow): DockerEvent[] {
     }
     case 'container.removed':
       return [container('destroy')];
+    case 'container.updated':
+      return [container('update')];
+    case 'container.paused':
+      return [container('pause')];
+    case 'container.unpaused':
+      return [container('unpause')];
+    case 'container.renamed':
+      return [container('rename', { oldName: str(p.oldName) ?? '' })];
+    case 'volume.created':
+    case 'volume.mounted':
+    case 'volume.removed': {
+      const Action = { 'volume.created': 'create', 'volume.mounted': 'mount', 'volume.removed': 'destroy' }[
+        row.type
+      ];
+      const Attributes: Record<string, string> = { driver: str(p.driver) ?? 'local' };
+      const containerId = str(p.container);
+      if (containerId) Attributes.container = containerId;
+      return [{ Type: 'volume', Action, Actor: { ID: row.subject ?? '', Attributes }, ...at }];
+    }
     case 'api.call': {
       const action = str(p.action);
       if (action === 'container.kill') return [container('kill', { signal: signalNumber(p.signal) })];

@@ -67,7 +67,7 @@ export class DockerExecController {
       );
     if (body.Privileged)
       throw new WardenError('LAUNCH_DENIED', 'privileged exec is not allowed: leave --privileged out');
-    const { c } = await this.inspector.running(req.params.id);
+    const { c } = await this.inspector.running(req.params.id, true);
     const id = randomBytes(32).toString('hex');
     if (this.execs.size >= MAX_EXECS) {
       const oldest = [...this.execs.values()].find((e) => !e.running);

@@ -15,7 +15,6 @@ export const unappliedFieldsSchema = {
   DeviceCgroupRules: list,
   OomKillDisable: z.boolean().nullable().optional(),
   CgroupnsMode: text(32).optional(),
-  VolumesFrom: list,
   ExtraHosts: list,
   LogConfig: z
     .looseObject({ Type: text(64).optional(), Config: z.record(text(256), text(4096)).nullable().optional() })
@@ -64,7 +63,6 @@ const RULES: Rule[] = [
     accepts: (v) => v === 'private',
     why: 'every container gets a private cgroup namespace',
   },
-  { field: 'VolumesFrom', flag: '--volumes-from', why: 'Warden has no volumes yet' },
   { field: 'ExtraHosts', flag: '--add-host', why: 'Warden does not write extra /etc/hosts entries yet' },
   {
     field: 'LogConfig',

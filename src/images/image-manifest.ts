@@ -71,6 +71,8 @@ export const imageConfigSchema = z.object({
       WorkingDir: z.string().nullish(),
       User: z.string().nullish(),
       Labels: z.record(z.string(), z.string()).nullish(),
+      // `VOLUME /data`: each key is a path that gets an anonymous volume (values are {}).
+      Volumes: z.record(z.string(), z.unknown()).nullish(),
     })
     .nullish(),
   rootfs: z.object({ type: z.literal('layers'), diff_ids: z.array(digest) }),
@@ -94,6 +96,8 @@ export interface RuntimeConfig {
   WorkingDir: string;
   User: string;
   Labels: Record<string, string>;
+  /** Absent on images stored before it was kept. */
+  Volumes?: string[];
 }
 
 export function runtimeConfigOf(config: ImageConfigFile): RuntimeConfig {
@@ -105,6 +109,7 @@ export function runtimeConfigOf(config: ImageConfigFile): RuntimeConfig {
     WorkingDir: c.WorkingDir ?? '',
     User: c.User ?? '',
     Labels: c.Labels ?? {},
+    Volumes: Object.keys(c.Volumes ?? {}),
   };
 }
 

@@ -9,6 +9,8 @@ export interface ImageRunConfig {
   workingDir?: string;
   user?: string;
   labels: Record<string, string>;
+  /** The image's `VOLUME` paths: each gets an anonymous volume unless a mount covers it. */
+  volumes: string[];
 }
 
 export interface PreparedImage {

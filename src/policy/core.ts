@@ -10,6 +10,8 @@ export * from './spec/ports';
 export * from './document/policy-document';
 export * from './checks';
 export * from './evaluate';
+export * from './evaluate-volume';
+export * from './spec/volume-spec';
 export type { ImageReference, ParseImageReferenceOptions } from '../images';
 export { formatImageReference, imageName, parseImageReference } from '../images';
 export * from './spec/block-io';

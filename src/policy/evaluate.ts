@@ -144,18 +144,25 @@ export function evaluatePolicy(input: EvaluateInput): EvaluationResult {
       else reasons.push(reason);
     }
   }
+  return { decision: decisionOf(policy, reasons, waived, defaultsApplied), effectiveSpec };
+}
+
+/** The decision by the policy's mode: audit admits and keeps the reasons enforce would deny on. */
+export function decisionOf(
+  policy: EvaluatedPolicy,
+  reasons: Reason[],
+  waived: WaivedReason[] = [],
+  defaultsApplied: DefaultApplied[] = [],
+): Decision {
   const mode = policy.doc.mode;
   return {
-    decision: {
-      allowed: mode === 'audit' || reasons.length === 0,
-      mode,
-      policy: policy.name,
-      policyVersion: policy.versionId,
-      reasons,
-      waived,
-      defaultsApplied,
-    },
-    effectiveSpec,
+    allowed: mode === 'audit' || reasons.length === 0,
+    mode,
+    policy: policy.name,
+    policyVersion: policy.versionId,
+    reasons,
+    waived,
+    defaultsApplied,
   };
 }
 

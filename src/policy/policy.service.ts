@@ -8,6 +8,8 @@ import type { Caller } from '../platform/http';
 import { formatImageReference, imageSourceCheck, toContainerSpec } from './core';
 import type { ContainerSpec, Decision, EvaluationResult, Exception, Principal } from './core';
 import { evaluateForNoPolicy, evaluatePolicy } from './evaluate';
+import { evaluateVolume, type VolumeEvaluation } from './evaluate-volume';
+import type { VolumeSpec } from './spec/volume-spec';
 import { ExceptionRepository } from './exception.repository';
 import { PolicyRepository } from './policy.repository';
 import { resolveBinding, Resolution } from './resolve-binding';
@@ -156,6 +158,35 @@ export class PolicyService {
         payload: { action: 'pull', image: imageRef, decision },
       });
     return decision;
+  }
+
+  /**
+   * A volume's creation (issue 17): the volume rules of the caller's bound policy, recorded as
+   * a `policy.decision` event before the volume is made. No policy, no volume (fail closed).
+   */
+  async decideVolume(caller: Caller, vol: VolumeSpec): Promise<VolumeEvaluation> {
+    const principal = principalOf(caller);
+    let result: VolumeEvaluation;
+    try {
+      const resolution = await this.resolve(principal);
+      result = resolution.ok
+        ? evaluateVolume(resolution.policy, vol)
+        : { decision: resolution.decision, effectiveVolume: vol };
+    } catch (err) {
+      const loadError = err instanceof Error ? err.message : String(err);
+      result = { decision: evaluateForNoPolicy({ principal, loadError }), effectiveVolume: vol };
+    }
+    const { decision } = result;
+    await this.audit.record({
+      type: 'policy.decision',
+      principal: principal.id,
+      source: caller.source,
+      subject: vol.name,
+      decision: auditDecisionOf(decision),
+      policyHash: decision.policyVersion ?? undefined,
+      payload: { action: 'volume.create', volume: result.effectiveVolume, decision },
+    });
+    return result;
   }
 
   /**

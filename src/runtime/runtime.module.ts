@@ -7,6 +7,9 @@ import { ContainerInspector } from './container/container-inspector';
 import { ContainerRepository } from './container/container.repository';
 import { ContainerService } from './container/container.service';
 import { ContainerLauncher } from './container/container-launcher';
+import { ContainerVolumes } from './container/container-volumes';
+import { ContainerArchive } from './archive/container-archive';
+import { ContainerRoots } from './archive/container-root';
 import { ContainerUsageController } from './container/container-usage.controller';
 import { ContainersController } from './container/containers.controller';
 import { LiveContainers } from './container/live-containers';
@@ -24,6 +27,9 @@ import { RestartVerb } from './lifecycle/restart';
 import { StartVerb } from './lifecycle/start';
 import { StopVerb } from './lifecycle/stop';
 import { WaitVerb } from './lifecycle/wait';
+import { PauseVerb } from './lifecycle/pause';
+import { RenameVerb } from './lifecycle/rename';
+import { UpdateVerb } from './lifecycle/update';
 import { nativeShimRunner } from './shim/shim-runner';
 import { UsageSampler } from './container/usage-sampler';
 import { createLibcSyscalls } from '../platform/ffi';
@@ -31,10 +37,11 @@ import { ImageProvider, ImagesModule } from '../images';
 import { RegistryProxyModule } from '../registry-proxy';
 import { StoreImageProvider } from './container/store-image-provider';
 import { NetworkModule } from '../network';
+import { VolumesModule } from '../volumes';
 
 /** The container runtime: lifecycle, exec, logs, stats, and the images it runs from. */
 @Module({
-  imports: [AuditModule, PolicyModule, ImagesModule, RegistryProxyModule, NetworkModule],
+  imports: [AuditModule, PolicyModule, ImagesModule, RegistryProxyModule, NetworkModule, VolumesModule],
   providers: [
     {
       provide: CGROUP_DRIVER,
@@ -51,6 +58,9 @@ import { NetworkModule } from '../network';
     ContainerLocks,
     ContainerRefs,
     ContainerCreator,
+    ContainerVolumes,
+    ContainerRoots,
+    ContainerArchive,
     ExitRecorder,
     StartVerb,
     StopVerb,
@@ -59,6 +69,9 @@ import { NetworkModule } from '../network';
     RemoveVerb,
     WaitVerb,
     NetworkConnectVerb,
+    PauseVerb,
+    RenameVerb,
+    UpdateVerb,
     ContainerLauncher,
     ContainerInspector,
     ExecService,
@@ -68,6 +81,7 @@ import { NetworkModule } from '../network';
   controllers: [ContainersController, ContainerUsageController],
   exports: [
     ContainerService,
+    ContainerArchive,
     ContainerInspector,
     ExecService,
     NetworkConnectVerb,

@@ -35,7 +35,13 @@ class FakeImages extends ImageProvider {
       reference: 'docker.io/library/busybox:1.35',
       digest: `sha256:${'b'.repeat(64)}`,
       lowerdirs: [this.lower],
-      config: { env: ['PATH=/bin'], cmd: ['sh'], entrypoint: [], labels: { 'from.image': 'yes' } },
+      config: {
+        env: ['PATH=/bin'],
+        cmd: ['sh'],
+        entrypoint: [],
+        labels: { 'from.image': 'yes' },
+        volumes: [],
+      },
     };
   }
 }

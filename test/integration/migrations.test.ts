@@ -56,6 +56,8 @@ describe('migrations on an empty database', () => {
       CreateRegistryUpstreams1795810431100: ['registry_upstreams'],
       AddUsageBlockIo1796238770481: [],
       CreateNetworks1796233597437: ['networks', 'network_endpoints'],
+      CreateVolumes1796233770874: ['container_volumes', 'volumes'],
+      AllowPausedContainers1796236776426: [],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);

@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { importBusybox } from './containers';
+import { startTestWarden, type TestWarden } from './warden';
 
 /** The real docker client: DOCKER_BIN, else the first `docker` on the usual paths. */
 export const DOCKER_BIN =
@@ -110,4 +112,47 @@ export function socketRequest(
       req.end(JSON.stringify(body));
     } else req.end();
   });
+}
+
+/** `docker …` that must succeed: its stdout, or an error carrying what it printed. */
+export async function dockerOk(docker: DockerCli, args: string[]): Promise<string> {
+  const r = await docker.run(args);
+  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} → ${r.code}\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+/** `docker …` that must fail: its stderr (what the user reads). */
+export async function dockerFails(docker: DockerCli, args: string[]): Promise<string> {
+  const r = await docker.run(args);
+  if (r.code === 0) throw new Error(`docker ${args.join(' ')} succeeded; expected it to fail\n${r.stdout}`);
+  return r.stderr;
+}
+
+/**
+ * A test Warden serving the Docker API on a socket in a fresh temp dir, busybox:1.35
+ * imported, and the real CLI pointed at it. `close` stops and removes all of it.
+ */
+export async function startDockerWarden(cgroupParent: string): Promise<{
+  w: TestWarden;
+  docker: DockerCli;
+  tmp: string;
+  socket: string;
+  close(): Promise<void>;
+}> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wd-'));
+  const socket = path.join(tmp, 'docker.sock');
+  const w = await startTestWarden('up', { WARDEN_DOCKER_SOCKET: socket, WARDEN_CGROUP_PARENT: cgroupParent });
+  await importBusybox(w);
+  const docker = new DockerCli(socket);
+  return {
+    w,
+    docker,
+    tmp,
+    socket,
+    close: async () => {
+      await w.close();
+      docker.cleanup();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
 }

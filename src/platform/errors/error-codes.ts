@@ -102,6 +102,11 @@ export const ERROR_STATUS = {
   NETWORK_DISABLED: 400, // bridge networking is off on this Warden (WARDEN_NETWORKING)
   NETWORK_PORT_IN_USE: 409, // a host port already bound, by a container or anything else
   NETWORK_SETUP_FAILED: 503, // netavark could not set the container's network up: host state, retry
+  CONTAINER_PATH_NOT_FOUND: 404,
+  // volumes
+  VOLUME_NOT_FOUND: 404,
+  VOLUME_IN_USE: 409,
+  VOLUME_DENIED: 403,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -15,6 +15,9 @@ import { requiredLabelsCheck } from './required-labels.check';
 import { resourceLimitsCheck } from './resource-limits.check';
 import { seccompCheck } from './seccomp.check';
 import { ulimitsCheck } from './ulimits.check';
+import { volumeDriversCheck } from './volume-drivers.check';
+import { volumeOptionsCheck } from './volume-options.check';
+import type { VolumeCheck } from './check-result';
 
 export * from './check-result';
 export {
@@ -34,6 +37,8 @@ export {
   resourceLimitsCheck,
   seccompCheck,
   ulimitsCheck,
+  volumeDriversCheck,
+  volumeOptionsCheck,
 };
 
 /** Every check, in the order reasons are listed in a decision (stable, so decisions diff cleanly). */
@@ -55,3 +60,6 @@ export const ALL_CHECKS: readonly Check[] = [
   publishedPortsCheck,
   requiredLabelsCheck,
 ];
+
+/** Every check of a volume's creation, in the order reasons are listed. */
+export const VOLUME_CHECKS: readonly VolumeCheck[] = [volumeDriversCheck, volumeOptionsCheck];

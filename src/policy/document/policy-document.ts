@@ -53,6 +53,11 @@ export interface PolicyRules {
   /** Highest hard limit per ulimit name; a name not listed has no policy cap (lowering is always safe). */
   ulimits?: { max: Partial<Record<UlimitName, number>> };
   network?: NetworkRules;
+  /**
+   * Volumes (issue 17): which drivers and driver options a volume may use (an option such as
+   * `device` or `o` can reach host paths or NFS), and its size in bytes.
+   */
+  volumes?: { allowedDrivers?: string[]; allowedOptions?: string[]; size?: LimitRule };
 }
 
 export interface IoRules {
@@ -153,6 +158,13 @@ export const policyDocumentInputSchema = z.strictObject({
           .optional(),
       })
       .optional(),
+    volumes: z
+      .strictObject({
+        allowedDrivers: z.array(z.string()).optional(),
+        allowedOptions: z.array(z.string()).optional(),
+        size: limit(size).optional(),
+      })
+      .optional(),
   }),
 });
 
@@ -205,6 +217,12 @@ export function normalizePolicyDocument(doc: PolicyDocument): PolicyDocument {
   if (r.devices)
     rules.devices = { allowedHostPaths: sortedUnique(r.devices.allowedHostPaths.map(normalizeHostPath)) };
   if (r.labels) rules.labels = { required: sortedUnique(r.labels.required.map((l) => l.trim())) };
+  if (r.volumes) {
+    const v: NonNullable<PolicyRules['volumes']> = { ...r.volumes };
+    if (r.volumes.allowedDrivers) v.allowedDrivers = sortedUnique(r.volumes.allowedDrivers);
+    if (r.volumes.allowedOptions) v.allowedOptions = sortedUnique(r.volumes.allowedOptions);
+    rules.volumes = v;
+  }
   const out: PolicyDocument = { name: doc.name, mode: doc.mode, rules };
   if (doc.description !== undefined) out.description = doc.description;
   return out;
@@ -353,6 +371,18 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
   if (d.rules.seccomp) rules.seccomp = d.rules.seccomp;
   if (d.rules.memorySwap) rules.memorySwap = d.rules.memorySwap;
   if (d.rules.ulimits) rules.ulimits = { max: { ...d.rules.ulimits.max } };
+  if (d.rules.volumes) {
+    const v = d.rules.volumes;
+    rules.volumes = {};
+    if (v.allowedDrivers) rules.volumes.allowedDrivers = v.allowedDrivers;
+    if (v.allowedOptions) rules.volumes.allowedOptions = v.allowedOptions;
+    const sized = convertLimit('rules.volumes.size', v.size, toBytes, errors);
+    if (sized) rules.volumes.size = sized;
+    [...(v.allowedDrivers ?? []), ...(v.allowedOptions ?? [])].forEach((name) => {
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name))
+        errors.push(`rules.volumes: ${JSON.stringify(name)} is not a driver or option name`);
+    });
+  }
   if (errors.length) return { ok: false, errors };
   const doc: PolicyDocument = { name: d.name, mode: d.mode, rules };
   if (d.description !== undefined) doc.description = d.description;
@@ -374,7 +404,7 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
     mode: 'enforce',
     description:
       'Built-in safe defaults: caps filled in, no privileged, host namespaces, capabilities or host mounts, ' +
-      'the built-in seccomp profile only, no unlimited swap.',
+      'the built-in seccomp profile only, no unlimited swap, local volumes only.',
     rules: {
       resources: {
         memory: { default: 512 * 1024 ** 2 },
@@ -392,6 +422,8 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
       ulimits: { max: { nofile: 1048576, nproc: 65536, memlock: 64 * 1024 ** 2 } },
       // A port below 1024 on every address is a service for the whole network: ask for it.
       network: { publish: { wildcardBelow1024: false } },
+      // `size` is the only option of the local driver that reaches no host path or network.
+      volumes: { allowedDrivers: ['local'], allowedOptions: ['size'] },
     },
   });
 }

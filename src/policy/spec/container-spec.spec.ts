@@ -200,3 +200,28 @@ describe('units', () => {
     expect(formatCpus(5e8)).toBe('0.5 CPUs');
   });
 });
+
+describe('volumes in a launch request', () => {
+  it('takes named, anonymous and object forms, and refuses a host path or a bad option', () => {
+    const r = toContainerSpec({
+      image: 'corp.io/app:1',
+      volumes: ['data:/data:ro,nocopy', '/cache', { source: 'x1', target: '/x/' }],
+    });
+    expect(r.ok && r.spec.volumes).toEqual([
+      { name: 'data', target: '/data', readOnly: true, noCopy: true },
+      { name: '', target: '/cache', readOnly: false, noCopy: false },
+      { name: 'x1', target: '/x', readOnly: false, noCopy: false },
+    ]);
+    expect(toContainerSpec({ image: 'corp.io/app:1', volumes: ['a:/d:z'] })).toMatchObject({
+      ok: false,
+      errors: [expect.stringMatching(/^volumes\[0\]: option "z"/)],
+    });
+    expect(toContainerSpec({ image: 'corp.io/app:1', volumes: ['data:/'] })).toMatchObject({
+      ok: false,
+      errors: ['volumes[0]: target / would replace the container root filesystem'],
+    });
+    expect(toContainerSpec({ image: 'corp.io/app:1', volumes: ['a1:/d'], binds: ['/srv:/d'] })).toMatchObject(
+      { ok: false, errors: ['mounts: /d is mounted more than once'] },
+    );
+  });
+});

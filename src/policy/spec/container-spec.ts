@@ -10,6 +10,10 @@ import {
   BindMount,
   DeviceMapping,
   TmpfsMount,
+  VolumeMount,
+  VolumeInput,
+  parseVolume,
+  volumeInputSchema,
   BindInput,
   DeviceInput,
   TmpfsInput,
@@ -38,7 +42,7 @@ export interface HostNamespaces {
   uts: boolean;
 }
 
-export type { BindMount, DeviceMapping, TmpfsMount, PublishedPort };
+export type { BindMount, DeviceMapping, TmpfsMount, PublishedPort, VolumeMount };
 
 /** Absent = Warden's built-in default profile (the one every container gets unless told). */
 export type SeccompSetting = { mode: 'unconfined' } | { mode: 'custom'; profile: SeccompProfile };
@@ -69,6 +73,8 @@ export interface ContainerSpec {
   /** Ports published on the host (`-p`); rows stored before they existed have none. */
   ports: PublishedPort[];
   binds: BindMount[];
+  /** Named and anonymous volumes (issue 17); the image's own `VOLUME`s are added at create. */
+  volumes: VolumeMount[];
   tmpfs: TmpfsMount[];
   devices: DeviceMapping[];
   readOnlyRootfs: boolean;
@@ -129,6 +135,7 @@ export const launchRequestSchema = z.strictObject({
   ipc: z.enum(['host', 'private', 'shareable', 'none']).optional(),
   uts: z.enum(['host', 'private']).optional(),
   binds: z.array(bindInputSchema).max(256).optional(),
+  volumes: z.array(volumeInputSchema).max(256).optional(),
   tmpfs: z
     .union([z.array(tmpfsInputSchema), z.record(z.string(), z.string())], {
       error: 'must be ["/run:size=64m", ...], [{target, size}] or {"/run": "size=64m"}',
@@ -357,6 +364,7 @@ export function toContainerSpec(
       errors,
     ).flat(),
     binds: convertMounts<BindInput, BindMount>('binds', req.binds, parseBind, errors),
+    volumes: convertMounts<VolumeInput, VolumeMount>('volumes', req.volumes, parseVolume, errors),
     tmpfs: convertMounts<TmpfsInput, TmpfsMount>(
       'tmpfs',
       Array.isArray(req.tmpfs)
@@ -411,7 +419,7 @@ export function toContainerSpec(
     errors.push(`publish: ports can only be published on a bridge network, not with network ${networkMode}`);
 
   const targets = new Set<string>();
-  for (const t of [...spec.binds.map((b) => b.target), ...spec.tmpfs.map((m) => m.target)]) {
+  for (const t of [...spec.binds, ...spec.volumes, ...spec.tmpfs].map((m) => m.target)) {
     if (targets.has(t)) errors.push(`mounts: ${t} is mounted more than once`);
     targets.add(t);
   }

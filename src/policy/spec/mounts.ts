@@ -12,6 +12,15 @@ export interface BindMount {
   readOnly: boolean;
 }
 
+/** A volume in a container: named, or anonymous (`name` '': one is made for the container). */
+export interface VolumeMount {
+  name: string;
+  target: string;
+  readOnly: boolean;
+  /** Docker's `nocopy`: the image's files at the target are not copied into an empty volume. */
+  noCopy: boolean;
+}
+
 export interface TmpfsMount {
   target: string;
   sizeBytes?: number;
@@ -30,6 +39,21 @@ export const bindInputSchema = z.union(
   [z.string(), z.strictObject({ source: z.string(), target: z.string(), readOnly: z.boolean().optional() })],
   { error: 'must be "/host:/container[:ro]" or {source, target, readOnly}' },
 );
+export const volumeInputSchema = z.union(
+  [
+    z.string(),
+    z.strictObject({
+      source: z.string().optional(),
+      target: z.string(),
+      readOnly: z.boolean().optional(),
+      noCopy: z.boolean().optional(),
+    }),
+  ],
+  {
+    error:
+      'must be "name:/container/path[:ro][,nocopy]", "/container/path" or {source, target, readOnly, noCopy}',
+  },
+);
 export const tmpfsInputSchema = z.union(
   [z.string(), z.strictObject({ target: z.string(), size: z.union([z.number(), z.string()]).optional() })],
   { error: 'must be "/path[:size=64m]" or {target, size}' },
@@ -47,6 +71,7 @@ export const deviceInputSchema = z.union(
 );
 export type BindInput = z.infer<typeof bindInputSchema>;
 export type TmpfsInput = z.infer<typeof tmpfsInputSchema>;
+export type VolumeInput = z.infer<typeof volumeInputSchema>;
 export type DeviceInput = z.infer<typeof deviceInputSchema>;
 
 function badPath(what: string, p: string): string | undefined {
@@ -80,6 +105,40 @@ export function parseBind(input: BindInput): BindMount | string {
   const normalTarget = posix.normalize(target);
   if (normalTarget === '/') return 'target / would replace the container root filesystem';
   return { source, target: normalTarget.replace(/\/$/, ''), readOnly };
+}
+
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** `-v name:/path[:ro][,nocopy]`, `-v /path` (anonymous) or `--mount type=volume` as an object. */
+export function parseVolume(input: VolumeInput): VolumeMount | string {
+  let name = '';
+  let target: string;
+  let readOnly = false;
+  let noCopy = false;
+  if (typeof input === 'string') {
+    const parts = input.split(':');
+    if (parts.length > 3) return `${JSON.stringify(input)} must be name:/container/path[:ro]`;
+    if (parts.length === 1) target = parts[0];
+    else [name, target] = parts;
+    for (const opt of parts[2] ? parts[2].split(',') : []) {
+      if (opt === 'ro') readOnly = true;
+      else if (opt === 'nocopy') noCopy = true;
+      else if (opt !== 'rw')
+        return `option ${JSON.stringify(opt)} in ${JSON.stringify(input)} is not supported (use ro, rw or nocopy)`;
+    }
+  } else {
+    name = input.source ?? '';
+    target = input.target;
+    readOnly = input.readOnly ?? false;
+    noCopy = input.noCopy ?? false;
+  }
+  if (name !== '' && !VOLUME_NAME.test(name))
+    return `volume name ${JSON.stringify(name)} must be [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a host path starts with /)`;
+  const problem = badPath('target', target);
+  if (problem) return problem;
+  const normalTarget = posix.normalize(target);
+  if (normalTarget === '/') return 'target / would replace the container root filesystem';
+  return { name, target: normalTarget.replace(/\/$/, ''), readOnly, noCopy };
 }
 
 const TMPFS_FLAGS = new Set(['rw', 'ro', 'exec', 'noexec', 'suid', 'nosuid', 'dev', 'nodev']);

@@ -1,5 +1,6 @@
 import type { CheckContext } from '../checks/check-result';
 import type { ContainerSpec } from '../spec/container-spec';
+import type { VolumeSpec } from '../spec/volume-spec';
 
 /** Shared by the unit tests: the smallest valid spec; each test changes one thing. */
 export function minimalSpec(overrides: Partial<ContainerSpec> = {}): ContainerSpec {
@@ -15,11 +16,17 @@ export function minimalSpec(overrides: Partial<ContainerSpec> = {}): ContainerSp
     networkMode: 'none',
     ports: [],
     binds: [],
+    volumes: [],
     tmpfs: [],
     devices: [],
     readOnlyRootfs: false,
     ...overrides,
   };
+}
+
+/** The smallest volume: local, no options; each test changes one thing. */
+export function minimalVolume(overrides: Partial<VolumeSpec> = {}): VolumeSpec {
+  return { name: 'data', driver: 'local', options: {}, labels: {}, ...overrides };
 }
 
 export const ctx: CheckContext = { policyName: 'prod' };

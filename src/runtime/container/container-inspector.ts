@@ -92,10 +92,17 @@ export class ContainerInspector {
     return { Titles: TOP_TITLES, Processes: topRows(await live.cgroup.pids()) };
   }
 
-  async running(ref: string) {
+  /** A running container's process; a paused one counts (its processes are there) except for exec. */
+  async running(ref: string, forExec = false) {
     const c = await this.containers.resolve(ref);
     const live = this.containers.liveContainer(c.id);
-    if (c.state !== 'running' || !live)
+    if (c.state === 'paused' && forExec)
+      throw new WardenError(
+        'CONTAINER_STATE_CONFLICT',
+        `container ${c.name} is paused, unpause the container before exec`,
+        { id: c.id },
+      );
+    if ((c.state !== 'running' && c.state !== 'paused') || !live)
       throw new WardenError('CONTAINER_NOT_RUNNING', `container ${c.name} is not running`, { id: c.id });
     return { c, live };
   }

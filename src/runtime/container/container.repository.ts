@@ -216,6 +216,42 @@ export class ContainerRepository {
     return rows[0] && toRecord(rows[0]);
   }
 
+  /** pause / unpause: only the state changes. */
+  async setState(
+    id: string,
+    to: ContainerState,
+    from: ContainerState[],
+  ): Promise<ContainerRecord | undefined> {
+    const rows = await this.sql.rows<Row>(
+      'UPDATE containers SET state = $2 WHERE id = $1 AND state = ANY($3) RETURNING *',
+      [id, to, from],
+    );
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  /** update: the spec with new limits (any state; the caller holds the container's lock). */
+  async setSpec(id: string, spec: ContainerRecord['spec']): Promise<ContainerRecord | undefined> {
+    const rows = await this.sql.rows<Row>('UPDATE containers SET spec = $2 WHERE id = $1 RETURNING *', [
+      id,
+      JSON.stringify(spec),
+    ]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  /** rename: false when the new name is taken. */
+  async rename(id: string, name: string): Promise<ContainerRecord | undefined | false> {
+    try {
+      const rows = await this.sql.rows<Row>('UPDATE containers SET name = $2 WHERE id = $1 RETURNING *', [
+        id,
+        name,
+      ]);
+      return rows[0] && toRecord(rows[0]);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') return false;
+      throw err;
+    }
+  }
+
   /** remove: the row goes first, atomically, so only one removal of a container can win. */
   async deleteFrom(id: string, from: ContainerState[]): Promise<ContainerRecord | undefined> {
     const rows = await this.sql.rows<Row>(

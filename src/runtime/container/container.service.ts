@@ -12,6 +12,9 @@ import { RestartVerb } from '../lifecycle/restart';
 import { StartVerb } from '../lifecycle/start';
 import { StopVerb } from '../lifecycle/stop';
 import { WaitVerb } from '../lifecycle/wait';
+import { PauseVerb } from '../lifecycle/pause';
+import { RenameVerb } from '../lifecycle/rename';
+import { UpdateVerb, type ResourceChange } from '../lifecycle/update';
 import type { ContainerRecord } from './container';
 import { ContainerFilter, ContainerRepository } from './container.repository';
 import { LiveContainers, type ExitNotice, type WaitCondition } from './live-containers';
@@ -40,7 +43,32 @@ export class ContainerService implements BeforeApplicationShutdown {
     private readonly exits: ExitRecorder,
     @Inject(SYSCALLS) private readonly sys: Syscalls,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+    private readonly pauser: PauseVerb,
+    private readonly renamer: RenameVerb,
+    private readonly updater: UpdateVerb,
   ) {}
+
+  /** New resource limits, judged by policy like a launch (lifecycle/update.ts). */
+  update(caller: Caller, ref: string, change: ResourceChange): Promise<ContainerRecord> {
+    return this.updater.update(caller, ref, change);
+  }
+
+  pause(caller: Caller, ref: string): Promise<ContainerRecord> {
+    return this.pauser.pause(caller, ref);
+  }
+
+  unpause(caller: Caller, ref: string): Promise<ContainerRecord> {
+    return this.pauser.unpause(caller, ref);
+  }
+
+  rename(caller: Caller, ref: string, name: string): Promise<ContainerRecord> {
+    return this.renamer.rename(caller, ref, name);
+  }
+
+  /** `container prune`: the stopped containers the filters pick. */
+  prune(caller: Caller, filter: Parameters<RenameVerb['prune']>[1]) {
+    return this.renamer.prune(caller, filter);
+  }
 
   /** Decide → image → files → record → audit; see lifecycle/create.ts. */
   create(caller: Caller, req: CreateRequest): Promise<ContainerRecord> {
@@ -73,7 +101,7 @@ export class ContainerService implements BeforeApplicationShutdown {
     return this.restarter.restart(caller, ref, timeoutSec);
   }
 
-  remove(caller: Caller, ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  remove(caller: Caller, ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     return this.remover.remove(caller, ref, opts);
   }
 

@@ -1,7 +1,8 @@
 import type { EndpointRequest } from '../../network';
 import type { ContainerSpec } from '../../policy';
+import type { ResolvedVolumeMount } from '../../volumes';
 
-export type ContainerState = 'created' | 'running' | 'exited' | 'dead';
+export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'dead';
 
 /** How to run it, beyond what policy judges: Docker's run options that carry no privilege. */
 export interface ContainerOptions {
@@ -10,6 +11,10 @@ export interface ContainerOptions {
   hostname?: string;
   /** Per-network settings (`--ip`, `--network-alias`) and further networks to join, by name. */
   endpoints?: Record<string, EndpointRequest>;
+  /** The image reference as the request wrote it (Docker's Config.Image); `image` is normalised. */
+  imageAsGiven?: string;
+  /** The volumes it mounts, resolved at create (named, anonymous, the image's `VOLUME`s). */
+  volumeMounts?: ResolvedVolumeMount[];
 }
 
 export interface ContainerRecord {

@@ -49,6 +49,11 @@ const connectBody = z.strictObject({
 const createBody = launchRequestSchema.extend({
   name: containerName.optional().describe('container name; default warden_<id prefix>'),
   autoRemove: z.boolean().optional().describe('remove the container when it exits'),
+  volumesFrom: z
+    .array(z.string().regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*(:(ro|rw))?$/, 'must be a container[:ro|rw]'))
+    .max(64)
+    .optional()
+    .describe("containers whose volumes (and binds) this one mounts too, 'name[:ro]'"),
   openStdin: z.boolean().optional(),
   hostname: z
     .string()
@@ -85,7 +90,7 @@ const listQuery = z.object({
   all: z.stringbool().optional().describe('include containers that are not running'),
   label: text(1024).optional().describe('key or key=value'),
   name: text(128).optional(),
-  state: z.enum(['created', 'running', 'exited', 'dead']).optional(),
+  state: z.enum(['created', 'running', 'paused', 'exited', 'dead']).optional(),
 });
 
 const stopQuery = z.object({
@@ -138,7 +143,7 @@ export class ContainersController {
     @CurrentCaller() caller: Caller,
     @Body(new ZodPipe(createEdge)) body: Record<string, unknown>,
   ) {
-    const { name, autoRemove, openStdin, hostname, endpoints, ...launch } = body as z.infer<
+    const { name, autoRemove, openStdin, hostname, endpoints, volumesFrom, ...launch } = body as z.infer<
       typeof createBody
     >;
     const c = await this.containers.create(caller, {
@@ -147,6 +152,7 @@ export class ContainersController {
       openStdin,
       hostname,
       endpoints,
+      volumesFrom,
       launch,
     });
     return this.inspector.view(c);
@@ -211,6 +217,26 @@ export class ContainersController {
     @Query(new ZodPipe(killQuery, 'query')) q: z.infer<typeof killQuery>,
   ) {
     await this.containers.kill(caller, id, this.inspector.signalName(q.signal));
+  }
+
+  @Post(':id/pause')
+  @ApiId()
+  @HttpCode(200)
+  @Roles('admin', 'deployer')
+  @ApiOperation({
+    summary: 'Freeze every process of a running container (cgroup freezer); 409 unless running',
+  })
+  async pause(@CurrentCaller() caller: Caller, @Param('id', idParam) id: string) {
+    return this.inspector.view(await this.containers.pause(caller, id));
+  }
+
+  @Post(':id/unpause')
+  @ApiId()
+  @HttpCode(200)
+  @Roles('admin', 'deployer')
+  @ApiOperation({ summary: 'Thaw a paused container; 409 unless paused' })
+  async unpause(@CurrentCaller() caller: Caller, @Param('id', idParam) id: string) {
+    return this.inspector.view(await this.containers.unpause(caller, id));
   }
 
   @Post(':id/restart')

@@ -107,6 +107,8 @@ export function joinsNetworks(c: ContainerRecord): boolean {
   return ![n.networkMode, ...Object.keys(n.endpoints)].every((m) => m === 'none' || m === 'host');
 }
 
+const depth = (p: string) => p.split('/').filter(Boolean).length;
+
 export function buildRunConfig(
   c: ContainerRecord,
   image: PreparedImage,
@@ -120,7 +122,7 @@ export function buildRunConfig(
   const user = resolveUser(spec.user ?? image.config.user, image.lowerdirs);
   const hostname = hostnameOf(c);
   const mounts: ShimMount[] = [
-    ...spec.binds.map((b): ShimMount => ({
+    ...[...spec.binds, ...(c.options.volumeMounts ?? [])].map((b): ShimMount => ({
       type: 'bind',
       source: b.source,
       destination: b.target,
@@ -128,6 +130,8 @@ export function buildRunConfig(
     })),
     ...spec.tmpfs.map((t): ShimMount => ({ type: 'tmpfs', destination: t.target, sizeBytes: t.sizeBytes })),
   ];
+  // Parents before children (Docker sorts by depth): `-v a:/data -v b:/data/sub` needs /data first.
+  mounts.sort((a, b) => depth(a.destination) - depth(b.destination));
   return {
     mode: 'run',
     rootfs: files.rootfs,

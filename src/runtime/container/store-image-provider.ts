@@ -64,6 +64,7 @@ export class StoreImageProvider extends ImageProvider {
         workingDir: c.WorkingDir || undefined,
         user: c.User || undefined,
         labels: c.Labels ?? {},
+        volumes: c.Volumes ?? [],
       },
     };
     this.cache.set(prepared, generation);

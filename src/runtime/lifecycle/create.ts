@@ -12,9 +12,12 @@ import { ContainerRepository } from '../container/container.repository';
 import { ImageProvider } from '../../images';
 import { NetworkAttacher } from '../../network';
 import { hostnameOf, networked, networkOf } from '../container/run-config';
+import { ContainerVolumes } from '../container/container-volumes';
 
-export interface CreateRequest extends Partial<ContainerOptions> {
+export interface CreateRequest extends Partial<Omit<ContainerOptions, 'volumeMounts'>> {
   name?: string;
+  /** `--volumes-from`: `container[:ro|rw]`, whose mounts are added before the policy decides. */
+  volumesFrom?: string[];
   /** Everything else is the launch request the policy judges (image, cmd, env, caps, …). */
   launch: Record<string, unknown>;
 }
@@ -34,6 +37,7 @@ export class ContainerCreator {
     private readonly launcher: ContainerLauncher,
     private readonly audit: AuditService,
     private readonly network: NetworkAttacher,
+    private readonly volumes: ContainerVolumes,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
@@ -44,7 +48,8 @@ export class ContainerCreator {
         `invalid container name '${req.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
       );
     }
-    const { decision, effectiveSpec: spec, launchRequestId } = await this.policy.decide(caller, req.launch);
+    const launch = await this.volumes.withVolumesFrom(req.launch, req.volumesFrom ?? []);
+    const { decision, effectiveSpec: spec, launchRequestId } = await this.policy.decide(caller, launch);
     if (!decision.allowed) {
       throw new WardenError('LAUNCH_DENIED', decision.reasons.map((r) => r.message).join('; '), {
         policy: decision.policy,
@@ -79,6 +84,7 @@ export class ContainerCreator {
         `ports can only be published on a bridge network, not with network ${spec.networkMode}`,
       );
     const image = await this.images.prepare(spec.image, caller);
+    const volumeMounts = await this.volumes.resolve(caller, spec, image);
     const id = randomBytes(32).toString('hex');
     const name = req.name?.replace(/^\//, '') ?? `warden_${id.slice(0, 8)}`;
     const record: ContainerRecord = {
@@ -92,6 +98,8 @@ export class ContainerCreator {
         openStdin: req.openStdin ?? false,
         hostname: req.hostname,
         ...(Object.keys(endpoints).length ? { endpoints } : {}),
+        ...(typeof req.launch.image === 'string' ? { imageAsGiven: req.launch.image } : {}),
+        ...(volumeMounts.length ? { volumeMounts } : {}),
       },
       policyVersion: decision.policyVersion ?? undefined,
       state: 'created',
@@ -104,7 +112,7 @@ export class ContainerCreator {
     };
     const files = new ContainerFiles(this.config.dataDir, id);
     // The row is sent first and the files laid out while it travels; whichever fails, the
-    // other is undone, so a failed create leaves neither.
+    // other is undone, so a failed create leaves neither (nor the anonymous volumes made for it).
     const inserted = this.repo.insert(record);
     inserted.catch(() => undefined); // awaited below in every case
     try {
@@ -112,6 +120,7 @@ export class ContainerCreator {
     } catch (err) {
       if (await inserted.catch(() => false)) await this.repo.delete(id);
       files.remove();
+      await this.volumes.discard(caller, record);
       throw err;
     }
     try {
@@ -120,8 +129,11 @@ export class ContainerCreator {
           name,
         });
       }
+      if (volumeMounts.length) await this.volumes.attach(caller, record, image, files.rootfs);
     } catch (err) {
+      if (await inserted.catch(() => false)) await this.repo.delete(id);
       files.remove();
+      await this.volumes.discard(caller, record);
       throw err;
     }
     if (planned.length) {

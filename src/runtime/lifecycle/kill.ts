@@ -8,6 +8,7 @@ import { SYSCALLS } from '../container/runtime.tokens';
 import { ContainerLocks } from './container-locks';
 import { ContainerRefs } from './container-refs';
 import { killCgroup, signalPid } from './process-signals';
+import { PauseVerb } from './pause';
 import { checkTransition, stateConflict, type Verb } from './transitions';
 
 /**
@@ -42,12 +43,15 @@ export class KillVerb {
     private readonly live: LiveContainers,
     private readonly audit: AuditService,
     @Inject(SYSCALLS) private readonly sys: Syscalls,
+    private readonly pauses: PauseVerb,
   ) {}
 
   async kill(caller: Caller, ref: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const seen = await this.refs.resolve(ref);
     await this.locks.run(seen.id, async (waited) => {
-      const c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
+      const c = await this.pauses.thawIfPaused(
+        await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live),
+      );
       checkTransition(c, 'kill');
       if (signal === 'SIGKILL') await killRunning(this.live, c, 'kill');
       else signalPid(this.sys, liveEntry(this.live, c, 'kill').pidfd, signal);

@@ -5,12 +5,14 @@ import type { Caller } from '../../platform/http';
 import { auditContainer, type ContainerRecord } from '../container/container';
 import { ContainerFiles } from '../container/container-files';
 import { ContainerLauncher } from '../container/container-launcher';
+import { ContainerVolumes } from '../container/container-volumes';
 import { ContainerRepository } from '../container/container.repository';
 import { LiveContainers } from '../container/live-containers';
 import { ContainerLocks } from './container-locks';
 import { ContainerRefs } from './container-refs';
 import { ExitRecorder } from './exit';
 import { killRunning } from './kill';
+import { PauseVerb } from './pause';
 import { fromStates, stateConflict } from './transitions';
 
 const SYSTEM: Caller = { principal: { id: 'system', role: 'admin', teams: [] }, source: { via: 'system' } };
@@ -32,27 +34,35 @@ export class RemoveVerb {
     private readonly live: LiveContainers,
     private readonly launcher: ContainerLauncher,
     private readonly audit: AuditService,
+    private readonly volumes: ContainerVolumes,
+    private readonly pauses: PauseVerb,
     exits: ExitRecorder,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {
     exits.autoRemove = (c) => this.autoRemove(c);
   }
 
-  async remove(caller: Caller, ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  /** `volumes` (`rm -v`): its anonymous volumes go too, as with an auto-remove. */
+  async remove(
+    caller: Caller,
+    ref: string,
+    opts: { force?: boolean; volumes?: boolean } = {},
+  ): Promise<void> {
     const seen = await this.refs.resolve(ref);
     await this.locks.run(seen.id, async (waited) => {
       let c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
-      if (c.state === 'running') {
+      if (c.state === 'paused' && opts.force) c = await this.pauses.thawIfPaused(c);
+      if (c.state === 'running' || c.state === 'paused') {
         if (!opts.force) throw stateConflict(c, 'remove', 'stop it first or force-remove');
         await killRunning(this.live, c, 'remove');
         c = await this.refs.current(c);
       }
-      await this.removeLocked(caller, c);
+      await this.removeLocked(caller, c, opts.volumes);
     });
   }
 
   /** The transition itself; the caller holds the container's lock. */
-  async removeLocked(caller: Caller, c: ContainerRecord): Promise<void> {
+  async removeLocked(caller: Caller, c: ContainerRecord, anonymousVolumes = false): Promise<void> {
     const gone = await this.repo.deleteFrom(c.id, fromStates('remove'));
     if (!gone) throw await this.refs.conflict(c, (now) => stateConflict(now, 'remove'));
     await this.launcher.discard(c.id); // a created container's prepared start
@@ -70,6 +80,12 @@ export class RemoveVerb {
       subject: c.id,
       payload: auditContainer(gone),
     });
+    if (anonymousVolumes)
+      await this.volumes
+        .discard(caller, gone)
+        .catch((err: Error) =>
+          this.log.error(`container ${c.id}: removing its volumes failed: ${err.message}`),
+        );
     this.live.notify(c.id, 'removed', {
       exitCode: c.exitCode ?? gone.exitCode ?? 0,
       oomKilled: gone.oomKilled,
@@ -81,7 +97,8 @@ export class RemoveVerb {
     await this.locks.run(exited.id, async () => {
       const c = await this.repo.get(exited.id);
       if (!c || c.state === 'running') return; // removed already, or started again
-      await this.removeLocked(SYSTEM, { ...c, exitCode: exited.exitCode });
+      // Docker's --rm takes the anonymous volumes with the container.
+      await this.removeLocked(SYSTEM, { ...c, exitCode: exited.exitCode }, true);
     });
   }
 }

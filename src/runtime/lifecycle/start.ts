@@ -131,7 +131,7 @@ export class StartVerb {
       // As Docker: an auto-remove container goes even when it never ran (`docker run --rm`
       // waits for the removal after a failed start).
       if (c.options.autoRemove)
-        await this.remove.removeLocked(caller, { ...marked, exitCode }).catch(() => undefined);
+        await this.remove.removeLocked(caller, { ...marked, exitCode }, true).catch(() => undefined);
     }
     throw new WardenError(
       shimErr ? shimFailureCode(shimErr) : (classifyError(err)?.code ?? 'CONTAINER_START_FAILED'),

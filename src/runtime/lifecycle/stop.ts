@@ -11,6 +11,7 @@ import { ContainerLocks } from './container-locks';
 import { ContainerRefs } from './container-refs';
 import { liveEntry } from './kill';
 import { killCgroup, signalPid } from './process-signals';
+import { PauseVerb } from './pause';
 import { checkTransition } from './transitions';
 
 /**
@@ -28,6 +29,7 @@ export class StopVerb {
     private readonly audit: AuditService,
     @Inject(SYSCALLS) private readonly sys: Syscalls,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+    private readonly pauses: PauseVerb,
   ) {}
 
   async stop(
@@ -54,6 +56,7 @@ export class StopVerb {
     timeoutSec?: number,
     signal: NodeJS.Signals = 'SIGTERM',
   ): Promise<ContainerRecord> {
+    c = await this.pauses.thawIfPaused(c);
     checkTransition(c, 'stop');
     const entry = liveEntry(this.live, c, 'stop');
     entry.stopping = true;

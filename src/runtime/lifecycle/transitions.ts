@@ -23,7 +23,11 @@ import type { ContainerRecord, ContainerState } from '../container/container';
  *   exec      running                      running                    409
  *   (exit)    running                      exited; dead (recovery:    (the shim's EXIT; recovery)
  *                                          no known end)
- *   pause     reserved: no state yet (paused), no verb
+ *   pause     running                      paused (cgroup frozen)     paused: 409
+ *   unpause   paused                       running (thawed)           409
+ *   rename    any                          (same state, new name)     409 name in use
+ *
+ * stop, kill and a forced remove of a paused container thaw it first (→ running), then act.
  *
  * `dead` is a container that Warden could not bring to a known end: at start, recovery found
  * its process gone with no exit recorded by its shim (a host reboot, a killed shim), or no
@@ -34,7 +38,7 @@ import type { ContainerRecord, ContainerState } from '../container/container';
  * remove after a kill sees the kill's exit recorded. The guarded writes keep this true
  * across processes, where the lock does not reach.
  */
-export type Verb = 'start' | 'stop' | 'kill' | 'restart' | 'remove' | 'exec' | 'exit';
+export type Verb = 'start' | 'stop' | 'kill' | 'restart' | 'remove' | 'exec' | 'exit' | 'pause' | 'unpause';
 
 interface Transition {
   /** States the verb acts from. */
@@ -51,6 +55,8 @@ export const TRANSITIONS: Readonly<Record<Verb, Transition>> = {
   remove: { from: ['created', 'exited', 'dead'] },
   exec: { from: ['running'] },
   exit: { from: ['running'] },
+  pause: { from: ['running'] },
+  unpause: { from: ['paused'] },
 };
 
 /** The states `verb` may write from: what its guarded UPDATE's `state = ANY($2)` gets. */

@@ -1,0 +1,192 @@
+import { Injectable } from '@nestjs/common';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AuditService } from '../../audit';
+import { WardenError } from '../../platform/errors';
+import type { Caller } from '../../platform/http';
+import { auditContainer } from '../container/container';
+import { InRootError, resolveInRoot } from '../container/in-root';
+import { ContainerRoots } from './container-root';
+import { checkArchive, extractInRoot, type ExtractOptions } from './extract';
+import { goFileMode, type PathStat } from './path-stat';
+
+/** One change of `docker diff`: 0 modified, 1 added, 2 deleted. */
+export interface Change {
+  Path: string;
+  Kind: 0 | 1 | 2;
+}
+
+/**
+ * Files in and out of a container (issue 17, point 2): the archive API behind `docker cp`,
+ * `docker export` and `docker diff`. Paths are resolved inside the container's root
+ * (resolveInRoot), so neither a path nor a symlink in the container leads out of it.
+ */
+@Injectable()
+export class ContainerArchive {
+  constructor(
+    private readonly roots: ContainerRoots,
+    private readonly audit: AuditService,
+  ) {}
+
+  stat(ref: string, p: string): Promise<PathStat> {
+    return this.roots.with(ref, async (root, c) => statIn(root, p, c.name));
+  }
+
+  /** A tar of `p` (its last component as is, a symlink archived as a symlink) written to `out`. */
+  async get(ref: string, p: string, begin: (stat: PathStat) => Writable): Promise<void> {
+    await this.roots.with(ref, async (root, c) => {
+      const stat = statIn(root, p, c.name);
+      const host = resolveInRoot(root, p);
+      const base = path.basename(host);
+      const dir = path.dirname(host);
+      await runTar(host === root ? ['-C', root, '.'] : ['-C', dir, '--', base], () => begin(stat));
+    });
+  }
+
+  /** The whole root filesystem, without the kernel's and Warden's mounts (`docker export`). */
+  async export(ref: string, begin: () => Writable): Promise<void> {
+    await this.roots.with(ref, async (root) => {
+      await runTar(['--one-file-system', '-C', root, '.'], begin);
+    });
+  }
+
+  /**
+   * Extracts a tar into the directory `p` (`docker cp src c:/p`). The upload is spooled and
+   * hashed first: an archive with an entry that would land outside is refused before anything
+   * is written, and the audit event names the copy by its sha256.
+   */
+  async put(caller: Caller, ref: string, p: string, body: Readable, opts: ExtractOptions): Promise<void> {
+    const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-cp-'));
+    const file = path.join(spool, 'in.tar');
+    try {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      body.on('data', (d: Buffer) => {
+        hash.update(d);
+        bytes += d.length;
+      });
+      await pipeline(body, fs.createWriteStream(file, { mode: 0o600 }));
+      const digest = `sha256:${hash.digest('hex')}`;
+      await checkArchive(file);
+      const c = await this.roots.with(ref, async (root, c) => {
+        if (c.spec.readOnlyRootfs)
+          throw new WardenError('VALIDATION_FAILED', `container rootfs is marked read-only: ${c.name}`);
+        const dest = resolveDir(root, p, c.name);
+        await extractInRoot(root, dest, file, opts);
+        return c;
+      });
+      await this.audit.record({
+        type: 'container.files.copied',
+        principal: caller.principal.id,
+        source: caller.source,
+        subject: c.id,
+        payload: { ...auditContainer(c), path: p, digest, bytes, copyUidGid: opts.copyUidGid },
+      });
+    } finally {
+      fs.rmSync(spool, { recursive: true, force: true });
+    }
+  }
+
+  /** What the writable layer changed, from the overlay's upper dir (whiteouts are deletions). */
+  async changes(ref: string): Promise<Change[]> {
+    const c = await this.roots.resolve(ref);
+    const lowers = await this.roots.lowerdirs(c);
+    const upper = this.roots.files(c).upper;
+    const out: Change[] = [];
+    const inLower = (rel: string) => lowers.some((l) => lstatOrUndefined(path.join(l, rel)));
+    const walk = (rel: string, added: boolean) => {
+      for (const name of fs.readdirSync(path.join(upper, rel)).sort()) {
+        const r = path.posix.join(rel, name);
+        const st = fs.lstatSync(path.join(upper, r));
+        if (st.isCharacterDevice() && st.rdev === 0) {
+          out.push({ Path: r, Kind: 2 });
+          continue;
+        }
+        const isNew = added || !inLower(r);
+        out.push({ Path: r, Kind: isNew ? 1 : 0 });
+        if (st.isDirectory()) walk(r, isNew);
+      }
+    };
+    if (fs.existsSync(upper)) walk('/', false);
+    return out;
+  }
+}
+
+function statIn(root: string, p: string, container: string): PathStat {
+  let host: string;
+  try {
+    host = resolveInRoot(root, p);
+  } catch (err) {
+    if (err instanceof InRootError) throw notFound(p, container);
+    throw err;
+  }
+  const st = lstatOrUndefined(host);
+  if (!st) throw notFound(p, container);
+  let linkTarget = '';
+  if (st.isSymbolicLink()) {
+    try {
+      linkTarget = resolveInRoot(root, p, { followLast: true }).slice(root.length) || '/';
+    } catch {
+      linkTarget = fs.readlinkSync(host);
+    }
+  }
+  return {
+    name: host === root ? '/' : path.basename(host),
+    size: st.size,
+    mode: goFileMode(st),
+    mtime: st.mtime.toISOString(),
+    linkTarget,
+  };
+}
+
+/** The extraction point, a directory, as a container path with every link resolved. */
+function resolveDir(root: string, p: string, container: string): string {
+  let host: string;
+  try {
+    host = resolveInRoot(root, p, { followLast: true });
+  } catch (err) {
+    if (err instanceof InRootError) throw notFound(p, container);
+    throw err;
+  }
+  const st = lstatOrUndefined(host);
+  if (!st) throw notFound(p, container);
+  if (!st.isDirectory())
+    throw new WardenError('VALIDATION_FAILED', `extraction point is not a directory: ${p}`);
+  return host.slice(root.length) || '/';
+}
+
+function notFound(p: string, container: string): WardenError {
+  return new WardenError(
+    'CONTAINER_PATH_NOT_FOUND',
+    `Could not find the file ${p} in container ${container}`,
+    {
+      path: p,
+    },
+  );
+}
+
+function lstatOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** GNU tar writing to the stream `begin` hands back once tar has started (never follows links: no -h). */
+async function runTar(args: string[], begin: () => Writable): Promise<void> {
+  const child = spawn('tar', ['--numeric-owner', '-cf', '-', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const out = begin();
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await pipeline(child.stdout, out).catch(() => child.kill('SIGKILL'));
+  const code = await exited;
+  // 1 is "some files changed while being read": a running container's, not a failure.
+  if (code !== 0 && code !== 1) throw new Error(`tar failed (${code}): ${err.trim()}`);
+}
