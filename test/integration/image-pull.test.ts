@@ -293,7 +293,7 @@ suite('image pull into the local store, against a real docker-registry upstream'
     const run = (args: string[]) =>
       imageCommand(
         [...args, '--url', w.url, '--token', ADMIN_TOKEN],
-        { http: { host: '127.0.0.1', port: 0 } } as WardenConfig,
+        { dataDir: w.dataDir, http: { host: '127.0.0.1', port: 0, tls: { mode: 'auto' } } } as WardenConfig,
         (s) => lines.push(s),
       );
     await run(['pull', 'local/app/cached:1']);
@@ -312,7 +312,10 @@ suite('image pull into the local store, against a real docker-registry upstream'
     );
     lines.length = 0;
     const dev = (await api(w, 'POST', '/tokens', { body: { principalId: 'dev', name: 'cli' } })).body.token;
-    const cfg = { http: { host: '127.0.0.1', port: 0 } } as WardenConfig;
+    const cfg = {
+      dataDir: w.dataDir,
+      http: { host: '127.0.0.1', port: 0, tls: { mode: 'auto' } },
+    } as WardenConfig;
     await expect(
       imageCommand(['pull', 'local/secret/thing:1', '--url', w.url, '--token', dev], cfg, () => undefined),
     ).rejects.toThrow(/denied by policy 'apps-only'/);
