@@ -370,8 +370,9 @@ int main(void) {
     return 1;
   }
 
+  int lfd = cfg->state_dir ? monitor_listen(cfg) : -1;
   send_line("EXEC");
-  int status = cfg->state_dir ? monitor_run(cfg, pid, outp[0], errout[0]) : reap(pid);
+  int status = cfg->state_dir ? monitor_run(cfg, pid, outp[0], errout[0], lfd) : reap(pid);
   if (status < 0) send_line("EXIT -1 0");
   else if (WIFSIGNALED(status)) send_line("EXIT -1 %d", WTERMSIG(status));
   else send_line("EXIT %d 0", WEXITSTATUS(status));

@@ -208,7 +208,8 @@ static void final_usage(const struct shim_config *cfg, char *out, size_t size) {
            oom > 0 ? "true" : "false", cpu_ns, peak, oom);
 }
 
-static int listen_ctl(const struct shim_config *cfg) {
+/* Bound before the service hears EXEC, so a client told the container runs can connect. */
+int monitor_listen(const struct shim_config *cfg) {
   /* sun_path holds 108 bytes and a data dir can be longer: bind relative to the state dir. */
   if (chdir(cfg->state_dir) < 0) return -1;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -233,10 +234,9 @@ static void say(int fd, const char *text) {
   (void)n; /* a client that does not read loses its message; the exit file still has it */
 }
 
-int monitor_run(const struct shim_config *cfg, pid_t pid, int out_r, int err_r) {
+int monitor_run(const struct shim_config *cfg, pid_t pid, int out_r, int err_r, int lfd) {
   struct stream streams[2] = {{.name = "stdout", .fd = out_r}, {.name = "stderr", .fd = err_r}};
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  int lfd = listen_ctl(cfg);
   int clients[MAX_CLIENTS], nclients = 0;
   char hello[64];
   snprintf(hello, sizeof hello, "PID %d %llu\n", (int)pid, proc_start_time(pid));

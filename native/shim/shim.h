@@ -133,7 +133,9 @@ unsigned long long proc_start_time(pid_t pid);
 void monitor_prepare(const struct shim_config *cfg);
 void monitor_write_pid(const struct shim_config *cfg, pid_t pid);
 /* Until the process is reaped and its output written; returns its wait status (-1: lost). */
-int monitor_run(const struct shim_config *cfg, pid_t pid, int out_r, int err_r);
+/* The control socket in the state dir (-1 when it cannot be made; the files still are). */
+int monitor_listen(const struct shim_config *cfg);
+int monitor_run(const struct shim_config *cfg, pid_t pid, int out_r, int err_r, int lfd);
 /* seccomp.c: seccomp mode's whole job; decode the program in S; install in C right before
  * execve */
 int seccomp_export(const struct shim_config *cfg);

@@ -91,19 +91,28 @@ describeRoot('shim monitor', () => {
       ...noCgroups,
       stdio: ['pipe', 'ignore', 'ignore'],
     });
-    const pid = readShimPid(state)!;
-    expect(pid).toMatchObject({ pid: p.pid, shimPid: p.shimPid });
-    expect(pid.startTime).toBe(procStartTime(p.pid));
-    expect(shimAlive(pid)).toEqual({ container: true, shim: true });
-    // A pid that is not the recorded process (here: ours) does not pass for it.
-    expect(shimAlive({ ...pid, pid: process.pid })).toMatchObject({ container: false });
+    // A failure must not leave the shim behind for the next file's process counts.
+    try {
+      const pid = readShimPid(state)!;
+      expect(pid).toMatchObject({ pid: p.pid, shimPid: p.shimPid });
+      expect(pid.startTime).toBe(procStartTime(p.pid));
+      expect(shimAlive(pid)).toEqual({ container: true, shim: true });
+      // A pid that is not the recorded process (here: ours) does not pass for it.
+      expect(shimAlive({ ...pid, pid: process.pid })).toMatchObject({ container: false });
 
-    const conn = await connectShim(state);
-    p.stdin!.end('go\n');
-    const exit = await conn.exited;
-    expect(exit).toMatchObject({ exitCode: 9, signal: 0 });
-    expect(await p.exited).toEqual({ exitCode: 9, signal: null });
-    await eventually('the shim to be gone', async () => procStartTime(pid.shimPid) !== pid.shimStartTime);
+      const conn = await connectShim(state);
+      p.stdin!.end('go\n');
+      const exit = await conn.exited;
+      expect(exit).toMatchObject({ exitCode: 9, signal: 0 });
+      expect(await p.exited).toEqual({ exitCode: 9, signal: null });
+      await eventually('the shim to be gone', async () => procStartTime(pid.shimPid) !== pid.shimStartTime);
+    } finally {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* exited, as it should have */
+      }
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 });
