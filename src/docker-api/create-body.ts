@@ -8,6 +8,7 @@ import {
   MAX_PIDS,
   MAX_SECCOMP_PROFILE_BYTES,
 } from '../policy';
+import { endpointsOf, publishedPorts } from './create-body-network';
 import { parseSecurityOpt } from './security-opt';
 import { refuseUnappliedOptions, unappliedFieldsSchema } from './unapplied-options';
 
@@ -452,59 +453,4 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
     },
     warnings,
   };
-}
-
-/**
- * `-p` as the CLI sends it (PortBindings, ranges already expanded), and `-P`: every exposed
- * port not bound otherwise, on any free host port.
- */
-function publishedPorts(body: DockerCreateBody, hc: DockerHostConfig): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  const bound = new Set<string>();
-  for (const [key, bindings] of Object.entries(hc.PortBindings ?? {})) {
-    const [port, protocol = 'tcp'] = key.split('/');
-    if (protocol === 'sctp')
-      throw new WardenError('VALIDATION_FAILED', `publishing ${key}: sctp is not supported`);
-    bound.add(`${Number(port)}/${protocol}`);
-    for (const b of bindings ?? [{}])
-      out.push({
-        containerPort: Number(port),
-        protocol,
-        hostIp: b.HostIp || undefined,
-        hostPort: b.HostPort ? portNumber(b.HostPort, key) : undefined,
-      });
-  }
-  if (hc.PublishAllPorts)
-    for (const key of Object.keys(body.ExposedPorts ?? {})) {
-      const [port, protocol = 'tcp'] = key.split('/');
-      if (protocol !== 'sctp' && !bound.has(`${Number(port)}/${protocol}`))
-        out.push({ containerPort: Number(port), protocol });
-    }
-  return out;
-}
-
-function portNumber(text: string, key: string): number {
-  // The CLI expands host ranges itself; a range here comes from another client.
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535)
-    throw new WardenError('VALIDATION_FAILED', `PortBindings ${key}: host port '${text}' is not 0-65535`);
-  return Number(text);
-}
-
-/** NetworkingConfig.EndpointsConfig: `--ip`, `--network-alias`, and further `--network`s. */
-function endpointsOf(
-  body: DockerCreateBody,
-  network: string,
-  asked: string | undefined,
-): Record<string, { ipv4Address?: string; aliases?: string[] }> | undefined {
-  const out: Record<string, { ipv4Address?: string; aliases?: string[] }> = {};
-  for (const [rawName, e] of Object.entries(body.NetworkingConfig?.EndpointsConfig ?? {})) {
-    // The CLI names the mode's own network as the mode was given (`default` included).
-    const name = rawName === 'default' || rawName === asked ? network : rawName;
-    if (name === 'none' || name === 'host') continue;
-    out[name] = {
-      ...(e?.IPAMConfig?.IPv4Address ? { ipv4Address: e.IPAMConfig.IPv4Address } : {}),
-      ...(e?.Aliases?.length ? { aliases: e.Aliases } : {}),
-    };
-  }
-  return Object.keys(out).length ? out : undefined;
 }

@@ -1,11 +1,5 @@
-export {
-  loadConfig,
-  childEnvironment,
-  ConfigError,
-  CONFIG_VARIABLES,
-  parseUpstreamUrl,
-  UPSTREAM_ALIAS_RE,
-} from './config';
+export { loadConfig, childEnvironment, ConfigError, parseUpstreamUrl, UPSTREAM_ALIAS_RE } from './config';
+export { CONFIG_VARIABLES } from './config-variables';
 export type {
   WardenConfig,
   RegistryConfig,

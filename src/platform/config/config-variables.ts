@@ -1,0 +1,152 @@
+/** The table the README documents, one row per variable of config.ts's schema. */
+export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; meaning: string }> = [
+  {
+    name: 'WARDEN_DATA_DIR',
+    default: './var',
+    meaning: 'state: embedded PostgreSQL, Redis AOF, image store, logs',
+  },
+  { name: 'WARDEN_HOST', default: '127.0.0.1', meaning: 'HTTP listen address' },
+  { name: 'WARDEN_PORT', default: '8484', meaning: 'HTTP port (REST, /v2/, /health, /metrics, /docs)' },
+  {
+    name: 'WARDEN_TLS_CERT',
+    default: '(none)',
+    meaning: 'PEM certificate (chain) for the HTTP port; with WARDEN_TLS_KEY it serves HTTPS',
+  },
+  { name: 'WARDEN_TLS_KEY', default: '(none)', meaning: 'PEM private key of WARDEN_TLS_CERT' },
+  {
+    name: 'WARDEN_TLS',
+    default: 'auto',
+    meaning:
+      'without a certificate: auto = plain HTTP on loopback, a self-signed certificate under the data dir beyond it; off = plain HTTP (bearer tokens refused from non-loopback peers)',
+  },
+  {
+    name: 'WARDEN_DOCKER_TCP',
+    default: '(none)',
+    meaning:
+      'host:port for the Docker API over TCP, mutual TLS only (needs the three WARDEN_DOCKER_TLS_* files)',
+  },
+  {
+    name: 'WARDEN_DOCKER_TLS_CA',
+    default: '(none)',
+    meaning:
+      "CA bundle that signs Docker TCP clients' certificates; a client's subject CN names its principal",
+  },
+  {
+    name: 'WARDEN_DOCKER_TLS_CERT',
+    default: '(none)',
+    meaning: 'PEM certificate of the Docker TCP listener',
+  },
+  { name: 'WARDEN_DOCKER_TLS_KEY', default: '(none)', meaning: 'PEM private key of WARDEN_DOCKER_TLS_CERT' },
+  {
+    name: 'WARDEN_DOCKER_SOCKET',
+    default: '$WARDEN_DATA_DIR/docker.sock',
+    meaning: 'Docker-compatible unix socket',
+  },
+  {
+    name: 'WARDEN_ADMIN_TOKEN',
+    default: '(none)',
+    meaning: 'bootstrap admin bearer token, at least 16 characters',
+  },
+  {
+    name: 'DATABASE_URL',
+    default: '(embedded)',
+    meaning: 'external PostgreSQL; unset = start embedded PostgreSQL',
+  },
+  {
+    name: 'REDIS_URL',
+    default: '(embedded)',
+    meaning: 'external Redis (redis://, rediss://, unix://); unset = start redis-server',
+  },
+  { name: 'WARDEN_LOG_LEVEL', default: 'info', meaning: 'trace, debug, info, warn, error, fatal or silent' },
+  {
+    name: 'WARDEN_AUDIT_BATCH_SIZE',
+    default: '500',
+    meaning: 'most audit events a worker commits in one transaction',
+  },
+  { name: 'WARDEN_AUDIT_FLUSH_MS', default: '5', meaning: 'how long a worker waits to fill an audit batch' },
+  {
+    name: 'WARDEN_NODE',
+    default: '(host name)',
+    meaning: "this node's name; containers are recorded per node",
+  },
+  {
+    name: 'WARDEN_CGROUP_PARENT',
+    default: 'warden',
+    meaning: "cgroup (under the service's own) that holds containers",
+  },
+  { name: 'WARDEN_STOP_TIMEOUT', default: '10', meaning: 'seconds between SIGTERM and SIGKILL on stop' },
+  {
+    name: 'WARDEN_SHUTDOWN_GRACE',
+    default: '20',
+    meaning: "seconds Warden's own stop (SIGTERM) may take, a server down or not, before it exits anyway",
+  },
+  {
+    name: 'WARDEN_USAGE_INTERVAL',
+    default: '10',
+    meaning: 'seconds between usage samples of running containers',
+  },
+  {
+    name: 'WARDEN_UP_WORKERS',
+    default: 'process',
+    meaning:
+      "`up` runs its queue workers as a child process at nice 10 (process) or on the API's event loop (inline)",
+  },
+  {
+    name: 'WARDEN_PREPARED_START_TTL',
+    default: '30',
+    meaning: "seconds a created container's prepared start waits for its start (0: never prepare)",
+  },
+  {
+    name: 'WARDEN_LIVE_RESTORE',
+    default: 'true',
+    meaning:
+      'containers keep running when Warden stops and are adopted at its next start (false: a stop kills them)',
+  },
+  {
+    name: 'WARDEN_QUEUE_LOCK_MS',
+    default: '10000',
+    meaning: "how long a killed worker's queue jobs stay locked before they run again",
+  },
+  {
+    name: 'WARDEN_REGISTRY_UPSTREAMS',
+    default: '(none)',
+    meaning:
+      '/v2/ proxy upstreams: alias=https://host[:port] (or http+insecure://), comma-separated; user:pass@ for credentials',
+  },
+  {
+    name: 'WARDEN_REGISTRY_TAG_TTL',
+    default: '60',
+    meaning: 'seconds a tag is served from cache before upstream is asked again',
+  },
+  {
+    name: 'WARDEN_REGISTRY_FILL_TIMEOUT',
+    default: '600',
+    meaning: 'seconds a blob fetch continues after its clients went away',
+  },
+  {
+    name: 'WARDEN_NETWORKING',
+    default: 'none',
+    meaning:
+      'bridge: containers without --network join the default bridge (netavark), user networks and -p work; none: loopback only',
+  },
+  {
+    name: 'WARDEN_BRIDGE_SUBNET',
+    default: '10.231.0.0/16',
+    meaning: "the default bridge network's subnet (interface warden0)",
+  },
+  {
+    name: 'WARDEN_NETWORK_POOL',
+    default: '10.232.0.0/16',
+    meaning: 'where user-defined networks without --subnet get a /24',
+  },
+  {
+    name: 'WARDEN_NETAVARK',
+    default: '/usr/lib/podman/netavark',
+    meaning: 'the netavark binary (aardvark-dns beside it); Debian package netavark 1.4',
+  },
+  {
+    name: 'WARDEN_QUEUE_STALLED_CHECK_MS',
+    default: '5000',
+    meaning: 'how often workers look for jobs whose lock expired',
+  },
+];
