@@ -5,6 +5,7 @@ import pino from 'pino';
 import type { Role } from '../../src/app.module';
 import { startWarden, RunningWarden } from '../../src/main';
 import { loadConfig } from '../../src/platform/config';
+import { removeDataDir } from './data-dir';
 import { freshDatabase, freshRedis } from './services';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -69,7 +70,7 @@ export async function startTestWarden(
       await running.stop();
       await redis.stop();
       await db.drop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir(dataDir);
     },
   };
 }
