@@ -42,7 +42,7 @@ export class LocalVolumeDriver {
   async remove(name: string): Promise<void> {
     const dir = this.dirOf(name);
     if (!fs.existsSync(dir)) return;
-    await unmountSized(this.dataOf(name));
+    await unmountSized(this.dataOf(name), { lazy: true });
     fs.rmSync(dir, { recursive: true, force: true });
   }
 

@@ -27,15 +27,14 @@ const MOUNT_OPTIONS = 'loop,nosuid,nodev,noinit_itable';
 export async function makeSizedFilesystem(image: string, bytes: number, mountPoint: string): Promise<void> {
   fs.writeFileSync(image, '', { mode: 0o600 });
   fs.truncateSync(image, bytes);
-  // A journal of 4-16 MiB: enough for a container's writes, and room left for files in a small one.
-  const journalMiB = Math.min(16, Math.max(4, Math.floor(bytes / 1024 ** 2 / 64)));
+  // mkfs's own journal size up to 1 GiB (1-16 MiB); above, 16 MiB instead of its 64-256 MiB.
+  const journal = bytes >= 1024 ** 3 ? ['-J', 'size=16'] : [];
   await run('mkfs.ext4', [
     '-q',
     '-F',
     '-m',
     '0', // no reserved blocks: the whole size is the user's
-    '-J',
-    `size=${journalMiB}`,
+    ...journal,
     '-E',
     'root_owner=0:0,nodiscard,lazy_itable_init=1,lazy_journal_init=1',
     image,
@@ -62,12 +61,14 @@ export async function ensureMounted(image: string, mountPoint: string): Promise<
 }
 
 /**
- * Unmounts it if mounted. Lazily: a mount still held (a container's namespace being torn down)
- * is detached now and freed with its loop device when the last user lets go, so removal never
- * waits on it nor fails with EBUSY.
+ * Unmounts it if mounted. `lazy` is for a filesystem about to be deleted: a mount still held (a
+ * container's namespace being torn down) is detached now and freed with its loop device when
+ * the last user lets go, so removal never waits on it nor fails with EBUSY. Otherwise a busy
+ * mount stays (EBUSY is thrown): detached but alive, a later mount of the same image would be
+ * a second filesystem on one file.
  */
-export async function unmountSized(mountPoint: string): Promise<void> {
-  if (isMountPoint(mountPoint)) await run('umount', ['-l', mountPoint]);
+export async function unmountSized(mountPoint: string, opts: { lazy?: boolean } = {}): Promise<void> {
+  if (isMountPoint(mountPoint)) await run('umount', opts.lazy ? ['-l', mountPoint] : [mountPoint]);
 }
 
 /** Bytes in use on a sized filesystem, as `df` counts them (its own metadata included). */

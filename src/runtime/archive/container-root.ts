@@ -45,6 +45,13 @@ export class ContainerRoots {
     return new ContainerFiles(this.config.dataDir, c.id);
   }
 
+  /** Its files with a sized writable layer mounted (again, if a restart or stop unmounted it). */
+  async mountedFiles(c: ContainerRecord): Promise<ContainerFiles> {
+    const files = this.files(c);
+    await this.layers.ensure(files);
+    return files;
+  }
+
   async with<T>(ref: string, fn: (root: string, c: ContainerRecord) => Promise<T>): Promise<T> {
     const seen = await this.refs.resolve(ref);
     if (seen.state === 'running' && seen.pid) return fn(`/proc/${seen.pid}/root`, seen);

@@ -124,6 +124,8 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
       });
     }
     await this.removeLeftovers(dir, ours);
+    // What no running container uses is left unmounted, as a clean stop leaves it.
+    await this.layers.releaseIdle(this.config.dataDir, new Set(this.live.all().map((e) => e.id)));
   }
 
   onApplicationShutdown(): void {

@@ -9,7 +9,7 @@ import { SIZED_FILESYSTEMS } from './runtime.tokens';
 export interface SizedFilesystems {
   make(image: string, bytes: number, mountPoint: string): Promise<void>;
   ensureMounted(image: string, mountPoint: string): Promise<void>;
-  unmount(mountPoint: string): Promise<void>;
+  unmount(mountPoint: string, opts?: { lazy?: boolean }): Promise<void>;
   isMounted(mountPoint: string): boolean;
 }
 
@@ -44,7 +44,7 @@ export class WritableLayers {
 
   /** The container's directory, its sized layer unmounted first. */
   async remove(files: ContainerFiles): Promise<void> {
-    await this.sized.unmount(files.layer);
+    await this.sized.unmount(files.layer, { lazy: true });
     files.remove();
   }
 
@@ -64,8 +64,14 @@ export class WritableLayers {
     for (const id of ids) {
       const layer = new ContainerFiles(dataDir, id).layer;
       if (running.has(id) || !this.sized.isMounted(layer)) continue;
-      await this.sized.unmount(layer);
-      released++;
+      // A busy one (a copy or diff in flight) stays mounted: the next release takes it.
+      if (
+        await this.sized.unmount(layer).then(
+          () => true,
+          () => false,
+        )
+      )
+        released++;
     }
     return released;
   }
