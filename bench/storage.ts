@@ -66,11 +66,14 @@ async function layerAlone(dir: string): Promise<[number[], number[]]> {
   return interleaved(plain, sized);
 }
 
-async function launchCycle(w: BenchWarden): Promise<number> {
+async function launchCycle(w: BenchWarden, sized: boolean): Promise<number> {
   const t0 = process.hrtime.bigint();
   const created = await w.call('POST', '/containers', { image: IMAGE, cmd: ['/bin/true'] });
   if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
-  const id = (created.body as { id: string }).id;
+  const { id, spec } = created.body as { id: string; spec: { storageBytes?: number } };
+  // The side is what it says: the layer is sized under baseline only.
+  if ((spec.storageBytes !== undefined) !== sized)
+    throw new Error(`layer size ${spec.storageBytes} on the wrong side`);
   const waited = w.call('POST', `/containers/${id}/wait?condition=next-exit`);
   const started = await w.call('POST', `/containers/${id}/start`);
   if (started.status >= 300) throw new Error(`start: ${started.status}`);
@@ -103,15 +106,15 @@ async function main(): Promise<void> {
     await w.call('POST', '/policies/plain-layer/activate', { versionId: (plain.body as { id: string }).id });
     const bind = () =>
       w.call('POST', '/policies/plain-layer/bindings', { kind: 'principal', value: 'admin' });
-    const unbind = () => w.call('DELETE', '/policies/plain-layer/bindings/principal/admin');
-    for (let i = 0; i < 3; i++) await launchCycle(w); // warm-up
+    const unbind = () => w.call('DELETE', '/policies/plain-layer/bindings?kind=principal&value=admin');
+    for (let i = 0; i < 3; i++) await launchCycle(w, true); // warm-up
     let bound = false;
     const as = (wantBound: boolean) => async () => {
       if (bound !== wantBound) {
         await (wantBound ? bind() : unbind());
         bound = wantBound;
       }
-      return launchCycle(w);
+      return launchCycle(w, !wantBound);
     };
     cycles = await interleaved(as(true), as(false));
   } finally {

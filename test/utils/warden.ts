@@ -5,6 +5,8 @@ import pino from 'pino';
 import type { Role } from '../../src/app.module';
 import { startWarden, RunningWarden } from '../../src/main';
 import { loadConfig } from '../../src/platform/config';
+import type { CgroupDriver } from '../../src/runtime/cgroups';
+import { CGROUP_DRIVER } from '../../src/runtime/container/runtime.tokens';
 import { removeDataDir } from './data-dir';
 import { freshDatabase, freshRedis } from './services';
 
@@ -67,7 +69,17 @@ export async function startTestWarden(
     redisUrl: redis.url,
     dataDir,
     close: async () => {
+      let cgroups: CgroupDriver | undefined;
+      try {
+        cgroups = running.app.get<CgroupDriver>(CGROUP_DRIVER, { strict: false });
+      } catch {
+        cgroups = undefined; // a role without the runtime
+      }
       await running.stop();
+      // Its cgroup parent, empty once its containers are gone (one that is not stays, and says so).
+      await cgroups?.removeParent().catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') console.warn(`cgroup parent: ${err.message}`);
+      });
       await redis.stop();
       await db.drop();
       removeDataDir(dataDir);
