@@ -96,7 +96,7 @@ export class ContainerArchive {
   async changes(ref: string): Promise<Change[]> {
     const c = await this.roots.resolve(ref);
     const lowers = await this.roots.lowerdirs(c);
-    const upper = this.roots.files(c).upper;
+    const upper = (await this.roots.mountedFiles(c)).upper;
     const out: Change[] = [];
     const inLower = (rel: string) => lowers.some((l) => lstatOrUndefined(path.join(l, rel)));
     const walk = (rel: string, added: boolean) => {

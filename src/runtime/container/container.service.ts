@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import type { Syscalls } from '../../platform/ffi';
 import { ExitRecorder } from '../lifecycle/exit';
@@ -16,6 +16,7 @@ import { PauseVerb } from '../lifecycle/pause';
 import { RenameVerb } from '../lifecycle/rename';
 import { UpdateVerb, type ResourceChange } from '../lifecycle/update';
 import type { ContainerRecord } from './container';
+import { WritableLayers } from './writable-layers';
 import { ContainerFilter, ContainerRepository } from './container.repository';
 import { LiveContainers, type ExitNotice, type WaitCondition } from './live-containers';
 import { SYSCALLS } from './runtime.tokens';
@@ -46,6 +47,7 @@ export class ContainerService implements BeforeApplicationShutdown {
     private readonly pauser: PauseVerb,
     private readonly renamer: RenameVerb,
     private readonly updater: UpdateVerb,
+    private readonly layers: WritableLayers,
   ) {}
 
   /** New resource limits, judged by policy like a launch (lifecycle/update.ts). */
@@ -131,6 +133,18 @@ export class ContainerService implements BeforeApplicationShutdown {
    * recorded): no process, cgroup or mount outlives it.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    await this.stopLiveContainers();
+    const running = new Set(this.config.runtime.liveRestore ? this.live.all().map((e) => e.id) : []);
+    await this.layers
+      .releaseIdle(this.config.dataDir, running)
+      .catch((err: Error) =>
+        new Logger(ContainerService.name).warn(
+          `unmounting stopped containers' writable layers failed: ${err.message}`,
+        ),
+      );
+  }
+
+  private async stopLiveContainers(): Promise<void> {
     if (this.config.runtime.liveRestore) {
       this.exits.detach();
       for (const e of this.live.all()) {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { AuditService } from '../../audit';
-import { PolicyService } from '../../policy';
+import { formatBytes, PolicyService } from '../../policy';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
@@ -13,6 +13,7 @@ import { ImageProvider } from '../../images';
 import { NetworkAttacher } from '../../network';
 import { hostnameOf, networked, networkOf } from '../container/run-config';
 import { ContainerVolumes } from '../container/container-volumes';
+import { WritableLayers } from '../container/writable-layers';
 
 export interface CreateRequest extends Partial<Omit<ContainerOptions, 'volumeMounts'>> {
   name?: string;
@@ -38,6 +39,7 @@ export class ContainerCreator {
     private readonly audit: AuditService,
     private readonly network: NetworkAttacher,
     private readonly volumes: ContainerVolumes,
+    private readonly layers: WritableLayers,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
@@ -116,10 +118,11 @@ export class ContainerCreator {
     const inserted = this.repo.insert(record);
     inserted.catch(() => undefined); // awaited below in every case
     try {
-      files.create(hostnameOf(record), networkOf(spec));
+      files.create(hostnameOf(record), networkOf(spec), spec.storageBytes !== undefined);
+      if (spec.storageBytes !== undefined) await this.sizedLayer(files, spec.storageBytes);
     } catch (err) {
       if (await inserted.catch(() => false)) await this.repo.delete(id);
-      files.remove();
+      await this.layers.remove(files);
       await this.volumes.discard(caller, record);
       throw err;
     }
@@ -132,7 +135,7 @@ export class ContainerCreator {
       if (volumeMounts.length) await this.volumes.attach(caller, record, image, files.rootfs);
     } catch (err) {
       if (await inserted.catch(() => false)) await this.repo.delete(id);
-      files.remove();
+      await this.layers.remove(files);
       await this.volumes.discard(caller, record);
       throw err;
     }
@@ -142,7 +145,7 @@ export class ContainerCreator {
       } catch (err) {
         // Its addresses go with its row (ON DELETE CASCADE).
         await this.repo.delete(id);
-        files.remove();
+        await this.layers.remove(files);
         throw err;
       }
     }
@@ -159,5 +162,19 @@ export class ContainerCreator {
     // loop: the answer to this create goes out first (measured: ~1 ms sooner start-to-exit).
     setImmediate(() => this.launcher.prepare(record, image));
     return record;
+  }
+
+  /** `--storage-opt size=`: the writable layer is a filesystem of that size (ContainerFiles). */
+  private async sizedLayer(files: ContainerFiles, bytes: number): Promise<void> {
+    try {
+      await this.layers.make(files, bytes);
+    } catch (err) {
+      throw new WardenError(
+        'RUNTIME_UNAVAILABLE',
+        `the writable layer of ${formatBytes(bytes)} could not be made: ${(err as Error).message.trim()}`,
+        { storageBytes: bytes },
+        { cause: err },
+      );
+    }
   }
 }

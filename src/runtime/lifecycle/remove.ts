@@ -4,6 +4,7 @@ import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import type { Caller } from '../../platform/http';
 import { auditContainer, type ContainerRecord } from '../container/container';
 import { ContainerFiles } from '../container/container-files';
+import { WritableLayers } from '../container/writable-layers';
 import { ContainerLauncher } from '../container/container-launcher';
 import { ContainerVolumes } from '../container/container-volumes';
 import { ContainerRepository } from '../container/container.repository';
@@ -36,6 +37,7 @@ export class RemoveVerb {
     private readonly audit: AuditService,
     private readonly volumes: ContainerVolumes,
     private readonly pauses: PauseVerb,
+    private readonly layers: WritableLayers,
     exits: ExitRecorder,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {
@@ -67,7 +69,7 @@ export class RemoveVerb {
     if (!gone) throw await this.refs.conflict(c, (now) => stateConflict(now, 'remove'));
     await this.launcher.discard(c.id); // a created container's prepared start
     try {
-      new ContainerFiles(this.config.dataDir, c.id).remove();
+      await this.layers.remove(new ContainerFiles(this.config.dataDir, c.id));
     } catch (err) {
       // The row is gone, so the container is; what is left of its files is no container's and
       // the next start's recovery removes it. Not the client's problem.

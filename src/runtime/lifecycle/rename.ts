@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import { promisify } from 'node:util';
 import { Inject } from '@nestjs/common';
 import { AuditService } from '../../audit';
@@ -93,8 +94,12 @@ export class RenameVerb {
     return { deleted, spaceReclaimed };
   }
 
+  /** What removing it frees: a sized layer's image as allocated on disk, else the upper dir's files. */
   private async writableBytes(c: ContainerRecord): Promise<number> {
-    const upper = new ContainerFiles(this.config.dataDir, c.id).upper;
+    const files = new ContainerFiles(this.config.dataDir, c.id);
+    const image = await fs.promises.stat(files.layerImage).catch(() => undefined);
+    if (image) return image.blocks * 512;
+    const upper = files.upper;
     const { stdout } = await run('du', ['-s', '-B1', '-x', upper]).catch(() => ({ stdout: '0' }));
     return Number(stdout.split('\t')[0]) || 0;
   }
