@@ -67,7 +67,7 @@ export class DockerContainersController {
     const all = flag(req.query.get('all')) || filters.has('status');
     const limit = optionalInt(req.query.get('limit'));
     // Every filter runs in SQL, as REST's: `label` all must hold, `name` and `id` any.
-    const rows = await this.containers.list({
+    const rows = await this.containers.list(await req.caller(), {
       all,
       states: filters.get('status') as ContainerState[] | undefined,
       labelList: (filters.get('label') ?? []).map(labelPair),
@@ -96,7 +96,7 @@ export class DockerContainersController {
   }
 
   private async inspect(req: DockerRequest, reply: DockerReply): Promise<void> {
-    const c = await this.containers.resolve(req.params.id);
+    const c = await this.containers.resolve(req.params.id, await req.caller());
     const [image, endpoints, networks] = await Promise.all([
       new ImageCache(this.images).of(c),
       this.networks.endpointsOf(c.id),

@@ -5,6 +5,7 @@ import { PolicyService } from '../../policy';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
+import { owningTeam, scopeOf, TEAM_LABEL } from '../../platform/scope';
 import { auditContainer, CONTAINER_NAME_RE, ContainerOptions, ContainerRecord } from '../container/container';
 import { ContainerFiles } from '../container/container-files';
 import { ContainerLauncher } from '../container/container-launcher';
@@ -18,6 +19,8 @@ export interface CreateRequest extends Partial<Omit<ContainerOptions, 'volumeMou
   name?: string;
   /** `--volumes-from`: `container[:ro|rw]`, whose mounts are added before the policy decides. */
   volumesFrom?: string[];
+  /** The team to own it (REST `team`; the Docker API's `warden.team` label): see platform/scope. */
+  team?: string;
   /** Everything else is the launch request the policy judges (image, cmd, env, caps, …). */
   launch: Record<string, unknown>;
 }
@@ -48,7 +51,13 @@ export class ContainerCreator {
         `invalid container name '${req.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
       );
     }
-    const launch = await this.volumes.withVolumesFrom(req.launch, req.volumesFrom ?? []);
+    // Who will own it is settled first: a team the caller is not in changes nothing.
+    const team = owningTeam(caller.principal, req.team ?? teamLabel(req.launch));
+    const launch = await this.volumes.withVolumesFrom(
+      req.launch,
+      req.volumesFrom ?? [],
+      scopeOf(caller.principal),
+    );
     const { decision, effectiveSpec: spec, launchRequestId } = await this.policy.decide(caller, launch);
     if (!decision.allowed) {
       throw new WardenError('LAUNCH_DENIED', decision.reasons.map((r) => r.message).join('; '), {
@@ -107,6 +116,7 @@ export class ContainerCreator {
       oomKilled: false,
       restartCount: 0,
       createdBy: caller.principal.id,
+      team,
       createdAt: new Date().toISOString(),
       labels: { ...image.config.labels, ...spec.labels },
     };
@@ -160,4 +170,11 @@ export class ContainerCreator {
     setImmediate(() => this.launcher.prepare(record, image));
     return record;
   }
+}
+
+/** The `warden.team` label, how a Docker client names the owning team. */
+function teamLabel(launch: Record<string, unknown>): string | undefined {
+  const labels = launch.labels as Record<string, unknown> | undefined;
+  const team = labels?.[TEAM_LABEL];
+  return typeof team === 'string' ? team : undefined;
 }
