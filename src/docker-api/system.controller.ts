@@ -78,7 +78,7 @@ export class DockerSystemController {
     // What this caller may see: a deployer's counts are its teams' (platform/scope).
     const [all, images] = await Promise.all([
       this.containers.list(caller, { all: true }),
-      this.images.list(),
+      this.images.list(caller),
     ]);
     const count = (s: string) => all.filter((c) => c.state === s).length;
     reply.json(200, {

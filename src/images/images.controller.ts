@@ -98,15 +98,15 @@ export class ImagesController {
 
   @Get()
   @ApiOperation({ summary: 'Images in the local store, newest first' })
-  async list() {
-    return { images: await this.images.list() };
+  async list(@CurrentCaller() caller: Caller) {
+    return { images: await this.images.list(caller) };
   }
 
   @Get(':ref')
   @ApiOperation({ summary: 'One image: names, layers, runtime config' })
   @ApiParam(REF_DOC)
-  inspect(@Param('ref', refParam) ref: string) {
-    return this.images.inspect(ref);
+  inspect(@CurrentCaller() caller: Caller, @Param('ref', refParam) ref: string) {
+    return this.images.inspect(ref, caller);
   }
 
   @Delete(':ref')

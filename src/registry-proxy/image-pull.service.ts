@@ -16,7 +16,8 @@ import {
   manifestSchema,
   parseDocument,
 } from '../images';
-import { ImageRecord, ImageRepository } from '../images';
+import { ImageRecord, ImageRepository, imageOwner } from '../images';
+import { EVERYTHING, scopeOf } from '../platform/scope';
 import { findPullTarget, PullTarget, pullTargetOf } from './pull-target';
 
 /** One progress message, shaped like the Docker Engine's pull stream (the docker CLI renders these). */
@@ -135,7 +136,10 @@ export class ImagePullService {
         );
     });
     const before = t.tag
-      ? await this.repo.findByTag({ registry: t.registry, repository: t.repository, tag: t.tag })
+      ? await this.repo.findByTag(
+          { registry: t.registry, repository: t.repository, tag: t.tag },
+          scopeOf(caller.principal),
+        )
       : undefined;
 
     if (manifest.config.size > MAX_CONFIG)
@@ -185,11 +189,14 @@ export class ImagePullService {
         await this.pulls.blobs.local.put(m.bytes, { expectedDigest: m.digest });
       for (const d of [manifest.config, ...manifest.layers])
         if (!(await this.pulls.blobs.local.has(d.digest))) await this.fetchBlob(caller, t, d, counter);
-      await this.repo.insert(q, image, caller.principal.id, {
-        registry: t.registry,
-        repository: t.repository,
-        upstream: t.target.upstream.alias,
-      });
+      // The puller's team may use it from now on, whoever pulled it first.
+      await this.repo.insert(
+        q,
+        image,
+        caller.principal.id,
+        { registry: t.registry, repository: t.repository, upstream: t.target.upstream.alias },
+        imageOwner(caller.principal),
+      );
     });
     const upToDate = before?.digest === m.digest;
     emit({ status: `Digest: ${m.digest}` });
@@ -198,7 +205,7 @@ export class ImagePullService {
         ? `Status: Image is up to date for ${name}`
         : `Status: Downloaded newer image for ${name}`,
     });
-    const record = (await this.repo.findByDigest(m.digest))!;
+    const record = (await this.repo.findByDigest(m.digest, EVERYTHING))!;
     return {
       digest: m.digest,
       reference: name,
