@@ -7,6 +7,7 @@ import { ContainerInspector, ContainerService } from '../runtime';
 import type { ContainerRecord, ContainerState } from '../runtime';
 import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
+import { EVERYTHING } from '../platform/scope';
 import { inspectContainer, summarizeContainer } from './container-views';
 import { mapCreateBody, type DockerCreateBody, type DockerHostConfig } from './create-body';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
@@ -80,7 +81,8 @@ export class DockerContainersController {
     const images = new ImageCache(this.images, caller);
     const [endpoints, networks] = await Promise.all([
       this.networks.endpointsOfMany(rows.map((c) => c.id)),
-      this.networks.list(),
+      // Names of the networks these containers (all in scope) are on.
+      this.networks.list(EVERYTHING),
     ]);
     reply.json(
       200,
@@ -103,7 +105,7 @@ export class DockerContainersController {
     const [image, endpoints, networks] = await Promise.all([
       new ImageCache(this.images, caller).of(c),
       this.networks.endpointsOf(c.id),
-      this.networks.list(),
+      this.networks.list(EVERYTHING),
     ]);
     const body = inspectContainer(c, image) as { HostConfig: Record<string, unknown> };
     reply.json(200, {

@@ -86,7 +86,10 @@ export class ContainerCreator {
     const planned =
       networkOf(spec) === 'host'
         ? []
-        : await this.network.plan({ networkMode: spec.networkMode, endpoints, ports: spec.ports });
+        : await this.network.plan(
+            { networkMode: spec.networkMode, endpoints, ports: spec.ports },
+            scopeOf(caller.principal),
+          );
     if (planned.length === 0 && spec.ports.length)
       throw new WardenError(
         'CONTAINER_COMMAND_INVALID',
