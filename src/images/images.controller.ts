@@ -21,6 +21,12 @@ const importQuery = z.object({
     .min(1)
     .optional()
     .describe("name[:tag] for the imported image, in addition to the archive's own names"),
+  team: text(128)
+    .min(1)
+    .optional()
+    .describe(
+      "the team that may use it, one of the caller's; default its first team (an admin's without one: shared with every team)",
+    ),
 });
 
 const pruneBody = z.strictObject({
@@ -82,7 +88,7 @@ export class ImagesController {
         { maxBytes: DEFAULT_IMPORT_MAX_BYTES },
       );
     }
-    return this.images.importArchive(req, caller, { tag: query.tag });
+    return this.images.importArchive(req, caller, { tag: query.tag, team: query.team });
   }
 
   @Post('prune')

@@ -270,6 +270,7 @@ export const auditNetwork = (n: NetworkRecord) => ({
   ipRange: n.ipRange ?? null,
   internal: n.internal,
   labels: n.labels,
+  team: n.team,
 });
 
 /** The request's own consistency, as Docker checks it (libnetwork ipam): 400 with the reason. */

@@ -124,6 +124,7 @@ export class VolumesService implements OnApplicationBootstrap {
         labels,
         sizeBytes: record.sizeBytes ?? null,
         anonymous: record.anonymous,
+        team,
       },
     });
     return this.view(inserted);
