@@ -62,6 +62,8 @@ export class ContainerArchive {
    * is written, and the audit event names the copy by its sha256.
    */
   async put(caller: Caller, ref: string, p: string, body: Readable, opts: ExtractOptions): Promise<void> {
+    // Whose container it is comes before what was sent: another team's is a 404 whatever the upload.
+    await this.roots.resolve(ref, scopeOf(caller.principal));
     const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-cp-'));
     const file = path.join(spool, 'in.tar');
     try {
