@@ -326,7 +326,9 @@ suite('team scope over every route', () => {
         rest(who, 'GET', '/images'),
         rest(who, 'GET', '/volumes'),
         rest(who, 'GET', '/networks'),
+        rest(who, 'GET', '/console/containers'),
       ]);
+      for (const t of texts) expect(t.status).toBe(200);
       return texts.map((t) => JSON.stringify(t.body)).join('\n');
     };
     const beta = await lists('devB');
@@ -338,6 +340,15 @@ suite('team scope over every route', () => {
       const seen = await lists(who);
       for (const n of alphaNames) expect(seen).toContain(n);
     }
+    // The console: containers are scoped; the overview aggregates every team, so it is not a deployer's.
+    expect((await rest('devB', 'GET', '/console/overview')).status).toBe(403);
+    expect((await rest('auditor', 'GET', '/console/overview')).status).toBe(200);
+    const consoleB = await rest('devB', 'GET', '/console/containers');
+    expect(consoleB.body.containers).toEqual([]);
+    const consoleA = await rest('devA', 'GET', '/console/containers');
+    expect(
+      consoleA.body.containers.map((c: { name: string; team: string }) => `${c.name}:${c.team}`).sort(),
+    ).toEqual(['a-new:alpha', 'a-run:alpha']);
     // docker events: history until now, from a uid of each team.
     const { socketRequest } = await import('../utils/docker-cli');
     const eventsAs = async (principalId: string) => {
