@@ -89,7 +89,8 @@ const createEdge = z.looseObject(
 );
 
 const idParam = new ZodPipe(containerRef, 'param');
-const ApiId = () => ApiZodParam('id', containerRef, 'container id, unique id prefix or name');
+const ApiId = () =>
+  ApiZodParam('id', containerRef, "container id, unique id prefix or name; another team's answers 404");
 
 const listQuery = z.object({
   all: z.stringbool().optional().describe('include containers that are not running'),
