@@ -238,11 +238,20 @@ export class VolumesService implements OnApplicationBootstrap {
    * one with the local driver), anonymous ones created for it. Each creation is judged by the
    * policy. Undo with `discard` if the container is not made after all.
    */
-  async resolveMounts(caller: Caller, wants: readonly VolumeMount[]): Promise<ResolvedVolumeMount[]> {
+  /** `team`: the container's, which the volumes made for it belong to as well. */
+  async resolveMounts(
+    caller: Caller,
+    wants: readonly VolumeMount[],
+    team: string | null,
+  ): Promise<ResolvedVolumeMount[]> {
     const out: ResolvedVolumeMount[] = [];
     try {
       for (const w of wants) {
-        const v = await this.create(caller, { name: w.name || undefined }, { anonymous: w.name === '' });
+        const v = await this.create(
+          caller,
+          { name: w.name || undefined, team: team ?? undefined },
+          { anonymous: w.name === '' },
+        );
         await this.driver.ensureMounted(v.name, v.sizeBytes);
         out.push({
           name: v.name,

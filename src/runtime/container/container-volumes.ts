@@ -54,7 +54,12 @@ export class ContainerVolumes {
   }
 
   /** The spec's volumes and, where no mount covers it, an anonymous one per image `VOLUME`. */
-  async resolve(caller: Caller, spec: ContainerSpec, image: PreparedImage): Promise<ResolvedVolumeMount[]> {
+  async resolve(
+    caller: Caller,
+    spec: ContainerSpec,
+    image: PreparedImage,
+    team: string | null,
+  ): Promise<ResolvedVolumeMount[]> {
     const wants: VolumeMount[] = [...(spec.volumes ?? [])];
     const taken = new Set([...spec.binds, ...wants, ...spec.tmpfs].map((m) => m.target));
     for (const raw of image.config.volumes) {
@@ -63,7 +68,7 @@ export class ContainerVolumes {
       taken.add(target);
       wants.push({ name: '', target, readOnly: false, noCopy: false });
     }
-    return this.volumes.resolveMounts(caller, wants);
+    return this.volumes.resolveMounts(caller, wants, team);
   }
 
   /** Mount rows (the container's row exists now), then each empty volume gets the image's files. */

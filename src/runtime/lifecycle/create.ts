@@ -96,7 +96,7 @@ export class ContainerCreator {
         `ports can only be published on a bridge network, not with network ${spec.networkMode}`,
       );
     const image = await this.images.prepare(spec.image, caller);
-    const volumeMounts = await this.volumes.resolve(caller, spec, image);
+    const volumeMounts = await this.volumes.resolve(caller, spec, image, team);
     const id = randomBytes(32).toString('hex');
     const name = req.name?.replace(/^\//, '') ?? `warden_${id.slice(0, 8)}`;
     const record: ContainerRecord = {
