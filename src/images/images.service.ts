@@ -128,6 +128,7 @@ export class ImagesService {
             { digest: image.digest },
           );
         await this.repo.deleteOwners(q, image.digest, scope);
+        if (tag) await this.repo.deleteTag(q, tag);
         return { untagged: [tag ? formatTag(tag) : ref], deleted: [] };
       }
       if (tag && (await this.repo.countTags(q, image.digest)) > 1) {

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 
 /**
  * A client of the Docker socket running as another uid, so the server's SO_PEERCRED sees that
@@ -39,6 +39,7 @@ export interface UidAnswer {
 export class UidSocketClient {
   private readonly child: ChildProcess;
   private readonly waiting = new Map<number, (a: UidAnswer) => void>();
+  private readonly lines: Interface;
   private next = 0;
 
   constructor(socket: string, uid: number) {
@@ -47,7 +48,8 @@ export class UidSocketClient {
       gid: uid,
       stdio: ['pipe', 'pipe', 'inherit'],
     });
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+    this.lines = createInterface({ input: this.child.stdout! });
+    this.lines.on('line', (line) => {
       const a = JSON.parse(line) as UidAnswer & { id: number };
       this.waiting.get(a.id)?.({ status: a.status, body: a.body });
       this.waiting.delete(a.id);
@@ -69,7 +71,9 @@ export class UidSocketClient {
   }
 
   close(): void {
-    this.child.stdin!.end();
+    this.lines.close();
+    this.child.stdin!.destroy();
+    this.child.stdout!.destroy();
     this.child.kill();
   }
 }

@@ -84,6 +84,7 @@ const createEdge = z.looseObject(
     user: user.optional(),
     endpoints: endpointsSchema.optional(),
     team: createBody.shape.team,
+    volumesFrom: createBody.shape.volumesFrom,
   },
   { error: 'must be a JSON object' },
 );
