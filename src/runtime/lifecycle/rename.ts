@@ -76,7 +76,11 @@ export class RenameVerb {
     caller: Caller,
     filter: { until?: Date; labels?: Array<[string, string | undefined]> },
   ): Promise<{ deleted: string[]; spaceReclaimed: number }> {
-    const rows = await this.repo.list({ states: STOPPED, labelList: filter.labels });
+    const rows = await this.repo.list({
+      states: STOPPED,
+      labelList: filter.labels,
+      scope: scopeOf(caller.principal),
+    });
     const deleted: string[] = [];
     let spaceReclaimed = 0;
     for (const c of rows) {
