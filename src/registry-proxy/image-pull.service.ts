@@ -16,7 +16,7 @@ import {
   manifestSchema,
   parseDocument,
 } from '../images';
-import { ImageRecord, ImageRepository, imageOwner } from '../images';
+import { ImageRecord, ImageRepository, imageOwner, type ImageOwner } from '../images';
 import { EVERYTHING, scopeOf } from '../platform/scope';
 import { findPullTarget, PullTarget, pullTargetOf } from './pull-target';
 
@@ -67,15 +67,24 @@ export class ImagePullService {
     return findPullTarget(this.upstreams, ref);
   }
 
-  pull(caller: Caller, ref: string, onProgress?: (p: PullProgress) => void): Promise<PullResult> {
-    return this.pullTarget(caller, pullTargetOf(this.upstreams, ref), onProgress);
+  /** `team`: the team that may use the image (one of the caller's; default its first). */
+  pull(
+    caller: Caller,
+    ref: string,
+    onProgress?: (p: PullProgress) => void,
+    team?: string,
+  ): Promise<PullResult> {
+    return this.pullTarget(caller, pullTargetOf(this.upstreams, ref), onProgress, team);
   }
 
   async pullTarget(
     caller: Caller,
     t: PullTarget,
     onProgress: (p: PullProgress) => void = () => undefined,
+    team?: string,
   ): Promise<PullResult> {
+    // Who will own it is settled first: a team the caller is not in fetches nothing.
+    const owner = imageOwner(caller.principal, team);
     const emit = (p: PullProgress) => {
       try {
         onProgress(p);
@@ -93,7 +102,7 @@ export class ImagePullService {
     emit({ status: `Pulling from ${t.repository}`, id: t.tag ?? t.reference });
     const counter = { bytes: 0 };
     try {
-      const result = await this.fetchAndRecord(caller, t, name, counter, emit);
+      const result = await this.fetchAndRecord(caller, t, name, counter, emit, owner);
       this.pulls.record(caller, t.target, {
         kind: 'image',
         reference: t.reference,
@@ -123,6 +132,7 @@ export class ImagePullService {
     name: string,
     counter: { bytes: number },
     emit: (p: PullProgress) => void,
+    owner: ImageOwner,
   ): Promise<PullResult> {
     const m = await this.manifestFor(t, counter);
     const parsed = parseDocument(manifestSchema, m.bytes, `manifest ${m.digest}`);
@@ -195,7 +205,7 @@ export class ImagePullService {
         image,
         caller.principal.id,
         { registry: t.registry, repository: t.repository, upstream: t.target.upstream.alias },
-        imageOwner(caller.principal),
+        owner,
       );
     });
     const upToDate = before?.digest === m.digest;
