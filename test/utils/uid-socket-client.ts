@@ -75,5 +75,6 @@ export class UidSocketClient {
     this.child.stdin!.destroy();
     this.child.stdout!.destroy();
     this.child.kill();
+    this.child.unref();
   }
 }
