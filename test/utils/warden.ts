@@ -111,3 +111,17 @@ export async function api(
   }
   return { status: res.status, body, headers: res.headers };
 }
+
+/**
+ * The docker socket's uid 0 acts as an admin instead of `docker-root` (a deployer without a
+ * team, which sees only what it made itself): for tests that make things over REST as the
+ * bootstrap admin and then reach them with the docker CLI (team scoping, docs/security.md).
+ */
+export async function socketAsAdmin(w: { url: string }, principalId = 'socket-admin'): Promise<void> {
+  const made = await api(w, 'POST', '/principals', { body: { id: principalId, role: 'admin' } });
+  if (made.status !== 201 && made.status !== 409)
+    throw new Error(`principal: ${made.status} ${JSON.stringify(made.body)}`);
+  const mapped = await api(w, 'PUT', '/socket-principals/0', { body: { principalId } });
+  if (mapped.status !== 200)
+    throw new Error(`socket principal: ${mapped.status} ${JSON.stringify(mapped.body)}`);
+}

@@ -3,6 +3,7 @@ import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { ImageProvider } from '../../images';
 import { parseImageReference } from '../../policy';
 import { WardenError } from '../../platform/errors';
+import type { Scope } from '../../platform/scope';
 import type { ContainerRecord } from '../container/container';
 import { ContainerFiles } from '../container/container-files';
 import { RootfsView } from '../container/rootfs-view';
@@ -27,8 +28,8 @@ export class ContainerRoots {
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
-  resolve(ref: string): Promise<ContainerRecord> {
-    return this.refs.resolve(ref);
+  resolve(ref: string, scope: Scope): Promise<ContainerRecord> {
+    return this.refs.resolve(ref, scope);
   }
 
   /** The image's unpacked layers, top first. */
@@ -52,8 +53,8 @@ export class ContainerRoots {
     return files;
   }
 
-  async with<T>(ref: string, fn: (root: string, c: ContainerRecord) => Promise<T>): Promise<T> {
-    const seen = await this.refs.resolve(ref);
+  async with<T>(ref: string, scope: Scope, fn: (root: string, c: ContainerRecord) => Promise<T>): Promise<T> {
+    const seen = await this.refs.resolve(ref, scope);
     if (seen.state === 'running' && seen.pid) return fn(`/proc/${seen.pid}/root`, seen);
     return this.locks.run(seen.id, async () => {
       const c = await this.refs.current(seen);

@@ -3,6 +3,7 @@ import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import type { Syscalls } from '../../platform/ffi';
 import { ExitRecorder } from '../lifecycle/exit';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import { ContainerCreator, type CreateRequest } from '../lifecycle/create';
 import { ContainerRefs } from '../lifecycle/container-refs';
 import { KillVerb } from '../lifecycle/kill';
@@ -77,14 +78,17 @@ export class ContainerService implements BeforeApplicationShutdown {
     return this.creator.create(caller, req);
   }
 
-  /** By id, id prefix or name; 404 when none, 400 when a prefix is ambiguous. */
-  resolve(ref: string): Promise<ContainerRecord> {
-    return this.refs.resolve(ref);
+  /**
+   * By id, id prefix or name among what the caller's scope sees (platform/scope); 404 when
+   * none, 400 when a prefix is ambiguous. Every route about one container goes through here.
+   */
+  resolve(ref: string, caller: Caller): Promise<ContainerRecord> {
+    return this.refs.resolve(ref, scopeOf(caller.principal));
   }
 
-  /** Every filter runs in SQL (ContainerRepository.list). */
-  list(filter: ContainerFilter): Promise<ContainerRecord[]> {
-    return this.repo.list(filter);
+  /** Every filter runs in SQL (ContainerRepository.list), the caller's scope too. */
+  list(caller: Caller, filter: Omit<ContainerFilter, 'scope'>): Promise<ContainerRecord[]> {
+    return this.repo.list({ ...filter, scope: scopeOf(caller.principal) });
   }
 
   start(caller: Caller, ref: string): Promise<ContainerRecord> {
@@ -108,18 +112,18 @@ export class ContainerService implements BeforeApplicationShutdown {
   }
 
   /** Exit code once the condition holds; `not-running` returns at once for a container that is not running. */
-  async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<number> {
-    return (await this.waiter.wait(ref, condition)).exitCode;
+  async wait(caller: Caller, ref: string, condition: WaitCondition = 'not-running'): Promise<number> {
+    return (await this.waiter.wait(ref, scopeOf(caller.principal), condition)).exitCode;
   }
 
   /** As `wait`, with whether the exit was an OOM kill. */
-  waitExit(ref: string, condition: WaitCondition = 'not-running'): Promise<ExitNotice> {
-    return this.waiter.wait(ref, condition);
+  waitExit(caller: Caller, ref: string, condition: WaitCondition = 'not-running'): Promise<ExitNotice> {
+    return this.waiter.wait(ref, scopeOf(caller.principal), condition);
   }
 
   /** Resolves once the waiter is registered (Docker's wait sends its headers then); `exit` when it holds. */
-  waitRegistered(ref: string, condition: WaitCondition = 'not-running') {
-    return this.waiter.register(ref, condition);
+  waitRegistered(caller: Caller, ref: string, condition: WaitCondition = 'not-running') {
+    return this.waiter.register(ref, scopeOf(caller.principal), condition);
   }
 
   liveContainer(id: string) {

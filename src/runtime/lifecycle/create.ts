@@ -5,6 +5,7 @@ import { formatBytes, PolicyService } from '../../policy';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
+import { owningTeam, scopeOf, TEAM_LABEL } from '../../platform/scope';
 import { auditContainer, CONTAINER_NAME_RE, ContainerOptions, ContainerRecord } from '../container/container';
 import { ContainerFiles } from '../container/container-files';
 import { ContainerLauncher } from '../container/container-launcher';
@@ -19,6 +20,8 @@ export interface CreateRequest extends Partial<Omit<ContainerOptions, 'volumeMou
   name?: string;
   /** `--volumes-from`: `container[:ro|rw]`, whose mounts are added before the policy decides. */
   volumesFrom?: string[];
+  /** The team to own it (REST `team`; the Docker API's `warden.team` label): see platform/scope. */
+  team?: string;
   /** Everything else is the launch request the policy judges (image, cmd, env, caps, …). */
   launch: Record<string, unknown>;
 }
@@ -50,7 +53,13 @@ export class ContainerCreator {
         `invalid container name '${req.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
       );
     }
-    const launch = await this.volumes.withVolumesFrom(req.launch, req.volumesFrom ?? []);
+    // Who will own it is settled first: a team the caller is not in changes nothing.
+    const team = owningTeam(caller.principal, req.team ?? teamLabel(req.launch));
+    const launch = await this.volumes.withVolumesFrom(
+      req.launch,
+      req.volumesFrom ?? [],
+      scopeOf(caller.principal),
+    );
     const { decision, effectiveSpec: spec, launchRequestId } = await this.policy.decide(caller, launch);
     if (!decision.allowed) {
       throw new WardenError('LAUNCH_DENIED', decision.reasons.map((r) => r.message).join('; '), {
@@ -79,14 +88,17 @@ export class ContainerCreator {
     const planned =
       networkOf(spec) === 'host'
         ? []
-        : await this.network.plan({ networkMode: spec.networkMode, endpoints, ports: spec.ports });
+        : await this.network.plan(
+            { networkMode: spec.networkMode, endpoints, ports: spec.ports },
+            scopeOf(caller.principal),
+          );
     if (planned.length === 0 && spec.ports.length)
       throw new WardenError(
         'CONTAINER_COMMAND_INVALID',
         `ports can only be published on a bridge network, not with network ${spec.networkMode}`,
       );
     const image = await this.images.prepare(spec.image, caller);
-    const volumeMounts = await this.volumes.resolve(caller, spec, image);
+    const volumeMounts = await this.volumes.resolve(caller, spec, image, team);
     const id = randomBytes(32).toString('hex');
     const name = req.name?.replace(/^\//, '') ?? `warden_${id.slice(0, 8)}`;
     const record: ContainerRecord = {
@@ -109,6 +121,7 @@ export class ContainerCreator {
       oomKilled: false,
       restartCount: 0,
       createdBy: caller.principal.id,
+      team,
       createdAt: new Date().toISOString(),
       labels: { ...image.config.labels, ...spec.labels },
     };
@@ -156,7 +169,7 @@ export class ContainerCreator {
       subject: id,
       policyHash: record.policyVersion,
       // launchRequestId links the container to its decision: an auditor follows it from one to the other.
-      payload: { ...auditContainer(record), spec, launchRequestId: launchRequestId ?? null },
+      payload: { ...auditContainer(record), team, spec, launchRequestId: launchRequestId ?? null },
     });
     // Its start is set up from here until the start is asked for. On the next turn of the
     // loop: the answer to this create goes out first (measured: ~1 ms sooner start-to-exit).
@@ -177,4 +190,11 @@ export class ContainerCreator {
       );
     }
   }
+}
+
+/** The `warden.team` label, how a Docker client names the owning team. */
+function teamLabel(launch: Record<string, unknown>): string | undefined {
+  const labels = launch.labels as Record<string, unknown> | undefined;
+  const team = labels?.[TEAM_LABEL];
+  return typeof team === 'string' ? team : undefined;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import { auditContainer, type ContainerRecord } from '../container/container';
 import { ContainerFiles } from '../container/container-files';
 import { WritableLayers } from '../container/writable-layers';
@@ -50,7 +51,7 @@ export class RemoveVerb {
     ref: string,
     opts: { force?: boolean; volumes?: boolean } = {},
   ): Promise<void> {
-    const seen = await this.refs.resolve(ref);
+    const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     await this.locks.run(seen.id, async (waited) => {
       let c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
       if (c.state === 'paused' && opts.force) c = await this.pauses.thawIfPaused(c);

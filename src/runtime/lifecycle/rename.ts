@@ -7,6 +7,7 @@ import { AuditService } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import {
   auditContainer,
   CONTAINER_NAME_RE,
@@ -43,7 +44,7 @@ export class RenameVerb {
         'VALIDATION_FAILED',
         `invalid container name '${newName}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
       );
-    const seen = await this.refs.resolve(ref);
+    const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     return this.locks.run(seen.id, async () => {
       const c = await this.refs.current(seen);
       if (c.name === name)
@@ -76,7 +77,11 @@ export class RenameVerb {
     caller: Caller,
     filter: { until?: Date; labels?: Array<[string, string | undefined]> },
   ): Promise<{ deleted: string[]; spaceReclaimed: number }> {
-    const rows = await this.repo.list({ states: STOPPED, labelList: filter.labels });
+    const rows = await this.repo.list({
+      states: STOPPED,
+      labelList: filter.labels,
+      scope: scopeOf(caller.principal),
+    });
     const deleted: string[] = [];
     let spaceReclaimed = 0;
     for (const c of rows) {
