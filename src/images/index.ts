@@ -10,7 +10,8 @@ export type { ImageRecord, ImageLayerRecord, ImageOrigin, ImageTag } from './ima
 export { PreparedImageCache } from './prepared-image-cache';
 export { ImageProvider } from './image-provider';
 export type { PreparedImage } from './image-provider';
-export { LayerUnpacker, prepareLowerdirs } from './layers';
+export { LayerUnpacker, prepareLayers, prepareLowerdirs } from './layers';
+export type { LayerSource } from './layers';
 export { FsBlobStore, StoresModule, digestHex } from './store';
 export type { BlobReader, BlobStore, StagedBlob } from './store';
 export {

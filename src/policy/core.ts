@@ -12,6 +12,8 @@ export * from './checks';
 export * from './evaluate';
 export * from './evaluate-volume';
 export * from './spec/volume-spec';
+export * from './evaluate-image';
+export * from './spec/image-content';
 export type { ImageReference, ParseImageReferenceOptions } from '../images';
 export { formatImageReference, imageName, parseImageReference } from '../images';
 export * from './spec/block-io';

@@ -9,6 +9,8 @@ import { formatImageReference, imageSourceCheck, toContainerSpec } from './core'
 import type { ContainerSpec, Decision, EvaluationResult, Exception, Principal } from './core';
 import { evaluateForNoPolicy, evaluatePolicy } from './evaluate';
 import { evaluateVolume, type VolumeEvaluation } from './evaluate-volume';
+import { evaluateImageContent } from './evaluate-image';
+import type { ImageContentSpec } from './spec/image-content';
 import type { VolumeSpec } from './spec/volume-spec';
 import { ExceptionRepository } from './exception.repository';
 import { PolicyRepository } from './policy.repository';
@@ -187,6 +189,33 @@ export class PolicyService {
       payload: { action: 'volume.create', volume: result.effectiveVolume, decision },
     });
     return result;
+  }
+
+  /**
+   * What an image's layers turned out to hold (device nodes outside /dev), judged for the
+   * caller who launches it, once unpacking found it and before the container exists; recorded
+   * as a `policy.decision` event like the launch's own. No policy, no admission (fail closed).
+   */
+  async decideImageContent(caller: Caller, image: ImageContentSpec): Promise<Decision> {
+    const principal = principalOf(caller);
+    let decision: Decision;
+    try {
+      const resolution = await this.resolve(principal);
+      decision = resolution.ok ? evaluateImageContent(resolution.policy, image) : resolution.decision;
+    } catch (err) {
+      const loadError = err instanceof Error ? err.message : String(err);
+      decision = evaluateForNoPolicy({ principal, loadError });
+    }
+    await this.audit.record({
+      type: 'policy.decision',
+      principal: principal.id,
+      source: caller.source,
+      subject: image.digest,
+      decision: auditDecisionOf(decision),
+      policyHash: decision.policyVersion ?? undefined,
+      payload: { action: 'image.content', image, decision },
+    });
+    return decision;
   }
 
   /**

@@ -42,6 +42,8 @@ class FakeImages extends ImageProvider {
         labels: { 'from.image': 'yes' },
         volumes: [],
       },
+      skippedDevices: [],
+      deviceNodes: [],
     };
   }
 }

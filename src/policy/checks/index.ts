@@ -5,6 +5,7 @@ import type { Check } from './check-result';
 import { devicesCheck } from './devices.check';
 import { digestPinningCheck } from './digest-pinning.check';
 import { hostNamespacesCheck } from './host-namespaces.check';
+import { imageDeviceNodesCheck } from './image-device-nodes.check';
 import { imageSourceCheck } from './image-source.check';
 import { latestTagCheck } from './latest-tag.check';
 import { memorySwapCheck } from './memory-swap.check';
@@ -17,7 +18,7 @@ import { seccompCheck } from './seccomp.check';
 import { ulimitsCheck } from './ulimits.check';
 import { volumeDriversCheck } from './volume-drivers.check';
 import { volumeOptionsCheck } from './volume-options.check';
-import type { VolumeCheck } from './check-result';
+import type { ImageContentCheck, VolumeCheck } from './check-result';
 
 export * from './check-result';
 export {
@@ -27,6 +28,7 @@ export {
   devicesCheck,
   digestPinningCheck,
   hostNamespacesCheck,
+  imageDeviceNodesCheck,
   imageSourceCheck,
   latestTagCheck,
   memorySwapCheck,
@@ -63,3 +65,6 @@ export const ALL_CHECKS: readonly Check[] = [
 
 /** Every check of a volume's creation, in the order reasons are listed. */
 export const VOLUME_CHECKS: readonly VolumeCheck[] = [volumeDriversCheck, volumeOptionsCheck];
+
+/** Every check of what an image's layers hold, judged when they are unpacked for a launch. */
+export const IMAGE_CONTENT_CHECKS: readonly ImageContentCheck[] = [imageDeviceNodesCheck];

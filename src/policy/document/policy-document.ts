@@ -38,6 +38,11 @@ export interface PolicyRules {
     allowedRegistries?: string[];
     requireDigest?: boolean;
     forbidLatest?: boolean;
+    /**
+     * Device nodes and fifos in an image's layers outside `/dev` (those under `/dev` are left
+     * out at unpack: the container's own `/dev` covers them). Absent or false: refused.
+     */
+    allowDeviceNodes?: boolean;
   };
   privileged?: { allow: boolean };
   hostNamespaces?: { allow: boolean };
@@ -128,6 +133,7 @@ export const policyDocumentInputSchema = z.strictObject({
         allowedRegistries: z.array(z.string()).optional(),
         requireDigest: z.boolean().optional(),
         forbidLatest: z.boolean().optional(),
+        allowDeviceNodes: z.boolean().optional(),
       })
       .optional(),
     privileged: allow.optional(),
