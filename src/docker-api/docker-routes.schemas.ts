@@ -299,6 +299,16 @@ export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
     query: z.looseObject({ repo: text(512).optional(), tag: text(128).optional() }),
   },
   'GET /distribution/:name*/json': { params: byImage, query: none },
+  'POST /commit': {
+    query: z.looseObject({
+      container: text(256).optional(),
+      repo: text(512).optional(),
+      tag: text(128).optional(),
+      comment: text(4096).optional(),
+      author: text(512).optional(),
+      pause: flag,
+    }),
+  },
   'POST /images/load': { query: z.looseObject({ quiet: flag }) },
   'GET /images/:name*/json': { params: byImage, query: none },
   'DELETE /images/:name*': { params: byImage, query: z.looseObject({ force: flag, noprune: flag }) },

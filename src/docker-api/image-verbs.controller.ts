@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { ImageBuildService, ImageVerbsService } from '../images';
 import { ImagePullService } from '../registry-proxy';
+import { ContainerService } from '../runtime';
+import { flag } from './query';
 import { WardenError } from '../platform/errors';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 import { labelMatches, parseFilters, untilDate } from './filters';
@@ -16,6 +18,7 @@ export class DockerImageVerbsController {
     private readonly verbs: ImageVerbsService,
     private readonly build: ImageBuildService,
     private readonly pulls: ImagePullService,
+    private readonly containers: ContainerService,
   ) {}
 
   register(r: DockerRouter): void {
@@ -24,7 +27,29 @@ export class DockerImageVerbsController {
       .add('GET', '/images/:name*/get', (q, s) => this.save([q.params.name], q, s))
       .add('GET', '/images/:name*/history', (q, s) => this.history(q, s))
       .add('POST', '/images/:name*/tag', (q, s) => this.tag(q, s), WRITERS)
-      .add('GET', '/distribution/:name*/json', (q, s) => this.distribution(q, s));
+      .add('GET', '/distribution/:name*/json', (q, s) => this.distribution(q, s))
+      .add('POST', '/commit', (q, s) => this.commit(q, s), WRITERS);
+  }
+
+  /**
+   * `docker commit`: moby swagger ImageCommit. The body (a container config to merge) is
+   * what the CLI sends as null; `--change` arrives as `changes` and is what is applied.
+   */
+  private async commit(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const container = req.query.get('container');
+    if (!container)
+      throw new WardenError('VALIDATION_FAILED', 'container is required: the container to commit');
+    const repo = req.query.get('repo');
+    const tag = req.query.get('tag');
+    const name = repo ? familiarName(repo) : undefined;
+    const image = await this.containers.commit(await req.caller(), container, {
+      tag: name ? (tag ? `${name}:${tag}` : name) : undefined,
+      changes: req.query.getAll('changes'),
+      comment: req.query.get('comment') ?? undefined,
+      author: req.query.get('author') ?? undefined,
+      pause: req.query.has('pause') ? flag(req.query.get('pause')) : true,
+    });
+    reply.json(201, { Id: image.digest });
   }
 
   private async tag(req: DockerRequest, reply: DockerReply): Promise<void> {

@@ -212,6 +212,72 @@ dockerCliSuite('docker image verbs')('image verbs through the real docker CLI', 
     expect(audited.payload.deleted).toContain(labelled);
   });
 
+  it("commit makes an image of a stopped container's writable layer, deletions included, with --change", async () => {
+    await ok([
+      'run',
+      '--name',
+      'maker',
+      'busybox:1.35',
+      'sh',
+      '-c',
+      'echo data > /made && rm /etc/group && mkdir -p /srv/app && echo hi > /srv/app/x',
+    ]);
+    const id = (
+      await ok([
+        'commit',
+        '-c',
+        'CMD ["cat", "/made"]',
+        '-c',
+        'WORKDIR /srv/app',
+        '-m',
+        'made it',
+        '-a',
+        'ops',
+        'maker',
+        'committed:1',
+      ])
+    ).trim();
+    expect(id).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(await idOf('committed:1')).toBe(id);
+    expect((await ok(['run', '--rm', 'committed:1'])).trim()).toBe('data');
+    expect((await ok(['run', '--rm', 'committed:1', 'cat', 'x'])).trim()).toBe('hi');
+    // The deletion travelled as a whiteout: the base image's /etc/group is hidden.
+    expect(await fails(['run', '--rm', 'committed:1', 'cat', '/etc/group'])).toMatch(/No such file/);
+    const history = (await ok(['history', '--format', '{{.CreatedBy}}|{{.Comment}}', 'committed:1']))
+      .trim()
+      .split('\n');
+    expect(history).toEqual([expect.stringMatching(/^sh -c echo data.*\|made it$/), 'warden test fixture|']);
+    const audited = await event('image.committed', (e) => e.subject === id);
+    expect(audited.payload).toMatchObject({
+      name: 'maker',
+      tags: ['committed:1'],
+      author: 'ops',
+      comment: 'made it',
+    });
+    expect(await fails(['commit', 'nosuch', 'x:1'])).toMatch(/No such container|no container/i);
+    expect(await fails(['commit', '-c', 'RUN true', 'maker', 'x:1'])).toMatch(/RUN cannot be changed here/);
+    await ok(['rm', 'maker']);
+  });
+
+  it('commit of a running container pauses it while its layer is read, then it runs on', async () => {
+    await ok(['run', '-d', '--name', 'live', 'busybox:1.35', 'sh', '-c', 'echo state > /state; sleep 60']);
+    await eventually(
+      'the file written',
+      async () => (await docker.run(['exec', 'live', 'cat', '/state'])).code === 0,
+    );
+    const id = (await ok(['commit', 'live', 'snapshot:1'])).trim();
+    expect((await ok(['run', '--rm', 'snapshot:1', 'cat', '/state'])).trim()).toBe('state');
+    expect((await ok(['inspect', '--format', '{{.State.Status}}', 'live'])).trim()).toBe('running');
+    const paused = await event('container.paused', (e) => e.payload.name === 'live');
+    const unpaused = await event('container.unpaused', (e) => e.payload.name === 'live');
+    expect(paused).toBeDefined();
+    expect(unpaused).toBeDefined();
+    await event('image.committed', (e) => e.subject === id);
+    // --pause=false leaves it running throughout.
+    await ok(['commit', '--pause=false', 'live', 'snapshot:2']);
+    await ok(['rm', '-f', 'live']);
+  });
+
   it('/distribution/{name}/json answers the upstream descriptor and platform, by the pull policy', async () => {
     const image = await busyboxImage({ gzip: true });
     await pushImage(upstream.url, 'app/busybox', '1', image);

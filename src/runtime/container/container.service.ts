@@ -15,6 +15,8 @@ import { WaitVerb } from '../lifecycle/wait';
 import { PauseVerb } from '../lifecycle/pause';
 import { RenameVerb } from '../lifecycle/rename';
 import { UpdateVerb, type ResourceChange } from '../lifecycle/update';
+import { CommitVerb, type CommitRequest } from '../lifecycle/commit';
+import type { ImportedImage } from '../../images';
 import type { ContainerRecord } from './container';
 import { ContainerFilter, ContainerRepository } from './container.repository';
 import { LiveContainers, type ExitNotice, type WaitCondition } from './live-containers';
@@ -46,7 +48,13 @@ export class ContainerService implements BeforeApplicationShutdown {
     private readonly pauser: PauseVerb,
     private readonly renamer: RenameVerb,
     private readonly updater: UpdateVerb,
+    private readonly committer: CommitVerb,
   ) {}
+
+  /** `docker commit`: a new image from the writable layer (lifecycle/commit.ts). */
+  commit(caller: Caller, ref: string, req: CommitRequest): Promise<ImportedImage> {
+    return this.committer.commit(caller, ref, req);
+  }
 
   /** New resource limits, judged by policy like a launch (lifecycle/update.ts). */
   update(caller: Caller, ref: string, change: ResourceChange): Promise<ContainerRecord> {
