@@ -14,6 +14,7 @@ export * from './evaluate-volume';
 export * from './spec/volume-spec';
 export * from './evaluate-image';
 export * from './spec/image-content';
+export * from './spec/push-spec';
 export type { ImageReference, ParseImageReferenceOptions } from '../images';
 export { formatImageReference, imageName, parseImageReference } from '../images';
 export * from './spec/block-io';

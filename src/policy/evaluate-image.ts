@@ -1,6 +1,7 @@
-import { IMAGE_CONTENT_CHECKS, type CheckContext, type Reason } from './checks';
+import { IMAGE_CONTENT_CHECKS, PUSH_CHECKS, type CheckContext, type Reason } from './checks';
 import { decisionOf, type Decision, type EvaluatedPolicy } from './evaluate';
 import type { ImageContentSpec } from './spec/image-content';
+import type { PushSpec } from './spec/push-spec';
 
 /**
  * What an image's layers hold against a policy, decided by mode. Pure. Exceptions do not
@@ -10,4 +11,13 @@ export function evaluateImageContent(policy: EvaluatedPolicy, image: ImageConten
   const ctx: CheckContext = { policyName: policy.name };
   const reasons: Reason[] = IMAGE_CONTENT_CHECKS.flatMap((check) => check(image, policy.doc.rules, ctx));
   return decisionOf(policy, reasons);
+}
+
+/** A push against a policy, decided by mode. Pure; exceptions do not apply (they waive launch rules). */
+export function evaluatePush(policy: EvaluatedPolicy, push: PushSpec): Decision {
+  const ctx: CheckContext = { policyName: policy.name };
+  return decisionOf(
+    policy,
+    PUSH_CHECKS.flatMap((check) => check(push, policy.doc.rules, ctx)),
+  );
 }

@@ -12,6 +12,8 @@ import { memorySwapCheck } from './memory-swap.check';
 import { networkModeCheck } from './network-mode.check';
 import { privilegedCheck } from './privileged.check';
 import { publishedPortsCheck } from './published-ports.check';
+import { pushDestinationsCheck } from './push-destinations.check';
+import type { PushCheck } from './push-destinations.check';
 import { requiredLabelsCheck } from './required-labels.check';
 import { resourceLimitsCheck } from './resource-limits.check';
 import { seccompCheck } from './seccomp.check';
@@ -35,6 +37,7 @@ export {
   networkModeCheck,
   privilegedCheck,
   publishedPortsCheck,
+  pushDestinationsCheck,
   requiredLabelsCheck,
   resourceLimitsCheck,
   seccompCheck,
@@ -42,6 +45,7 @@ export {
   volumeDriversCheck,
   volumeOptionsCheck,
 };
+export type { PushCheck };
 
 /** Every check, in the order reasons are listed in a decision (stable, so decisions diff cleanly). */
 export const ALL_CHECKS: readonly Check[] = [
@@ -68,3 +72,6 @@ export const VOLUME_CHECKS: readonly VolumeCheck[] = [volumeDriversCheck, volume
 
 /** Every check of what an image's layers hold, judged when they are unpacked for a launch. */
 export const IMAGE_CONTENT_CHECKS: readonly ImageContentCheck[] = [imageDeviceNodesCheck];
+
+/** Every check of a push (issue 17 point 6). */
+export const PUSH_CHECKS: readonly PushCheck[] = [pushDestinationsCheck];
