@@ -299,6 +299,7 @@ export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
     query: z.looseObject({ repo: text(512).optional(), tag: text(128).optional() }),
   },
   'GET /distribution/:name*/json': { params: byImage, query: none },
+  'POST /images/:name*/push': { params: byImage, query: z.looseObject({ tag: text(128).optional() }) },
   'POST /commit': {
     query: z.looseObject({
       container: text(256).optional(),

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ImageBuildService, ImageVerbsService } from '../images';
-import { ImagePullService } from '../registry-proxy';
+import { ImagePullService, ImagePushService } from '../registry-proxy';
 import { ContainerService } from '../runtime';
 import { flag } from './query';
 import { WardenError } from '../platform/errors';
@@ -19,6 +19,7 @@ export class DockerImageVerbsController {
     private readonly build: ImageBuildService,
     private readonly pulls: ImagePullService,
     private readonly containers: ContainerService,
+    private readonly pushes: ImagePushService,
   ) {}
 
   register(r: DockerRouter): void {
@@ -28,7 +29,34 @@ export class DockerImageVerbsController {
       .add('GET', '/images/:name*/history', (q, s) => this.history(q, s))
       .add('POST', '/images/:name*/tag', (q, s) => this.tag(q, s), WRITERS)
       .add('GET', '/distribution/:name*/json', (q, s) => this.distribution(q, s))
-      .add('POST', '/commit', (q, s) => this.commit(q, s), WRITERS);
+      .add('POST', '/commit', (q, s) => this.commit(q, s), WRITERS)
+      .add('POST', '/images/:name*/push', (q, s) => this.push(q, s), WRITERS);
+  }
+
+  /**
+   * `docker push`: progress lines as the push goes (the CLI renders them per layer). The
+   * client's X-Registry-Auth is not used: Warden pushes with the upstream's sealed
+   * credentials, after the push-destination rule admitted it. A refusal before the first
+   * line is a plain error status; later, an error line.
+   */
+  private async push(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const caller = await req.caller();
+    let out: NodeJS.WritableStream | undefined;
+    const line = (o: unknown) => {
+      if (!out) out = reply.stream(200, 'application/json').out;
+      out.write(`${JSON.stringify(o)}\n`);
+    };
+    const name = familiarName(req.params.name);
+    const tag = req.query.get('tag') || undefined;
+    try {
+      const r = await this.pushes.push(caller, name, tag, line);
+      line({ progressDetail: {}, aux: { Tag: r.tag, Digest: r.digest, Size: r.size } });
+    } catch (err) {
+      if (!out) throw err;
+      const message = (err as Error).message;
+      line({ errorDetail: { message }, error: message });
+    }
+    out?.end();
   }
 
   /**

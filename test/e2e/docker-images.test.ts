@@ -297,4 +297,60 @@ dockerCliSuite('docker image verbs')('image verbs through the real docker CLI', 
     expect(unknown.status).toBe(404);
     expect(JSON.parse(unknown.body).message).toMatch(/no configured upstream serves/);
   });
+
+  // Last: it binds a policy to the socket's principal.
+  it('push goes to a configured upstream only as the push rule admits, skips blobs it has, and pulls back by digest', async () => {
+    const host = upstream.host;
+    const id = await idOf('busybox:1.35');
+    await ok(['tag', 'busybox:1.35', `${host}/team-a/box:1`]);
+    await ok(['tag', 'busybox:1.35', `${host}/team-b/box:1`]);
+    expect(await fails(['push', `${host}/team-a/box:1`])).toMatch(
+      /policy baseline, rule push\.allowedDestinations/,
+    );
+    expect(await fails(['push', 'busybox:1.35'])).toMatch(/no configured upstream is registry 'docker\.io'/);
+
+    const doc = {
+      name: 'pushers',
+      mode: 'enforce',
+      rules: {
+        images: { allowedRegistries: [host, ''] },
+        push: { allowedDestinations: [{ upstreams: ['local'], repositories: ['team-a/*'] }] },
+      },
+    };
+    const created = await api(w, 'POST', '/policies', { body: doc });
+    await api(w, 'POST', '/policies/pushers/activate', { body: { versionId: created.body.id } });
+    await api(w, 'POST', '/policies/pushers/bindings', { body: { kind: 'principal', value: 'docker-root' } });
+    expect(await fails(['push', `${host}/team-b/box:1`])).toMatch(
+      /team-b\/box.*rule push\.allowedDestinations/,
+    );
+
+    const first = await ok(['push', `${host}/team-a/box:1`]);
+    expect(first).toMatch(/Pushed/);
+    expect(first).toContain(`1: digest: ${id}`);
+    const again = await ok(['push', `${host}/team-a/box:1`]);
+    expect(again).toMatch(/Layer already exists/);
+    expect(again).not.toMatch(/Pushed/);
+    const head = await fetch(`${upstream.url}/v2/team-a/box/manifests/1`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    expect(head.headers.get('docker-content-digest')).toBe(id);
+    const pushed = await event('image.pushed', (e) => e.subject === id && e.payload.uploaded > 0);
+    expect(pushed.payload).toMatchObject({
+      upstream: 'local',
+      repository: 'team-a/box',
+      tag: '1',
+      skipped: 0,
+    });
+
+    // Pulled back through the proxy under that name: the same digest.
+    await ok(['rmi', `${host}/team-a/box:1`]);
+    await ok(['pull', `${host}/team-a/box:1`]);
+    expect(await idOf(`${host}/team-a/box:1`)).toBe(id);
+    // Its origin on the upstream lets another repository there link the blobs instead of uploading.
+    await ok(['tag', 'busybox:1.35', `${host}/team-a/copy:1`]);
+    const mounted = await ok(['push', `${host}/team-a/copy:1`]);
+    expect(mounted).toMatch(/Mounted from team-a\/box/);
+    expect(mounted).not.toMatch(/Pushed/);
+  });
 });
