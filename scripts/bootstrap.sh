@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 #   libseccomp.a (libseccomp-dev): the shim's seccomp filter compiler, linked statically
 #   docker-compose: validates docker-compose.yml in the tests (no engine needed)
 #   docker-registry, skopeo: a real upstream registry and a real client for the proxy tests
+#   mmdebstrap: builds the Debian + Python test image from the apt sources (test/fixtures/images)
 #   pdftoppm (poppler-utils): renders report PDFs in the tests; chromium: the console's browser test
 #   netavark, aardvark-dns (1.4, under /usr/lib/podman): bridge networks, port forwards and
 #            container DNS (WARDEN_NETWORKING=bridge); iptables: netavark's firewall driver;
@@ -33,6 +34,7 @@ if [ "${1:-}" = "--test" ]; then
   want[cmd:docker-compose]=docker-compose
   want[cmd:docker-registry]=docker-registry
   want[cmd:skopeo]=skopeo
+  want[cmd:mmdebstrap]=mmdebstrap
   want[cmd:pdftoppm]=poppler-utils
   want[cmd:chromium]=chromium
   want[cmd:nft]=nftables

@@ -12,7 +12,7 @@ import { inspectContainer, summarizeContainer } from './container-views';
 import { mapCreateBody, type DockerCreateBody, type DockerHostConfig } from './create-body';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 import { networkSettings, portBindings, summaryPorts, type ContainerNetworkView } from './network-views';
-import { labelPair, parseFilters } from './filters';
+import { labelPair, parseFilters, untilDate } from './filters';
 import { flag, optionalInt } from './query';
 
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
@@ -210,20 +210,6 @@ export class DockerContainersController {
     });
     reply.empty(204);
   }
-}
-
-/** Docker's `until`: unix seconds, an RFC 3339 time, or a duration before now (10m, 24h). */
-function untilDate(v: string): Date {
-  const d = /^(\d+)(s|m|h)$/.exec(v);
-  if (d) return new Date(Date.now() - Number(d[1]) * { s: 1e3, m: 6e4, h: 3.6e6 }[d[2] as 's' | 'm' | 'h']);
-  if (/^\d+(\.\d+)?$/.test(v)) return new Date(Number(v) * 1000);
-  const t = Date.parse(v);
-  if (Number.isNaN(t))
-    throw new WardenError(
-      'VALIDATION_FAILED',
-      `invalid filter 'until=${v}': use a time or a duration such as 24h`,
-    );
-  return new Date(t);
 }
 
 /** One image lookup per image per request (ps over many containers of one image). */

@@ -12,6 +12,7 @@ import { DockerApiServer } from './docker-api.server';
 import { DockerEventsController } from './events.controller';
 import { DockerExecController } from './exec.controller';
 import { DockerImagesController } from './images.controller';
+import { DockerImageVerbsController } from './image-verbs.controller';
 import { DockerNetworksController } from './networks.controller';
 import { DockerSystemController } from './system.controller';
 import { DockerVolumesController } from './volumes.controller';
@@ -35,6 +36,7 @@ import { DockerArchiveController } from './archive.controller';
     DockerContainerStreamsController,
     DockerExecController,
     DockerImagesController,
+    DockerImageVerbsController,
     DockerEventsController,
     DockerNetworksController,
     DockerVolumesController,

@@ -92,8 +92,21 @@ export function eventsOf(row: AuditRow): DockerEvent[] {
       return p.kind === 'image' && p.outcome === 'complete' && row.decision !== 'denied'
         ? [image('pull', row.subject ?? '', row.subject)]
         : [];
-    case 'image.imported':
-      return ((p.tags as string[] | undefined) ?? []).map((t) => image('load', row.subject ?? '', t));
+    case 'image.imported': {
+      const action = p.format === 'rootfs' ? 'import' : 'load';
+      const tags = (p.tags as string[] | undefined) ?? [];
+      return tags.length
+        ? tags.map((t) => image(action, row.subject ?? '', t))
+        : [image(action, row.subject ?? '')];
+    }
+    case 'image.tagged':
+      return [image('tag', row.subject ?? '', str(p.tag))];
+    case 'image.pushed':
+      return [image('push', row.subject ?? '', str(p.image))];
+    case 'image.saved':
+      return ((p.images as Array<{ digest: string; names: string[] }> | undefined) ?? []).map((i) =>
+        image('save', i.digest, i.names[0]),
+      );
     case 'image.removed':
       return [
         ...((p.untagged as string[] | undefined) ?? []).map((t) => image('untag', row.subject ?? '', t)),

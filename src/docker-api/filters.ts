@@ -59,3 +59,17 @@ export function matchesAny(filters: Filters, key: string, test: (value: string) 
   const values = filters.get(key);
   return !values || values.some(test);
 }
+
+/** Docker's `until`: unix seconds, an RFC 3339 time, or a duration before now (10m, 24h). */
+export function untilDate(v: string): Date {
+  const d = /^(\d+)(s|m|h)$/.exec(v);
+  if (d) return new Date(Date.now() - Number(d[1]) * { s: 1e3, m: 6e4, h: 3.6e6 }[d[2] as 's' | 'm' | 'h']);
+  if (/^\d+(\.\d+)?$/.test(v)) return new Date(Number(v) * 1000);
+  const t = Date.parse(v);
+  if (Number.isNaN(t))
+    throw new WardenError(
+      'VALIDATION_FAILED',
+      `invalid filter 'until=${v}': use a time or a duration such as 24h`,
+    );
+  return new Date(t);
+}

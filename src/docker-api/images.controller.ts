@@ -6,6 +6,7 @@ import { ImagePullService } from '../registry-proxy';
 import { WardenError } from '../platform/errors';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 import { matchesLabels, parseFilters } from './filters';
+import { DockerImageVerbsController } from './image-verbs.controller';
 
 const created = (i: ImageRecord) => i.imageCreated ?? i.createdAt;
 const tagsOf = (i: ImageRecord) => i.tags.map((t) => formatImageReference(t));
@@ -17,15 +18,21 @@ const digestsOf = (i: ImageRecord) => [
   ),
 ];
 
-/** Images: list, inspect, pull (through the registry proxy), load (an archive), remove. */
+/**
+ * Images: list, inspect, pull (through the registry proxy), import, load (an archive), remove;
+ * the other verbs are DockerImageVerbsController's, registered first (their exact paths,
+ * `/images/get` and `/images/prune`, before the `:name*` routes).
+ */
 @Injectable()
 export class DockerImagesController {
   constructor(
     private readonly images: ImagesService,
     private readonly pulls: ImagePullService,
+    private readonly verbs: DockerImageVerbsController,
   ) {}
 
   register(r: DockerRouter): void {
+    this.verbs.register(r);
     r.add('GET', '/images/json', (q, s) => this.list(q, s))
       .add('POST', '/images/create', (q, s) => this.pull(q, s), WRITERS)
       .add('POST', '/images/load', (q, s) => this.load(q, s), WRITERS)
@@ -91,12 +98,9 @@ export class DockerImagesController {
    * an error line in the stream, which the CLI prints and exits non-zero on.
    */
   private async pull(req: DockerRequest, reply: DockerReply): Promise<void> {
+    if (req.query.has('fromSrc')) return this.verbs.importFrom(req, reply);
     const from = req.query.get('fromImage');
-    if (!from)
-      throw new WardenError(
-        'VALIDATION_FAILED',
-        'fromImage is required (importing with fromSrc is not supported)',
-      );
+    if (!from) throw new WardenError('VALIDATION_FAILED', 'fromImage or fromSrc is required');
     const tag = req.query.get('tag');
     const ref = !tag ? from : tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`;
     const caller = await req.caller();

@@ -39,7 +39,7 @@ function normalize(name: string): string {
 }
 
 /** Counts bytes and stops the upload at the cap, before a huge body fills the disk. */
-function byteCap(maxBytes: number): Transform {
+export function byteCap(maxBytes: number): Transform {
   let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -60,7 +60,7 @@ function byteCap(maxBytes: number): Transform {
 }
 
 /** `docker save | gzip` is common; accept it by sniffing the gzip magic on the first chunk. */
-function gunzipIfNeeded(): Transform {
+export function gunzipIfNeeded(): Transform {
   let decided: Transform | undefined;
   let passthrough = false;
   const out = new Transform({

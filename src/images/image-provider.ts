@@ -20,6 +20,10 @@ export interface PreparedImage {
   /** Unpacked layer dirs, top layer first (overlayfs lowerdir order). */
   lowerdirs: string[];
   config: ImageRunConfig;
+  /** Device nodes under `/dev` its layers hold, left out at unpack (the container's /dev covers them). */
+  skippedDevices: string[];
+  /** Device nodes and fifos outside `/dev` (each layer's first): admitted by policy, judged per caller. */
+  deviceNodes: string[];
 }
 
 /**
@@ -29,7 +33,9 @@ export interface PreparedImage {
 export abstract class ImageProvider {
   /**
    * Resolves and unpacks an image; throws a WardenError (404) when it is not there. With a
-   * caller, an image that is not here may be pulled on their behalf (policy permitting).
+   * caller, an image that is not here may be pulled on their behalf, and device nodes outside
+   * `/dev` are judged by their policy (403 when refused). Without one it is a container's own
+   * image, admitted when the container was created.
    */
   abstract prepare(ref: ImageReference, caller?: Caller): Promise<PreparedImage>;
 }

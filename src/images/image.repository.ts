@@ -323,6 +323,15 @@ export class ImageRepository {
     return rows.length > 0;
   }
 
+  /** Points a name at an image: Docker's `tag` moves a name that pointed elsewhere. */
+  async setTag(t: ImageTag, digest: string): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO image_tags (registry, repository, tag, digest) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (registry, repository, tag) DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()`,
+      [t.registry, t.repository, t.tag, digest],
+    );
+  }
+
   async countTags(q: QueryRunner, digest: string): Promise<number> {
     const rows: Array<{ n: string }> = await q.query(
       `SELECT count(*) AS n FROM image_tags WHERE digest = $1`,

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { AuditModule } from '../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { createLibcSyscalls } from '../platform/ffi';
+import { ImageBuildService } from './image-build.service';
 import { ImagePruneService } from './image-prune.service';
+import { ImageVerbsService } from './image-verbs.service';
 import { ImageRepository } from './image.repository';
 import { ImagesController } from './images.controller';
 import { ImagesService } from './images.service';
@@ -12,7 +14,8 @@ import { PreparedImageCache } from './prepared-image-cache';
 import { FsBlobStore, StoresModule } from './store';
 
 /**
- * Local images: the content store, import, list, inspect, remove, prune, and the layer
+ * Local images: the content store, import (archives and root filesystems), commit, tag,
+ * history, save, list, inspect, remove, prune, and the layer
  * unpacker the runtime stacks containers from. It depends on nothing but the audit trail and
  * the platform: the registry proxy (pulls) and the runtime (containers) build on it, and
  * policy reads image references from it. An image is in use while any container, in any
@@ -24,6 +27,8 @@ import { FsBlobStore, StoresModule } from './store';
     ImageRepository,
     ImagesService,
     ImagePruneService,
+    ImageBuildService,
+    ImageVerbsService,
     PreparedImageCache,
     {
       provide: LayerUnpacker,
@@ -37,6 +42,8 @@ import { FsBlobStore, StoresModule } from './store';
     StoresModule,
     ImagesService,
     ImagePruneService,
+    ImageBuildService,
+    ImageVerbsService,
     ImageRepository,
     LayerUnpacker,
     PreparedImageCache,

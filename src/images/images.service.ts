@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
+import type { QueryRunner } from 'typeorm';
 import { AuditService } from '../audit';
 import { WardenError } from '../platform/errors';
 import type { Caller, Principal } from '../platform/http';
-import { inScope, owningTeam, scopeOf, type Scope } from '../platform/scope';
+import { EVERYTHING, inScope, owningTeam, scopeOf, type Scope } from '../platform/scope';
 import { formatImageReference, parseImageReference } from './reference/image-reference';
 import { FsBlobStore } from './store';
 import { ArchiveFormat, blobsOf, ParsedImage, resolveImages } from './archive-images';
@@ -143,23 +144,57 @@ export class ImagesService {
           { digest: image.digest, containers: users },
         );
       }
-      const orphans = await this.repo.deleteImage(q, image.digest, [
-        image.digest,
-        image.configDigest,
-        ...image.layers.map((l) => l.digest),
-      ]);
-      this.prepared.forget(image.digest);
-      for (const blob of orphans) await this.store.delete(blob);
-      return { untagged: image.tags.map(formatTag), deleted: [image.digest] };
+      return this.deleteWhole(q, image);
     });
+    await this.recordRemoved(caller, image.digest, { ref, ...result });
+    return result;
+  }
+
+  /**
+   * Removes an image with all its names unless a container uses it (then undefined, nothing
+   * changed): what `image prune` does to each candidate.
+   */
+  async removeUnused(image: ImageRecord, caller: Caller): Promise<RemoveResult | undefined> {
+    const scope = scopeOf(caller.principal);
+    const result = await this.repo.withBlobLock('exclusive', async (q) => {
+      // A deployer's prune takes only what its teams alone own: not a shared image, nor one
+      // another team holds too.
+      if (
+        !scope.all &&
+        (await this.repo.ownersOf(q, image.digest)).some((o) => o.shared || !inScope(scope, o))
+      )
+        return undefined;
+      if ((await this.repo.containersUsing(q, image.digest)).length > 0) return undefined;
+      const now = await this.repo.findByDigest(image.digest, EVERYTHING);
+      return now ? this.deleteWhole(q, now) : undefined;
+    });
+    if (result) await this.recordRemoved(caller, image.digest, { ref: image.digest, prune: true, ...result });
+    return result;
+  }
+
+  private async deleteWhole(q: QueryRunner, image: ImageRecord): Promise<RemoveResult> {
+    const orphans = await this.repo.deleteImage(q, image.digest, [
+      image.digest,
+      image.configDigest,
+      ...image.layers.map((l) => l.digest),
+    ]);
+    this.prepared.forget(image.digest);
+    for (const blob of orphans) await this.store.delete(blob);
+    return { untagged: image.tags.map(formatTag), deleted: [image.digest] };
+  }
+
+  private async recordRemoved(
+    caller: Caller,
+    digest: string,
+    payload: Record<string, unknown>,
+  ): Promise<void> {
     await this.audit.record({
       type: 'image.removed',
       principal: caller.principal.id,
       source: caller.source,
-      subject: image.digest,
-      payload: { ref, ...result },
+      subject: digest,
+      payload,
     });
-    return result;
   }
 
   /**
@@ -218,7 +253,7 @@ export function imageOwner(p: Principal, team?: string): ImageOwner {
   return { team: owning, createdBy: p.id, shared: owning === null && p.role === 'admin' };
 }
 
-function parseTagArgument(text: string): ImageTag {
+export function parseTagArgument(text: string): ImageTag {
   const r = parseImageReference(text);
   if (!r.ok) throw new WardenError('IMAGE_REFERENCE_INVALID', r.error, { tag: text });
   if (r.ref.digest)

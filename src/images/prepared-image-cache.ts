@@ -45,6 +45,8 @@ export class PreparedImageCache {
       digest: image.digest,
       lowerdirs: image.lowerdirs,
       config: image.config,
+      skippedDevices: image.skippedDevices,
+      deviceNodes: image.deviceNodes,
     });
   }
 

@@ -6,9 +6,19 @@ import type { AuditDecision } from '../audit';
 import { classifyError, isDatabaseUnavailable, WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
 import { formatImageReference, imageSourceCheck, toContainerSpec } from './core';
-import type { ContainerSpec, Decision, EvaluationResult, Exception, Principal } from './core';
+import type {
+  ContainerSpec,
+  Decision,
+  EvaluatedPolicy,
+  EvaluationResult,
+  Exception,
+  Principal,
+} from './core';
 import { evaluateForNoPolicy, evaluatePolicy } from './evaluate';
 import { evaluateVolume, type VolumeEvaluation } from './evaluate-volume';
+import { evaluateImageContent, evaluatePush } from './evaluate-image';
+import type { ImageContentSpec } from './spec/image-content';
+import type { PushSpec } from './spec/push-spec';
 import type { VolumeSpec } from './spec/volume-spec';
 import { ExceptionRepository } from './exception.repository';
 import { PolicyRepository } from './policy.repository';
@@ -187,6 +197,52 @@ export class PolicyService {
       payload: { action: 'volume.create', volume: result.effectiveVolume, decision },
     });
     return result;
+  }
+
+  /**
+   * What an image's layers turned out to hold (device nodes outside /dev), judged for the
+   * caller who launches it, once unpacking found it and before the container exists; recorded
+   * as a `policy.decision` event like the launch's own. No policy, no admission (fail closed).
+   */
+  async decideImageContent(caller: Caller, image: ImageContentSpec): Promise<Decision> {
+    return this.decideWith(caller, image.digest, { action: 'image.content', image }, (p) =>
+      evaluateImageContent(p, image),
+    );
+  }
+
+  /**
+   * A push (issue 17 point 6): the destination rules of the caller's bound policy, recorded
+   * as a `policy.decision` event before anything is sent. No policy, no push (fail closed).
+   */
+  async decidePush(caller: Caller, push: PushSpec): Promise<Decision> {
+    return this.decideWith(caller, push.image, { action: 'push', push }, (p) => evaluatePush(p, push));
+  }
+
+  private async decideWith(
+    caller: Caller,
+    subject: string,
+    payload: Record<string, unknown>,
+    evaluate: (policy: EvaluatedPolicy) => Decision,
+  ): Promise<Decision> {
+    const principal = principalOf(caller);
+    let decision: Decision;
+    try {
+      const resolution = await this.resolve(principal);
+      decision = resolution.ok ? evaluate(resolution.policy) : resolution.decision;
+    } catch (err) {
+      const loadError = err instanceof Error ? err.message : String(err);
+      decision = evaluateForNoPolicy({ principal, loadError });
+    }
+    await this.audit.record({
+      type: 'policy.decision',
+      principal: principal.id,
+      source: caller.source,
+      subject,
+      decision: auditDecisionOf(decision),
+      policyHash: decision.policyVersion ?? undefined,
+      payload: { ...payload, decision },
+    });
+    return decision;
   }
 
   /**

@@ -228,6 +228,44 @@ export class ImagePullService {
     };
   }
 
+  /**
+   * `GET /distribution/{name}/json`: what the upstream serves under a reference (its top
+   * descriptor and the platforms it has), judged by the caller's pull policy without being a
+   * pull: nothing is recorded as pulled, and only the manifest and, for a single image, its
+   * config are fetched (into the cache, as the /v2/ proxy would).
+   */
+  async distribution(
+    caller: Caller,
+    ref: string,
+  ): Promise<{
+    descriptor: Descriptor;
+    platforms: Array<{ os: string; architecture: string; variant?: string }>;
+  }> {
+    const t = pullTargetOf(this.upstreams, ref);
+    await this.pulls.authorize(caller, t.target, t.reference, false, 'manifest');
+    const m = await this.pulls.manifest(t.target, t.reference, t.isDigest);
+    const descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
+    if (INDEX_TYPES.includes(m.mediaType)) {
+      const index = JSON.parse(m.bytes.toString('utf8')) as {
+        manifests?: Array<{ platform?: { os: string; architecture: string; variant?: string } }>;
+      };
+      return {
+        descriptor,
+        platforms: (index.manifests ?? []).flatMap((e) => (e.platform ? [e.platform] : [])),
+      };
+    }
+    const manifest = parseDocument(manifestSchema, m.bytes, `manifest ${m.digest}`);
+    if (!manifest.ok) throw new WardenError('REGISTRY_UPSTREAM_FAILED', manifest.error);
+    const config = parseDocument(
+      imageConfigSchema,
+      await this.readConfig(caller, t, manifest.value.config, { bytes: 0 }),
+      `image config ${manifest.value.config.digest}`,
+    );
+    if (!config.ok) throw new WardenError('REGISTRY_UPSTREAM_FAILED', config.error);
+    const { os, architecture, variant } = config.value;
+    return { descriptor, platforms: [{ os, architecture, ...(variant ? { variant } : {}) }] };
+  }
+
   /** The image manifest for this host's platform: by tag or digest, through an index if there is one. */
   private async manifestFor(t: PullTarget, counter: { bytes: number }) {
     let m = await this.pulls.manifest(t.target, t.reference, t.isDigest);

@@ -9,3 +9,5 @@ export { selectPlatform, MANIFEST_ACCEPT } from './upstream/media-types';
 export type { Platform } from './upstream/media-types';
 export { ImagePullService } from './image-pull.service';
 export type { PullProgress, PullResult } from './image-pull.service';
+export { ImagePushService } from './image-push.service';
+export type { PushResult } from './image-push.service';

@@ -5,6 +5,7 @@ import { PolicyModule } from '../policy';
 import { DistributionController } from './distribution.controller';
 import { ImagePullController } from './image-pull.controller';
 import { ImagePullService } from './image-pull.service';
+import { ImagePushService } from './image-push.service';
 import { PullService } from './pull.service';
 import { RegistryAuthGuard } from './registry-auth.guard';
 import { ImagesModule } from '../images';
@@ -25,12 +26,13 @@ import { Upstreams } from './upstreams';
     Upstreams,
     PullService,
     ImagePullService,
+    ImagePushService,
     RegistryAuthGuard,
     RegistryUpstreamRepository,
     UpstreamCredentialsBox,
     UpstreamAdminService,
   ],
   controllers: [DistributionController, UpstreamsController, ImagePullController],
-  exports: [PullService, ImagePullService, Upstreams],
+  exports: [PullService, ImagePullService, ImagePushService, Upstreams],
 })
 export class RegistryProxyModule {}

@@ -10,6 +10,7 @@ import { ContainerLauncher } from './container/container-launcher';
 import { ContainerVolumes } from './container/container-volumes';
 import { ContainerArchive } from './archive/container-archive';
 import { ContainerRoots } from './archive/container-root';
+import { CommitVerb } from './lifecycle/commit';
 import { ContainerUsageController } from './container/container-usage.controller';
 import { ContainersController } from './container/containers.controller';
 import { LiveContainers } from './container/live-containers';
@@ -75,6 +76,7 @@ import { VolumesModule } from '../volumes';
     PauseVerb,
     RenameVerb,
     UpdateVerb,
+    CommitVerb,
     ContainerLauncher,
     ContainerInspector,
     ExecService,

@@ -50,6 +50,8 @@ class FakeImages extends ImageProvider {
         labels: { 'from.image': 'yes' },
         volumes: [],
       },
+      skippedDevices: [],
+      deviceNodes: [],
     };
   }
 }

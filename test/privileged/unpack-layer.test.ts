@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { WardenError } from '../../src/platform/errors';
 import { FsBlobStore } from '../../src/images/store';
 import { createLibcSyscalls } from '../../src/platform/ffi/libc';
-import { LayerUnpacker, prepareLowerdirs } from '../../src/images/layers';
+import { LayerUnpacker, prepareLayers, prepareLowerdirs } from '../../src/images/layers';
 import { dockerSave, ociArchive } from '../fixtures/images/archives';
 import {
   busyboxImage,
@@ -21,7 +21,7 @@ import {
   hostileLayerTar,
   multiLayerImage,
 } from '../fixtures/images/fixture-images';
-import { BuiltImage, LAYER_TAR, LAYER_TAR_GZIP, sha256 } from '../fixtures/images/oci-image';
+import { BuiltImage, LAYER_TAR, LAYER_TAR_GZIP, sha256, tarOf } from '../fixtures/images/oci-image';
 import { busyboxAvailable } from '../fixtures/rootfs/busybox-rootfs';
 
 const isRoot = process.getuid?.() === 0;
@@ -143,16 +143,43 @@ describeRoot('unpackLayer', () => {
       expect(err.message).toMatch(/entry 'bin\/su': setuid\/setgid file refused by policy/);
     });
 
-    it('creates device nodes only when devices are allowed', async () => {
-      const device = HOSTILE_LAYERS.find((h) => h.name === 'device node')!;
+    it('creates device nodes outside /dev only when devices are allowed', async () => {
+      const device = HOSTILE_LAYERS.find((h) => h.name === 'device node outside /dev')!;
       const layer = await storeLayer(await hostileLayerTar(device));
-      const out = await unpacker.unpack(layer, { allowDevices: true });
-      const s = lstatSync(join(out, 'dev/mem'));
+      const out = await unpacker.unpackLayer(layer, { allowDevices: true });
+      const s = lstatSync(join(out.dir, 'usr/mem'));
       expect(s.isCharacterDevice()).toBe(true);
       expect(s.rdev).toBe((1 << 8) | 1);
+      expect(out.device).toBe('usr/mem');
       const err = await refusal(unpacker.unpack(layer));
-      expect(err.message).toMatch(/entry 'dev\/mem': device nodes and fifos are not allowed/);
+      expect(err.message).toMatch(/entry 'usr\/mem': device nodes and fifos outside \/dev are not allowed/);
+      expect(err.detail).toMatchObject({ kind: 'device', entry: 'usr/mem' });
     });
+  });
+
+  it('leaves out device nodes and fifos under dev/ (as mmdebstrap leaves them), keeping the rest', async () => {
+    const tarBytes = await tarOf([
+      { name: './', type: 'directory', mode: 0o755 },
+      { name: './dev/', type: 'directory', mode: 0o755 },
+      { name: './dev/console', type: 'character-device', devmajor: 5, devminor: 1, mode: 0o600 },
+      { name: './dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+      { name: './dev/loop0', type: 'block-device', devmajor: 7, devminor: 0, mode: 0o660 },
+      { name: './dev/initctl', type: 'fifo', mode: 0o600 },
+      { name: './dev/fd', type: 'symlink', linkname: '/proc/self/fd' },
+      { name: './etc/', type: 'directory', mode: 0o755 },
+      { name: './etc/hostname', content: 'debian\n' },
+    ]);
+    const layer = await storeLayer(tarBytes);
+    const out = await unpacker.unpackLayer(layer);
+    expect(out.skippedDevices).toEqual(['./dev/console', './dev/null', './dev/loop0', './dev/initctl']);
+    expect(out.device).toBeUndefined();
+    expect(readdirSync(join(out.dir, 'dev'))).toEqual(['fd']);
+    expect(readlinkSync(join(out.dir, 'dev/fd'))).toBe('/proc/self/fd');
+    // Known from the facts on the next call too, without unpacking again.
+    expect((await unpacker.unpackLayer(layer)).skippedDevices).toHaveLength(4);
+    const planned = await prepareLayers(unpacker, [layer]);
+    expect(planned.skippedDevices).toEqual(['dev/console', 'dev/null', 'dev/loop0', 'dev/initctl']);
+    expect(planned.deviceNodes).toEqual([]);
   });
 
   it('turns OCI whiteouts into overlay whiteouts that a real overlay mount honours', async () => {

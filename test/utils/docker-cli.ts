@@ -132,7 +132,10 @@ export async function dockerFails(docker: DockerCli, args: string[]): Promise<st
  * A test Warden serving the Docker API on a socket in a fresh temp dir, busybox:1.35
  * imported, and the real CLI pointed at it. `close` stops and removes all of it.
  */
-export async function startDockerWarden(cgroupParent: string): Promise<{
+export async function startDockerWarden(
+  cgroupParent: string,
+  env: Record<string, string> = {},
+): Promise<{
   w: TestWarden;
   docker: DockerCli;
   tmp: string;
@@ -141,7 +144,11 @@ export async function startDockerWarden(cgroupParent: string): Promise<{
 }> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wd-'));
   const socket = path.join(tmp, 'docker.sock');
-  const w = await startTestWarden('up', { WARDEN_DOCKER_SOCKET: socket, WARDEN_CGROUP_PARENT: cgroupParent });
+  const w = await startTestWarden('up', {
+    WARDEN_DOCKER_SOCKET: socket,
+    WARDEN_CGROUP_PARENT: cgroupParent,
+    ...env,
+  });
   await importBusybox(w);
   const docker = new DockerCli(socket);
   return {

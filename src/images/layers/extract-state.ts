@@ -9,6 +9,7 @@ import {
   entryComponents,
   EntryRefused,
   hardLinkTarget,
+  isUnderDev,
   SETID_BITS,
   whiteoutOf,
 } from './layer-entry-rules';
@@ -34,6 +35,8 @@ export class ExtractState {
   private readonly dirTimes: Array<[string, Date]> = [];
   firstSetuid?: string;
   firstDevice?: string;
+  /** Device nodes and fifos under `dev/` that were left out (see isUnderDev). */
+  readonly skippedDevices: string[] = [];
 
   constructor(
     private readonly root: string,
@@ -118,10 +121,15 @@ export class ExtractState {
       case 'character-device':
       case 'block-device':
       case 'fifo': {
+        if (isUnderDev(parts)) {
+          this.skippedDevices.push(name);
+          return;
+        }
         if (!this.opts.allowDevices)
           throw new EntryRefused(
             name,
-            `${h.type} ${h.devmajor ?? 0}/${h.devminor ?? 0} is not allowed (the policy does not allow devices)`,
+            `${h.type} ${h.devmajor ?? 0}/${h.devminor ?? 0} outside /dev is not allowed (the policy does not allow device nodes in images)`,
+            'device',
           );
         this.firstDevice ??= name;
         const type = h.type === 'fifo' ? S_IFIFO : h.type === 'block-device' ? S_IFBLK : S_IFCHR;

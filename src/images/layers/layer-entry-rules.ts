@@ -14,9 +14,21 @@ export class EntryRefused extends Error {
   constructor(
     readonly entry: string,
     readonly reason: string,
+    /** `device`: a device node or fifo, which a policy may allow (images.allowDeviceNodes). */
+    readonly kind?: 'device',
   ) {
     super(reason);
   }
+}
+
+/**
+ * Device nodes and fifos under the image's `/dev` are skipped at unpack: the container gets
+ * its own `/dev` mounted over it, so they could never be reached (and `debootstrap`,
+ * `mmdebstrap` and `docker export` trees all carry `dev/console`, `dev/null`…). Docker
+ * unpacks them and masks them the same way; skipping them keeps them off the host's disk.
+ */
+export function isUnderDev(components: string[]): boolean {
+  return components.length > 1 && components[0] === 'dev';
 }
 
 /**

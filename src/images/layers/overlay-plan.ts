@@ -42,8 +42,27 @@ export async function prepareLowerdirs(
   layers: LayerSource[],
   opts: UnpackOptions = {},
 ): Promise<string[]> {
-  const dirs: string[] = [];
-  // One at a time: layers are mostly I/O bound on one disk, and the first refusal should stop the rest.
-  for (const layer of layers) dirs.push(await unpacker.unpack(layer, opts));
-  return planLowerdirs(dirs);
+  return (await prepareLayers(unpacker, layers, opts)).lowerdirs;
 }
+
+/** As prepareLowerdirs, with the device nodes under `dev/` that the layers left out. */
+export async function prepareLayers(
+  unpacker: LayerUnpacker,
+  layers: LayerSource[],
+  opts: UnpackOptions = {},
+): Promise<{ lowerdirs: string[]; skippedDevices: string[]; deviceNodes: string[] }> {
+  const dirs: string[] = [];
+  const skipped = new Set<string>();
+  const devices = new Set<string>();
+  // One at a time: layers are mostly I/O bound on one disk, and the first refusal should stop the rest.
+  for (const layer of layers) {
+    const u = await unpacker.unpackLayer(layer, opts);
+    dirs.push(u.dir);
+    for (const s of u.skippedDevices) skipped.add(layerPath(s));
+    if (u.device) devices.add(layerPath(u.device));
+  }
+  return { lowerdirs: planLowerdirs(dirs), skippedDevices: [...skipped], deviceNodes: [...devices] };
+}
+
+/** `./dev/console` and `dev/console` are one path. */
+const layerPath = (name: string) => name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');

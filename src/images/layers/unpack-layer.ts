@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ export interface LayerSource {
 }
 
 export interface UnpackOptions {
-  /** Character and block devices and fifos; refused unless the policy allows devices. */
+  /** Character and block devices and fifos outside `dev/`; refused unless the policy allows them. */
   allowDevices?: boolean;
   /** Refuse regular files with setuid/setgid bits (kept otherwise, as Docker does). */
   refuseSetuid?: boolean;
@@ -35,7 +36,20 @@ interface LayerFacts {
   diffId: string;
   firstSetuid?: string;
   firstDevice?: string;
+  /** Device nodes under `dev/` left out (absent in facts written before they were skipped). */
+  skippedDevices?: string[];
 }
+
+/** An unpacked layer: its directory and the device nodes under `dev/` it left out. */
+export interface UnpackedLayer {
+  dir: string;
+  skippedDevices: string[];
+  /** The first device node or fifo outside `dev/` (unpacked only under allowDevices). */
+  device?: string;
+}
+
+/** Names kept in a layer's facts; past this only the count grows (a tree has a few dozen). */
+const SKIPPED_NAMES_KEPT = 64;
 
 const TEMP_PREFIX = '.tmp-';
 
@@ -70,6 +84,7 @@ function decompressorFor(layerDigest: string, mediaType: string): Transform | un
  * double-checks it).
  */
 export class LayerUnpacker {
+  private readonly log = new Logger(LayerUnpacker.name);
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly preserveOwnership: boolean;
 
@@ -93,6 +108,11 @@ export class LayerUnpacker {
    * unpacked under laxer options is refused from its recorded facts.
    */
   async unpack(layer: LayerSource, opts: UnpackOptions = {}): Promise<string> {
+    return (await this.unpackLayer(layer, opts)).dir;
+  }
+
+  /** As `unpack`, with what the unpack left out. */
+  async unpackLayer(layer: LayerSource, opts: UnpackOptions = {}): Promise<UnpackedLayer> {
     const dir = this.layerPath(layer.diffId);
     const key = `${dir}|${opts.allowDevices ? 'd' : ''}${opts.refuseSetuid ? 's' : ''}`;
     let pending = this.inFlight.get(key);
@@ -103,20 +123,25 @@ export class LayerUnpacker {
     await pending;
     const facts = JSON.parse(await readFile(`${dir}.json`, 'utf8')) as LayerFacts;
     this.enforce(layer, facts, opts);
-    return dir;
+    return { dir, skippedDevices: facts.skippedDevices ?? [], device: facts.firstDevice };
   }
 
   private enforce(layer: LayerSource, facts: LayerFacts, opts: UnpackOptions): void {
-    const refuse = (entry: string, reason: string) => {
+    const refuse = (entry: string, reason: string, kind?: 'device') => {
       throw new WardenError('LAYER_REFUSED', refusalMessage(layer.digest, entry, reason), {
         layer: layer.digest,
         diffId: layer.diffId,
         entry,
         reason,
+        ...(kind ? { kind } : {}),
       });
     };
     if (!opts.allowDevices && facts.firstDevice)
-      refuse(facts.firstDevice, 'device nodes and fifos are not allowed (the policy does not allow devices)');
+      refuse(
+        facts.firstDevice,
+        'device nodes and fifos outside /dev are not allowed (the policy does not allow device nodes in images)',
+        'device',
+      );
     if (opts.refuseSetuid && facts.firstSetuid)
       refuse(facts.firstSetuid, 'setuid/setgid file refused by policy');
   }
@@ -176,6 +201,7 @@ export class LayerUnpacker {
               diffId: layer.diffId,
               entry: err.entry,
               reason: err.reason,
+              ...(err.kind ? { kind: err.kind } : {}),
             });
           }
           throw err;
@@ -206,7 +232,17 @@ export class LayerUnpacker {
       );
     }
     await state.finish();
-    return { diffId: layer.diffId, firstSetuid: state.firstSetuid, firstDevice: state.firstDevice };
+    const skipped = state.skippedDevices;
+    if (skipped.length)
+      this.log.log(
+        `layer ${layer.diffId}: left out ${skipped.length} device node(s) under /dev (${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', …' : ''}); the container's own /dev covers them`,
+      );
+    return {
+      diffId: layer.diffId,
+      firstSetuid: state.firstSetuid,
+      firstDevice: state.firstDevice,
+      skippedDevices: skipped.slice(0, SKIPPED_NAMES_KEPT),
+    };
   }
 }
 

@@ -5,19 +5,22 @@ import type { Check } from './check-result';
 import { devicesCheck } from './devices.check';
 import { digestPinningCheck } from './digest-pinning.check';
 import { hostNamespacesCheck } from './host-namespaces.check';
+import { imageDeviceNodesCheck } from './image-device-nodes.check';
 import { imageSourceCheck } from './image-source.check';
 import { latestTagCheck } from './latest-tag.check';
 import { memorySwapCheck } from './memory-swap.check';
 import { networkModeCheck } from './network-mode.check';
 import { privilegedCheck } from './privileged.check';
 import { publishedPortsCheck } from './published-ports.check';
+import { pushDestinationsCheck } from './push-destinations.check';
+import type { PushCheck } from './push-destinations.check';
 import { requiredLabelsCheck } from './required-labels.check';
 import { resourceLimitsCheck } from './resource-limits.check';
 import { seccompCheck } from './seccomp.check';
 import { ulimitsCheck } from './ulimits.check';
 import { volumeDriversCheck } from './volume-drivers.check';
 import { volumeOptionsCheck } from './volume-options.check';
-import type { VolumeCheck } from './check-result';
+import type { ImageContentCheck, VolumeCheck } from './check-result';
 
 export * from './check-result';
 export {
@@ -27,12 +30,14 @@ export {
   devicesCheck,
   digestPinningCheck,
   hostNamespacesCheck,
+  imageDeviceNodesCheck,
   imageSourceCheck,
   latestTagCheck,
   memorySwapCheck,
   networkModeCheck,
   privilegedCheck,
   publishedPortsCheck,
+  pushDestinationsCheck,
   requiredLabelsCheck,
   resourceLimitsCheck,
   seccompCheck,
@@ -40,6 +45,7 @@ export {
   volumeDriversCheck,
   volumeOptionsCheck,
 };
+export type { PushCheck };
 
 /** Every check, in the order reasons are listed in a decision (stable, so decisions diff cleanly). */
 export const ALL_CHECKS: readonly Check[] = [
@@ -63,3 +69,9 @@ export const ALL_CHECKS: readonly Check[] = [
 
 /** Every check of a volume's creation, in the order reasons are listed. */
 export const VOLUME_CHECKS: readonly VolumeCheck[] = [volumeDriversCheck, volumeOptionsCheck];
+
+/** Every check of what an image's layers hold, judged when they are unpacked for a launch. */
+export const IMAGE_CONTENT_CHECKS: readonly ImageContentCheck[] = [imageDeviceNodesCheck];
+
+/** Every check of a push (issue 17 point 6). */
+export const PUSH_CHECKS: readonly PushCheck[] = [pushDestinationsCheck];

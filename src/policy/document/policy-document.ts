@@ -10,6 +10,7 @@ import {
   parseByteSize,
 } from '../spec/units';
 import { ULIMIT_NAMES, type UlimitName } from '../spec/ulimits';
+import type { PushDestination } from '../spec/push-spec';
 
 /**
  * Policy documents in their normalized form: memory in bytes, CPU in CPUs (as `--cpus`), lists
@@ -42,6 +43,11 @@ export interface PolicyRules {
     allowedRegistries?: string[];
     requireDigest?: boolean;
     forbidLatest?: boolean;
+    /**
+     * Device nodes and fifos in an image's layers outside `/dev` (those under `/dev` are left
+     * out at unpack: the container's own `/dev` covers them). Absent or false: refused.
+     */
+    allowDeviceNodes?: boolean;
   };
   privileged?: { allow: boolean };
   hostNamespaces?: { allow: boolean };
@@ -62,6 +68,8 @@ export interface PolicyRules {
    * `device` or `o` can reach host paths or NFS), and its size in bytes.
    */
   volumes?: { allowedDrivers?: string[]; allowedOptions?: string[]; size?: LimitRule };
+  /** Where images may be pushed (issue 17): none listed (as in baseline) admits no push. */
+  push?: { allowedDestinations: PushDestination[] };
 }
 
 export interface IoRules {
@@ -134,6 +142,7 @@ export const policyDocumentInputSchema = z.strictObject({
         allowedRegistries: z.array(z.string()).optional(),
         requireDigest: z.boolean().optional(),
         forbidLatest: z.boolean().optional(),
+        allowDeviceNodes: z.boolean().optional(),
       })
       .optional(),
     privileged: allow.optional(),
@@ -169,6 +178,26 @@ export const policyDocumentInputSchema = z.strictObject({
         allowedDrivers: z.array(z.string()).optional(),
         allowedOptions: z.array(z.string()).optional(),
         size: limit(size).optional(),
+      })
+      .optional(),
+    push: z
+      .strictObject({
+        allowedDestinations: z
+          .array(
+            z.strictObject({
+              upstreams: z.array(z.string().min(1).max(256)).min(1).max(64),
+              repositories: z
+                .array(
+                  z
+                    .string()
+                    .regex(/^(\*|[a-z0-9][a-z0-9._/-]*(\/\*)?)$/, 'must be a repository, prefix/*, or *'),
+                )
+                .min(1)
+                .max(256),
+              teams: z.array(z.string().min(1).max(128)).max(256).optional(),
+            }),
+          )
+          .max(256),
       })
       .optional(),
   }),
@@ -373,6 +402,7 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
     });
   }
   if (d.rules.network) rules.network = d.rules.network;
+  if (d.rules.push) rules.push = d.rules.push;
   if (d.rules.labels) {
     rules.labels = d.rules.labels;
     if (d.rules.labels.required.some((l) => l.trim() === ''))

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import { socketRequest } from './socket-request';
 
 // Kept-alive connections: a pull is a burst of requests to one host, and a new TLS handshake
@@ -14,7 +15,9 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 
 export interface SendOptions {
-  method: 'GET' | 'HEAD';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT';
+  /** For pushes: the bytes to send (a stream is sent once: a redirect cannot replay it). */
+  body?: Buffer | Readable;
   headers: Record<string, string>;
   /** Idle time on the socket (connect, headers, or between body bytes) before giving up. */
   timeoutMs: number;
@@ -38,8 +41,9 @@ export class UpstreamConnectError extends Error {
 }
 
 function once(url: URL, opts: SendOptions): Promise<IncomingMessage> {
-  if (opts.rawBody && url.protocol === 'http:')
-    return socketRequest(url, opts).catch((err: Error) => {
+  const method = opts.method;
+  if (opts.rawBody && url.protocol === 'http:' && (method === 'GET' || method === 'HEAD'))
+    return socketRequest(url, { ...opts, method }).catch((err: Error) => {
       throw new UpstreamConnectError(err.message, { cause: err });
     });
   return new Promise((resolve, reject) => {
@@ -58,7 +62,11 @@ function once(url: URL, opts: SendOptions): Promise<IncomingMessage> {
       ),
     );
     req.on('response', resolve);
-    req.end();
+    if (opts.body === undefined || Buffer.isBuffer(opts.body)) req.end(opts.body);
+    else {
+      opts.body.on('error', (err) => req.destroy(err));
+      opts.body.pipe(req);
+    }
   });
 }
 
@@ -73,7 +81,8 @@ export async function send(url: URL, opts: SendOptions): Promise<IncomingMessage
   let headers = { ...opts.headers };
   for (let hops = 0; ; hops++) {
     const res = await once(current, { ...opts, headers });
-    if (!REDIRECTS.has(res.statusCode ?? 0) || !res.headers.location) return res;
+    const replayable = opts.body === undefined || Buffer.isBuffer(opts.body);
+    if (!REDIRECTS.has(res.statusCode ?? 0) || !res.headers.location || !replayable) return res;
     res.resume();
     if (hops >= MAX_REDIRECTS) throw new UpstreamConnectError(`more than ${MAX_REDIRECTS} redirects`);
     const next = new URL(res.headers.location, current);

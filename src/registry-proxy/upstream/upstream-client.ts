@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { RegistryUpstream } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import { readBody, send, UpstreamConnectError } from './http-request';
@@ -153,20 +154,95 @@ export class UpstreamClient {
     };
   }
 
+  /**
+   * Push, step 1: is the blob there already (HEAD), and if not, can the upstream link it
+   * from another repository it has (`?mount=&from=`, distribution's cross-repository mount:
+   * 201)? Answers how it is present, or where to upload it (the 202's Location).
+   */
+  async prepareBlob(
+    repo: string,
+    digest: string,
+    mountFrom: string[],
+  ): Promise<{ present: 'exists' | 'mounted' } | { upload: URL }> {
+    const head = await this.request('HEAD', `/v2/${repo}/blobs/${digest}`, repo, {}, false, 'push');
+    head.resume();
+    if (head.statusCode === 200) return { present: 'exists' };
+    for (const from of [...mountFrom.filter((f) => f !== repo), undefined]) {
+      const query = from ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}` : '';
+      const res = await this.request('POST', `/v2/${repo}/blobs/uploads/${query}`, repo, {}, false, 'push');
+      res.resume();
+      if (res.statusCode === 201 && from) return { present: 'mounted' };
+      // Not mounted (or no mount asked): the upload session it opened is used as it is.
+      if (res.statusCode === 202 && res.headers.location)
+        return { upload: new URL(res.headers.location, this.upstream.baseUrl) };
+      if (res.statusCode !== 202) throw this.pushFailure(res, `upload of ${digest} to ${repo}`);
+    }
+    throw this.invalid(`the upload of ${digest} to ${repo} got no Location`, { digest });
+  }
+
+  /** Push, step 2: the blob's bytes in one monolithic PUT to the upload location. */
+  async uploadBlob(repo: string, upload: URL, digest: string, size: number, body: Readable): Promise<void> {
+    upload.searchParams.set('digest', digest);
+    const res = await this.request(
+      'PUT',
+      upload.pathname + upload.search,
+      repo,
+      { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      false,
+      'push',
+      body,
+    );
+    res.resume();
+    if (res.statusCode !== 201) throw this.pushFailure(res, `blob ${digest} to ${repo}`);
+  }
+
+  /** Push, last step: the manifest under its tag; answers the digest the upstream reports. */
+  async putManifest(repo: string, tag: string, mediaType: string, bytes: Buffer): Promise<string> {
+    const res = await this.request(
+      'PUT',
+      `/v2/${repo}/manifests/${tag}`,
+      repo,
+      { 'content-type': mediaType },
+      false,
+      'push',
+      bytes,
+    );
+    res.resume();
+    if (res.statusCode !== 201) throw this.pushFailure(res, `manifest ${repo}:${tag}`);
+    const digest = res.headers['docker-content-digest'];
+    return typeof digest === 'string' ? digest : sha256(bytes);
+  }
+
+  private pushFailure(res: IncomingMessage, what: string): WardenError {
+    const status = res.statusCode ?? 0;
+    if (status === 401 || status === 403)
+      return new WardenError(
+        'REGISTRY_DENIED',
+        `upstream '${this.alias}' refused the push of ${what}: Warden's credentials for '${this.alias}' do not allow pushing there`,
+        { upstream: this.alias, upstreamStatus: status },
+      );
+    return this.failure(res, what);
+  }
+
   private get alias(): string {
     return this.upstream.alias;
   }
 
   /** Sends with the credentials the upstream asked for; on a 401 learns its challenge and retries once. */
   private async request(
-    method: 'GET' | 'HEAD',
+    method: 'GET' | 'HEAD' | 'POST' | 'PUT',
     path: string,
     repo: string | undefined,
     headers: Record<string, string>,
     rawBody = false,
+    access: 'pull' | 'push' = 'pull',
+    body?: Buffer | Readable,
   ): Promise<IncomingMessage> {
     const url = new URL(path, this.upstream.baseUrl);
-    const scope = repo === undefined ? undefined : `repository:${repo}:pull`;
+    const scope =
+      repo === undefined ? undefined : `repository:${repo}:${access === 'push' ? 'pull,push' : 'pull'}`;
+    // A stream can be sent once: its request must already carry what the upstream wants.
+    const once = body !== undefined && !Buffer.isBuffer(body);
     try {
       for (let attempt = 0; ; attempt++) {
         const authorization = await this.authorization(scope, attempt > 0);
@@ -180,8 +256,9 @@ export class UpstreamClient {
           timeoutMs: this.timeoutMs,
           allowInsecure: this.upstream.baseUrl.startsWith('http:'),
           rawBody,
+          body,
         });
-        if (res.statusCode !== 401 || attempt > 0) return res;
+        if (res.statusCode !== 401 || attempt > 0 || once) return res;
         const challenge = parseChallenge(res.headers['www-authenticate']);
         if (!challenge) return res;
         res.resume();

@@ -16,6 +16,8 @@ import { WaitVerb } from '../lifecycle/wait';
 import { PauseVerb } from '../lifecycle/pause';
 import { RenameVerb } from '../lifecycle/rename';
 import { UpdateVerb, type ResourceChange } from '../lifecycle/update';
+import { CommitVerb, type CommitRequest } from '../lifecycle/commit';
+import type { ImportedImage } from '../../images';
 import type { ContainerRecord } from './container';
 import { WritableLayers } from './writable-layers';
 import { ContainerFilter, ContainerRepository } from './container.repository';
@@ -49,7 +51,13 @@ export class ContainerService implements BeforeApplicationShutdown {
     private readonly renamer: RenameVerb,
     private readonly updater: UpdateVerb,
     private readonly layers: WritableLayers,
+    private readonly committer: CommitVerb,
   ) {}
+
+  /** `docker commit`: a new image from the writable layer (lifecycle/commit.ts). */
+  commit(caller: Caller, ref: string, req: CommitRequest): Promise<ImportedImage> {
+    return this.committer.commit(caller, ref, req);
+  }
 
   /** New resource limits, judged by policy like a launch (lifecycle/update.ts). */
   update(caller: Caller, ref: string, change: ResourceChange): Promise<ContainerRecord> {

@@ -5,7 +5,9 @@ import { EVERYTHING, scopeOf, type Scope } from '../../platform/scope';
 import { formatImageReference } from '../../policy';
 import type { ImageReference } from '../../policy';
 import { ImageProvider, PreparedImage } from '../../images';
-import { LayerUnpacker, prepareLowerdirs } from '../../images';
+import { LayerUnpacker, prepareLayers } from '../../images';
+import type { LayerSource } from '../../images';
+import { PolicyService } from '../../policy';
 import { ImagePullService } from '../../registry-proxy';
 import { ImageRecord, ImageRepository } from '../../images';
 import { ImagesService } from '../../images';
@@ -32,6 +34,7 @@ export class StoreImageProvider extends ImageProvider {
     private readonly pulls: ImagePullService,
     private readonly unpacker: LayerUnpacker,
     private readonly cache: PreparedImageCache,
+    private readonly policy: PolicyService,
   ) {
     super();
   }
@@ -51,16 +54,18 @@ export class StoreImageProvider extends ImageProvider {
     const found = (await this.findLocal(ref, scope)) ?? (await this.pullFor(ref, caller));
     const { image, reference } = found;
     const hit = this.cache.get(image.digest);
-    if (hit) return { ...hit, reference };
-    const lowerdirs = await prepareLowerdirs(
-      this.unpacker,
-      image.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, mediaType: l.mediaType })),
-    );
+    if (hit) {
+      if (caller && hit.deviceNodes.length) await this.admitDevices(caller, reference, hit);
+      return { ...hit, reference };
+    }
+    const { lowerdirs, skippedDevices, deviceNodes } = await this.unpack(image, reference, caller);
     const c = image.config;
     const prepared: PreparedImage = {
       reference,
       digest: image.digest,
       lowerdirs,
+      skippedDevices,
+      deviceNodes,
       config: {
         env: c.Env ?? [],
         cmd: c.Cmd ?? [],
@@ -73,6 +78,47 @@ export class StoreImageProvider extends ImageProvider {
     };
     this.cache.set(prepared, generation);
     return prepared;
+  }
+
+  /**
+   * Unpacks the layers. For a caller, device nodes outside /dev are first refused at unpack
+   * (nothing of them is made on disk); when one turns up, the caller's policy decides, and
+   * only an admitted image is unpacked with them. Without a caller the image belongs to a
+   * container that was admitted when it was created.
+   */
+  private async unpack(image: ImageRecord, reference: string, caller?: Caller) {
+    const layers: LayerSource[] = image.layers.map((l) => ({
+      digest: l.digest,
+      diffId: l.diffId,
+      mediaType: l.mediaType,
+    }));
+    if (!caller) return prepareLayers(this.unpacker, layers, { allowDevices: true });
+    try {
+      return await prepareLayers(this.unpacker, layers, { allowDevices: false });
+    } catch (err) {
+      const entry = err instanceof WardenError && err.detail.kind === 'device' ? err.detail.entry : undefined;
+      if (typeof entry !== 'string') throw err;
+      await this.admitDevices(caller, reference, { digest: image.digest, deviceNodes: [entry] });
+      return prepareLayers(this.unpacker, layers, { allowDevices: true });
+    }
+  }
+
+  private async admitDevices(
+    caller: Caller,
+    reference: string,
+    image: { digest: string; deviceNodes: string[] },
+  ): Promise<void> {
+    const decision = await this.policy.decideImageContent(caller, {
+      image: reference,
+      digest: image.digest,
+      deviceNodes: image.deviceNodes,
+    });
+    if (!decision.allowed)
+      throw new WardenError('LAUNCH_DENIED', decision.reasons.map((r) => r.message).join('; '), {
+        policy: decision.policy,
+        policyVersion: decision.policyVersion,
+        reasons: decision.reasons,
+      });
   }
 
   /** The image under this name, if it is here by that name; undefined to go and pull it. */

@@ -169,7 +169,14 @@ export class ContainerCreator {
       subject: id,
       policyHash: record.policyVersion,
       // launchRequestId links the container to its decision: an auditor follows it from one to the other.
-      payload: { ...auditContainer(record), team, spec, launchRequestId: launchRequestId ?? null },
+      payload: {
+        ...auditContainer(record),
+        team,
+        spec,
+        launchRequestId: launchRequestId ?? null,
+        // Device nodes under the image's /dev, left out at unpack: noted where an auditor looks.
+        ...(image.skippedDevices.length ? { skippedDeviceNodes: image.skippedDevices } : {}),
+      },
     });
     // Its start is set up from here until the start is asked for. On the next turn of the
     // loop: the answer to this create goes out first (measured: ~1 ms sooner start-to-exit).
