@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import * as os from 'node:os';
-import { ContainerInspector, ContainerService, LiveContainers } from '../runtime';
-import type { CgroupStats, ContainerRecord, LogEntry, WaitCondition } from '../runtime';
+import { ContainerInspector, ContainerService, ContainerStdio } from '../runtime';
+import type { CgroupStats, LogEntry, WaitCondition } from '../runtime';
 import { WardenError } from '../platform/errors';
-import { muxFrames } from './frames';
+import { AttachSessions } from './attach-session';
+import { outputEncoding, parseDetachKeys } from './stdio-stream';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 import { flag } from './query';
 import { systemCpuNs } from './host-info';
-
-type LiveContainer = NonNullable<ReturnType<ContainerService['liveContainer']>>;
 
 const CONDITIONS: WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 const STATS_INTERVAL_MS = 1000;
@@ -21,73 +20,49 @@ export class DockerContainerStreamsController {
   constructor(
     private readonly containers: ContainerService,
     private readonly inspector: ContainerInspector,
-    private readonly live: LiveContainers,
+    private readonly stdio: ContainerStdio,
+    private readonly sessions: AttachSessions,
   ) {}
 
   register(r: DockerRouter): void {
     r.add('POST', '/containers/:id/attach', (q, s) => this.attach(q, s), WRITERS)
+      .add('POST', '/containers/:id/resize', (q, s) => this.resize(q, s), WRITERS)
       .add('POST', '/containers/:id/wait', (q, s) => this.wait(q, s))
       .add('GET', '/containers/:id/logs', (q, s) => this.logs(q, s))
       .add('GET', '/containers/:id/stats', (q, s) => this.stats(q, s))
       .add('GET', '/containers/:id/top', (q, s) => this.top(q, s));
   }
 
-  /**
-   * `docker run` attaches before it starts the container: the stream subscribes to the
-   * container's start, so the first byte of output is not missed, and ends when its log closes
-   * (after the process's output is drained), which is when the CLI stops reading.
-   */
+  /** The hijacked attach (docker run, attach, start -a); attach-session.ts does the streaming. */
   private async attach(req: DockerRequest, reply: DockerReply): Promise<void> {
-    await req.caller();
+    const caller = await req.caller();
     const c = await this.containers.resolve(req.params.id);
     const want = { stdout: flag(req.query.get('stdout')), stderr: flag(req.query.get('stderr')) };
     const stdin = flag(req.query.get('stdin')) && c.options.openStdin;
+    const detachKeys = parseDetachKeys(req.query.get('detachKeys'));
     // `logs=1`: what the container has written so far comes first; with `stream=0` that is
     // all, and the stream ends (an exited container has nothing more to send).
     const stream = req.query.get('stream') === null || flag(req.query.get('stream'));
     const history = flag(req.query.get('logs'))
       ? await this.inspector.logs(c.id, { tail: 'all', stdout: want.stdout, stderr: want.stderr })
       : [];
+    const enc = outputEncoding(!!c.options.tty);
+    const h = reply.hijack(enc.contentType);
     if (!stream) {
-      const h = reply.hijack('application/vnd.docker.raw-stream');
-      for (const e of history) h.out.write(muxFrames(e.stream, e.log));
+      for (const e of history) h.out.write(enc.encode(e.stream, e.log));
       h.end();
       return;
     }
-    this.attachStream(reply, c, want, stdin, history);
+    this.sessions.run(caller, c, h, { want, stdin, history, detachKeys });
   }
 
-  private attachStream(
-    reply: DockerReply,
-    c: ContainerRecord,
-    want: Record<LogEntry['stream'], boolean>,
-    stdin: boolean,
-    history: LogEntry[],
-  ): void {
-    const h = reply.hijack('application/vnd.docker.raw-stream');
-    for (const e of history) h.out.write(muxFrames(e.stream, e.log));
-    const cleanups: Array<() => void> = [];
-    let attached = false;
-    const attachTo = (lc: LiveContainer) => {
-      if (attached) return;
-      attached = true;
-      cleanups.push(
-        lc.log.onEntry((e: LogEntry) => {
-          if (want[e.stream]) h.out.write(muxFrames(e.stream, e.log));
-        }),
-      );
-      lc.log.onClosed(() => h.end());
-      const sink = lc.process.stdin;
-      if (stdin && sink && h.input) {
-        sink.on('error', () => undefined); // EPIPE: the process closed its stdin or exited
-        if (h.head.length) sink.write(h.head);
-        h.input.pipe(sink); // the client's half-close ends the container's stdin
-      }
-    };
-    cleanups.push(this.live.onStarted(c.id, attachTo));
-    const running = this.containers.liveContainer(c.id);
-    if (running) attachTo(running);
-    h.onClose(() => cleanups.forEach((f) => f()));
+  /** `POST /containers/{id}/resize?h=&w=`: the terminal's size; 409 when it is not running. */
+  private async resize(req: DockerRequest, reply: DockerReply): Promise<void> {
+    await req.caller();
+    const rows = Number(req.query.get('h') ?? 0);
+    const cols = Number(req.query.get('w') ?? 0);
+    await this.stdio.resize(req.params.id, rows, cols);
+    reply.empty(200);
   }
 
   /**
@@ -122,15 +97,17 @@ export class DockerContainerStreamsController {
     const stamps = flag(q.get('timestamps'));
     const query = { tail, since, stdout, stderr } as const;
     const c = await this.containers.resolve(req.params.id);
-    const frame = (e: LogEntry) => muxFrames(e.stream, stamps ? `${e.time} ${e.log}` : e.log);
+    // A terminal's log is raw, as its attach is (the CLI reads it so when Config.Tty).
+    const enc = outputEncoding(!!c.options.tty);
+    const frame = (e: LogEntry) => enc.encode(e.stream, stamps ? `${e.time} ${e.log}` : e.log);
     const keep = (e: LogEntry) => until === undefined || Date.parse(e.time) < until;
     if (!flag(q.get('follow'))) {
       const entries = (await this.inspector.logs(c.id, query)).filter(keep);
-      const { out } = reply.stream(200, 'application/vnd.docker.multiplexed-stream');
+      const { out } = reply.stream(200, enc.contentType);
       out.end(Buffer.concat(entries.map(frame)));
       return;
     }
-    const { out, onClose } = reply.stream(200, 'application/vnd.docker.multiplexed-stream');
+    const { out, onClose } = reply.stream(200, enc.contentType);
     const f = await this.inspector.follow(c.id, query, (e) => {
       if (keep(e)) out.write(frame(e));
     });

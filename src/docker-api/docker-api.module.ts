@@ -16,6 +16,7 @@ import { DockerNetworksController } from './networks.controller';
 import { DockerSystemController } from './system.controller';
 import { DockerVolumesController } from './volumes.controller';
 import { DockerArchiveController } from './archive.controller';
+import { AttachSessions } from './attach-session';
 
 /** The Docker Engine API on the unix socket; API roles only (it needs the runtime). */
 @Module({
@@ -33,6 +34,7 @@ import { DockerArchiveController } from './archive.controller';
     DockerSystemController,
     DockerContainersController,
     DockerContainerStreamsController,
+    AttachSessions,
     DockerExecController,
     DockerImagesController,
     DockerEventsController,

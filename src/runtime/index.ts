@@ -9,6 +9,8 @@ export { ContainerArchive } from './archive/container-archive';
 export type { Change } from './archive/container-archive';
 export { pathStatHeader } from './archive/path-stat';
 export { LiveContainers } from './container/live-containers';
+export { ContainerStdio } from './container/container-stdio';
+export type { ShimAttachment, StdioSessionRequest } from './container/container-stdio';
 export type { ContainerRecord, ContainerState } from './container/container';
 export { SYSCALLS, CGROUP_DRIVER, SHIM_RUNNER } from './container/runtime.tokens';
 export type { ShimRunner } from './shim/shim-runner';

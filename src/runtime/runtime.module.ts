@@ -6,6 +6,7 @@ import { createCgroupDriver } from './cgroups';
 import { ContainerInspector } from './container/container-inspector';
 import { ContainerRepository } from './container/container.repository';
 import { ContainerService } from './container/container.service';
+import { ContainerStdio } from './container/container-stdio';
 import { ContainerLauncher } from './container/container-launcher';
 import { ContainerVolumes } from './container/container-volumes';
 import { ContainerArchive } from './archive/container-archive';
@@ -73,6 +74,7 @@ import { VolumesModule } from '../volumes';
     RenameVerb,
     UpdateVerb,
     ContainerLauncher,
+    ContainerStdio,
     ContainerInspector,
     ExecService,
     RecoveryService,
@@ -81,6 +83,7 @@ import { VolumesModule } from '../volumes';
   controllers: [ContainersController, ContainerUsageController],
   exports: [
     ContainerService,
+    ContainerStdio,
     ContainerArchive,
     ContainerInspector,
     ExecService,

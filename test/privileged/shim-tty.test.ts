@@ -10,21 +10,10 @@ import { launchShim, type LaunchedProcess } from '../../src/runtime/shim/launch-
 import { attachShim, resizeShim, type ShimAttachment } from '../../src/runtime/shim/shim-attach';
 import type { ShimMonitorConfig } from '../../src/runtime/shim/shim-protocol';
 import { isRoot, makeTmp, noCgroups, runConfig, useBusyboxScratch } from '../fixtures/rootfs/shim-harness';
+import { until } from '../utils/services';
 
 const describeRoot = isRoot ? describe : describe.skip;
 
-/** Retries an expectation until it holds (the machine is shared and loaded: generous). */
-async function until(check: () => void, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 const dirs = useBusyboxScratch('warden-shim-tty-');
 
 const monitor = (dir: string, extra: Partial<ShimMonitorConfig> = {}): ShimMonitorConfig => ({
