@@ -76,11 +76,11 @@ export async function eventually<T>(
 }
 
 /** Retries an expectation until it holds; the last failure is thrown at the deadline. */
-export async function until(check: () => void, timeoutMs = 20_000): Promise<void> {
+export async function until(check: () => void | Promise<void>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return check();
+      return await check();
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 100));
