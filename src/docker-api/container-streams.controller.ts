@@ -1,10 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import * as os from 'node:os';
-import { ContainerInspector, ContainerService, ContainerStdio } from '../runtime';
+import {
+  AttachSessions,
+  ContainerInspector,
+  ContainerService,
+  ContainerStdio,
+  parseDetachKeys,
+  websocketTransport,
+} from '../runtime';
 import type { CgroupStats, LogEntry, WaitCondition } from '../runtime';
 import { WardenError } from '../platform/errors';
-import { AttachSessions } from './attach-session';
-import { outputEncoding, parseDetachKeys } from './stdio-stream';
+import { outputEncoding } from './stdio-stream';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 import { flag } from './query';
 import { systemCpuNs } from './host-info';
@@ -26,6 +32,7 @@ export class DockerContainerStreamsController {
 
   register(r: DockerRouter): void {
     r.add('POST', '/containers/:id/attach', (q, s) => this.attach(q, s), WRITERS)
+      .add('GET', '/containers/:id/attach/ws', (q, s) => this.attachWebSocket(q, s), WRITERS)
       .add('POST', '/containers/:id/resize', (q, s) => this.resize(q, s), WRITERS)
       .add('POST', '/containers/:id/wait', (q, s) => this.wait(q, s))
       .add('GET', '/containers/:id/logs', (q, s) => this.logs(q, s))
@@ -53,7 +60,29 @@ export class DockerContainerStreamsController {
       h.end();
       return;
     }
-    this.sessions.run(caller, c, h, { want, stdin, history, detachKeys });
+    this.sessions.run(caller, c, h, { want, stdin, history, detachKeys, encode: enc.encode });
+  }
+
+  /**
+   * `GET /containers/{id}/attach/ws` (moby's swagger): the same attach over a WebSocket, raw
+   * binary messages whatever the TTY; `stream`/`logs` as for the hijacked attach.
+   */
+  private async attachWebSocket(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const caller = await req.caller();
+    const c = await this.containers.resolve(req.params.id);
+    const q = req.query;
+    const want = { stdout: flag(q.get('stdout')), stderr: flag(q.get('stderr')) };
+    const detachKeys = parseDetachKeys(q.get('detachKeys'));
+    const history = flag(q.get('logs')) ? await this.inspector.logs(c.id, { tail: 'all', ...want }) : [];
+    const ws = await reply.websocket();
+    const t = websocketTransport(ws);
+    const enc = outputEncoding(!!c.options.tty, 'websocket');
+    const stdin = flag(q.get('stdin')) && c.options.openStdin;
+    if (q.get('stream') !== null && !flag(q.get('stream'))) {
+      for (const e of history) t.out.write(enc.encode(e.stream, e.log));
+      return t.end();
+    }
+    this.sessions.run(caller, c, t, { want, stdin, history, detachKeys, encode: enc.encode });
   }
 
   /** `POST /containers/{id}/resize?h=&w=`: the terminal's size; 409 when it is not running. */

@@ -16,7 +16,6 @@ import { DockerNetworksController } from './networks.controller';
 import { DockerSystemController } from './system.controller';
 import { DockerVolumesController } from './volumes.controller';
 import { DockerArchiveController } from './archive.controller';
-import { AttachSessions } from './attach-session';
 
 /** The Docker Engine API on the unix socket; API roles only (it needs the runtime). */
 @Module({
@@ -34,7 +33,6 @@ import { AttachSessions } from './attach-session';
     DockerSystemController,
     DockerContainersController,
     DockerContainerStreamsController,
-    AttachSessions,
     DockerExecController,
     DockerImagesController,
     DockerEventsController,

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { ContainerInspector, ExecService } from '../runtime';
+import { ContainerInspector, DetachKeyFilter, ExecService, parseDetachKeys } from '../runtime';
 import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
-import { DetachKeyFilter, outputEncoding, parseDetachKeys } from './stdio-stream';
+import { outputEncoding } from './stdio-stream';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 
 interface ExecConfig {

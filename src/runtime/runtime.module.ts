@@ -7,6 +7,9 @@ import { ContainerInspector } from './container/container-inspector';
 import { ContainerRepository } from './container/container.repository';
 import { ContainerService } from './container/container.service';
 import { ContainerStdio } from './container/container-stdio';
+import { AttachSessions } from './container/attach-sessions';
+import { AttachWebSocketServer } from './container/attach-websocket';
+import { AuthModule } from '../auth';
 import { ContainerLauncher } from './container/container-launcher';
 import { ContainerVolumes } from './container/container-volumes';
 import { ContainerArchive } from './archive/container-archive';
@@ -42,7 +45,7 @@ import { VolumesModule } from '../volumes';
 
 /** The container runtime: lifecycle, exec, logs, stats, and the images it runs from. */
 @Module({
-  imports: [AuditModule, PolicyModule, ImagesModule, RegistryProxyModule, NetworkModule, VolumesModule],
+  imports: [AuditModule, AuthModule, PolicyModule, ImagesModule, RegistryProxyModule, NetworkModule, VolumesModule],
   providers: [
     {
       provide: CGROUP_DRIVER,
@@ -75,6 +78,8 @@ import { VolumesModule } from '../volumes';
     UpdateVerb,
     ContainerLauncher,
     ContainerStdio,
+    AttachSessions,
+    AttachWebSocketServer,
     ContainerInspector,
     ExecService,
     RecoveryService,
@@ -84,6 +89,7 @@ import { VolumesModule } from '../volumes';
   exports: [
     ContainerService,
     ContainerStdio,
+    AttachSessions,
     ContainerArchive,
     ContainerInspector,
     ExecService,

@@ -6,7 +6,9 @@
 import { FrameReader } from '../../src/docker-api/frames';
 import { dockerCliSuite, dockerOk, socketRequest, startDockerWarden } from '../utils/docker-cli';
 import { hijack } from '../utils/hijack';
+import { WebSocket } from 'ws';
 import { until } from '../utils/services';
+import { ADMIN_TOKEN } from '../utils/warden';
 
 const suite = dockerCliSuite('docker attach API');
 const BB = 'busybox:1.35';
@@ -102,6 +104,47 @@ suite('attach, exec and resize over the API: raw with a TTY, multiplexed without
     expect(text(e.received()).charCodeAt(0)).not.toBeLessThan(3); // no frame header
     const inspected = JSON.parse((await req('GET', `/exec/${execId}/json`)).body);
     expect(inspected).toMatchObject({ ExitCode: 6, Running: false, ProcessConfig: { tty: true } });
+    await dockerOk(env.docker, ['rm', '-f', id]);
+  });
+
+  it("WebSocket attach, on the Docker socket (moby's attach/ws) and on REST with a token: raw binary messages both ways", async () => {
+    const id = (await dockerOk(env.docker, ['run', '-dit', '--name', 'ws1', BB, 'sh'])).trim();
+    const open = (url: string, headers: Record<string, string> = {}) =>
+      new Promise<{ ws: WebSocket; seen: () => string }>((resolve, reject) => {
+        const ws = new WebSocket(url, { headers });
+        let text = '';
+        ws.on('message', (d: Buffer, binary: boolean) => {
+          expect(binary).toBe(true);
+          text += d.toString();
+        });
+        ws.once('open', () => resolve({ ws, seen: () => text }));
+        ws.once('unexpected-response', (_req, res) =>
+          reject(new Error(`upgrade refused: ${res.statusCode}`)),
+        );
+        ws.once('error', reject);
+      });
+    const docker = await open(
+      `ws+unix://${env.socket}:/containers/${id}/attach/ws?stream=1&stdin=1&stdout=1`,
+    );
+    docker.ws.send('echo via-$((1+1))\n');
+    await until(() => expect(docker.seen()).toContain('via-2\r\n'));
+    docker.ws.close();
+
+    const rest = await open(`${env.w.url.replace(/^http/, 'ws')}/containers/${id}/attach/ws?stdin=1`, {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+    });
+    rest.ws.send(Buffer.from('echo rest-$((2+2))\n'));
+    await until(() => expect(rest.seen()).toContain('rest-4\r\n'));
+    // ctrl-p ctrl-q: the server closes the socket, the shell goes on
+    const closed = new Promise((r) => rest.ws.once('close', r));
+    rest.ws.send(Buffer.from([16, 17]));
+    await closed;
+    expect((await dockerOk(env.docker, ['inspect', '-f', '{{.State.Status}}', id])).trim()).toBe('running');
+
+    // REST without a token: refused before any upgrade
+    await expect(open(`${env.w.url.replace(/^http/, 'ws')}/containers/${id}/attach/ws`)).rejects.toThrow(
+      /401/,
+    );
     await dockerOk(env.docker, ['rm', '-f', id]);
   });
 
