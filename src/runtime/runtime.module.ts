@@ -15,6 +15,7 @@ import { ContainerVolumes } from './container/container-volumes';
 import { ContainerArchive } from './archive/container-archive';
 import { ContainerRoots } from './archive/container-root';
 import { ContainerUsageController } from './container/container-usage.controller';
+import { ContainerTerminalController } from './container/container-terminal.controller';
 import { ContainersController } from './container/containers.controller';
 import { LiveContainers } from './container/live-containers';
 import { RecoveryService } from './container/recovery.service';
@@ -85,7 +86,7 @@ import { VolumesModule } from '../volumes';
     RecoveryService,
     UsageSampler,
   ],
-  controllers: [ContainersController, ContainerUsageController],
+  controllers: [ContainersController, ContainerUsageController, ContainerTerminalController],
   exports: [
     ContainerService,
     ContainerStdio,

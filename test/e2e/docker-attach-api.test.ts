@@ -8,7 +8,7 @@ import { dockerCliSuite, dockerOk, socketRequest, startDockerWarden } from '../u
 import { hijack } from '../utils/hijack';
 import { WebSocket } from 'ws';
 import { until } from '../utils/services';
-import { ADMIN_TOKEN } from '../utils/warden';
+import { ADMIN_TOKEN, api } from '../utils/warden';
 
 const suite = dockerCliSuite('docker attach API');
 const BB = 'busybox:1.35';
@@ -135,6 +135,12 @@ suite('attach, exec and resize over the API: raw with a TTY, multiplexed without
     });
     rest.ws.send(Buffer.from('echo rest-$((2+2))\n'));
     await until(() => expect(rest.seen()).toContain('rest-4\r\n'));
+    expect((await api(env.w, 'POST', `/containers/${id}/resize?h=12&w=34`)).status).toBe(204);
+    rest.ws.send('stty size\n');
+    await until(() => expect(rest.seen()).toContain('12 34\r\n'));
+    const plain = await api(env.w, 'GET', `/containers/${id}/attach/ws`);
+    expect(plain.status).toBe(400);
+    expect(plain.body.message).toMatch(/Upgrade: websocket/);
     // ctrl-p ctrl-q: the server closes the socket, the shell goes on
     const closed = new Promise((r) => rest.ws.once('close', r));
     rest.ws.send(Buffer.from([16, 17]));
