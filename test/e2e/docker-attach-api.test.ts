@@ -60,6 +60,12 @@ suite('attach, exec and resize over the API: raw with a TTY, multiplexed without
     await dockerOk(env.docker, ['rm', '-f', id]);
   });
 
+  it('run --rm -t without a terminal on the client: the whole output from the first byte, raw, stderr in it; the exit code', async () => {
+    const r = await env.docker.run(['run', '--rm', '-t', BB, 'sh', '-c', 'echo out; echo err >&2; exit 2']);
+    expect(r).toMatchObject({ code: 2, stdout: 'out\r\nerr\r\n', stderr: '' });
+    expect(await dockerOk(env.docker, ['ps', '-aq'])).toBe('');
+  });
+
   it("without a TTY: 8-byte frames per stream; the end of the client's stdin closes the container's (StdinOnce)", async () => {
     const create = await req('POST', '/containers/create', {
       Image: BB,
