@@ -20,7 +20,7 @@ const STATS_INTERVAL_MS = 1000;
 // `stats --no-stream` needs two samples for a CPU percentage; Docker takes them 1 s apart.
 const ONE_SHOT_GAP_MS = 250;
 
-/** The streaming container routes: attach, wait, logs, stats, top. */
+/** The streaming container routes: attach (hijacked and WebSocket), resize, wait, logs, stats, top. */
 @Injectable()
 export class DockerContainerStreamsController {
   constructor(
@@ -40,7 +40,7 @@ export class DockerContainerStreamsController {
       .add('GET', '/containers/:id/top', (q, s) => this.top(q, s));
   }
 
-  /** The hijacked attach (docker run, attach, start -a); attach-session.ts does the streaming. */
+  /** The hijacked attach (docker run, attach, start -a); the runtime's AttachSessions streams it. */
   private async attach(req: DockerRequest, reply: DockerReply): Promise<void> {
     const caller = await req.caller();
     const c = await this.containers.resolve(req.params.id);
