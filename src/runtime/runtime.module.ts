@@ -46,7 +46,15 @@ import { VolumesModule } from '../volumes';
 
 /** The container runtime: lifecycle, exec, logs, stats, and the images it runs from. */
 @Module({
-  imports: [AuditModule, AuthModule, PolicyModule, ImagesModule, RegistryProxyModule, NetworkModule, VolumesModule],
+  imports: [
+    AuditModule,
+    AuthModule,
+    PolicyModule,
+    ImagesModule,
+    RegistryProxyModule,
+    NetworkModule,
+    VolumesModule,
+  ],
   providers: [
     {
       provide: CGROUP_DRIVER,
