@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import * as os from 'node:os';
 import {
+  assertAttachable,
   AttachSessions,
   ContainerInspector,
   ContainerService,
@@ -44,6 +45,7 @@ export class DockerContainerStreamsController {
   private async attach(req: DockerRequest, reply: DockerReply): Promise<void> {
     const caller = await req.caller();
     const c = await this.containers.resolve(req.params.id);
+    assertAttachable(c);
     const want = { stdout: flag(req.query.get('stdout')), stderr: flag(req.query.get('stderr')) };
     const stdin = flag(req.query.get('stdin')) && c.options.openStdin;
     const detachKeys = parseDetachKeys(req.query.get('detachKeys'));
@@ -70,6 +72,7 @@ export class DockerContainerStreamsController {
   private async attachWebSocket(req: DockerRequest, reply: DockerReply): Promise<void> {
     const caller = await req.caller();
     const c = await this.containers.resolve(req.params.id);
+    assertAttachable(c);
     const q = req.query;
     const want = { stdout: flag(q.get('stdout')), stderr: flag(q.get('stderr')) };
     const detachKeys = parseDetachKeys(q.get('detachKeys'));

@@ -11,7 +11,7 @@ export { pathStatHeader } from './archive/path-stat';
 export { LiveContainers } from './container/live-containers';
 export { ContainerStdio } from './container/container-stdio';
 export type { ShimAttachment, StdioSessionRequest } from './container/container-stdio';
-export { AttachSessions } from './container/attach-sessions';
+export { AttachSessions, assertAttachable } from './container/attach-sessions';
 export type { AttachRequest, AttachTransport } from './container/attach-sessions';
 export { websocketTransport } from './container/websocket-transport';
 export { DetachKeyFilter, parseDetachKeys, DEFAULT_DETACH_KEYS } from './container/detach-keys';

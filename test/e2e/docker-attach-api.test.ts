@@ -166,6 +166,13 @@ suite('attach, exec and resize over the API: raw with a TTY, multiplexed without
     expect(bad.status).toBe(400);
     await bad.closed;
     expect(text(bad.received())).toMatch(/Invalid detach keys \(ctrl-1\)/);
+    const paused = (await dockerOk(env.docker, ['run', '-dit', '--name', 'raw5', BB, 'sh'])).trim();
+    await dockerOk(env.docker, ['pause', paused]);
+    const refused = await hijack(env.socket, `/containers/${paused}/attach?stream=1&stdout=1`);
+    expect(refused.status).toBe(409);
+    await refused.closed;
+    expect(text(refused.received())).toMatch(/is paused, unpause the container before attach/);
+    await dockerOk(env.docker, ['rm', '-f', paused]);
     const stopped = await req('POST', `/containers/${id}/resize?h=10&w=10`);
     expect(stopped.status).toBe(409);
     expect(JSON.parse(stopped.body).message).toMatch(/is not running/);

@@ -1,11 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import type { Readable, Writable } from 'node:stream';
+import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
 import type { ContainerRecord } from './container';
 import { ContainerStdio, type ShimAttachment } from './container-stdio';
 import type { LogEntry } from './container-log';
 import { DetachKeyFilter } from './detach-keys';
 import { LiveContainers, type LiveContainer } from './live-containers';
+
+/** Docker's one refusal before an attach streams: a paused container cannot take one (409). */
+export function assertAttachable(c: ContainerRecord): void {
+  if (c.state === 'paused')
+    throw new WardenError(
+      'CONTAINER_STATE_CONFLICT',
+      `container ${c.name} is paused, unpause the container before attach`,
+      { id: c.id, state: c.state },
+    );
+}
 
 /** What carries an attach: a hijacked HTTP connection (Docker API), a WebSocket (both APIs). */
 export interface AttachTransport {

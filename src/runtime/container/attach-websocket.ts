@@ -7,7 +7,7 @@ import { WebSocketServer } from 'ws';
 import { TokenAuthenticator } from '../../auth';
 import { toErrorBody, WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
-import { AttachSessions } from './attach-sessions';
+import { AttachSessions, assertAttachable } from './attach-sessions';
 import { ContainerInspector } from './container-inspector';
 import { ContainerService } from './container.service';
 import { parseDetachKeys } from './detach-keys';
@@ -60,6 +60,7 @@ export class AttachWebSocketServer implements OnApplicationBootstrap, BeforeAppl
     const q = url.searchParams;
     const detachKeys = parseDetachKeys(q.get('detachKeys'));
     const c = await this.containers.resolve(decodeURIComponent(m[1]));
+    assertAttachable(c);
     const want = {
       stdout: q.get('stdout') === null || flag(q.get('stdout')),
       stderr: q.get('stderr') === null || flag(q.get('stderr')),
