@@ -77,13 +77,25 @@ export class AttachSessions {
         lc.log.onClosed(() => t.end());
       }
       if (!tty && !(req.stdin && t.input)) return;
+      // A terminal's output also goes to the log. Attached from the start, it is kept until
+      // the session opens: a process that ends before that (`docker run -t echo hi`) has
+      // taken its shim and the ring with it, and the log then has the whole run.
+      const early: LogEntry[] = [];
+      const keep = tty && fromStart ? lc.log.onEntry((e) => early.push(e)) : undefined;
       this.stdio.open(caller, c, { from: fromStart ? 'start' : 'now', stdin: req.stdin }).then(
         (session) => {
+          keep?.();
           if (closed) return session.close();
           cleanups.push(() => session.close());
           this.connect(c, t, req, session);
         },
-        () => t.end(), // it ended before the session could open: nothing more will come
+        () => {
+          keep?.();
+          if (!keep) return t.end(); // it ended before the session could open
+          for (const e of early) if (req.want.stdout) t.out.write(req.encode('stdout', e.log));
+          cleanups.push(lc.log.onEntry((e) => req.want.stdout && t.out.write(req.encode('stdout', e.log))));
+          lc.log.onClosed(() => t.end());
+        },
       );
     };
     cleanups.push(this.live.onStarted(c.id, (lc) => attachTo(lc, true)));
