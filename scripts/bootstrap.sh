@@ -38,6 +38,7 @@ if [ "${1:-}" = "--test" ]; then
   want[cmd:pdftoppm]=poppler-utils
   want[cmd:chromium]=chromium
   want[cmd:nft]=nftables
+  want[cmd:tmux]=tmux
 fi
 
 missing=()

@@ -23,7 +23,7 @@ static const struct key keys[] = {
     {"hostname", 1}, {"net", 1}, {"bind", 3},   {"tmpfs", 3},    {"target", 1}, {"arg", 1},
     {"env", 1},   {"cwd", 1},    {"uid", 1},    {"gid", 1},      {"group", 1}, {"caps", 1},
     {"rlimit", 3}, {"cgroup", 1}, {"prepare", 1}, {"state", 1}, {"log", 3}, {"cgroupdir", 1},
-    {"seccomp", 1}, {"scbpf", 1}, {"scarch", 1}, {"scrule", 3},
+    {"seccomp", 1}, {"scbpf", 1}, {"scarch", 1}, {"scrule", 3}, {"tty", 2}, {"stdin", 1},
 };
 
 /* Docker's ulimit names; the numbers differ between architectures, so the name travels. */
@@ -169,7 +169,12 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
       cfg->log_path = v[0];
       cfg->log_max = parse_num("log max", v[1], 10, ~0ULL);
       cfg->log_files = (unsigned)parse_num("log files", v[2], 10, 100);
-    } else if (!strcmp(name, "cgroupdir")) cfg->cgroup_dirs[cfg->ncgroup_dirs++] = v[0];
+    } else if (!strcmp(name, "tty")) {
+      cfg->tty = 1;
+      cfg->tty_rows = (unsigned short)parse_num("tty rows", v[0], 10, 65535);
+      cfg->tty_cols = (unsigned short)parse_num("tty cols", v[1], 10, 65535);
+    } else if (!strcmp(name, "stdin")) cfg->stdin_pipe = (int)parse_num(name, v[0], 10, 1);
+    else if (!strcmp(name, "cgroupdir")) cfg->cgroup_dirs[cfg->ncgroup_dirs++] = v[0];
     else if (!strcmp(name, "seccomp")) {
       if (cfg->seccomp_default) die_err(EINVAL, "config: seccomp given twice");
       cfg->seccomp_default = v[0];
@@ -203,6 +208,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
   if (cfg->mode == MODE_EXEC && cfg->ncgroup_tasks) die_err(EINVAL, "config: cgroup is for run mode");
   if (cfg->mode == MODE_EXEC && cfg->prepare) die_err(EINVAL, "config: prepare is for run mode");
   if (cfg->mode == MODE_EXEC && (cfg->state_dir || cfg->log_path)) die_err(EINVAL, "config: state and log are for run mode");
+  if (cfg->stdin_pipe && (!cfg->state_dir || cfg->tty)) die_err(EINVAL, "config: stdin is for a monitored run without tty");
   if (!cfg->state_dir != !cfg->log_path) die_err(EINVAL, "config: state and log go together");
   if (cfg->state_dir && (cfg->state_dir[0] != '/' || cfg->log_path[0] != '/'))
     die_err(EINVAL, "config: state and log must be absolute paths");

@@ -31,7 +31,8 @@
  *   fd4 ◄── "ERR <errno> <step>\n"   (failure; S reaps C and exits 1)
  *                                  waitpid(C)   (with `state`: monitor.c's loop, which also
  *                                    writes C's output to the log, <state>/pid.json and
- *                                    exit.json, and serves <state>/ctl)
+ *                                    exit.json, and serves <state>/ctl; with `tty`, C made a
+ *                                    pty before execve and sent its master to S: pty.c)
  *   fd4 ◄── "EXIT <code> <sig>\n" ─  code = exit status or -1; sig = signal number or 0.
  *                                  S exits 0.
  *
@@ -53,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -159,6 +161,9 @@ struct child_args {
   int err_r;
   int stdout_w; /* monitored: the container's stdout and stderr, pipes to S; else -1 */
   int stderr_w;
+  int stdin_r; /* `stdin`: the container's stdin, a pipe S feeds (attach.c); else -1 */
+  int pty_w;   /* tty: C sends the pty master to S here (pty.c); else -1 */
+  int pty_r;   /* S's end, closed in C */
 };
 
 /* Moves C into the container's cgroups, C itself and while single-threaded: writing "0" to
@@ -212,6 +217,8 @@ static int child_main(void *arg) {
   if (n != 1 || go != 'G') _exit(1); /* the service aborted; S kills us anyway */
   if (!cfg->prepare) close(a->sync_r);
   if (a->stdout_w >= 0 && (dup2(a->stdout_w, 1) < 0 || dup2(a->stderr_w, 2) < 0)) die("dup2 output pipes");
+  if (a->stdin_r >= 0 && dup2(a->stdin_r, 0) < 0) die("dup2 stdin pipe");
+  if (a->pty_r >= 0) close(a->pty_r);
 
   if (setsid() < 0) die("setsid");
   if (cfg->mode == MODE_RUN) {
@@ -225,6 +232,8 @@ static int child_main(void *arg) {
   }
   apply_rlimits(cfg);
   drop_privileges(cfg);
+  /* After the credentials: the terminal belongs to the container's user, as in Docker. */
+  if (cfg->tty) pty_child(cfg, a->pty_w);
   if (cfg->prepare) await_exec(a);
   exec_process(cfg);
 }
@@ -301,28 +310,30 @@ int main(void) {
   struct shim_config *cfg = read_config();
   if (cfg->mode == MODE_SECCOMP) return seccomp_export(cfg);
 
-  int sync[2], errp[2], outp[2] = {-1, -1}, errout[2] = {-1, -1};
+  int sync[2], errp[2], outp[2] = {-1, -1}, errout[2] = {-1, -1}, inp[2] = {-1, -1}, ptys[2] = {-1, -1};
   if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) die("pipe");
   if (cfg->state_dir) {
     monitor_prepare(cfg);
-    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errout, O_CLOEXEC) < 0) die("pipe");
+    if (!cfg->tty && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errout, O_CLOEXEC) < 0)) die("pipe");
+    if (cfg->stdin_pipe && pipe2(inp, O_CLOEXEC) < 0) die("pipe");
   }
-  struct child_args args = {cfg, sync[0], sync[1], errp[1], errp[0], outp[1], errout[1]};
+  if (cfg->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptys) < 0) die("socketpair for the pty");
+  struct child_args args = {cfg, sync[0], sync[1], errp[1], errp[0], outp[1], errout[1], inp[0], ptys[1], ptys[0]};
 
   pid_t pid = start_child(&args);
   close(sync[0]);
   close(errp[1]);
-  if (cfg->state_dir) {
-    close(outp[1]);
-    close(errout[1]);
-    monitor_write_pid(cfg, pid);
-  }
+  for (int *fd = (int[]){outp[1], errout[1], inp[0], ptys[1]}, i = 0; i < 4; i++)
+    if (fd[i] >= 0) close(fd[i]);
+  if (cfg->state_dir) monitor_write_pid(cfg, pid);
 
   /* S never touches the container's stdio; holding it would delay EOF on the service's
-   * side until S exits. */
+   * side until S exits. An exec's terminal is the exception: S relays it over fds 0-1. */
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  int relay = cfg->tty && !cfg->state_dir;
   if (devnull >= 0) {
-    dup2(devnull, 0), dup2(devnull, 1), dup2(devnull, 2);
+    if (!relay) dup2(devnull, 0), dup2(devnull, 1);
+    dup2(devnull, 2);
     if (devnull > 2) close(devnull);
   }
 
@@ -355,7 +366,8 @@ int main(void) {
   } else {
     got = read_record(errp[0], &rec);
   }
-  close(SHIM_CONTROL_FD);
+  /* An exec's terminal is resized through the control fd (pty.c); otherwise it is done. */
+  if (!relay) close(SHIM_CONTROL_FD);
   close(sync[1]);
   close(errp[0]);
   if (got == sizeof rec) {
@@ -370,9 +382,20 @@ int main(void) {
     return 1;
   }
 
+  int master = cfg->tty ? pty_receive_master(ptys[0]) : -1;
+  if (ptys[0] >= 0) close(ptys[0]);
+  if (cfg->tty && master < 0) {
+    send_line("ERR %d shim: no pty master from the container process", EPROTO);
+    abort_child(pid);
+    return 1;
+  }
   int lfd = cfg->state_dir ? monitor_listen(cfg) : -1;
   send_line("EXEC");
-  int status = cfg->state_dir ? monitor_run(cfg, pid, outp[0], errout[0], lfd) : reap(pid);
+  int status;
+  if (cfg->state_dir && cfg->tty) status = monitor_run(cfg, pid, master, -1, master, lfd);
+  else if (cfg->state_dir) status = monitor_run(cfg, pid, outp[0], errout[0], inp[1], lfd);
+  else if (relay) status = pty_exec_relay(pid, master);
+  else status = reap(pid);
   if (status < 0) send_line("EXIT -1 0");
   else if (WIFSIGNALED(status)) send_line("EXIT -1 %d", WTERMSIG(status));
   else send_line("EXIT %d 0", WEXITSTATUS(status));

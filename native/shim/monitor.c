@@ -10,8 +10,12 @@
  *     /proc/<pid>/stat), so a restarted Warden can tell them from a reused pid;
  *   - <state>/exit.json once the process ended and its output is written: exit code,
  *     signal, time, OOM kill and final usage read from its cgroups;
- *   - <state>/ctl: a unix socket. A client gets "PID <pid> <start time>\n" at once and
- *     "EXIT <code> <signal>\n" once exit.json is written; then we close it and exit.
+ *   - <state>/ctl: a unix socket (its clients: attach.c). A client gets
+ *     "PID <pid> <start time>\n" at once and "EXIT <code> <signal>\n" once exit.json is
+ *     written; attach sessions also get the terminal's output and send stdin and resizes.
+ *   - with a tty (pty.c) the process's only output is the pty master, logged as stdout as
+ *     Docker does; the container's stdin is the master, or (`stdin` in the config) a pipe
+ *     whose writing end we keep, so that it outlives the Warden that started the container.
  *
  * Every state file is written to a temporary name and renamed, so a reader sees it whole
  * or not at all.
@@ -33,7 +37,6 @@
 #include <unistd.h>
 
 #define LINE_MAX_BYTES (16 * 1024) /* Docker's json-file splits lines longer than this */
-#define MAX_CLIENTS 16
 #define DRAIN_MS 2000 /* after the process ended, how long its output may still arrive */
 
 static struct {
@@ -153,8 +156,9 @@ struct stream {
 };
 
 /* Reads what is there; writes every whole line, and a partial one once it reaches the cap. */
-static void pump(const struct shim_config *cfg, struct stream *s) {
-  ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
+static void pump(const struct shim_config *cfg, struct stream *s, size_t limit) {
+  size_t room = sizeof s->buf - s->len;
+  ssize_t n = read(s->fd, s->buf + s->len, room < limit ? room : limit);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
   if (n <= 0) {
     if (s->len) write_entry(cfg, s->name, s->buf, s->len);
@@ -163,6 +167,7 @@ static void pump(const struct shim_config *cfg, struct stream *s) {
     s->fd = -1;
     return;
   }
+  if (cfg->tty) attach_output(s->buf + s->len, (size_t)n);
   s->len += (size_t)n;
   size_t start = 0;
   for (size_t i = 0; i < s->len; i++) {
@@ -216,87 +221,71 @@ int monitor_listen(const struct shim_config *cfg) {
   if (fd < 0) return -1;
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   snprintf(addr.sun_path, sizeof addr.sun_path, "ctl");
-  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, MAX_CLIENTS) < 0) {
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 16) < 0) {
     close(fd);
     return -1;
   }
   return fd;
 }
 
-static long long now_ms(void) {
+int monitor_try_reap(pid_t pid, int *status) {
+  int st;
+  pid_t r = waitpid(pid, &st, WNOHANG);
+  if (r == pid) *status = st;
+  else if (r < 0 && errno != EINTR) *status = -1; /* lost: the exit is unknown */
+  else return 0;
+  return 1;
+}
+
+long long monitor_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void say(int fd, const char *text) {
-  ssize_t n = send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
-  (void)n; /* a client that does not read loses its message; the exit file still has it */
-}
-
-int monitor_run(const struct shim_config *cfg, pid_t pid, int out_r, int err_r, int lfd) {
+int monitor_run(const struct shim_config *cfg, pid_t pid, int out_r, int err_r, int in_w, int lfd) {
   struct stream streams[2] = {{.name = "stdout", .fd = out_r}, {.name = "stderr", .fd = err_r}};
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  int clients[MAX_CLIENTS], nclients = 0;
   char hello[64];
   snprintf(hello, sizeof hello, "PID %d %llu\n", (int)pid, proc_start_time(pid));
+  attach_init(lfd, in_w, cfg->tty ? out_r : -1, hello);
+  if (cfg->tty) fcntl(out_r, F_SETFL, fcntl(out_r, F_GETFL) | O_NONBLOCK);
   int status = -1, reaped = 0;
   long long deadline = 0;
 
   for (;;) {
-    if (reaped && ((streams[0].fd < 0 && streams[1].fd < 0) || now_ms() >= deadline)) break;
-    struct pollfd pfd[4 + MAX_CLIENTS];
-    int n = 0;
-    for (int i = 0; i < 2; i++) pfd[n++] = (struct pollfd){.fd = streams[i].fd, .events = POLLIN};
-    pfd[n++] = (struct pollfd){.fd = reaped ? -1 : pidfd, .events = POLLIN};
-    pfd[n++] = (struct pollfd){.fd = lfd, .events = POLLIN};
-    for (int i = 0; i < nclients; i++) pfd[n++] = (struct pollfd){.fd = clients[i], .events = POLLIN};
+    if (reaped && ((streams[0].fd < 0 && streams[1].fd < 0) || monitor_now_ms() >= deadline)) break;
+    struct pollfd pfd[3 + ATTACH_MAX_FDS];
+    /* The terminal is read only as far as attached clients can keep up (attach.c). */
+    size_t room = cfg->tty ? attach_output_room() : LINE_MAX_BYTES;
+    pfd[0] = (struct pollfd){.fd = room ? streams[0].fd : -1, .events = POLLIN};
+    pfd[1] = (struct pollfd){.fd = streams[1].fd, .events = POLLIN};
+    pfd[2] = (struct pollfd){.fd = reaped ? -1 : pidfd, .events = POLLIN};
+    int na = attach_poll(pfd + 3);
     /* Without a pidfd (pre-5.3 kernel) the exit is found by polling waitpid. */
-    int timeout = reaped ? (int)(deadline - now_ms()) : pidfd < 0 ? 100 : -1;
-    if (poll(pfd, (nfds_t)n, timeout < 0 && reaped ? 0 : timeout) < 0 && errno != EINTR) break;
+    int timeout = reaped ? (int)(deadline - monitor_now_ms()) : pidfd < 0 ? 100 : -1;
+    if (poll(pfd, (nfds_t)(3 + na), timeout < 0 && reaped ? 0 : timeout) < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; i++)
-      if (streams[i].fd >= 0 && pfd[i].revents) pump(cfg, &streams[i]);
-    if (!reaped && (pidfd < 0 || pfd[2].revents)) {
-      int st;
-      pid_t r = waitpid(pid, &st, WNOHANG);
-      if (r == pid || (r < 0 && errno != EINTR)) {
-        status = r == pid ? st : -1;
-        reaped = 1;
-        deadline = now_ms() + DRAIN_MS;
-      }
-    }
-    if (pfd[3].revents & POLLIN) {
-      int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      if (c >= 0 && nclients < MAX_CLIENTS) say(c, hello), clients[nclients++] = c;
-      else if (c >= 0) close(c);
-    }
-    for (int i = 0, base = 4; i < nclients; i++) {
-      if (!pfd[base + i].revents) continue;
-      char junk[64];
-      ssize_t r = recv(clients[i], junk, sizeof junk, MSG_DONTWAIT);
-      if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-        close(clients[i]);
-        clients[i] = -1;
-      }
-    }
-    int k = 0;
-    for (int i = 0; i < nclients; i++)
-      if (clients[i] >= 0) clients[k++] = clients[i];
-    nclients = k;
+      if (streams[i].fd >= 0 && pfd[i].revents) pump(cfg, &streams[i], i == 0 ? room : LINE_MAX_BYTES);
+    /* EIO on the master: no process holds the terminal any more; nothing can be written. */
+    if (cfg->tty && streams[0].fd < 0) attach_input_gone();
+    if (!reaped && (pidfd < 0 || pfd[2].revents) && monitor_try_reap(pid, &status))
+      reaped = 1, deadline = monitor_now_ms() + DRAIN_MS;
+    attach_handle(pfd + 3, na);
   }
 
   int code = -1, sig = 0;
   if (status >= 0 && WIFSIGNALED(status)) sig = WTERMSIG(status);
   else if (status >= 0) code = WEXITSTATUS(status);
-  char when[48], usage[256], text[512], line[64];
+  char when[48], usage[256], text[512];
   rfc3339_now(when, sizeof when);
   final_usage(cfg, usage, sizeof usage);
   snprintf(text, sizeof text, "{\"exitCode\":%d,\"signal\":%d,\"finishedAt\":\"%s\",%s}\n",
            code >= 0 ? code : 128 + sig, sig, when, usage);
   write_file_atomic(cfg->state_dir, "exit.json", text);
-  snprintf(line, sizeof line, "EXIT %d %d\n", code, sig);
-  for (int i = 0; i < nclients; i++) say(clients[i], line), close(clients[i]);
-  if (lfd >= 0) close(lfd), unlink("ctl");
+  attach_finish(code, sig);
+  for (int i = 0; i < 2; i++)
+    if (streams[i].fd >= 0) close(streams[i].fd);
   if (log_file.fd >= 0) close(log_file.fd);
   return status;
 }

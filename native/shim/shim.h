@@ -8,7 +8,9 @@
  * Files: main.c (parent side, protocol, supervision), config.c (config decoding),
  * rootfs.c (mount namespace: rootfs, /proc, /dev, /sys, masks, pivot_root),
  * process.c (hostname, loopback, rlimits, credentials, capabilities, execve),
- * monitor.c (after execve: the container's log, state files and control socket),
+ * monitor.c (after execve: the container's log and state files), attach.c (the control
+ * socket's clients: exit notices, the terminal's output, stdin, resizes), pty.c (the
+ * container's terminal, and the exec relay of a terminal),
  * seccomp.c (the container's seccomp filter, compiled with libseccomp), cgroupfs.c
  * (/sys/fs/cgroup inside the container).
  */
@@ -18,6 +20,7 @@
 #define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -79,6 +82,14 @@ struct shim_config {
   const char **cgroup_dirs;   /* read at exit for OOM kills and final usage */
   size_t ncgroup_dirs;
 
+  /* both modes: the process gets a pty (pty.c) as fds 0-2 and controlling terminal; the
+   * shim keeps its master. tty_rows/tty_cols: its first size (0 = the kernel's 0x0). */
+  int tty;
+  unsigned short tty_rows, tty_cols;
+  /* run mode with `state`: the container's stdin is a pipe the shim feeds from attached
+   * clients (attach.c), so it stays open while Warden is away */
+  int stdin_pipe;
+
   /* exec mode: the container's PID 1 (host pid) whose namespaces we join */
   pid_t target;
 
@@ -135,7 +146,36 @@ void monitor_write_pid(const struct shim_config *cfg, pid_t pid);
 /* Until the process is reaped and its output written; returns its wait status (-1: lost). */
 /* The control socket in the state dir (-1 when it cannot be made; the files still are). */
 int monitor_listen(const struct shim_config *cfg);
-int monitor_run(const struct shim_config *cfg, pid_t pid, int out_r, int err_r, int lfd);
+/* out_r/err_r: the output pipes, or the pty master and -1; in_w: where attached clients'
+ * stdin goes (the stdin pipe, the pty master, or -1) */
+int monitor_run(const struct shim_config *cfg, pid_t pid, int out_r, int err_r, int in_w, int lfd);
+long long monitor_now_ms(void);
+/* 1 once `pid` is reaped (its wait status in *status, -1 if lost), 0 while it runs. */
+int monitor_try_reap(pid_t pid, int *status);
+
+/* attach.c: the control socket's clients. `hello` goes to each on connect. */
+void attach_init(int lfd, int in_w, int tty_master, const char *hello);
+/* Adds the fds it waits on to pfd (at most attach_max_fds()), returns how many. */
+#define ATTACH_MAX_FDS 18
+int attach_poll(struct pollfd *pfd);
+/* Handles the revents of the fds attach_poll added (same order, same count). */
+void attach_handle(const struct pollfd *pfd, int n);
+/* The terminal's output, for attached clients; and how much may be read without overwriting
+ * what an attached client has not been sent yet. */
+void attach_output(const char *buf, size_t len);
+size_t attach_output_room(void);
+/* The pty master is closed (the process and its children let go of the terminal). */
+void attach_input_gone(void);
+/* Sends attached clients the rest of the output (bounded), then the exit, and closes all. */
+void attach_finish(int code, int sig);
+
+/* pty.c */
+void pty_child(const struct shim_config *cfg, int sock);
+int pty_receive_master(int sock);
+void pty_set_size(int master, unsigned rows, unsigned cols);
+/* exec mode with a tty: relays fd 0 -> master -> fd 1 and resizes from the control fd until
+ * the process is reaped and its output drained; returns its wait status (-1: lost). */
+int pty_exec_relay(pid_t pid, int master);
 /* seccomp.c: seccomp mode's whole job; decode the program in S; install in C right before
  * execve */
 int seccomp_export(const struct shim_config *cfg);

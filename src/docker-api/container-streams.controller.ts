@@ -1,93 +1,102 @@
 import { Injectable } from '@nestjs/common';
 import * as os from 'node:os';
-import { ContainerInspector, ContainerService, LiveContainers } from '../runtime';
-import type { CgroupStats, ContainerRecord, LogEntry, WaitCondition } from '../runtime';
+import {
+  assertAttachable,
+  AttachSessions,
+  ContainerInspector,
+  ContainerService,
+  ContainerStdio,
+  parseDetachKeys,
+  websocketTransport,
+} from '../runtime';
+import type { CgroupStats, LogEntry, WaitCondition } from '../runtime';
 import { WardenError } from '../platform/errors';
-import { muxFrames } from './frames';
+import { outputEncoding } from './stdio-stream';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 import { flag } from './query';
 import { systemCpuNs } from './host-info';
-
-type LiveContainer = NonNullable<ReturnType<ContainerService['liveContainer']>>;
 
 const CONDITIONS: WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 const STATS_INTERVAL_MS = 1000;
 // `stats --no-stream` needs two samples for a CPU percentage; Docker takes them 1 s apart.
 const ONE_SHOT_GAP_MS = 250;
 
-/** The streaming container routes: attach, wait, logs, stats, top. */
+/** The streaming container routes: attach (hijacked and WebSocket), resize, wait, logs, stats, top. */
 @Injectable()
 export class DockerContainerStreamsController {
   constructor(
     private readonly containers: ContainerService,
     private readonly inspector: ContainerInspector,
-    private readonly live: LiveContainers,
+    private readonly stdio: ContainerStdio,
+    private readonly sessions: AttachSessions,
   ) {}
 
   register(r: DockerRouter): void {
     r.add('POST', '/containers/:id/attach', (q, s) => this.attach(q, s), WRITERS)
+      .add('GET', '/containers/:id/attach/ws', (q, s) => this.attachWebSocket(q, s), WRITERS)
+      .add('POST', '/containers/:id/resize', (q, s) => this.resize(q, s), WRITERS)
       .add('POST', '/containers/:id/wait', (q, s) => this.wait(q, s))
       .add('GET', '/containers/:id/logs', (q, s) => this.logs(q, s))
       .add('GET', '/containers/:id/stats', (q, s) => this.stats(q, s))
       .add('GET', '/containers/:id/top', (q, s) => this.top(q, s));
   }
 
-  /**
-   * `docker run` attaches before it starts the container: the stream subscribes to the
-   * container's start, so the first byte of output is not missed, and ends when its log closes
-   * (after the process's output is drained), which is when the CLI stops reading.
-   */
+  /** The hijacked attach (docker run, attach, start -a); the runtime's AttachSessions streams it. */
   private async attach(req: DockerRequest, reply: DockerReply): Promise<void> {
     const caller = await req.caller();
     const c = await this.containers.resolve(req.params.id, caller);
+    assertAttachable(c);
     const want = { stdout: flag(req.query.get('stdout')), stderr: flag(req.query.get('stderr')) };
     const stdin = flag(req.query.get('stdin')) && c.options.openStdin;
+    const detachKeys = parseDetachKeys(req.query.get('detachKeys'));
     // `logs=1`: what the container has written so far comes first; with `stream=0` that is
     // all, and the stream ends (an exited container has nothing more to send).
     const stream = req.query.get('stream') === null || flag(req.query.get('stream'));
     const history = flag(req.query.get('logs'))
       ? await this.inspector.logs(caller, c.id, { tail: 'all', stdout: want.stdout, stderr: want.stderr })
       : [];
+    const enc = outputEncoding(!!c.options.tty);
+    const h = reply.hijack(enc.contentType);
     if (!stream) {
-      const h = reply.hijack('application/vnd.docker.raw-stream');
-      for (const e of history) h.out.write(muxFrames(e.stream, e.log));
+      for (const e of history) h.out.write(enc.encode(e.stream, e.log));
       h.end();
       return;
     }
-    this.attachStream(reply, c, want, stdin, history);
+    this.sessions.run(caller, c, h, { want, stdin, history, detachKeys, encode: enc.encode });
   }
 
-  private attachStream(
-    reply: DockerReply,
-    c: ContainerRecord,
-    want: Record<LogEntry['stream'], boolean>,
-    stdin: boolean,
-    history: LogEntry[],
-  ): void {
-    const h = reply.hijack('application/vnd.docker.raw-stream');
-    for (const e of history) h.out.write(muxFrames(e.stream, e.log));
-    const cleanups: Array<() => void> = [];
-    let attached = false;
-    const attachTo = (lc: LiveContainer) => {
-      if (attached) return;
-      attached = true;
-      cleanups.push(
-        lc.log.onEntry((e: LogEntry) => {
-          if (want[e.stream]) h.out.write(muxFrames(e.stream, e.log));
-        }),
-      );
-      lc.log.onClosed(() => h.end());
-      const sink = lc.process.stdin;
-      if (stdin && sink && h.input) {
-        sink.on('error', () => undefined); // EPIPE: the process closed its stdin or exited
-        if (h.head.length) sink.write(h.head);
-        h.input.pipe(sink); // the client's half-close ends the container's stdin
-      }
-    };
-    cleanups.push(this.live.onStarted(c.id, attachTo));
-    const running = this.containers.liveContainer(c.id);
-    if (running) attachTo(running);
-    h.onClose(() => cleanups.forEach((f) => f()));
+  /**
+   * `GET /containers/{id}/attach/ws` (moby's swagger): the same attach over a WebSocket, raw
+   * binary messages whatever the TTY; `stream`/`logs` as for the hijacked attach.
+   */
+  private async attachWebSocket(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const caller = await req.caller();
+    const c = await this.containers.resolve(req.params.id, caller);
+    assertAttachable(c);
+    const q = req.query;
+    const want = { stdout: flag(q.get('stdout')), stderr: flag(q.get('stderr')) };
+    const detachKeys = parseDetachKeys(q.get('detachKeys'));
+    const history = flag(q.get('logs'))
+      ? await this.inspector.logs(caller, c.id, { tail: 'all', ...want })
+      : [];
+    const ws = await reply.websocket();
+    const t = websocketTransport(ws);
+    const enc = outputEncoding(!!c.options.tty, 'websocket');
+    const stdin = flag(q.get('stdin')) && c.options.openStdin;
+    if (q.get('stream') !== null && !flag(q.get('stream'))) {
+      for (const e of history) t.out.write(enc.encode(e.stream, e.log));
+      return t.end();
+    }
+    this.sessions.run(caller, c, t, { want, stdin, history, detachKeys, encode: enc.encode });
+  }
+
+  /** `POST /containers/{id}/resize?h=&w=`: the terminal's size; 409 when it is not running. */
+  private async resize(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const caller = await req.caller();
+    const rows = Number(req.query.get('h') ?? 0);
+    const cols = Number(req.query.get('w') ?? 0);
+    await this.stdio.resize(caller, req.params.id, rows, cols);
+    reply.empty(200);
   }
 
   /**
@@ -123,15 +132,17 @@ export class DockerContainerStreamsController {
     const query = { tail, since, stdout, stderr } as const;
     const caller = await req.caller();
     const c = await this.containers.resolve(req.params.id, caller);
-    const frame = (e: LogEntry) => muxFrames(e.stream, stamps ? `${e.time} ${e.log}` : e.log);
+    // A terminal's log is raw, as its attach is (the CLI reads it so when Config.Tty).
+    const enc = outputEncoding(!!c.options.tty);
+    const frame = (e: LogEntry) => enc.encode(e.stream, stamps ? `${e.time} ${e.log}` : e.log);
     const keep = (e: LogEntry) => until === undefined || Date.parse(e.time) < until;
     if (!flag(q.get('follow'))) {
       const entries = (await this.inspector.logs(caller, c.id, query)).filter(keep);
-      const { out } = reply.stream(200, 'application/vnd.docker.multiplexed-stream');
+      const { out } = reply.stream(200, enc.contentType);
       out.end(Buffer.concat(entries.map(frame)));
       return;
     }
-    const { out, onClose } = reply.stream(200, 'application/vnd.docker.multiplexed-stream');
+    const { out, onClose } = reply.stream(200, enc.contentType);
     const f = await this.inspector.follow(caller, c.id, query, (e) => {
       if (keep(e)) out.write(frame(e));
     });

@@ -117,6 +117,23 @@ describe('docker create body → launch request', () => {
     expect(m.launch).toMatchObject({ nanoCpus: 5e8, entrypoint: [] });
   });
 
+  it('maps -it: a terminal with its first size, stdin kept open, closed by the first attach (StdinOnce)', () => {
+    const m = mapCreateBody({
+      ...minimal,
+      Tty: true,
+      OpenStdin: true,
+      StdinOnce: true,
+      HostConfig: { ...minimal.HostConfig, ConsoleSize: [40, 120] },
+    });
+    expect(m.options).toMatchObject({ tty: true, openStdin: true, stdinOnce: true, consoleSize: [40, 120] });
+    const plain = mapCreateBody({
+      ...minimal,
+      HostConfig: { ...minimal.HostConfig, ConsoleSize: [40, 120] },
+    });
+    expect(plain.options).not.toHaveProperty('tty');
+    expect(plain.options).not.toHaveProperty('consoleSize'); // a size without a terminal means nothing
+  });
+
   it('refuses what it cannot honour instead of dropping it', () => {
     const refused = (hc: Record<string, unknown>, top: Record<string, unknown> = {}) => {
       try {
@@ -127,7 +144,6 @@ describe('docker create body → launch request', () => {
       }
       throw new Error('accepted');
     };
-    expect(refused({}, { Tty: true })).toMatch(/TTY mode \(-t\) is not supported/);
     expect(refused({ RestartPolicy: { Name: 'always' } })).toMatch(/restart policy 'always'/);
     expect(refused({ PidMode: 'container:abc' })).toMatch(/PidMode 'container:abc'/);
     expect(refused({ Mounts: [{ Type: 'npipe', Source: 'v', Target: '/v' }] })).toMatch(/mount type 'npipe'/);

@@ -44,6 +44,8 @@ export interface DockerCreateBody {
 }
 
 export interface DockerHostConfig {
+  /** The terminal's first size, [height, width] (API 1.42+). */
+  ConsoleSize?: [number, number] | null;
   Memory?: number;
   MemorySwap?: number;
   NanoCpus?: number;
@@ -127,6 +129,10 @@ const throttleDevices = z
  * that would change what a container may do.
  */
 export const dockerHostConfigSchema = z.looseObject({
+  ConsoleSize: z
+    .tuple([int(0, 65535), int(0, 65535)])
+    .nullable()
+    .optional(),
   Memory: int(0, MAX_MEMORY_BYTES).optional(),
   MemorySwap: int(-1, MAX_MEMORY_BYTES).optional(),
   NanoCpus: int(0, MAX_NANO_CPUS).optional(),
@@ -293,6 +299,9 @@ export interface MappedCreate {
   options: {
     autoRemove: boolean;
     openStdin: boolean;
+    stdinOnce?: boolean;
+    tty?: boolean;
+    consoleSize?: [number, number];
     hostname?: string;
     volumesFrom?: string[];
     endpoints?: Record<string, { ipv4Address?: string; aliases?: string[] }>;
@@ -324,11 +333,6 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
   const hc = body.HostConfig ?? {};
   const warnings: string[] = [];
   if (!body.Image) throw new WardenError('VALIDATION_FAILED', 'config: Image is required');
-  if (body.Tty)
-    throw new WardenError(
-      'VALIDATION_FAILED',
-      'TTY mode (-t) is not supported by Warden yet: run without -t (with -i, stdin still works)',
-    );
   if (hc.RestartPolicy?.Name && hc.RestartPolicy.Name !== 'no')
     throw new WardenError(
       'VALIDATION_FAILED',
@@ -456,6 +460,9 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
     options: {
       autoRemove: !!hc.AutoRemove,
       openStdin: !!body.OpenStdin,
+      ...(body.StdinOnce ? { stdinOnce: true } : {}),
+      ...(body.Tty ? { tty: true } : {}),
+      ...(body.Tty && hc.ConsoleSize?.[0] && hc.ConsoleSize[1] ? { consoleSize: hc.ConsoleSize } : {}),
       hostname: nonEmpty(body.Hostname),
       ...(endpoints ? { endpoints } : {}),
       ...(hc.VolumesFrom?.length ? { volumesFrom: hc.VolumesFrom } : {}),

@@ -129,7 +129,7 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     server.on('request', (req, res) => void this.handle(req, new PlainReply(req, res)));
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => undefined); // a client gone mid-stream is not the service's problem
-      void this.handle(req, new UpgradeReply(socket, head), { socket, head });
+      void this.handle(req, new UpgradeReply(socket, head, req), { socket, head });
     });
   }
 

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable, Writable } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { WardenError } from '../platform/errors';
 import type { Caller, Role } from '../platform/http';
 
@@ -46,6 +47,8 @@ export interface DockerReply {
     headers?: Record<string, string>,
   ): { out: Writable; onClose(fn: () => void): void };
   hijack(contentType: string): Hijacked;
+  /** Accepts a WebSocket upgrade (`attach/ws`); 400 on a request that did not ask for one. */
+  websocket(): Promise<WebSocket>;
   readonly started: boolean;
 }
 
@@ -188,7 +191,16 @@ export class PlainReply implements DockerReply {
     const { out, onClose } = this.stream(200, contentType);
     return { out, input: null, head: Buffer.alloc(0), end: () => this.res.end(), onClose };
   }
+
+  websocket(): Promise<WebSocket> {
+    throw new WardenError(
+      'BAD_REQUEST',
+      'this endpoint needs a WebSocket: send Connection: Upgrade, Upgrade: websocket',
+    );
+  }
 }
+
+let wss: WebSocketServer | undefined;
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -209,6 +221,7 @@ export class UpgradeReply implements DockerReply {
     private readonly socket: Duplex,
     /** Bytes after the request body that arrived with it. */
     private head: Buffer,
+    private readonly request?: IncomingMessage,
   ) {}
 
   get started(): boolean {
@@ -252,6 +265,17 @@ export class UpgradeReply implements DockerReply {
       end: () => this.socket.end(),
       onClose: (fn) => this.socket.once('close', fn),
     };
+  }
+
+  websocket(): Promise<WebSocket> {
+    const req = this.request;
+    if (!req || req.headers.upgrade?.toLowerCase() !== 'websocket')
+      throw new WardenError('BAD_REQUEST', 'this endpoint needs a WebSocket: send Upgrade: websocket');
+    this.done = true;
+    const head = this.head;
+    this.head = Buffer.alloc(0);
+    wss ??= new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+    return new Promise((resolve) => wss!.handleUpgrade(req, this.socket, head, resolve));
   }
 
   private raw(status: number, headers: Record<string, string>): void {

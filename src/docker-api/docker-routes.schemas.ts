@@ -83,6 +83,7 @@ const execConfig = z.looseObject({
   WorkingDir: z.union([z.literal(''), absolutePath('WorkingDir')]).optional(),
   Privileged: z.boolean().optional(),
   DetachKeys: text(64).optional(),
+  ConsoleSize: z.array(z.number().int().min(0).max(65535)).length(2).nullable().optional(),
 });
 
 const execStart = z.looseObject({
@@ -141,6 +142,15 @@ const networkDisconnect = z.looseObject({
   Force: z.boolean().optional(),
 });
 
+const attachQuery = z.looseObject({
+  stream: flag,
+  stdin: flag,
+  stdout: flag,
+  stderr: flag,
+  logs: flag,
+  detachKeys: text(64).optional(),
+});
+
 export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
   // system
   'GET /version': { query: none },
@@ -194,14 +204,17 @@ export const DOCKER_ROUTE_SCHEMAS: Record<string, DockerRouteSchema> = {
   'POST /containers/:id/attach': {
     params: byContainer,
     notFound: noSuchContainer,
-    query: z.looseObject({
-      stream: flag,
-      stdin: flag,
-      stdout: flag,
-      stderr: flag,
-      logs: flag,
-      detachKeys: text(64).optional(),
-    }),
+    query: attachQuery,
+  },
+  'GET /containers/:id/attach/ws': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: attachQuery,
+  },
+  'POST /containers/:id/resize': {
+    params: byContainer,
+    notFound: noSuchContainer,
+    query: z.looseObject({ h: intText(0, 65535), w: intText(0, 65535) }),
   },
   'POST /containers/:id/wait': {
     params: byContainer,

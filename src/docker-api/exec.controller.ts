@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { ContainerInspector, ExecService } from '../runtime';
+import { ContainerInspector, DetachKeyFilter, ExecService, parseDetachKeys } from '../runtime';
 import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
 import { inScope, scopeOf, type Owner } from '../platform/scope';
-import { muxFrames } from './frames';
+import { outputEncoding } from './stdio-stream';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 
 interface ExecConfig {
@@ -17,6 +17,8 @@ interface ExecConfig {
   User?: string;
   WorkingDir?: string;
   Privileged?: boolean;
+  DetachKeys?: string;
+  ConsoleSize?: [number, number] | null;
 }
 
 interface ExecInstance {
@@ -31,6 +33,10 @@ interface ExecInstance {
   pid: number;
   exitCode: number | null;
   createdAt: number;
+  detachKeys: Buffer;
+  /** The terminal's size: the first one, then the last resize (applied once it runs). */
+  size?: [number, number];
+  resize?(rows: number, cols: number): void;
 }
 
 // Docker keeps finished exec instances until their container goes; a bound keeps a busy
@@ -54,15 +60,7 @@ export class DockerExecController {
   register(r: DockerRouter): void {
     r.add('POST', '/containers/:id/exec', (q, s) => this.create(q, s), WRITERS)
       .add('POST', '/exec/:id/start', (q, s) => this.start(q, s), WRITERS)
-      .add(
-        'POST',
-        '/exec/:id/resize',
-        async (q, s) => {
-          this.find(q.params.id, await q.caller());
-          s.empty(200);
-        },
-        WRITERS,
-      )
+      .add('POST', '/exec/:id/resize', (q, s) => this.resize(q, s), WRITERS)
       .add('GET', '/exec/:id/json', (q, s) => this.inspect(q, s));
   }
 
@@ -71,11 +69,7 @@ export class DockerExecController {
     const body = await req.json<ExecConfig>();
     if (!Array.isArray(body.Cmd) || body.Cmd.length === 0)
       throw new WardenError('VALIDATION_FAILED', 'No exec command specified');
-    if (body.Tty)
-      throw new WardenError(
-        'VALIDATION_FAILED',
-        'TTY mode (-t) is not supported by Warden yet: run exec without -t',
-      );
+    const detachKeys = parseDetachKeys(body.DetachKeys);
     if (body.Privileged)
       throw new WardenError('LAUNCH_DENIED', 'privileged exec is not allowed: leave --privileged out');
     const { c } = await this.inspector.running(caller, req.params.id, true);
@@ -95,6 +89,8 @@ export class DockerExecController {
       pid: 0,
       exitCode: null,
       createdAt: Date.now(),
+      detachKeys,
+      ...(body.Tty && body.ConsoleSize?.[0] && body.ConsoleSize[1] ? { size: body.ConsoleSize } : {}),
     });
     reply.json(201, { Id: id });
   }
@@ -110,10 +106,11 @@ export class DockerExecController {
   private async start(req: DockerRequest, reply: DockerReply): Promise<void> {
     const caller = await req.caller();
     const e = this.find(req.params.id, caller);
-    const body = await req.json<{ Detach?: boolean; Tty?: boolean }>();
+    const body = await req.json<{ Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }>();
     if (e.started)
       throw new WardenError('CONTAINER_RUNNING', `exec ${e.id} has already been started`, { id: e.id });
     e.started = true;
+    if (e.config.Tty && body.ConsoleSize?.[0] && body.ConsoleSize[1]) e.size = body.ConsoleSize;
     if (body.Detach) {
       const { process } = await this.launch(caller, e, false);
       process.stdout?.resume();
@@ -121,7 +118,9 @@ export class DockerExecController {
       reply.empty(200);
       return;
     }
-    const h = reply.hijack('application/vnd.docker.raw-stream');
+    const tty = !!e.config.Tty;
+    const enc = outputEncoding(tty);
+    const h = reply.hijack(enc.contentType);
     let launched;
     try {
       launched = await this.launch(caller, e, !!e.config.AttachStdin && !!h.input);
@@ -130,18 +129,21 @@ export class DockerExecController {
       // with the shell's exit codes for "not found" / "cannot run".
       const code = (err as WardenError).detail?.errno === 'ENOENT' ? 127 : 126;
       e.exitCode = code;
-      h.out.write(muxFrames('stderr', `${(err as Error).message}\n`));
+      h.out.write(enc.encode('stderr', `${(err as Error).message}\n`));
       h.end();
       return;
     }
     const { process } = launched;
+    // The detach keys end the stream; the process goes on, its output drained unseen.
+    let attached = true;
+    h.onClose(() => (attached = false));
     const pumps = (['stdout', 'stderr'] as const).map((name) => {
       const s = process[name];
       return new Promise<void>((resolve) => {
         if (!s) return resolve();
         const wanted = name === 'stdout' ? e.config.AttachStdout !== false : e.config.AttachStderr !== false;
         s.on('data', (d: Buffer) => {
-          if (wanted) h.out.write(muxFrames(name, d));
+          if (wanted && attached) h.out.write(enc.encode(name, d));
         });
         s.once('end', resolve);
         s.once('error', () => resolve());
@@ -149,17 +151,33 @@ export class DockerExecController {
     });
     if (process.stdin && h.input) {
       process.stdin.on('error', () => undefined); // EPIPE once the process stops reading
-      if (h.head.length) process.stdin.write(h.head);
-      h.input.pipe(process.stdin);
+      const filter = new DetachKeyFilter(e.detachKeys, () => {
+        attached = false;
+        h.end();
+      });
+      if (h.head.length) filter.write(h.head);
+      h.input.pipe(filter).pipe(process.stdin);
     }
     const status = await process.exited;
     await Promise.all(pumps);
     e.exitCode = status.exitCode;
     e.running = false;
-    h.end();
+    if (attached) h.end();
+  }
+
+  /** The exec's terminal size; before the process runs it is kept for its start. */
+  private async resize(req: DockerRequest, reply: DockerReply): Promise<void> {
+    const e = this.find(req.params.id, await req.caller());
+    if (e.exitCode !== null)
+      throw new WardenError('CONTAINER_STATE_CONFLICT', `exec ${e.id} is not running`, { id: e.id });
+    const size: [number, number] = [Number(req.query.get('h') ?? 0), Number(req.query.get('w') ?? 0)];
+    if (e.config.Tty) e.size = size;
+    e.resize?.(...size);
+    reply.empty(200);
   }
 
   private async launch(caller: Caller, e: ExecInstance, stdin: boolean) {
+    const [rows, cols] = e.size ?? [0, 0];
     const launched = await this.exec.launch(
       caller,
       e.containerId,
@@ -168,14 +186,22 @@ export class DockerExecController {
         env: e.config.Env?.filter((v) => v.includes('=')),
         user: e.config.User || undefined,
         workingDir: e.config.WorkingDir || undefined,
+        ...(e.config.Tty && { tty: { rows, cols } }),
       },
       stdin,
     );
     e.running = true;
     e.pid = launched.process.pid;
+    const resize = launched.process.resize;
+    if (resize) {
+      e.resize = (r, c) => resize(r, c);
+      // A resize that came while the process was starting: the latest size wins.
+      if (e.size && (e.size[0] !== rows || e.size[1] !== cols)) resize(...e.size);
+    }
     void launched.process.exited.then((s) => {
       e.running = false;
       e.exitCode = s.exitCode;
+      e.resize = undefined;
     });
     return launched;
   }
@@ -188,7 +214,7 @@ export class DockerExecController {
       Running: e.running,
       ExitCode: e.exitCode,
       ProcessConfig: {
-        tty: false,
+        tty: !!e.config.Tty,
         entrypoint,
         arguments: args,
         privileged: false,
@@ -199,7 +225,7 @@ export class DockerExecController {
       OpenStdout: e.config.AttachStdout !== false,
       CanRemove: false,
       ContainerID: e.containerId,
-      DetachKeys: '',
+      DetachKeys: e.config.DetachKeys ?? '',
       Pid: e.pid,
     });
   }

@@ -6,12 +6,17 @@ import { createCgroupDriver } from './cgroups';
 import { ContainerInspector } from './container/container-inspector';
 import { ContainerRepository } from './container/container.repository';
 import { ContainerService } from './container/container.service';
+import { ContainerStdio } from './container/container-stdio';
+import { AttachSessions } from './container/attach-sessions';
+import { AttachWebSocketServer } from './container/attach-websocket';
+import { AuthModule } from '../auth';
 import { ContainerLauncher } from './container/container-launcher';
 import { ContainerVolumes } from './container/container-volumes';
 import { ContainerArchive } from './archive/container-archive';
 import { ContainerRoots } from './archive/container-root';
 import { CommitVerb } from './lifecycle/commit';
 import { ContainerUsageController } from './container/container-usage.controller';
+import { ContainerTerminalController } from './container/container-terminal.controller';
 import { ContainersController } from './container/containers.controller';
 import { LiveContainers } from './container/live-containers';
 import { RecoveryService } from './container/recovery.service';
@@ -43,7 +48,15 @@ import { VolumesModule } from '../volumes';
 
 /** The container runtime: lifecycle, exec, logs, stats, and the images it runs from. */
 @Module({
-  imports: [AuditModule, PolicyModule, ImagesModule, RegistryProxyModule, NetworkModule, VolumesModule],
+  imports: [
+    AuditModule,
+    AuthModule,
+    PolicyModule,
+    ImagesModule,
+    RegistryProxyModule,
+    NetworkModule,
+    VolumesModule,
+  ],
   providers: [
     {
       provide: CGROUP_DRIVER,
@@ -78,14 +91,19 @@ import { VolumesModule } from '../volumes';
     UpdateVerb,
     CommitVerb,
     ContainerLauncher,
+    ContainerStdio,
+    AttachSessions,
+    AttachWebSocketServer,
     ContainerInspector,
     ExecService,
     RecoveryService,
     UsageSampler,
   ],
-  controllers: [ContainersController, ContainerUsageController],
+  controllers: [ContainersController, ContainerUsageController, ContainerTerminalController],
   exports: [
     ContainerService,
+    ContainerStdio,
+    AttachSessions,
     ContainerArchive,
     ContainerInspector,
     ExecService,

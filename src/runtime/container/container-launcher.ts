@@ -224,18 +224,23 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
     const selfJoin = cgroup.selfJoinFiles;
     const files = new ContainerFiles(this.config.dataDir, c.id);
     // The shim watches the process and writes its output itself: both outlive this Warden.
+    // Its stdin too (a pipe the shim keeps, or the terminal): attach sessions reach it through
+    // the shim's control socket, from this Warden or the next one.
     const monitor = {
       stateDir: files.state,
       logPath: files.log,
       logMaxBytes: DEFAULT_LOG_LIMITS.maxBytes,
       logMaxFiles: DEFAULT_LOG_LIMITS.maxFiles,
       cgroupDirs: [...new Set(Object.values(cgroup.paths))],
+      stdin: c.options.openStdin,
     };
+    const [rows, cols] = c.options.consoleSize ?? [0, 0];
+    const process = c.options.tty ? { ...runConfig.process, terminal: { rows, cols } } : runConfig.process;
     return [
-      { ...runConfig, monitor, ...(selfJoin && { cgroupTasks: [...selfJoin] }) },
+      { ...runConfig, monitor, process, ...(selfJoin && { cgroupTasks: [...selfJoin] }) },
       {
         placeInCgroups: selfJoin ? undefined : (pid) => cgroup.addProcess(pid),
-        stdio: [c.options.openStdin ? 'pipe' : 'ignore', 'ignore', 'ignore'],
+        stdio: ['ignore', 'ignore', 'ignore'],
         syscalls: this.sys,
       },
     ];

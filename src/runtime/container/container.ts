@@ -8,6 +8,12 @@ export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'dead
 export interface ContainerOptions {
   autoRemove: boolean;
   openStdin: boolean;
+  /** Docker's StdinOnce: the end of the first attached client's stdin closes the container's. */
+  stdinOnce?: boolean;
+  /** A terminal (`-t`): the process gets a pty; attach streams are raw, not multiplexed. */
+  tty?: boolean;
+  /** The terminal's first size, [rows, cols] (HostConfig.ConsoleSize). */
+  consoleSize?: [number, number];
   hostname?: string;
   /** Per-network settings (`--ip`, `--network-alias`) and further networks to join, by name. */
   endpoints?: Record<string, EndpointRequest>;

@@ -55,6 +55,7 @@ const createBody = launchRequestSchema.extend({
     .optional()
     .describe("containers whose volumes (and binds) this one mounts too, 'name[:ro]'"),
   openStdin: z.boolean().optional(),
+  tty: z.boolean().optional().describe('a terminal (-t): attach over /containers/{id}/attach/ws, resize'),
   hostname: z
     .string()
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/)
@@ -79,6 +80,7 @@ const createEdge = z.looseObject(
     name: containerName.optional(),
     autoRemove: z.boolean().optional(),
     openStdin: z.boolean().optional(),
+    tty: z.boolean().optional(),
     hostname: createBody.shape.hostname,
     cpusetCpus: cpuset.optional(),
     user: user.optional(),
@@ -150,13 +152,14 @@ export class ContainersController {
     @CurrentCaller() caller: Caller,
     @Body(new ZodPipe(createEdge)) body: Record<string, unknown>,
   ) {
-    const { name, autoRemove, openStdin, hostname, endpoints, volumesFrom, team, ...launch } =
+    const { name, autoRemove, openStdin, tty, hostname, endpoints, volumesFrom, team, ...launch } =
       body as z.infer<typeof createBody>;
     const c = await this.containers.create(caller, {
       name,
       team,
       autoRemove,
       openStdin,
+      tty,
       hostname,
       endpoints,
       volumesFrom,

@@ -110,6 +110,9 @@ export class ContainerCreator {
       options: {
         autoRemove: req.autoRemove ?? false,
         openStdin: req.openStdin ?? false,
+        ...(req.openStdin && req.stdinOnce ? { stdinOnce: true } : {}),
+        ...(req.tty ? { tty: true } : {}),
+        ...(req.tty && req.consoleSize ? { consoleSize: req.consoleSize } : {}),
         hostname: req.hostname,
         ...(Object.keys(endpoints).length ? { endpoints } : {}),
         ...(typeof req.launch.image === 'string' ? { imageAsGiven: req.launch.image } : {}),

@@ -27,6 +27,8 @@ export interface ExecRequest {
   env?: string[];
   user?: string;
   workingDir?: string;
+  /** A terminal (`exec -t`) and its first size: stdout carries it raw, resize() sizes it. */
+  tty?: { rows: number; cols: number };
 }
 
 /**
@@ -97,6 +99,7 @@ export class ExecService {
             capDrop: c.spec.capDrop,
             seccomp: seccompOf(c.spec),
             rlimits: rlimitsOf(c.spec),
+            ...(req.tty && { terminal: req.tty }),
           },
         },
         {
@@ -131,7 +134,13 @@ export class ExecService {
       principal: caller.principal.id,
       source: caller.source,
       subject: c.id,
-      payload: { action: 'container.exec', cmd: req.cmd, user: req.user ?? null, pid: process.pid },
+      payload: {
+        action: 'container.exec',
+        cmd: req.cmd,
+        user: req.user ?? null,
+        tty: !!req.tty,
+        pid: process.pid,
+      },
     });
     return { process, containerId: c.id };
   }

@@ -16,6 +16,7 @@ import { findPackageFile } from '../../platform/process';
 import { createLibcSyscalls } from '../../platform/ffi';
 import type { Syscalls } from '../../platform/ffi';
 import { seccompProgram } from './seccomp-compiler';
+import { resizeFrame } from './shim-attach';
 import { spawnShim, type SpawnedShim, type StdioEntry } from './spawn-shim';
 
 /**
@@ -91,6 +92,8 @@ export interface LaunchedProcess {
   /** Resolves with the real exit status once the process and the shim are both gone;
    * rejects only if the shim itself died without reporting one. */
   exited: Promise<ExitStatus>;
+  /** An exec's terminal: its size (the shim's control fd stays open for this). */
+  resize?(rows: number, cols: number): void;
 }
 
 const SHIM_GRACE_MS = 5_000;
@@ -200,6 +203,8 @@ class ShimRun {
   private readonly options: LaunchShimOptions;
   /** Stops before execve until go() (prepareShim). */
   private readonly prepared: boolean;
+  /** An exec with a terminal: the control fd stays open after 'G' for its resizes. */
+  private readonly resizable: boolean;
   private phase: Phase = 'configured';
   private failure: Error | undefined;
   private exitStatus: ExitStatus | undefined;
@@ -214,6 +219,7 @@ class ShimRun {
     const sys = options.syscalls ?? (defaultSyscalls ??= createLibcSyscalls());
     this.options = options;
     this.prepared = config.mode === 'run' && config.prepare === true;
+    this.resizable = config.mode === 'exec' && config.process.terminal !== undefined;
     try {
       // fds 0-2 go to the container; 3 (control) and 4 (status) are the protocol.
       this.shim = spawnShim(sys, shimPath, [
@@ -255,6 +261,7 @@ class ShimRun {
     this.gone = statusClosed.promise.then(() => shim.reaped);
     status.on('close', () => {
       statusClosed.resolve();
+      if (this.resizable) this.control.destroy();
       clearTimeout(this.deadline);
       if (this.killTimer) clearTimeout(this.killTimer);
       const gone = new ShimError('shim exited unexpectedly', osConstants.errno.EPIPE);
@@ -272,7 +279,7 @@ class ShimRun {
       this.phase = 'go-sent';
       // A prepared run keeps the control fd open for its 'E'.
       const frameAndGo = Buffer.concat([frame, Buffer.from('G')]);
-      if (this.prepared) this.control.write(frameAndGo);
+      if (this.prepared || this.resizable) this.control.write(frameAndGo);
       else this.control.end(frameAndGo);
     }
   }
@@ -325,7 +332,7 @@ class ShimRun {
             if (this.phase === 'failed') return;
             this.phase = 'go-sent';
             this.control.write('G');
-            if (!this.prepared) this.control.end();
+            if (!this.prepared && !this.resizable) this.control.end();
           },
           (err: unknown) => this.fail(asShimError('place in cgroups', err)),
         );
@@ -351,6 +358,11 @@ class ShimRun {
           stdout: this.stdout,
           stderr: this.stderr,
           exited: this.exited.promise,
+          ...(this.resizable && {
+            resize: (rows: number, cols: number) => {
+              if (this.control.writable) this.control.write(resizeFrame(rows, cols));
+            },
+          }),
         });
         return;
       case 'exit': {

@@ -45,6 +45,35 @@ describe('encodeShimConfig', () => {
     ]); // prettier-ignore
   });
 
+  it('a terminal with its first size; a stdin pipe only for a monitored run without one', () => {
+    const monitor = {
+      stateDir: '/s',
+      logPath: '/l',
+      logMaxBytes: 1024,
+      logMaxFiles: 1,
+      cgroupDirs: [],
+      stdin: true,
+    };
+    const tty = records(
+      encodeShimConfig({
+        ...unconfined,
+        monitor,
+        process: { ...unconfined.process, terminal: { rows: 40, cols: 120 } },
+      }),
+    );
+    expect(tty.slice(tty.indexOf('tty'), tty.indexOf('tty') + 3)).toEqual(['tty', '40', '120']);
+    expect(tty).not.toContain('stdin'); // with a terminal, stdin is the terminal
+    const piped = records(encodeShimConfig({ ...unconfined, monitor }));
+    expect(piped.slice(piped.indexOf('stdin'), piped.indexOf('stdin') + 2)).toEqual(['stdin', '1']);
+    expect(piped).not.toContain('tty');
+    expect(() =>
+      encodeShimConfig({
+        ...unconfined,
+        process: { ...unconfined.process, terminal: { rows: -1, cols: 80 } },
+      }),
+    ).toThrow(/tty rows/);
+  });
+
   it('carries the compiled seccomp program, and refuses a frame without one', () => {
     const program = Buffer.from('0600000000000000', 'hex'); // BPF_RET|K 0: one instruction
     const r = records(encodeShimConfig({ ...base, process: { ...base.process, seccompProgram: program } }));

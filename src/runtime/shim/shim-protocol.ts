@@ -36,7 +36,11 @@ import {
  *   fd4 ◄── "ERR <errno> <step>\n"   (failure; S reaps C and exits 1)
  *                                  waitpid(C)   (with `monitor`: native/shim/monitor.c's
  *                                    loop, which also writes C's output to the log,
- *                                    <state>/pid.json and exit.json, and serves <state>/ctl)
+ *                                    <state>/pid.json and exit.json, and serves <state>/ctl;
+ *                                    with `terminal`, C made a pty before execve and sent its
+ *                                    master to S: native/shim/pty.c)
+ *   fd3 ── 'w' frames ──────────►  (exec with a terminal only: fd3 stays open for resizes,
+ *                                    frames as on <state>/ctl, see shim-attach.ts)
  *   fd4 ◄── "EXIT <code> <sig>\n" ─  code = exit status or -1; sig = signal number or 0.
  *                                  S exits 0.
  *
@@ -99,6 +103,13 @@ export interface ShimProcessSpec {
   seccomp?: SeccompProfile | 'unconfined';
   /** That profile compiled to BPF (seccomp-compiler.ts); launchShim fills it in. */
   seccompProgram?: Buffer;
+  /**
+   * A pty as the process's fds 0-2 and controlling terminal, made inside the container
+   * (native/shim/pty.c), with its first size (0 × 0: the kernel's). The shim keeps the master:
+   * run mode serves it on the control socket (shim-attach.ts), exec mode relays it over the
+   * shim's own fds 0-1 and takes resizes on the control fd.
+   */
+  terminal?: { rows: number; cols: number };
 }
 
 export type ShimMount =
@@ -144,6 +155,12 @@ export interface ShimMonitorConfig {
   logMaxBytes: number;
   logMaxFiles: number;
   cgroupDirs: string[];
+  /**
+   * The container's stdin is a pipe the shim keeps and feeds from attached clients, so it
+   * stays open while no Warden runs (`docker run -i`, re-attached after a live restore).
+   * Without a terminal only; with one, stdin is the terminal.
+   */
+  stdin?: boolean;
 }
 
 export interface ShimExecConfig {
@@ -205,6 +222,7 @@ export function encodeShimConfig(config: ShimConfig): Buffer {
       put('state', m.stateDir);
       put('log', m.logPath, uint('log max', m.logMaxBytes), uint('log files', m.logMaxFiles));
       for (const dir of m.cgroupDirs) put('cgroupdir', dir);
+      if (m.stdin && !config.process.terminal) put('stdin', '1');
     }
   } else {
     put('target', uint('target', config.targetPid));
@@ -228,6 +246,7 @@ export function encodeShimConfig(config: ShimConfig): Buffer {
     put('seccomp', 'bpf');
     put('scbpf', p.seccompProgram.toString('hex'));
   } else throw new TypeError('shim config: the seccomp program is not compiled (seccompProgram)');
+  if (p.terminal) put('tty', uint('tty rows', p.terminal.rows), uint('tty cols', p.terminal.cols));
   return encodeFrame(parts);
 }
 

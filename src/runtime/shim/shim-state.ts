@@ -14,7 +14,8 @@ import type { ExitStatus, LaunchedProcess } from './launch-shim';
  *   exit.json  {"exitCode", "signal", "finishedAt", "oomKilled", "usage"}, once the process
  *              ended and its output is in the log
  *   ctl        unix socket: "PID <pid> <start time>\n" on connect, "EXIT <code> <sig>\n"
- *              after exit.json is written, then EOF
+ *              after exit.json is written, then EOF; attach sessions speak frames after
+ *              the PID line (shim-attach.ts)
  */
 
 export interface ShimPidFile {
@@ -85,17 +86,7 @@ export function shimAlive(p: ShimPidFile): { container: boolean; shim: boolean }
 export async function connectShim(
   stateDir: string,
 ): Promise<{ exited: Promise<ShimExitFile | undefined>; close(): void }> {
-  const dirFd = fs.openSync(stateDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-  let socket: Socket;
-  try {
-    socket = connect(`/proc/self/fd/${dirFd}/ctl`);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-  } finally {
-    fs.closeSync(dirFd);
-  }
+  const socket = await connectCtl(stateDir);
   socket.on('error', () => undefined); // 'close' follows
   socket.resume(); // the PID and EXIT lines; the exit file says the same, whole
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -108,6 +99,21 @@ export async function connectShim(
       socket.destroy();
     },
   };
+}
+
+/** A connection to `<stateDir>/ctl`, through /proc/self/fd (see connectShim). */
+export async function connectCtl(stateDir: string): Promise<Socket> {
+  const dirFd = fs.openSync(stateDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    const socket = connect(`/proc/self/fd/${dirFd}/ctl`);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return socket;
+  } finally {
+    fs.closeSync(dirFd);
+  }
 }
 
 /** A process started by another Warden, as the lifecycle sees one it launched itself. */

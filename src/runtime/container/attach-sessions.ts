@@ -1,0 +1,130 @@
+import { Injectable } from '@nestjs/common';
+import type { Readable, Writable } from 'node:stream';
+import { WardenError } from '../../platform/errors';
+import type { Caller } from '../../platform/http';
+import type { ContainerRecord } from './container';
+import { ContainerStdio, type ShimAttachment } from './container-stdio';
+import type { LogEntry } from './container-log';
+import { DetachKeyFilter } from './detach-keys';
+import { LiveContainers, type LiveContainer } from './live-containers';
+
+/** Docker's one refusal before an attach streams: a paused container cannot take one (409). */
+export function assertAttachable(c: ContainerRecord): void {
+  if (c.state === 'paused')
+    throw new WardenError(
+      'CONTAINER_STATE_CONFLICT',
+      `container ${c.name} is paused, unpause the container before attach`,
+      { id: c.id, state: c.state },
+    );
+}
+
+/** What carries an attach: a hijacked HTTP connection (Docker API), a WebSocket (both APIs). */
+export interface AttachTransport {
+  out: Writable;
+  /** The client's bytes; null when it cannot send any. */
+  input: Readable | null;
+  /** Client bytes that arrived with the request, before `input`. */
+  head: Buffer;
+  end(): void;
+  onClose(fn: () => void): void;
+}
+
+export interface AttachRequest {
+  want: Record<LogEntry['stream'], boolean>;
+  /** The client's bytes go to the container's stdin (it has one: OpenStdin). */
+  stdin: boolean;
+  /** `logs=1`: what the container wrote so far, sent first. */
+  history: LogEntry[];
+  /** The detach sequence (parseDetachKeys). */
+  detachKeys: Buffer;
+  /** How output goes on this transport (the Docker API's frame/raw rule, or raw). */
+  encode(stream: LogEntry['stream'], data: Buffer | string): Buffer;
+}
+
+/**
+ * One attach, over whatever carries it: the container's output in the transport's encoding,
+ * the client's stdin through the detach-key filter to the shim, until the process ends (the
+ * stream ends), the client detaches (ctrl-p ctrl-q: the stream ends, the container goes on)
+ * or leaves.
+ *
+ * `docker run` attaches before it starts the container: the session subscribes to the start,
+ * so no output is missed. Without a terminal the output is read from the log (it ends once
+ * the log closes, after the process's output is drained); with one, from the shim's attach
+ * session (ContainerStdio), from the run's first byte when the attach came first.
+ */
+@Injectable()
+export class AttachSessions {
+  constructor(
+    private readonly live: LiveContainers,
+    private readonly stdio: ContainerStdio,
+  ) {}
+
+  run(caller: Caller, c: ContainerRecord, t: AttachTransport, req: AttachRequest): void {
+    const tty = !!c.options.tty;
+    for (const e of req.history) if (req.want[e.stream]) t.out.write(req.encode(e.stream, e.log));
+    const cleanups: Array<() => void> = [];
+    let attached = false;
+    let closed = false;
+    const attachTo = (lc: LiveContainer, fromStart: boolean) => {
+      if (attached) return;
+      attached = true;
+      if (!tty) {
+        cleanups.push(
+          lc.log.onEntry((e: LogEntry) => {
+            if (req.want[e.stream]) t.out.write(req.encode(e.stream, e.log));
+          }),
+        );
+        lc.log.onClosed(() => t.end());
+      }
+      if (!tty && !(req.stdin && t.input)) return;
+      // A terminal's output also goes to the log. Attached from the start, it is kept until
+      // the session opens: a process that ends before that (`docker run -t echo hi`) has
+      // taken its shim and the ring with it, and the log then has the whole run.
+      const early: LogEntry[] = [];
+      const keep = tty && fromStart ? lc.log.onEntry((e) => early.push(e)) : undefined;
+      this.stdio.open(caller, c, { from: fromStart ? 'start' : 'now', stdin: req.stdin }).then(
+        (session) => {
+          keep?.();
+          if (closed) return session.close();
+          cleanups.push(() => session.close());
+          this.connect(c, t, req, session);
+        },
+        () => {
+          keep?.();
+          if (!keep) return t.end(); // it ended before the session could open
+          for (const e of early) if (req.want.stdout) t.out.write(req.encode('stdout', e.log));
+          cleanups.push(lc.log.onEntry((e) => req.want.stdout && t.out.write(req.encode('stdout', e.log))));
+          lc.log.onClosed(() => t.end());
+        },
+      );
+    };
+    cleanups.push(this.live.onStarted(c.id, (lc) => attachTo(lc, true)));
+    const running = this.live.get(c.id);
+    if (running) attachTo(running, false);
+    t.onClose(() => {
+      closed = true;
+      cleanups.forEach((f) => f());
+    });
+  }
+
+  private connect(c: ContainerRecord, t: AttachTransport, req: AttachRequest, session: ShimAttachment): void {
+    const tty = !!c.options.tty;
+    if (tty) {
+      session.output.on('data', (d: Buffer) => {
+        if (req.want.stdout) t.out.write(req.encode('stdout', d));
+      });
+      session.output.once('end', () => t.end());
+    }
+    if (!req.stdin || !t.input) return;
+    const filter = new DetachKeyFilter(req.detachKeys, () => {
+      session.close();
+      t.end();
+    });
+    if (t.head.length) filter.write(t.head);
+    t.input.pipe(filter).pipe(session.stdin);
+    // Docker's StdinOnce: the client's end of input ends a pipe's; a terminal stays open.
+    session.stdin.once('finish', () => {
+      if (!tty && c.options.stdinOnce) session.closeStdin();
+    });
+  }
+}

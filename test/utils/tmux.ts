@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const hasTmux = () => ['/usr/bin/tmux', '/usr/local/bin/tmux'].some((p) => fs.existsSync(p));
+
+/**
+ * A private tmux server (its own socket: nothing of the machine's or another test's tmux is
+ * touched) whose windows run commands on a real terminal: what a person at a keyboard does,
+ * driven by `send-keys`, read back with `capture-pane`.
+ */
+export class Tmux {
+  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-tmux-'));
+  private readonly socket = path.join(this.dir, 'sock');
+  private started = false;
+
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  private tmux(args: string[]): string {
+    return execFileSync('tmux', ['-S', this.socket, '-f', '/dev/null', ...args], {
+      env: this.env,
+      encoding: 'utf8',
+    });
+  }
+
+  /** A new window named `name`, `cols`×`rows`, running `command` (a shell line). */
+  open(name: string, command: string, cols = 100, rows = 30): void {
+    if (!this.started) {
+      // An idle first window holds the server while the option is set: panes stay after
+      // their command ends, so what it printed last, and its exit status, can still be read.
+      // (resize-window fixes a window's size by itself; `window-size manual` set globally
+      // makes tmux 3.3a's server crash at the next new-window.)
+      this.tmux(['new-session', '-d', '-s', 'main', '-n', 'idle', 'sleep 86400']);
+      this.tmux(['set-option', '-g', 'remain-on-exit', 'on']);
+      this.started = true;
+    }
+    // The window gets its size before its command starts, so the CLI reads the right one.
+    this.tmux(['new-window', '-d', '-t', 'main', '-n', name, `sleep 0.3; ${command}`]);
+    this.resize(name, cols, rows);
+  }
+
+  /** Keys as tmux names them: text, `Enter`, `C-p`, `C-d`. */
+  keys(name: string, ...keys: string[]): void {
+    this.tmux(['send-keys', '-t', `main:${name}`, ...keys]);
+  }
+
+  /** Types a line and presses Enter. */
+  type(name: string, line: string): void {
+    this.tmux(['send-keys', '-t', `main:${name}`, '-l', line]);
+    this.keys(name, 'Enter');
+  }
+
+  screen(name: string): string {
+    return this.tmux(['capture-pane', '-p', '-J', '-t', `main:${name}`]);
+  }
+
+  resize(name: string, cols: number, rows: number): void {
+    this.tmux(['resize-window', '-t', `main:${name}`, '-x', String(cols), '-y', String(rows)]);
+  }
+
+  /** Whether the window's command has ended (remain-on-exit keeps its pane). */
+  dead(name: string): boolean {
+    return this.tmux(['display-message', '-p', '-t', `main:${name}`, '#{pane_dead}']).trim() === '1';
+  }
+
+  exitStatus(name: string): number | undefined {
+    const s = this.tmux(['display-message', '-p', '-t', `main:${name}`, '#{pane_dead_status}']).trim();
+    return s === '' ? undefined : Number(s);
+  }
+
+  close(): void {
+    try {
+      if (this.started) this.tmux(['kill-server']);
+    } catch {
+      /* already gone */
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
