@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
-import { ContainerInspector, ExecService } from '../runtime';
+import { ExecService } from '../runtime';
+import type { PreparedExec } from '../runtime';
 import { WardenError } from '../platform/errors';
-import type { Caller } from '../platform/http';
 import { muxFrames } from './frames';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 
@@ -22,7 +21,8 @@ interface ExecInstance {
   id: string;
   containerId: string;
   config: ExecConfig;
-  createdBy: string;
+  /** The policy's allowed decision, made at create: start runs what was judged. */
+  prepared: PreparedExec;
   running: boolean;
   started: boolean;
   pid: number;
@@ -37,16 +37,15 @@ const MAX_EXECS = 1000;
 /**
  * `docker exec`: an exec instance is created (recorded here, in memory — like Docker's, it
  * does not outlive the engine), then started over a hijacked connection, then inspected for
- * its exit code. The process itself is ExecService's (policy and audit are there).
+ * its exit code. The policy decides at create (a denial is the 403 `docker exec` prints); the
+ * process, its audit events and its recording are ExecService's. The relay below feeds the
+ * session's transcript (`recorder`) with every chunk it passes, in both directions.
  */
 @Injectable()
 export class DockerExecController {
   private readonly execs = new Map<string, ExecInstance>();
 
-  constructor(
-    private readonly exec: ExecService,
-    private readonly inspector: ContainerInspector,
-  ) {}
+  constructor(private readonly exec: ExecService) {}
 
   register(r: DockerRouter): void {
     r.add('POST', '/containers/:id/exec', (q, s) => this.create(q, s), WRITERS)
@@ -65,19 +64,24 @@ export class DockerExecController {
         'VALIDATION_FAILED',
         'TTY mode (-t) is not supported by Warden yet: run exec without -t',
       );
-    if (body.Privileged)
-      throw new WardenError('LAUNCH_DENIED', 'privileged exec is not allowed: leave --privileged out');
-    const { c } = await this.inspector.running(req.params.id, true);
-    const id = randomBytes(32).toString('hex');
+    const prepared = await this.exec.prepare(caller, req.params.id, {
+      cmd: body.Cmd,
+      env: body.Env?.filter((v) => v.includes('=')),
+      user: body.User || undefined,
+      workingDir: body.WorkingDir || undefined,
+      privileged: !!body.Privileged,
+      tty: !!body.Tty,
+    });
+    const id = prepared.id;
     if (this.execs.size >= MAX_EXECS) {
       const oldest = [...this.execs.values()].find((e) => !e.running);
       if (oldest) this.execs.delete(oldest.id);
     }
     this.execs.set(id, {
       id,
-      containerId: c.id,
+      containerId: prepared.containerId,
       config: body,
-      createdBy: caller.principal.id,
+      prepared,
       running: false,
       started: false,
       pid: 0,
@@ -94,23 +98,23 @@ export class DockerExecController {
   }
 
   private async start(req: DockerRequest, reply: DockerReply): Promise<void> {
-    const caller = await req.caller();
+    await req.caller();
     const e = this.find(req.params.id);
     const body = await req.json<{ Detach?: boolean; Tty?: boolean }>();
     if (e.started)
       throw new WardenError('CONTAINER_RUNNING', `exec ${e.id} has already been started`, { id: e.id });
     e.started = true;
     if (body.Detach) {
-      const { process } = await this.launch(caller, e, false);
-      process.stdout?.resume();
-      process.stderr?.resume();
+      const { process, recorder } = await this.launch(e, false);
+      for (const name of ['stdout', 'stderr'] as const)
+        process[name]?.on('data', (d: Buffer) => recorder?.output(name, d));
       reply.empty(200);
       return;
     }
     const h = reply.hijack('application/vnd.docker.raw-stream');
     let launched;
     try {
-      launched = await this.launch(caller, e, !!e.config.AttachStdin && !!h.input);
+      launched = await this.launch(e, !!e.config.AttachStdin && !!h.input);
     } catch (err) {
       // After the 101 the only way to tell the client is in the stream (as Docker does),
       // with the shell's exit codes for "not found" / "cannot run".
@@ -120,13 +124,14 @@ export class DockerExecController {
       h.end();
       return;
     }
-    const { process } = launched;
+    const { process, recorder } = launched;
     const pumps = (['stdout', 'stderr'] as const).map((name) => {
       const s = process[name];
       return new Promise<void>((resolve) => {
         if (!s) return resolve();
         const wanted = name === 'stdout' ? e.config.AttachStdout !== false : e.config.AttachStderr !== false;
         s.on('data', (d: Buffer) => {
+          recorder?.output(name, d); // the transcript's tee: every chunk relayed is recorded
           if (wanted) h.out.write(muxFrames(name, d));
         });
         s.once('end', resolve);
@@ -136,6 +141,8 @@ export class DockerExecController {
     if (process.stdin && h.input) {
       process.stdin.on('error', () => undefined); // EPIPE once the process stops reading
       if (h.head.length) process.stdin.write(h.head);
+      if (recorder && h.head.length) recorder.input(h.head);
+      if (recorder) h.input.on('data', (d: Buffer) => recorder.input(d));
       h.input.pipe(process.stdin);
     }
     const status = await process.exited;
@@ -145,18 +152,8 @@ export class DockerExecController {
     h.end();
   }
 
-  private async launch(caller: Caller, e: ExecInstance, stdin: boolean) {
-    const launched = await this.exec.launch(
-      caller,
-      e.containerId,
-      {
-        cmd: e.config.Cmd!,
-        env: e.config.Env?.filter((v) => v.includes('=')),
-        user: e.config.User || undefined,
-        workingDir: e.config.WorkingDir || undefined,
-      },
-      stdin,
-    );
+  private async launch(e: ExecInstance, stdin: boolean) {
+    const launched = await this.exec.start(e.prepared, stdin);
     e.running = true;
     e.pid = launched.process.pid;
     void launched.process.exited.then((s) => {
@@ -177,7 +174,7 @@ export class DockerExecController {
         tty: false,
         entrypoint,
         arguments: args,
-        privileged: false,
+        privileged: !!e.config.Privileged,
         user: e.config.User ?? '',
       },
       OpenStdin: !!e.config.AttachStdin,

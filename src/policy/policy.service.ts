@@ -1,12 +1,14 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { AuditService } from '../audit';
 import type { AuditDecision } from '../audit';
+import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { classifyError, isDatabaseUnavailable, WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
 import { formatImageReference, imageSourceCheck, toContainerSpec } from './core';
-import type { ContainerSpec, Decision, EvaluationResult, Exception, Principal } from './core';
+import type { ContainerSpec, Decision, EvaluationResult, Exception, ExecSpec, Principal } from './core';
+import { evaluateExec, type ExecEvaluation } from './evaluate-exec';
 import { evaluateForNoPolicy, evaluatePolicy } from './evaluate';
 import { evaluateVolume, type VolumeEvaluation } from './evaluate-volume';
 import type { VolumeSpec } from './spec/volume-spec';
@@ -69,6 +71,7 @@ export class PolicyService {
     private readonly policies: PolicyRepository,
     private readonly exceptionRepo: ExceptionRepository,
     private readonly audit: AuditService,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
   /** Called after any policy, version, binding or exception change. */
@@ -190,6 +193,56 @@ export class PolicyService {
   }
 
   /**
+   * An exec into a running container (issue 15): the exec rules of the caller's bound policy,
+   * recorded as a `policy.decision` event (action `exec`, with the command, user, TTY flag and
+   * the exec's id) before anything runs. No policy, no exec (fail closed).
+   */
+  async decideExec(caller: Caller, execId: string, spec: ExecSpec): Promise<ExecEvaluation> {
+    const principal = principalOf(caller);
+    let result: ExecEvaluation;
+    try {
+      const resolution = await this.resolve(principal);
+      result = resolution.ok
+        ? evaluateExec({
+            policy: resolution.policy,
+            spec,
+            principal,
+            exceptions: await this.liveExceptions(),
+            now: new Date(),
+            defaultRecordingBytes: this.config.runtime.execRecordingMaxBytes,
+          })
+        : { decision: resolution.decision, obligations: {} };
+    } catch (err) {
+      const loadError = err instanceof Error ? err.message : String(err);
+      result = { decision: evaluateForNoPolicy({ principal, loadError }), obligations: {} };
+    }
+    const { decision, obligations } = result;
+    await this.audit.record({
+      type: 'policy.decision',
+      principal: principal.id,
+      source: caller.source,
+      subject: spec.container.id,
+      decision: auditDecisionOf(decision),
+      policyHash: decision.policyVersion ?? undefined,
+      payload: {
+        action: 'exec',
+        execId,
+        container: spec.container.name,
+        image: formatImageReference(spec.container.image),
+        cmd: spec.cmd,
+        user: spec.user,
+        uid: spec.uid,
+        tty: spec.tty,
+        privileged: spec.privileged,
+        envNames: spec.env.map((e) => e.slice(0, Math.max(0, e.indexOf('=')))),
+        recording: obligations.recording ?? null,
+        decision,
+      },
+    });
+    return result;
+  }
+
+  /**
    * Dry run against a named policy (its active version, or `versionId`) rather than the one
    * bound to the caller: "what would this policy say about this request". Records nothing.
    */
@@ -260,6 +313,7 @@ export class PolicyService {
       now: new Date(),
       realpath,
       checks,
+      systemDefaults: this.config.runtime,
     });
   }
 

@@ -4,6 +4,7 @@ export { RuntimeModule } from './runtime.module';
 export { ContainerService } from './container/container.service';
 export { ContainerInspector } from './container/container-inspector';
 export { ExecService } from './lifecycle/exec';
+export type { ExecRequest, PreparedExec, StartedExec } from './lifecycle/exec';
 export { NetworkConnectVerb } from './lifecycle/network-connect';
 export { ContainerArchive } from './archive/container-archive';
 export type { Change } from './archive/container-archive';

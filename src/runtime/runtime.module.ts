@@ -12,6 +12,7 @@ import { ContainerArchive } from './archive/container-archive';
 import { ContainerRoots } from './archive/container-root';
 import { ContainerUsageController } from './container/container-usage.controller';
 import { ContainersController } from './container/containers.controller';
+import { ExecRecordingsController } from './exec/exec-recordings.controller';
 import { LiveContainers } from './container/live-containers';
 import { RecoveryService } from './container/recovery.service';
 import { CGROUP_DRIVER, SHIM_RUNNER, SYSCALLS } from './container/runtime.tokens';
@@ -78,7 +79,7 @@ import { VolumesModule } from '../volumes';
     RecoveryService,
     UsageSampler,
   ],
-  controllers: [ContainersController, ContainerUsageController],
+  controllers: [ContainersController, ContainerUsageController, ExecRecordingsController],
   exports: [
     ContainerService,
     ContainerArchive,

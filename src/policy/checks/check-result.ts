@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import type { PolicyRules } from '../document/policy-document';
 import type { ContainerSpec } from '../spec/container-spec';
 import type { VolumeSpec } from '../spec/volume-spec';
+import type { ExecSpec } from '../spec/exec-spec';
 
 /** One violated rule: what the decision lists and the audit trail keeps. */
 export interface Reason {
@@ -27,6 +28,9 @@ export type Check = (spec: ContainerSpec, rules: PolicyRules, ctx: CheckContext)
 
 /** The same contract for a volume being created (issue 17). */
 export type VolumeCheck = (vol: VolumeSpec, rules: PolicyRules, ctx: CheckContext) => CheckResult[];
+
+/** The same contract for an exec into a running container (issue 15). */
+export type ExecCheck = (exec: ExecSpec, rules: PolicyRules, ctx: CheckContext) => CheckResult[];
 
 /** Every message ends the same way so users can find the rule to change or get waived. */
 export function violation(

@@ -4,6 +4,11 @@ import { capabilitiesCheck } from './capabilities.check';
 import type { Check } from './check-result';
 import { devicesCheck } from './devices.check';
 import { digestPinningCheck } from './digest-pinning.check';
+import { execAllowedCheck } from './exec-allowed.check';
+import { execEnvCheck } from './exec-env.check';
+import { execPrivilegedCheck } from './exec-privileged.check';
+import { execUserCheck } from './exec-user.check';
+import { logLimitsCheck } from './log-limits.check';
 import { hostNamespacesCheck } from './host-namespaces.check';
 import { imageSourceCheck } from './image-source.check';
 import { latestTagCheck } from './latest-tag.check';
@@ -17,7 +22,7 @@ import { seccompCheck } from './seccomp.check';
 import { ulimitsCheck } from './ulimits.check';
 import { volumeDriversCheck } from './volume-drivers.check';
 import { volumeOptionsCheck } from './volume-options.check';
-import type { VolumeCheck } from './check-result';
+import type { ExecCheck, VolumeCheck } from './check-result';
 
 export * from './check-result';
 export {
@@ -26,9 +31,14 @@ export {
   capabilitiesCheck,
   devicesCheck,
   digestPinningCheck,
+  execAllowedCheck,
+  execEnvCheck,
+  execPrivilegedCheck,
+  execUserCheck,
   hostNamespacesCheck,
   imageSourceCheck,
   latestTagCheck,
+  logLimitsCheck,
   memorySwapCheck,
   networkModeCheck,
   privilegedCheck,
@@ -47,6 +57,7 @@ export const ALL_CHECKS: readonly Check[] = [
   blockIoCheck,
   memorySwapCheck,
   ulimitsCheck,
+  logLimitsCheck,
   imageSourceCheck,
   digestPinningCheck,
   latestTagCheck,
@@ -63,3 +74,11 @@ export const ALL_CHECKS: readonly Check[] = [
 
 /** Every check of a volume's creation, in the order reasons are listed. */
 export const VOLUME_CHECKS: readonly VolumeCheck[] = [volumeDriversCheck, volumeOptionsCheck];
+
+/** Every check of an exec into a running container, in the order reasons are listed. */
+export const EXEC_CHECKS: readonly ExecCheck[] = [
+  execAllowedCheck,
+  execUserCheck,
+  execPrivilegedCheck,
+  execEnvCheck,
+];

@@ -119,6 +119,10 @@ const execBody = z.strictObject({
     .optional(),
   user: user.optional(),
   workingDir: absolutePath('workingDir').optional(),
+  privileged: z
+    .boolean()
+    .optional()
+    .describe('every capability for the process (exec --privileged); policy decides'),
 });
 const removeQuery = z.object({
   force: z.enum(['true', 'false', '1', '0']).optional().describe('kill it first if it runs'),
@@ -353,7 +357,11 @@ export class ContainersController {
   @ApiId()
   @HttpCode(200)
   @Roles('admin', 'deployer')
-  @ApiOperation({ summary: 'Run a command in the running container; answers its exit code and output' })
+  @ApiOperation({
+    summary: 'Run a command in the running container; answers its exit code and output',
+    description:
+      "Judged by the caller's policy (exec rules) first: 403 with the reasons on a denial. Answers the exec's id, which names its audit events and, when the policy requires recording, its transcript (GET /exec-recordings/{execId}).",
+  })
   @ApiZodBody(execBody)
   async exec(
     @CurrentCaller() caller: Caller,
