@@ -79,6 +79,7 @@ void monitor_prepare(const struct shim_config *cfg) {
     snprintf(p, sizeof p, "%s/%s", cfg->state_dir, stale[i]);
     unlink(p);
   }
+  if (cfg->log_none) return; /* log_file.fd stays -1: entries are made and dropped */
   log_file.fd = open(cfg->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (log_file.fd < 0) die("open log %.200s", cfg->log_path);
   struct stat st;

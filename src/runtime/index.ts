@@ -2,7 +2,7 @@ export { runDoctor, formatDoctorTable } from './host/doctor';
 export type { DoctorReport } from './host/doctor';
 export { RuntimeModule } from './runtime.module';
 export { ContainerService } from './container/container.service';
-export { ContainerInspector } from './container/container-inspector';
+export { ContainerInspector, assertLogsReadable } from './container/container-inspector';
 export { ExecService } from './lifecycle/exec';
 export type { ExecRequest, PreparedExec, StartedExec } from './lifecycle/exec';
 export { NetworkConnectVerb } from './lifecycle/network-connect';

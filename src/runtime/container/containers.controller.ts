@@ -107,7 +107,10 @@ const killQuery = z.object({
 const waitQuery = z.object({ condition: z.enum(['not-running', 'next-exit', 'removed']).optional() });
 const logsQuery = z.object({
   tail: z.union([z.literal('all'), intParam(0, 1_000_000_000)]).optional(),
-  since: text(64).optional().describe('RFC 3339 time or unix seconds'),
+  since: text(64).optional().describe('RFC 3339 time or unix seconds: entries at or after it'),
+  until: text(64)
+    .optional()
+    .describe('RFC 3339 time or unix seconds: entries before it; tail counts back from there'),
   stdout: z.stringbool().optional(),
   stderr: z.stringbool().optional(),
 });
