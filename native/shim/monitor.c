@@ -5,7 +5,7 @@
  *
  *   - stdout/stderr are pipes to us, written to the log in Docker's json-file format
  *     ({"log":"…\n","stream":"stdout","time":"<RFC 3339, ns>"} per line), size-capped with
- *     rotation (log.jsonl → log.jsonl.1 → …);
+ *     rotation (log.jsonl → log.jsonl.1 → …); with `nolog` (--log-driver none) read and dropped;
  *   - <state>/pid.json: the container's and our own pid with their start times (field 22 of
  *     /proc/<pid>/stat), so a restarted Warden can tell them from a reused pid;
  *   - <state>/exit.json once the process ended and its output is written: exit code,
