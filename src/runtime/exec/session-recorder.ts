@@ -10,6 +10,8 @@ export interface RecordingSummary {
   bytes: number;
   /** The cap was reached: what came after it is not in the transcript. */
   truncated: boolean;
+  /** Writing failed (e.g. a full disk): the transcript ends there, and says nothing after. */
+  error?: string;
 }
 
 export const EXEC_ID_RE = /^[0-9a-f]{64}$/;
@@ -41,6 +43,7 @@ export class SessionRecorder {
   };
   private bytes = 0;
   private truncated = false;
+  private error: string | undefined;
   private closed: RecordingSummary | undefined;
 
   constructor(
@@ -74,11 +77,12 @@ export class SessionRecorder {
       this.event(code, d.end());
     fs.closeSync(this.fd);
     this.closed = { sha256: this.hash.digest('hex'), bytes: this.bytes, truncated: this.truncated };
+    if (this.error !== undefined) this.closed.error = this.error;
     return this.closed;
   }
 
   private event(code: 'o' | 'i' | 'm', text: string): void {
-    if (this.closed || this.truncated || text === '') return;
+    if (this.closed || this.truncated || this.error !== undefined || text === '') return;
     const at = Number(process.hrtime.bigint() - this.started) / 1e9;
     const line = `${JSON.stringify([Number(at.toFixed(6)), code, text])}\n`;
     if (this.bytes + Buffer.byteLength(line) > this.maxBytes - MARKER_ROOM) {
@@ -91,11 +95,19 @@ export class SessionRecorder {
     this.write(line);
   }
 
+  /**
+   * Called from the relay's data handlers: a failure must not reach them (it would end the
+   * session, or the process). The hash covers exactly the bytes that reached the file.
+   */
   private write(text: string): void {
     const buf = Buffer.from(text);
     let done = 0;
-    while (done < buf.length) done += fs.writeSync(this.fd, buf, done);
-    this.hash.update(buf);
-    this.bytes += buf.length;
+    try {
+      while (done < buf.length) done += fs.writeSync(this.fd, buf, done);
+    } catch (err) {
+      this.error = (err as Error).message;
+    }
+    this.hash.update(buf.subarray(0, done));
+    this.bytes += done;
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import { AuditService } from '../../audit';
 import { parseImageReference, PolicyService } from '../../policy';
 import type { Decision, ExecSpec } from '../../policy';
@@ -118,20 +119,31 @@ export class ExecService {
 
   /** Starts a prepared exec; its end is audited once the process exits and its output is relayed. */
   async start(p: PreparedExec, stdin: boolean): Promise<StartedExec> {
-    const process = await this.locks.run(p.containerId, async () => {
-      const c = await this.refs.settled(
-        await this.refs.current({ id: p.containerId, name: p.containerId }),
-        this.live,
-      );
-      checkTransition(c, 'exec');
-      return this.launchLocked(c, liveEntry(this.live, c, 'exec'), p, stdin);
-    });
+    // The transcript exists before the process does: a session the policy requires recorded
+    // never runs unrecorded (a data dir that cannot take the file refuses the exec).
     const recorder = p.recording
       ? new SessionRecorder(recordingPath(this.config.dataDir, p.id), p.recording.maxBytes, {
           title: `${p.req.cmd.join(' ')}`.slice(0, 256),
           warden: { execId: p.id, container: p.containerId, user: p.req.user ?? null, tty: !!p.req.tty },
         })
       : undefined;
+    let process: LaunchedProcess;
+    try {
+      process = await this.locks.run(p.containerId, async () => {
+        const c = await this.refs.settled(
+          await this.refs.current({ id: p.containerId, name: p.containerId }),
+          this.live,
+        );
+        checkTransition(c, 'exec');
+        return this.launchLocked(c, liveEntry(this.live, c, 'exec'), p, stdin);
+      });
+    } catch (err) {
+      if (recorder) {
+        recorder.close();
+        fs.rmSync(recorder.file, { force: true });
+      }
+      throw err;
+    }
     const base = {
       execId: p.id,
       cmd: p.req.cmd,
