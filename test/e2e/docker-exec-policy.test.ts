@@ -100,6 +100,23 @@ dockerCliSuite('governed exec')('governed exec: policy, audit and session record
       tty: false,
       decision: { allowed: false, reasons: [expect.objectContaining({ rule: 'exec.allowRoot' })] },
     });
+    // Exec decisions join replay: a candidate without the root rule would have allowed them.
+    const replay = await api(w, 'POST', '/policies/replay', {
+      body: {
+        candidate: { name: 'exec-lab', mode: 'enforce', rules: { exec: { allowPrivileged: false } } },
+        from: new Date(Date.now() - 600_000).toISOString(),
+        to: new Date(Date.now() + 1000).toISOString(),
+      },
+    });
+    expect(replay.status).toBe(200);
+    expect(replay.body.execs.deniedToAllowed).toBeGreaterThanOrEqual(3);
+    expect(replay.body.execs.changes[0]).toMatchObject({
+      container: 'box',
+      cmd: ['id'],
+      change: 'denied-to-allowed',
+      before: { reasons: [expect.objectContaining({ rule: 'exec.allowRoot' })] },
+      after: { allowed: true, reasons: [] },
+    });
     // Nothing ran: no start event for a denied exec.
     expect((await events('exec.started')).filter((e) => e.payload.cmd[0] === 'id')).toEqual([]);
   });
