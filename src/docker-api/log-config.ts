@@ -27,7 +27,8 @@ export function logRequestOf(lc: DockerLogConfig | null | undefined): {
       'VALIDATION_FAILED',
       `log driver '${driver}' is not available on Warden: it keeps container logs itself; use --log-driver json-file (rotated by --log-opt max-size/max-file) or none`,
     );
-  const out: ReturnType<typeof logRequestOf> = { logDriver: driver };
+  // Only what the user asked: the CLI sends an empty Type when --log-driver is not given.
+  const out: ReturnType<typeof logRequestOf> = lc?.Type ? { logDriver: driver } : {};
   for (const [k, v] of Object.entries(opts)) {
     if (driver === 'none')
       throw new WardenError(
