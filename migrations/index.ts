@@ -10,6 +10,7 @@ import { CreateReports1795810431000 } from './1795810431000-CreateReports';
 import { CreateRegistryUpstreams1795810431100 } from './1795810431100-CreateRegistryUpstreams';
 import { CreateNetworks1796233597437 } from './1796233597437-CreateNetworks';
 import { AddUsageBlockIo1796238770481 } from './1796238770481-AddUsageBlockIo';
+import { CreateExecRequests1796287400000 } from './1796287400000-CreateExecRequests';
 import { CreateVolumes1796233770874 } from './1796233770874-CreateVolumes';
 import { AllowPausedContainers1796236776426 } from './1796236776426-AllowPausedContainers';
 import { AddTeamOwnership1796282737227 } from './1796282737227-AddTeamOwnership';
@@ -34,4 +35,5 @@ export const MIGRATIONS = [
   AllowPausedContainers1796236776426,
   AddUsageBlockIo1796238770481,
   AddTeamOwnership1796282737227,
+  CreateExecRequests1796287400000,
 ];

@@ -22,7 +22,7 @@ static const struct key keys[] = {
     {"mode", 1},  {"rootfs", 1}, {"lower", 1},  {"upper", 1},    {"work", 1},  {"readonly", 1},
     {"hostname", 1}, {"net", 1}, {"bind", 3},   {"tmpfs", 3},    {"target", 1}, {"arg", 1},
     {"env", 1},   {"cwd", 1},    {"uid", 1},    {"gid", 1},      {"group", 1}, {"caps", 1},
-    {"rlimit", 3}, {"cgroup", 1}, {"prepare", 1}, {"state", 1}, {"log", 3}, {"cgroupdir", 1},
+    {"rlimit", 3}, {"cgroup", 1}, {"prepare", 1}, {"state", 1}, {"log", 3}, {"nolog", 1}, {"cgroupdir", 1},
     {"seccomp", 1}, {"scbpf", 1}, {"scarch", 1}, {"scrule", 3}, {"tty", 2}, {"stdin", 1},
 };
 
@@ -174,6 +174,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
       cfg->tty_rows = (unsigned short)parse_num("tty rows", v[0], 10, 65535);
       cfg->tty_cols = (unsigned short)parse_num("tty cols", v[1], 10, 65535);
     } else if (!strcmp(name, "stdin")) cfg->stdin_pipe = (int)parse_num(name, v[0], 10, 1);
+    else if (!strcmp(name, "nolog")) cfg->log_none = (int)parse_num(name, v[0], 10, 1);
     else if (!strcmp(name, "cgroupdir")) cfg->cgroup_dirs[cfg->ncgroup_dirs++] = v[0];
     else if (!strcmp(name, "seccomp")) {
       if (cfg->seccomp_default) die_err(EINVAL, "config: seccomp given twice");
@@ -207,10 +208,12 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
   /* exec mode runs in the container's mount namespace, where the host's cgroupfs is not */
   if (cfg->mode == MODE_EXEC && cfg->ncgroup_tasks) die_err(EINVAL, "config: cgroup is for run mode");
   if (cfg->mode == MODE_EXEC && cfg->prepare) die_err(EINVAL, "config: prepare is for run mode");
-  if (cfg->mode == MODE_EXEC && (cfg->state_dir || cfg->log_path)) die_err(EINVAL, "config: state and log are for run mode");
+  if (cfg->mode == MODE_EXEC && (cfg->state_dir || cfg->log_path || cfg->log_none))
+    die_err(EINVAL, "config: state and log are for run mode");
   if (cfg->stdin_pipe && (!cfg->state_dir || cfg->tty)) die_err(EINVAL, "config: stdin is for a monitored run without tty");
-  if (!cfg->state_dir != !cfg->log_path) die_err(EINVAL, "config: state and log go together");
-  if (cfg->state_dir && (cfg->state_dir[0] != '/' || cfg->log_path[0] != '/'))
+  if (cfg->log_path && cfg->log_none) die_err(EINVAL, "config: log and nolog exclude each other");
+  if (!cfg->state_dir != !(cfg->log_path || cfg->log_none)) die_err(EINVAL, "config: state and log (or nolog) go together");
+  if (cfg->state_dir && (cfg->state_dir[0] != '/' || (cfg->log_path && cfg->log_path[0] != '/')))
     die_err(EINVAL, "config: state and log must be absolute paths");
   if (cfg->log_path && (cfg->log_files < 1 || cfg->log_max < 1024)) die_err(EINVAL, "config: log: at least 1 file of 1 KiB");
   if (cfg->mode == MODE_RUN) {

@@ -5,7 +5,7 @@
  *
  *   - stdout/stderr are pipes to us, written to the log in Docker's json-file format
  *     ({"log":"…\n","stream":"stdout","time":"<RFC 3339, ns>"} per line), size-capped with
- *     rotation (log.jsonl → log.jsonl.1 → …);
+ *     rotation (log.jsonl → log.jsonl.1 → …); with `nolog` (--log-driver none) read and dropped;
  *   - <state>/pid.json: the container's and our own pid with their start times (field 22 of
  *     /proc/<pid>/stat), so a restarted Warden can tell them from a reused pid;
  *   - <state>/exit.json once the process ended and its output is written: exit code,
@@ -82,6 +82,7 @@ void monitor_prepare(const struct shim_config *cfg) {
     snprintf(p, sizeof p, "%s/%s", cfg->state_dir, stale[i]);
     unlink(p);
   }
+  if (cfg->log_none) return; /* log_file.fd stays -1: entries are made and dropped */
   log_file.fd = open(cfg->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (log_file.fd < 0) die("open log %.200s", cfg->log_path);
   struct stat st;

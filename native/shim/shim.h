@@ -79,6 +79,7 @@ struct shim_config {
   const char *log_path;
   unsigned long long log_max; /* bytes per log file before it rotates */
   unsigned log_files;         /* files kept, the current one included */
+  int log_none;               /* `--log-driver none`: output is read and dropped, no file */
   const char **cgroup_dirs;   /* read at exit for OOM kills and final usage */
   size_t ncgroup_dirs;
 

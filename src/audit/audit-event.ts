@@ -48,6 +48,8 @@ export const AUDIT_EVENT_TYPES = [
   'volume.created',
   'volume.mounted',
   'volume.removed',
+  'exec.started',
+  'exec.ended',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

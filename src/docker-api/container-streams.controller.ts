@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import * as os from 'node:os';
 import {
   assertAttachable,
+  assertLogsReadable,
   AttachSessions,
   ContainerInspector,
   ContainerService,
@@ -127,27 +128,36 @@ export class DockerContainerStreamsController {
     const tail = tailText && /^\d+$/.test(tailText) ? Number(tailText) : 'all';
     const since = q.get('since') && q.get('since') !== '0' ? q.get('since')! : undefined;
     const untilText = q.get('until');
-    const until = untilText && untilText !== '0' ? Date.parse(toIso(untilText)) : undefined;
+    const until = untilText && untilText !== '0' ? untilText : undefined;
     const stamps = flag(q.get('timestamps'));
-    const query = { tail, since, stdout, stderr } as const;
+    const query = { tail, since, until, stdout, stderr } as const;
     const caller = await req.caller();
     const c = await this.containers.resolve(req.params.id, caller);
     // A terminal's log is raw, as its attach is (the CLI reads it so when Config.Tty).
     const enc = outputEncoding(!!c.options.tty);
     const frame = (e: LogEntry) => enc.encode(e.stream, stamps ? `${e.time} ${e.log}` : e.log);
-    const keep = (e: LogEntry) => until === undefined || Date.parse(e.time) < until;
-    if (!flag(q.get('follow'))) {
-      const entries = (await this.inspector.logs(caller, c.id, query)).filter(keep);
+    // As Docker: following up to a time already past is no following at all; up to a time
+    // ahead, the stream ends when it comes.
+    const untilMs = until === undefined ? undefined : Date.parse(toIso(until));
+    if (!flag(q.get('follow')) || (untilMs !== undefined && untilMs <= Date.now())) {
+      const entries = await this.inspector.logs(caller, c.id, query);
       const { out } = reply.stream(200, enc.contentType);
       out.end(Buffer.concat(entries.map(frame)));
       return;
     }
+    assertLogsReadable(c); // before the 200 goes out
     const { out, onClose } = reply.stream(200, enc.contentType);
-    const f = await this.inspector.follow(caller, c.id, query, (e) => {
-      if (keep(e)) out.write(frame(e));
-    });
-    onClose(() => f.stop());
-    await f.done;
+    const f = await this.inspector.follow(caller, c.id, query, (e) => out.write(frame(e)));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      f.done,
+      new Promise<void>((r) => onClose(r)),
+      new Promise<void>((r) => {
+        if (untilMs !== undefined) timer = setTimeout(r, untilMs - Date.now());
+      }),
+    ]);
+    clearTimeout(timer);
+    f.stop();
     out.end();
   }
 

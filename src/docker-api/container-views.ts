@@ -1,6 +1,7 @@
 import type { ImageRecord } from '../images';
 import type { BlkioRate } from '../policy';
 import { cgroupLimits, type ContainerRecord } from '../runtime';
+import { logConfigView } from './log-config';
 
 /**
  * Warden's container records in the Engine API's shapes (ContainerJSON for inspect,
@@ -101,7 +102,7 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
           [...(t.sizeBytes ? [`size=${t.sizeBytes}`] : []), ...t.options].join(','),
         ]),
       ),
-      LogConfig: { Type: 'json-file', Config: {} },
+      LogConfig: logConfigView(c.spec),
       Memory: limits.memoryBytes ?? 0,
       MemorySwap: limits.memorySwapBytes ?? 0,
       NanoCpus: limits.nanoCpus ?? 0,

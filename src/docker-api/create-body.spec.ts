@@ -338,6 +338,14 @@ describe('security options and fields Warden does not apply', () => {
     ).not.toThrow();
   });
 
+  it('maps --log-driver and --log-opt max-size/max-file to the launch request, where the policy judges them', () => {
+    expect(
+      map({ LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '5' } } }).launch,
+    ).toMatchObject({ logDriver: 'json-file', logMaxSize: '10m', logMaxFiles: 5 });
+    expect(map({ LogConfig: { Type: 'none', Config: {} } }).launch).toMatchObject({ logDriver: 'none' });
+    expect(map({ LogConfig: { Type: '', Config: {} } }).launch.logDriver).toBeUndefined();
+  });
+
   it('maps --ulimit to the launch request, where the policy judges it', () => {
     const launch = map({
       Ulimits: [
@@ -390,8 +398,10 @@ describe('security options and fields Warden does not apply', () => {
     [{ OomKillDisable: true }, 'HostConfig.OomKillDisable (--oom-kill-disable)'],
     [{ CgroupnsMode: 'host' }, 'HostConfig.CgroupnsMode (--cgroupns)'],
     [{ ExtraHosts: ['db:10.0.0.2'] }, 'HostConfig.ExtraHosts (--add-host)'],
-    [{ LogConfig: { Type: 'syslog', Config: {} } }, 'HostConfig.LogConfig (--log-driver/--log-opt)'],
-    [{ LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } } }, 'HostConfig.LogConfig'],
+    [{ LogConfig: { Type: 'syslog', Config: {} } }, "log driver 'syslog' is not available on Warden"],
+    [{ LogConfig: { Type: 'json-file', Config: { compress: 'true' } } }, "log opt 'compress' is not applied"],
+    [{ LogConfig: { Type: 'json-file', Config: { 'max-file': 'x' } } }, "log opt max-file 'x' must be"],
+    [{ LogConfig: { Type: 'none', Config: { 'max-size': '1m' } } }, 'not valid for the none log driver'],
     [{ Runtime: 'runc' }, 'HostConfig.Runtime (--runtime) "runc" is not applied'],
     [{ MaskedPaths: [] }, 'HostConfig.MaskedPaths'],
   ])('refuses %j by name', (hc, message) => {

@@ -11,6 +11,7 @@ import {
 import { endpointsOf, publishedPorts } from './create-body-network';
 import { parseSecurityOpt } from './security-opt';
 import { refuseUnappliedOptions, unappliedFieldsSchema } from './unapplied-options';
+import { logRequestOf } from './log-config';
 
 /**
  * `POST /containers/create` body (Engine API ContainerConfig + HostConfig) → Warden's launch
@@ -238,6 +239,10 @@ export const dockerHostConfigSchema = z.looseObject({
     .nullable()
     .optional(),
   ...unappliedFieldsSchema,
+  LogConfig: z
+    .looseObject({ Type: text(64).optional(), Config: z.record(text(256), text(4096)).nullable().optional() })
+    .nullable()
+    .optional(),
 });
 
 /** Docker's `User`: name, uid, name:group or uid:gid, ids within 0…2^31-1; '' is the image's. */
@@ -450,6 +455,7 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
     deviceReadIops: throttles(hc.BlkioDeviceReadIOps),
     deviceWriteIops: throttles(hc.BlkioDeviceWriteIOps),
     seccomp: security.seccomp,
+    ...logRequestOf(hc.LogConfig),
     ulimits: hc.Ulimits?.length
       ? hc.Ulimits.map((u) => ({ name: u.Name ?? '', soft: u.Soft ?? 0, hard: u.Hard ?? u.Soft ?? 0 }))
       : undefined,

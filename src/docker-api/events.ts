@@ -33,6 +33,8 @@ function signalNumber(name: unknown): string {
   return n === undefined ? String(name ?? '') : String(n);
 }
 
+const cmdText = (cmd: unknown): string => (Array.isArray(cmd) ? cmd.join(' ') : '');
+
 export function eventsOf(row: AuditRow): DockerEvent[] {
   const p = row.payload;
   const ms = Date.parse(row.occurredAt);
@@ -83,10 +85,17 @@ export function eventsOf(row: AuditRow): DockerEvent[] {
       const action = str(p.action);
       if (action === 'container.kill') return [container('kill', { signal: signalNumber(p.signal) })];
       if (action === 'container.stop') return [container('stop')];
-      if (action === 'container.exec')
-        return [container(`exec_start: ${Array.isArray(p.cmd) ? p.cmd.join(' ') : ''}`)];
       return [];
     }
+    // Docker's exec events, from the exec's decision, start and end (issue 15).
+    case 'policy.decision':
+      return p.action === 'exec' && row.decision !== 'denied'
+        ? [container(`exec_create: ${cmdText(p.cmd)}`, { execID: str(p.execId) ?? '' })]
+        : [];
+    case 'exec.started':
+      return [container(`exec_start: ${cmdText(p.cmd)}`, { execID: str(p.execId) ?? '' })];
+    case 'exec.ended':
+      return [container('exec_die', { execID: str(p.execId) ?? '', exitCode: String(p.exitCode ?? '') })];
     case 'image.pulled':
       // Blob and manifest reads through the /v2/ proxy are audited too; only whole-image pulls are `docker pull`.
       return p.kind === 'image' && p.outcome === 'complete' && row.decision !== 'denied'

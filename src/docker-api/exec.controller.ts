@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { ContainerInspector, DetachKeyFilter, ExecService, parseDetachKeys } from '../runtime';
+import type { PreparedExec } from '../runtime';
 import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
 import { inScope, scopeOf, type Owner } from '../platform/scope';
@@ -26,6 +26,8 @@ interface ExecInstance {
   containerId: string;
   /** Its container's owner: an exec session is seen by whoever sees its container. */
   owner: Owner;
+  /** The policy's allowed decision, made at create: start runs what was judged. */
+  prepared: PreparedExec;
   config: ExecConfig;
   createdBy: string;
   running: boolean;
@@ -70,10 +72,17 @@ export class DockerExecController {
     if (!Array.isArray(body.Cmd) || body.Cmd.length === 0)
       throw new WardenError('VALIDATION_FAILED', 'No exec command specified');
     const detachKeys = parseDetachKeys(body.DetachKeys);
-    if (body.Privileged)
-      throw new WardenError('LAUNCH_DENIED', 'privileged exec is not allowed: leave --privileged out');
     const { c } = await this.inspector.running(caller, req.params.id, true);
-    const id = randomBytes(32).toString('hex');
+    // Judged here (a denial is the 403 `docker exec` prints); the terminal's size comes at start.
+    const prepared = await this.exec.prepare(caller, c.id, {
+      cmd: body.Cmd,
+      env: body.Env?.filter((v) => v.includes('=')),
+      user: body.User || undefined,
+      workingDir: body.WorkingDir || undefined,
+      privileged: !!body.Privileged,
+      ...(body.Tty && { tty: { rows: 0, cols: 0 } }),
+    });
+    const id = prepared.id;
     if (this.execs.size >= MAX_EXECS) {
       const oldest = [...this.execs.values()].find((e) => !e.running);
       if (oldest) this.execs.delete(oldest.id);
@@ -82,6 +91,7 @@ export class DockerExecController {
       id,
       containerId: c.id,
       owner: { team: c.team, createdBy: c.createdBy },
+      prepared,
       config: body,
       createdBy: caller.principal.id,
       running: false,
@@ -112,9 +122,9 @@ export class DockerExecController {
     e.started = true;
     if (e.config.Tty && body.ConsoleSize?.[0] && body.ConsoleSize[1]) e.size = body.ConsoleSize;
     if (body.Detach) {
-      const { process } = await this.launch(caller, e, false);
-      process.stdout?.resume();
-      process.stderr?.resume();
+      const { process, recorder } = await this.launch(e, false);
+      for (const name of ['stdout', 'stderr'] as const)
+        process[name]?.on('data', (d: Buffer) => recorder?.output(name, d));
       reply.empty(200);
       return;
     }
@@ -123,7 +133,7 @@ export class DockerExecController {
     const h = reply.hijack(enc.contentType);
     let launched;
     try {
-      launched = await this.launch(caller, e, !!e.config.AttachStdin && !!h.input);
+      launched = await this.launch(e, !!e.config.AttachStdin && !!h.input);
     } catch (err) {
       // After the 101 the only way to tell the client is in the stream (as Docker does),
       // with the shell's exit codes for "not found" / "cannot run".
@@ -133,7 +143,7 @@ export class DockerExecController {
       h.end();
       return;
     }
-    const { process } = launched;
+    const { process, recorder } = launched;
     // The detach keys end the stream; the process goes on, its output drained unseen.
     let attached = true;
     h.onClose(() => (attached = false));
@@ -143,6 +153,7 @@ export class DockerExecController {
         if (!s) return resolve();
         const wanted = name === 'stdout' ? e.config.AttachStdout !== false : e.config.AttachStderr !== false;
         s.on('data', (d: Buffer) => {
+          recorder?.output(name, d); // the transcript's tee: every chunk relayed is recorded
           if (wanted && attached) h.out.write(enc.encode(name, d));
         });
         s.once('end', resolve);
@@ -155,6 +166,8 @@ export class DockerExecController {
         attached = false;
         h.end();
       });
+      if (recorder && h.head.length) recorder.input(h.head);
+      if (recorder) h.input.on('data', (d: Buffer) => recorder.input(d));
       if (h.head.length) filter.write(h.head);
       h.input.pipe(filter).pipe(process.stdin);
     }
@@ -176,20 +189,10 @@ export class DockerExecController {
     reply.empty(200);
   }
 
-  private async launch(caller: Caller, e: ExecInstance, stdin: boolean) {
+  private async launch(e: ExecInstance, stdin: boolean) {
     const [rows, cols] = e.size ?? [0, 0];
-    const launched = await this.exec.launch(
-      caller,
-      e.containerId,
-      {
-        cmd: e.config.Cmd!,
-        env: e.config.Env?.filter((v) => v.includes('=')),
-        user: e.config.User || undefined,
-        workingDir: e.config.WorkingDir || undefined,
-        ...(e.config.Tty && { tty: { rows, cols } }),
-      },
-      stdin,
-    );
+    if (e.prepared.req.tty) e.prepared.req.tty = { rows, cols };
+    const launched = await this.exec.start(e.prepared, stdin);
     e.running = true;
     e.pid = launched.process.pid;
     const resize = launched.process.resize;
@@ -217,7 +220,7 @@ export class DockerExecController {
         tty: !!e.config.Tty,
         entrypoint,
         arguments: args,
-        privileged: false,
+        privileged: !!e.config.Privileged,
         user: e.config.User ?? '',
       },
       OpenStdin: !!e.config.AttachStdin,

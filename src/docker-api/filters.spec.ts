@@ -78,6 +78,18 @@ describe('docker events from audit rows', () => {
       eventsOf(row('api.call', { action: 'container.kill', signal: 'SIGKILL' }))[0].Actor.Attributes.signal,
     ).toBe('9');
     expect(eventsOf(row('policy.decision', {}))).toEqual([]);
+    const exec = { execId: 'e1', cmd: ['sh', '-c', 'true'] };
+    expect(eventsOf(row('policy.decision', { action: 'exec', ...exec })).map((e) => e.Action)).toEqual([
+      'exec_create: sh -c true',
+    ]);
+    expect(eventsOf(row('exec.started', exec))[0]).toMatchObject({
+      Action: 'exec_start: sh -c true',
+      Actor: { Attributes: { execID: 'e1' } },
+    });
+    expect(eventsOf(row('exec.ended', { ...exec, exitCode: 3 }))[0]).toMatchObject({
+      Action: 'exec_die',
+      Actor: { Attributes: { execID: 'e1', exitCode: '3' } },
+    });
     expect(
       eventsOf(row('image.removed', { untagged: ['busybox:1.35'], deleted: ['sha256:ab'] }, 'sha256:ab')).map(
         (e) => e.Action,

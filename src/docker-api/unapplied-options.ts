@@ -16,10 +16,6 @@ export const unappliedFieldsSchema = {
   OomKillDisable: z.boolean().nullable().optional(),
   CgroupnsMode: text(32).optional(),
   ExtraHosts: list,
-  LogConfig: z
-    .looseObject({ Type: text(64).optional(), Config: z.record(text(256), text(4096)).nullable().optional() })
-    .nullable()
-    .optional(),
   Runtime: text(64).optional(),
   MaskedPaths: list,
   ReadonlyPaths: list,
@@ -64,15 +60,6 @@ const RULES: Rule[] = [
     why: 'every container gets a private cgroup namespace',
   },
   { field: 'ExtraHosts', flag: '--add-host', why: 'Warden does not write extra /etc/hosts entries yet' },
-  {
-    field: 'LogConfig',
-    flag: '--log-driver/--log-opt',
-    accepts: (v) => {
-      const c = v as { Type?: string; Config?: Record<string, string> | null };
-      return (!c.Type || c.Type === 'json-file') && empty(c.Config);
-    },
-    why: 'logs are kept by Warden itself, without driver options yet',
-  },
   {
     field: 'Runtime',
     flag: '--runtime',

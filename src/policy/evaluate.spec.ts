@@ -1,9 +1,5 @@
-import {
-  parsePolicyDocument,
-  policyVersionId,
-  baselinePolicy,
-  PolicyDocument,
-} from './document/policy-document';
+import { baselinePolicy } from './document/baseline';
+import { parsePolicyDocument, policyVersionId, PolicyDocument } from './document/policy-document';
 import { Exception, evaluateForNoPolicy, evaluatePolicy } from './evaluate';
 import { DIGEST, GiB, MiB, minimalSpec } from './testing/fixtures';
 import type { ContainerSpec } from './spec/container-spec';

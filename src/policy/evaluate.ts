@@ -35,7 +35,20 @@ export interface WaivedReason extends Reason {
   exceptionId: string;
 }
 
-export type DefaultedField = 'memoryBytes' | 'nanoCpus' | 'pidsLimit' | 'storageBytes' | 'tmpfsSizeBytes';
+export type DefaultedField =
+  | 'memoryBytes'
+  | 'nanoCpus'
+  | 'pidsLimit'
+  | 'storageBytes'
+  | 'tmpfsSizeBytes'
+  | 'logMaxBytes'
+  | 'logMaxFiles';
+
+/** Warden's own defaults (config), used where neither the request nor the policy gives one. */
+export interface SystemDefaults {
+  logMaxBytes: number;
+  logMaxFiles: number;
+}
 
 export interface DefaultApplied {
   field: DefaultedField;
@@ -66,6 +79,8 @@ export interface EvaluateInput {
   realpath?: (path: string) => string;
   /** Defaults to every check; replay and tests may narrow it. */
   checks?: readonly Check[];
+  /** Warden's defaults, kept under the policy's caps; replay leaves them out. */
+  systemDefaults?: SystemDefaults;
 }
 
 export interface EvaluationResult {
@@ -85,25 +100,42 @@ const DEFAULTABLE: ReadonlyArray<
   ['storageBytes', 'storage', same],
 ];
 
-/** Defaults are filled before any check runs, so caps apply to the values actually launched. */
+/**
+ * Defaults are filled before any check runs, so caps apply to the values actually launched:
+ * the policy's default first, then Warden's own (config) kept under the policy's cap.
+ */
 export function applyDefaults(
   spec: ContainerSpec,
   doc: PolicyDocument,
+  system?: SystemDefaults,
 ): { effectiveSpec: ContainerSpec; defaultsApplied: DefaultApplied[] } {
   const res = doc.rules.resources;
   const defaultsApplied: DefaultApplied[] = [];
-  if (!res) return { effectiveSpec: spec, defaultsApplied };
   let effectiveSpec = spec;
-  for (const [field, key, toSpec] of DEFAULTABLE) {
-    const dflt = res[key]?.default;
-    if (dflt === undefined || spec[field] !== undefined) continue;
-    const value = toSpec(dflt);
+  const put = (field: Exclude<DefaultedField, 'tmpfsSizeBytes'>, value: number) => {
     if (effectiveSpec === spec) effectiveSpec = { ...spec };
     effectiveSpec[field] = value;
     defaultsApplied.push({ field, value });
+  };
+  for (const [field, key, toSpec] of DEFAULTABLE) {
+    const dflt = res?.[key]?.default;
+    if (dflt === undefined || spec[field] !== undefined) continue;
+    put(field, toSpec(dflt));
+  }
+  if (spec.logDriver !== 'none') {
+    const logs = doc.rules.logs;
+    for (const [field, rule, fallback] of [
+      ['logMaxBytes', logs?.maxSize, system?.logMaxBytes],
+      ['logMaxFiles', logs?.maxFiles, system?.logMaxFiles],
+    ] as const) {
+      if (spec[field] !== undefined) continue;
+      const value =
+        rule?.default ?? (fallback === undefined ? undefined : Math.min(fallback, rule?.max ?? fallback));
+      if (value !== undefined) put(field, value);
+    }
   }
   // A tmpfs without a size gets the policy's (the kernel's own default is half the host's RAM).
-  const tmpfsSize = res.tmpfs?.default;
+  const tmpfsSize = res?.tmpfs?.default;
   if (tmpfsSize !== undefined && spec.tmpfs.some((t) => t.sizeBytes === undefined)) {
     if (effectiveSpec === spec) effectiveSpec = { ...spec };
     effectiveSpec.tmpfs = spec.tmpfs.map((t) => {
@@ -119,7 +151,7 @@ export function applyDefaults(
 export function exceptionApplies(
   exc: Exception,
   reason: Reason,
-  spec: ContainerSpec,
+  spec: { image: ContainerSpec['image'] },
   principal: Principal,
   now: Date,
 ): boolean {
@@ -146,7 +178,7 @@ export function exceptionApplies(
  */
 export function evaluatePolicy(input: EvaluateInput): EvaluationResult {
   const { policy, principal, exceptions, now } = input;
-  const { effectiveSpec, defaultsApplied } = applyDefaults(input.spec, policy.doc);
+  const { effectiveSpec, defaultsApplied } = applyDefaults(input.spec, policy.doc, input.systemDefaults);
   const ctx: CheckContext = { policyName: policy.name };
   if (input.realpath) ctx.realpath = input.realpath;
 

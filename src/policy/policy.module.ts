@@ -4,6 +4,7 @@ import { BaselineBootstrap } from './baseline.bootstrap';
 import { ExceptionRepository } from './exception.repository';
 import { ExceptionService } from './exception.service';
 import { ExceptionsController } from './exceptions.controller';
+import { ExecRequestRepository } from './exec-request.repository';
 import { PolicyAdminService } from './policy-admin.service';
 import { PolicyController } from './policy.controller';
 import { PolicyRepository } from './policy.repository';
@@ -16,6 +17,7 @@ import { ReplayService } from './replay.service';
   providers: [
     PolicyRepository,
     ExceptionRepository,
+    ExecRequestRepository,
     PolicyService,
     PolicyAdminService,
     ExceptionService,

@@ -1,8 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { AuditService } from '../audit';
-import type { AuditDecision } from '../audit';
+import type { AuditDecision, AuditEventInput } from '../audit';
+import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { classifyError, isDatabaseUnavailable, WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
 import { formatImageReference, imageSourceCheck, toContainerSpec } from './core';
@@ -12,8 +13,10 @@ import type {
   EvaluatedPolicy,
   EvaluationResult,
   Exception,
+  ExecSpec,
   Principal,
 } from './core';
+import { evaluateExec, type ExecEvaluation } from './evaluate-exec';
 import { evaluateForNoPolicy, evaluatePolicy } from './evaluate';
 import { evaluateVolume, type VolumeEvaluation } from './evaluate-volume';
 import { evaluateImageContent, evaluatePush } from './evaluate-image';
@@ -21,6 +24,7 @@ import type { ImageContentSpec } from './spec/image-content';
 import type { PushSpec } from './spec/push-spec';
 import type { VolumeSpec } from './spec/volume-spec';
 import { ExceptionRepository } from './exception.repository';
+import { ExecRequestRepository } from './exec-request.repository';
 import { PolicyRepository } from './policy.repository';
 import { resolveBinding, Resolution } from './resolve-binding';
 
@@ -79,6 +83,8 @@ export class PolicyService {
     private readonly policies: PolicyRepository,
     private readonly exceptionRepo: ExceptionRepository,
     private readonly audit: AuditService,
+    private readonly execRequests: ExecRequestRepository,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
   /** Called after any policy, version, binding or exception change. */
@@ -96,34 +102,22 @@ export class PolicyService {
 
     const id = randomUUID();
     const { decision, effectiveSpec } = result;
-    // The replay record first, then the decision's audit event: a decision is never on the
-    // record without its request (kill -9 between the two leaves at most a request nobody
-    // acted on). If the event cannot be made durable (Redis down), the request is taken back
-    // and nothing acts on the decision: 503, fail closed.
-    try {
-      await this.policies.insertLaunchRequest({
-        id,
-        principal: principal.id,
-        principalTeams: principal.teams,
-        request,
-        spec,
-        decision,
-        policyVersion: decision.policyVersion,
-        createdAt: new Date(),
-      });
-    } catch (err) {
-      // Only a database that cannot be reached is "retry later"; a value it refuses (SQLSTATE
-      // 22xxx, e.g. a NUL byte) is the request's fault and says so.
-      if (!isDatabaseUnavailable(err)) throw classifyError(err) ?? err;
-      throw new WardenError(
-        'UNAVAILABLE',
-        'could not record the launch request, so nothing was decided or launched; retry when the database is back',
-        {},
-        { cause: err },
-      );
-    }
-    try {
-      await this.audit.record({
+    await this.recordDecision(
+      'launch',
+      id,
+      () =>
+        this.policies.insertLaunchRequest({
+          id,
+          principal: principal.id,
+          principalTeams: principal.teams,
+          request,
+          spec,
+          decision,
+          policyVersion: decision.policyVersion,
+          createdAt: new Date(),
+        }),
+      () => this.policies.deleteLaunchRequest(id),
+      {
         type: 'policy.decision',
         principal: principal.id,
         source: caller.source,
@@ -137,15 +131,8 @@ export class PolicyService {
           spec: effectiveSpec,
           decision,
         },
-      });
-    } catch (err) {
-      await this.policies
-        .deleteLaunchRequest(id)
-        .catch((e: Error) =>
-          this.log.warn(`launch request ${id} kept without its decision event: ${e.message}`),
-        );
-      throw err;
-    }
+      },
+    );
     return { ...result, launchRequestId: id };
   }
 
@@ -246,6 +233,72 @@ export class PolicyService {
   }
 
   /**
+   * An exec into a running container (issue 15): the exec rules of the caller's bound policy,
+   * recorded as a `policy.decision` event (action `exec`, with the command, user, TTY flag and
+   * the exec's id) before anything runs. No policy, no exec (fail closed).
+   */
+  async decideExec(caller: Caller, execId: string, spec: ExecSpec): Promise<ExecEvaluation> {
+    const principal = principalOf(caller);
+    let result: ExecEvaluation;
+    try {
+      const resolution = await this.resolve(principal);
+      result = resolution.ok
+        ? evaluateExec({
+            policy: resolution.policy,
+            spec,
+            principal,
+            exceptions: await this.liveExceptions(),
+            now: new Date(),
+            defaultRecordingBytes: this.config.runtime.execRecordingMaxBytes,
+          })
+        : { decision: resolution.decision, obligations: {} };
+    } catch (err) {
+      const loadError = err instanceof Error ? err.message : String(err);
+      result = { decision: evaluateForNoPolicy({ principal, loadError }), obligations: {} };
+    }
+    const { decision, obligations } = result;
+    // As for launches: the replay record first, then the decision's event (fail closed).
+    await this.recordDecision(
+      'exec',
+      execId,
+      () =>
+        this.execRequests.insert({
+          id: execId,
+          principal: principal.id,
+          principalTeams: principal.teams,
+          spec,
+          decision,
+          policyVersion: decision.policyVersion,
+          createdAt: new Date(),
+        }),
+      () => this.execRequests.delete(execId),
+      {
+        type: 'policy.decision',
+        principal: principal.id,
+        source: caller.source,
+        subject: spec.container.id,
+        decision: auditDecisionOf(decision),
+        policyHash: decision.policyVersion ?? undefined,
+        payload: {
+          action: 'exec',
+          execId,
+          container: spec.container.name,
+          image: formatImageReference(spec.container.image),
+          cmd: spec.cmd,
+          user: spec.user,
+          uid: spec.uid,
+          tty: spec.tty,
+          privileged: spec.privileged,
+          envNames: spec.env.map((e) => e.slice(0, Math.max(0, e.indexOf('=')))),
+          recording: obligations.recording ?? null,
+          decision,
+        },
+      },
+    );
+    return result;
+  }
+
+  /**
    * Dry run against a named policy (its active version, or `versionId`) rather than the one
    * bound to the caller: "what would this policy say about this request". Records nothing.
    */
@@ -279,6 +332,42 @@ export class PolicyService {
       now: new Date(),
       realpath,
     });
+  }
+
+  /**
+   * The replay record first, then the decision's audit event: a decision is never on the
+   * record without its request (kill -9 between the two leaves at most a request nobody acted
+   * on). If the event cannot be made durable (Redis down), the request is taken back and
+   * nothing acts on the decision: 503, fail closed.
+   */
+  private async recordDecision(
+    what: 'launch' | 'exec',
+    id: string,
+    insert: () => Promise<void>,
+    undo: () => Promise<void>,
+    event: AuditEventInput,
+  ): Promise<void> {
+    try {
+      await insert();
+    } catch (err) {
+      // Only a database that cannot be reached is "retry later"; a value it refuses (SQLSTATE
+      // 22xxx, e.g. a NUL byte) is the request's fault and says so.
+      if (!isDatabaseUnavailable(err)) throw classifyError(err) ?? err;
+      throw new WardenError(
+        'UNAVAILABLE',
+        `could not record the ${what} request, so nothing was decided or run; retry when the database is back`,
+        {},
+        { cause: err },
+      );
+    }
+    try {
+      await this.audit.record(event);
+    } catch (err) {
+      await undo().catch((e: Error) =>
+        this.log.warn(`${what} request ${id} kept without its decision event: ${e.message}`),
+      );
+      throw err;
+    }
   }
 
   /** Validates a launch request into a spec; a spec built by another surface passes as is. */
@@ -316,6 +405,7 @@ export class PolicyService {
       now: new Date(),
       realpath,
       checks,
+      systemDefaults: this.config.runtime,
     });
   }
 

@@ -18,6 +18,7 @@ import { CommitVerb } from './lifecycle/commit';
 import { ContainerUsageController } from './container/container-usage.controller';
 import { ContainerTerminalController } from './container/container-terminal.controller';
 import { ContainersController } from './container/containers.controller';
+import { ExecRecordingsController } from './exec/exec-recordings.controller';
 import { LiveContainers } from './container/live-containers';
 import { RecoveryService } from './container/recovery.service';
 import { CGROUP_DRIVER, SHIM_RUNNER, SIZED_FILESYSTEMS, SYSCALLS } from './container/runtime.tokens';
@@ -99,7 +100,12 @@ import { VolumesModule } from '../volumes';
     RecoveryService,
     UsageSampler,
   ],
-  controllers: [ContainersController, ContainerUsageController, ContainerTerminalController],
+  controllers: [
+    ContainersController,
+    ContainerUsageController,
+    ContainerTerminalController,
+    ExecRecordingsController,
+  ],
   exports: [
     ContainerService,
     ContainerStdio,

@@ -14,6 +14,8 @@ const TYPES = [
   'container.removed',
   'image.imported',
   'image.pulled',
+  'exec.started',
+  'exec.ended',
   'api.call',
 ];
 

@@ -1,3 +1,4 @@
+import { execSession } from './exec-session.js';
 import { api, filterForm, fmtBytes, fmtTime, h, short, table } from '../lib.js';
 
 const STATES = ['', 'running', 'created', 'exited', 'dead', 'removed'];
@@ -135,6 +136,7 @@ export async function event(view, _params, seq) {
           links.flatMap((l, i) => (i ? [' · ', l] : [l])),
         )
       : '',
+    h('div', { id: 'exec-session' }, await execSession(e)),
     h('h3', {}, 'Payload'),
     h('pre', { class: 'card mono' }, JSON.stringify(e.payload, null, 2)),
     h(

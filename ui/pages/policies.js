@@ -248,6 +248,18 @@ function replaySection(version, params) {
           {},
           `${r.replayed} launches replayed: ${r.allowedToDenied} would now be denied, ${r.deniedToAllowed} would now be allowed, ${r.unchanged} unchanged.`,
         ),
+        h(
+          'p',
+          { id: 'replay-execs' },
+          `${r.execs.replayed} execs replayed: ${r.execs.allowedToDenied} would now be denied, ${r.execs.deniedToAllowed} would now be allowed, ${r.execs.unchanged} unchanged.`,
+          r.execs.changes.map((c) =>
+            h(
+              'div',
+              { class: 'reason' },
+              `${fmtTime(c.at)} ${c.principal} exec ${c.cmd.join(' ')} in ${c.container}: ${c.change}`,
+            ),
+          ),
+        ),
         r.changes.length
           ? table(
               'replay-table',

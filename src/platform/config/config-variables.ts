@@ -103,6 +103,24 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
       'containers keep running when Warden stops and are adopted at its next start (false: a stop kills them)',
   },
   {
+    name: 'WARDEN_LOG_MAX_SIZE',
+    default: '10m',
+    meaning:
+      "a container log file's size before it rotates, when neither `--log-opt max-size` nor the policy's `logs.maxSize.default` gives one (kept under the policy's cap)",
+  },
+  {
+    name: 'WARDEN_LOG_MAX_FILES',
+    default: '3',
+    meaning:
+      'log files kept per container (current one included) when neither `--log-opt max-file` nor the policy says',
+  },
+  {
+    name: 'WARDEN_EXEC_RECORDING_MAX_SIZE',
+    default: '1m',
+    meaning:
+      "a recorded exec session's transcript cap when its policy's `exec.recording.maxBytes` names none",
+  },
+  {
     name: 'WARDEN_QUEUE_LOCK_MS',
     default: '10000',
     meaning: "how long a killed worker's queue jobs stay locked before they run again",

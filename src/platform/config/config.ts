@@ -39,6 +39,11 @@ export interface WardenConfig {
     preparedStartTtlMs: number;
     /** Containers keep running when Warden stops; the next start adopts them (live restore). */
     liveRestore: boolean;
+    /** A container's log when neither its request nor its policy says: bytes per file, files kept. */
+    logMaxBytes: number;
+    logMaxFiles: number;
+    /** A recorded exec session's transcript cap when its policy names none. */
+    execRecordingMaxBytes: number;
   };
   registry: RegistryConfig;
   network: NetworkConfig;
@@ -127,6 +132,17 @@ const urlWithScheme = (schemes: string[], example: string) =>
     },
   );
 
+const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `10m`, `512k`, `1g` or bytes, at least `min` bytes. */
+function byteSize(min: number) {
+  return z
+    .string()
+    .regex(/^\d+[kmg]?$/i, 'must be bytes or a size such as 10m')
+    .transform((v) => Number(v.replace(/[kmg]$/i, '')) * UNITS[v.replace(/^\d+/, '').toLowerCase()])
+    .refine((n) => n >= min && Number.isSafeInteger(n), `must be at least ${min} bytes`);
+}
+
 const readableFile = z.string().refine((v) => {
   try {
     fs.accessSync(v, fs.constants.R_OK);
@@ -185,6 +201,9 @@ const envSchema = z.object({
   WARDEN_PREPARED_START_TTL: z.coerce.number().min(0).max(3600).optional(),
   WARDEN_UP_WORKERS: z.enum(['process', 'inline']).optional(),
   WARDEN_LIVE_RESTORE: z.enum(['true', 'false']).optional(),
+  WARDEN_LOG_MAX_SIZE: byteSize(1024).optional(),
+  WARDEN_LOG_MAX_FILES: z.coerce.number().int().min(1).max(100).optional(),
+  WARDEN_EXEC_RECORDING_MAX_SIZE: byteSize(1024).optional(),
   WARDEN_SHUTDOWN_GRACE: z.coerce.number().min(1).max(3600).optional(),
   WARDEN_REGISTRY_UPSTREAMS: z.string().superRefine(checkUpstreams).optional(),
   WARDEN_REGISTRY_TAG_TTL: z.coerce.number().int().min(0).max(86400).optional(),
@@ -389,6 +408,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       usageIntervalMs: (e.WARDEN_USAGE_INTERVAL ?? 10) * 1000,
       preparedStartTtlMs: (e.WARDEN_PREPARED_START_TTL ?? 30) * 1000,
       liveRestore: e.WARDEN_LIVE_RESTORE !== 'false',
+      logMaxBytes: e.WARDEN_LOG_MAX_SIZE ?? 10 * 1024 ** 2,
+      logMaxFiles: e.WARDEN_LOG_MAX_FILES ?? 3,
+      execRecordingMaxBytes: e.WARDEN_EXEC_RECORDING_MAX_SIZE ?? 1024 ** 2,
     },
     registry: {
       upstreams: parseUpstreams(e.WARDEN_REGISTRY_UPSTREAMS ?? '').upstreams,

@@ -79,6 +79,9 @@ export const ERROR_STATUS = {
   REGISTRY_UPSTREAM_READ_ONLY: 409,
   // runtime (containers)
   LAUNCH_DENIED: 403,
+  EXEC_DENIED: 403,
+  EXEC_RECORDING_NOT_FOUND: 404,
+  LOGS_NOT_READABLE: 501, // --log-driver none: Docker's NotImplemented, which the CLI prints as is
   CONTAINER_NOT_FOUND: 404,
   CONTAINER_AMBIGUOUS: 400,
   CONTAINER_NAME_IN_USE: 409,

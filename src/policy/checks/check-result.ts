@@ -3,6 +3,7 @@ import type { PolicyRules } from '../document/policy-document';
 import type { ContainerSpec } from '../spec/container-spec';
 import type { VolumeSpec } from '../spec/volume-spec';
 import type { ImageContentSpec } from '../spec/image-content';
+import type { ExecSpec } from '../spec/exec-spec';
 
 /** One violated rule: what the decision lists and the audit trail keeps. */
 export interface Reason {
@@ -35,6 +36,8 @@ export type ImageContentCheck = (
   rules: PolicyRules,
   ctx: CheckContext,
 ) => CheckResult[];
+/** The same contract for an exec into a running container (issue 15). */
+export type ExecCheck = (exec: ExecSpec, rules: PolicyRules, ctx: CheckContext) => CheckResult[];
 
 /** Every message ends the same way so users can find the rule to change or get waived. */
 export function violation(

@@ -26,6 +26,22 @@ function compile(entries: readonly string[]): SourceEntry[] {
   return out;
 }
 
+/** Whether an image is admitted by registry/repository entries (whole segments, see below). */
+export function imageFromSources(
+  image: { registry: string; repository: string },
+  allowed: readonly string[],
+): boolean {
+  const registry = image.registry.toLowerCase();
+  const repo = image.repository;
+  return compile(allowed).some(
+    (e) =>
+      e.registry === registry &&
+      (e.path === '' ||
+        repo === e.path ||
+        (repo.startsWith(e.path) && repo.charCodeAt(e.path.length) === 47)),
+  );
+}
+
 /**
  * Registry and repository allowlist, matched on whole segments: `corp.io/team` admits
  * `corp.io/team` and `corp.io/team/x`, but not `corp.io/team-evil/x`, `corp.io.evil.com/x` or
@@ -33,18 +49,7 @@ function compile(entries: readonly string[]): SourceEntry[] {
  */
 export const imageSourceCheck: Check = (spec, rules, ctx) => {
   const allowed = rules.images?.allowedRegistries;
-  if (!allowed) return [];
-  const registry = spec.image.registry.toLowerCase();
-  const repo = spec.image.repository;
-  for (const e of compile(allowed)) {
-    if (e.registry !== registry) continue;
-    if (
-      e.path === '' ||
-      repo === e.path ||
-      (repo.startsWith(e.path) && repo.charCodeAt(e.path.length) === 47)
-    )
-      return [];
-  }
+  if (!allowed || imageFromSources(spec.image, allowed)) return [];
   const name = imageName(spec.image);
   const shown = allowed.map((a) => (a === '' ? 'local images' : a));
   return [
@@ -52,7 +57,7 @@ export const imageSourceCheck: Check = (spec, rules, ctx) => {
       ctx,
       'images.allowedRegistries',
       `image ${spec.image.registry === '' ? `${name} (local)` : name} is not from an allowed registry or repository (allowed: ${shown.join(', ') || 'none'})`,
-      { registry: spec.image.registry, repository: repo, allowed: [...allowed] },
+      { registry: spec.image.registry, repository: spec.image.repository, allowed: [...allowed] },
     ),
   ];
 };

@@ -4,6 +4,11 @@ import { capabilitiesCheck } from './capabilities.check';
 import type { Check } from './check-result';
 import { devicesCheck } from './devices.check';
 import { digestPinningCheck } from './digest-pinning.check';
+import { execAllowedCheck } from './exec-allowed.check';
+import { execEnvCheck } from './exec-env.check';
+import { execPrivilegedCheck } from './exec-privileged.check';
+import { execUserCheck } from './exec-user.check';
+import { logLimitsCheck } from './log-limits.check';
 import { hostNamespacesCheck } from './host-namespaces.check';
 import { imageDeviceNodesCheck } from './image-device-nodes.check';
 import { imageSourceCheck } from './image-source.check';
@@ -20,7 +25,7 @@ import { seccompCheck } from './seccomp.check';
 import { ulimitsCheck } from './ulimits.check';
 import { volumeDriversCheck } from './volume-drivers.check';
 import { volumeOptionsCheck } from './volume-options.check';
-import type { ImageContentCheck, VolumeCheck } from './check-result';
+import type { ExecCheck, ImageContentCheck, VolumeCheck } from './check-result';
 
 export * from './check-result';
 export {
@@ -29,10 +34,15 @@ export {
   capabilitiesCheck,
   devicesCheck,
   digestPinningCheck,
+  execAllowedCheck,
+  execEnvCheck,
+  execPrivilegedCheck,
+  execUserCheck,
   hostNamespacesCheck,
   imageDeviceNodesCheck,
   imageSourceCheck,
   latestTagCheck,
+  logLimitsCheck,
   memorySwapCheck,
   networkModeCheck,
   privilegedCheck,
@@ -53,6 +63,7 @@ export const ALL_CHECKS: readonly Check[] = [
   blockIoCheck,
   memorySwapCheck,
   ulimitsCheck,
+  logLimitsCheck,
   imageSourceCheck,
   digestPinningCheck,
   latestTagCheck,
@@ -75,3 +86,10 @@ export const IMAGE_CONTENT_CHECKS: readonly ImageContentCheck[] = [imageDeviceNo
 
 /** Every check of a push (issue 17 point 6). */
 export const PUSH_CHECKS: readonly PushCheck[] = [pushDestinationsCheck];
+/** Every check of an exec into a running container, in the order reasons are listed. */
+export const EXEC_CHECKS: readonly ExecCheck[] = [
+  execAllowedCheck,
+  execUserCheck,
+  execPrivilegedCheck,
+  execEnvCheck,
+];

@@ -1,4 +1,5 @@
-import { baselinePolicy, parsePolicyDocument } from '../document/policy-document';
+import { baselinePolicy } from '../document/baseline';
+import { parsePolicyDocument } from '../document/policy-document';
 import { pushDestinationsCheck } from './push-destinations.check';
 
 const ctx = { policyName: 'p' };

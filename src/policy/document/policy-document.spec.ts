@@ -1,4 +1,5 @@
-import { baselinePolicy, parsePolicyDocument, policyVersionId } from './policy-document';
+import { baselinePolicy } from './baseline';
+import { parsePolicyDocument, policyVersionId } from './policy-document';
 
 const GiB = 1024 ** 3;
 

@@ -2,15 +2,11 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../../platform/canonical';
 import { isValidRegistry, isValidRepositoryName, looksLikeRegistry } from '../../images';
-import {
-  LINUX_CAPABILITIES,
-  NANO_CPUS_PER_CPU,
-  cpusToNanoCpus,
-  normalizeCapability,
-  parseByteSize,
-} from '../spec/units';
+import { LINUX_CAPABILITIES, normalizeCapability } from '../spec/units';
 import { ULIMIT_NAMES, type UlimitName } from '../spec/ulimits';
 import type { PushDestination } from '../spec/push-spec';
+import { convertLimit, toBytes, toCpus, toOpsPerSecond, toPids } from './converters';
+import { convertExecAndLogs } from './exec-log-rules';
 
 /**
  * Policy documents in their normalized form: memory in bytes, CPU in CPUs (as `--cpus`), lists
@@ -70,6 +66,25 @@ export interface PolicyRules {
   volumes?: { allowedDrivers?: string[]; allowedOptions?: string[]; size?: LimitRule };
   /** Where images may be pushed (issue 17): none listed (as in baseline) admits no push. */
   push?: { allowedDestinations: PushDestination[] };
+  exec?: ExecRules;
+  /** A container's log on disk (`--log-opt`): bytes per file and files kept. */
+  logs?: { maxSize?: LimitRule; maxFiles?: LimitRule };
+}
+
+/** Exec into running containers (issue 15). An absent field places no limit. */
+export interface ExecRules {
+  /** false: no exec at all for the principals this policy is bound to. */
+  allow?: boolean;
+  /** Containers of these images only; entries as in `images.allowedRegistries`. */
+  allowedImages?: string[];
+  /** false: an exec whose user resolves to uid 0 is denied. */
+  allowRoot?: boolean;
+  /** false: `exec --privileged` is denied. */
+  allowPrivileged?: boolean;
+  /** Variable names an exec may not set; `*` matches any run of characters. */
+  deniedEnv?: string[];
+  /** The exec's session is recorded (its output, and its input on a TTY), at most maxBytes. */
+  recording?: { required: boolean; maxBytes?: number };
 }
 
 export interface IoRules {
@@ -200,6 +215,24 @@ export const policyDocumentInputSchema = z.strictObject({
           .max(256),
       })
       .optional(),
+    exec: z
+      .strictObject({
+        allow: z.boolean().optional(),
+        allowedImages: z.array(z.string().max(512)).max(256).optional(),
+        allowRoot: z.boolean().optional(),
+        allowPrivileged: z.boolean().optional(),
+        deniedEnv: z
+          .array(
+            z.string().regex(/^[A-Za-z0-9_.*-]{1,256}$/, 'must be a variable name, * for any characters'),
+          )
+          .max(256)
+          .optional(),
+        recording: z.strictObject({ required: z.boolean(), maxBytes: size.optional() }).optional(),
+      })
+      .optional(),
+    logs: z
+      .strictObject({ maxSize: limit(size).optional(), maxFiles: limit(z.number().int()).optional() })
+      .optional(),
   }),
 });
 
@@ -222,7 +255,7 @@ export function normalizeRegistryEntry(entry: string): string {
   return first.toLowerCase() + (slash < 0 ? '' : trimmed.slice(slash));
 }
 
-function registryEntryProblem(entry: string): string | undefined {
+export function registryEntryProblem(entry: string): string | undefined {
   if (entry === '') return undefined;
   const slash = entry.indexOf('/');
   const first = slash < 0 ? entry : entry.slice(0, slash);
@@ -258,6 +291,13 @@ export function normalizePolicyDocument(doc: PolicyDocument): PolicyDocument {
     if (r.volumes.allowedOptions) v.allowedOptions = sortedUnique(r.volumes.allowedOptions);
     rules.volumes = v;
   }
+  if (r.exec) {
+    const e: ExecRules = { ...r.exec };
+    if (r.exec.allowedImages)
+      e.allowedImages = sortedUnique(r.exec.allowedImages.map(normalizeRegistryEntry));
+    if (r.exec.deniedEnv) e.deniedEnv = sortedUnique(r.exec.deniedEnv);
+    rules.exec = e;
+  }
   const out: PolicyDocument = { name: doc.name, mode: doc.mode, rules };
   if (doc.description !== undefined) out.description = doc.description;
   return out;
@@ -265,71 +305,6 @@ export function normalizePolicyDocument(doc: PolicyDocument): PolicyDocument {
 
 export function policyVersionId(doc: PolicyDocument): string {
   return sha256Hex(canonicalJson(normalizePolicyDocument(doc)));
-}
-
-type Converter<T> = (field: string, value: T, errors: string[]) => number | undefined;
-
-const toBytes: Converter<string | number> = (field, value, errors) => {
-  const bytes = parseByteSize(value);
-  if (bytes === undefined || !Number.isInteger(bytes) || bytes <= 0) {
-    errors.push(`${field}: ${JSON.stringify(value)} must be a positive size such as 512m or 2g`);
-    return undefined;
-  }
-  return bytes;
-};
-
-const toCpus: Converter<string | number | { nanoCpus: number }> = (field, value, errors) => {
-  const cpus =
-    typeof value === 'object'
-      ? value.nanoCpus / NANO_CPUS_PER_CPU
-      : typeof value === 'number'
-        ? value
-        : value.trim() === ''
-          ? NaN
-          : Number(value);
-  // Below one NanoCpu is not a limit the kernel can express.
-  if (!Number.isFinite(cpus) || cpusToNanoCpus(cpus) <= 0) {
-    errors.push(`${field}: ${JSON.stringify(value)} must be a positive number of CPUs such as 0.5`);
-    return undefined;
-  }
-  return cpus;
-};
-
-const toPids: Converter<number> = (field, value, errors) => {
-  if (value <= 0) {
-    errors.push(`${field}: ${value} must be a positive number of processes`);
-    return undefined;
-  }
-  return value;
-};
-
-const toOpsPerSecond: Converter<number> = (field, value, errors) => {
-  if (value <= 0) {
-    errors.push(`${field}: ${value} must be a positive number of operations per second`);
-    return undefined;
-  }
-  return value;
-};
-
-function convertLimit<T>(
-  field: string,
-  input: { required?: boolean; max?: T; default?: T } | undefined,
-  convert: Converter<T>,
-  errors: string[],
-): LimitRule | undefined {
-  if (input === undefined) return undefined;
-  const out: LimitRule = {};
-  if (input.required !== undefined) out.required = input.required;
-  const max = input.max === undefined ? undefined : convert(`${field}.max`, input.max, errors);
-  const dflt = input.default === undefined ? undefined : convert(`${field}.default`, input.default, errors);
-  if (max !== undefined) out.max = max;
-  if (dflt !== undefined) out.default = dflt;
-  // A default above the cap would make every request that relies on it fail.
-  if (max !== undefined && dflt !== undefined && dflt > max)
-    errors.push(
-      `${field}.default is above ${field}.max; a request relying on the default would always be denied`,
-    );
-  return out;
 }
 
 /** Validate and normalize a policy document from JSON; every problem is listed with its field. */
@@ -423,48 +398,9 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
         errors.push(`rules.volumes: ${JSON.stringify(name)} is not a driver or option name`);
     });
   }
+  convertExecAndLogs(d.rules, rules, errors);
   if (errors.length) return { ok: false, errors };
   const doc: PolicyDocument = { name: d.name, mode: d.mode, rules };
   if (d.description !== undefined) doc.description = d.description;
   return { ok: true, doc: normalizePolicyDocument(doc) };
-}
-
-export const BASELINE_POLICY_NAME = 'baseline';
-
-/**
- * The policy a fresh install binds to everyone (issue 3): fills caps a request lacks, refuses
- * privileged, host namespaces, added capabilities, host binds and host devices (each of them
- * is root on the host), and admits the configured upstreams plus locally imported images ('').
- */
-export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDocument {
-  // Config may hold upstream URLs; image references name the host only.
-  const upstreams = opts.upstreamRegistries.map((u) => u.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''));
-  return normalizePolicyDocument({
-    name: BASELINE_POLICY_NAME,
-    mode: 'enforce',
-    description:
-      'Built-in safe defaults: caps filled in, no privileged, host namespaces, capabilities or host mounts, ' +
-      'the built-in seccomp profile only, no unlimited swap, local volumes only.',
-    rules: {
-      resources: {
-        memory: { default: 512 * 1024 ** 2 },
-        cpu: { default: 1 },
-        pids: { default: 1024 },
-        storage: { default: 10 * 1024 ** 3 },
-      },
-      images: { allowedRegistries: [...upstreams, ''] },
-      privileged: { allow: false },
-      hostNamespaces: { allow: false },
-      capabilities: { allowAdd: [] },
-      binds: { allowedHostPaths: [] },
-      devices: { allowedHostPaths: [] },
-      seccomp: { allowUnconfined: false, allowCustom: false },
-      memorySwap: { allowUnlimited: false },
-      ulimits: { max: { nofile: 1048576, nproc: 65536, memlock: 64 * 1024 ** 2 } },
-      // A port below 1024 on every address is a service for the whole network: ask for it.
-      network: { publish: { wildcardBelow1024: false } },
-      // `size` is the only option of the local driver that reaches no host path or network.
-      volumes: { allowedDrivers: ['local'], allowedOptions: ['size'] },
-    },
-  });
 }

@@ -25,6 +25,7 @@ import {
 import { parseSeccompProfile, SeccompProfile } from './seccomp-profile';
 import { parseUlimit, Ulimit, ulimitInputSchema } from './ulimits';
 import { parsePublish, publishInputSchema, type PublishedPort } from './ports';
+import { convertLog, logRequestFields, type LogDriver } from './log-config';
 
 /**
  * The one validated container spec the policy sees (issue 3). Every surface — REST, the
@@ -43,6 +44,7 @@ export interface HostNamespaces {
   uts: boolean;
 }
 
+export type { LogDriver };
 export type { BindMount, DeviceMapping, TmpfsMount, PublishedPort, VolumeMount };
 
 /** Absent = Warden's built-in default profile (the one every container gets unless told). */
@@ -85,6 +87,12 @@ export interface ContainerSpec {
   blkio?: BlkioSpec;
   seccomp?: SeccompSetting;
   ulimits?: Ulimit[];
+  /** `--log-driver`: the shim's rotated json-file log, or none (nothing kept). Absent: json-file. */
+  logDriver?: LogDriver;
+  /** `--log-opt max-size`: bytes per log file before it rotates. */
+  logMaxBytes?: number;
+  /** `--log-opt max-file`: log files kept, the current one included. */
+  logMaxFiles?: number;
 }
 
 // Docker's floor (daemon/daemon_unix.go linuxMinMemory): below it the container cannot start.
@@ -148,6 +156,7 @@ export const launchRequestSchema = z.strictObject({
   devices: z.array(deviceInputSchema).max(256).optional(),
   readOnly: z.boolean().optional(),
   ...blkioRequestFields,
+  ...logRequestFields,
   ulimits: z
     .array(ulimitInputSchema)
     .max(16)
@@ -405,6 +414,7 @@ export function toContainerSpec(
       else errors.push(`seccomp: ${profile.error}`);
     }
   }
+  convertLog(req, spec, errors);
   if (req.ulimits?.length) {
     const ulimits = convertMounts('ulimits', req.ulimits, parseUlimit, errors);
     const names = new Set(ulimits.map((u) => u.name));

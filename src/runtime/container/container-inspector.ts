@@ -29,18 +29,9 @@ export class ContainerInspector {
     return { ...rest, autoRemove: options.autoRemove, limits: cgroupLimits(c.spec) };
   }
 
-  async logs(
-    caller: Caller,
-    ref: string,
-    q: { tail?: number | 'all'; since?: string; stdout?: boolean; stderr?: boolean },
-  ): Promise<LogEntry[]> {
-    const c = await this.containers.resolve(ref, caller);
-    return readLog(new ContainerFiles(this.config.dataDir, c.id).log, {
-      tail: q.tail === 'all' ? undefined : q.tail,
-      since: parseSince(q.since),
-      stdout: q.stdout,
-      stderr: q.stderr,
-    });
+  async logs(caller: Caller, ref: string, q: LogsQuery): Promise<LogEntry[]> {
+    const c = assertLogsReadable(await this.containers.resolve(ref, caller));
+    return readLog(new ContainerFiles(this.config.dataDir, c.id).log, logQuery(q));
   }
 
   /**
@@ -52,17 +43,12 @@ export class ContainerInspector {
   async follow(
     caller: Caller,
     ref: string,
-    q: { tail?: number | 'all'; since?: string; stdout?: boolean; stderr?: boolean },
+    q: LogsQuery,
     send: (e: LogEntry) => void,
   ): Promise<{ done: Promise<void>; stop(): void }> {
-    const c = await this.containers.resolve(ref, caller);
+    const c = assertLogsReadable(await this.containers.resolve(ref, caller));
     const path = new ContainerFiles(this.config.dataDir, c.id).log;
-    const query = {
-      tail: q.tail === 'all' ? undefined : q.tail,
-      since: parseSince(q.since),
-      stdout: q.stdout,
-      stderr: q.stderr,
-    };
+    const query = logQuery(q);
     const live = this.containers.liveContainer(c.id);
     let buffered: LogEntry[] | undefined = [];
     const cut = live?.log.position();
@@ -74,7 +60,7 @@ export class ContainerInspector {
       }) ?? (() => undefined);
     const done = new Promise<void>((resolve) => (live ? live.log.onClosed(resolve) : resolve()));
     try {
-      for (const e of await readLog(path, query, undefined, cut)) send(e);
+      for (const e of await readLog(path, query, cut)) send(e);
     } catch (err) {
       unsubscribe();
       throw err;
@@ -126,6 +112,36 @@ export class ContainerInspector {
     }
     throw new WardenError('VALIDATION_FAILED', `invalid signal '${s}'`);
   }
+}
+
+export interface LogsQuery {
+  tail?: number | 'all';
+  /** RFC 3339 or unix seconds: entries at or after it. */
+  since?: string;
+  /** RFC 3339 or unix seconds: entries before it (the tail counts back from there). */
+  until?: string;
+  stdout?: boolean;
+  stderr?: boolean;
+}
+
+function logQuery(q: LogsQuery) {
+  return {
+    tail: q.tail === 'all' ? undefined : q.tail,
+    since: parseSince(q.since),
+    until: parseSince(q.until),
+    stdout: q.stdout,
+    stderr: q.stderr,
+  };
+}
+
+/** `--log-driver none` keeps nothing to read: Docker's answer for it (501, the CLI prints it). */
+export function assertLogsReadable(c: ContainerRecord): ContainerRecord {
+  if (c.spec.logDriver === 'none')
+    throw new WardenError('LOGS_NOT_READABLE', 'configured logging driver does not support reading', {
+      id: c.id,
+      driver: 'none',
+    });
+  return c;
 }
 
 /** RFC 3339 or unix seconds (with fraction), as `docker logs --since` sends them. */

@@ -8,7 +8,6 @@ import type { ShimRunner } from '../shim/shim-runner';
 import type { ShimRunConfig } from '../shim/shim-protocol';
 import type { ContainerRecord } from './container';
 import { ContainerFiles } from './container-files';
-import { DEFAULT_LOG_LIMITS } from './container-log';
 import { ImageProvider, type PreparedImage } from '../../images';
 import { parseImageReference } from '../../policy';
 import { NetworkAttacher } from '../../network';
@@ -228,9 +227,10 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
     // the shim's control socket, from this Warden or the next one.
     const monitor = {
       stateDir: files.state,
-      logPath: files.log,
-      logMaxBytes: DEFAULT_LOG_LIMITS.maxBytes,
-      logMaxFiles: DEFAULT_LOG_LIMITS.maxFiles,
+      // The effective spec carries the limits (request, else policy default, else config's).
+      logPath: c.spec.logDriver === 'none' ? null : files.log,
+      logMaxBytes: c.spec.logMaxBytes ?? this.config.runtime.logMaxBytes,
+      logMaxFiles: c.spec.logMaxFiles ?? this.config.runtime.logMaxFiles,
       cgroupDirs: [...new Set(Object.values(cgroup.paths))],
       stdin: c.options.openStdin,
     };

@@ -7,21 +7,14 @@ import * as nodePath from 'node:path';
  * A container's stdout/stderr as JSON lines, one object per line of output (a longer line is
  * cut at 16 KiB): `{"log": text, "stream": "stdout"|"stderr", "time": RFC 3339 with ns}` —
  * Docker's json-file format. The shim writes it (native/shim/monitor.c), so output is kept
- * while Warden is down; size-capped: past `maxBytes` the file rotates to `.1`, `.2`, …,
- * keeping `maxFiles` in all.
+ * while Warden is down; size-capped: past the container's max-size the file rotates to `.1`,
+ * `.2`, …, keeping max-file in all (`--log-opt`, else the policy's or Warden's default).
  */
 export interface LogEntry {
   time: string;
   stream: 'stdout' | 'stderr';
   log: string;
 }
-
-export interface LogLimits {
-  maxBytes: number;
-  maxFiles: number;
-}
-
-export const DEFAULT_LOG_LIMITS: LogLimits = { maxBytes: 10 * 1024 * 1024, maxFiles: 3 };
 
 const NEWLINE = 0x0a;
 
@@ -162,23 +155,53 @@ export interface LogQuery {
   stderr?: boolean;
 }
 
-/** Reads what is on disk, oldest rotated file first. */
+/** Rotated files go up to `.99` (the shim keeps at most 100). */
+const MAX_ROTATED = 99;
+
+/**
+ * The log's files, oldest first: `log.jsonl.N` … `log.jsonl.1`, then `log.jsonl`. Found on
+ * disk rather than from the container's max-file, so a log written under other limits (or
+ * before a restart of Warden) reads whole.
+ */
+function openLogFiles(path: string): number[] {
+  const fds: number[] = [];
+  const open = (f: string) => {
+    try {
+      fds.push(fs.openSync(f, 'r'));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // Newest first so a rotation under way loses nothing: what was `.1` when it was opened
+  // keeps its content under whatever name it gets next.
+  open(path);
+  for (let i = 1; i <= MAX_ROTATED && open(`${path}.${i}`); i++);
+  return fds.reverse();
+}
+
+/**
+ * Reads what is on disk, oldest rotated file first. Every file is opened before the first
+ * await, so a follower that took the live log's position in the same tick reads exactly the
+ * files as they were then, even if the shim rotates meanwhile (a rename leaves an open file
+ * as it is).
+ */
 export async function readLog(
   path: string,
   q: LogQuery,
-  maxFiles = DEFAULT_LOG_LIMITS.maxFiles,
   /** Read the current file only up to this many bytes (a follower's cut: later entries reach it live). */
   currentBytes?: number,
 ): Promise<LogEntry[]> {
-  const files = [
-    ...Array.from({ length: maxFiles - 1 }, (_, i) => `${path}.${maxFiles - 1 - i}`),
-    path,
-  ].filter((f) => fs.existsSync(f));
+  const fds = openLogFiles(path);
+  const current = fds[fds.length - 1];
   const out: LogEntry[] = [];
-  for (const f of files) {
-    if (f === path && currentBytes === 0) continue;
-    const end = f === path && currentBytes !== undefined ? currentBytes - 1 : undefined;
-    const input = fs.createReadStream(f, { encoding: 'utf8', end });
+  for (const fd of fds) {
+    if (fd === current && currentBytes === 0) {
+      fs.closeSync(fd);
+      continue;
+    }
+    const end = fd === current && currentBytes !== undefined ? currentBytes - 1 : undefined;
+    const input = fs.createReadStream('', { fd, encoding: 'utf8', start: 0, end, autoClose: true });
     const rl = readline.createInterface({ input, crlfDelay: Infinity });
     for await (const line of rl) {
       if (!line) continue;
@@ -199,6 +222,7 @@ export function matches(e: LogEntry, q: LogQuery): boolean {
   if (e.stream === 'stderr' && q.stderr === false) return false;
   const t = Date.parse(e.time);
   if (q.since && t < q.since.getTime()) return false;
-  if (q.until && t >= q.until.getTime()) return false;
+  // Docker's bound: an entry at `until` is still in (daemon/logger: Timestamp.After(Until)).
+  if (q.until && t > q.until.getTime()) return false;
   return true;
 }

@@ -116,7 +116,10 @@ const killQuery = z.object({
 const waitQuery = z.object({ condition: z.enum(['not-running', 'next-exit', 'removed']).optional() });
 const logsQuery = z.object({
   tail: z.union([z.literal('all'), intParam(0, 1_000_000_000)]).optional(),
-  since: text(64).optional().describe('RFC 3339 time or unix seconds'),
+  since: text(64).optional().describe('RFC 3339 time or unix seconds: entries at or after it'),
+  until: text(64)
+    .optional()
+    .describe('RFC 3339 time or unix seconds: entries before it; tail counts back from there'),
   stdout: z.stringbool().optional(),
   stderr: z.stringbool().optional(),
 });
@@ -128,6 +131,10 @@ const execBody = z.strictObject({
     .optional(),
   user: user.optional(),
   workingDir: absolutePath('workingDir').optional(),
+  privileged: z
+    .boolean()
+    .optional()
+    .describe('every capability for the process (exec --privileged); policy decides'),
 });
 const removeQuery = z.object({
   force: z.enum(['true', 'false', '1', '0']).optional().describe('kill it first if it runs'),
@@ -368,7 +375,11 @@ export class ContainersController {
   @ApiId()
   @HttpCode(200)
   @Roles('admin', 'deployer')
-  @ApiOperation({ summary: 'Run a command in the running container; answers its exit code and output' })
+  @ApiOperation({
+    summary: 'Run a command in the running container; answers its exit code and output',
+    description:
+      "Judged by the caller's policy (exec rules) first: 403 with the reasons on a denial. Answers the exec's id, which names its audit events and, when the policy requires recording, its transcript (GET /exec-recordings/{execId}).",
+  })
   @ApiZodBody(execBody)
   async exec(
     @CurrentCaller() caller: Caller,

@@ -151,7 +151,8 @@ export interface ShimRunConfig {
 
 export interface ShimMonitorConfig {
   stateDir: string;
-  logPath: string;
+  /** null: `--log-driver none`, the shim reads the output and keeps none of it. */
+  logPath: string | null;
   logMaxBytes: number;
   logMaxFiles: number;
   cgroupDirs: string[];
@@ -220,7 +221,8 @@ export function encodeShimConfig(config: ShimConfig): Buffer {
     const m = config.monitor;
     if (m) {
       put('state', m.stateDir);
-      put('log', m.logPath, uint('log max', m.logMaxBytes), uint('log files', m.logMaxFiles));
+      if (m.logPath === null) put('nolog', '1');
+      else put('log', m.logPath, uint('log max', m.logMaxBytes), uint('log files', m.logMaxFiles));
       for (const dir of m.cgroupDirs) put('cgroupdir', dir);
       if (m.stdin && !config.process.terminal) put('stdin', '1');
     }

@@ -81,10 +81,13 @@ export class FakeShim implements ShimRunner {
         ['stderr', p.stderr],
       ] as const)
         out.on('data', (chunk: Buffer) =>
-          appendFileSync(
-            logPath,
-            `${JSON.stringify({ log: chunk.toString(), stream, time: new Date().toISOString() })}\n`,
-          ),
+          // `--log-driver none`: read and dropped, as the real shim does.
+          logPath === null
+            ? undefined
+            : appendFileSync(
+                logPath,
+                `${JSON.stringify({ log: chunk.toString(), stream, time: new Date().toISOString() })}\n`,
+              ),
         );
     }
     try {
