@@ -15,3 +15,4 @@ export * from './spec/volume-spec';
 export type { ImageReference, ParseImageReferenceOptions } from '../images';
 export { formatImageReference, imageName, parseImageReference } from '../images';
 export * from './spec/block-io';
+export * from './spec/restart-policy';

@@ -35,7 +35,7 @@ export interface WaivedReason extends Reason {
   exceptionId: string;
 }
 
-export type DefaultedField = 'memoryBytes' | 'nanoCpus' | 'pidsLimit';
+export type DefaultedField = 'memoryBytes' | 'nanoCpus' | 'pidsLimit' | 'restartPolicy.maximumRetryCount';
 
 export interface DefaultApplied {
   field: DefaultedField;
@@ -74,7 +74,13 @@ export interface EvaluationResult {
 
 const same = (n: number) => n;
 // The policy writes CPUs, the spec holds NanoCpus.
-const DEFAULTABLE: ReadonlyArray<[DefaultedField, 'memory' | 'cpu' | 'pids', (n: number) => number]> = [
+const DEFAULTABLE: ReadonlyArray<
+  [
+    Exclude<DefaultedField, 'restartPolicy.maximumRetryCount'>,
+    'memory' | 'cpu' | 'pids',
+    (n: number) => number,
+  ]
+> = [
   ['memoryBytes', 'memory', same],
   ['nanoCpus', 'cpu', cpusToNanoCpus],
   ['pidsLimit', 'pids', same],
@@ -85,10 +91,19 @@ export function applyDefaults(
   spec: ContainerSpec,
   doc: PolicyDocument,
 ): { effectiveSpec: ContainerSpec; defaultsApplied: DefaultApplied[] } {
-  const res = doc.rules.resources;
+  const res = doc.rules.resources ?? {};
   const defaultsApplied: DefaultApplied[] = [];
-  if (!res) return { effectiveSpec: spec, defaultsApplied };
   let effectiveSpec = spec;
+  // `on-failure` without a count: the policy's default count instead of no end.
+  const retries = doc.rules.restart?.maxRetries?.default;
+  if (
+    retries !== undefined &&
+    spec.restartPolicy?.name === 'on-failure' &&
+    !spec.restartPolicy.maximumRetryCount
+  ) {
+    effectiveSpec = { ...spec, restartPolicy: { name: 'on-failure', maximumRetryCount: retries } };
+    defaultsApplied.push({ field: 'restartPolicy.maximumRetryCount', value: retries });
+  }
   for (const [field, key, toSpec] of DEFAULTABLE) {
     const dflt = res[key]?.default;
     if (dflt === undefined || spec[field] !== undefined) continue;

@@ -9,7 +9,7 @@ export { ContainerArchive } from './archive/container-archive';
 export type { Change } from './archive/container-archive';
 export { pathStatHeader } from './archive/path-stat';
 export { LiveContainers } from './container/live-containers';
-export type { ContainerRecord, ContainerState } from './container/container';
+export type { ContainerRecord, ContainerState, HealthcheckConfig } from './container/container';
 export { SYSCALLS, CGROUP_DRIVER, SHIM_RUNNER } from './container/runtime.tokens';
 export type { ShimRunner } from './shim/shim-runner';
 export { TRANSITIONS } from './lifecycle/transitions';

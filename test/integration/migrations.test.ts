@@ -58,6 +58,7 @@ describe('migrations on an empty database', () => {
       CreateNetworks1796233597437: ['networks', 'network_endpoints'],
       CreateVolumes1796233770874: ['container_volumes', 'volumes'],
       AllowPausedContainers1796236776426: [],
+      AddRestartAndHealth1796282813460: [],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);

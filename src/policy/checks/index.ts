@@ -13,6 +13,7 @@ import { privilegedCheck } from './privileged.check';
 import { publishedPortsCheck } from './published-ports.check';
 import { requiredLabelsCheck } from './required-labels.check';
 import { resourceLimitsCheck } from './resource-limits.check';
+import { restartPolicyCheck } from './restart-policy.check';
 import { seccompCheck } from './seccomp.check';
 import { ulimitsCheck } from './ulimits.check';
 import { volumeDriversCheck } from './volume-drivers.check';
@@ -35,6 +36,7 @@ export {
   publishedPortsCheck,
   requiredLabelsCheck,
   resourceLimitsCheck,
+  restartPolicyCheck,
   seccompCheck,
   ulimitsCheck,
   volumeDriversCheck,
@@ -59,6 +61,7 @@ export const ALL_CHECKS: readonly Check[] = [
   networkModeCheck,
   publishedPortsCheck,
   requiredLabelsCheck,
+  restartPolicyCheck,
 ];
 
 /** Every check of a volume's creation, in the order reasons are listed. */

@@ -10,6 +10,7 @@ import {
   parseByteSize,
 } from '../spec/units';
 import { ULIMIT_NAMES, type UlimitName } from '../spec/ulimits';
+import { RESTART_POLICY_NAMES, type RestartPolicyName } from '../spec/restart-policy';
 
 /**
  * Policy documents in their normalized form: memory in bytes, CPU in CPUs (as `--cpus`), lists
@@ -58,6 +59,12 @@ export interface PolicyRules {
    * `device` or `o` can reach host paths or NFS), and its size in bytes.
    */
   volumes?: { allowedDrivers?: string[]; allowedOptions?: string[]; size?: LimitRule };
+  /**
+   * Restart policies (issue 15): which may be asked for (`always` and `unless-stopped` keep a
+   * container up across every exit and Warden restart), and the retries of `on-failure`: `max`
+   * caps them (unlimited exceeds any cap), `default` fills in an `on-failure` without a count.
+   */
+  restart?: { allowedPolicies?: RestartPolicyName[]; maxRetries?: Omit<LimitRule, 'required'> };
 }
 
 export interface IoRules {
@@ -165,6 +172,17 @@ export const policyDocumentInputSchema = z.strictObject({
         size: limit(size).optional(),
       })
       .optional(),
+    restart: z
+      .strictObject({
+        allowedPolicies: z.array(z.enum(RESTART_POLICY_NAMES)).optional(),
+        maxRetries: z
+          .strictObject({
+            max: z.number().int().min(1).max(1_000_000).optional(),
+            default: z.number().int().min(1).max(1_000_000).optional(),
+          })
+          .optional(),
+      })
+      .optional(),
   }),
 });
 
@@ -223,6 +241,11 @@ export function normalizePolicyDocument(doc: PolicyDocument): PolicyDocument {
     if (r.volumes.allowedOptions) v.allowedOptions = sortedUnique(r.volumes.allowedOptions);
     rules.volumes = v;
   }
+  if (r.restart?.allowedPolicies)
+    rules.restart = {
+      ...r.restart,
+      allowedPolicies: sortedUnique(r.restart.allowedPolicies) as RestartPolicyName[],
+    };
   const out: PolicyDocument = { name: doc.name, mode: doc.mode, rules };
   if (doc.description !== undefined) out.description = doc.description;
   return out;
@@ -383,6 +406,14 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
         errors.push(`rules.volumes: ${JSON.stringify(name)} is not a driver or option name`);
     });
   }
+  if (d.rules.restart) {
+    rules.restart = { ...d.rules.restart };
+    const retries = d.rules.restart.maxRetries;
+    if (retries?.max !== undefined && retries.default !== undefined && retries.default > retries.max)
+      errors.push(
+        'rules.restart.maxRetries.default is above rules.restart.maxRetries.max; a request relying on the default would always be denied',
+      );
+  }
   if (errors.length) return { ok: false, errors };
   const doc: PolicyDocument = { name: d.name, mode: d.mode, rules };
   if (d.description !== undefined) doc.description = d.description;
@@ -424,6 +455,9 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
       network: { publish: { wildcardBelow1024: false } },
       // `size` is the only option of the local driver that reaches no host path or network.
       volumes: { allowedDrivers: ['local'], allowedOptions: ['size'] },
+      // Every policy may be asked for (services restart); a crash loop is bounded by the
+      // backoff, and `on-failure` without a count gets 10 retries rather than no end.
+      restart: { maxRetries: { max: 100, default: 10 } },
     },
   });
 }

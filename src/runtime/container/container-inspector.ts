@@ -12,6 +12,7 @@ import { TOP_TITLES, topRows } from './top';
 
 export interface ContainerView extends Omit<ContainerRecord, 'options'> {
   autoRemove: boolean;
+  healthcheck?: ContainerRecord['options']['healthcheck'];
   limits: ReturnType<typeof cgroupLimits>;
 }
 
@@ -25,7 +26,12 @@ export class ContainerInspector {
 
   view(c: ContainerRecord): ContainerView {
     const { options, ...rest } = c;
-    return { ...rest, autoRemove: options.autoRemove, limits: cgroupLimits(c.spec) };
+    return {
+      ...rest,
+      autoRemove: options.autoRemove,
+      ...(options.healthcheck ? { healthcheck: options.healthcheck } : {}),
+      limits: cgroupLimits(c.spec),
+    };
   }
 
   async logs(

@@ -10,6 +10,7 @@ import { ContainerInspector } from './container-inspector';
 import { ContainerService } from './container.service';
 import { ExecService } from '../lifecycle/exec';
 import { NetworkConnectVerb } from '../lifecycle/network-connect';
+import { healthcheckFromInput, healthcheckInputSchema } from '../health/healthcheck-input';
 
 const containerName = z
   .string()
@@ -62,6 +63,7 @@ const createBody = launchRequestSchema.extend({
   cpusetCpus: cpuset.optional().describe('CPUs online on this host, e.g. 0-1'),
   user: user.optional().describe('name or uid (at most 2^31-1), optionally :group or :gid'),
   endpoints: endpointsSchema.optional(),
+  healthcheck: healthcheckInputSchema.optional(),
 });
 
 /**
@@ -79,6 +81,7 @@ const createEdge = z.looseObject(
     cpusetCpus: cpuset.optional(),
     user: user.optional(),
     endpoints: endpointsSchema.optional(),
+    healthcheck: healthcheckInputSchema.optional(),
   },
   { error: 'must be a JSON object' },
 );
@@ -90,7 +93,7 @@ const listQuery = z.object({
   all: z.stringbool().optional().describe('include containers that are not running'),
   label: text(1024).optional().describe('key or key=value'),
   name: text(128).optional(),
-  state: z.enum(['created', 'running', 'paused', 'exited', 'dead']).optional(),
+  state: z.enum(['created', 'running', 'paused', 'restarting', 'exited', 'dead']).optional(),
 });
 
 const stopQuery = z.object({
@@ -143,9 +146,8 @@ export class ContainersController {
     @CurrentCaller() caller: Caller,
     @Body(new ZodPipe(createEdge)) body: Record<string, unknown>,
   ) {
-    const { name, autoRemove, openStdin, hostname, endpoints, volumesFrom, ...launch } = body as z.infer<
-      typeof createBody
-    >;
+    const { name, autoRemove, openStdin, hostname, endpoints, volumesFrom, healthcheck, ...launch } =
+      body as z.infer<typeof createBody>;
     const c = await this.containers.create(caller, {
       name,
       autoRemove,
@@ -153,6 +155,7 @@ export class ContainersController {
       hostname,
       endpoints,
       volumesFrom,
+      healthcheck: healthcheck && healthcheckFromInput(healthcheck),
       launch,
     });
     return this.inspector.view(c);

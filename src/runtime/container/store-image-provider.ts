@@ -65,6 +65,7 @@ export class StoreImageProvider extends ImageProvider {
         user: c.User || undefined,
         labels: c.Labels ?? {},
         volumes: c.Volumes ?? [],
+        ...(c.Healthcheck ? { healthcheck: c.Healthcheck } : {}),
       },
     };
     this.cache.set(prepared, generation);

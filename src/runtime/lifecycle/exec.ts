@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit';
-import { parseImageReference } from '../../policy';
 import { WardenError } from '../../platform/errors';
 import type { ContainerRecord } from '../container/container';
 import type { LiveContainer } from '../container/live-containers';
@@ -9,10 +8,9 @@ import { ShimError, shimFailureCode, type LaunchedProcess } from '../shim/launch
 import type { ShimRunner } from '../shim/shim-runner';
 import { ImageProvider } from '../../images';
 import { LiveContainers } from '../container/live-containers';
-import { environment, hostnameOf, rlimitsOf, seccompOf } from '../container/run-config';
+import { spawnInContainer, type ExecProcessRequest } from '../container/exec-process';
 import { SHIM_RUNNER, SYSCALLS } from '../container/runtime.tokens';
 import type { Syscalls } from '../../platform/ffi';
-import { resolveUser } from '../container/resolve-user';
 import { ContainerLocks } from './container-locks';
 import { ContainerRefs } from './container-refs';
 import { liveEntry } from './kill';
@@ -21,12 +19,7 @@ import { checkTransition, stateConflict } from './transitions';
 /** How long a failed exec waits to learn whether the container's process ended under it. */
 const EXIT_GRACE_MS = 200;
 
-export interface ExecRequest {
-  cmd: string[];
-  env?: string[];
-  user?: string;
-  workingDir?: string;
-}
+export type ExecRequest = ExecProcessRequest;
 
 /**
  * exec: running → running. A process in a running container: the shim joins PID 1's
@@ -67,44 +60,17 @@ export class ExecService {
     req: ExecRequest,
     stdin: boolean,
   ): Promise<{ process: LaunchedProcess; containerId: string }> {
-    const parsed = parseImageReference(c.image);
-    const image = parsed.ok ? await this.images.prepare(parsed.ref) : undefined;
-    const lowerdirs = image?.lowerdirs ?? [];
-    let user;
-    try {
-      user = resolveUser(req.user ?? c.spec.user ?? image?.config.user, lowerdirs);
-    } catch (err) {
-      throw new WardenError('CONTAINER_COMMAND_INVALID', (err as Error).message);
-    }
-    const env = image
-      ? environment({ ...c.spec, env: [...c.spec.env, ...(req.env ?? [])] }, image, hostnameOf(c), user.home)
-      : [...c.spec.env, ...(req.env ?? [])];
     let process: LaunchedProcess;
     try {
-      process = await this.shim.launch(
-        {
-          mode: 'exec',
-          targetPid: live.process.pid,
-          process: {
-            args: req.cmd,
-            env,
-            cwd: req.workingDir ?? c.spec.workingDir ?? image?.config.workingDir ?? '/',
-            uid: user.uid,
-            gid: user.gid,
-            additionalGids: user.additionalGids,
-            capAdd: c.spec.capAdd,
-            capDrop: c.spec.capDrop,
-            seccomp: seccompOf(c.spec),
-            rlimits: rlimitsOf(c.spec),
-          },
-        },
-        {
-          placeInCgroups: (pid) => live.cgroup.addProcess(pid),
-          stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-          syscalls: this.sys,
-        },
+      process = await spawnInContainer(
+        { images: this.images, shim: this.shim, sys: this.sys },
+        c,
+        live,
+        req,
+        [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       );
     } catch (err) {
+      if (err instanceof WardenError) throw err; // the request's own fault (an unknown user)
       // The container's process ended while the exec joined it (its exit may take a moment to
       // arrive): the container's state, not a server fault.
       await Promise.race([live.finished, new Promise((r) => setTimeout(r, EXIT_GRACE_MS))]).catch(
