@@ -131,7 +131,8 @@ export class ContainerRepository {
       params.push(v);
       return `$${params.length}`;
     };
-    if (!f.all && !f.states) where.push(`state = 'running'`);
+    // As `docker ps`: a paused or restarting container is still a running one.
+    if (!f.all && !f.states) where.push(`state IN ('running', 'paused', 'restarting')`);
     if (f.states) where.push(`state = ANY(${p(f.states)})`);
     const labels = [...Object.entries(f.labels ?? {}), ...(f.labelList ?? [])];
     for (const [k, v] of labels)

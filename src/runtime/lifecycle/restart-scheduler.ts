@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import { formatRestartPolicy } from '../../policy';
 import type { Caller } from '../../platform/http';
-import type { ContainerRecord } from '../container/container';
+import { auditContainer, type ContainerRecord } from '../container/container';
 import { ContainerRepository } from '../container/container.repository';
 import { ContainerLocks } from './container-locks';
 import { ContainerRefs } from './container-refs';
@@ -95,6 +95,7 @@ export class RestartScheduler implements OnApplicationShutdown {
       source: caller.source,
       subject: c.id,
       payload: {
+        ...auditContainer(c),
         action,
         ...extra,
         restartCancelled: true,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import type { Caller } from '../../platform/http';
-import type { ContainerRecord } from '../container/container';
+import { auditContainer, type ContainerRecord } from '../container/container';
 import { LiveContainers } from '../container/live-containers';
 import { ContainerLocks } from './container-locks';
 import { ContainerRefs } from './container-refs';
@@ -42,7 +42,7 @@ export class RestartVerb {
         principal: caller.principal.id,
         source: caller.source,
         subject: c.id,
-        payload: { action: 'container.restart', timeoutSec: timeoutSec ?? null },
+        payload: { ...auditContainer(c), action: 'container.restart', timeoutSec: timeoutSec ?? null },
       });
       return started;
     });
