@@ -38,6 +38,8 @@ describe('restart policies and exits (fake shim, real PostgreSQL)', () => {
     expect(c).toMatchObject({ exitCode: 3, manuallyStopped: false });
     await new Promise((r) => setTimeout(r, 500));
     expect(await get(name)).toMatchObject({ state: 'exited', restartCount: 2 });
+    // Its last exit's cleanup done (the cgroup goes after the row says exited).
+    await until('the live entry to go', async () => (w.live.get(c.id) ? undefined : true));
   });
 
   it('a restarting container: start is 304, rm is 409 unless forced, stop calls the restart off', async () => {
