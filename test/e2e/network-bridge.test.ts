@@ -305,7 +305,8 @@ describe('bridge networks (Warden in its own netns)', () => {
       BB,
       'sh',
       '-c',
-      'ip -4 -o addr show eth0; nslookup peer >/dev/null && echo resolved; exit 1',
+      // aardvark-dns reloads its config as each run's endpoint is set up: a moment's retry.
+      'ip -4 -o addr show eth0; for i in 1 2 3 4 5 6 7 8 9 10; do nslookup peer >/dev/null 2>&1 && echo resolved && break; sleep 0.3; done; exit 1',
     ]);
     await eventually(
       'the restart and its exit',
