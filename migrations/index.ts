@@ -14,6 +14,7 @@ import { CreateExecRequests1796287400000 } from './1796287400000-CreateExecReque
 import { CreateVolumes1796233770874 } from './1796233770874-CreateVolumes';
 import { AllowPausedContainers1796236776426 } from './1796236776426-AllowPausedContainers';
 import { AddTeamOwnership1796282737227 } from './1796282737227-AddTeamOwnership';
+import { AddRestartAndHealth1796282813460 } from './1796282813460-AddRestartAndHealth';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -35,5 +36,6 @@ export const MIGRATIONS = [
   AllowPausedContainers1796236776426,
   AddUsageBlockIo1796238770481,
   AddTeamOwnership1796282737227,
+  AddRestartAndHealth1796282813460,
   CreateExecRequests1796287400000,
 ];

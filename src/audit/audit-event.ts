@@ -45,6 +45,7 @@ export const AUDIT_EVENT_TYPES = [
   'container.unpaused',
   'container.renamed',
   'container.updated',
+  'container.health_status',
   'volume.created',
   'volume.mounted',
   'volume.removed',

@@ -1,6 +1,6 @@
 import type { ImageRecord } from '../images';
 import type { BlkioRate } from '../policy';
-import { cgroupLimits, type ContainerRecord } from '../runtime';
+import { cgroupLimits, type ContainerRecord, type HealthcheckConfig } from '../runtime';
 import { logConfigView } from './log-config';
 
 /**
@@ -52,7 +52,8 @@ const imageAsGiven = (c: ContainerRecord) => c.options.imageAsGiven ?? c.image;
 export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Record<string, unknown> {
   const argv = commandOf(c, image);
   const limits = cgroupLimits(c.spec);
-  // A paused container's process is there, only frozen: Docker says Running and Paused.
+  // A paused container's process is there, only frozen: Docker says Running and Paused. A
+  // restarting one counts as running too in Docker's state (its Pid is 0).
   const running = c.state === 'running' || c.state === 'paused';
   return {
     Id: c.id,
@@ -61,9 +62,9 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
     Args: argv.slice(1),
     State: {
       Status: c.state,
-      Running: running,
+      Running: running || c.state === 'restarting',
       Paused: c.state === 'paused',
-      Restarting: false,
+      Restarting: c.state === 'restarting',
       OOMKilled: c.oomKilled,
       Dead: c.state === 'dead',
       Pid: running ? (c.pid ?? 0) : 0,
@@ -71,6 +72,7 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
       Error: c.error ?? '',
       StartedAt: c.startedAt ?? ZERO_TIME,
       FinishedAt: c.finishedAt ?? ZERO_TIME,
+      ...(c.health ? { Health: c.health } : {}),
     },
     Image: c.imageDigest ?? '',
     Name: `/${c.name}`,
@@ -86,7 +88,10 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
           .map((v) => `${v.name}:${v.target}${v.readOnly ? ':ro' : ''}${v.noCopy ? ',nocopy' : ''}`),
       ],
       NetworkMode: networkMode(c),
-      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      RestartPolicy: {
+        Name: c.spec.restartPolicy?.name ?? 'no',
+        MaximumRetryCount: c.spec.restartPolicy?.maximumRetryCount ?? 0,
+      },
       AutoRemove: c.options.autoRemove,
       CapAdd: c.spec.capAdd.length ? c.spec.capAdd : null,
       CapDrop: c.spec.capDrop.length ? c.spec.capDrop : null,
@@ -155,6 +160,7 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
       WorkingDir: c.spec.workingDir ?? image?.config.WorkingDir ?? '',
       Entrypoint: c.spec.entrypoint ?? image?.config.Entrypoint ?? null,
       Labels: c.labels,
+      ...(c.options.healthcheck ? { Healthcheck: dockerHealthcheck(c.options.healthcheck) } : {}),
     },
     NetworkSettings: { Networks: {}, Ports: {} },
     // Not Docker's: which policy version admitted it, and who created it.
@@ -180,10 +186,28 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(h / 24 / 365)} years`;
 }
 
+/** Docker's HealthConfig as inspect's Config shows it (zero fields left out). */
+function dockerHealthcheck(h: HealthcheckConfig): Record<string, unknown> {
+  return {
+    Test: h.test,
+    ...(h.interval ? { Interval: h.interval } : {}),
+    ...(h.timeout ? { Timeout: h.timeout } : {}),
+    ...(h.startPeriod ? { StartPeriod: h.startPeriod } : {}),
+    ...(h.startInterval ? { StartInterval: h.startInterval } : {}),
+    ...(h.retries ? { Retries: h.retries } : {}),
+  };
+}
+
+/** `(healthy)`, `(health: starting)` after Up, as `docker ps` shows it. */
+const healthText = (c: ContainerRecord) =>
+  c.health ? ` (${c.health.Status === 'starting' ? 'health: starting' : c.health.Status})` : '';
+
 export function statusText(c: ContainerRecord, now = Date.now()): string {
   switch (c.state) {
     case 'running':
-      return `Up ${humanDuration(now - Date.parse(c.startedAt ?? c.createdAt))}`;
+      return `Up ${humanDuration(now - Date.parse(c.startedAt ?? c.createdAt))}${healthText(c)}`;
+    case 'restarting':
+      return `Restarting (${c.exitCode ?? 0}) ${humanDuration(now - Date.parse(c.finishedAt ?? c.createdAt))} ago`;
     case 'paused':
       return `Up ${humanDuration(now - Date.parse(c.startedAt ?? c.createdAt))} (Paused)`;
     case 'exited':

@@ -8,6 +8,7 @@ import type { ContainerRecord, ContainerState } from '../runtime';
 import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
 import { EVERYTHING } from '../platform/scope';
+import { parseRestartPolicy, type RestartPolicy } from '../policy';
 import { inspectContainer, summarizeContainer } from './container-views';
 import { mapCreateBody, type DockerCreateBody, type DockerHostConfig } from './create-body';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
@@ -154,14 +155,18 @@ export class DockerContainersController {
     reply.empty(204);
   }
 
-  /** `docker update`: resources only; zero means "unchanged", as in the Engine API. */
+  /** `docker update`: resources and the restart policy; zero means "unchanged", as in the Engine API. */
   private async update(req: DockerRequest, reply: DockerReply): Promise<void> {
     const b = await req.json<DockerHostConfig>();
-    if (b.RestartPolicy?.Name && b.RestartPolicy.Name !== 'no')
-      throw new WardenError(
-        'VALIDATION_FAILED',
-        `restart policy '${b.RestartPolicy.Name}' is not supported by Warden`,
-      );
+    let restartPolicy: RestartPolicy | undefined;
+    if (b.RestartPolicy?.Name) {
+      const parsed = parseRestartPolicy({
+        name: b.RestartPolicy.Name,
+        maximumRetryCount: b.RestartPolicy.MaximumRetryCount,
+      });
+      if (typeof parsed === 'string') throw new WardenError('VALIDATION_FAILED', parsed);
+      restartPolicy = parsed;
+    }
     const nano =
       b.NanoCpus ||
       (b.CpuQuota && b.CpuQuota > 0 ? Math.round((b.CpuQuota / (b.CpuPeriod || 100_000)) * 1e9) : 0);
@@ -172,6 +177,7 @@ export class DockerContainersController {
       cpuShares: b.CpuShares || undefined,
       pidsLimit: b.PidsLimit && b.PidsLimit > 0 ? b.PidsLimit : undefined,
       cpusetCpus: b.CpusetCpus || undefined,
+      restartPolicy,
     });
     reply.json(200, { Warnings: [] });
   }

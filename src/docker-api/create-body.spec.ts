@@ -144,7 +144,6 @@ describe('docker create body → launch request', () => {
       }
       throw new Error('accepted');
     };
-    expect(refused({ RestartPolicy: { Name: 'always' } })).toMatch(/restart policy 'always'/);
     expect(refused({ PidMode: 'container:abc' })).toMatch(/PidMode 'container:abc'/);
     expect(refused({ Mounts: [{ Type: 'npipe', Source: 'v', Target: '/v' }] })).toMatch(/mount type 'npipe'/);
     expect(refused({ SecurityOpt: ['apparmor=unconfined'] })).toMatch(/apparmor=unconfined is not applied/);
@@ -406,5 +405,29 @@ describe('security options and fields Warden does not apply', () => {
     [{ MaskedPaths: [] }, 'HostConfig.MaskedPaths'],
   ])('refuses %j by name', (hc, message) => {
     expect(refusal(hc)).toContain(message);
+  });
+});
+
+describe('restart policy and health check in the create body', () => {
+  it('maps RestartPolicy to the launch request the policy judges, and Healthcheck to run options', () => {
+    const m = mapCreateBody({
+      Image: 'busybox',
+      Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 1e9, Retries: 2, Timeout: 0 },
+      HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } },
+    });
+    expect(m.launch.restart).toEqual({ name: 'on-failure', maximumRetryCount: 3 });
+    expect(m.options.healthcheck).toEqual({ test: ['CMD-SHELL', 'true'], interval: 1e9, retries: 2 });
+    expect(
+      mapCreateBody({ Image: 'busybox', HostConfig: { RestartPolicy: { Name: '' } } }).launch.restart,
+    ).toBe(undefined);
+  });
+
+  it('refuses a health check type Docker does not know, and one without a command', () => {
+    expect(() => mapCreateBody({ Image: 'b', Healthcheck: { Test: ['SHELL', 'x'] } })).toThrow(
+      /not a health check type: use NONE, CMD or CMD-SHELL/,
+    );
+    expect(() => mapCreateBody({ Image: 'b', Healthcheck: { Test: ['CMD'] } })).toThrow(
+      /CMD needs a command/,
+    );
   });
 });

@@ -12,6 +12,8 @@ import { endpointsOf, publishedPorts } from './create-body-network';
 import { parseSecurityOpt } from './security-opt';
 import { refuseUnappliedOptions, unappliedFieldsSchema } from './unapplied-options';
 import { logRequestOf } from './log-config';
+import type { HealthcheckConfig } from '../runtime';
+import { dockerHealthConfigSchema, healthcheckOf, type DockerHealthConfig } from './create-body-health';
 
 /**
  * `POST /containers/create` body (Engine API ContainerConfig + HostConfig) → Warden's launch
@@ -35,6 +37,7 @@ export interface DockerCreateBody {
   AttachStdin?: boolean;
   Tty?: boolean;
   ExposedPorts?: Record<string, unknown> | null;
+  Healthcheck?: DockerHealthConfig | null;
   HostConfig?: DockerHostConfig | null;
   NetworkingConfig?: {
     EndpointsConfig?: Record<
@@ -276,6 +279,7 @@ export const dockerCreateBodySchema = z.looseObject({
     )
     .nullable()
     .optional(),
+  Healthcheck: dockerHealthConfigSchema,
   HostConfig: dockerHostConfigSchema.nullable().optional(),
   NetworkingConfig: z
     .looseObject({
@@ -310,6 +314,7 @@ export interface MappedCreate {
     hostname?: string;
     volumesFrom?: string[];
     endpoints?: Record<string, { ipv4Address?: string; aliases?: string[] }>;
+    healthcheck?: HealthcheckConfig;
   };
   warnings: string[];
 }
@@ -338,11 +343,6 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
   const hc = body.HostConfig ?? {};
   const warnings: string[] = [];
   if (!body.Image) throw new WardenError('VALIDATION_FAILED', 'config: Image is required');
-  if (hc.RestartPolicy?.Name && hc.RestartPolicy.Name !== 'no')
-    throw new WardenError(
-      'VALIDATION_FAILED',
-      `restart policy '${hc.RestartPolicy.Name}' is not supported by Warden: leave --restart out`,
-    );
   if (hc.UsernsMode)
     throw new WardenError('VALIDATION_FAILED', `HostConfig.UsernsMode '${hc.UsernsMode}' is not supported`);
   const security = parseSecurityOpt(hc.SecurityOpt ?? []);
@@ -459,6 +459,11 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
     ulimits: hc.Ulimits?.length
       ? hc.Ulimits.map((u) => ({ name: u.Name ?? '', soft: u.Soft ?? 0, hard: u.Hard ?? u.Soft ?? 0 }))
       : undefined,
+    // `no` (the CLI's default) is no policy.
+    restart:
+      hc.RestartPolicy?.Name && hc.RestartPolicy.Name !== 'no'
+        ? { name: hc.RestartPolicy.Name, maximumRetryCount: hc.RestartPolicy.MaximumRetryCount ?? 0 }
+        : undefined,
   };
   for (const k of Object.keys(launch)) if (launch[k] === undefined) delete launch[k];
   return {
@@ -472,6 +477,7 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
       hostname: nonEmpty(body.Hostname),
       ...(endpoints ? { endpoints } : {}),
       ...(hc.VolumesFrom?.length ? { volumesFrom: hc.VolumesFrom } : {}),
+      ...(body.Healthcheck ? { healthcheck: healthcheckOf(body.Healthcheck) } : {}),
     },
     warnings,
   };

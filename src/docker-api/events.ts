@@ -68,6 +68,8 @@ export function eventsOf(row: AuditRow): DockerEvent[] {
       return [container('pause')];
     case 'container.unpaused':
       return [container('unpause')];
+    case 'container.health_status':
+      return [container(`health_status: ${str(p.status) ?? ''}`)];
     case 'container.renamed':
       return [container('rename', { oldName: str(p.oldName) ?? '' })];
     case 'volume.created':
@@ -85,6 +87,7 @@ export function eventsOf(row: AuditRow): DockerEvent[] {
       const action = str(p.action);
       if (action === 'container.kill') return [container('kill', { signal: signalNumber(p.signal) })];
       if (action === 'container.stop') return [container('stop')];
+      if (action === 'container.restart') return [container('restart')];
       return [];
     }
     // Docker's exec events, from the exec's decision, start and end (issue 15).

@@ -73,6 +73,17 @@ export const imageConfigSchema = z.object({
       Labels: z.record(z.string(), z.string()).nullish(),
       // `VOLUME /data`: each key is a path that gets an anonymous volume (values are {}).
       Volumes: z.record(z.string(), z.unknown()).nullish(),
+      // `HEALTHCHECK`: durations in nanoseconds.
+      Healthcheck: z
+        .looseObject({
+          Test: stringList,
+          Interval: z.number().nullish(),
+          Timeout: z.number().nullish(),
+          StartPeriod: z.number().nullish(),
+          StartInterval: z.number().nullish(),
+          Retries: z.number().nullish(),
+        })
+        .nullish(),
     })
     .nullish(),
   rootfs: z.object({ type: z.literal('layers'), diff_ids: z.array(digest) }),
@@ -98,6 +109,18 @@ export interface RuntimeConfig {
   Labels: Record<string, string>;
   /** Absent on images stored before it was kept. */
   Volumes?: string[];
+  /** The image's HEALTHCHECK (Docker's HealthConfig); absent when it has none. */
+  Healthcheck?: ImageHealthcheck;
+}
+
+/** Docker's HealthConfig as an image config carries it (durations in nanoseconds). */
+export interface ImageHealthcheck {
+  Test: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
 }
 
 export function runtimeConfigOf(config: ImageConfigFile): RuntimeConfig {
@@ -110,7 +133,19 @@ export function runtimeConfigOf(config: ImageConfigFile): RuntimeConfig {
     User: c.User ?? '',
     Labels: c.Labels ?? {},
     Volumes: Object.keys(c.Volumes ?? {}),
+    ...(c.Healthcheck?.Test?.length ? { Healthcheck: healthcheckOf(c.Healthcheck) } : {}),
   };
+}
+
+function healthcheckOf(
+  h: NonNullable<NonNullable<ImageConfigFile['config']>['Healthcheck']>,
+): ImageHealthcheck {
+  const out: ImageHealthcheck = { Test: h.Test ?? [] };
+  for (const k of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) {
+    const v = h[k];
+    if (typeof v === 'number' && v > 0) out[k] = v;
+  }
+  return out;
 }
 
 /** Parses JSON and checks it against a schema; `what` names the document in the error. */

@@ -1,4 +1,5 @@
 import type { Caller } from '../platform/http';
+import type { ImageHealthcheck } from './image-manifest';
 import type { ImageReference } from './reference/image-reference';
 
 /** What a container needs of its image: the unpacked layers and the run defaults from its config. */
@@ -11,6 +12,8 @@ export interface ImageRunConfig {
   labels: Record<string, string>;
   /** The image's `VOLUME` paths: each gets an anonymous volume unless a mount covers it. */
   volumes: string[];
+  /** The image's HEALTHCHECK, if it has one. */
+  healthcheck?: ImageHealthcheck;
 }
 
 export interface PreparedImage {

@@ -31,7 +31,7 @@ export {
 } from './reference/image-reference';
 export type { ImageReference, ParseImageReferenceOptions } from './reference/image-reference';
 export type { ParsedImage } from './archive-images';
-export type { Descriptor, RuntimeConfig } from './image-manifest';
+export type { Descriptor, ImageHealthcheck, RuntimeConfig } from './image-manifest';
 export {
   MEDIA_TYPES,
   INDEX_TYPES,

@@ -22,3 +22,4 @@ export * from './spec/block-io';
 export * from './spec/log-config';
 export * from './spec/exec-spec';
 export * from './evaluate-exec';
+export * from './spec/restart-policy';

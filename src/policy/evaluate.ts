@@ -42,7 +42,8 @@ export type DefaultedField =
   | 'storageBytes'
   | 'tmpfsSizeBytes'
   | 'logMaxBytes'
-  | 'logMaxFiles';
+  | 'logMaxFiles'
+  | 'restartPolicy.maximumRetryCount';
 
 /** Warden's own defaults (config), used where neither the request nor the policy gives one. */
 export interface SystemDefaults {
@@ -92,7 +93,11 @@ export interface EvaluationResult {
 const same = (n: number) => n;
 // The policy writes CPUs, the spec holds NanoCpus.
 const DEFAULTABLE: ReadonlyArray<
-  [Exclude<DefaultedField, 'tmpfsSizeBytes'>, 'memory' | 'cpu' | 'pids' | 'storage', (n: number) => number]
+  [
+    Exclude<DefaultedField, 'tmpfsSizeBytes' | 'restartPolicy.maximumRetryCount'>,
+    'memory' | 'cpu' | 'pids' | 'storage',
+    (n: number) => number,
+  ]
 > = [
   ['memoryBytes', 'memory', same],
   ['nanoCpus', 'cpu', cpusToNanoCpus],
@@ -109,10 +114,23 @@ export function applyDefaults(
   doc: PolicyDocument,
   system?: SystemDefaults,
 ): { effectiveSpec: ContainerSpec; defaultsApplied: DefaultApplied[] } {
-  const res = doc.rules.resources;
+  const res = doc.rules.resources ?? {};
   const defaultsApplied: DefaultApplied[] = [];
   let effectiveSpec = spec;
-  const put = (field: Exclude<DefaultedField, 'tmpfsSizeBytes'>, value: number) => {
+  // `on-failure` without a count: the policy's default count instead of no end.
+  const retries = doc.rules.restart?.maxRetries?.default;
+  if (
+    retries !== undefined &&
+    spec.restartPolicy?.name === 'on-failure' &&
+    !spec.restartPolicy.maximumRetryCount
+  ) {
+    effectiveSpec = { ...spec, restartPolicy: { name: 'on-failure', maximumRetryCount: retries } };
+    defaultsApplied.push({ field: 'restartPolicy.maximumRetryCount', value: retries });
+  }
+  const put = (
+    field: Exclude<DefaultedField, 'tmpfsSizeBytes' | 'restartPolicy.maximumRetryCount'>,
+    value: number,
+  ) => {
     if (effectiveSpec === spec) effectiveSpec = { ...spec };
     effectiveSpec[field] = value;
     defaultsApplied.push({ field, value });

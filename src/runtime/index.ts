@@ -16,7 +16,7 @@ export { AttachSessions, assertAttachable } from './container/attach-sessions';
 export type { AttachRequest, AttachTransport } from './container/attach-sessions';
 export { websocketTransport } from './container/websocket-transport';
 export { DetachKeyFilter, parseDetachKeys, DEFAULT_DETACH_KEYS } from './container/detach-keys';
-export type { ContainerRecord, ContainerState } from './container/container';
+export type { ContainerRecord, ContainerState, HealthcheckConfig } from './container/container';
 export { SYSCALLS, CGROUP_DRIVER, SHIM_RUNNER, SIZED_FILESYSTEMS } from './container/runtime.tokens';
 export type { SizedFilesystems } from './container/writable-layers';
 export type { ShimRunner } from './shim/shim-runner';

@@ -32,6 +32,9 @@ import { KillVerb } from './lifecycle/kill';
 import { NetworkConnectVerb } from './lifecycle/network-connect';
 import { RemoveVerb } from './lifecycle/remove';
 import { RestartVerb } from './lifecycle/restart';
+import { RestartScheduler } from './lifecycle/restart-scheduler';
+import { HealthMonitor } from './health/health-monitor';
+import { ProbeRunner } from './health/probe-runner';
 import { StartVerb } from './lifecycle/start';
 import { StopVerb } from './lifecycle/stop';
 import { WaitVerb } from './lifecycle/wait';
@@ -84,6 +87,9 @@ import { VolumesModule } from '../volumes';
     StopVerb,
     KillVerb,
     RestartVerb,
+    RestartScheduler,
+    HealthMonitor,
+    ProbeRunner,
     RemoveVerb,
     WaitVerb,
     NetworkConnectVerb,

@@ -1,4 +1,5 @@
 import { loadBusybox, startNetnsWarden, type NetnsWarden } from '../utils/netns-warden';
+import { eventually } from '../utils/services';
 
 const BB = 'busybox:1.35';
 
@@ -288,6 +289,42 @@ describe('bridge networks (Warden in its own netns)', () => {
     }
     throw new Error(`logs of ${name} never matched ${re}`);
   };
+
+  it('a container restarted by its restart policy gets its network again: its address and its name', async () => {
+    await ok(['network', 'create', '--subnet', '10.78.0.0/24', 'rnet']);
+    await ok(['run', '-d', '--name', 'peer', '--network', 'rnet', BB, 'sleep', '300']);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      'flap',
+      '--network',
+      'rnet',
+      '--restart',
+      'on-failure:1',
+      BB,
+      'sh',
+      '-c',
+      // aardvark-dns reloads its config as each run's endpoint is set up: a moment's retry.
+      'ip -4 -o addr show eth0; for i in 1 2 3 4 5 6 7 8 9 10; do nslookup peer >/dev/null 2>&1 && echo resolved && break; sleep 0.3; done; exit 1',
+    ]);
+    await eventually(
+      'the restart and its exit',
+      async () => {
+        const c = JSON.parse(await ok(['inspect', 'flap']))[0];
+        return c.RestartCount === 1 && c.State.Status === 'exited' ? true : undefined;
+      },
+      30000,
+    );
+    const runs = (await ok(['logs', 'flap'])).split('\n');
+    const addrs = runs.filter((l) => l.includes('inet ')).map((l) => /inet (10\.78\.0\.\d+)/.exec(l)?.[1]);
+    expect(addrs).toHaveLength(2);
+    expect(addrs[0]).toBeDefined();
+    expect(addrs[1]).toBe(addrs[0]);
+    expect(runs.filter((l) => l === 'resolved')).toHaveLength(2);
+    await ok(['rm', '-f', 'flap', 'peer']);
+    await ok(['network', 'rm', 'rnet']);
+  });
 
   it('leaves nothing behind once the last container is gone', async () => {
     const now = w.footprint();

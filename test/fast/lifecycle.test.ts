@@ -91,10 +91,10 @@ describe('lifecycle: every verb × every state (fake shim, real PostgreSQL)', ()
 
   it('the table is the one written here', () => {
     expect(TRANSITIONS).toMatchObject({
-      start: { from: ['created', 'exited'], already: ['running'] },
+      start: { from: ['created', 'exited'], already: ['running', 'restarting'] },
       stop: { from: ['running'], already: ['created', 'exited'] },
       kill: { from: ['running'] },
-      restart: { from: ['created', 'running', 'exited'] },
+      restart: { from: ['created', 'running', 'exited', 'restarting'] },
       remove: { from: ['created', 'exited', 'dead'] },
       exec: { from: ['running'] },
     });

@@ -59,6 +59,7 @@ describe('migrations on an empty database', () => {
       CreateVolumes1796233770874: ['container_volumes', 'volumes'],
       AllowPausedContainers1796236776426: [],
       AddTeamOwnership1796282737227: ['image_owners'],
+      AddRestartAndHealth1796282813460: [],
       CreateExecRequests1796287400000: ['exec_requests'],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());

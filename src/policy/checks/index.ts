@@ -21,6 +21,7 @@ import { pushDestinationsCheck } from './push-destinations.check';
 import type { PushCheck } from './push-destinations.check';
 import { requiredLabelsCheck } from './required-labels.check';
 import { resourceLimitsCheck } from './resource-limits.check';
+import { restartPolicyCheck } from './restart-policy.check';
 import { seccompCheck } from './seccomp.check';
 import { ulimitsCheck } from './ulimits.check';
 import { volumeDriversCheck } from './volume-drivers.check';
@@ -50,6 +51,7 @@ export {
   pushDestinationsCheck,
   requiredLabelsCheck,
   resourceLimitsCheck,
+  restartPolicyCheck,
   seccompCheck,
   ulimitsCheck,
   volumeDriversCheck,
@@ -76,6 +78,7 @@ export const ALL_CHECKS: readonly Check[] = [
   networkModeCheck,
   publishedPortsCheck,
   requiredLabelsCheck,
+  restartPolicyCheck,
 ];
 
 /** Every check of a volume's creation, in the order reasons are listed. */

@@ -41,6 +41,9 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
       // Exec as in Docker, but never with every capability; logs bounded to 1 GiB a container.
       exec: { allowPrivileged: false },
       logs: { maxSize: { max: 100 * 1024 ** 2 }, maxFiles: { max: 10 } },
+      // Every policy may be asked for (services restart); a crash loop is bounded by the
+      // backoff, and `on-failure` without a count gets 10 retries rather than no end.
+      restart: { maxRetries: { max: 100, default: 10 } },
     },
   });
 }

@@ -7,6 +7,7 @@ import { ULIMIT_NAMES, type UlimitName } from '../spec/ulimits';
 import type { PushDestination } from '../spec/push-spec';
 import { convertLimit, toBytes, toCpus, toOpsPerSecond, toPids } from './converters';
 import { convertExecAndLogs } from './exec-log-rules';
+import { RESTART_POLICY_NAMES, type RestartPolicyName } from '../spec/restart-policy';
 
 /**
  * Policy documents in their normalized form: memory in bytes, CPU in CPUs (as `--cpus`), lists
@@ -66,6 +67,12 @@ export interface PolicyRules {
   volumes?: { allowedDrivers?: string[]; allowedOptions?: string[]; size?: LimitRule };
   /** Where images may be pushed (issue 17): none listed (as in baseline) admits no push. */
   push?: { allowedDestinations: PushDestination[] };
+  /**
+   * Restart policies (issue 15): which may be asked for (`always` and `unless-stopped` keep a
+   * container up across every exit and Warden restart), and the retries of `on-failure`: `max`
+   * caps them (unlimited exceeds any cap), `default` fills in an `on-failure` without a count.
+   */
+  restart?: { allowedPolicies?: RestartPolicyName[]; maxRetries?: Omit<LimitRule, 'required'> };
   exec?: ExecRules;
   /** A container's log on disk (`--log-opt`): bytes per file and files kept. */
   logs?: { maxSize?: LimitRule; maxFiles?: LimitRule };
@@ -233,6 +240,17 @@ export const policyDocumentInputSchema = z.strictObject({
     logs: z
       .strictObject({ maxSize: limit(size).optional(), maxFiles: limit(z.number().int()).optional() })
       .optional(),
+    restart: z
+      .strictObject({
+        allowedPolicies: z.array(z.enum(RESTART_POLICY_NAMES)).optional(),
+        maxRetries: z
+          .strictObject({
+            max: z.number().int().min(1).max(1_000_000).optional(),
+            default: z.number().int().min(1).max(1_000_000).optional(),
+          })
+          .optional(),
+      })
+      .optional(),
   }),
 });
 
@@ -298,6 +316,11 @@ export function normalizePolicyDocument(doc: PolicyDocument): PolicyDocument {
     if (r.exec.deniedEnv) e.deniedEnv = sortedUnique(r.exec.deniedEnv);
     rules.exec = e;
   }
+  if (r.restart?.allowedPolicies)
+    rules.restart = {
+      ...r.restart,
+      allowedPolicies: sortedUnique(r.restart.allowedPolicies) as RestartPolicyName[],
+    };
   const out: PolicyDocument = { name: doc.name, mode: doc.mode, rules };
   if (doc.description !== undefined) out.description = doc.description;
   return out;
@@ -399,6 +422,14 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
     });
   }
   convertExecAndLogs(d.rules, rules, errors);
+  if (d.rules.restart) {
+    rules.restart = { ...d.rules.restart };
+    const retries = d.rules.restart.maxRetries;
+    if (retries?.max !== undefined && retries.default !== undefined && retries.default > retries.max)
+      errors.push(
+        'rules.restart.maxRetries.default is above rules.restart.maxRetries.max; a request relying on the default would always be denied',
+      );
+  }
   if (errors.length) return { ok: false, errors };
   const doc: PolicyDocument = { name: d.name, mode: d.mode, rules };
   if (d.description !== undefined) doc.description = d.description;

@@ -26,6 +26,7 @@ import { parseSeccompProfile, SeccompProfile } from './seccomp-profile';
 import { parseUlimit, Ulimit, ulimitInputSchema } from './ulimits';
 import { parsePublish, publishInputSchema, type PublishedPort } from './ports';
 import { convertLog, logRequestFields, type LogDriver } from './log-config';
+import { parseRestartPolicy, restartInputSchema, type RestartPolicy } from './restart-policy';
 
 /**
  * The one validated container spec the policy sees (issue 3). Every surface — REST, the
@@ -93,6 +94,8 @@ export interface ContainerSpec {
   logMaxBytes?: number;
   /** `--log-opt max-file`: log files kept, the current one included. */
   logMaxFiles?: number;
+  /** Absent = `no`. Judged by policy: `always` keeps a service up across exits and Warden restarts. */
+  restartPolicy?: RestartPolicy;
 }
 
 // Docker's floor (daemon/daemon_unix.go linuxMinMemory): below it the container cannot start.
@@ -162,6 +165,7 @@ export const launchRequestSchema = z.strictObject({
     .max(16)
     .optional()
     .describe('resource limits as "nofile=1024:4096" or {name, soft, hard}; -1 = unlimited'),
+  restart: restartInputSchema.optional(),
   seccomp: z
     .union([z.enum(['default', 'unconfined']), z.record(z.string(), z.unknown())], {
       error: 'must be "default", "unconfined" or a seccomp profile object in Docker\'s format',
@@ -420,6 +424,11 @@ export function toContainerSpec(
     const names = new Set(ulimits.map((u) => u.name));
     if (names.size < ulimits.length) errors.push('ulimits: a ulimit is given more than once');
     spec.ulimits = ulimits;
+  }
+  if (req.restart !== undefined) {
+    const restart = parseRestartPolicy(req.restart);
+    if (typeof restart === 'string') errors.push(`restart: ${restart}`);
+    else if (restart.name !== 'no') spec.restartPolicy = restart;
   }
   if (req.workingDir !== undefined) {
     if (req.workingDir.startsWith('/') && !req.workingDir.includes('\0')) spec.workingDir = req.workingDir;

@@ -13,6 +13,7 @@ import { TOP_TITLES, topRows } from './top';
 
 export interface ContainerView extends Omit<ContainerRecord, 'options'> {
   autoRemove: boolean;
+  healthcheck?: ContainerRecord['options']['healthcheck'];
   limits: ReturnType<typeof cgroupLimits>;
 }
 
@@ -26,7 +27,12 @@ export class ContainerInspector {
 
   view(c: ContainerRecord): ContainerView {
     const { options, ...rest } = c;
-    return { ...rest, autoRemove: options.autoRemove, limits: cgroupLimits(c.spec) };
+    return {
+      ...rest,
+      autoRemove: options.autoRemove,
+      ...(options.healthcheck ? { healthcheck: options.healthcheck } : {}),
+      limits: cgroupLimits(c.spec),
+    };
   }
 
   async logs(caller: Caller, ref: string, q: LogsQuery): Promise<LogEntry[]> {

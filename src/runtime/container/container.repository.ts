@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PlainSql } from '../../platform/database';
 import { scopeSql, sqlParams, type Scope } from '../../platform/scope';
-import type { ContainerOptions, ContainerRecord, ContainerState } from './container';
+import type { ContainerOptions, ContainerRecord, ContainerState, HealthState } from './container';
 
 interface Row {
   id: string;
@@ -20,6 +20,8 @@ interface Row {
   oom_killed: boolean;
   error: string | null;
   restart_count: number;
+  manually_stopped: boolean;
+  health: HealthState | null;
   created_by: string;
   team: string | null;
   created_at: Date;
@@ -44,6 +46,8 @@ const toRecord = (r: Row): ContainerRecord => ({
   oomKilled: r.oom_killed,
   error: r.error ?? undefined,
   restartCount: r.restart_count,
+  manuallyStopped: r.manually_stopped,
+  health: r.health ?? undefined,
   createdBy: r.created_by,
   team: r.team,
   createdAt: r.created_at.toISOString(),
@@ -90,8 +94,8 @@ export class ContainerRepository {
   /** Inserts a new container; false when the name is taken. */
   async insert(c: ContainerRecord): Promise<boolean> {
     const rows = await this.sql.rows(
-      `INSERT INTO containers (id, name, image, image_digest, spec, options, policy_version, state, node, created_by, labels, team)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (name) DO NOTHING RETURNING id`,
+      `INSERT INTO containers (id, name, image, image_digest, spec, options, policy_version, state, node, created_by, labels, team, health)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (name) DO NOTHING RETURNING id`,
       [
         c.id,
         c.name,
@@ -105,6 +109,7 @@ export class ContainerRepository {
         c.createdBy,
         JSON.stringify(c.labels),
         c.team,
+        c.health ? JSON.stringify(c.health) : null,
       ],
     );
     return rows.length === 1;
@@ -138,7 +143,8 @@ export class ContainerRepository {
       params.push(v);
       return `$${params.length}`;
     };
-    if (!f.all && !f.states) where.push(`state = 'running'`);
+    // As `docker ps`: a paused or restarting container is still a running one.
+    if (!f.all && !f.states) where.push(`state IN ('running', 'paused', 'restarting')`);
     if (f.states) where.push(`state = ANY(${p(f.states)})`);
     const labels = [...Object.entries(f.labels ?? {}), ...(f.labelList ?? [])];
     for (const [k, v] of labels)
@@ -177,18 +183,27 @@ export class ContainerRepository {
    * did not hold (the row is gone or in another state): the verb then answers 409 or 404.
    */
 
-  /** start: → running. The row as it now is: start answers it without reading it again. */
+  /**
+   * start: → running. The row as it now is: start answers it without reading it again. A start
+   * by a client (not by the restart policy) begins the count of restarts again and forgets a
+   * manual stop, as Docker's does. A health check starts again from `starting`.
+   */
   async markRunning(
     id: string,
     pid: number,
     shimPid: number,
     from: ContainerState[],
+    byClient = true,
   ): Promise<ContainerRecord | undefined> {
     const rows = await this.sql.rows<Row>(
       `UPDATE containers SET state = 'running', pid = $2, shim_pid = $3, started_at = now(),
-         finished_at = NULL, exit_code = NULL, oom_killed = false, error = NULL
+         finished_at = NULL, exit_code = NULL, oom_killed = false, error = NULL,
+         restart_count = CASE WHEN $5 THEN 0 ELSE restart_count END,
+         manually_stopped = manually_stopped AND NOT $5,
+         health = CASE WHEN health IS NULL THEN NULL
+                  ELSE jsonb_set(jsonb_set(health, '{Status}', '"starting"'), '{FailingStreak}', '0') END
        WHERE id = $1 AND state = ANY($4) RETURNING *`,
-      [id, pid, shimPid, from],
+      [id, pid, shimPid, from, byClient],
     );
     return rows[0] && toRecord(rows[0]);
   }
@@ -201,12 +216,16 @@ export class ContainerRepository {
     id: string,
     exit: { exitCode: number; oomKilled: boolean; error?: string; finishedAt?: string },
     from: ContainerState[],
+    /** `restarting`: its restart policy starts it again; one more restart is counted. */
+    to: 'exited' | 'restarting' = 'exited',
   ): Promise<ContainerRecord | undefined> {
     const rows = await this.sql.rows<Row>(
-      `UPDATE containers SET state = 'exited', exit_code = $2, oom_killed = $3, error = $4,
-         finished_at = COALESCE($6::timestamptz, now()), pid = NULL, shim_pid = NULL
+      `UPDATE containers SET state = $7, exit_code = $2, oom_killed = $3, error = $4,
+         finished_at = COALESCE($6::timestamptz, now()), pid = NULL, shim_pid = NULL,
+         restart_count = restart_count + CASE WHEN $7 = 'restarting' THEN 1 ELSE 0 END,
+         health = CASE WHEN health IS NULL THEN NULL ELSE jsonb_set(health, '{Status}', '"unhealthy"') END
        WHERE id = $1 AND state = ANY($5) RETURNING *`,
-      [id, exit.exitCode, exit.oomKilled, exit.error ?? null, from, exit.finishedAt ?? null],
+      [id, exit.exitCode, exit.oomKilled, exit.error ?? null, from, exit.finishedAt ?? null, to],
     );
     return rows[0] && toRecord(rows[0]);
   }
@@ -222,12 +241,27 @@ export class ContainerRepository {
     return rows[0] && toRecord(rows[0]);
   }
 
-  async bumpRestartCount(id: string, from: ContainerState[]): Promise<ContainerRecord | undefined> {
+  /** A restarting container's restart called off: exited, as its last exit left it. */
+  async cancelRestart(id: string, from: ContainerState[]): Promise<ContainerRecord | undefined> {
     const rows = await this.sql.rows<Row>(
-      'UPDATE containers SET restart_count = restart_count + 1 WHERE id = $1 AND state = ANY($2) RETURNING *',
+      `UPDATE containers SET state = 'exited', manually_stopped = true WHERE id = $1 AND state = ANY($2) RETURNING *`,
       [id, from],
     );
     return rows[0] && toRecord(rows[0]);
+  }
+
+  /** A client stopped or killed it (or started it again: false). */
+  async setManuallyStopped(id: string, stopped: boolean): Promise<void> {
+    await this.sql.count('UPDATE containers SET manually_stopped = $2 WHERE id = $1', [id, stopped]);
+  }
+
+  /** A probe's result: the health check's state as it now is (only while the process runs). */
+  async setHealth(id: string, health: HealthState): Promise<boolean> {
+    const n = await this.sql.count(
+      `UPDATE containers SET health = $2 WHERE id = $1 AND state IN ('running', 'paused')`,
+      [id, JSON.stringify(health)],
+    );
+    return n === 1;
   }
 
   /** pause / unpause: only the state changes. */

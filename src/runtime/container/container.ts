@@ -2,7 +2,35 @@ import type { EndpointRequest } from '../../network';
 import type { ContainerSpec } from '../../policy';
 import type { ResolvedVolumeMount } from '../../volumes';
 
-export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'dead';
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead';
+
+/** Docker's HealthConfig (durations in nanoseconds, as the Engine API has them). */
+export interface HealthcheckConfig {
+  /** `["NONE"]`, `["CMD", arg…]` or `["CMD-SHELL", command]`. */
+  test: string[];
+  interval?: number;
+  timeout?: number;
+  startPeriod?: number;
+  startInterval?: number;
+  retries?: number;
+}
+
+/** One probe's result as inspect shows it (State.Health.Log). */
+export interface HealthResult {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+/** State.Health as Docker's inspect shows it. */
+export interface HealthState {
+  Status: HealthStatus;
+  FailingStreak: number;
+  Log: HealthResult[];
+}
 
 /** How to run it, beyond what policy judges: Docker's run options that carry no privilege. */
 export interface ContainerOptions {
@@ -21,6 +49,8 @@ export interface ContainerOptions {
   imageAsGiven?: string;
   /** The volumes it mounts, resolved at create (named, anonymous, the image's `VOLUME`s). */
   volumeMounts?: ResolvedVolumeMount[];
+  /** The health check: the request's merged over the image's HEALTHCHECK at create. */
+  healthcheck?: HealthcheckConfig;
 }
 
 export interface ContainerRecord {
@@ -39,7 +69,11 @@ export interface ContainerRecord {
   exitCode?: number;
   oomKilled: boolean;
   error?: string;
+  /** Restarts by the restart policy since the last start by a client (Docker's RestartCount). */
   restartCount: number;
+  /** A client stopped or killed it: `unless-stopped` leaves it down, also when Warden starts. */
+  manuallyStopped: boolean;
+  health?: HealthState;
   createdBy: string;
   /** The team that owns it (null: its creator alone); see platform/scope. */
   team: string | null;

@@ -10,6 +10,7 @@ import { ContainerInspector } from './container-inspector';
 import { ContainerService } from './container.service';
 import { ExecService } from '../lifecycle/exec';
 import { NetworkConnectVerb } from '../lifecycle/network-connect';
+import { healthcheckFromInput, healthcheckInputSchema } from '../health/healthcheck-input';
 
 const containerName = z
   .string()
@@ -67,6 +68,7 @@ const createBody = launchRequestSchema.extend({
     .min(1)
     .optional()
     .describe("the team to own it, one of the caller's; default its first team (see docs/security.md)"),
+  healthcheck: healthcheckInputSchema.optional(),
 });
 
 /**
@@ -87,6 +89,7 @@ const createEdge = z.looseObject(
     endpoints: endpointsSchema.optional(),
     team: createBody.shape.team,
     volumesFrom: createBody.shape.volumesFrom,
+    healthcheck: healthcheckInputSchema.optional(),
   },
   { error: 'must be a JSON object' },
 );
@@ -99,7 +102,7 @@ const listQuery = z.object({
   all: z.stringbool().optional().describe('include containers that are not running'),
   label: text(1024).optional().describe('key or key=value'),
   name: text(128).optional(),
-  state: z.enum(['created', 'running', 'paused', 'exited', 'dead']).optional(),
+  state: z.enum(['created', 'running', 'paused', 'restarting', 'exited', 'dead']).optional(),
 });
 
 const stopQuery = z.object({
@@ -159,8 +162,18 @@ export class ContainersController {
     @CurrentCaller() caller: Caller,
     @Body(new ZodPipe(createEdge)) body: Record<string, unknown>,
   ) {
-    const { name, autoRemove, openStdin, tty, hostname, endpoints, volumesFrom, team, ...launch } =
-      body as z.infer<typeof createBody>;
+    const {
+      name,
+      autoRemove,
+      openStdin,
+      tty,
+      hostname,
+      endpoints,
+      volumesFrom,
+      team,
+      healthcheck,
+      ...launch
+    } = body as z.infer<typeof createBody>;
     const c = await this.containers.create(caller, {
       name,
       team,
@@ -170,6 +183,7 @@ export class ContainersController {
       hostname,
       endpoints,
       volumesFrom,
+      healthcheck: healthcheck && healthcheckFromInput(healthcheck),
       launch,
     });
     return this.inspector.view(c);

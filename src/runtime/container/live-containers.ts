@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { RestartPolicy } from '../../policy';
 import type { CgroupHandle } from '../cgroups';
 import type { ExitStatus, LaunchedProcess } from '../shim/launch-shim';
 import type { ContainerLog } from './container-log';
@@ -12,7 +13,12 @@ export interface LiveContainer {
   log: ContainerLog;
   /** Resolves once the exit is recorded (state, audit, cgroup gone). */
   finished: Promise<ExitStatus>;
+  /** A client (or Warden stopping) ends it: its restart policy does not start it again. */
   stopping: boolean;
+  /** A restart policy set by `docker update` while it ran (null: none); absent = as its row. */
+  restartPolicy?: RestartPolicy | null;
+  /** When its process started (ms since the epoch): how long a run lasted sets the backoff. */
+  startedAtMs?: number;
   /** The process has ended and its exit is being recorded (the row may still say running). */
   exiting?: boolean;
   /** Adopted from a previous Warden: closes the connection to its shim's control socket. */

@@ -27,6 +27,9 @@ import { WritableLayers } from './writable-layers';
 import { ExitRecorder } from '../lifecycle/exit';
 import { killCgroup, openPidfd } from '../lifecycle/process-signals';
 import { fromStates } from '../lifecycle/transitions';
+import { RestartScheduler } from '../lifecycle/restart-scheduler';
+import { startsWithWarden } from '../lifecycle/restart-policy';
+import { HealthMonitor } from '../health/health-monitor';
 
 /** Containers reconciled at once: each is a few file reads, a connect and a cgroup open. */
 const CONCURRENCY = 32;
@@ -53,6 +56,14 @@ const KILLED_AT_START =
  * With live restore off (WARDEN_LIVE_RESTORE=false) a running one is killed instead of
  * adopted, and its exit recorded with why.
  *
+ * A paused container is reconciled the same way, and an adopted one stays paused (its cgroup
+ * is still frozen). Adopted running containers get their health checks again.
+ *
+ * Then the restart policies (Docker's daemon start): a stopped container whose policy keeps
+ * it up comes back — `always`, `unless-stopped` unless a client stopped it, `on-failure` after
+ * a failed exit with retries left — and so does one that was `restarting` when the previous
+ * Warden ended (lifecycle/restart-policy.ts).
+ *
  * Then one `service.down` event spans the time nobody watched the node (from the previous
  * Warden's last heartbeat to now). Last, nothing of ours may remain that no container owns:
  * container dirs without a row, and cgroups of ours that no running container has.
@@ -76,6 +87,8 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(SYSCALLS) private readonly sys: Syscalls,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
     private readonly layers: WritableLayers,
+    private readonly restarts: RestartScheduler,
+    private readonly health: HealthMonitor,
   ) {
     this.heartbeat = new Heartbeat(config.dataDir);
   }
@@ -89,7 +102,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     const ours = new Set(fs.existsSync(dir) ? fs.readdirSync(dir) : []);
     const began = performance.now();
     const outcomes: Record<Outcome, string[]> = { adopted: [], exited: [], dead: [] };
-    const running = (await this.repo.listOnNode(node, ['running'])).filter((c) => {
+    const running = (await this.repo.listOnNode(node, ['running', 'paused'])).filter((c) => {
       if (ours.has(c.id)) return true;
       this.log.warn(
         `container ${c.name} (${c.id.slice(0, 12)}) runs on node ${node} but not from ${dir}: left alone`,
@@ -126,6 +139,22 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     await this.removeLeftovers(dir, ours);
     // What no running container uses is left unmounted, as a clean stop leaves it.
     await this.layers.releaseIdle(this.config.dataDir, new Set(this.live.all().map((e) => e.id)));
+    // Not awaited: the API answers while they start (each under its lock, as any start).
+    void this.startByPolicy(node, ours);
+  }
+
+  /** Stopped containers their restart policy keeps up, started as Warden starts. */
+  private async startByPolicy(node: string, ours: Set<string>): Promise<void> {
+    try {
+      const stopped = await this.repo.listOnNode(node, ['exited', 'restarting']);
+      for (const c of stopped) {
+        if (!ours.has(c.id) || this.restarts.pending(c.id)) continue;
+        if (c.state === 'restarting' || startsWithWarden(c.spec.restartPolicy, c))
+          this.restarts.schedule(c.id, 0);
+      }
+    } catch (err) {
+      this.log.error(`restart policies at start: ${(err as Error).message}`);
+    }
   }
 
   onApplicationShutdown(): void {
@@ -182,6 +211,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
         cgroup: (await this.cgroups.open(c.id)) ?? undefined,
         log: new ContainerLog(files.log, logSize(files.log)),
         process: adoptedProcess({ pid: c.pid ?? 0, shimPid: c.shimPid ?? 0 }, Promise.resolve(status)),
+        stopping: false,
       },
       status,
       undefined,
@@ -211,6 +241,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
       cgroup,
       log: new ContainerLog(files.log, logSize(files.log)),
       stopping: false,
+      startedAtMs: c.startedAt ? Date.parse(c.startedAt) : undefined,
       finished: undefined as unknown as Promise<ExitStatus>,
       detach: shim.close,
     };
@@ -225,6 +256,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
       (err: Error) => this.exits.onExit(c, exiting(), { exitCode: 255, signal: null }, err.message),
     );
     this.live.set(entry);
+    if (c.state === 'running' && !error) this.health.begin(c);
     return entry;
   }
 

@@ -74,6 +74,7 @@ export class StoreImageProvider extends ImageProvider {
         user: c.User || undefined,
         labels: c.Labels ?? {},
         volumes: c.Volumes ?? [],
+        ...(c.Healthcheck ? { healthcheck: c.Healthcheck } : {}),
       },
     };
     this.cache.set(prepared, generation);

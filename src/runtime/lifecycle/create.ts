@@ -15,13 +15,19 @@ import { NetworkAttacher } from '../../network';
 import { hostnameOf, networked, networkOf } from '../container/run-config';
 import { ContainerVolumes } from '../container/container-volumes';
 import { WritableLayers } from '../container/writable-layers';
+import { formatRestartPolicy } from '../../policy';
+import type { ImageHealthcheck } from '../../images';
+import type { HealthcheckConfig } from '../container/container';
+import { initialHealth, mergeHealthcheck } from '../health/healthcheck';
 
-export interface CreateRequest extends Partial<Omit<ContainerOptions, 'volumeMounts'>> {
+export interface CreateRequest extends Partial<Omit<ContainerOptions, 'volumeMounts' | 'healthcheck'>> {
   name?: string;
   /** `--volumes-from`: `container[:ro|rw]`, whose mounts are added before the policy decides. */
   volumesFrom?: string[];
   /** The team to own it (REST `team`; the Docker API's `warden.team` label): see platform/scope. */
   team?: string;
+  /** The request's health check (`--health-*`), merged over the image's HEALTHCHECK. */
+  healthcheck?: HealthcheckConfig;
   /** Everything else is the launch request the policy judges (image, cmd, env, caps, …). */
   launch: Record<string, unknown>;
 }
@@ -68,6 +74,11 @@ export class ContainerCreator {
         reasons: decision.reasons,
       });
     }
+    if (req.autoRemove && spec.restartPolicy)
+      throw new WardenError(
+        'VALIDATION_FAILED',
+        `can't create 'AutoRemove' container with restart policy: --rm and --restart ${formatRestartPolicy(spec.restartPolicy)} exclude each other`,
+      );
     if (spec.privileged)
       throw new WardenError(
         'CONTAINER_COMMAND_INVALID',
@@ -99,6 +110,7 @@ export class ContainerCreator {
       );
     const image = await this.images.prepare(spec.image, caller);
     const volumeMounts = await this.volumes.resolve(caller, spec, image, team);
+    const healthcheck = mergeHealthcheck(req.healthcheck, imageHealthcheck(image.config.healthcheck));
     const id = randomBytes(32).toString('hex');
     const name = req.name?.replace(/^\//, '') ?? `warden_${id.slice(0, 8)}`;
     const record: ContainerRecord = {
@@ -117,12 +129,15 @@ export class ContainerCreator {
         ...(Object.keys(endpoints).length ? { endpoints } : {}),
         ...(typeof req.launch.image === 'string' ? { imageAsGiven: req.launch.image } : {}),
         ...(volumeMounts.length ? { volumeMounts } : {}),
+        ...(healthcheck ? { healthcheck } : {}),
       },
       policyVersion: decision.policyVersion ?? undefined,
       state: 'created',
       node: this.config.runtime.node,
       oomKilled: false,
       restartCount: 0,
+      manuallyStopped: false,
+      ...(healthcheck ? { health: initialHealth() } : {}),
       createdBy: caller.principal.id,
       team,
       createdAt: new Date().toISOString(),
@@ -207,4 +222,17 @@ function teamLabel(launch: Record<string, unknown>): string | undefined {
   const labels = launch.labels as Record<string, unknown> | undefined;
   const team = labels?.[TEAM_LABEL];
   return typeof team === 'string' ? team : undefined;
+}
+
+/** The image config's HealthConfig in the container's terms. */
+function imageHealthcheck(h: ImageHealthcheck | undefined): HealthcheckConfig | undefined {
+  if (!h) return undefined;
+  return {
+    test: h.Test,
+    interval: h.Interval,
+    timeout: h.Timeout,
+    startPeriod: h.StartPeriod,
+    startInterval: h.StartInterval,
+    retries: h.Retries,
+  };
 }

@@ -13,12 +13,17 @@ import { ContainerRepository } from '../container/container.repository';
 import { LiveContainers, type LiveContainer } from '../container/live-containers';
 import { SYSCALLS } from '../container/runtime.tokens';
 import { usageSample } from '../container/usage-sampler';
+import { formatRestartPolicy } from '../../policy';
+import { HealthMonitor } from '../health/health-monitor';
+import { RestartScheduler } from './restart-scheduler';
+import type { RestartDecision } from './restart-policy';
 import { fromStates } from './transitions';
 
 /**
- * The `exit` transition (running → exited): not a verb a client sends but the shim's EXIT.
- * It takes no lock — stop, kill and remove --force wait for it while holding theirs — and
- * its write is guarded like every other (`WHERE state = 'running'`).
+ * The `exit` transition (running | paused → exited, or restarting when its restart policy
+ * starts it again): not a verb a client sends but the shim's EXIT. It takes no lock — stop,
+ * kill and remove --force wait for it while holding theirs — and its write is guarded like
+ * every other (`WHERE state = ANY('{running,paused}')`).
  */
 @Injectable()
 export class ExitRecorder {
@@ -36,6 +41,8 @@ export class ExitRecorder {
     private readonly network: NetworkAttacher,
     @Inject(SYSCALLS) private readonly sys: Syscalls,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+    private readonly restarts: RestartScheduler,
+    private readonly health: HealthMonitor,
   ) {}
 
   /**
@@ -45,15 +52,17 @@ export class ExitRecorder {
    */
   async onExit(
     c: ContainerRecord,
-    entry: Pick<LiveContainer, 'pidfd' | 'log' | 'process'> & {
+    entry: Pick<LiveContainer, 'pidfd' | 'log' | 'process' | 'stopping' | 'startedAtMs' | 'restartPolicy'> & {
       cgroup?: CgroupHandle;
-      recorded?: Promise<unknown>;
+      /** The start's writes; the first is the row as the start left it. */
+      recorded?: Promise<readonly [ContainerRecord | undefined, ...unknown[]]>;
     },
     status: ExitStatus,
     error?: string,
     /** From the shim's exit file: when it ended, and what its cgroup said then. */
     known: { finishedAt?: string; oomKilled?: boolean; usage?: Record<string, unknown> } = {},
   ): Promise<ExitStatus> {
+    this.health.end(c.id);
     if (this.detached) {
       // Recorded by the next start, from the shim's exit file; the cgroup stays for it to read.
       entry.log.close();
@@ -82,7 +91,11 @@ export class ExitRecorder {
       /* already closed */
     }
     // A short command can exit before its start is recorded: the row never goes exited → running.
-    await entry.recorded?.catch(() => undefined);
+    // The row as this run began (its restart count, reset by a client's start).
+    c = (await entry.recorded?.catch(() => undefined))?.[0] ?? c;
+    // `docker update --restart` while it ran: the policy now in force.
+    if (entry.restartPolicy !== undefined)
+      c = { ...c, spec: { ...c.spec, restartPolicy: entry.restartPolicy ?? undefined } };
     // Independent writes (row, audit queue, usage queue), sent first so that the cgroup's
     // removal and the log's last lines overlap their round trips; all of it is done before
     // waiters are woken.
@@ -93,7 +106,14 @@ export class ExitRecorder {
       this.log.warn(`container ${c.id}: exit not recorded yet, retrying: ${(err as Error).message}`);
     // The chain hashes the time as stored (ms): the shim's ns would not verify.
     const at = known.finishedAt ? new Date(known.finishedAt).toISOString() : undefined;
-    const died = diedEvent(c, status, oomKilled, error, usage, at);
+    const endedMs = at ? Date.parse(at) : Date.now();
+    const startedMs = entry.startedAtMs ?? (c.startedAt ? Date.parse(c.startedAt) : endedMs);
+    const restart = this.restarts.decide(c, {
+      exitCode: status.exitCode,
+      ranMs: endedMs - startedMs,
+      stoppedOnPurpose: entry.stopping,
+    });
+    const died = diedEvent(c, status, oomKilled, error, usage, at, restartPayload(c, restart));
     const recorded = Promise.all([
       untilAvailable(
         () =>
@@ -101,6 +121,7 @@ export class ExitRecorder {
             c.id,
             { exitCode: status.exitCode, oomKilled, error, finishedAt: known.finishedAt },
             fromStates('exit'),
+            restart.restart ? 'restarting' : 'exited',
           ),
         retrying,
       ),
@@ -124,15 +145,18 @@ export class ExitRecorder {
     ]);
     await Promise.race([entry.log.whenDrained(), new Promise((r) => setTimeout(r, 1000))]);
     entry.log.close();
+    let restarting = false;
     try {
-      await recorded;
+      restarting = (await recorded)[0]?.state === 'restarting';
     } finally {
       // Only now: while the row may still say running, the process stays watched here, so a
       // verb that finds it running also finds its entry (and waits for this exit).
       this.live.delete(c.id);
+      // Docker's waiters learn of every exit, also one its restart policy follows.
       this.live.notify(c.id, 'exited', { exitCode: status.exitCode, oomKilled });
+      if (restarting) this.restarts.schedule(c.id, restart.delayMs);
       // `c` is the record as it was at start: the removal's waiters need this exit's code.
-      if (c.options.autoRemove)
+      else if (c.options.autoRemove)
         void this.autoRemove({ ...c, state: 'exited', exitCode: status.exitCode, oomKilled }).catch((err) =>
           this.log.error(`container ${c.id}: auto-remove failed: ${(err as Error).message}`),
         );
@@ -156,6 +180,19 @@ export class ExitRecorder {
   ): Promise<void> {
     return this.audit.enqueue(diedEvent(c, status, oomKilled, error, usage, undefined, extra));
   }
+}
+
+/** What the died event says of the restart policy's decision (nothing without a policy). */
+function restartPayload(c: ContainerRecord, d: RestartDecision): Record<string, unknown> {
+  if (!c.spec.restartPolicy) return {};
+  return {
+    restart: {
+      policy: formatRestartPolicy(c.spec.restartPolicy),
+      restarting: d.restart,
+      reason: d.reason,
+      ...(d.restart ? { restartCount: c.restartCount + 1, delayMs: d.delayMs } : {}),
+    },
+  };
 }
 
 function diedEvent(

@@ -10,7 +10,9 @@ import { ContainerLocks } from './container-locks';
 import { ContainerRefs } from './container-refs';
 import { killCgroup, signalPid } from './process-signals';
 import { PauseVerb } from './pause';
+import { RestartScheduler } from './restart-scheduler';
 import { checkTransition, stateConflict, type Verb } from './transitions';
+import { ContainerRepository } from '../container/container.repository';
 
 /**
  * The process this Warden watches for a running container. A row that says running without
@@ -34,7 +36,9 @@ export async function killRunning(live: LiveContainers, c: ContainerRecord, verb
  * kill: running → running (the signal delivered to PID 1, which decides), or for SIGKILL
  * running → exited: every process in the cgroup is killed (a forking child cannot outlive
  * its init) and the answer waits until the process is gone and its exit recorded, as
- * Docker's does — an inspect after it never says running.
+ * Docker's does — an inspect after it never says running. As Docker's: any kill is a manual
+ * stop for `unless-stopped`, SIGKILL and SIGTERM end the run for every restart policy, and a
+ * restarting container's pending restart is called off.
  */
 @Injectable()
 export class KillVerb {
@@ -45,17 +49,27 @@ export class KillVerb {
     private readonly audit: AuditService,
     @Inject(SYSCALLS) private readonly sys: Syscalls,
     private readonly pauses: PauseVerb,
+    private readonly restarts: RestartScheduler,
+    private readonly repo: ContainerRepository,
   ) {}
 
   async kill(caller: Caller, ref: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     await this.locks.run(seen.id, async (waited) => {
-      const c = await this.pauses.thawIfPaused(
-        await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live),
-      );
+      const found = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
+      if (found.state === 'restarting') {
+        await this.restarts.cancelLocked(caller, found, 'container.kill', { signal });
+        return;
+      }
+      const c = await this.pauses.thawIfPaused(found);
       checkTransition(c, 'kill');
+      await this.repo.setManuallyStopped(c.id, true);
       if (signal === 'SIGKILL') await killRunning(this.live, c, 'kill');
-      else signalPid(this.sys, liveEntry(this.live, c, 'kill').pidfd, signal);
+      else {
+        const entry = liveEntry(this.live, c, 'kill');
+        if (signal === 'SIGTERM') entry.stopping = true;
+        signalPid(this.sys, entry.pidfd, signal);
+      }
       await this.audit.record({
         type: 'api.call',
         principal: caller.principal.id,

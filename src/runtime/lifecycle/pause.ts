@@ -10,12 +10,14 @@ import { ContainerLocks } from './container-locks';
 import { ContainerRefs } from './container-refs';
 import { liveEntry } from './kill';
 import { checkTransition, fromStates, stateConflict } from './transitions';
+import { HealthMonitor } from '../health/health-monitor';
 
 /**
  * pause: running → paused, every process of the container stopped by its cgroup's freezer
  * (v1 `freezer.state`, v2 `cgroup.freeze`), which the processes cannot notice or refuse;
  * unpause: paused → running. The freeze comes first and the guarded write after; a write
- * that finds the row changed thaws again.
+ * that finds the row changed thaws again. Health checks stop while it is paused (a probe
+ * could not run) and begin again when it runs.
  */
 @Injectable()
 export class PauseVerb {
@@ -25,6 +27,7 @@ export class PauseVerb {
     private readonly repo: ContainerRepository,
     private readonly live: LiveContainers,
     private readonly audit: AuditService,
+    private readonly health: HealthMonitor,
   ) {}
 
   async pause(caller: Caller, ref: string): Promise<ContainerRecord> {
@@ -43,6 +46,7 @@ export class PauseVerb {
         await cgroup.thaw().catch(() => undefined);
         throw await this.refs.conflict(c, (now) => stateConflict(now, 'pause'));
       }
+      this.health.end(c.id);
       await this.record(caller, 'container.paused', paused);
       return paused;
     });
@@ -70,6 +74,7 @@ export class PauseVerb {
     await liveEntry(this.live, c, 'unpause').cgroup.thaw();
     const running = await this.repo.setState(c.id, 'running', fromStates('unpause'));
     if (!running) throw await this.refs.conflict(c, (now) => stateConflict(now, 'unpause'));
+    this.health.begin(running);
     return running;
   }
 

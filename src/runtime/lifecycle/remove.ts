@@ -15,9 +15,9 @@ import { ContainerRefs } from './container-refs';
 import { ExitRecorder } from './exit';
 import { killRunning } from './kill';
 import { PauseVerb } from './pause';
+import { SYSTEM_CALLER } from './system-caller';
+import { RestartScheduler } from './restart-scheduler';
 import { fromStates, stateConflict } from './transitions';
-
-const SYSTEM: Caller = { principal: { id: 'system', role: 'admin', teams: [] }, source: { via: 'system' } };
 
 /**
  * remove: created | exited | dead → gone; running only with force, which SIGKILLs the cgroup
@@ -41,6 +41,7 @@ export class RemoveVerb {
     private readonly layers: WritableLayers,
     exits: ExitRecorder,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+    private readonly restarts: RestartScheduler,
   ) {
     exits.autoRemove = (c) => this.autoRemove(c);
   }
@@ -54,6 +55,11 @@ export class RemoveVerb {
     const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     await this.locks.run(seen.id, async (waited) => {
       let c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
+      if (c.state === 'restarting') {
+        if (!opts.force)
+          throw stateConflict(c, 'remove', 'stop the container before removing it, or force-remove');
+        c = await this.restarts.cancelLocked(caller, c, 'container.kill', { signal: 'SIGKILL' });
+      }
       if (c.state === 'paused' && opts.force) c = await this.pauses.thawIfPaused(c);
       if (c.state === 'running' || c.state === 'paused') {
         if (!opts.force) throw stateConflict(c, 'remove', 'stop it first or force-remove');
@@ -69,6 +75,7 @@ export class RemoveVerb {
     const gone = await this.repo.deleteFrom(c.id, fromStates('remove'));
     if (!gone) throw await this.refs.conflict(c, (now) => stateConflict(now, 'remove'));
     await this.launcher.discard(c.id); // a created container's prepared start
+    this.restarts.forget(c.id);
     try {
       await this.layers.remove(new ContainerFiles(this.config.dataDir, c.id));
     } catch (err) {
@@ -101,7 +108,7 @@ export class RemoveVerb {
       const c = await this.repo.get(exited.id);
       if (!c || c.state === 'running') return; // removed already, or started again
       // Docker's --rm takes the anonymous volumes with the container.
-      await this.removeLocked(SYSTEM, { ...c, exitCode: exited.exitCode }, true);
+      await this.removeLocked(SYSTEM_CALLER, { ...c, exitCode: exited.exitCode }, true);
     });
   }
 }

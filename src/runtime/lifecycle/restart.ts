@@ -1,25 +1,32 @@
 import { Injectable } from '@nestjs/common';
+import { AuditService } from '../../audit';
 import type { Caller } from '../../platform/http';
 import { scopeOf } from '../../platform/scope';
-import type { ContainerRecord } from '../container/container';
-import { ContainerRepository } from '../container/container.repository';
+import { auditContainer, type ContainerRecord } from '../container/container';
 import { LiveContainers } from '../container/live-containers';
 import { ContainerLocks } from './container-locks';
 import { ContainerRefs } from './container-refs';
 import { StartVerb } from './start';
 import { StopVerb } from './stop';
-import { checkTransition, fromStates, stateConflict } from './transitions';
+import { RestartScheduler } from './restart-scheduler';
+import { allows, checkTransition, stateConflict } from './transitions';
 
-/** restart: created | running | exited → running: stop (if running) and start, under one lock. */
+/**
+ * restart: created | running | exited | restarting → running: stop (if running) or call off
+ * the policy's pending restart, and start, under one lock. As Docker's, a client's restart is
+ * a client's start: the count of the policy's restarts begins again (RestartCount 0), and the
+ * trail gets Docker's `restart` event after the start.
+ */
 @Injectable()
 export class RestartVerb {
   constructor(
     private readonly refs: ContainerRefs,
     private readonly locks: ContainerLocks,
-    private readonly repo: ContainerRepository,
     private readonly live: LiveContainers,
     private readonly stopVerb: StopVerb,
     private readonly startVerb: StartVerb,
+    private readonly restarts: RestartScheduler,
+    private readonly audit: AuditService,
   ) {}
 
   async restart(caller: Caller, ref: string, timeoutSec?: number): Promise<ContainerRecord> {
@@ -28,9 +35,17 @@ export class RestartVerb {
       let c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
       checkTransition(c, 'restart');
       if (c.state === 'running') c = await this.stopVerb.stopLocked(caller, c, timeoutSec);
-      const bumped = await this.repo.bumpRestartCount(c.id, fromStates('start'));
-      if (!bumped) throw await this.refs.conflict(c, (now) => stateConflict(now, 'restart'));
-      return this.startVerb.startLocked(caller, bumped);
+      else if (c.state === 'restarting') c = await this.restarts.cancelLocked(caller, c, 'container.stop');
+      if (!allows('start', c.state)) throw stateConflict(c, 'restart');
+      const started = await this.startVerb.startLocked(caller, c);
+      await this.audit.record({
+        type: 'api.call',
+        principal: caller.principal.id,
+        source: caller.source,
+        subject: c.id,
+        payload: { ...auditContainer(c), action: 'container.restart', timeoutSec: timeoutSec ?? null },
+      });
+      return started;
     });
   }
 }

@@ -19,13 +19,18 @@ import { ContainerRefs } from './container-refs';
 import { ExitRecorder } from './exit';
 import { killCgroup, openPidfd } from './process-signals';
 import { RemoveVerb } from './remove';
+import { RestartScheduler } from './restart-scheduler';
+import { SYSTEM_CALLER } from './system-caller';
 import { checkTransition, fromStates, stateConflict } from './transitions';
+import { formatRestartPolicy } from '../../policy';
+import { HealthMonitor } from '../health/health-monitor';
 
 /**
  * start: created | exited → running. The container's cgroup with its limits → the shim
  * (namespaces, rootfs, caps) placed in the cgroup before anything runs → recorded running
  * (guarded) → watched until exit (ExitRecorder). A start that fails records the exit (127/126
- * for a command that cannot run, as Docker) and answers why.
+ * for a command that cannot run, as Docker) and answers why. The restart policy starts a
+ * `restarting` container through the same steps (`by: 'policy'`), without resetting its count.
  */
 @Injectable()
 export class StartVerb {
@@ -40,7 +45,11 @@ export class StartVerb {
     private readonly audit: AuditService,
     @Inject(SYSCALLS) private readonly sys: Syscalls,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
-  ) {}
+    private readonly restarts: RestartScheduler,
+    private readonly health: HealthMonitor,
+  ) {
+    restarts.starter = (c) => this.startLocked(SYSTEM_CALLER, c, 'policy');
+  }
 
   /** Attachers (docker attach) subscribe with LiveContainers.onStarted before calling this. */
   async start(caller: Caller, ref: string): Promise<ContainerRecord> {
@@ -57,8 +66,14 @@ export class StartVerb {
   }
 
   /** The transition itself; the caller holds the container's lock. */
-  async startLocked(caller: Caller, c: ContainerRecord): Promise<ContainerRecord> {
-    checkTransition(c, 'start');
+  async startLocked(
+    caller: Caller,
+    c: ContainerRecord,
+    by: 'client' | 'policy' = 'client',
+  ): Promise<ContainerRecord> {
+    const verb = by === 'policy' ? 'policy' : 'start';
+    checkTransition(c, verb);
+    if (by === 'client') this.restarts.reset(c.id);
     // The previous run's exit may still be cleaning up (its cgroup goes after its row says
     // exited): the new run's cgroup has the same name.
     await this.live.get(c.id)?.finished.catch(() => undefined);
@@ -66,7 +81,7 @@ export class StartVerb {
     const logPath = new ContainerFiles(this.config.dataDir, c.id).log;
     const logStart = logSize(logPath); // this run's output (written by its shim) begins here
     const launch = await this.launcher.launch(c, caller);
-    if ('failed' in launch) return this.failed(caller, c, launch.failed);
+    if ('failed' in launch) return this.failed(caller, c, launch.failed, verb);
     const { cgroup, launched } = launch;
     const log = new ContainerLog(logPath, logStart);
     const entry = {
@@ -76,17 +91,31 @@ export class StartVerb {
       cgroup,
       log,
       stopping: false,
+      startedAtMs: Date.now(),
       finished: undefined as unknown as Promise<ExitStatus>,
       // A short command can exit before these land: the exit waits for them, so the row never
       // goes exited → running and the trail never has 'died' before 'started'.
       recorded: Promise.all([
-        this.repo.markRunning(c.id, launched.pid, launched.shimPid, fromStates('start')),
+        this.repo.markRunning(c.id, launched.pid, launched.shimPid, fromStates(verb), by === 'client'),
         this.audit.record({
           type: 'container.started',
           principal: caller.principal.id,
           source: caller.source,
           subject: c.id,
-          payload: { ...auditContainer(c), pid: launched.pid, limits: cgroupLimits(c.spec) },
+          payload: {
+            ...auditContainer(c),
+            pid: launched.pid,
+            limits: cgroupLimits(c.spec),
+            // Each restart by the policy is this event, with the count it reached.
+            ...(by === 'policy'
+              ? {
+                  restart: {
+                    policy: formatRestartPolicy(c.spec.restartPolicy),
+                    restartCount: c.restartCount,
+                  },
+                }
+              : {}),
+          },
         }),
       ]),
     };
@@ -109,7 +138,10 @@ export class StartVerb {
       await killCgroup(cgroup, 'SIGKILL').catch(() => undefined);
       throw err;
     }
-    if (running) return running;
+    if (running) {
+      this.health.begin(running, entry.startedAtMs);
+      return running;
+    }
     // The guard did not hold: the row changed where this process's lock does not reach
     // (another Warden on the database). What was started must not outlive the answer.
     entry.stopping = true;
@@ -118,7 +150,12 @@ export class StartVerb {
     throw await this.refs.conflict(c, (now) => stateConflict(now, 'start'));
   }
 
-  private async failed(caller: Caller, c: ContainerRecord, err: unknown): Promise<never> {
+  private async failed(
+    caller: Caller,
+    c: ContainerRecord,
+    err: unknown,
+    verb: 'start' | 'policy',
+  ): Promise<never> {
     const shimErr = err instanceof ShimError ? err : undefined;
     // Docker's exit codes for a command that cannot run: 127 not found, 126 not executable.
     const exitCode = shimErr?.step.startsWith('exec') ? (shimErr.code === 'ENOENT' ? 127 : 126) : 128;
@@ -126,7 +163,7 @@ export class StartVerb {
     const marked = await this.repo.markExited(
       c.id,
       { exitCode, oomKilled: false, error: message },
-      fromStates('start'),
+      fromStates(verb),
     );
     if (marked) {
       await this.exits.recordDied(c, { exitCode, signal: null }, false, message);

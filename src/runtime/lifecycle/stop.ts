@@ -13,12 +13,15 @@ import { ContainerRefs } from './container-refs';
 import { liveEntry } from './kill';
 import { killCgroup, signalPid } from './process-signals';
 import { PauseVerb } from './pause';
+import { RestartScheduler } from './restart-scheduler';
 import { checkTransition } from './transitions';
 
 /**
  * stop: running → exited. SIGTERM (or the container's stop signal) to PID 1, then SIGKILL to
  * the whole cgroup after the grace period (Docker's default 10 s); answers once the exit is
- * recorded. Already stopped: 304, as Docker.
+ * recorded. Already stopped: 304, as Docker. A restarting container's pending restart is called
+ * off (→ exited). The stop is remembered: its restart policy does not start it again (an
+ * `unless-stopped` one not even when Warden starts).
  */
 @Injectable()
 export class StopVerb {
@@ -31,6 +34,7 @@ export class StopVerb {
     @Inject(SYSCALLS) private readonly sys: Syscalls,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
     private readonly pauses: PauseVerb,
+    private readonly restarts: RestartScheduler,
   ) {}
 
   async stop(
@@ -57,10 +61,12 @@ export class StopVerb {
     timeoutSec?: number,
     signal: NodeJS.Signals = 'SIGTERM',
   ): Promise<ContainerRecord> {
+    if (c.state === 'restarting') return this.restarts.cancelLocked(caller, c, 'container.stop', { signal });
     c = await this.pauses.thawIfPaused(c);
     checkTransition(c, 'stop');
     const entry = liveEntry(this.live, c, 'stop');
     entry.stopping = true;
+    await this.repo.setManuallyStopped(c.id, true);
     const grace = (timeoutSec ?? this.config.runtime.stopTimeoutSec) * 1000;
     signalPid(this.sys, entry.pidfd, signal);
     const timer = setTimeout(() => void killCgroup(entry.cgroup, 'SIGKILL').catch(() => undefined), grace);

@@ -34,9 +34,20 @@ describe('transition table', () => {
 
   it('every guarded write gets exactly the states its check allows', () => {
     for (const verb of Object.keys(TRANSITIONS) as Verb[])
-      for (const s of ['created', 'running', 'exited', 'dead'] as ContainerState[])
+      for (const s of ['created', 'running', 'paused', 'restarting', 'exited', 'dead'] as ContainerState[])
         expect(allows(verb, s)).toBe(fromStates(verb).includes(s));
-    expect(fromStates('exit')).toEqual(['running']);
+    // An exit while paused is recorded too (a v2 freezer lets SIGKILL through; the OOM killer).
+    expect(fromStates('exit')).toEqual(['running', 'paused']);
+  });
+
+  it('a restarting container: start is 304 (Docker counts it running), the policy and restart start it', () => {
+    expect(outcome('start', 'restarting')).toBe('CONTAINER_NOT_MODIFIED');
+    expect(outcome('restart', 'restarting')).toBe('ok');
+    expect(outcome('policy', 'restarting')).toBe('ok');
+    expect(outcome('policy', 'running')).toBe('CONTAINER_STATE_CONFLICT');
+    expect(outcome('cancel', 'restarting')).toBe('ok');
+    expect(outcome('exec', 'restarting')).toBe('CONTAINER_STATE_CONFLICT');
+    expect(outcome('pause', 'restarting')).toBe('CONTAINER_STATE_CONFLICT');
   });
 });
 

@@ -8,26 +8,36 @@ import type { ContainerRecord, ContainerState } from '../container/container';
  * another request, another Warden on the same database, the process's own exit — answers
  * 409 with the state it found, never 500.
  *
- *   verb      from                         to                         otherwise
- *   --------  ---------------------------  -------------------------  --------------------------
- *   create    (nothing)                    created                    409 name in use
- *   start     created, exited              running (failed: exited)   running: 304 (Docker's)
- *   stop      running                      exited, when recorded      created, exited: 304
- *   kill      running                      running; SIGKILL: exited   409
- *   restart   created, running, exited     running                    409
- *   remove    created, exited, dead        (row deleted, files gone)  running: 409 unless force,
- *             running (force: SIGKILL,                                 which kills and then
- *             the exit recorded, then as                               removes
- *             exited)
- *   wait      any                          (reads only)               404 when gone
- *   exec      running                      running                    409
- *   (exit)    running                      exited; dead (recovery:    (the shim's EXIT; recovery)
- *                                          no known end)
- *   pause     running                      paused (cgroup frozen)     paused: 409
- *   unpause   paused                       running (thawed)           409
- *   rename    any                          (same state, new name)     409 name in use
+ *   verb       from                         to                         otherwise
+ *   ---------  ---------------------------  -------------------------  -------------------------
+ *   create     (nothing)                    created                    409 name in use
+ *   start      created, exited              running (failed: exited)   running, restarting: 304
+ *   stop       running                      exited, when recorded      created, exited: 304
+ *   kill       running                      running; SIGKILL: exited   409
+ *   restart    created, running, exited,    running                    409
+ *              restarting
+ *   remove     created, exited, dead        (row deleted, files gone)  running: 409 unless force,
+ *              running (force: SIGKILL,                                which kills and then
+ *              the exit recorded, then as                              removes
+ *              exited)
+ *   wait       any                          (reads only)               404 when gone
+ *   exec       running                      running                    409
+ *   (exit)     running, paused              exited; restarting (its    (the shim's EXIT; recovery)
+ *                                           restart policy); dead
+ *                                           (recovery: no known end)
+ *   (policy)   restarting, exited           running                    (the restart policy's own
+ *                                                                      start, after its backoff or
+ *                                                                      when Warden starts)
+ *   (cancel)   restarting                   exited                     stop, kill, restart and
+ *                                                                      remove --force of a
+ *                                                                      restarting container
+ *   pause      running                      paused (cgroup frozen)     paused: 409
+ *   unpause    paused                       running (thawed)           409
+ *   rename     any                          (same state, new name)     409 name in use
  *
  * stop, kill and a forced remove of a paused container thaw it first (→ running), then act.
+ * `restarting` has no process: its restart policy starts it again after a backoff
+ * (restart-policy.ts); stop and kill cancel that (→ exited) as Docker's do.
  *
  * `dead` is a container that Warden could not bring to a known end: at start, recovery found
  * its process gone with no exit recorded by its shim (a host reboot, a killed shim), or no
@@ -38,7 +48,18 @@ import type { ContainerRecord, ContainerState } from '../container/container';
  * remove after a kill sees the kill's exit recorded. The guarded writes keep this true
  * across processes, where the lock does not reach.
  */
-export type Verb = 'start' | 'stop' | 'kill' | 'restart' | 'remove' | 'exec' | 'exit' | 'pause' | 'unpause';
+export type Verb =
+  | 'start'
+  | 'stop'
+  | 'kill'
+  | 'restart'
+  | 'remove'
+  | 'exec'
+  | 'exit'
+  | 'policy'
+  | 'cancel'
+  | 'pause'
+  | 'unpause';
 
 interface Transition {
   /** States the verb acts from. */
@@ -48,13 +69,15 @@ interface Transition {
 }
 
 export const TRANSITIONS: Readonly<Record<Verb, Transition>> = {
-  start: { from: ['created', 'exited'], already: ['running'] },
+  start: { from: ['created', 'exited'], already: ['running', 'restarting'] },
   stop: { from: ['running'], already: ['created', 'exited'] },
   kill: { from: ['running'] },
-  restart: { from: ['created', 'running', 'exited'] },
+  restart: { from: ['created', 'running', 'exited', 'restarting'] },
   remove: { from: ['created', 'exited', 'dead'] },
   exec: { from: ['running'] },
-  exit: { from: ['running'] },
+  exit: { from: ['running', 'paused'] },
+  policy: { from: ['restarting', 'exited'] },
+  cancel: { from: ['restarting'] },
   pause: { from: ['running'] },
   unpause: { from: ['paused'] },
 };

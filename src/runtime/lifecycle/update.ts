@@ -3,7 +3,7 @@ import { AuditService } from '../../audit';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
 import { scopeOf } from '../../platform/scope';
-import { PolicyService, type ContainerSpec } from '../../policy';
+import { formatRestartPolicy, PolicyService, type ContainerSpec, type RestartPolicy } from '../../policy';
 import { auditContainer, type ContainerRecord } from '../container/container';
 import { ContainerRepository } from '../container/container.repository';
 import { LiveContainers } from '../container/live-containers';
@@ -16,13 +16,16 @@ export type ResourceChange = Partial<
     ContainerSpec,
     'memoryBytes' | 'memorySwapBytes' | 'nanoCpus' | 'cpuShares' | 'pidsLimit' | 'cpusetCpus'
   >
->;
+> & {
+  /** `docker update --restart`: the new policy (`no` removes it). */
+  restartPolicy?: RestartPolicy;
+};
 
 /**
  * update (`docker update`): new resource limits, judged by the caller's policy as a launch
  * with them would be (a cap a create could not pass, an update cannot either), then written
  * to a live container's cgroup and to its row. Any state but dead; a stopped container
- * starts with them.
+ * starts with them. A new restart policy is judged the same way and holds from the next exit.
  */
 @Injectable()
 export class UpdateVerb {
@@ -43,8 +46,18 @@ export class UpdateVerb {
         throw new WardenError('CONTAINER_STATE_CONFLICT', `container ${c.name} is dead: cannot update`, {
           id: c.id,
         });
+      const { restartPolicy, ...limits } = change;
       const next: ContainerSpec = { ...c.spec };
-      for (const [k, v] of Object.entries(change)) if (v !== undefined) Object.assign(next, { [k]: v });
+      for (const [k, v] of Object.entries(limits)) if (v !== undefined) Object.assign(next, { [k]: v });
+      if (restartPolicy) {
+        if (restartPolicy.name !== 'no' && c.options.autoRemove)
+          throw new WardenError(
+            'VALIDATION_FAILED',
+            'Restart policy cannot be updated because AutoRemove is enabled for the container',
+          );
+        if (restartPolicy.name === 'no') delete next.restartPolicy;
+        else next.restartPolicy = restartPolicy;
+      }
       // A new memory cap without a swap value keeps Docker's rule: swap = memory (no more).
       if (change.memoryBytes !== undefined && change.memorySwapBytes === undefined)
         delete next.memorySwapBytes;
@@ -66,6 +79,8 @@ export class UpdateVerb {
         });
       const entry = this.live.get(c.id);
       if (entry) await entry.cgroup.setLimits(cgroupLimits(effectiveSpec));
+      // The exit of the run under way follows the new policy.
+      if (entry && restartPolicy) entry.restartPolicy = effectiveSpec.restartPolicy ?? null;
       const updated = await this.repo.setSpec(c.id, effectiveSpec);
       if (!updated) throw new WardenError('CONTAINER_NOT_FOUND', `No such container: ${ref}`, { ref });
       await this.audit.record({
@@ -76,8 +91,11 @@ export class UpdateVerb {
         policyHash: decision.policyVersion ?? undefined,
         payload: {
           ...auditContainer(updated),
-          before: cgroupLimits(c.spec),
-          after: cgroupLimits(effectiveSpec),
+          before: { ...cgroupLimits(c.spec), restartPolicy: formatRestartPolicy(c.spec.restartPolicy) },
+          after: {
+            ...cgroupLimits(effectiveSpec),
+            restartPolicy: formatRestartPolicy(effectiveSpec.restartPolicy),
+          },
           launchRequestId: launchRequestId ?? null,
         },
       });
