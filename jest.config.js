@@ -33,5 +33,7 @@ module.exports = {
       globalSetup: '<rootDir>/test/utils/global-setup.ts',
       globalTeardown: '<rootDir>/test/utils/global-teardown.ts',
     },
+    // cgroup v2 on a real kernel: one QEMU guest runs Warden and the docker CLI (test/guest/).
+    { ...common, displayName: 'guest', testMatch: ['<rootDir>/test/guest/**/*.test.ts'] },
   ],
 };

@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 #   netavark, aardvark-dns (1.4, under /usr/lib/podman): bridge networks, port forwards and
 #            container DNS (WARDEN_NETWORKING=bridge); iptables: netavark's firewall driver;
 #            nft: the network tests count rules with it
+#   qemu-system-x86, linux-image-amd64, cpio: the cgroup v2 guest (test/guest/) boots Debian's kernel
 declare -A want=(
   [cmd:redis-server]=redis-server
   [cmd:setpriv]=util-linux
@@ -36,6 +37,7 @@ if [ "${1:-}" = "--test" ]; then
   want[cmd:pdftoppm]=poppler-utils
   want[cmd:chromium]=chromium
   want[cmd:nft]=nftables
+  want[cmd:qemu-system-x86_64]="qemu-system-x86 linux-image-amd64 cpio"
 fi
 
 missing=()
