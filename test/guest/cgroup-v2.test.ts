@@ -16,7 +16,7 @@ import { busyboxImage } from '../fixtures/images/fixture-images';
 
 const HERE = __dirname;
 const CHECKOUT = path.resolve(HERE, '../..');
-const GUEST_TIMEOUT_MS = 15 * 60_000;
+const GUEST_TIMEOUT_MS = 30 * 60_000;
 
 const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = [
