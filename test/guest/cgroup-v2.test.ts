@@ -111,7 +111,7 @@ suite('cgroup v2 guest: Warden on a real cgroup v2 kernel, with the docker CLI',
       console.log(`cgroup v2 guest: doctor probes past their time: ${slow.map((i) => i.id).join(', ')}`);
   });
 
-  it('Warden starts on its embedded defaults, and after a crash', () => {
+  it('Warden starts on its embedded defaults, and the docker CLI loads an image', () => {
     expect(step('warden-1').rc).toBe(0);
     expect(step('load').out).toContain('busybox:1.35');
   });

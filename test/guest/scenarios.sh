@@ -22,7 +22,7 @@ mark() {
 step() {
   local name=$1
   shift
-  if declare -F "$1" >/dev/null; then "$@"; else timeout 300 "$@"; fi >"$OUT/$name.out" 2>&1
+  if declare -F "$1" >/dev/null; then "$@"; else timeout -k 10 300 "$@"; fi >"$OUT/$name.out" 2>&1
   echo $? >"$OUT/$name.rc"
   mark "$name"
 }
@@ -115,7 +115,8 @@ step cpu-0 cpu_sample
 sleep 8
 step cpu-1 cpu_sample
 # The stream: one line a second, each against the sample before (the first against none).
-step cpu-stats timeout 12 docker stats --format '{{.CPUPerc}}' spin
+# SIGKILL: on SIGTERM the CLI (v28) ends the stream but keeps redrawing "--" until a third signal.
+step cpu-stats timeout -s KILL 12 docker stats --format '{{.CPUPerc}}' spin
 step cpu-rm docker rm -f spin
 
 # io.max: a 2 MiB direct write to the container's writable layer (on /dev/vda) at 1 MB/s.
