@@ -167,7 +167,7 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const c = await svc.create(w.caller, { launch: { image: IMAGE, cmd: ['/bin/true'] } });
         const t1 = performance.now();
-        const waited = svc.wait(c.id, 'next-exit');
+        const waited = svc.wait(w.caller, c.id, 'next-exit');
         await svc.start(w.caller, c.id);
         const t2 = performance.now();
         const code = await waited;

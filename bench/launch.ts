@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     add('Warden runtime API (no HTTP)', async () => {
       const t0 = performance.now();
       const c = await svc.create(w.caller, { launch: { image: IMAGE, cmd: ['/bin/true'] } });
-      const waited = svc.wait(c.id, 'next-exit');
+      const waited = svc.wait(w.caller, c.id, 'next-exit');
       await svc.start(w.caller, c.id);
       const code = await waited;
       const t1 = performance.now();

@@ -12,6 +12,7 @@ import { CreateNetworks1796233597437 } from './1796233597437-CreateNetworks';
 import { AddUsageBlockIo1796238770481 } from './1796238770481-AddUsageBlockIo';
 import { CreateVolumes1796233770874 } from './1796233770874-CreateVolumes';
 import { AllowPausedContainers1796236776426 } from './1796236776426-AllowPausedContainers';
+import { AddTeamOwnership1796282737227 } from './1796282737227-AddTeamOwnership';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -32,4 +33,5 @@ export const MIGRATIONS = [
   CreateVolumes1796233770874,
   AllowPausedContainers1796236776426,
   AddUsageBlockIo1796238770481,
+  AddTeamOwnership1796282737227,
 ];

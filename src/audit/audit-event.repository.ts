@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { canonicalJson } from '../platform/canonical';
+import type { Scope } from '../platform/scope';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 import type { AuditDecision, AuditEvent, AuditRow } from './audit-event';
 
@@ -20,7 +21,31 @@ export interface AuditQuery {
   before?: number;
   /** 'desc' lists the newest first (the review console's live views). */
   order?: 'asc' | 'desc';
+  /** Only the events this scope may see (platform/scope; `auditScopeSql`). */
+  scope?: Scope;
   limit: number;
+}
+
+/**
+ * The events a scope sees: those its principal caused, and those about a container, volume or
+ * network its teams own — decided by the team its latest `*.created` event recorded (a volume
+ * name can be used again), so the story of a removed container stays its team's — or about an image they may use (image_owners).
+ * Events from before teams were recorded (no `team` in the created event) are their
+ * creator's alone.
+ */
+export function auditScopeSql(scope: Scope, param: (v: unknown) => string): string | undefined {
+  if (scope.all) return undefined;
+  const me = param(scope.principal);
+  const teams = param(scope.teams);
+  return `(a.principal = ${me}
+    OR EXISTS (SELECT 1 FROM (SELECT o.payload->>'team' AS team, o.principal FROM audit_events o
+                 WHERE o.subject = a.subject AND o.seq <= a.seq
+                   AND o.type IN ('container.created', 'volume.created', 'network.created')
+                 ORDER BY o.seq DESC LIMIT 1) c
+                WHERE c.team = ANY(${teams}::text[]) OR (c.team IS NULL AND c.principal = ${me}))
+    OR EXISTS (SELECT 1 FROM image_owners io
+                WHERE io.digest = a.subject
+                  AND (io.shared OR io.team = ANY(${teams}::text[]) OR (io.team IS NULL AND io.created_by = ${me}))))`;
 }
 
 export interface ChainVerification {
@@ -145,9 +170,16 @@ export class AuditEventRepository {
     if (q.principal) add('principal = ?', q.principal);
     if (q.subject) add('subject = ?', q.subject);
     if (q.decision) add('decision = ?', q.decision);
+    const scoped =
+      q.scope &&
+      auditScopeSql(q.scope, (v) => {
+        params.push(v);
+        return `$${params.length}`;
+      });
+    if (scoped) where.push(scoped);
     params.push(q.limit);
     const rows: DbRow[] = await this.ds.query(
-      `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      `SELECT * FROM audit_events a ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY seq ${q.order === 'desc' ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
       params,
     );

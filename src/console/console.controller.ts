@@ -3,7 +3,9 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { csvTable } from '../audit';
-import { ApiZodQuery, Roles, ZodPipe } from '../platform/http';
+import { ApiZodQuery, CurrentCaller, Roles, ZodPipe } from '../platform/http';
+import type { Caller } from '../platform/http';
+import { scopeOf } from '../platform/scope';
 import { ContainerHistoryRepository } from './container-history.repository';
 import { containersQuery, overviewQuery, resolveWindow, usageQuery } from './console.schemas';
 import {
@@ -15,10 +17,13 @@ import {
 import { OverviewRepository } from './overview.repository';
 import { QueueBacklogs } from './queue-backlog';
 
-/** Read-only views across modules for the review console (/ui); admins and auditors. */
+/**
+ * Read-only views across modules for the review console (/ui). Admins and auditors see
+ * everything; a deployer's containers and usage are its teams' (platform/scope), and the
+ * overview, which aggregates every team's decisions, stays theirs alone.
+ */
 @ApiTags('console')
 @ApiBearerAuth()
-@Roles('admin', 'auditor')
 @Controller('console')
 export class ConsoleController {
   constructor(
@@ -35,12 +40,13 @@ export class ConsoleController {
   })
   @ApiZodQuery(usageQuery)
   async usageBreakdown(
+    @CurrentCaller() caller: Caller,
     @Query(new ZodPipe(usageQuery, 'query')) q: z.infer<typeof usageQuery>,
     @Res({ passthrough: true }) res: Response,
   ) {
     const to = q.to ? new Date(q.to) : new Date();
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - 7 * 86_400_000);
-    const containers = await this.usage.containers(from, to);
+    const containers = await this.usage.containers(from, to, scopeOf(caller.principal));
     const groups = groupUsage(containers, q.by);
     if (q.format === 'csv') {
       res.setHeader('Content-Type', 'text/csv; charset=utf-8');
@@ -88,11 +94,15 @@ export class ConsoleController {
     summary: 'Containers, newest first, including removed ones (rebuilt from the audit trail)',
   })
   @ApiZodQuery(containersQuery)
-  async containers(@Query(new ZodPipe(containersQuery, 'query')) q: z.infer<typeof containersQuery>) {
-    return { containers: await this.history.list(q) };
+  async containers(
+    @CurrentCaller() caller: Caller,
+    @Query(new ZodPipe(containersQuery, 'query')) q: z.infer<typeof containersQuery>,
+  ) {
+    return { containers: await this.history.list({ ...q, scope: scopeOf(caller.principal) }) };
   }
 
   @Get('overview')
+  @Roles('admin', 'auditor')
   @ApiOperation({
     summary: 'The landing dashboard for a window (default: the last 24 hours)',
     description:

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { scopeSql, type Scope } from '../platform/scope';
 
 export type HistoryState = 'created' | 'running' | 'exited' | 'dead' | 'removed';
 
@@ -9,6 +10,8 @@ export interface ContainerHistoryQuery {
   q?: string;
   team?: string;
   limit: number;
+  /** Only what this scope sees (platform/scope); a removed container by the team its creation recorded. */
+  scope?: Scope;
 }
 
 export interface ContainerHistoryRow {
@@ -17,6 +20,8 @@ export interface ContainerHistoryRow {
   image: string;
   state: HistoryState;
   createdBy: string;
+  /** The owning team (null: its creator alone, or made before teams were recorded). */
+  team: string | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -35,6 +40,7 @@ interface Row {
   image: string;
   state: HistoryState;
   created_by: string;
+  team: string | null;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
@@ -70,17 +76,24 @@ export class ContainerHistoryRepository {
       const like = p(`%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
       where.push(`(name ILIKE ${like} OR image ILIKE ${like} OR id ILIKE ${like})`);
     }
-    if (q.team) where.push(`labels->>'team' = ${p(q.team)}`);
+    if (q.team) {
+      // The owning team; containers from before teams were recorded by their `team` label.
+      const team = p(q.team);
+      where.push(`(team = ${team} OR (team IS NULL AND labels->>'team' = ${team}))`);
+    }
+    const scoped = q.scope && scopeSql(q.scope, { team: 'team', createdBy: 'created_by' }, p);
+    if (scoped) where.push(scoped);
     const live = q.state === undefined || q.state !== 'removed';
     const removed = q.state === undefined || q.state === 'removed';
     const parts = [
       live &&
-        `SELECT id, name, image, state, created_by, created_at, started_at, finished_at,
+        `SELECT id, name, image, state, created_by, team, created_at, started_at, finished_at,
                 NULL::timestamptz AS removed_at, exit_code, oom_killed, spec, labels
            FROM containers`,
       removed &&
         `SELECT rm.subject AS id, cr.payload->>'name' AS name, cr.payload->>'image' AS image,
-                'removed' AS state, cr.principal AS created_by, cr.occurred_at AS created_at,
+                'removed' AS state, cr.principal AS created_by, cr.payload->>'team' AS team,
+                cr.occurred_at AS created_at,
                 st.occurred_at AS started_at, d.occurred_at AS finished_at, rm.occurred_at AS removed_at,
                 (d.payload->>'exitCode')::int AS exit_code,
                 coalesce((d.payload->>'oomKilled')::boolean, false) AS oom_killed,
@@ -111,6 +124,7 @@ export class ContainerHistoryRepository {
       image: r.image,
       state: r.state,
       createdBy: r.created_by,
+      team: r.team,
       createdAt: r.created_at.toISOString(),
       startedAt: iso(r.started_at),
       finishedAt: iso(r.finished_at),

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { scopeSql, sqlParams, type Scope } from '../platform/scope';
 
 /** A container is oversized when its peak stays under this share of its memory cap. */
 export const RIGHT_SIZING_SHARE = 0.25;
@@ -39,6 +40,7 @@ interface Row {
   peak: string;
   ooms: string;
   cap: string | null;
+  team: string | null;
 }
 
 /**
@@ -51,7 +53,16 @@ interface Row {
 export class UsageBreakdownRepository {
   constructor(private readonly ds: DataSource) {}
 
-  async containers(from: Date, to: Date): Promise<ContainerUsage[]> {
+  /** `scope`: only containers it sees (a removed one by the team its creation recorded). */
+  async containers(from: Date, to: Date, scope?: Scope): Promise<ContainerUsage[]> {
+    const { params, param } = sqlParams(2);
+    const scoped =
+      scope &&
+      scopeSql(
+        scope,
+        { team: `coalesce(c.team, cr.payload->>'team')`, createdBy: 'coalesce(c.created_by, cr.principal)' },
+        param,
+      );
     const rows: Row[] = await this.ds.query(
       `WITH ids AS (
          SELECT DISTINCT container_id FROM usage_samples WHERE sampled_at >= $1 AND sampled_at < $2
@@ -68,14 +79,16 @@ export class UsageBreakdownRepository {
            FROM d WHERE sampled_at >= $1 AND sampled_at < $2
           GROUP BY container_id
        )
-       SELECT per.*, coalesce(c.spec->>'memoryBytes', cr.payload->'spec'->>'memoryBytes') AS cap
+       SELECT per.*, coalesce(c.spec->>'memoryBytes', cr.payload->'spec'->>'memoryBytes') AS cap,
+              coalesce(c.team, cr.payload->>'team') AS team
          FROM per
          LEFT JOIN containers c ON c.id = per.container_id
-         LEFT JOIN LATERAL (SELECT payload FROM audit_events e
+         LEFT JOIN LATERAL (SELECT payload, principal FROM audit_events e
                              WHERE c.id IS NULL AND e.subject = per.container_id AND e.type = 'container.created'
                              ORDER BY e.seq LIMIT 1) cr ON true
+        ${scoped ? `WHERE ${scoped}` : ''}
         ORDER BY per.cpu_ns DESC, per.container_id`,
-      [from, to],
+      [from, to, ...params],
     );
     return rows.map((r) => {
       const cap = r.cap === null ? null : Number(r.cap);
@@ -85,7 +98,8 @@ export class UsageBreakdownRepository {
         containerId: r.container_id,
         name: r.name,
         image: r.image,
-        team: r.labels.team ?? null,
+        // The owning team; before teams were recorded, the container's `team` label.
+        team: r.team ?? r.labels.team ?? null,
         labels: r.labels,
         cpuSeconds: Number(r.cpu_ns) / 1e9,
         memoryPeakBytes: peak,

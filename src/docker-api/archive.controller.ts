@@ -28,11 +28,12 @@ export class DockerArchiveController {
   private async get(req: DockerRequest, reply: DockerReply): Promise<void> {
     const p = this.path(req);
     if (req.method === 'HEAD') {
-      const stat = await this.archive.stat(req.params.id, p);
+      const stat = await this.archive.stat(await req.caller(), req.params.id, p);
       reply.empty(200, { [STAT_HEADER]: pathStatHeader(stat), 'Content-Type': 'application/json' });
       return;
     }
     await this.archive.get(
+      await req.caller(),
       req.params.id,
       p,
       (stat) => reply.stream(200, 'application/x-tar', { [STAT_HEADER]: pathStatHeader(stat) }).out,
@@ -48,10 +49,14 @@ export class DockerArchiveController {
   }
 
   private async export(req: DockerRequest, reply: DockerReply): Promise<void> {
-    await this.archive.export(req.params.id, () => reply.stream(200, 'application/x-tar').out);
+    await this.archive.export(
+      await req.caller(),
+      req.params.id,
+      () => reply.stream(200, 'application/x-tar').out,
+    );
   }
 
   private async changes(req: DockerRequest, reply: DockerReply): Promise<void> {
-    reply.json(200, await this.archive.changes(req.params.id));
+    reply.json(200, await this.archive.changes(await req.caller(), req.params.id));
   }
 }

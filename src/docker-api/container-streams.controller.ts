@@ -38,15 +38,15 @@ export class DockerContainerStreamsController {
    * (after the process's output is drained), which is when the CLI stops reading.
    */
   private async attach(req: DockerRequest, reply: DockerReply): Promise<void> {
-    await req.caller();
-    const c = await this.containers.resolve(req.params.id);
+    const caller = await req.caller();
+    const c = await this.containers.resolve(req.params.id, caller);
     const want = { stdout: flag(req.query.get('stdout')), stderr: flag(req.query.get('stderr')) };
     const stdin = flag(req.query.get('stdin')) && c.options.openStdin;
     // `logs=1`: what the container has written so far comes first; with `stream=0` that is
     // all, and the stream ends (an exited container has nothing more to send).
     const stream = req.query.get('stream') === null || flag(req.query.get('stream'));
     const history = flag(req.query.get('logs'))
-      ? await this.inspector.logs(c.id, { tail: 'all', stdout: want.stdout, stderr: want.stderr })
+      ? await this.inspector.logs(caller, c.id, { tail: 'all', stdout: want.stdout, stderr: want.stderr })
       : [];
     if (!stream) {
       const h = reply.hijack('application/vnd.docker.raw-stream');
@@ -102,7 +102,7 @@ export class DockerContainerStreamsController {
         `invalid condition '${condition}': use ${CONDITIONS.join(', ')}`,
       );
     // The same wait as REST's (lifecycle/wait.ts): registered before the headers go out.
-    const { exit } = await this.containers.waitRegistered(req.params.id, condition);
+    const { exit } = await this.containers.waitRegistered(await req.caller(), req.params.id, condition);
     const { out } = reply.stream(200, 'application/json');
     const { exitCode } = await exit;
     out.end(`${JSON.stringify({ StatusCode: exitCode, Error: null })}\n`);
@@ -121,17 +121,18 @@ export class DockerContainerStreamsController {
     const until = untilText && untilText !== '0' ? Date.parse(toIso(untilText)) : undefined;
     const stamps = flag(q.get('timestamps'));
     const query = { tail, since, stdout, stderr } as const;
-    const c = await this.containers.resolve(req.params.id);
+    const caller = await req.caller();
+    const c = await this.containers.resolve(req.params.id, caller);
     const frame = (e: LogEntry) => muxFrames(e.stream, stamps ? `${e.time} ${e.log}` : e.log);
     const keep = (e: LogEntry) => until === undefined || Date.parse(e.time) < until;
     if (!flag(q.get('follow'))) {
-      const entries = (await this.inspector.logs(c.id, query)).filter(keep);
+      const entries = (await this.inspector.logs(caller, c.id, query)).filter(keep);
       const { out } = reply.stream(200, 'application/vnd.docker.multiplexed-stream');
       out.end(Buffer.concat(entries.map(frame)));
       return;
     }
     const { out, onClose } = reply.stream(200, 'application/vnd.docker.multiplexed-stream');
-    const f = await this.inspector.follow(c.id, query, (e) => {
+    const f = await this.inspector.follow(caller, c.id, query, (e) => {
       if (keep(e)) out.write(frame(e));
     });
     onClose(() => f.stop());
@@ -140,7 +141,7 @@ export class DockerContainerStreamsController {
   }
 
   private async stats(req: DockerRequest, reply: DockerReply): Promise<void> {
-    const c = await this.containers.resolve(req.params.id);
+    const c = await this.containers.resolve(req.params.id, await req.caller());
     const stream = req.query.get('stream') === null || flag(req.query.get('stream'));
     const oneShot = flag(req.query.get('one-shot'));
     const sample = async () => {
@@ -172,7 +173,7 @@ export class DockerContainerStreamsController {
   }
 
   private async top(req: DockerRequest, reply: DockerReply): Promise<void> {
-    reply.json(200, await this.inspector.top(req.params.id));
+    reply.json(200, await this.inspector.top(await req.caller(), req.params.id));
   }
 }
 

@@ -94,6 +94,7 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
       UTSMode: c.spec.hostNamespaces.uts ? 'host' : '',
       Privileged: c.spec.privileged,
       ReadonlyRootfs: c.spec.readOnlyRootfs,
+      StorageOpt: c.spec.storageBytes === undefined ? null : { size: String(c.spec.storageBytes) },
       Tmpfs: Object.fromEntries(
         c.spec.tmpfs.map((t) => [
           t.target,

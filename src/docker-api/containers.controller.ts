@@ -6,6 +6,8 @@ import type { ImageRecord } from '../images';
 import { ContainerInspector, ContainerService } from '../runtime';
 import type { ContainerRecord, ContainerState } from '../runtime';
 import { WardenError } from '../platform/errors';
+import type { Caller } from '../platform/http';
+import { EVERYTHING } from '../platform/scope';
 import { inspectContainer, summarizeContainer } from './container-views';
 import { mapCreateBody, type DockerCreateBody, type DockerHostConfig } from './create-body';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
@@ -67,7 +69,8 @@ export class DockerContainersController {
     const all = flag(req.query.get('all')) || filters.has('status');
     const limit = optionalInt(req.query.get('limit'));
     // Every filter runs in SQL, as REST's: `label` all must hold, `name` and `id` any.
-    const rows = await this.containers.list({
+    const caller = await req.caller();
+    const rows = await this.containers.list(caller, {
       all,
       states: filters.get('status') as ContainerState[] | undefined,
       labelList: (filters.get('label') ?? []).map(labelPair),
@@ -75,10 +78,11 @@ export class DockerContainersController {
       idPrefixes: filters.get('id'),
       limit: limit !== undefined && limit > 0 ? limit : undefined,
     });
-    const images = new ImageCache(this.images);
+    const images = new ImageCache(this.images, caller);
     const [endpoints, networks] = await Promise.all([
       this.networks.endpointsOfMany(rows.map((c) => c.id)),
-      this.networks.list(),
+      // Names of the networks these containers (all in scope) are on.
+      this.networks.list(EVERYTHING),
     ]);
     reply.json(
       200,
@@ -96,11 +100,12 @@ export class DockerContainersController {
   }
 
   private async inspect(req: DockerRequest, reply: DockerReply): Promise<void> {
-    const c = await this.containers.resolve(req.params.id);
+    const caller = await req.caller();
+    const c = await this.containers.resolve(req.params.id, caller);
     const [image, endpoints, networks] = await Promise.all([
-      new ImageCache(this.images).of(c),
+      new ImageCache(this.images, caller).of(c),
       this.networks.endpointsOf(c.id),
-      this.networks.list(),
+      this.networks.list(EVERYTHING),
     ]);
     const body = inspectContainer(c, image) as { HostConfig: Record<string, unknown> };
     reply.json(200, {
@@ -225,14 +230,17 @@ function untilDate(v: string): Date {
 export class ImageCache {
   private readonly cache = new Map<string, Promise<ImageRecord | undefined>>();
 
-  constructor(private readonly images: ImagesService) {}
+  constructor(
+    private readonly images: ImagesService,
+    private readonly caller: Caller,
+  ) {}
 
   of(c: ContainerRecord): Promise<ImageRecord | undefined> {
     const key = c.imageDigest ?? c.image;
     let hit = this.cache.get(key);
     if (!hit) {
       // The image may have been removed since (a container keeps its unpacked layers).
-      hit = this.images.inspect(key).catch(() => undefined);
+      hit = this.images.inspect(key, this.caller).catch(() => undefined);
       this.cache.set(key, hit);
     }
     return hit;

@@ -194,13 +194,28 @@ describe('docker create body → launch request', () => {
         Mounts: [
           { Type: 'bind', Source: '/a', Target: '/b', ReadOnly: true },
           { Type: 'tmpfs', Target: '/scratch' },
+          { Type: 'tmpfs', Target: '/sized', TmpfsOptions: { SizeBytes: 8388608, Mode: 0o1777 } },
         ],
       },
     });
     expect(m.launch).toMatchObject({
       binds: [{ source: '/a', target: '/b', readOnly: true }],
-      tmpfs: { '/scratch': '' },
+      tmpfs: { '/scratch': '', '/sized': 'size=8388608,mode=1777' },
     });
+  });
+
+  it('--storage-opt size= is the writable layer size; other storage options are refused', () => {
+    const sized = mapCreateBody({
+      ...minimal,
+      HostConfig: { ...minimal.HostConfig, StorageOpt: { size: '20G' } },
+    });
+    expect(sized.launch.storageSize).toBe('20G');
+    expect(() =>
+      mapCreateBody({
+        ...minimal,
+        HostConfig: { ...minimal.HostConfig, StorageOpt: { 'dm.basesize': '20G' } },
+      }),
+    ).toThrow('--storage-opt dm.basesize is not supported by Warden: only size=');
   });
 
   it('named and anonymous volumes (-v, --mount type=volume, Config.Volumes) and --volumes-from', () => {

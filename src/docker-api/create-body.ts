@@ -66,6 +66,7 @@ export interface DockerHostConfig {
     Source?: string;
     Target?: string;
     ReadOnly?: boolean;
+    TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
     VolumeOptions?: {
       NoCopy?: boolean;
       DriverConfig?: { Name?: string; Options?: Record<string, string> } | null;
@@ -75,6 +76,7 @@ export interface DockerHostConfig {
   Tmpfs?: Record<string, string> | null;
   Devices?: Array<{ PathOnHost?: string; PathInContainer?: string; CgroupPermissions?: string }> | null;
   ReadonlyRootfs?: boolean;
+  StorageOpt?: Record<string, string> | null;
   AutoRemove?: boolean;
   RestartPolicy?: { Name?: string; MaximumRetryCount?: number } | null;
   PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
@@ -158,6 +160,10 @@ export const dockerHostConfigSchema = z.looseObject({
         Source: optionalText(4096),
         Target: optionalText(4096),
         ReadOnly: z.boolean().optional(),
+        TmpfsOptions: z
+          .looseObject({ SizeBytes: z.number().int().optional(), Mode: z.number().int().optional() })
+          .nullable()
+          .optional(),
         VolumeOptions: z
           .looseObject({
             NoCopy: z.boolean().optional(),
@@ -194,6 +200,7 @@ export const dockerHostConfigSchema = z.looseObject({
     .nullable()
     .optional(),
   ReadonlyRootfs: z.boolean().optional(),
+  StorageOpt: z.record(text(64), text(256)).nullable().optional(),
   AutoRemove: z.boolean().optional(),
   RestartPolicy: z
     .looseObject({ Name: optionalText(64), MaximumRetryCount: int(0, 1_000_000).optional() })
@@ -389,7 +396,8 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
   const throttles = (list: DockerThrottleDevice[] | null | undefined) =>
     list?.length ? list.map((d) => ({ path: d.Path, rate: d.Rate })) : undefined;
   const tmpfs: Record<string, string> = { ...(hc.Tmpfs ?? {}) };
-  for (const m of hc.Mounts ?? []) if (m.Type === 'tmpfs' && m.Target) tmpfs[m.Target] = '';
+  for (const m of hc.Mounts ?? [])
+    if (m.Type === 'tmpfs' && m.Target) tmpfs[m.Target] = tmpfsMountOptions(m.TmpfsOptions);
 
   const launch: Record<string, unknown> = {
     image: body.Image,
@@ -431,6 +439,7 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
         }))
       : undefined,
     readOnly: hc.ReadonlyRootfs ? true : undefined,
+    storageSize: storageSize(hc.StorageOpt),
     blkioWeight: hc.BlkioWeight ? hc.BlkioWeight : undefined,
     deviceReadBps: throttles(hc.BlkioDeviceReadBps),
     deviceWriteBps: throttles(hc.BlkioDeviceWriteBps),
@@ -453,4 +462,23 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
     },
     warnings,
   };
+}
+
+/** `--mount type=tmpfs,tmpfs-size=…,tmpfs-mode=…` as the `--tmpfs` option string. */
+function tmpfsMountOptions(o: { SizeBytes?: number; Mode?: number } | null | undefined): string {
+  const opts: string[] = [];
+  if (o?.SizeBytes) opts.push(`size=${o.SizeBytes}`);
+  if (o?.Mode) opts.push(`mode=${o.Mode.toString(8).padStart(4, '0')}`);
+  return opts.join(',');
+}
+
+/** `--storage-opt size=…` is the writable layer's size; Docker's other keys are graph-driver ones. */
+function storageSize(opts: Record<string, string> | null | undefined): string | undefined {
+  for (const key of Object.keys(opts ?? {}))
+    if (key !== 'size')
+      throw new WardenError(
+        'VALIDATION_FAILED',
+        `--storage-opt ${key} is not supported by Warden: only size= (the writable layer's size)`,
+      );
+  return opts?.size || undefined;
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditEventRepository } from '../audit';
 import { WardenError } from '../platform/errors';
+import { scopeOf } from '../platform/scope';
 import { DockerReply, DockerRequest, DockerRouter } from './docker-http';
 import { EVENT_FILTERS, eventLine, eventMatches, eventsOf } from './events';
 import { parseFilters } from './filters';
@@ -21,7 +22,8 @@ export class DockerEventsController {
   }
 
   private async events(req: DockerRequest, reply: DockerReply): Promise<void> {
-    await req.caller();
+    // A deployer's stream is its teams' (platform/scope), chosen in SQL.
+    const scope = scopeOf((await req.caller()).principal);
     const filters = parseFilters(req.query.get('filters'), EVENT_FILTERS);
     const now = new Date();
     const since = eventTime(req.query.get('since')) ?? now;
@@ -31,7 +33,7 @@ export class DockerEventsController {
     onClose(() => (open = false));
     let after: number | undefined;
     while (open) {
-      const rows = await this.audit.list({ from: since, to: until, after, limit: PAGE });
+      const rows = await this.audit.list({ from: since, to: until, after, limit: PAGE, scope });
       for (const row of rows) {
         after = row.seq;
         for (const e of eventsOf(row)) if (eventMatches(e, filters)) out.write(eventLine(e));

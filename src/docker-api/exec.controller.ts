@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { ContainerInspector, ExecService } from '../runtime';
 import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
+import { inScope, scopeOf, type Owner } from '../platform/scope';
 import { muxFrames } from './frames';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 
@@ -21,6 +22,8 @@ interface ExecConfig {
 interface ExecInstance {
   id: string;
   containerId: string;
+  /** Its container's owner: an exec session is seen by whoever sees its container. */
+  owner: Owner;
   config: ExecConfig;
   createdBy: string;
   running: boolean;
@@ -51,7 +54,15 @@ export class DockerExecController {
   register(r: DockerRouter): void {
     r.add('POST', '/containers/:id/exec', (q, s) => this.create(q, s), WRITERS)
       .add('POST', '/exec/:id/start', (q, s) => this.start(q, s), WRITERS)
-      .add('POST', '/exec/:id/resize', async (_q, s) => s.empty(200))
+      .add(
+        'POST',
+        '/exec/:id/resize',
+        async (q, s) => {
+          this.find(q.params.id, await q.caller());
+          s.empty(200);
+        },
+        WRITERS,
+      )
       .add('GET', '/exec/:id/json', (q, s) => this.inspect(q, s));
   }
 
@@ -67,7 +78,7 @@ export class DockerExecController {
       );
     if (body.Privileged)
       throw new WardenError('LAUNCH_DENIED', 'privileged exec is not allowed: leave --privileged out');
-    const { c } = await this.inspector.running(req.params.id, true);
+    const { c } = await this.inspector.running(caller, req.params.id, true);
     const id = randomBytes(32).toString('hex');
     if (this.execs.size >= MAX_EXECS) {
       const oldest = [...this.execs.values()].find((e) => !e.running);
@@ -76,6 +87,7 @@ export class DockerExecController {
     this.execs.set(id, {
       id,
       containerId: c.id,
+      owner: { team: c.team, createdBy: c.createdBy },
       config: body,
       createdBy: caller.principal.id,
       running: false,
@@ -87,15 +99,17 @@ export class DockerExecController {
     reply.json(201, { Id: id });
   }
 
-  private find(id: string): ExecInstance {
+  /** An exec session the caller's scope sees (its container's); 404 for any other. */
+  private find(id: string, caller: Caller): ExecInstance {
     const e = this.execs.get(id);
-    if (!e) throw new WardenError('EXEC_NOT_FOUND', `No such exec instance: ${id}`, { id });
+    if (!e || !inScope(scopeOf(caller.principal), e.owner))
+      throw new WardenError('EXEC_NOT_FOUND', `No such exec instance: ${id}`, { id });
     return e;
   }
 
   private async start(req: DockerRequest, reply: DockerReply): Promise<void> {
     const caller = await req.caller();
-    const e = this.find(req.params.id);
+    const e = this.find(req.params.id, caller);
     const body = await req.json<{ Detach?: boolean; Tty?: boolean }>();
     if (e.started)
       throw new WardenError('CONTAINER_RUNNING', `exec ${e.id} has already been started`, { id: e.id });
@@ -167,7 +181,7 @@ export class DockerExecController {
   }
 
   private async inspect(req: DockerRequest, reply: DockerReply): Promise<void> {
-    const e = this.find(req.params.id);
+    const e = this.find(req.params.id, await req.caller());
     const [entrypoint, ...args] = e.config.Cmd ?? [];
     reply.json(200, {
       ID: e.id,

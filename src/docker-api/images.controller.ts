@@ -36,7 +36,7 @@ export class DockerImagesController {
   private async list(req: DockerRequest, reply: DockerReply): Promise<void> {
     const filters = parseFilters(req.query.get('filters'), ['label', 'reference', 'dangling']);
     const refs = filters.get('reference');
-    const rows = (await this.images.list()).filter(
+    const rows = (await this.images.list(await req.caller())).filter(
       (i) =>
         matchesLabels(i.config.Labels ?? {}, filters) &&
         (!refs || tagsOf(i).some((t) => refs.some((r) => t === r || t.startsWith(`${r}:`)))) &&
@@ -59,7 +59,7 @@ export class DockerImagesController {
   }
 
   private async inspect(req: DockerRequest, reply: DockerReply): Promise<void> {
-    const i = await this.images.inspect(req.params.name);
+    const i = await this.images.inspect(req.params.name, await req.caller());
     reply.json(200, {
       Id: i.digest,
       RepoTags: tagsOf(i),

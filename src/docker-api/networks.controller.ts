@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { NetworkService, type NetworkRecord } from '../network';
 import { NetworkConnectVerb } from '../runtime';
 import { WardenError } from '../platform/errors';
+import { scopeOf } from '../platform/scope';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 import { labelPair, matchesLabels, parseFilters } from './filters';
 import { networkObject } from './network-views';
@@ -45,7 +46,7 @@ export class DockerNetworksController {
     const filters = parseFilters(req.query.get('filters'), ['name', 'id', 'label', 'driver', 'type']);
     const has = (key: string, test: (v: string) => boolean) =>
       !filters.has(key) || filters.get(key)!.some(test);
-    const rows = (await this.networks.list()).filter(
+    const rows = (await this.networks.list(scopeOf((await req.caller()).principal))).filter(
       (n: NetworkRecord) =>
         has('name', (v) => n.name.includes(v)) &&
         has('id', (v) => n.id.startsWith(v)) &&
@@ -60,8 +61,9 @@ export class DockerNetworksController {
   }
 
   private async inspect(req: DockerRequest, reply: DockerReply): Promise<void> {
-    const n = await this.networks.get(req.params.id);
-    reply.json(200, networkObject(n, await this.networks.containersOn(n.id)));
+    const scope = scopeOf((await req.caller()).principal);
+    const n = await this.networks.get(req.params.id, scope);
+    reply.json(200, networkObject(n, await this.networks.containersOn(n.id, scope)));
   }
 
   private async create(req: DockerRequest, reply: DockerReply): Promise<void> {

@@ -74,8 +74,12 @@ export class DockerSystemController {
   }
 
   private async info(req: DockerRequest, reply: DockerReply): Promise<void> {
-    await req.caller();
-    const [all, images] = await Promise.all([this.containers.list({ all: true }), this.images.list()]);
+    const caller = await req.caller();
+    // What this caller may see: a deployer's counts are its teams' (platform/scope).
+    const [all, images] = await Promise.all([
+      this.containers.list(caller, { all: true }),
+      this.images.list(caller),
+    ]);
     const count = (s: string) => all.filter((c) => c.state === s).length;
     reply.json(200, {
       ID: this.config.runtime.node,

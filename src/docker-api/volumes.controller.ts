@@ -49,7 +49,7 @@ export class DockerVolumesController {
 
   private async list(req: DockerRequest, reply: DockerReply): Promise<void> {
     const f = parseFilters(req.query.get('filters'), ['name', 'label', 'dangling', 'driver']);
-    const rows = await this.volumes.list({
+    const rows = await this.volumes.list(await req.caller(), {
       names: f.get('name'),
       labels: f.get('label')?.map(labelPair),
       drivers: f.get('driver'),
@@ -70,7 +70,7 @@ export class DockerVolumesController {
   }
 
   private async inspect(req: DockerRequest, reply: DockerReply): Promise<void> {
-    const v = await this.volumes.get(req.params.name);
+    const v = await this.volumes.get(await req.caller(), req.params.name);
     reply.json(200, dockerVolume(v, await this.volumes.usage(v.name)));
   }
 

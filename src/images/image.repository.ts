@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
 import { PlainSql } from '../platform/database';
+import { scopeSql, sqlParams, type Scope } from '../platform/scope';
 import type { ParsedImage } from './archive-images';
 import { RuntimeConfig, runtimeConfigOf } from './image-manifest';
 
@@ -23,6 +24,27 @@ export interface ImageLayerRecord {
   diffId: string;
   mediaType: string;
   size: number;
+}
+
+/**
+ * Who may see and use an image (table image_owners; see platform/scope): a team, a principal
+ * without a team (`team` null), or everyone (`shared`, an admin's without a team).
+ */
+export interface ImageOwner {
+  team: string | null;
+  createdBy: string;
+  shared: boolean;
+}
+
+/**
+ * The predicate keeping a query on `images i` to the images a scope sees: those it owns
+ * (a team of its, or itself without one) and the shared ones.
+ */
+export function imageScopeSql(scope: Scope, param: (v: unknown) => string): string | undefined {
+  const owned = scopeSql(scope, { team: 'o.team', createdBy: 'o.created_by' }, param);
+  return (
+    owned && `EXISTS (SELECT 1 FROM image_owners o WHERE o.digest = i.digest AND (o.shared OR ${owned}))`
+  );
 }
 
 export interface ImageRecord {
@@ -133,8 +155,18 @@ export class ImageRepository {
     return rows.map((r) => r.id);
   }
 
-  /** Records an image and points its tags at it, in one transaction. Re-importing is a no-op for the image. */
-  async insert(q: QueryRunner, image: ParsedImage, createdBy: string, origin?: ImageOrigin): Promise<void> {
+  /**
+   * Records an image and points its tags at it, in one transaction. Re-importing is a no-op
+   * for the image; the owner is added (another team bringing the same image may use it too).
+   * Without an owner it is its creator's alone.
+   */
+  async insert(
+    q: QueryRunner,
+    image: ParsedImage,
+    createdBy: string,
+    origin?: ImageOrigin,
+    owner: ImageOwner = { team: null, createdBy, shared: false },
+  ): Promise<void> {
     await q.startTransaction();
     try {
       const size = image.manifestSize + image.configSize + image.layers.reduce((n, l) => n + l.size, 0);
@@ -169,6 +201,10 @@ export class ImageRepository {
           [t.registry, t.repository, t.tag, image.manifestDigest],
         );
       }
+      await q.query(
+        `INSERT INTO image_owners (digest, team, created_by, shared) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+        [image.manifestDigest, owner.shared ? null : owner.team, owner.createdBy, owner.shared],
+      );
       if (origin)
         await q.query(
           `INSERT INTO image_origins (registry, repository, digest, upstream, pulled_by) VALUES ($1, $2, $3, $4, $5)
@@ -182,30 +218,66 @@ export class ImageRepository {
     }
   }
 
-  async list(): Promise<ImageRecord[]> {
-    const rows: ImageRow[] = await this.ds.query(`${SELECT_IMAGES} ORDER BY i.created_at DESC, i.digest`);
+  /** The images the scope sees, newest first. */
+  async list(scope: Scope): Promise<ImageRecord[]> {
+    const { params, param } = sqlParams();
+    const scoped = imageScopeSql(scope, param);
+    const rows: ImageRow[] = await this.ds.query(
+      `${SELECT_IMAGES} ${scoped ? `WHERE ${scoped}` : ''} ORDER BY i.created_at DESC, i.digest`,
+      params,
+    );
     return rows.map(toRecord);
   }
 
-  async findByDigest(digest: string): Promise<ImageRecord | undefined> {
-    const rows = await this.sql.rows<ImageRow>(`${SELECT_IMAGES} WHERE i.digest = $1`, [digest]);
+  async findByDigest(digest: string, scope: Scope): Promise<ImageRecord | undefined> {
+    const { params, param } = sqlParams(1);
+    const scoped = imageScopeSql(scope, param);
+    const rows = await this.sql.rows<ImageRow>(
+      `${SELECT_IMAGES} WHERE i.digest = $1 ${scoped ? `AND ${scoped}` : ''}`,
+      [digest, ...params],
+    );
     return rows[0] && toRecord(rows[0]);
   }
 
   /** Images whose manifest digest starts with `sha256:<hexPrefix>` (short ids, as `docker images` shows). */
-  async findByDigestPrefix(hexPrefix: string): Promise<ImageRecord[]> {
-    const rows: ImageRow[] = await this.ds.query(`${SELECT_IMAGES} WHERE i.digest LIKE $1 LIMIT 2`, [
-      `sha256:${hexPrefix}%`,
-    ]);
+  async findByDigestPrefix(hexPrefix: string, scope: Scope): Promise<ImageRecord[]> {
+    const { params, param } = sqlParams(1);
+    const scoped = imageScopeSql(scope, param);
+    const rows: ImageRow[] = await this.ds.query(
+      `${SELECT_IMAGES} WHERE i.digest LIKE $1 ${scoped ? `AND ${scoped}` : ''} LIMIT 2`,
+      [`sha256:${hexPrefix}%`, ...params],
+    );
     return rows.map(toRecord);
   }
 
-  async findByTag(t: ImageTag): Promise<ImageRecord | undefined> {
+  async findByTag(t: ImageTag, scope: Scope): Promise<ImageRecord | undefined> {
+    const { params, param } = sqlParams(3);
+    const scoped = imageScopeSql(scope, param);
     const rows = await this.sql.rows<ImageRow>(
-      `${SELECT_IMAGES} WHERE i.digest = (SELECT digest FROM image_tags WHERE registry = $1 AND repository = $2 AND tag = $3)`,
-      [t.registry, t.repository, t.tag],
+      `${SELECT_IMAGES} WHERE i.digest = (SELECT digest FROM image_tags WHERE registry = $1 AND repository = $2 AND tag = $3)
+         ${scoped ? `AND ${scoped}` : ''}`,
+      [t.registry, t.repository, t.tag, ...params],
     );
     return rows[0] && toRecord(rows[0]);
+  }
+
+  /** Who owns an image (image_owners). */
+  async ownersOf(q: QueryRunner, digest: string): Promise<ImageOwner[]> {
+    const rows: Array<{ team: string | null; created_by: string; shared: boolean }> = await q.query(
+      'SELECT team, created_by, shared FROM image_owners WHERE digest = $1',
+      [digest],
+    );
+    return rows.map((r) => ({ team: r.team, createdBy: r.created_by, shared: r.shared }));
+  }
+
+  /** Drops the owners the scope stands for (a deployer's rmi of an image others own too). */
+  async deleteOwners(q: QueryRunner, digest: string, scope: Scope): Promise<void> {
+    const { params, param } = sqlParams(1);
+    const owned = scopeSql(scope, { team: 'team', createdBy: 'created_by' }, param) ?? 'true';
+    await q.query(
+      `WITH d AS (DELETE FROM image_owners WHERE digest = $1 AND NOT shared AND ${owned} RETURNING 1) SELECT count(*) FROM d`,
+      [digest, ...params],
+    );
   }
 
   /** Registry names the image was pulled under; none for an image that was only imported. */

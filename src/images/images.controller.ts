@@ -21,6 +21,12 @@ const importQuery = z.object({
     .min(1)
     .optional()
     .describe("name[:tag] for the imported image, in addition to the archive's own names"),
+  team: text(128)
+    .min(1)
+    .optional()
+    .describe(
+      "the team that may use it, one of the caller's; default its first team (an admin's without one: shared with every team)",
+    ),
 });
 
 const pruneBody = z.strictObject({
@@ -82,7 +88,7 @@ export class ImagesController {
         { maxBytes: DEFAULT_IMPORT_MAX_BYTES },
       );
     }
-    return this.images.importArchive(req, caller, { tag: query.tag });
+    return this.images.importArchive(req, caller, { tag: query.tag, team: query.team });
   }
 
   @Post('prune')
@@ -98,15 +104,15 @@ export class ImagesController {
 
   @Get()
   @ApiOperation({ summary: 'Images in the local store, newest first' })
-  async list() {
-    return { images: await this.images.list() };
+  async list(@CurrentCaller() caller: Caller) {
+    return { images: await this.images.list(caller) };
   }
 
   @Get(':ref')
   @ApiOperation({ summary: 'One image: names, layers, runtime config' })
   @ApiParam(REF_DOC)
-  inspect(@Param('ref', refParam) ref: string) {
-    return this.images.inspect(ref);
+  inspect(@CurrentCaller() caller: Caller, @Param('ref', refParam) ref: string) {
+    return this.images.inspect(ref, caller);
   }
 
   @Delete(':ref')

@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { AuditService } from '../audit';
 import { WardenError } from '../platform/errors';
-import type { Caller } from '../platform/http';
+import type { Caller, Principal } from '../platform/http';
+import { inScope, owningTeam, scopeOf, type Scope } from '../platform/scope';
 import { formatImageReference, parseImageReference } from './reference/image-reference';
 import { FsBlobStore } from './store';
 import { ArchiveFormat, blobsOf, ParsedImage, resolveImages } from './archive-images';
 import { readArchive } from './archive-reader';
-import { ImageRecord, ImageRepository, ImageTag } from './image.repository';
+import { ImageOwner, ImageRecord, ImageRepository, ImageTag } from './image.repository';
 import { PreparedImageCache } from './prepared-image-cache';
 
 /** Largest archive an import accepts; a guard against filling the disk, not a format limit. */
@@ -49,9 +50,10 @@ export class ImagesService {
   async importArchive(
     body: Readable,
     caller: Caller,
-    opts: { tag?: string; maxBytes?: number } = {},
+    opts: { tag?: string; maxBytes?: number; team?: string } = {},
   ): Promise<ImportResult> {
     const extraTag = opts.tag === undefined ? undefined : parseTagArgument(opts.tag);
+    const owner = imageOwner(caller.principal, opts.team);
     const contents = await readArchive(body, this.store, {
       maxBytes: opts.maxBytes ?? DEFAULT_IMPORT_MAX_BYTES,
     });
@@ -70,7 +72,7 @@ export class ImagesService {
       const needed = new Set(images.flatMap(blobsOf));
       await this.repo.withBlobLock('shared', async (q) => {
         for (const digest of needed) await contents.blobs.get(digest)!.commit();
-        for (const image of images) await this.repo.insert(q, image, caller.principal.id);
+        for (const image of images) await this.repo.insert(q, image, caller.principal.id, undefined, owner);
       });
     } finally {
       // Committed blobs are settled and untouched; the rest (unreferenced archive files) go.
@@ -97,12 +99,13 @@ export class ImagesService {
     return result;
   }
 
-  list(): Promise<ImageRecord[]> {
-    return this.repo.list();
+  /** The images the caller sees (its teams', its own, the shared ones; all for admins and auditors). */
+  list(caller: Caller): Promise<ImageRecord[]> {
+    return this.repo.list(scopeOf(caller.principal));
   }
 
-  async inspect(ref: string): Promise<ImageRecord> {
-    return (await this.resolve(ref)).image;
+  async inspect(ref: string, caller: Caller): Promise<ImageRecord> {
+    return (await this.resolve(ref, scopeOf(caller.principal))).image;
   }
 
   /**
@@ -110,8 +113,24 @@ export class ImagesService {
    * by digest or id, the image and all its names go. Blobs no other image uses are deleted.
    */
   async remove(ref: string, caller: Caller): Promise<RemoveResult> {
-    const { image, tag } = await this.resolve(ref);
+    const scope = scopeOf(caller.principal);
+    const { image, tag } = await this.resolve(ref, scope);
     const result = await this.repo.withBlobLock('exclusive', async (q): Promise<RemoveResult> => {
+      // Whose it is decides before whether it can go (in use, other names): a deployer may
+      // not remove a shared image, and only gives up its own claim on one others own too.
+      const owners = await this.repo.ownersOf(q, image.digest);
+      const mine = owners.filter((o) => !o.shared && inScope(scope, o));
+      if (!scope.all && mine.length < owners.length) {
+        if (mine.length === 0)
+          throw new WardenError(
+            'FORBIDDEN',
+            `image ${ref} is shared by an admin: only an admin can remove it`,
+            { digest: image.digest },
+          );
+        await this.repo.deleteOwners(q, image.digest, scope);
+        if (tag) await this.repo.deleteTag(q, tag);
+        return { untagged: [tag ? formatTag(tag) : ref], deleted: [] };
+      }
       if (tag && (await this.repo.countTags(q, image.digest)) > 1) {
         await this.repo.deleteTag(q, tag);
         return { untagged: [formatTag(tag)], deleted: [] };
@@ -147,7 +166,7 @@ export class ImagesService {
    * A reference as a user types it: a digest, a short id (12+ hex digits of the manifest
    * digest), `name@digest`, or `name[:tag]` (tag `latest` when none, as Docker does).
    */
-  async resolve(ref: string): Promise<{ image: ImageRecord; tag?: ImageTag }> {
+  async resolve(ref: string, scope: Scope): Promise<{ image: ImageRecord; tag?: ImageTag }> {
     const notFound = () =>
       new WardenError('IMAGE_NOT_FOUND', `no image '${ref}' here; 'warden image ls' lists the images`, {
         ref,
@@ -155,10 +174,10 @@ export class ImagesService {
     const id = /^(?:sha256:)?([a-f0-9]{12,64})$/.exec(ref);
     if (id) {
       if (id[1].length === 64) {
-        const image = await this.repo.findByDigest(`sha256:${id[1]}`);
+        const image = await this.repo.findByDigest(`sha256:${id[1]}`, scope);
         if (image) return { image };
       } else {
-        const found = await this.repo.findByDigestPrefix(id[1]);
+        const found = await this.repo.findByDigestPrefix(id[1], scope);
         if (found.length > 1)
           throw new WardenError(
             'IMAGE_REFERENCE_AMBIGUOUS',
@@ -179,15 +198,24 @@ export class ImagesService {
     const { registry, repository, digest } = parsed.ref;
     if (digest) {
       // The digest decides; the name is a reminder of where it came from, as in Docker.
-      const image = await this.repo.findByDigest(digest);
+      const image = await this.repo.findByDigest(digest, scope);
       if (!image) throw notFound();
       return { image };
     }
     const tag = { registry, repository, tag: parsed.ref.tag ?? 'latest' };
-    const image = await this.repo.findByTag(tag);
+    const image = await this.repo.findByTag(tag, scope);
     if (!image) throw notFound();
     return { image, tag };
   }
+}
+
+/**
+ * Who owns what a principal brings in (platform/scope): the team it names or its first
+ * team; an admin's without a team is shared, the platform's own images every team may run.
+ */
+export function imageOwner(p: Principal, team?: string): ImageOwner {
+  const owning = owningTeam(p, team);
+  return { team: owning, createdBy: p.id, shared: owning === null && p.role === 'admin' };
 }
 
 function parseTagArgument(text: string): ImageTag {

@@ -1,12 +1,12 @@
 // Local images, as the rest of Warden sees them: the content store, image references, records,
 // archives, layer unpacking.
 export { ImagesModule } from './images.module';
-export { ImagesService, DEFAULT_IMPORT_MAX_BYTES } from './images.service';
+export { ImagesService, DEFAULT_IMPORT_MAX_BYTES, imageOwner } from './images.service';
 export type { ImportResult, ImportedImage, RemoveResult } from './images.service';
 export { ImagePruneService } from './image-prune.service';
 export type { PruneResult } from './image-prune.service';
 export { ImageRepository } from './image.repository';
-export type { ImageRecord, ImageLayerRecord, ImageOrigin, ImageTag } from './image.repository';
+export type { ImageRecord, ImageLayerRecord, ImageOrigin, ImageOwner, ImageTag } from './image.repository';
 export { PreparedImageCache } from './prepared-image-cache';
 export { ImageProvider } from './image-provider';
 export type { PreparedImage } from './image-provider';

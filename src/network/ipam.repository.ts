@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PlainSql } from '../platform/database';
+import { scopeSql, sqlParams, type Scope } from '../platform/scope';
 import type { Endpoint } from './network';
 
 interface Row {
@@ -119,13 +120,15 @@ export class IpamRepository {
     return out;
   }
 
-  async ofNetwork(networkId: string): Promise<Array<Endpoint & { containerName: string }>> {
+  async ofNetwork(networkId: string, scope: Scope): Promise<Array<Endpoint & { containerName: string }>> {
+    const { params, param } = sqlParams(1);
+    const scoped = scopeSql(scope, { team: 'c.team', createdBy: 'c.created_by' }, param);
     const rows = await this.sql.rows<Row & { container_name: string }>(
       `SELECT e.network_id, n.name AS network_name, e.container_id, host(e.address) AS address, e.aliases,
               c.name AS container_name
        FROM network_endpoints e JOIN networks n ON n.id = e.network_id JOIN containers c ON c.id = e.container_id
-       WHERE e.network_id = $1 ORDER BY e.address`,
-      [networkId],
+       WHERE e.network_id = $1 ${scoped ? `AND ${scoped}` : ''} ORDER BY e.address`,
+      [networkId, ...params],
     );
     return rows.map((r) => ({ ...toEndpoint(r), containerName: r.container_name }));
   }

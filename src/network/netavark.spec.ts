@@ -14,6 +14,7 @@ const net = (over: Partial<NetworkRecord>): NetworkRecord => ({
   labels: {},
   options: {},
   createdBy: 'admin',
+  team: null,
   createdAt: '2026-01-01T00:00:00.000Z',
   ...over,
 });

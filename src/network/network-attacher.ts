@@ -5,6 +5,7 @@ import { AuditService } from '../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
+import { EVERYTHING, scopeOf, type Scope } from '../platform/scope';
 import { Netavark, netavarkOptions, type Attachment, type NetavarkOptions } from './netavark';
 import type { Endpoint, EndpointRequest, NetworkedContainer, NetworkRecord, PortBinding } from './network';
 import { NetworkService } from './network.service';
@@ -51,7 +52,10 @@ export class NetworkAttacher {
   }
 
   /** The bridge networks a container with this mode and these endpoints joins; none for none/host. */
-  async plan(c: Pick<NetworkedContainer, 'networkMode' | 'endpoints' | 'ports'>): Promise<NetworkRecord[]> {
+  async plan(
+    c: Pick<NetworkedContainer, 'networkMode' | 'endpoints' | 'ports'>,
+    scope: Scope,
+  ): Promise<NetworkRecord[]> {
     const names = [...new Set([c.networkMode, ...Object.keys(c.endpoints)])].filter(
       (n) => n !== 'none' && n !== 'host',
     );
@@ -61,7 +65,7 @@ export class NetworkAttacher {
         'NETWORK_DISABLED',
         `network '${names[0]}' needs bridge networking, which is off on this Warden (WARDEN_NETWORKING=bridge turns it on): use --network none or host`,
       );
-    const found = await Promise.all(names.map((n) => this.networks.get(n)));
+    const found = await Promise.all(names.map((n) => this.networks.get(n, scope)));
     for (const n of found)
       if (n.driver !== 'bridge')
         throw new WardenError(
@@ -107,7 +111,10 @@ export class NetworkAttacher {
     req: EndpointRequest,
     files: ContainerNetworkFiles,
   ): Promise<Endpoint> {
-    const [network] = await this.plan({ networkMode: ref, endpoints: {}, ports: [] });
+    const [network] = await this.plan(
+      { networkMode: ref, endpoints: {}, ports: [] },
+      scopeOf(caller.principal),
+    );
     if (!network)
       throw new WardenError('VALIDATION_FAILED', `a container cannot be connected to network ${ref}`);
     if ((await this.networks.endpointsOf(c.id)).some((e) => e.networkId === network.id))
@@ -127,7 +134,7 @@ export class NetworkAttacher {
     ref: string,
     files: ContainerNetworkFiles,
   ): Promise<void> {
-    const network = await this.networks.get(ref);
+    const network = await this.networks.get(ref, scopeOf(caller.principal));
     if (!(await this.networks.release(network.id, c.id)))
       throw new WardenError(
         'NETWORK_NOT_FOUND',
@@ -147,7 +154,10 @@ export class NetworkAttacher {
   }
 
   private async rewriteEtc(c: NetworkedContainer, files: ContainerNetworkFiles): Promise<void> {
-    const [endpoints, networks] = await Promise.all([this.networks.endpointsOf(c.id), this.networks.list()]);
+    const [endpoints, networks] = await Promise.all([
+      this.networks.endpointsOf(c.id),
+      this.networks.list(EVERYTHING),
+    ]);
     this.writeEtc(c, networks, endpoints, files);
   }
 
@@ -163,7 +173,7 @@ export class NetworkAttacher {
   ): Promise<void> {
     const endpoints = await this.networks.endpointsOf(c.id);
     if (endpoints.length === 0) return;
-    const all = await this.networks.list();
+    const all = await this.networks.list(EVERYTHING);
     const attachments: Attachment[] = endpoints.map((e) => ({
       endpoint: e,
       network: all.find((n) => n.id === e.networkId)!,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PlainSql } from '../platform/database';
+import { scopeSql, sqlParams, type Scope } from '../platform/scope';
 import type { NetworkRecord } from './network';
 
 interface Row {
@@ -17,6 +18,7 @@ interface Row {
   labels: Record<string, string>;
   options: Record<string, string>;
   created_by: string;
+  team: string | null;
   created_at: Date;
 }
 
@@ -34,12 +36,19 @@ const toRecord = (r: Row): NetworkRecord => ({
   labels: r.labels,
   options: r.options,
   createdBy: r.created_by,
+  team: r.team,
   createdAt: r.created_at.toISOString(),
 });
 
 /** host(gateway): the address without its /32, as Docker and netavark write it. */
 const COLUMNS = `id, name, driver, interface, subnet::text, host(gateway) AS gateway, ip_range::text,
-  internal, dns_enabled, builtin, labels, options, created_by, created_at`;
+  internal, dns_enabled, builtin, labels, options, created_by, team, created_at`;
+
+/** Built-in networks (bridge, host, none) are everyone's; the others their team's. */
+function networkScopeSql(scope: Scope, param: (v: unknown) => string): string {
+  const owned = scopeSql(scope, { team: 'team', createdBy: 'created_by' }, param);
+  return owned ? `(builtin OR ${owned})` : 'true';
+}
 
 /** A new network; `subnet` undefined = the first free /24 of `pool`. */
 export interface NewNetwork extends Omit<NetworkRecord, 'createdAt' | 'subnet' | 'gateway'> {
@@ -56,18 +65,24 @@ export class NetworkRepository {
     this.sql = new PlainSql(ds);
   }
 
-  async list(): Promise<NetworkRecord[]> {
-    return (await this.sql.rows<Row>(`SELECT ${COLUMNS} FROM networks ORDER BY created_at, name`)).map(
-      toRecord,
+  /** The networks the scope sees: the built-in ones, and those its teams (or it) made. */
+  async list(scope: Scope): Promise<NetworkRecord[]> {
+    const { params, param } = sqlParams();
+    const rows = await this.sql.rows<Row>(
+      `SELECT ${COLUMNS} FROM networks WHERE ${networkScopeSql(scope, param)} ORDER BY created_at, name`,
+      params,
     );
+    return rows.map(toRecord);
   }
 
-  /** By full id, name, or a unique id prefix — Docker's lookup order. */
-  async findByRef(ref: string): Promise<NetworkRecord[]> {
+  /** By full id, name, or a unique id prefix — Docker's lookup order — among what the scope sees. */
+  async findByRef(ref: string, scope: Scope): Promise<NetworkRecord[]> {
+    const { params, param } = sqlParams(2);
     const rows = await this.sql.rows<Row>(
-      `SELECT ${COLUMNS} FROM networks WHERE id = $1 OR name = $1
-       UNION SELECT ${COLUMNS} FROM networks WHERE $2 AND id LIKE $1 || '%' LIMIT 3`,
-      [ref, /^[0-9a-f]{1,63}$/.test(ref)],
+      `SELECT * FROM (SELECT ${COLUMNS} FROM networks WHERE id = $1 OR name = $1
+       UNION SELECT ${COLUMNS} FROM networks WHERE $2 AND id LIKE $1 || '%') n
+       WHERE ${networkScopeSql(scope, param)} LIMIT 3`,
+      [ref, /^[0-9a-f]{1,63}$/.test(ref), ...params],
     );
     return rows.map(toRecord);
   }
@@ -87,11 +102,11 @@ export class NetworkRepository {
            WHERE NOT EXISTS (SELECT 1 FROM networks o WHERE o.subnet && x.s) ORDER BY i LIMIT 1)) AS subnet
        )
        INSERT INTO networks (id, name, driver, interface, subnet, gateway, ip_range, internal, dns_enabled,
-                             builtin, labels, options, created_by)
+                             builtin, labels, options, created_by, team)
        SELECT $1, $2, $3, $4, pick.subnet,
               CASE WHEN pick.subnet IS NULL THEN NULL
                    ELSE coalesce($6::inet, set_masklen(network(pick.subnet), 32) + 1) END,
-              $7, $8, $9, $10, $11, $12, $13
+              $7, $8, $9, $10, $11, $12, $13, $15
        FROM pick
        ON CONFLICT (name) DO NOTHING RETURNING ${COLUMNS}`,
       [
@@ -109,6 +124,7 @@ export class NetworkRepository {
         JSON.stringify(n.options),
         n.createdBy,
         n.pool ?? '0.0.0.0/32',
+        n.team,
       ],
     );
     return rows[0] && toRecord(rows[0]);
@@ -126,13 +142,18 @@ export class NetworkRepository {
   }
 
   /** Every user network no container is on, removed; their records. */
-  async pruneUnused(labels: Array<[string, string | undefined]>): Promise<NetworkRecord[]> {
+  async pruneUnused(labels: Array<[string, string | undefined]>, scope: Scope): Promise<NetworkRecord[]> {
+    const { params, param } = sqlParams(2);
     const rows = await this.sql.rows<Row>(
       `DELETE FROM networks n WHERE NOT builtin
          AND NOT EXISTS (SELECT 1 FROM network_endpoints e WHERE e.network_id = n.id)
-         AND labels @> $1::jsonb AND labels ?& $2::text[]
+         AND labels @> $1::jsonb AND labels ?& $2::text[] AND ${networkScopeSql(scope, param)}
        RETURNING ${COLUMNS}`,
-      [JSON.stringify(Object.fromEntries(labels.filter(([, v]) => v !== undefined))), labels.map(([k]) => k)],
+      [
+        JSON.stringify(Object.fromEntries(labels.filter(([, v]) => v !== undefined))),
+        labels.map(([k]) => k),
+        ...params,
+      ],
     );
     return rows.map(toRecord);
   }

@@ -4,6 +4,7 @@ import { AuditService } from '../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
+import { owningTeam, scopeOf, TEAM_LABEL, type Scope } from '../platform/scope';
 import { IpamRepository } from './ipam.repository';
 import { contains, formatAddress, isHostOf, parseAddress, parseCidr, type Cidr } from './ipv4';
 import { BUILTIN_NETWORKS, NETWORK_NAME_RE, type Endpoint, type NetworkRecord } from './network';
@@ -19,6 +20,8 @@ export interface NetworkCreateInput {
   subnet?: string;
   gateway?: string;
   ipRange?: string;
+  /** The owning team (REST `team`; the `warden.team` label on the Docker API). */
+  team?: string;
 }
 
 /** Bridge names are at most 15 bytes (IFNAMSIZ - 1). */
@@ -42,7 +45,7 @@ export class NetworkService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     // Idempotent (ON CONFLICT on the name): every start, every Warden on the database.
-    const base = { internal: false, labels: {}, options: {}, builtin: true, createdBy: SYSTEM };
+    const base = { internal: false, labels: {}, options: {}, builtin: true, createdBy: SYSTEM, team: null };
     await this.networks.insert({
       ...base,
       id: builtinId('bridge'),
@@ -73,13 +76,17 @@ export class NetworkService implements OnApplicationBootstrap {
     return this.config.network.mode === 'bridge';
   }
 
-  list(): Promise<NetworkRecord[]> {
-    return this.networks.list();
+  /** The networks the scope sees (platform/scope): built-in ones and its teams'. */
+  list(scope: Scope): Promise<NetworkRecord[]> {
+    return this.networks.list(scope);
   }
 
-  /** By id, name or unique id prefix: 404 when none, 400 when the prefix is ambiguous. */
-  async get(ref: string): Promise<NetworkRecord> {
-    const found = await this.networks.findByRef(ref);
+  /**
+   * By id, name or unique id prefix among what the scope sees: 404 when none (another
+   * team's is none), 400 when the prefix is ambiguous.
+   */
+  async get(ref: string, scope: Scope): Promise<NetworkRecord> {
+    const found = await this.networks.findByRef(ref, scope);
     const exact = found.find((n) => n.id === ref) ?? found.find((n) => n.name === ref);
     if (exact) return exact;
     if (found.length === 1) return found[0];
@@ -92,6 +99,7 @@ export class NetworkService implements OnApplicationBootstrap {
 
   async create(caller: Caller, input: NetworkCreateInput): Promise<NetworkRecord> {
     const checked = checkCreate(input);
+    const team = owningTeam(caller.principal, input.team ?? input.labels?.[TEAM_LABEL]);
     if (!this.enabled)
       throw new WardenError(
         'NETWORK_DISABLED',
@@ -114,6 +122,7 @@ export class NetworkService implements OnApplicationBootstrap {
         labels: input.labels ?? {},
         options: input.options ?? {},
         createdBy: caller.principal.id,
+        team,
         pool: this.config.network.pool,
       });
     } catch (err) {
@@ -149,13 +158,13 @@ export class NetworkService implements OnApplicationBootstrap {
   }
 
   async remove(caller: Caller, ref: string): Promise<void> {
-    const n = await this.get(ref);
+    const n = await this.get(ref, scopeOf(caller.principal));
     if (n.builtin)
       throw new WardenError('NETWORK_BUILTIN', `${n.name} is a pre-defined network and cannot be removed`, {
         name: n.name,
       });
     if (!(await this.networks.deleteUnused(n.id))) {
-      const users = await this.ipam.ofNetwork(n.id);
+      const users = await this.ipam.ofNetwork(n.id, scopeOf(caller.principal));
       if (users.length)
         throw new WardenError(
           'NETWORK_IN_USE',
@@ -175,7 +184,7 @@ export class NetworkService implements OnApplicationBootstrap {
 
   /** Removes every user-defined network without containers (matching the labels); their names. */
   async prune(caller: Caller, labels: Array<[string, string | undefined]> = []): Promise<string[]> {
-    const gone = await this.networks.pruneUnused(labels);
+    const gone = await this.networks.pruneUnused(labels, scopeOf(caller.principal));
     for (const n of gone)
       await this.audit.record({
         type: 'network.removed',
@@ -195,8 +204,9 @@ export class NetworkService implements OnApplicationBootstrap {
     return this.ipam.ofContainers(containerIds);
   }
 
-  containersOn(networkId: string) {
-    return this.ipam.ofNetwork(networkId);
+  /** The containers on the network that the scope sees (others on a shared `bridge` stay unnamed). */
+  containersOn(networkId: string, scope: Scope) {
+    return this.ipam.ofNetwork(networkId, scope);
   }
 
   /**
@@ -260,6 +270,7 @@ export const auditNetwork = (n: NetworkRecord) => ({
   ipRange: n.ipRange ?? null,
   internal: n.internal,
   labels: n.labels,
+  team: n.team,
 });
 
 /** The request's own consistency, as Docker checks it (libnetwork ipam): 400 with the reason. */

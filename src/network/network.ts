@@ -17,6 +17,8 @@ export interface NetworkRecord {
   labels: Record<string, string>;
   options: Record<string, string>;
   createdBy: string;
+  /** The team that owns it (null: its creator alone; built-in networks: everyone); see platform/scope. */
+  team: string | null;
   createdAt: string;
 }
 

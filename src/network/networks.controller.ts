@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/co
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ApiZodBody, ApiZodParam, Caller, CurrentCaller, Roles, ZodPipe, text } from '../platform/http';
+import { scopeOf } from '../platform/scope';
 import type { NetworkRecord } from './network';
 import { NetworkService } from './network.service';
 
@@ -20,6 +21,10 @@ export const networkCreateBody = z.strictObject({
   internal: z.boolean().optional().describe('no route out of the network'),
   labels: z.record(text(1024), text(65_536)).optional(),
   options: z.record(text(256), text(4096)).optional(),
+  team: text(128)
+    .min(1)
+    .optional()
+    .describe("the team to own it, one of the caller's; default its first team (see docs/security.md)"),
 });
 
 const refPipe = new ZodPipe(networkRef, 'param');
@@ -33,16 +38,17 @@ export class NetworksController {
 
   @Get()
   @ApiOperation({ summary: 'List networks: the built-in bridge, host and none, and user-defined ones' })
-  async list() {
-    return (await this.networks.list()).map(view);
+  async list(@CurrentCaller() caller: Caller) {
+    return (await this.networks.list(scopeOf(caller.principal))).map(view);
   }
 
   @Get(':id')
   @ApiRef()
   @ApiOperation({ summary: 'Inspect a network, with the containers on it and their addresses' })
-  async inspect(@Param('id', refPipe) id: string) {
-    const n = await this.networks.get(id);
-    const containers = await this.networks.containersOn(n.id);
+  async inspect(@CurrentCaller() caller: Caller, @Param('id', refPipe) id: string) {
+    const scope = scopeOf(caller.principal);
+    const n = await this.networks.get(id, scope);
+    const containers = await this.networks.containersOn(n.id, scope);
     return {
       ...view(n),
       containers: containers.map((c) => ({

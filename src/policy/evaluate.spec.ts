@@ -71,6 +71,53 @@ describe('evaluatePolicy', () => {
     expect(decision.defaultsApplied.map((d) => d.field)).toEqual(['nanoCpus']);
   });
 
+  it('fills the writable layer size and tmpfs sizes from the policy, then checks them against their caps', () => {
+    const disk = policyOf({
+      name: 'disk',
+      mode: 'enforce',
+      rules: {
+        resources: { storage: { max: '1g', default: '256m' }, tmpfs: { max: '64m', default: '16m' } },
+      },
+    });
+    const spec = minimalSpec({
+      tmpfs: [
+        { target: '/run', options: [] },
+        { target: '/big', sizeBytes: 32 * MiB, options: [] },
+      ],
+    });
+    const { decision, effectiveSpec } = run(spec, [], disk);
+    expect(decision.allowed).toBe(true);
+    expect(decision.defaultsApplied).toEqual([
+      { field: 'storageBytes', value: 256 * MiB },
+      { field: 'tmpfsSizeBytes', value: 16 * MiB, target: '/run' },
+    ]);
+    expect(effectiveSpec.storageBytes).toBe(256 * MiB);
+    expect(effectiveSpec.tmpfs.map((t) => t.sizeBytes)).toEqual([16 * MiB, 32 * MiB]);
+    expect(spec.tmpfs[0].sizeBytes).toBeUndefined();
+
+    const over = run(
+      minimalSpec({ storageBytes: 2 * GiB, tmpfs: [{ target: '/t', sizeBytes: 128 * MiB, options: [] }] }),
+      [],
+      disk,
+    ).decision;
+    expect(over.allowed).toBe(false);
+    expect(over.reasons.map((r) => r.message)).toEqual([
+      'writable layer size 2g exceeds cap 1g (policy disk, rule resources.storage.max)',
+      'tmpfs /t size 128m exceeds cap 64m (policy disk, rule resources.tmpfs.max)',
+    ]);
+  });
+
+  it('a tmpfs cap without a default refuses a tmpfs without a size', () => {
+    const capped = policyOf({
+      name: 'tmp',
+      mode: 'enforce',
+      rules: { resources: { tmpfs: { max: '64m' } } },
+    });
+    const { decision } = run(minimalSpec({ tmpfs: [{ target: '/run', options: [] }] }), [], capped);
+    expect(decision.reasons.map((r) => r.rule)).toEqual(['resources.tmpfs.max']);
+    expect(decision.reasons[0].message).toMatch(/tmpfs \/run has no size but the cap is 64m; add size=/);
+  });
+
   it('reports every failing rule, not only the first', () => {
     const bad = minimalSpec({
       image: { registry: 'evil.io', repository: 'x', tag: 'latest' },
@@ -178,7 +225,12 @@ describe('evaluatePolicy', () => {
     const local = minimalSpec({ image: { registry: '', repository: 'busybox' } });
     const { decision } = run(local, [], baseline);
     expect(decision.allowed).toBe(true);
-    expect(decision.defaultsApplied).toHaveLength(3);
+    expect(decision.defaultsApplied.map((d) => d.field)).toEqual([
+      'memoryBytes',
+      'nanoCpus',
+      'pidsLimit',
+      'storageBytes',
+    ]);
     expect(run(minimalSpec(), [], baseline).decision.allowed).toBe(true);
     expect(run(minimalSpec({ privileged: true }), [], baseline).decision.allowed).toBe(false);
     expect(

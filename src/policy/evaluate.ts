@@ -35,11 +35,13 @@ export interface WaivedReason extends Reason {
   exceptionId: string;
 }
 
-export type DefaultedField = 'memoryBytes' | 'nanoCpus' | 'pidsLimit';
+export type DefaultedField = 'memoryBytes' | 'nanoCpus' | 'pidsLimit' | 'storageBytes' | 'tmpfsSizeBytes';
 
 export interface DefaultApplied {
   field: DefaultedField;
   value: number;
+  /** The tmpfs mount a `tmpfsSizeBytes` default went to. */
+  target?: string;
 }
 
 export interface Decision {
@@ -74,10 +76,13 @@ export interface EvaluationResult {
 
 const same = (n: number) => n;
 // The policy writes CPUs, the spec holds NanoCpus.
-const DEFAULTABLE: ReadonlyArray<[DefaultedField, 'memory' | 'cpu' | 'pids', (n: number) => number]> = [
+const DEFAULTABLE: ReadonlyArray<
+  [Exclude<DefaultedField, 'tmpfsSizeBytes'>, 'memory' | 'cpu' | 'pids' | 'storage', (n: number) => number]
+> = [
   ['memoryBytes', 'memory', same],
   ['nanoCpus', 'cpu', cpusToNanoCpus],
   ['pidsLimit', 'pids', same],
+  ['storageBytes', 'storage', same],
 ];
 
 /** Defaults are filled before any check runs, so caps apply to the values actually launched. */
@@ -96,6 +101,16 @@ export function applyDefaults(
     if (effectiveSpec === spec) effectiveSpec = { ...spec };
     effectiveSpec[field] = value;
     defaultsApplied.push({ field, value });
+  }
+  // A tmpfs without a size gets the policy's (the kernel's own default is half the host's RAM).
+  const tmpfsSize = res.tmpfs?.default;
+  if (tmpfsSize !== undefined && spec.tmpfs.some((t) => t.sizeBytes === undefined)) {
+    if (effectiveSpec === spec) effectiveSpec = { ...spec };
+    effectiveSpec.tmpfs = spec.tmpfs.map((t) => {
+      if (t.sizeBytes !== undefined) return t;
+      defaultsApplied.push({ field: 'tmpfsSizeBytes', value: tmpfsSize, target: t.target });
+      return { ...t, sizeBytes: tmpfsSize };
+    });
   }
   return { effectiveSpec, defaultsApplied };
 }

@@ -13,6 +13,12 @@ const pullBody = z.strictObject({
     .describe(
       '127.0.0.1:5000/app:1, <upstream alias>/<repo>[:tag|@digest], or a Docker Hub name like busybox',
     ),
+  team: text(128)
+    .min(1)
+    .optional()
+    .describe(
+      "the team that may use it, one of the caller's; default its first team (an admin's without one: shared with every team)",
+    ),
 });
 
 const pullQuery = z.object({
@@ -47,7 +53,7 @@ export class ImagePullController {
     @Res() res: Response,
   ): Promise<void> {
     if (query.stream !== 'true' && query.stream !== '1') {
-      res.status(200).json(await this.pulls.pull(caller, body.reference));
+      res.status(200).json(await this.pulls.pull(caller, body.reference, undefined, body.team));
       return;
     }
     const line = (o: unknown) => {
@@ -55,7 +61,7 @@ export class ImagePullController {
       if (!res.writableEnded) res.write(`${JSON.stringify(o)}\n`);
     };
     try {
-      const result = await this.pulls.pull(caller, body.reference, (p: PullProgress) => line(p));
+      const result = await this.pulls.pull(caller, body.reference, (p: PullProgress) => line(p), body.team);
       line({ result });
     } catch (err) {
       if (!res.headersSent) throw err;

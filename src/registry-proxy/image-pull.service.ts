@@ -16,7 +16,8 @@ import {
   manifestSchema,
   parseDocument,
 } from '../images';
-import { ImageRecord, ImageRepository } from '../images';
+import { ImageRecord, ImageRepository, imageOwner, type ImageOwner } from '../images';
+import { EVERYTHING, scopeOf } from '../platform/scope';
 import { findPullTarget, PullTarget, pullTargetOf } from './pull-target';
 
 /** One progress message, shaped like the Docker Engine's pull stream (the docker CLI renders these). */
@@ -66,15 +67,24 @@ export class ImagePullService {
     return findPullTarget(this.upstreams, ref);
   }
 
-  pull(caller: Caller, ref: string, onProgress?: (p: PullProgress) => void): Promise<PullResult> {
-    return this.pullTarget(caller, pullTargetOf(this.upstreams, ref), onProgress);
+  /** `team`: the team that may use the image (one of the caller's; default its first). */
+  pull(
+    caller: Caller,
+    ref: string,
+    onProgress?: (p: PullProgress) => void,
+    team?: string,
+  ): Promise<PullResult> {
+    return this.pullTarget(caller, pullTargetOf(this.upstreams, ref), onProgress, team);
   }
 
   async pullTarget(
     caller: Caller,
     t: PullTarget,
     onProgress: (p: PullProgress) => void = () => undefined,
+    team?: string,
   ): Promise<PullResult> {
+    // Who will own it is settled first: a team the caller is not in fetches nothing.
+    const owner = imageOwner(caller.principal, team);
     const emit = (p: PullProgress) => {
       try {
         onProgress(p);
@@ -92,7 +102,7 @@ export class ImagePullService {
     emit({ status: `Pulling from ${t.repository}`, id: t.tag ?? t.reference });
     const counter = { bytes: 0 };
     try {
-      const result = await this.fetchAndRecord(caller, t, name, counter, emit);
+      const result = await this.fetchAndRecord(caller, t, name, counter, emit, owner);
       this.pulls.record(caller, t.target, {
         kind: 'image',
         reference: t.reference,
@@ -122,6 +132,7 @@ export class ImagePullService {
     name: string,
     counter: { bytes: number },
     emit: (p: PullProgress) => void,
+    owner: ImageOwner,
   ): Promise<PullResult> {
     const m = await this.manifestFor(t, counter);
     const parsed = parseDocument(manifestSchema, m.bytes, `manifest ${m.digest}`);
@@ -135,7 +146,10 @@ export class ImagePullService {
         );
     });
     const before = t.tag
-      ? await this.repo.findByTag({ registry: t.registry, repository: t.repository, tag: t.tag })
+      ? await this.repo.findByTag(
+          { registry: t.registry, repository: t.repository, tag: t.tag },
+          scopeOf(caller.principal),
+        )
       : undefined;
 
     if (manifest.config.size > MAX_CONFIG)
@@ -185,11 +199,14 @@ export class ImagePullService {
         await this.pulls.blobs.local.put(m.bytes, { expectedDigest: m.digest });
       for (const d of [manifest.config, ...manifest.layers])
         if (!(await this.pulls.blobs.local.has(d.digest))) await this.fetchBlob(caller, t, d, counter);
-      await this.repo.insert(q, image, caller.principal.id, {
-        registry: t.registry,
-        repository: t.repository,
-        upstream: t.target.upstream.alias,
-      });
+      // The puller's team may use it from now on, whoever pulled it first.
+      await this.repo.insert(
+        q,
+        image,
+        caller.principal.id,
+        { registry: t.registry, repository: t.repository, upstream: t.target.upstream.alias },
+        owner,
+      );
     });
     const upToDate = before?.digest === m.digest;
     emit({ status: `Digest: ${m.digest}` });
@@ -198,7 +215,7 @@ export class ImagePullService {
         ? `Status: Image is up to date for ${name}`
         : `Status: Downloaded newer image for ${name}`,
     });
-    const record = (await this.repo.findByDigest(m.digest))!;
+    const record = (await this.repo.findByDigest(m.digest, EVERYTHING))!;
     return {
       digest: m.digest,
       reference: name,

@@ -14,7 +14,8 @@ import { ContainerUsageController } from './container/container-usage.controller
 import { ContainersController } from './container/containers.controller';
 import { LiveContainers } from './container/live-containers';
 import { RecoveryService } from './container/recovery.service';
-import { CGROUP_DRIVER, SHIM_RUNNER, SYSCALLS } from './container/runtime.tokens';
+import { CGROUP_DRIVER, SHIM_RUNNER, SIZED_FILESYSTEMS, SYSCALLS } from './container/runtime.tokens';
+import { hostSizedFilesystems, WritableLayers } from './container/writable-layers';
 import { ContainerLocks } from './lifecycle/container-locks';
 import { ContainerRefs } from './lifecycle/container-refs';
 import { ContainerCreator } from './lifecycle/create';
@@ -50,6 +51,8 @@ import { VolumesModule } from '../volumes';
     },
     { provide: SYSCALLS, useFactory: () => createLibcSyscalls() },
     { provide: SHIM_RUNNER, useValue: nativeShimRunner },
+    { provide: SIZED_FILESYSTEMS, useValue: hostSizedFilesystems },
+    WritableLayers,
     { provide: ImageProvider, useClass: StoreImageProvider },
     LiveContainers,
     ContainerRepository,

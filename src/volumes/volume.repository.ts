@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PlainSql } from '../platform/database';
+import { scopeSql } from '../platform/scope';
 import type { VolumeFilter, VolumeRecord } from './volume';
 
 interface Row {
@@ -11,6 +12,7 @@ interface Row {
   size_bytes: string | null;
   anonymous: boolean;
   created_by: string;
+  team: string | null;
   created_at: Date;
 }
 
@@ -22,6 +24,7 @@ const toRecord = (r: Row): VolumeRecord => ({
   sizeBytes: r.size_bytes === null ? undefined : Number(r.size_bytes),
   anonymous: r.anonymous,
   createdBy: r.created_by,
+  team: r.team,
   createdAt: r.created_at.toISOString(),
 });
 
@@ -37,8 +40,8 @@ export class VolumeRepository {
   /** The new volume, or undefined when one of that name exists already. */
   async insert(v: VolumeRecord): Promise<VolumeRecord | undefined> {
     const rows = await this.sql.rows<Row>(
-      `INSERT INTO volumes (name, driver, options, labels, size_bytes, anonymous, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING RETURNING *`,
+      `INSERT INTO volumes (name, driver, options, labels, size_bytes, anonymous, created_by, team)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING RETURNING *`,
       [
         v.name,
         v.driver,
@@ -47,6 +50,7 @@ export class VolumeRepository {
         v.sizeBytes ?? null,
         v.anonymous,
         v.createdBy,
+        v.team,
       ],
     );
     return rows[0] && toRecord(rows[0]);
@@ -70,6 +74,8 @@ export class VolumeRepository {
       where.push(v === undefined ? `labels ? ${p(k)}` : `labels @> ${p(JSON.stringify({ [k]: v }))}::jsonb`);
     if (f.drivers?.length) where.push(`driver = ANY(${p(f.drivers)})`);
     if (f.anonymousOnly) where.push('anonymous');
+    const scoped = f.scope && scopeSql(f.scope, { team: 'team', createdBy: 'created_by' }, p);
+    if (scoped) where.push(scoped);
     if (f.dangling !== undefined)
       where.push(
         `${f.dangling ? 'NOT ' : ''}EXISTS (SELECT 1 FROM container_volumes m WHERE m.volume_name = volumes.name)`,

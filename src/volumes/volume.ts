@@ -1,3 +1,5 @@
+import type { Scope } from '../platform/scope';
+
 /** A volume as Warden keeps it (issue 17). */
 export interface VolumeRecord {
   name: string;
@@ -10,6 +12,8 @@ export interface VolumeRecord {
   /** Made for one container (`-v /path`, an image's `VOLUME`): `rm -v` and prune remove it. */
   anonymous: boolean;
   createdBy: string;
+  /** The team that owns it (null: its creator alone); see platform/scope. */
+  team: string | null;
   createdAt: string;
 }
 
@@ -26,12 +30,16 @@ export interface ResolvedVolumeMount {
 
 export interface VolumeCreateRequest {
   name?: string;
+  /** The owning team (REST `team`; the `warden.team` label on the Docker API). */
+  team?: string;
   driver?: string;
   options?: Record<string, string>;
   labels?: Record<string, string>;
 }
 
 export interface VolumeFilter {
+  /** Only what this scope sees (platform/scope); everything when left out. */
+  scope?: Scope;
   names?: string[];
   /** Every one must hold: [k, undefined] = has label k, [k, v] = k is v. */
   labels?: Array<[string, string | undefined]>;

@@ -16,6 +16,10 @@ const createBody = z.strictObject({
   driver: text(64).optional().describe('only local is available'),
   options: z.record(text(64), text(4096)).optional().describe('driver options; local takes size (e.g. 64m)'),
   labels: z.record(text(1024), text(65_536)).optional(),
+  team: text(128)
+    .min(1)
+    .optional()
+    .describe("the team to own it, one of the caller's; default its first team (see docs/security.md)"),
 });
 const listQuery = z.object({
   name: text(255).optional().describe('part of the name'),
@@ -47,9 +51,12 @@ export class VolumesController {
   @Get()
   @ApiOperation({ summary: 'List volumes' })
   @ApiZodQuery(listQuery)
-  list(@Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>) {
+  list(
+    @CurrentCaller() caller: Caller,
+    @Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>,
+  ) {
     const [k, v] = q.label?.split('=', 2) ?? [];
-    return this.volumes.list({
+    return this.volumes.list(caller, {
       names: q.name ? [q.name] : undefined,
       labels: k ? [[k, v]] : undefined,
       dangling: q.dangling,
@@ -59,8 +66,8 @@ export class VolumesController {
   @Get(':name')
   @ApiName()
   @ApiOperation({ summary: 'Inspect a volume, with its usage (bytes) and how many containers mount it' })
-  async inspect(@Param('name', nameParam) name: string) {
-    const v = await this.volumes.get(name);
+  async inspect(@CurrentCaller() caller: Caller, @Param('name', nameParam) name: string) {
+    const v = await this.volumes.get(caller, name);
     return { ...v, usage: await this.volumes.usage(name) };
   }
 

@@ -5,6 +5,7 @@ import { AuditService } from '../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
+import { inScope, owningTeam, scopeOf, TEAM_LABEL } from '../platform/scope';
 import { PolicyService, toVolumeSpec, type VolumeMount } from '../policy';
 import { LocalVolumeDriver } from './local-driver';
 import {
@@ -66,9 +67,10 @@ export class VolumesService implements OnApplicationBootstrap {
       throw new WardenError('VALIDATION_FAILED', `invalid volume: ${parsed.errors.join('; ')}`, {
         problems: parsed.errors,
       });
+    const team = owningTeam(caller.principal, req.team ?? req.labels?.[TEAM_LABEL]);
     // Docker answers a create of an existing volume with that volume, options unchanged.
     const existing = await this.repo.get(name);
-    if (existing) return this.sameDriver(existing, parsed.spec.driver);
+    if (existing) return this.sameDriver(caller, existing, parsed.spec.driver);
     const { decision, effectiveVolume: vol } = await this.policy.decideVolume(caller, parsed.spec);
     if (!decision.allowed)
       throw new WardenError('VOLUME_DENIED', decision.reasons.map((r) => r.message).join('; '), {
@@ -93,10 +95,11 @@ export class VolumesService implements OnApplicationBootstrap {
       sizeBytes: vol.sizeBytes,
       anonymous: !!opts.anonymous,
       createdBy: caller.principal.id,
+      team,
       createdAt: new Date().toISOString(),
     };
     const inserted = await this.repo.insert(record);
-    if (!inserted) return this.sameDriver((await this.repo.get(name)) ?? record, vol.driver);
+    if (!inserted) return this.sameDriver(caller, (await this.repo.get(name)) ?? record, vol.driver);
     try {
       await this.driver.create(name, vol.sizeBytes);
     } catch (err) {
@@ -121,12 +124,21 @@ export class VolumesService implements OnApplicationBootstrap {
         labels,
         sizeBytes: record.sizeBytes ?? null,
         anonymous: record.anonymous,
+        team,
       },
     });
     return this.view(inserted);
   }
 
-  private sameDriver(v: VolumeRecord, driver: string): VolumeView {
+  private sameDriver(caller: Caller, v: VolumeRecord, driver: string): VolumeView {
+    // Names are one namespace for every team: another team's volume is neither shown nor
+    // mounted, and its name cannot be had (Docker's own answer to a taken name is this one).
+    if (!inScope(scopeOf(caller.principal), v))
+      throw new WardenError(
+        'VOLUME_IN_USE',
+        `volume name ${v.name} is taken by a volume of another team: choose another name`,
+        { name: v.name },
+      );
     if (v.driver !== driver)
       throw new WardenError(
         'VOLUME_IN_USE',
@@ -135,14 +147,17 @@ export class VolumesService implements OnApplicationBootstrap {
     return this.view(v);
   }
 
-  async get(name: string): Promise<VolumeView> {
+  /** A volume the caller's scope sees; 404 for any other. */
+  async get(caller: Caller, name: string): Promise<VolumeView> {
     const v = await this.repo.get(name);
-    if (!v) throw new WardenError('VOLUME_NOT_FOUND', `get ${name}: no such volume`, { name });
+    if (!v || !inScope(scopeOf(caller.principal), v))
+      throw new WardenError('VOLUME_NOT_FOUND', `get ${name}: no such volume`, { name });
     return this.view(v);
   }
 
-  async list(filter: VolumeFilter = {}): Promise<VolumeView[]> {
-    return (await this.repo.list(filter)).map((v) => this.view(v));
+  /** Every filter runs in SQL, the caller's scope too. */
+  async list(caller: Caller, filter: Omit<VolumeFilter, 'scope'> = {}): Promise<VolumeView[]> {
+    return (await this.repo.list({ ...filter, scope: scopeOf(caller.principal) })).map((v) => this.view(v));
   }
 
   async usage(name: string): Promise<{ size: number; refCount: number }> {
@@ -157,7 +172,7 @@ export class VolumesService implements OnApplicationBootstrap {
   /** 409 while a container mounts it (Docker's answer with `force` too); `force` ignores a missing one. */
   async remove(caller: Caller, name: string, opts: { force?: boolean } = {}): Promise<void> {
     const v = await this.repo.get(name);
-    if (!v) {
+    if (!v || !inScope(scopeOf(caller.principal), v)) {
       if (opts.force) return;
       throw new WardenError('VOLUME_NOT_FOUND', `get ${name}: no such volume`, { name });
     }
@@ -182,6 +197,7 @@ export class VolumesService implements OnApplicationBootstrap {
     },
   ): Promise<{ deleted: string[]; spaceReclaimed: number }> {
     const candidates = await this.repo.list({
+      scope: scopeOf(caller.principal),
       dangling: true,
       labels: opts.labels,
       anonymousOnly: !opts.all,
@@ -222,11 +238,20 @@ export class VolumesService implements OnApplicationBootstrap {
    * one with the local driver), anonymous ones created for it. Each creation is judged by the
    * policy. Undo with `discard` if the container is not made after all.
    */
-  async resolveMounts(caller: Caller, wants: readonly VolumeMount[]): Promise<ResolvedVolumeMount[]> {
+  /** `team`: the container's, which the volumes made for it belong to as well. */
+  async resolveMounts(
+    caller: Caller,
+    wants: readonly VolumeMount[],
+    team: string | null,
+  ): Promise<ResolvedVolumeMount[]> {
     const out: ResolvedVolumeMount[] = [];
     try {
       for (const w of wants) {
-        const v = await this.create(caller, { name: w.name || undefined }, { anonymous: w.name === '' });
+        const v = await this.create(
+          caller,
+          { name: w.name || undefined, team: team ?? undefined },
+          { anonymous: w.name === '' },
+        );
         await this.driver.ensureMounted(v.name, v.sizeBytes);
         out.push({
           name: v.name,

@@ -54,7 +54,7 @@ suite('container verbs through the real docker CLI: pause, rename, prune, inspec
       /^ticker Up .*\(Paused\)$/m,
     );
     // Frozen: the log does not grow while paused.
-    const upper = path.join(w.dataDir, 'containers', c.Id, 'upper', 'tmp', 'ticks');
+    const upper = path.join(w.dataDir, 'containers', c.Id, 'layer', 'upper', 'tmp', 'ticks');
     const before = fs.readFileSync(upper, 'utf8');
     await new Promise((r) => setTimeout(r, 500));
     expect(fs.readFileSync(upper, 'utf8')).toBe(before);

@@ -11,7 +11,15 @@ import { loadConfig } from '../../src/platform/config';
 import { migrate } from '../../src/platform/database';
 import { HttpExceptionFilter } from '../../src/platform/errors';
 import { startInfrastructure } from '../../src/platform/infrastructure';
-import { CGROUP_DRIVER, ContainerService, LiveContainers, SHIM_RUNNER, SYSCALLS } from '../../src/runtime';
+import {
+  CGROUP_DRIVER,
+  ContainerService,
+  LiveContainers,
+  SHIM_RUNNER,
+  SIZED_FILESYSTEMS,
+  SYSCALLS,
+} from '../../src/runtime';
+import { plainDirectoryLayers } from './fakes/sized-filesystems';
 import { createCgroupDriver, type CgroupDriver } from '../../src/runtime/cgroups';
 import { buildFakeCgroupTree, type FakeCgroupTree } from '../../src/runtime/cgroups/testing/fake-cgroup-tree';
 import { ContainerRepository } from '../../src/runtime/container/container.repository';
@@ -66,7 +74,8 @@ export interface FastWarden {
  * Warden's whole application — REST, the Docker API on its socket, policy, audit — on real
  * PostgreSQL and Redis (started by the test setup), with the host's parts faked through their
  * seams: the init shim (SHIM_RUNNER), the process syscalls (SYSCALLS), the cgroup driver on a
- * fake cgroupfs (CGROUP_DRIVER) and the image store. Needs no root; starts in about a second.
+ * fake cgroupfs (CGROUP_DRIVER), sized writable layers as plain directories (SIZED_FILESYSTEMS)
+ * and the image store. Needs no root; starts in about a second.
  */
 export async function startFastWarden(env: Record<string, string> = {}): Promise<FastWarden> {
   const [db, redis] = await Promise.all([freshDatabase(), freshRedis()]);
@@ -91,6 +100,8 @@ export async function startFastWarden(env: Record<string, string> = {}): Promise
     .useValue(cgroups)
     .overrideProvider(SHIM_RUNNER)
     .useValue(shim)
+    .overrideProvider(SIZED_FILESYSTEMS)
+    .useValue(plainDirectoryLayers)
     .overrideProvider(ImageProvider)
     .useValue(new FakeImages(lower))
     .compile();

@@ -10,7 +10,7 @@ import { FuzzRequest, generate } from '../utils/fuzz/generate';
 import { dockerOperations, Operation, restOperations } from '../utils/fuzz/operations';
 import { rawRequest, RawResponse, Target } from '../utils/fuzz/raw-http';
 import { eventually } from '../utils/services';
-import { ADMIN_TOKEN, api, startTestWarden, TestWarden } from '../utils/warden';
+import { ADMIN_TOKEN, api, socketAsAdmin, startTestWarden, TestWarden } from '../utils/warden';
 
 /**
  * Issue 13, point 3: generated bad requests over every operation of the OpenAPI document and
@@ -87,6 +87,8 @@ suite('fuzz: bad requests over every REST operation and Docker route', () => {
     });
     expect(up.status).toBe(201);
     fx.policy = (await api(w, 'GET', '/policies')).body[0]?.name ?? 'baseline';
+    // The fixtures are the REST admin's: the socket reaches them as an admin too.
+    await socketAsAdmin(w);
     const exec = await socketRequest(socket, 'POST', '/containers/fz-run/exec', { Cmd: ['true'] });
     expect(exec.status).toBe(201);
     fx.exec = JSON.parse(exec.body).Id;

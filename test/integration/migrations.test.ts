@@ -58,6 +58,7 @@ describe('migrations on an empty database', () => {
       CreateNetworks1796233597437: ['networks', 'network_endpoints'],
       CreateVolumes1796233770874: ['container_volumes', 'volumes'],
       AllowPausedContainers1796236776426: [],
+      AddTeamOwnership1796282737227: ['image_owners'],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);
@@ -68,5 +69,72 @@ describe('migrations on an empty database', () => {
       expect(await tables(db.url)).toEqual(expected);
     }
     await migrate(db.url, 'up');
+  });
+});
+
+describe('AddTeamOwnership on rows made before it', () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  beforeAll(async () => (db = await freshDatabase()));
+  afterAll(() => db.drop());
+
+  it('gives existing containers, volumes, networks and images their creator’s first team, admins’ images to everyone', async () => {
+    const before = MIGRATIONS.length - 1;
+    await migrate(db.url, 'up');
+    await migrate(db.url, 'down', 1);
+    expect((await migrationStatusOf(db.url)).filter((m) => m.applied)).toHaveLength(before);
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await c.query(`INSERT INTO principals (id, kind, role, teams) VALUES
+        ('dev', 'user', 'deployer', '{pay,ops}'), ('solo', 'user', 'deployer', '{}'), ('boss', 'user', 'admin', '{}')`);
+      const spec = JSON.stringify({});
+      for (const [id, by] of [
+        ['a', 'dev'],
+        ['b', 'solo'],
+      ])
+        await c.query(
+          `INSERT INTO containers (id, name, image, spec, state, node, created_by) VALUES ($1, $2, 'x', $3, 'created', 'n', $4)`,
+          [id.repeat(64), `c-${id}`, spec, by],
+        );
+      await c.query(`INSERT INTO volumes (name, driver, created_by) VALUES ('v', 'local', 'dev')`);
+      for (const [d, by] of [
+        ['1', 'dev'],
+        ['2', 'boss'],
+        ['3', 'gone'],
+        ['4', 'solo'],
+      ])
+        await c.query(
+          `INSERT INTO images (digest, config_digest, media_type, size, os, architecture, config, created_by)
+           VALUES ($1, 'c', 'm', 1, 'linux', 'amd64', '{}', $2)`,
+          [`sha256:${d.repeat(64)}`, by],
+        );
+
+      await migrate(db.url, 'up');
+      const teams = await c.query(`SELECT name, team FROM containers ORDER BY name`);
+      expect(teams.rows).toEqual([
+        { name: 'c-a', team: 'pay' },
+        { name: 'c-b', team: null },
+      ]);
+      expect((await c.query(`SELECT team FROM volumes`)).rows).toEqual([{ team: 'pay' }]);
+      const owners = await c.query(
+        `SELECT substr(digest, 8, 1) AS d, team, created_by, shared FROM image_owners ORDER BY digest`,
+      );
+      expect(owners.rows).toEqual([
+        { d: '1', team: 'pay', created_by: 'dev', shared: false },
+        { d: '2', team: null, created_by: 'boss', shared: true },
+        { d: '3', team: null, created_by: 'gone', shared: true },
+        { d: '4', team: null, created_by: 'solo', shared: false },
+      ]);
+
+      // down takes the columns and the table away again, and keeps the rows.
+      await migrate(db.url, 'down', 1);
+      const cols = await c.query(
+        `SELECT table_name FROM information_schema.columns WHERE column_name = 'team' AND table_name IN ('containers', 'volumes', 'networks')`,
+      );
+      expect(cols.rows).toEqual([]);
+      expect((await c.query(`SELECT count(*)::int AS n FROM containers`)).rows[0].n).toBe(2);
+    } finally {
+      await c.end();
+    }
   });
 });

@@ -5,7 +5,7 @@ import { cliWardenEnv, processesMentioning, startCli, waitHealthy, type CliProce
 import { cgroupDirsFor, importBusybox } from '../utils/containers';
 import { eventually } from '../utils/services';
 import { DockerCli } from '../utils/docker-cli';
-import { api } from '../utils/warden';
+import { api, socketAsAdmin } from '../utils/warden';
 
 /**
  * Live restore (issue 15, point 1): containers outlive Warden. Their shims watch them, write
@@ -180,6 +180,8 @@ describe('live restore: containers outlive Warden', () => {
 
     // docker logs -f on the adopted container: what is on disk, then live output (written by
     // an exec to PID 1's stdout, which is the shim's pipe), until it stops.
+    // The containers are the REST admin's: the CLI (uid 0) reaches them as an admin.
+    await socketAsAdmin(w);
     const docker = new DockerCli(path.join(dataDir, 'docker.sock'));
     const follower = docker.spawn(['logs', '-f', a.id]);
     follower.stdin!.end();

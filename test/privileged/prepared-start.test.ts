@@ -30,7 +30,7 @@ describe('prepared starts', () => {
     const id = await create({ cmd: ['sh', '-c', 'touch /ran; echo started'] });
     const waiting = await eventually('prepared process in the cgroup', async () => cgroupPids(id)[0]);
     expect(comm(waiting)).toBe('warden-shim'); // not yet the command
-    const upper = path.join(w.dataDir, 'containers', id, 'upper');
+    const upper = path.join(w.dataDir, 'containers', id, 'layer', 'upper');
     expect(fs.existsSync(path.join(upper, 'ran'))).toBe(false);
     expect((await api(w, 'GET', `/containers/${id}`)).body).toMatchObject({ state: 'created' });
 

@@ -7,6 +7,7 @@ import { dockerSave } from '../fixtures/images/archives';
 import { busyboxImage } from '../fixtures/images/fixture-images';
 import { assertBuilt, cliEnv, ROOT } from './cli';
 import { DockerCli } from './docker-cli';
+import { removeDataDir } from './data-dir';
 import { eventually, freshDatabase, freshRedis } from './services';
 import { ADMIN_TOKEN } from './warden';
 
@@ -179,7 +180,7 @@ export async function startNetnsWarden(env: Record<string, string> = {}): Promis
       docker.cleanup();
       await redis.stop();
       await db.drop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir(dataDir);
     },
   };
 }

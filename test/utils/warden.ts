@@ -5,6 +5,9 @@ import pino from 'pino';
 import type { Role } from '../../src/app.module';
 import { startWarden, RunningWarden } from '../../src/main';
 import { loadConfig } from '../../src/platform/config';
+import type { CgroupDriver } from '../../src/runtime/cgroups';
+import { CGROUP_DRIVER } from '../../src/runtime/container/runtime.tokens';
+import { removeDataDir } from './data-dir';
 import { freshDatabase, freshRedis } from './services';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -66,10 +69,20 @@ export async function startTestWarden(
     redisUrl: redis.url,
     dataDir,
     close: async () => {
+      let cgroups: CgroupDriver | undefined;
+      try {
+        cgroups = running.app.get<CgroupDriver>(CGROUP_DRIVER, { strict: false });
+      } catch {
+        cgroups = undefined; // a role without the runtime
+      }
       await running.stop();
+      // Its cgroup parent, empty once its containers are gone (one that is not stays, and says so).
+      await cgroups?.removeParent().catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') console.warn(`cgroup parent: ${err.message}`);
+      });
       await redis.stop();
       await db.drop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir(dataDir);
     },
   };
 }
@@ -97,4 +110,18 @@ export async function api(
     /* not JSON: keep the text */
   }
   return { status: res.status, body, headers: res.headers };
+}
+
+/**
+ * The docker socket's uid 0 acts as an admin instead of `docker-root` (a deployer without a
+ * team, which sees only what it made itself): for tests that make things over REST as the
+ * bootstrap admin and then reach them with the docker CLI (team scoping, docs/security.md).
+ */
+export async function socketAsAdmin(w: { url: string }, principalId = 'socket-admin'): Promise<void> {
+  const made = await api(w, 'POST', '/principals', { body: { id: principalId, role: 'admin' } });
+  if (made.status !== 201 && made.status !== 409)
+    throw new Error(`principal: ${made.status} ${JSON.stringify(made.body)}`);
+  const mapped = await api(w, 'PUT', '/socket-principals/0', { body: { principalId } });
+  if (mapped.status !== 200)
+    throw new Error(`socket principal: ${mapped.status} ${JSON.stringify(mapped.body)}`);
 }

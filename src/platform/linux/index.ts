@@ -9,3 +9,11 @@ export {
   normalizeCapability,
 } from './capabilities';
 export type { CapabilityName } from './capabilities';
+export {
+  MIN_SIZED_FILESYSTEM_BYTES,
+  ensureMounted,
+  isMountPoint,
+  makeSizedFilesystem,
+  sizedFilesystemUsage,
+  unmountSized,
+} from './sized-filesystem';

@@ -4,8 +4,8 @@ import { cpusToNanoCpus, formatBytes, formatCpus } from '../spec/units';
 import { Check, CheckContext, CheckResult, violation } from './check-result';
 
 interface Resource {
-  key: 'memory' | 'cpu' | 'pids';
-  field: 'memoryBytes' | 'nanoCpus' | 'pidsLimit';
+  key: 'memory' | 'cpu' | 'pids' | 'storage';
+  field: 'memoryBytes' | 'nanoCpus' | 'pidsLimit' | 'storageBytes';
   noun: string;
   format: (n: number) => string;
   hint: string;
@@ -40,7 +40,42 @@ const RESOURCES: readonly Resource[] = [
     hint: 'set pidsLimit, e.g. 256',
     fromRule: same,
   },
+  {
+    key: 'storage',
+    field: 'storageBytes',
+    noun: 'writable layer size',
+    format: formatBytes,
+    hint: 'set storageSize (--storage-opt size=), e.g. 10g',
+    fromRule: same,
+  },
 ];
+
+/** Each tmpfs mount's size against `resources.tmpfs` (a tmpfs without a size may fill the memory cap). */
+function checkTmpfs(rule: LimitRule, spec: ContainerSpec, ctx: CheckContext, out: CheckResult[]) {
+  for (const t of spec.tmpfs) {
+    if (t.sizeBytes === undefined) {
+      if (rule.required || rule.max !== undefined)
+        out.push(
+          violation(
+            ctx,
+            `resources.tmpfs.${rule.max !== undefined ? 'max' : 'required'}`,
+            rule.max !== undefined
+              ? `tmpfs ${t.target} has no size but the cap is ${formatBytes(rule.max)}; add size=, e.g. ${t.target}:size=64m`
+              : `tmpfs ${t.target} needs a size; add size=, e.g. ${t.target}:size=64m`,
+            { field: 'tmpfs', target: t.target, value: null, max: rule.max ?? null },
+          ),
+        );
+    } else if (rule.max !== undefined && t.sizeBytes > rule.max)
+      out.push(
+        violation(
+          ctx,
+          'resources.tmpfs.max',
+          `tmpfs ${t.target} size ${formatBytes(t.sizeBytes)} exceeds cap ${formatBytes(rule.max)}`,
+          { field: 'tmpfs', target: t.target, value: t.sizeBytes, max: rule.max },
+        ),
+      );
+  }
+}
 
 function checkOne(r: Resource, rule: LimitRule, spec: ContainerSpec, ctx: CheckContext, out: CheckResult[]) {
   const value = spec[r.field];
@@ -70,7 +105,7 @@ function checkOne(r: Resource, rule: LimitRule, spec: ContainerSpec, ctx: CheckC
 }
 
 /**
- * Memory, CPU and pids caps. Runs after policy defaults are filled, so `required` only
+ * Memory, CPU, pids, writable-layer and tmpfs size caps. Runs after policy defaults are filled, so `required` only
  * fails when the policy has no default either. A cap with no value is a violation of `max`
  * too: unlimited is more than any cap.
  */
@@ -82,5 +117,6 @@ export const resourceLimitsCheck: Check = (spec, rules, ctx) => {
     const rule = res[r.key];
     if (rule) checkOne(r, rule, spec, ctx, out);
   }
+  if (res.tmpfs) checkTmpfs(res.tmpfs, spec, ctx, out);
   return out;
 };

@@ -30,6 +30,10 @@ export interface PolicyRules {
     /** CPUs, like `docker run --cpus` (0.5 = half a CPU); {nanoCpus} input is converted. */
     cpu?: LimitRule;
     pids?: LimitRule;
+    /** bytes: the writable layer's size (`--storage-opt size=`) */
+    storage?: LimitRule;
+    /** bytes: each tmpfs mount's size (its pages count against the memory cap, as the kernel does) */
+    tmpfs?: LimitRule;
     /** Block I/O caps: rates per device (bytes or operations per second) and the weight. */
     io?: IoRules;
   };
@@ -112,6 +116,8 @@ export const policyDocumentInputSchema = z.strictObject({
         memory: limit(size).optional(),
         cpu: limit(cpus).optional(),
         pids: limit(z.number().int()).optional(),
+        storage: limit(size).optional(),
+        tmpfs: limit(size).optional(),
         io: z
           .strictObject({
             readBps: z.strictObject({ max: size }).optional(),
@@ -317,6 +323,10 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
     if (memory) rules.resources.memory = memory;
     if (cpu) rules.resources.cpu = cpu;
     if (pids) rules.resources.pids = pids;
+    for (const key of ['storage', 'tmpfs'] as const) {
+      const rule = convertLimit(`rules.resources.${key}`, res[key], toBytes, errors);
+      if (rule) rules.resources[key] = rule;
+    }
     if (res.io) {
       const io: IoRules = {};
       const put = (key: keyof IoRules, max: number | undefined) => {
@@ -410,6 +420,7 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
         memory: { default: 512 * 1024 ** 2 },
         cpu: { default: 1 },
         pids: { default: 1024 },
+        storage: { default: 10 * 1024 ** 3 },
       },
       images: { allowedRegistries: [...upstreams, ''] },
       privileged: { allow: false },

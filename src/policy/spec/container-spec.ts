@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_ID, text, userProblem } from '../../platform/http';
+import { MIN_SIZED_FILESYSTEM_BYTES } from '../../platform/linux';
 import { ImageReference, ParseImageReferenceOptions, parseImageReference } from '../../images';
 import { LINUX_CAPABILITIES, cpusToNanoCpus, formatBytes, normalizeCapability, parseByteSize } from './units';
 import { BlkioSpec, blkioRequestFields, convertBlkio } from './block-io';
@@ -57,6 +58,8 @@ export interface ContainerSpec {
   workingDir?: string;
   labels: Record<string, string>;
   memoryBytes?: number;
+  /** The writable layer's size (`--storage-opt size=`); absent = as large as the host's disk. */
+  storageBytes?: number;
   /** memory + swap; -1 = unlimited swap */
   memorySwapBytes?: number;
   nanoCpus?: number;
@@ -121,6 +124,7 @@ export const launchRequestSchema = z.strictObject({
   labels: z.record(text(1024), text(65_536), { error: 'must be an object of string values' }).optional(),
   memory: sizeSchema.optional(),
   memorySwap: sizeSchema.optional(),
+  storageSize: sizeSchema.optional(),
   cpus: z.union([z.number(), z.string()], { error: 'must be a number of CPUs such as 0.5' }).optional(),
   nanoCpus: z.number().int().optional(),
   cpuShares: z.number().int().optional(),
@@ -233,6 +237,15 @@ function convertResources(req: LaunchRequest, spec: ContainerSpec, errors: strin
         : checkRange('memory', bytes, MIN_MEMORY_BYTES, MAX_MEMORY_BYTES, formatBytes);
     if (problem) errors.push(problem);
     else if (bytes !== undefined) spec.memoryBytes = bytes;
+  }
+  if (req.storageSize !== undefined) {
+    const bytes = parseSize('storageSize', req.storageSize, errors);
+    const problem =
+      bytes === undefined
+        ? undefined
+        : checkRange('storageSize', bytes, MIN_SIZED_FILESYSTEM_BYTES, MAX_MEMORY_BYTES, formatBytes);
+    if (problem) errors.push(problem);
+    else if (bytes !== undefined) spec.storageBytes = bytes;
   }
   if (req.memorySwap !== undefined) {
     const bytes = parseSize('memorySwap', req.memorySwap, errors);

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { AuditService } from '../../audit';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import { auditContainer } from '../container/container';
 import { InRootError, resolveInRoot } from '../container/in-root';
 import { ContainerRoots } from './container-root';
@@ -33,13 +34,13 @@ export class ContainerArchive {
     private readonly audit: AuditService,
   ) {}
 
-  stat(ref: string, p: string): Promise<PathStat> {
-    return this.roots.with(ref, async (root, c) => statIn(root, p, c.name));
+  stat(caller: Caller, ref: string, p: string): Promise<PathStat> {
+    return this.roots.with(ref, scopeOf(caller.principal), async (root, c) => statIn(root, p, c.name));
   }
 
   /** A tar of `p` (its last component as is, a symlink archived as a symlink) written to `out`. */
-  async get(ref: string, p: string, begin: (stat: PathStat) => Writable): Promise<void> {
-    await this.roots.with(ref, async (root, c) => {
+  async get(caller: Caller, ref: string, p: string, begin: (stat: PathStat) => Writable): Promise<void> {
+    await this.roots.with(ref, scopeOf(caller.principal), async (root, c) => {
       const stat = statIn(root, p, c.name);
       const host = resolveInRoot(root, p);
       const base = path.basename(host);
@@ -49,8 +50,8 @@ export class ContainerArchive {
   }
 
   /** The whole root filesystem, without the kernel's and Warden's mounts (`docker export`). */
-  async export(ref: string, begin: () => Writable): Promise<void> {
-    await this.roots.with(ref, async (root) => {
+  async export(caller: Caller, ref: string, begin: () => Writable): Promise<void> {
+    await this.roots.with(ref, scopeOf(caller.principal), async (root) => {
       await runTar(['--one-file-system', '-C', root, '.'], begin);
     });
   }
@@ -61,6 +62,8 @@ export class ContainerArchive {
    * is written, and the audit event names the copy by its sha256.
    */
   async put(caller: Caller, ref: string, p: string, body: Readable, opts: ExtractOptions): Promise<void> {
+    // Whose container it is comes before what was sent: another team's is a 404 whatever the upload.
+    await this.roots.resolve(ref, scopeOf(caller.principal));
     const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-cp-'));
     const file = path.join(spool, 'in.tar');
     try {
@@ -73,7 +76,7 @@ export class ContainerArchive {
       await pipeline(body, fs.createWriteStream(file, { mode: 0o600 }));
       const digest = `sha256:${hash.digest('hex')}`;
       await checkArchive(file);
-      const c = await this.roots.with(ref, async (root, c) => {
+      const c = await this.roots.with(ref, scopeOf(caller.principal), async (root, c) => {
         if (c.spec.readOnlyRootfs)
           throw new WardenError('VALIDATION_FAILED', `container rootfs is marked read-only: ${c.name}`);
         const dest = resolveDir(root, p, c.name);
@@ -93,10 +96,10 @@ export class ContainerArchive {
   }
 
   /** What the writable layer changed, from the overlay's upper dir (whiteouts are deletions). */
-  async changes(ref: string): Promise<Change[]> {
-    const c = await this.roots.resolve(ref);
+  async changes(caller: Caller, ref: string): Promise<Change[]> {
+    const c = await this.roots.resolve(ref, scopeOf(caller.principal));
     const lowers = await this.roots.lowerdirs(c);
-    const upper = this.roots.files(c).upper;
+    const upper = (await this.roots.mountedFiles(c)).upper;
     const out: Change[] = [];
     const inLower = (rel: string) => lowers.some((l) => lstatOrUndefined(path.join(l, rel)));
     const walk = (rel: string, added: boolean) => {

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { constants as osConstants } from 'node:os';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
+import type { Caller } from '../../platform/http';
 import type { CgroupStats } from '../cgroups';
 import { ContainerRecord } from './container';
 import { ContainerFiles } from './container-files';
@@ -29,10 +30,11 @@ export class ContainerInspector {
   }
 
   async logs(
+    caller: Caller,
     ref: string,
     q: { tail?: number | 'all'; since?: string; stdout?: boolean; stderr?: boolean },
   ): Promise<LogEntry[]> {
-    const c = await this.containers.resolve(ref);
+    const c = await this.containers.resolve(ref, caller);
     return readLog(new ContainerFiles(this.config.dataDir, c.id).log, {
       tail: q.tail === 'all' ? undefined : q.tail,
       since: parseSince(q.since),
@@ -48,11 +50,12 @@ export class ContainerInspector {
    * missed or sent twice. `done` resolves when the log closes (at once when not running).
    */
   async follow(
+    caller: Caller,
     ref: string,
     q: { tail?: number | 'all'; since?: string; stdout?: boolean; stderr?: boolean },
     send: (e: LogEntry) => void,
   ): Promise<{ done: Promise<void>; stop(): void }> {
-    const c = await this.containers.resolve(ref);
+    const c = await this.containers.resolve(ref, caller);
     const path = new ContainerFiles(this.config.dataDir, c.id).log;
     const query = {
       tail: q.tail === 'all' ? undefined : q.tail,
@@ -82,19 +85,22 @@ export class ContainerInspector {
     return { done, stop: unsubscribe };
   }
 
-  async stats(ref: string): Promise<{ id: string; name: string; read: string; stats: CgroupStats }> {
-    const { c, live } = await this.running(ref);
+  async stats(
+    caller: Caller,
+    ref: string,
+  ): Promise<{ id: string; name: string; read: string; stats: CgroupStats }> {
+    const { c, live } = await this.running(caller, ref);
     return { id: c.id, name: c.name, read: new Date().toISOString(), stats: await live.cgroup.stats() };
   }
 
-  async top(ref: string): Promise<{ Titles: string[]; Processes: string[][] }> {
-    const { live } = await this.running(ref);
+  async top(caller: Caller, ref: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const { live } = await this.running(caller, ref);
     return { Titles: TOP_TITLES, Processes: topRows(await live.cgroup.pids()) };
   }
 
   /** A running container's process; a paused one counts (its processes are there) except for exec. */
-  async running(ref: string, forExec = false) {
-    const c = await this.containers.resolve(ref);
+  async running(caller: Caller, ref: string, forExec = false) {
+    const c = await this.containers.resolve(ref, caller);
     const live = this.containers.liveContainer(c.id);
     if (c.state === 'paused' && forExec)
       throw new WardenError(

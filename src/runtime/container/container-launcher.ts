@@ -15,6 +15,7 @@ import { NetworkAttacher } from '../../network';
 import type { Caller } from '../../platform/http';
 import { buildRunConfig, hostCgroupLimits, joinsNetworks, networked } from './run-config';
 import { CGROUP_DRIVER, SHIM_RUNNER, SYSCALLS } from './runtime.tokens';
+import { WritableLayers } from './writable-layers';
 
 /** Prepared starts held at once; beyond this a create prepares nothing (its start does it all). */
 const MAX_PREPARED = 64;
@@ -61,6 +62,7 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
     @Inject(SHIM_RUNNER) private readonly shim: ShimRunner,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
     private readonly network: NetworkAttacher,
+    private readonly layers: WritableLayers,
   ) {}
 
   /** Starts preparing `c`'s start (its files laid out, its policy decision taken); never throws. */
@@ -117,6 +119,7 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
       c.imageDigest ? { registry: '', repository: '', digest: c.imageDigest } : parseRef(c.image),
     );
     const files = new ContainerFiles(this.config.dataDir, c.id);
+    await this.layers.ensure(files);
     files.resetWork();
     let runConfig: ShimRunConfig;
     try {

@@ -3,6 +3,7 @@ import { posix } from 'node:path';
 import * as fs from 'node:fs';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
+import type { Scope } from '../../platform/scope';
 import type { ContainerSpec, VolumeMount } from '../../policy';
 import type { PreparedImage } from '../../images';
 import { VolumesService, type ResolvedVolumeMount } from '../../volumes';
@@ -31,13 +32,14 @@ export class ContainerVolumes {
   async withVolumesFrom(
     launch: Record<string, unknown>,
     from: readonly string[],
+    scope: Scope,
   ): Promise<Record<string, unknown>> {
     if (from.length === 0) return launch;
     const volumes = [...((launch.volumes as unknown[] | undefined) ?? [])];
     const binds = [...((launch.binds as unknown[] | undefined) ?? [])];
     for (const entry of from) {
       const [ref, mode] = entry.split(':');
-      const found = await this.repo.findByRef(ref);
+      const found = await this.repo.findByRef(ref, scope);
       const source = found.find((c) => c.id === ref || c.name === ref.replace(/^\//, '')) ?? found[0];
       if (!source || (found.length > 1 && source.id !== ref && source.name !== ref))
         // 400, not 404: the CLI reads a 404 from create as a missing image and pulls.
@@ -52,7 +54,12 @@ export class ContainerVolumes {
   }
 
   /** The spec's volumes and, where no mount covers it, an anonymous one per image `VOLUME`. */
-  async resolve(caller: Caller, spec: ContainerSpec, image: PreparedImage): Promise<ResolvedVolumeMount[]> {
+  async resolve(
+    caller: Caller,
+    spec: ContainerSpec,
+    image: PreparedImage,
+    team: string | null,
+  ): Promise<ResolvedVolumeMount[]> {
     const wants: VolumeMount[] = [...(spec.volumes ?? [])];
     const taken = new Set([...spec.binds, ...wants, ...spec.tmpfs].map((m) => m.target));
     for (const raw of image.config.volumes) {
@@ -61,7 +68,7 @@ export class ContainerVolumes {
       taken.add(target);
       wants.push({ name: '', target, readOnly: false, noCopy: false });
     }
-    return this.volumes.resolveMounts(caller, wants);
+    return this.volumes.resolveMounts(caller, wants, team);
   }
 
   /** Mount rows (the container's row exists now), then each empty volume gets the image's files. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PlainSql } from '../../platform/database';
+import { scopeSql, sqlParams, type Scope } from '../../platform/scope';
 import type { ContainerOptions, ContainerRecord, ContainerState } from './container';
 
 interface Row {
@@ -20,6 +21,7 @@ interface Row {
   error: string | null;
   restart_count: number;
   created_by: string;
+  team: string | null;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
@@ -43,6 +45,7 @@ const toRecord = (r: Row): ContainerRecord => ({
   error: r.error ?? undefined,
   restartCount: r.restart_count,
   createdBy: r.created_by,
+  team: r.team,
   createdAt: r.created_at.toISOString(),
   startedAt: r.started_at?.toISOString(),
   finishedAt: r.finished_at?.toISOString(),
@@ -63,6 +66,8 @@ export interface ContainerFilter {
   /** Docker's `id` filter: the id starts with any of these. */
   idPrefixes?: string[];
   limit?: number;
+  /** Only what this scope sees (platform/scope); everything when left out. */
+  scope?: Scope;
 }
 
 /**
@@ -85,8 +90,8 @@ export class ContainerRepository {
   /** Inserts a new container; false when the name is taken. */
   async insert(c: ContainerRecord): Promise<boolean> {
     const rows = await this.sql.rows(
-      `INSERT INTO containers (id, name, image, image_digest, spec, options, policy_version, state, node, created_by, labels)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (name) DO NOTHING RETURNING id`,
+      `INSERT INTO containers (id, name, image, image_digest, spec, options, policy_version, state, node, created_by, labels, team)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (name) DO NOTHING RETURNING id`,
       [
         c.id,
         c.name,
@@ -99,6 +104,7 @@ export class ContainerRepository {
         c.node,
         c.createdBy,
         JSON.stringify(c.labels),
+        c.team,
       ],
     );
     return rows.length === 1;
@@ -109,12 +115,18 @@ export class ContainerRepository {
     return rows[0] && toRecord(rows[0]);
   }
 
-  /** By full id, unique id prefix or name — as the Docker CLI sends them. */
-  async findByRef(ref: string): Promise<ContainerRecord[]> {
+  /**
+   * By full id, unique id prefix or name — as the Docker CLI sends them — among the
+   * containers the scope sees: one outside it is not found, and does not make a prefix
+   * ambiguous either.
+   */
+  async findByRef(ref: string, scope: Scope): Promise<ContainerRecord[]> {
+    const { params, param } = sqlParams(2);
+    const inScope = scopeSql(scope, { team: 'team', createdBy: 'created_by' }, param) ?? 'true';
     const rows = await this.sql.rows<Row>(
-      `SELECT * FROM containers WHERE name = $1 OR id = $1
-       UNION SELECT * FROM containers WHERE $2 AND id LIKE $1 || '%' LIMIT 3`,
-      [ref.replace(/^\//, ''), /^[0-9a-f]{1,63}$/.test(ref)],
+      `SELECT * FROM (SELECT * FROM containers WHERE name = $1 OR id = $1
+       UNION SELECT * FROM containers WHERE $2 AND id LIKE $1 || '%') c WHERE ${inScope} LIMIT 3`,
+      [ref.replace(/^\//, ''), /^[0-9a-f]{1,63}$/.test(ref), ...params],
     );
     return rows.map(toRecord);
   }
@@ -141,6 +153,8 @@ export class ContainerRepository {
     }
     if (f.idPrefixes?.length)
       where.push(`(${f.idPrefixes.map((i) => `starts_with(id, ${p(i)})`).join(' OR ')})`);
+    const scoped = f.scope && scopeSql(f.scope, { team: 'team', createdBy: 'created_by' }, p);
+    if (scoped) where.push(scoped);
     const limit = f.limit !== undefined && f.limit > 0 ? `LIMIT ${p(f.limit)}` : '';
     const rows = await this.sql.rows<Row>(
       `SELECT * FROM containers ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC ${limit}`,

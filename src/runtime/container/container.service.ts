@@ -1,8 +1,9 @@
-import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import type { Syscalls } from '../../platform/ffi';
 import { ExitRecorder } from '../lifecycle/exit';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import { ContainerCreator, type CreateRequest } from '../lifecycle/create';
 import { ContainerRefs } from '../lifecycle/container-refs';
 import { KillVerb } from '../lifecycle/kill';
@@ -16,6 +17,7 @@ import { PauseVerb } from '../lifecycle/pause';
 import { RenameVerb } from '../lifecycle/rename';
 import { UpdateVerb, type ResourceChange } from '../lifecycle/update';
 import type { ContainerRecord } from './container';
+import { WritableLayers } from './writable-layers';
 import { ContainerFilter, ContainerRepository } from './container.repository';
 import { LiveContainers, type ExitNotice, type WaitCondition } from './live-containers';
 import { SYSCALLS } from './runtime.tokens';
@@ -46,6 +48,7 @@ export class ContainerService implements BeforeApplicationShutdown {
     private readonly pauser: PauseVerb,
     private readonly renamer: RenameVerb,
     private readonly updater: UpdateVerb,
+    private readonly layers: WritableLayers,
   ) {}
 
   /** New resource limits, judged by policy like a launch (lifecycle/update.ts). */
@@ -75,14 +78,17 @@ export class ContainerService implements BeforeApplicationShutdown {
     return this.creator.create(caller, req);
   }
 
-  /** By id, id prefix or name; 404 when none, 400 when a prefix is ambiguous. */
-  resolve(ref: string): Promise<ContainerRecord> {
-    return this.refs.resolve(ref);
+  /**
+   * By id, id prefix or name among what the caller's scope sees (platform/scope); 404 when
+   * none, 400 when a prefix is ambiguous. Every route about one container goes through here.
+   */
+  resolve(ref: string, caller: Caller): Promise<ContainerRecord> {
+    return this.refs.resolve(ref, scopeOf(caller.principal));
   }
 
-  /** Every filter runs in SQL (ContainerRepository.list). */
-  list(filter: ContainerFilter): Promise<ContainerRecord[]> {
-    return this.repo.list(filter);
+  /** Every filter runs in SQL (ContainerRepository.list), the caller's scope too. */
+  list(caller: Caller, filter: Omit<ContainerFilter, 'scope'>): Promise<ContainerRecord[]> {
+    return this.repo.list({ ...filter, scope: scopeOf(caller.principal) });
   }
 
   start(caller: Caller, ref: string): Promise<ContainerRecord> {
@@ -106,18 +112,18 @@ export class ContainerService implements BeforeApplicationShutdown {
   }
 
   /** Exit code once the condition holds; `not-running` returns at once for a container that is not running. */
-  async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<number> {
-    return (await this.waiter.wait(ref, condition)).exitCode;
+  async wait(caller: Caller, ref: string, condition: WaitCondition = 'not-running'): Promise<number> {
+    return (await this.waiter.wait(ref, scopeOf(caller.principal), condition)).exitCode;
   }
 
   /** As `wait`, with whether the exit was an OOM kill. */
-  waitExit(ref: string, condition: WaitCondition = 'not-running'): Promise<ExitNotice> {
-    return this.waiter.wait(ref, condition);
+  waitExit(caller: Caller, ref: string, condition: WaitCondition = 'not-running'): Promise<ExitNotice> {
+    return this.waiter.wait(ref, scopeOf(caller.principal), condition);
   }
 
   /** Resolves once the waiter is registered (Docker's wait sends its headers then); `exit` when it holds. */
-  waitRegistered(ref: string, condition: WaitCondition = 'not-running') {
-    return this.waiter.register(ref, condition);
+  waitRegistered(caller: Caller, ref: string, condition: WaitCondition = 'not-running') {
+    return this.waiter.register(ref, scopeOf(caller.principal), condition);
   }
 
   liveContainer(id: string) {
@@ -131,6 +137,18 @@ export class ContainerService implements BeforeApplicationShutdown {
    * recorded): no process, cgroup or mount outlives it.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    await this.stopLiveContainers();
+    const running = new Set(this.config.runtime.liveRestore ? this.live.all().map((e) => e.id) : []);
+    await this.layers
+      .releaseIdle(this.config.dataDir, running)
+      .catch((err: Error) =>
+        new Logger(ContainerService.name).warn(
+          `unmounting stopped containers' writable layers failed: ${err.message}`,
+        ),
+      );
+  }
+
+  private async stopLiveContainers(): Promise<void> {
     if (this.config.runtime.liveRestore) {
       this.exits.detach();
       for (const e of this.live.all()) {

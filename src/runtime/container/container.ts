@@ -35,6 +35,8 @@ export interface ContainerRecord {
   error?: string;
   restartCount: number;
   createdBy: string;
+  /** The team that owns it (null: its creator alone); see platform/scope. */
+  team: string | null;
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;

@@ -62,6 +62,10 @@ const createBody = launchRequestSchema.extend({
   cpusetCpus: cpuset.optional().describe('CPUs online on this host, e.g. 0-1'),
   user: user.optional().describe('name or uid (at most 2^31-1), optionally :group or :gid'),
   endpoints: endpointsSchema.optional(),
+  team: text(128)
+    .min(1)
+    .optional()
+    .describe("the team to own it, one of the caller's; default its first team (see docs/security.md)"),
 });
 
 /**
@@ -79,12 +83,15 @@ const createEdge = z.looseObject(
     cpusetCpus: cpuset.optional(),
     user: user.optional(),
     endpoints: endpointsSchema.optional(),
+    team: createBody.shape.team,
+    volumesFrom: createBody.shape.volumesFrom,
   },
   { error: 'must be a JSON object' },
 );
 
 const idParam = new ZodPipe(containerRef, 'param');
-const ApiId = () => ApiZodParam('id', containerRef, 'container id, unique id prefix or name');
+const ApiId = () =>
+  ApiZodParam('id', containerRef, "container id, unique id prefix or name; another team's answers 404");
 
 const listQuery = z.object({
   all: z.stringbool().optional().describe('include containers that are not running'),
@@ -143,11 +150,11 @@ export class ContainersController {
     @CurrentCaller() caller: Caller,
     @Body(new ZodPipe(createEdge)) body: Record<string, unknown>,
   ) {
-    const { name, autoRemove, openStdin, hostname, endpoints, volumesFrom, ...launch } = body as z.infer<
-      typeof createBody
-    >;
+    const { name, autoRemove, openStdin, hostname, endpoints, volumesFrom, team, ...launch } =
+      body as z.infer<typeof createBody>;
     const c = await this.containers.create(caller, {
       name,
+      team,
       autoRemove,
       openStdin,
       hostname,
@@ -161,9 +168,12 @@ export class ContainersController {
   @Get()
   @ApiOperation({ summary: 'List containers (running only unless all=true)' })
   @ApiZodQuery(listQuery)
-  async list(@Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>) {
+  async list(
+    @CurrentCaller() caller: Caller,
+    @Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>,
+  ) {
     const [k, v] = q.label?.split('=', 2) ?? [];
-    const rows = await this.containers.list({
+    const rows = await this.containers.list(caller, {
       all: q.all,
       states: q.state ? [q.state] : undefined,
       name: q.name,
@@ -175,8 +185,8 @@ export class ContainersController {
   @Get(':id')
   @ApiId()
   @ApiOperation({ summary: 'Inspect a container' })
-  async inspect(@Param('id', idParam) id: string) {
-    return this.inspector.view(await this.containers.resolve(id));
+  async inspect(@CurrentCaller() caller: Caller, @Param('id', idParam) id: string) {
+    return this.inspector.view(await this.containers.resolve(id, caller));
   }
 
   @Post(':id/start')
@@ -259,10 +269,11 @@ export class ContainersController {
   @ApiOperation({ summary: 'Block until the condition holds; answers the exit code' })
   @ApiZodQuery(waitQuery)
   async wait(
+    @CurrentCaller() caller: Caller,
     @Param('id', idParam) id: string,
     @Query(new ZodPipe(waitQuery, 'query')) q: z.infer<typeof waitQuery>,
   ) {
-    const exit = await this.containers.waitExit(id, q.condition);
+    const exit = await this.containers.waitExit(caller, id, q.condition);
     return { statusCode: exit.exitCode, oomKilled: exit.oomKilled };
   }
 
@@ -323,11 +334,12 @@ export class ContainersController {
   @ApiOperation({ summary: 'Logs as JSON lines {time, stream, log}' })
   @ApiZodQuery(logsQuery)
   async logs(
+    @CurrentCaller() caller: Caller,
     @Param('id', idParam) id: string,
     @Query(new ZodPipe(logsQuery, 'query')) q: z.infer<typeof logsQuery>,
     @Res() res: Response,
   ) {
-    const entries = await this.inspector.logs(id, q);
+    const entries = await this.inspector.logs(caller, id, q);
     res
       .type('application/x-ndjson')
       .send(entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length ? '\n' : ''));
@@ -338,15 +350,15 @@ export class ContainersController {
   @ApiOperation({
     summary: 'cgroup usage: CPU, memory (current, peak, working set), pids, throttling, OOM kills',
   })
-  async stats(@Param('id', idParam) id: string) {
-    return this.inspector.stats(id);
+  async stats(@CurrentCaller() caller: Caller, @Param('id', idParam) id: string) {
+    return this.inspector.stats(caller, id);
   }
 
   @Get(':id/top')
   @ApiId()
   @ApiOperation({ summary: 'Processes in the container' })
-  async top(@Param('id', idParam) id: string) {
-    return this.inspector.top(id);
+  async top(@CurrentCaller() caller: Caller, @Param('id', idParam) id: string) {
+    return this.inspector.top(caller, id);
   }
 
   @Post(':id/exec')

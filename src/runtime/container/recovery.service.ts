@@ -23,6 +23,7 @@ import { ContainerRepository } from './container.repository';
 import { bootId, Heartbeat } from './heartbeat';
 import { LiveContainers, type LiveContainer } from './live-containers';
 import { CGROUP_DRIVER, SYSCALLS } from './runtime.tokens';
+import { WritableLayers } from './writable-layers';
 import { ExitRecorder } from '../lifecycle/exit';
 import { killCgroup, openPidfd } from '../lifecycle/process-signals';
 import { fromStates } from '../lifecycle/transitions';
@@ -74,6 +75,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(CGROUP_DRIVER) private readonly cgroups: CgroupDriver,
     @Inject(SYSCALLS) private readonly sys: Syscalls,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+    private readonly layers: WritableLayers,
   ) {
     this.heartbeat = new Heartbeat(config.dataDir);
   }
@@ -122,6 +124,8 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
       });
     }
     await this.removeLeftovers(dir, ours);
+    // What no running container uses is left unmounted, as a clean stop leaves it.
+    await this.layers.releaseIdle(this.config.dataDir, new Set(this.live.all().map((e) => e.id)));
   }
 
   onApplicationShutdown(): void {
@@ -268,7 +272,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     for (const id of ours) {
       if (!known.has(id)) {
         this.log.warn(`removing container dir ${id} that no container owns`);
-        fs.rmSync(path.join(dir, id), { recursive: true, force: true });
+        await this.layers.remove(new ContainerFiles(this.config.dataDir, id));
       }
     }
   }

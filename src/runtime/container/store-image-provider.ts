@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
+import { EVERYTHING, scopeOf, type Scope } from '../../platform/scope';
 import { formatImageReference } from '../../policy';
 import type { ImageReference } from '../../policy';
 import { ImageProvider, PreparedImage } from '../../images';
@@ -44,7 +45,10 @@ export class StoreImageProvider extends ImageProvider {
       if (hit) return { ...hit, reference: ref.digest };
     }
     const generation = this.cache.generation;
-    const found = (await this.findLocal(ref)) ?? (await this.pullFor(ref, caller));
+    // Only an image the caller may use is found here; another team's is pulled again (the
+    // upstream is asked, and the caller's team becomes an owner) or not found.
+    const scope = caller ? scopeOf(caller.principal) : EVERYTHING;
+    const found = (await this.findLocal(ref, scope)) ?? (await this.pullFor(ref, caller));
     const { image, reference } = found;
     const hit = this.cache.get(image.digest);
     if (hit) return { ...hit, reference };
@@ -74,12 +78,13 @@ export class StoreImageProvider extends ImageProvider {
   /** The image under this name, if it is here by that name; undefined to go and pull it. */
   private async findLocal(
     ref: ImageReference,
+    scope: Scope,
   ): Promise<{ image: ImageRecord; reference: string } | undefined> {
     // A pinned digest names the image exactly; otherwise the tag (latest when none) does.
     const text = ref.digest ? ref.digest : formatImageReference(ref);
     let found;
     try {
-      found = await this.images.resolve(text);
+      found = await this.images.resolve(text, scope);
     } catch (err) {
       if (err instanceof WardenError && err.code === 'IMAGE_NOT_FOUND') return undefined;
       throw err;

@@ -10,6 +10,7 @@ import type {
 } from './doctor-report';
 import { probeCapabilities } from './probes/capabilities.probe';
 import { probeCgroups } from './probes/cgroups.probe';
+import { probeDiskLimits } from './probes/disk-limits.probe';
 import { probeKernel } from './probes/kernel.probe';
 import { probeNamespaces } from './probes/namespaces.probe';
 import { probeNetwork } from './probes/network.probe';
@@ -30,6 +31,7 @@ const PROBES: { name: string; run: Probe }[] = [
   { name: 'namespaces', run: probeNamespaces },
   { name: 'cgroups', run: probeCgroups },
   { name: 'overlay', run: probeOverlay },
+  { name: 'disk', run: probeDiskLimits },
   { name: 'pivot_root', run: probePivotRoot },
   { name: 'capabilities', run: probeCapabilities },
   { name: 'rlimits', run: probeRlimits },

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { WardenError } from '../../platform/errors';
+import { inScope, type Scope } from '../../platform/scope';
 import type { ContainerRecord } from '../container/container';
 import { ContainerRepository } from '../container/container.repository';
 import type { LiveContainers } from '../container/live-containers';
@@ -9,9 +10,12 @@ import type { LiveContainers } from '../container/live-containers';
 export class ContainerRefs {
   constructor(private readonly repo: ContainerRepository) {}
 
-  /** By id, id prefix or name; 404 when none, 400 when a prefix is ambiguous. */
-  async resolve(ref: string): Promise<ContainerRecord> {
-    const found = await this.repo.findByRef(ref);
+  /**
+   * By id, id prefix or name among what the scope sees; 404 when none (a container of
+   * another team is none), 400 when a prefix is ambiguous.
+   */
+  async resolve(ref: string, scope: Scope): Promise<ContainerRecord> {
+    const found = await this.repo.findByRef(ref, scope);
     if (found.length === 0)
       throw new WardenError('CONTAINER_NOT_FOUND', `No such container: ${ref}`, { ref });
     const exact = found.find((c) => c.id === ref || c.name === ref.replace(/^\//, ''));
@@ -19,6 +23,13 @@ export class ContainerRefs {
     if (found.length > 1)
       throw new WardenError('CONTAINER_AMBIGUOUS', `multiple containers match id prefix '${ref}'`, { ref });
     return found[0];
+  }
+
+  /** A record already in hand (a prepared start's), checked against the scope as `resolve` would. */
+  visible(c: ContainerRecord, ref: string, scope: Scope): ContainerRecord {
+    if (!inScope(scope, c))
+      throw new WardenError('CONTAINER_NOT_FOUND', `No such container: ${ref}`, { ref });
+    return c;
   }
 
   /** The row as it is now (after waiting for the container's lock); 404 once it is gone. */

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { AuditService } from '../../audit';
-import { PolicyService } from '../../policy';
+import { formatBytes, PolicyService } from '../../policy';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
+import { owningTeam, scopeOf, TEAM_LABEL } from '../../platform/scope';
 import { auditContainer, CONTAINER_NAME_RE, ContainerOptions, ContainerRecord } from '../container/container';
 import { ContainerFiles } from '../container/container-files';
 import { ContainerLauncher } from '../container/container-launcher';
@@ -13,11 +14,14 @@ import { ImageProvider } from '../../images';
 import { NetworkAttacher } from '../../network';
 import { hostnameOf, networked, networkOf } from '../container/run-config';
 import { ContainerVolumes } from '../container/container-volumes';
+import { WritableLayers } from '../container/writable-layers';
 
 export interface CreateRequest extends Partial<Omit<ContainerOptions, 'volumeMounts'>> {
   name?: string;
   /** `--volumes-from`: `container[:ro|rw]`, whose mounts are added before the policy decides. */
   volumesFrom?: string[];
+  /** The team to own it (REST `team`; the Docker API's `warden.team` label): see platform/scope. */
+  team?: string;
   /** Everything else is the launch request the policy judges (image, cmd, env, caps, …). */
   launch: Record<string, unknown>;
 }
@@ -38,6 +42,7 @@ export class ContainerCreator {
     private readonly audit: AuditService,
     private readonly network: NetworkAttacher,
     private readonly volumes: ContainerVolumes,
+    private readonly layers: WritableLayers,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
@@ -48,7 +53,13 @@ export class ContainerCreator {
         `invalid container name '${req.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
       );
     }
-    const launch = await this.volumes.withVolumesFrom(req.launch, req.volumesFrom ?? []);
+    // Who will own it is settled first: a team the caller is not in changes nothing.
+    const team = owningTeam(caller.principal, req.team ?? teamLabel(req.launch));
+    const launch = await this.volumes.withVolumesFrom(
+      req.launch,
+      req.volumesFrom ?? [],
+      scopeOf(caller.principal),
+    );
     const { decision, effectiveSpec: spec, launchRequestId } = await this.policy.decide(caller, launch);
     if (!decision.allowed) {
       throw new WardenError('LAUNCH_DENIED', decision.reasons.map((r) => r.message).join('; '), {
@@ -77,14 +88,17 @@ export class ContainerCreator {
     const planned =
       networkOf(spec) === 'host'
         ? []
-        : await this.network.plan({ networkMode: spec.networkMode, endpoints, ports: spec.ports });
+        : await this.network.plan(
+            { networkMode: spec.networkMode, endpoints, ports: spec.ports },
+            scopeOf(caller.principal),
+          );
     if (planned.length === 0 && spec.ports.length)
       throw new WardenError(
         'CONTAINER_COMMAND_INVALID',
         `ports can only be published on a bridge network, not with network ${spec.networkMode}`,
       );
     const image = await this.images.prepare(spec.image, caller);
-    const volumeMounts = await this.volumes.resolve(caller, spec, image);
+    const volumeMounts = await this.volumes.resolve(caller, spec, image, team);
     const id = randomBytes(32).toString('hex');
     const name = req.name?.replace(/^\//, '') ?? `warden_${id.slice(0, 8)}`;
     const record: ContainerRecord = {
@@ -107,6 +121,7 @@ export class ContainerCreator {
       oomKilled: false,
       restartCount: 0,
       createdBy: caller.principal.id,
+      team,
       createdAt: new Date().toISOString(),
       labels: { ...image.config.labels, ...spec.labels },
     };
@@ -116,10 +131,11 @@ export class ContainerCreator {
     const inserted = this.repo.insert(record);
     inserted.catch(() => undefined); // awaited below in every case
     try {
-      files.create(hostnameOf(record), networkOf(spec));
+      files.create(hostnameOf(record), networkOf(spec), spec.storageBytes !== undefined);
+      if (spec.storageBytes !== undefined) await this.sizedLayer(files, spec.storageBytes);
     } catch (err) {
       if (await inserted.catch(() => false)) await this.repo.delete(id);
-      files.remove();
+      await this.layers.remove(files);
       await this.volumes.discard(caller, record);
       throw err;
     }
@@ -132,7 +148,7 @@ export class ContainerCreator {
       if (volumeMounts.length) await this.volumes.attach(caller, record, image, files.rootfs);
     } catch (err) {
       if (await inserted.catch(() => false)) await this.repo.delete(id);
-      files.remove();
+      await this.layers.remove(files);
       await this.volumes.discard(caller, record);
       throw err;
     }
@@ -142,7 +158,7 @@ export class ContainerCreator {
       } catch (err) {
         // Its addresses go with its row (ON DELETE CASCADE).
         await this.repo.delete(id);
-        files.remove();
+        await this.layers.remove(files);
         throw err;
       }
     }
@@ -153,11 +169,32 @@ export class ContainerCreator {
       subject: id,
       policyHash: record.policyVersion,
       // launchRequestId links the container to its decision: an auditor follows it from one to the other.
-      payload: { ...auditContainer(record), spec, launchRequestId: launchRequestId ?? null },
+      payload: { ...auditContainer(record), team, spec, launchRequestId: launchRequestId ?? null },
     });
     // Its start is set up from here until the start is asked for. On the next turn of the
     // loop: the answer to this create goes out first (measured: ~1 ms sooner start-to-exit).
     setImmediate(() => this.launcher.prepare(record, image));
     return record;
   }
+
+  /** `--storage-opt size=`: the writable layer is a filesystem of that size (ContainerFiles). */
+  private async sizedLayer(files: ContainerFiles, bytes: number): Promise<void> {
+    try {
+      await this.layers.make(files, bytes);
+    } catch (err) {
+      throw new WardenError(
+        'RUNTIME_UNAVAILABLE',
+        `the writable layer of ${formatBytes(bytes)} could not be made: ${(err as Error).message.trim()}`,
+        { storageBytes: bytes },
+        { cause: err },
+      );
+    }
+  }
+}
+
+/** The `warden.team` label, how a Docker client names the owning team. */
+function teamLabel(launch: Record<string, unknown>): string | undefined {
+  const labels = launch.labels as Record<string, unknown> | undefined;
+  const team = labels?.[TEAM_LABEL];
+  return typeof team === 'string' ? team : undefined;
 }

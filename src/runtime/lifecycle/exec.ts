@@ -5,6 +5,7 @@ import { WardenError } from '../../platform/errors';
 import type { ContainerRecord } from '../container/container';
 import type { LiveContainer } from '../container/live-containers';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import { ShimError, shimFailureCode, type LaunchedProcess } from '../shim/launch-shim';
 import type { ShimRunner } from '../shim/shim-runner';
 import { ImageProvider } from '../../images';
@@ -52,7 +53,7 @@ export class ExecService {
     req: ExecRequest,
     stdin: boolean,
   ): Promise<{ process: LaunchedProcess; containerId: string }> {
-    const seen = await this.refs.resolve(ref);
+    const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     return this.locks.run(seen.id, async (waited) => {
       const c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
       checkTransition(c, 'exec');

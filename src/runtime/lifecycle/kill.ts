@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import type { Syscalls } from '../../platform/ffi';
 import type { ContainerRecord } from '../container/container';
 import { LiveContainers, type LiveContainer } from '../container/live-containers';
@@ -47,7 +48,7 @@ export class KillVerb {
   ) {}
 
   async kill(caller: Caller, ref: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const seen = await this.refs.resolve(ref);
+    const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     await this.locks.run(seen.id, async (waited) => {
       const c = await this.pauses.thawIfPaused(
         await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live),

@@ -3,6 +3,7 @@ import { NetworkAttacher, type Endpoint, type EndpointRequest } from '../../netw
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import type { ContainerRecord } from '../container/container';
 import { ContainerFiles } from '../container/container-files';
 import { LiveContainers } from '../container/live-containers';
@@ -27,13 +28,13 @@ export class NetworkConnectVerb {
   ) {}
 
   connect(caller: Caller, ref: string, network: string, req: EndpointRequest = {}): Promise<Endpoint> {
-    return this.locked(ref, 'connected to', network, (c) =>
+    return this.locked(caller, ref, 'connected to', network, (c) =>
       this.network.connect(caller, networked(c), network, req, this.files(c)),
     );
   }
 
   disconnect(caller: Caller, ref: string, network: string): Promise<void> {
-    return this.locked(ref, 'disconnected from', network, (c) =>
+    return this.locked(caller, ref, 'disconnected from', network, (c) =>
       this.network.disconnect(caller, networked(c), network, this.files(c)),
     );
   }
@@ -43,12 +44,13 @@ export class NetworkConnectVerb {
   }
 
   private async locked<T>(
+    caller: Caller,
     ref: string,
     verb: string,
     network: string,
     act: (c: ContainerRecord) => Promise<T>,
   ): Promise<T> {
-    const seen = await this.refs.resolve(ref);
+    const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     return this.locks.run(seen.id, async (waited) => {
       const c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
       if (c.state === 'running')

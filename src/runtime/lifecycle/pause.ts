@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import { auditContainer, type ContainerRecord } from '../container/container';
 import { ContainerRepository } from '../container/container.repository';
 import { LiveContainers } from '../container/live-containers';
@@ -27,7 +28,7 @@ export class PauseVerb {
   ) {}
 
   async pause(caller: Caller, ref: string): Promise<ContainerRecord> {
-    const seen = await this.refs.resolve(ref);
+    const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     return this.locks.run(seen.id, async (waited) => {
       const c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
       if (c.state === 'paused')
@@ -48,7 +49,7 @@ export class PauseVerb {
   }
 
   async unpause(caller: Caller, ref: string): Promise<ContainerRecord> {
-    const seen = await this.refs.resolve(ref);
+    const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     return this.locks.run(seen.id, async (waited) => {
       const c = waited ? await this.refs.current(seen) : seen;
       if (c.state !== 'paused')

@@ -2,8 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import { auditContainer, type ContainerRecord } from '../container/container';
 import { ContainerFiles } from '../container/container-files';
+import { WritableLayers } from '../container/writable-layers';
 import { ContainerLauncher } from '../container/container-launcher';
 import { ContainerVolumes } from '../container/container-volumes';
 import { ContainerRepository } from '../container/container.repository';
@@ -36,6 +38,7 @@ export class RemoveVerb {
     private readonly audit: AuditService,
     private readonly volumes: ContainerVolumes,
     private readonly pauses: PauseVerb,
+    private readonly layers: WritableLayers,
     exits: ExitRecorder,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {
@@ -48,7 +51,7 @@ export class RemoveVerb {
     ref: string,
     opts: { force?: boolean; volumes?: boolean } = {},
   ): Promise<void> {
-    const seen = await this.refs.resolve(ref);
+    const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     await this.locks.run(seen.id, async (waited) => {
       let c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
       if (c.state === 'paused' && opts.force) c = await this.pauses.thawIfPaused(c);
@@ -67,7 +70,7 @@ export class RemoveVerb {
     if (!gone) throw await this.refs.conflict(c, (now) => stateConflict(now, 'remove'));
     await this.launcher.discard(c.id); // a created container's prepared start
     try {
-      new ContainerFiles(this.config.dataDir, c.id).remove();
+      await this.layers.remove(new ContainerFiles(this.config.dataDir, c.id));
     } catch (err) {
       // The row is gone, so the container is; what is left of its files is no container's and
       // the next start's recovery removes it. Not the client's problem.

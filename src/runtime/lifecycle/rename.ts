@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import { promisify } from 'node:util';
 import { Inject } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import {
   auditContainer,
   CONTAINER_NAME_RE,
@@ -42,7 +44,7 @@ export class RenameVerb {
         'VALIDATION_FAILED',
         `invalid container name '${newName}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
       );
-    const seen = await this.refs.resolve(ref);
+    const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     return this.locks.run(seen.id, async () => {
       const c = await this.refs.current(seen);
       if (c.name === name)
@@ -75,7 +77,11 @@ export class RenameVerb {
     caller: Caller,
     filter: { until?: Date; labels?: Array<[string, string | undefined]> },
   ): Promise<{ deleted: string[]; spaceReclaimed: number }> {
-    const rows = await this.repo.list({ states: STOPPED, labelList: filter.labels });
+    const rows = await this.repo.list({
+      states: STOPPED,
+      labelList: filter.labels,
+      scope: scopeOf(caller.principal),
+    });
     const deleted: string[] = [];
     let spaceReclaimed = 0;
     for (const c of rows) {
@@ -93,8 +99,12 @@ export class RenameVerb {
     return { deleted, spaceReclaimed };
   }
 
+  /** What removing it frees: a sized layer's image as allocated on disk, else the upper dir's files. */
   private async writableBytes(c: ContainerRecord): Promise<number> {
-    const upper = new ContainerFiles(this.config.dataDir, c.id).upper;
+    const files = new ContainerFiles(this.config.dataDir, c.id);
+    const image = await fs.promises.stat(files.layerImage).catch(() => undefined);
+    if (image) return image.blocks * 512;
+    const upper = files.upper;
     const { stdout } = await run('du', ['-s', '-B1', '-x', upper]).catch(() => ({ stdout: '0' }));
     return Number(stdout.split('\t')[0]) || 0;
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import type { ContainerRecord } from '../container/container';
 import { ContainerRepository } from '../container/container.repository';
 import { LiveContainers } from '../container/live-containers';
@@ -22,7 +23,7 @@ export class RestartVerb {
   ) {}
 
   async restart(caller: Caller, ref: string, timeoutSec?: number): Promise<ContainerRecord> {
-    const seen = await this.refs.resolve(ref);
+    const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     return this.locks.run(seen.id, async (waited) => {
       let c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
       checkTransition(c, 'restart');

@@ -3,6 +3,7 @@ import { AuditService } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { classifyError, WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import type { Syscalls } from '../../platform/ffi';
 import { ShimError, shimFailureCode, type ExitStatus } from '../shim/launch-shim';
 import { auditContainer, type ContainerRecord } from '../container/container';
@@ -44,7 +45,9 @@ export class StartVerb {
   /** Attachers (docker attach) subscribe with LiveContainers.onStarted before calling this. */
   async start(caller: Caller, ref: string): Promise<ContainerRecord> {
     // A container whose start is prepared here is `created`, as its record says: no read.
-    const seen = this.launcher.held(ref) ?? (await this.refs.resolve(ref));
+    const scope = scopeOf(caller.principal);
+    const held = this.launcher.held(ref);
+    const seen = held ? this.refs.visible(held, ref, scope) : await this.refs.resolve(ref, scope);
     return this.locks.run(seen.id, async (waited) =>
       this.startLocked(
         caller,

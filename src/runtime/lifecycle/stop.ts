@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import type { Syscalls } from '../../platform/ffi';
 import type { ContainerRecord } from '../container/container';
 import { ContainerRepository } from '../container/container.repository';
@@ -38,7 +39,7 @@ export class StopVerb {
     timeoutSec?: number,
     signal?: NodeJS.Signals,
   ): Promise<ContainerRecord> {
-    const seen = await this.refs.resolve(ref);
+    const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     return this.locks.run(seen.id, async (waited) =>
       this.stopLocked(
         caller,

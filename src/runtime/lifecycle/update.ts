@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditService } from '../../audit';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
+import { scopeOf } from '../../platform/scope';
 import { PolicyService, type ContainerSpec } from '../../policy';
 import { auditContainer, type ContainerRecord } from '../container/container';
 import { ContainerRepository } from '../container/container.repository';
@@ -35,7 +36,7 @@ export class UpdateVerb {
   ) {}
 
   async update(caller: Caller, ref: string, change: ResourceChange): Promise<ContainerRecord> {
-    const seen = await this.refs.resolve(ref);
+    const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     return this.locks.run(seen.id, async () => {
       const c = await this.refs.current(seen);
       if (c.state === 'dead')

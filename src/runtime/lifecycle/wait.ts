@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Scope } from '../../platform/scope';
 import type { ContainerRecord } from '../container/container';
 import { ContainerLauncher } from '../container/container-launcher';
 import { ContainerRepository } from '../container/container.repository';
@@ -23,10 +24,12 @@ export class WaitVerb {
   /** Resolves once the waiter is registered; `exit` once the condition holds. */
   async register(
     ref: string,
+    scope: Scope,
     condition: WaitCondition = 'not-running',
   ): Promise<{ container: ContainerRecord; exit: Promise<ExitNotice> }> {
     // A container whose start is prepared here is `created`, as its record says: no read.
-    const c = this.launcher.held(ref) ?? (await this.refs.resolve(ref));
+    const held = this.launcher.held(ref);
+    const c = held ? this.refs.visible(held, ref, scope) : await this.refs.resolve(ref, scope);
     const recorded = (r: ContainerRecord): ExitNotice => ({
       exitCode: r.exitCode ?? 0,
       oomKilled: r.oomKilled,
@@ -47,7 +50,7 @@ export class WaitVerb {
     return waiting;
   }
 
-  async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<ExitNotice> {
-    return (await this.register(ref, condition)).exit;
+  async wait(ref: string, scope: Scope, condition: WaitCondition = 'not-running'): Promise<ExitNotice> {
+    return (await this.register(ref, scope, condition)).exit;
   }
 }

@@ -1,0 +1,78 @@
+import { Inject, Injectable } from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ensureMounted, isMountPoint, makeSizedFilesystem, unmountSized } from '../../platform/linux';
+import { ContainerFiles } from './container-files';
+import { SIZED_FILESYSTEMS } from './runtime.tokens';
+
+/** What a sized writable layer needs of the host; the fast tier fakes it (no root, no mounts). */
+export interface SizedFilesystems {
+  make(image: string, bytes: number, mountPoint: string): Promise<void>;
+  ensureMounted(image: string, mountPoint: string): Promise<void>;
+  unmount(mountPoint: string, opts?: { lazy?: boolean }): Promise<void>;
+  isMounted(mountPoint: string): boolean;
+}
+
+/** The host's: an ext4 in a sparse file, loop-mounted (platform/linux/sized-filesystem.ts). */
+export const hostSizedFilesystems: SizedFilesystems = {
+  make: makeSizedFilesystem,
+  ensureMounted,
+  unmount: unmountSized,
+  isMounted: isMountPoint,
+};
+
+/**
+ * Containers' writable layers with a size (`--storage-opt size=`, or the policy's default):
+ * made at create, mounted again before a use that finds them unmounted (after a reboot, or a
+ * clean stop), unmounted before the container's directory goes. A layer without a size is a
+ * plain directory and needs none of this.
+ */
+@Injectable()
+export class WritableLayers {
+  constructor(@Inject(SIZED_FILESYSTEMS) private readonly sized: SizedFilesystems) {}
+
+  /** The layer as a filesystem of `bytes`, mounted, with its upper and work dirs. */
+  async make(files: ContainerFiles, bytes: number): Promise<void> {
+    await this.sized.make(files.layerImage, bytes, files.layer);
+    for (const d of [files.upper, files.work]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+  }
+
+  /** A sized layer is mounted before its files are used. */
+  async ensure(files: ContainerFiles): Promise<void> {
+    if (fs.existsSync(files.layerImage)) await this.sized.ensureMounted(files.layerImage, files.layer);
+  }
+
+  /** The container's directory, its sized layer unmounted first. */
+  async remove(files: ContainerFiles): Promise<void> {
+    await this.sized.unmount(files.layer, { lazy: true });
+    files.remove();
+  }
+
+  /**
+   * At a clean stop: the sized layers of containers that are not running are unmounted (the
+   * next use mounts them again), so a stopped Warden leaves no mount for a container that runs
+   * no process. Running ones (live restore) keep theirs.
+   */
+  async releaseIdle(dataDir: string, running: ReadonlySet<string>): Promise<number> {
+    let ids: string[];
+    try {
+      ids = fs.readdirSync(path.join(dataDir, 'containers'));
+    } catch {
+      return 0;
+    }
+    let released = 0;
+    for (const id of ids) {
+      const layer = new ContainerFiles(dataDir, id).layer;
+      if (running.has(id) || !this.sized.isMounted(layer)) continue;
+      // A busy one (a copy or diff in flight) stays mounted: the next release takes it.
+      if (
+        await this.sized.unmount(layer).then(
+          () => true,
+          () => false,
+        )
+      )
+        released++;
+    }
+    return released;
+  }
+}

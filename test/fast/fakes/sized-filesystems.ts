@@ -1,0 +1,17 @@
+import * as fs from 'node:fs';
+import type { SizedFilesystems } from '../../../src/runtime';
+
+/**
+ * Sized writable layers without mounts (no root): the image file is an empty marker and the
+ * layer a plain directory, so the lifecycle takes the sized path; its ENOSPC is the privileged
+ * tier's to test (test/privileged/storage-limit.test.ts).
+ */
+export const plainDirectoryLayers: SizedFilesystems = {
+  make: async (image, _bytes, mountPoint) => {
+    fs.writeFileSync(image, '');
+    fs.mkdirSync(mountPoint, { recursive: true });
+  },
+  ensureMounted: async () => undefined,
+  unmount: async () => undefined,
+  isMounted: () => false,
+};
