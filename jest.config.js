@@ -35,3 +35,6 @@ module.exports = {
     },
   ],
 };
+// cgroup v2 on a real kernel (test/guest/, one QEMU guest under TCG) runs apart, with
+// `npm run test:guest`: it has not yet finished a whole run here within CI's time (see
+// docs/cgroup-v2-guest.md), so it is not part of `npm test` yet.

@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 #   netavark, aardvark-dns (1.4, under /usr/lib/podman): bridge networks, port forwards and
 #            container DNS (WARDEN_NETWORKING=bridge); iptables: netavark's firewall driver;
 #            nft: the network tests count rules with it
+#   qemu-system-x86, linux-image-amd64, cpio: the cgroup v2 guest (test/guest/) boots Debian's kernel
 declare -A want=(
   [cmd:redis-server]=redis-server
   [cmd:setpriv]=util-linux
@@ -29,7 +30,7 @@ declare -A want=(
   [cmd:/usr/lib/podman/aardvark-dns]=aardvark-dns
   [cmd:iptables]=iptables
 )
-if [ "${1:-}" = "--test" ]; then
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--guest" ]; then
   want[cmd:busybox]=busybox-static
   want[cmd:docker-compose]=docker-compose
   want[cmd:docker-registry]=docker-registry
@@ -39,6 +40,10 @@ if [ "${1:-}" = "--test" ]; then
   want[cmd:chromium]=chromium
   want[cmd:nft]=nftables
   want[cmd:tmux]=tmux
+fi
+# --guest: the cgroup v2 guest tier too (`npm run test:guest`; not yet part of `npm test`).
+if [ "${1:-}" = "--guest" ]; then
+  want[cmd:qemu-system-x86_64]="qemu-system-x86 linux-image-amd64 cpio"
 fi
 
 missing=()

@@ -112,7 +112,7 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
   let app: INestApplicationContext | undefined;
   try {
     infra = await startInfrastructure(config, servesApi(role), logger);
-    const applied = await migrate(infra.databaseUrl, 'up');
+    const applied = await migrate(infra.databaseUrl, 'up', 1, config.database.connectTimeoutMs);
     if (applied.length) logger.info({ applied }, `applied ${applied.length} migration(s)`);
     const module = AppModule.forRoot({ role: appRole, config, infra, logger });
     let url: string | undefined;

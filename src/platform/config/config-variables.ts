@@ -53,6 +53,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     meaning: 'external PostgreSQL; unset = start embedded PostgreSQL',
   },
   {
+    name: 'WARDEN_DB_CONNECT_TIMEOUT',
+    default: '1',
+    meaning:
+      'seconds a new PostgreSQL connection may take before the request answers 503 (raise it on very slow hosts, e.g. an emulated VM)',
+  },
+  {
     name: 'REDIS_URL',
     default: '(embedded)',
     meaning: 'external Redis (redis://, rediss://, unix://); unset = start redis-server',

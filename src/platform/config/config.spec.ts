@@ -8,7 +8,7 @@ describe('loadConfig', () => {
       dataDir: '/srv/warden/var',
       http: { host: '127.0.0.1', port: 8484 },
       dockerSocket: '/srv/warden/var/docker.sock',
-      database: { url: undefined },
+      database: { url: undefined, connectTimeoutMs: 1000 },
       redis: { url: undefined },
     });
   });
@@ -22,6 +22,7 @@ describe('loadConfig', () => {
         WARDEN_ADMIN_TOKEN: 'a'.repeat(20),
         DATABASE_URL: 'postgres://u:p@db:5432/w',
         REDIS_URL: 'redis://cache:6379/1',
+        WARDEN_DB_CONNECT_TIMEOUT: '2.5',
       },
       '/x',
     );
@@ -30,6 +31,7 @@ describe('loadConfig', () => {
     expect(c.dockerSocket).toBe('/run/warden.sock');
     expect(c.adminToken).toBe('a'.repeat(20));
     expect(c.database.url).toBe('postgres://u:p@db:5432/w');
+    expect(c.database.connectTimeoutMs).toBe(2500);
     expect(c.redis.url).toBe('redis://cache:6379/1');
   });
 

@@ -15,7 +15,8 @@ export interface WardenConfig {
   dockerTcp?: DockerTcpConfig;
   dockerSocket: string;
   adminToken?: string;
-  database: { url?: string };
+  /** connectTimeoutMs: how long a new PostgreSQL connection may take (WARDEN_DB_CONNECT_TIMEOUT). */
+  database: { url?: string; connectTimeoutMs: number };
   redis: { url?: string };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   audit: { batchSize: number; flushMs: number };
@@ -179,6 +180,7 @@ const envSchema = z.object({
     ['postgres:', 'postgresql:'],
     'postgres://user:pass@host:5432/warden',
   ).optional(),
+  WARDEN_DB_CONNECT_TIMEOUT: z.coerce.number().min(0.1).max(600).optional(),
   REDIS_URL: urlWithScheme(
     ['redis:', 'rediss:', 'unix:'],
     'redis://127.0.0.1:6379/0 or unix:///run/redis.sock',
@@ -388,7 +390,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
         : undefined,
     dockerSocket: path.resolve(cwd, e.WARDEN_DOCKER_SOCKET ?? path.join(dataDir, 'docker.sock')),
     adminToken: e.WARDEN_ADMIN_TOKEN,
-    database: { url: e.DATABASE_URL },
+    database: {
+      url: e.DATABASE_URL,
+      connectTimeoutMs: Math.round((e.WARDEN_DB_CONNECT_TIMEOUT ?? 1) * 1000),
+    },
     redis: { url: e.REDIS_URL },
     log: { level: e.WARDEN_LOG_LEVEL ?? 'info' },
     audit: { batchSize: e.WARDEN_AUDIT_BATCH_SIZE ?? 500, flushMs: e.WARDEN_AUDIT_FLUSH_MS ?? 5 },

@@ -6,10 +6,13 @@ import { createPgPool, pgDriverFor, registerPool } from './pg-pool';
  * Warden's TypeORM DataSource. Schema comes only from migrations (`synchronize` is never
  * on); repositories write SQL through `query()` (or PlainSql), so no entities are registered.
  */
-export function createDataSource(url: string, opts: { poolSize?: number } = {}): DataSource {
+export function createDataSource(
+  url: string,
+  opts: { poolSize?: number; connectTimeoutMs?: number } = {},
+): DataSource {
   // The pool is ours (pg-pool.ts): TypeORM runs on it through its `driver` option, and plain
   // queries reach it through poolOf(ds).
-  const pool = createPgPool(url, { max: opts.poolSize ?? 10 });
+  const pool = createPgPool(url, { max: opts.poolSize ?? 10, connectTimeoutMs: opts.connectTimeoutMs });
   const ds = new DataSource({
     type: 'postgres',
     url,

@@ -1,6 +1,7 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import { WARDEN_CONFIG, WardenConfig } from '../config';
 import { INFRASTRUCTURE, Infrastructure } from '../infrastructure';
 import { createDataSource } from './data-source';
 import { poolOf } from './pg-pool';
@@ -19,8 +20,11 @@ export const PG_POOL = Symbol('PG_POOL');
   providers: [
     {
       provide: DataSource,
-      inject: [INFRASTRUCTURE],
-      useFactory: async (infra: Infrastructure) => createDataSource(infra.databaseUrl).initialize(),
+      inject: [INFRASTRUCTURE, WARDEN_CONFIG],
+      useFactory: async (infra: Infrastructure, config: WardenConfig) =>
+        createDataSource(infra.databaseUrl, {
+          connectTimeoutMs: config.database.connectTimeoutMs,
+        }).initialize(),
     },
     { provide: PG_POOL, inject: [DataSource], useFactory: (ds: DataSource) => poolOf(ds) },
     { provide: PlainSql, inject: [PG_POOL], useFactory: (pool: Pool) => new PlainSql(pool) },

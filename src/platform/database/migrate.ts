@@ -17,8 +17,13 @@ async function withLock<T>(ds: DataSource, fn: () => Promise<T>): Promise<T> {
 }
 
 /** Applies pending migrations (`up`) or reverts the last `steps` (`down`); returns names touched. */
-export async function migrate(url: string, direction: 'up' | 'down', steps = 1): Promise<string[]> {
-  const ds = await createDataSource(url, { poolSize: 2 }).initialize();
+export async function migrate(
+  url: string,
+  direction: 'up' | 'down',
+  steps = 1,
+  connectTimeoutMs?: number,
+): Promise<string[]> {
+  const ds = await createDataSource(url, { poolSize: 2, connectTimeoutMs }).initialize();
   try {
     return await withLock(ds, async () => {
       if (direction === 'up') return (await ds.runMigrations({ transaction: 'each' })).map((m) => m.name);

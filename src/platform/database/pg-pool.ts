@@ -2,7 +2,7 @@ import * as pg from 'pg';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 
-/** How long anything waits for a pooled PostgreSQL connection. */
+/** How long anything waits for a pooled PostgreSQL connection, unless WARDEN_DB_CONNECT_TIMEOUT says otherwise. */
 export const CONNECT_TIMEOUT_MS = 1000;
 
 /**
@@ -17,14 +17,14 @@ export const CONNECT_TIMEOUT_MS = 1000;
  * (`poolOf(ds)`, or the `PG_POOL` provider) instead of reaching into TypeORM's private
  * `driver.master`. One pool: the same connections, limits and type parsing for both.
  */
-export function createPgPool(url: string, opts: { max?: number } = {}): Pool {
+export function createPgPool(url: string, opts: { max?: number; connectTimeoutMs?: number } = {}): Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
     application_name: 'warden',
     // While PostgreSQL is down (restarting under supervision, or an external one away), a
     // request waits at most this long for a connection, then answers 503 DB_UNAVAILABLE.
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
   });
   // PostgreSQL ending a connection (killed, restarted under supervision) is an 'error' event on
   // the client, and on the pool for an idle one; an 'error' nobody listens to throws. The

@@ -1,0 +1,17 @@
+// The cgroup v2 guest tier (test/guest/): `npm run test:guest`. Apart from `npm test` until a
+// whole run fits CI's time on this host (docs/cgroup-v2-guest.md).
+const base = require('./jest.config.js');
+
+module.exports = {
+  testTimeout: base.testTimeout,
+  reporters: base.reporters,
+  projects: [
+    {
+      transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+      testEnvironment: 'node',
+      moduleFileExtensions: ['ts', 'js', 'json'],
+      displayName: 'guest',
+      testMatch: ['<rootDir>/test/guest/**/*.test.ts'],
+    },
+  ],
+};

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Runs inside the cgroup v2 guest (run-guest.sh), started by test/guest/cgroup-v2.test.ts: Warden on
+# its embedded defaults (PostgreSQL, Redis, data dir on the guest's own disk) driven with the real
+# docker CLI. It only gathers what happened: each step's output and exit status land in OUT as
+# NAME.out and NAME.rc, and the test on the host judges them. Usage: scenarios.sh OUT
+set -u
+OUT=$1
+cd "$(dirname "$0")/../.."
+exec >"$OUT/scenarios.log" 2>&1
+# The trace goes to the log alone, not into the steps' outputs.
+exec 9>&2
+BASH_XTRACEFD=9
+set -x
+
+T0=${EPOCHREALTIME/./}
+# mark NAME: seconds since the script started (builtins only: every exec costs 9p round trips).
+mark() {
+  local us=$((${EPOCHREALTIME/./} - T0))
+  printf '%s %d.%d\n' "$1" $((us / 1000000)) $((us / 100000 % 10)) >>"$OUT/timings"
+}
+# step NAME CMD...: CMD's output and status to OUT/NAME.{out,rc}; no command runs longer than 300 s.
+step() {
+  local name=$1
+  shift
+  if declare -F "$1" >/dev/null; then "$@"; else timeout -k 10 300 "$@"; fi >"$OUT/$name.out" 2>&1
+  echo $? >"$OUT/$name.rc"
+  mark "$name"
+}
+# The container's cgroup as the host of the containers sees it (Warden's parent is "warden").
+cgroup_of() { echo "/sys/fs/cgroup/warden/$(docker inspect -f '{{.Id}}' "$1")"; }
+
+# Warden's state on the guest's disk: block I/O limits need the writable layers on a block device.
+mkdir -p /var/lib/warden-guest
+mount /dev/vda /var/lib/warden-guest
+export WARDEN_DATA_DIR=/var/lib/warden-guest/data
+export WARDEN_ADMIN_TOKEN=guest-admin-token-0123456789
+# Emulated CPUs are 25x slower or worse: PostgreSQL may take seconds to accept a connection, and
+# workers on the API's event loop spare a second Node process.
+export WARDEN_DB_CONNECT_TIMEOUT=30 WARDEN_UP_WORKERS=inline
+export DOCKER_HOST=unix://$WARDEN_DATA_DIR/docker.sock DOCKER_CONFIG=/tmp/docker-config
+mkdir -p "$DOCKER_CONFIG"
+{ uname -r; nproc; cat /sys/fs/cgroup/cgroup.controllers; } >"$OUT/guest.out"
+mark boot
+
+WPID=
+# GET /health with bash alone: a curl every poll loads ~30 shared libraries over 9p, which the
+# emulated guest pays for while Warden itself is loading.
+healthy() {
+  local status=
+  exec 3<>/dev/tcp/127.0.0.1/8484 || return 1
+  printf 'GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  read -r -t 60 _ status _ <&3
+  exec 3<&-
+  [ "$status" = 200 ]
+}
+# start_warden N: `warden up` in its own session, healthy within 600 s (or the run ends here).
+start_warden() {
+  setsid node bin/warden.js up >"$OUT/warden-$1.log" 2>&1 &
+  WPID=$!
+  for _ in $(seq 300); do
+    if healthy 2>/dev/null; then
+      echo 0 >"$OUT/warden-$1.rc"
+      mark "warden-$1"
+      return 0
+    fi
+    kill -0 "$WPID" 2>/dev/null || break
+    sleep 2
+  done
+  echo 1 >"$OUT/warden-$1.rc"
+  mark "warden-$1"
+  exit 1
+}
+# Every process of Warden's tree (service, workers, PostgreSQL, Redis) but the shims and their
+# containers: what a crash of the service takes down.
+warden_tree() {
+  case "$(readlink "/proc/$1/exe")" in *warden-shim) return ;; esac
+  echo "$1"
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do warden_tree "$c"; done
+}
+
+# The doctor beside the first start: two busy vCPUs get more of the host than one.
+(step doctor node bin/warden.js doctor --json) &
+DOCTOR=$!
+start_warden 1
+wait "$DOCTOR"
+step load docker load -i "$OUT/busybox.tar"
+
+# The container's own cgroup, read-only, at /sys/fs/cgroup (cgroup namespace): its caps inside.
+step caps docker run --rm --memory 64m --cpus 0.5 --pids-limit 50 busybox:1.35 sh -c '
+  echo memory.max=$(cat /sys/fs/cgroup/memory.max) cpu.max=$(cat /sys/fs/cgroup/cpu.max | tr " " /) \
+    pids.max=$(cat /sys/fs/cgroup/pids.max)
+  echo cgroup=$(cat /proc/self/cgroup)
+  grep " /sys/fs/cgroup " /proc/self/mountinfo
+  mkdir /sys/fs/cgroup/escape 2>&1 || true'
+
+step oom docker run --name oom --memory 32m busybox:1.35 sh -c 'head -c 200m /dev/zero | tail'
+step oom-inspect docker inspect -f '{{.State.OOMKilled}} {{.State.ExitCode}}' oom
+step oom-rm docker rm oom
+
+# 30 background sleeps under a cap of 10 tasks: forks fail past it. Builtins only at the end
+# (read, echo): a full cgroup cannot fork a cat.
+step pids docker run --rm --pids-limit 10 busybox:1.35 sh -c '
+  sh -c "for i in \$(seq 30); do sleep 60 & done" 2>/tmp/err; echo inner=$?
+  read -r err </tmp/err; echo "error=$err"
+  read -r cur </sys/fs/cgroup/pids.current; read -r max </sys/fs/cgroup/pids.max
+  read -r ev </sys/fs/cgroup/pids.events; echo "current=$cur max=$max events=$ev"'
+
+# A busy loop under --cpus 0.5: its cgroup's CPU time against the wall clock, and docker stats.
+step cpu-run docker run -d --name spin --cpus 0.5 busybox:1.35 sh -c 'while :; do :; done'
+sleep 3
+CG=$(cgroup_of spin)
+cpu_sample() { echo "wall_usec=${EPOCHREALTIME/./}"; cat "$CG/cpu.stat"; head -1 /proc/stat; }
+step cpu-max cat "$CG/cpu.max"
+step cpu-0 cpu_sample
+sleep 8
+step cpu-1 cpu_sample
+# The stream: one line a second, each against the sample before (the first against none).
+# SIGKILL: on SIGTERM the CLI (v28) ends the stream but keeps redrawing "--" until a third signal.
+step cpu-stats timeout -s KILL 12 docker stats --format '{{.CPUPerc}}' spin
+step cpu-rm docker rm -f spin
+
+# io.max: a 2 MiB direct write to the container's writable layer (on /dev/vda) at 1 MB/s.
+DD='time dd if=/dev/zero of=/f bs=64k count=32 oflag=direct'
+step io-free docker run --rm busybox:1.35 sh -c "$DD"
+step io-capped docker run --rm --device-write-bps /dev/vda:1mb busybox:1.35 sh -c "cat /sys/fs/cgroup/io.max; $DD"
+
+# Crash recovery: kill -9 of every Warden process; the container runs on, the next Warden adopts it.
+step keep-run docker run -d --name keep busybox:1.35 sh -c 'while :; do echo tick; sleep 1; done'
+step keep-before docker inspect -f '{{.State.Pid}}' keep
+KEEP_CG=$(cgroup_of keep)
+step crash kill -9 $(warden_tree "$WPID")
+sleep 2
+step keep-alive cat "/proc/$(cat "$OUT/keep-before.out")/status"
+start_warden 2
+step keep-after docker inspect -f '{{.State.Running}} {{.State.Pid}}' keep
+step keep-logs docker logs --tail 2 keep
+step keep-stats docker stats --no-stream --format '{{.MemUsage}} {{.PIDs}}' keep
+step keep-rm docker rm -f keep
+step keep-cgroup-gone test ! -e "$KEEP_CG"
+step cgroups-left ls /sys/fs/cgroup/warden
+
+kill -TERM "$WPID"
+for _ in $(seq 60); do kill -0 "$WPID" 2>/dev/null || break; sleep 0.5; done
+mark stopped
+umount /var/lib/warden-guest
+echo done >"$OUT/finished"
