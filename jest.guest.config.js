@@ -1,10 +1,8 @@
 // The cgroup v2 guest tier (test/guest/): `npm run test:guest`. Apart from `npm test` until a
 // whole run fits CI's time on this host (docs/cgroup-v2-guest.md).
-const base = require('./jest.config.js');
-
 module.exports = {
-  testTimeout: base.testTimeout,
-  reporters: base.reporters,
+  testTimeout: 120000,
+  reporters: ['default', '<rootDir>/test/utils/summary-reporter.js'],
   projects: [
     {
       transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
