@@ -81,7 +81,7 @@ export const ERROR_STATUS = {
   LAUNCH_DENIED: 403,
   EXEC_DENIED: 403,
   EXEC_RECORDING_NOT_FOUND: 404,
-  LOGS_NOT_READABLE: 501, // --log-driver none: Docker's NotImplemented, which the CLI prints as is
+  LOGS_NOT_READABLE: 409, // --log-driver none: nothing kept to read (Docker answers 501; Warden answers no 5xx for a request it understood)
   CONTAINER_NOT_FOUND: 404,
   CONTAINER_AMBIGUOUS: 400,
   CONTAINER_NAME_IN_USE: 409,

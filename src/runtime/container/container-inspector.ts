@@ -140,7 +140,7 @@ function logQuery(q: LogsQuery) {
   };
 }
 
-/** `--log-driver none` keeps nothing to read: Docker's answer for it (501, the CLI prints it). */
+/** `--log-driver none` keeps nothing to read: Docker's message (its 501 is a 409 here: no 5xx for a state, as everywhere). */
 export function assertLogsReadable(c: ContainerRecord): ContainerRecord {
   if (c.spec.logDriver === 'none')
     throw new WardenError('LOGS_NOT_READABLE', 'configured logging driver does not support reading', {
