@@ -19,7 +19,7 @@ import {
   startDockerWarden,
 } from '../utils/docker-cli';
 import { eventually } from '../utils/services';
-import { api, TestWarden } from '../utils/warden';
+import { api, socketAsAdmin, TestWarden } from '../utils/warden';
 
 interface AuditEvent {
   type: string;
@@ -54,6 +54,9 @@ dockerCliSuite('docker image verbs')('image verbs through the real docker CLI', 
     ({ w, docker, tmp, socket, close } = await startDockerWarden(`h-images-verbs-${process.pid}`, {
       WARDEN_REGISTRY_UPSTREAMS: `local=http+insecure://${upstream.host}`,
     }));
+    // The CLI acts as an admin: these are image verbs, not team scoping (team-scope.test.ts),
+    // and the fixture image imported over REST is an admin's shared one.
+    await socketAsAdmin(w);
   });
   afterAll(async () => {
     await close?.();
@@ -319,7 +322,7 @@ dockerCliSuite('docker image verbs')('image verbs through the real docker CLI', 
     };
     const created = await api(w, 'POST', '/policies', { body: doc });
     await api(w, 'POST', '/policies/pushers/activate', { body: { versionId: created.body.id } });
-    await api(w, 'POST', '/policies/pushers/bindings', { body: { kind: 'principal', value: 'docker-root' } });
+    await api(w, 'POST', '/policies/pushers/bindings', { body: { kind: 'principal', value: 'socket-admin' } });
     expect(await fails(['push', `${host}/team-b/box:1`])).toMatch(
       /team-b\/box.*rule push\.allowedDestinations/,
     );

@@ -85,6 +85,7 @@ describe('policy: baseline, versions, bindings, decisions, exceptions, replay', 
       { field: 'memoryBytes', value: 512 * MiB },
       { field: 'nanoCpus', value: 1e9 },
       { field: 'pidsLimit', value: 1024 },
+      { field: 'storageBytes', value: 10 * 1024 * MiB },
     ]);
 
     const denied = await api(w, 'POST', '/policies/baseline/evaluate', {

@@ -14,6 +14,8 @@ import {
 } from '../../platform/http';
 import type { Caller } from '../../platform/http';
 import { ContainerStdio } from './container-stdio';
+import { ContainerRefs } from '../lifecycle/container-refs';
+import { scopeOf } from '../../platform/scope';
 
 const idParam = new ZodPipe(containerRef, 'param');
 const ApiId = () => ApiZodParam('id', containerRef, 'container id, unique id prefix or name');
@@ -38,7 +40,10 @@ const attachQuery = z.object({
 @ApiBearerAuth()
 @Controller('containers')
 export class ContainerTerminalController {
-  constructor(private readonly stdio: ContainerStdio) {}
+  constructor(
+    private readonly stdio: ContainerStdio,
+    private readonly refs: ContainerRefs,
+  ) {}
 
   @Get(':id/attach/ws')
   @ApiId()
@@ -48,7 +53,8 @@ export class ContainerTerminalController {
     summary:
       'Attach over a WebSocket (Upgrade: websocket, bearer token): output as raw binary messages, each message sent is stdin; the detach keys end the session, the container goes on',
   })
-  attachWs(@Param('id', idParam) _id: string) {
+  async attachWs(@CurrentCaller() caller: Caller, @Param('id', idParam) id: string) {
+    await this.refs.resolve(id, scopeOf(caller.principal)); // another team's: 404, as every route
     throw new WardenError(
       'BAD_REQUEST',
       'attach is a WebSocket: send Connection: Upgrade, Upgrade: websocket (e.g. websocat -H "Authorization: Bearer …")',
