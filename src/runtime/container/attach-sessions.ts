@@ -82,19 +82,26 @@ export class AttachSessions {
       // taken its shim and the ring with it, and the log then has the whole run.
       const early: LogEntry[] = [];
       const keep = tty && fromStart ? lc.log.onEntry((e) => early.push(e)) : undefined;
+      // The log's copy as the session's fallback: a session that opens as the run ends can
+      // get none of its output from the shim (its end came first), while the log has it all.
+      const fromLog = () => {
+        for (const e of early) if (req.want.stdout) t.out.write(req.encode('stdout', e.log));
+        cleanups.push(lc.log.onEntry((e) => req.want.stdout && t.out.write(req.encode('stdout', e.log))));
+        lc.log.onClosed(() => t.end());
+      };
       this.stdio.open(caller, c, { from: fromStart ? 'start' : 'now', stdin: req.stdin }).then(
         (session) => {
-          keep?.();
-          if (closed) return session.close();
+          if (closed) {
+            keep?.();
+            return session.close();
+          }
           cleanups.push(() => session.close());
-          this.connect(c, t, req, session);
+          this.connect(c, t, req, session, keep && { keep, fromLog });
         },
         () => {
           keep?.();
           if (!keep) return t.end(); // it ended before the session could open
-          for (const e of early) if (req.want.stdout) t.out.write(req.encode('stdout', e.log));
-          cleanups.push(lc.log.onEntry((e) => req.want.stdout && t.out.write(req.encode('stdout', e.log))));
-          lc.log.onClosed(() => t.end());
+          fromLog();
         },
       );
     };
@@ -107,14 +114,30 @@ export class AttachSessions {
     });
   }
 
-  private connect(c: ContainerRecord, t: AttachTransport, req: AttachRequest, session: ShimAttachment): void {
+  private connect(
+    c: ContainerRecord,
+    t: AttachTransport,
+    req: AttachRequest,
+    session: ShimAttachment,
+    fallback?: { keep: () => void; fromLog: () => void },
+  ): void {
     const tty = !!c.options.tty;
     if (tty) {
+      let got = false;
       session.output.on('data', (d: Buffer) => {
+        if (!got) fallback?.keep(); // the shim has the run: the log's copy is not needed
+        got = true;
         if (req.want.stdout) t.out.write(req.encode('stdout', d));
       });
-      session.output.once('end', () => t.end());
-    }
+      session.output.once('end', () => {
+        if (!got && fallback) {
+          fallback.keep();
+          return fallback.fromLog();
+        }
+        fallback?.keep();
+        t.end();
+      });
+    } else fallback?.keep();
     if (!req.stdin || !t.input) return;
     const filter = new DetachKeyFilter(req.detachKeys, () => {
       session.close();
