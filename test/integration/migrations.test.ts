@@ -80,9 +80,11 @@ describe('AddTeamOwnership on rows made before it', () => {
   afterAll(() => db.drop());
 
   it('gives existing containers, volumes, networks and images their creator’s first team, admins’ images to everyone', async () => {
-    const before = MIGRATIONS.length - 1;
+    // Down to just before it (the migrations after it are undone too), rows made, then up.
+    const before = MIGRATIONS.findIndex((m) => new m().name === 'AddTeamOwnership1796282737227');
+    expect(before).toBeGreaterThan(0);
     await migrate(db.url, 'up');
-    await migrate(db.url, 'down', 1);
+    await migrate(db.url, 'down', MIGRATIONS.length - before);
     expect((await migrationStatusOf(db.url)).filter((m) => m.applied)).toHaveLength(before);
     const c = new Client({ connectionString: db.url });
     await c.connect();
@@ -129,7 +131,7 @@ describe('AddTeamOwnership on rows made before it', () => {
       ]);
 
       // down takes the columns and the table away again, and keeps the rows.
-      await migrate(db.url, 'down', 1);
+      await migrate(db.url, 'down', MIGRATIONS.length - before);
       const cols = await c.query(
         `SELECT table_name FROM information_schema.columns WHERE column_name = 'team' AND table_name IN ('containers', 'volumes', 'networks')`,
       );
