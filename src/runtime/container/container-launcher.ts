@@ -73,8 +73,9 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
     let runConfig: ShimRunConfig;
     let limits: CgroupLimits;
     try {
-      runConfig = buildRunConfig(c, image, new ContainerFiles(this.config.dataDir, c.id));
-      limits = hostCgroupLimits(c.spec);
+      const files = new ContainerFiles(this.config.dataDir, c.id);
+      runConfig = buildRunConfig(c, image, files);
+      limits = hostCgroupLimits(c.spec, files);
     } catch {
       return; // the start says what is wrong with the command or the limits
     }
@@ -133,7 +134,7 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
     }
     let cgroup: CgroupHandle;
     try {
-      cgroup = await this.cgroups.create(c.id, hostCgroupLimits(c.spec));
+      cgroup = await this.cgroups.create(c.id, hostCgroupLimits(c.spec, files));
     } catch (err) {
       // Limits this host cannot apply (a device that is no disk, a controller it lacks) fail
       // the start like a command that cannot run: recorded, and an auto-remove container goes.

@@ -1,7 +1,9 @@
 import type { NetworkedContainer } from '../../network';
 import type { ContainerSpec, SeccompProfile } from '../../policy';
 import { BLKIO_RATES } from '../../policy';
-import { blockDeviceOf } from '../cgroups';
+import * as fs from 'node:fs';
+import { blockDeviceOf, diskHolding, splitDev, type BlockDevice } from '../cgroups';
+import { isMountPoint } from '../../platform/linux';
 import type { BlkioLimits, CgroupLimits, DeviceRate } from '../cgroups';
 import type { ShimMount, ShimRlimit, ShimRunConfig } from '../shim/shim-protocol';
 import type { ContainerRecord } from './container';
@@ -29,19 +31,31 @@ export function cgroupLimits(spec: ContainerSpec): CgroupLimits {
  * paths are resolved to the kernel's major:minor here, on the host that runs the container.
  * Throws a CgroupError (INVALID_LIMIT, a 422 naming the path) for a path that is no block device.
  */
-export function hostCgroupLimits(spec: ContainerSpec): CgroupLimits {
+export function hostCgroupLimits(spec: ContainerSpec, files?: ContainerFiles): CgroupLimits {
   const limits = cgroupLimits(spec);
   if (!spec.blkio) return limits;
   const blkio: BlkioLimits = {};
   if (spec.blkio.weight !== undefined) blkio.weight = spec.blkio.weight;
+  const layer = files && layerDevices(files);
   for (const d of spec.blkio.devices) {
     const dev = blockDeviceOf(d.path);
+    const same = (a: BlockDevice, b: BlockDevice) => a.major === b.major && a.minor === b.minor;
+    // The root filesystem's writes go to its loop device: a throttle on the disk under it holds them too.
+    const devs = layer && same(dev, layer.disk) ? [dev, layer.loop] : [dev];
     for (const rate of BLKIO_RATES) {
       const value = d[rate];
-      if (value !== undefined) (blkio[rate] ??= [] as DeviceRate[]).push({ ...dev, rate: value });
+      if (value !== undefined)
+        for (const x of devs) (blkio[rate] ??= [] as DeviceRate[]).push({ ...x, rate: value });
     }
   }
   return { ...limits, blkio };
+}
+
+/** A sized writable layer's loop device and the disk holding its image (when it is mounted). */
+function layerDevices(files: ContainerFiles): { loop: BlockDevice; disk: BlockDevice } | undefined {
+  if (!fs.existsSync(files.layerImage) || !isMountPoint(files.layer)) return undefined;
+  const disk = diskHolding(files.layerImage);
+  return disk && { loop: splitDev(fs.statSync(files.layer).dev), disk };
 }
 
 /** The argv Docker would run: entrypoint + cmd, where the request's cmd replaces the image's. */
