@@ -84,7 +84,7 @@ describe('usage sampling (real cgroups, queue and Postgres)', () => {
     expect(byCostCentre.body.rollups.some((x: { value: string }) => x.value === 'c42')).toBe(true);
   });
 
-  it('rollups are for admins and auditors, usage of one container for any principal; a removed container keeps its usage', async () => {
+  it('rollups are for admins and auditors; a removed container keeps its usage, which they read (a deployer outside its team gets 404)', async () => {
     const tokenFor = async (id: string, role: string) => {
       expect((await api(w, 'POST', '/principals', { body: { id, role, teams: [] } })).status).toBe(201);
       return (await api(w, 'POST', '/tokens', { body: { principalId: id, name: 't' } })).body.token as string;
@@ -94,10 +94,12 @@ describe('usage sampling (real cgroups, queue and Postgres)', () => {
 
     const r = await runContainer(w, { autoRemove: true, labels: { team: 'short' }, cmd: ['true'] });
     const usage = await eventually('final record of a removed container', async () => {
-      const u = await api(w, 'GET', `/containers/${r.id}/usage`, { token: deployer });
+      const u = await api(w, 'GET', `/containers/${r.id}/usage`, { token: auditor });
       return u.status === 200 && u.body.final ? u.body : undefined;
     });
     expect(usage.final).toMatchObject({ containerId: r.id, final: true, labels: { team: 'short' } });
+    // Team scoping (docs/security.md): the row that said whose it was is gone, and it was not dana's.
+    expect((await api(w, 'GET', `/containers/${r.id}/usage`, { token: deployer })).status).toBe(404);
     expect((await api(w, 'GET', `/containers/${'0'.repeat(64)}/usage`)).status).toBe(404);
 
     expect((await api(w, 'GET', '/usage?label=team', { token: auditor })).status).toBe(200);
