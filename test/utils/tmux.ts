@@ -36,7 +36,17 @@ export class Tmux {
       this.started = true;
     }
     // The window gets its size before its command starts, so the CLI reads the right one.
-    this.tmux(['new-window', '-d', '-t', 'main', '-n', name, `sleep 0.3; ${command}`]);
+    // The shell prints the command's exit status too: tmux 3.3a at times marks a pane dead
+    // without its status (pane_dead_status empty, nothing on the screen, the process gone).
+    this.tmux([
+      'new-window',
+      '-d',
+      '-t',
+      'main',
+      '-n',
+      name,
+      `sleep 0.3; ${command}; s=$?; echo "[exit $s]"; exit $s`,
+    ]);
     this.resize(name, cols, rows);
   }
 
@@ -64,7 +74,10 @@ export class Tmux {
     return this.tmux(['display-message', '-p', '-t', `main:${name}`, '#{pane_dead}']).trim() === '1';
   }
 
+  /** The command's exit status once it has ended: as its shell printed it, else as tmux kept it. */
   exitStatus(name: string): number | undefined {
+    const printed = /^\[exit (\d+)\]$/m.exec(this.screen(name));
+    if (printed) return Number(printed[1]);
     const s = this.tmux(['display-message', '-p', '-t', `main:${name}`, '#{pane_dead_status}']).trim();
     return s === '' ? undefined : Number(s);
   }
