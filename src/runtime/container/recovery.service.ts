@@ -150,7 +150,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
       for (const c of stopped) {
         if (!ours.has(c.id) || this.restarts.pending(c.id)) continue;
         if (c.state === 'restarting' || startsWithWarden(c.spec.restartPolicy, c))
-          this.restarts.schedule(c.id, 0);
+          this.restarts.schedule(c.id, 0, true);
       }
     } catch (err) {
       this.log.error(`restart policies at start: ${(err as Error).message}`);

@@ -47,13 +47,17 @@ export class RestartScheduler implements OnApplicationShutdown {
     return decision;
   }
 
-  /** Its restart, `delayMs` from now (the row already says restarting). */
-  schedule(id: string, delayMs: number): void {
+  /**
+   * Its restart, `delayMs` from now (the row already says restarting). `atBoot`: Warden's start
+   * brings back an exited container its policy keeps up; otherwise only a container still
+   * restarting is started (a client's stop meanwhile made it exited: it stays so).
+   */
+  schedule(id: string, delayMs: number, atBoot = false): void {
     if (this.closed) return;
     clearTimeout(this.timers.get(id));
     const timer = setTimeout(() => {
       this.timers.delete(id);
-      void this.fire(id);
+      void this.fire(id, atBoot);
     }, delayMs);
     this.timers.set(id, timer);
   }
@@ -105,12 +109,13 @@ export class RestartScheduler implements OnApplicationShutdown {
     return exited;
   }
 
-  private async fire(id: string): Promise<void> {
+  private async fire(id: string, atBoot: boolean): Promise<void> {
     try {
       await this.locks.run(id, async () => {
         const c = await this.repo.get(id);
-        // Stopped, removed or started meanwhile; `exited` only when Warden starts (RecoveryService).
-        if (!c || !allows('policy', c.state)) return;
+        // Stopped, removed or started meanwhile (a fire already waiting on the lock when a
+        // client's stop took it must not undo the stop); `exited` only when Warden starts.
+        if (!c || !allows('policy', c.state) || (!atBoot && c.state !== 'restarting')) return;
         await this.starter(c);
       });
     } catch (err) {
