@@ -322,7 +322,9 @@ dockerCliSuite('docker image verbs')('image verbs through the real docker CLI', 
     };
     const created = await api(w, 'POST', '/policies', { body: doc });
     await api(w, 'POST', '/policies/pushers/activate', { body: { versionId: created.body.id } });
-    await api(w, 'POST', '/policies/pushers/bindings', { body: { kind: 'principal', value: 'socket-admin' } });
+    await api(w, 'POST', '/policies/pushers/bindings', {
+      body: { kind: 'principal', value: 'socket-admin' },
+    });
     expect(await fails(['push', `${host}/team-b/box:1`])).toMatch(
       /team-b\/box.*rule push\.allowedDestinations/,
     );
