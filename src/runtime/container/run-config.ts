@@ -39,7 +39,6 @@ export function hostCgroupLimits(spec: ContainerSpec, files?: ContainerFiles): C
   const layer = files && layerDevices(files);
   for (const d of spec.blkio.devices) {
     const dev = blockDeviceOf(d.path);
-    const same = (a: BlockDevice, b: BlockDevice) => a.major === b.major && a.minor === b.minor;
     // The root filesystem's writes go to its loop device: a throttle on the disk under it holds them too.
     const devs = layer && same(dev, layer.disk) ? [dev, layer.loop] : [dev];
     for (const rate of BLKIO_RATES) {
@@ -50,6 +49,8 @@ export function hostCgroupLimits(spec: ContainerSpec, files?: ContainerFiles): C
   }
   return { ...limits, blkio };
 }
+
+const same = (a: BlockDevice, b: BlockDevice) => a.major === b.major && a.minor === b.minor;
 
 /** A sized writable layer's loop device and the disk holding its image (when it is mounted). */
 function layerDevices(files: ContainerFiles): { loop: BlockDevice; disk: BlockDevice } | undefined {
