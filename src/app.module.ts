@@ -5,6 +5,7 @@ import { AuditModule, AuditWorkerModule, ReportsModule, ReportsWorkerModule } fr
 import { AuthModule } from './auth';
 import { ConsoleModule } from './console';
 import { DockerApiModule } from './docker-api';
+import { FleetModule } from './fleet';
 import { WARDEN_CONFIG, WardenConfig } from './platform/config';
 import { DatabaseModule } from './platform/database';
 import { INFRASTRUCTURE, Infrastructure } from './platform/infrastructure';
@@ -51,6 +52,7 @@ export class AppModule {
           ? [
               AuthModule,
               SystemModule,
+              FleetModule,
               PolicyModule,
               NetworkModule,
               RuntimeModule,

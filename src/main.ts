@@ -10,6 +10,7 @@ import express, { NextFunction, Request, Response } from 'express';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
 import { AppModule, Role, servesApi } from './app.module';
+import { NodeRegistry } from './fleet';
 import { AuditService } from './audit';
 import { WardenConfig } from './platform/config';
 import { migrate } from './platform/database';
@@ -140,6 +141,9 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
           `TLS certificate${tls.selfSigned ? ' (self-signed, made for this data dir)' : ''} SHA-256 fingerprint ${tls.fingerprint}`,
         );
       lock?.update({ http: url });
+      // After listen, so recovery (the start-up reconcile of its containers) has run: only
+      // then does this node count as alive again and its containers stop showing `unknown`.
+      await http.get(NodeRegistry).join(url);
     } else {
       app = await NestFactory.createApplicationContext(module, { bufferLogs: true });
       app.useLogger(app.get(NestPinoLogger));

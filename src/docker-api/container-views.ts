@@ -49,9 +49,19 @@ function blkioHostConfig(c: ContainerRecord): Record<string, unknown> {
 /** The image as the client named it (`alpine`, not `docker.io/library/alpine:latest`), as Docker shows it. */
 const imageAsGiven = (c: ContainerRecord) => c.options.imageAsGiven ?? c.image;
 
-export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Record<string, unknown> {
+/** A live container whose node missed its heartbeat window: nobody can vouch for its state. */
+const LIVE = ['running', 'paused', 'restarting'];
+export const unknownOnDownNode = (c: ContainerRecord, down?: Set<string>): boolean =>
+  !!down?.has(c.node) && LIVE.includes(c.state);
+
+export function inspectContainer(
+  c: ContainerRecord,
+  image?: ImageRecord,
+  downNodes?: Set<string>,
+): Record<string, unknown> {
   const argv = commandOf(c, image);
   const limits = cgroupLimits(c.spec);
+  const unknown = unknownOnDownNode(c, downNodes);
   // A paused container's process is there, only frozen: Docker says Running and Paused. A
   // restarting one counts as running too in Docker's state (its Pid is 0).
   const running = c.state === 'running' || c.state === 'paused';
@@ -61,7 +71,7 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
     Path: argv[0] ?? '',
     Args: argv.slice(1),
     State: {
-      Status: c.state,
+      Status: unknown ? 'unknown' : c.state,
       Running: running || c.state === 'restarting',
       Paused: c.state === 'paused',
       Restarting: c.state === 'restarting',
@@ -69,7 +79,7 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
       Dead: c.state === 'dead',
       Pid: running ? (c.pid ?? 0) : 0,
       ExitCode: c.exitCode ?? 0,
-      Error: c.error ?? '',
+      Error: unknown ? `node ${c.node} missed its heartbeat: last recorded ${c.state}` : (c.error ?? ''),
       StartedAt: c.startedAt ?? ZERO_TIME,
       FinishedAt: c.finishedAt ?? ZERO_TIME,
       ...(c.health ? { Health: c.health } : {}),
@@ -219,7 +229,12 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
   }
 }
 
-export function summarizeContainer(c: ContainerRecord, image?: ImageRecord): Record<string, unknown> {
+export function summarizeContainer(
+  c: ContainerRecord,
+  image?: ImageRecord,
+  downNodes?: Set<string>,
+): Record<string, unknown> {
+  const unknown = unknownOnDownNode(c, downNodes);
   return {
     Id: c.id,
     Names: [`/${c.name}`],
@@ -229,8 +244,8 @@ export function summarizeContainer(c: ContainerRecord, image?: ImageRecord): Rec
     Created: Math.floor(Date.parse(c.createdAt) / 1000),
     Ports: [],
     Labels: c.labels,
-    State: c.state,
-    Status: statusText(c),
+    State: unknown ? 'unknown' : c.state,
+    Status: unknown ? `Unknown (node ${c.node} down; last ${statusText(c)})` : statusText(c),
     HostConfig: { NetworkMode: networkMode(c) },
     NetworkSettings: { Networks: {} },
     Mounts: [],

@@ -80,10 +80,11 @@ export class DockerContainersController {
       limit: limit !== undefined && limit > 0 ? limit : undefined,
     });
     const images = new ImageCache(this.images, caller);
-    const [endpoints, networks] = await Promise.all([
+    const [endpoints, networks, down] = await Promise.all([
       this.networks.endpointsOfMany(rows.map((c) => c.id)),
       // Names of the networks these containers (all in scope) are on.
       this.networks.list(EVERYTHING),
+      this.inspector.downNodes(rows),
     ]);
     reply.json(
       200,
@@ -91,7 +92,7 @@ export class DockerContainersController {
         rows.map(async (c) => {
           const view = this.networkView(c, endpoints.get(c.id) ?? [], networks);
           return {
-            ...summarizeContainer(c, await images.of(c)),
+            ...summarizeContainer(c, await images.of(c), down),
             Ports: summaryPorts(view),
             NetworkSettings: { Networks: networkSettings(c, view).Networks },
           };
@@ -103,12 +104,13 @@ export class DockerContainersController {
   private async inspect(req: DockerRequest, reply: DockerReply): Promise<void> {
     const caller = await req.caller();
     const c = await this.containers.resolve(req.params.id, caller);
-    const [image, endpoints, networks] = await Promise.all([
+    const [image, endpoints, networks, down] = await Promise.all([
       new ImageCache(this.images, caller).of(c),
       this.networks.endpointsOf(c.id),
       this.networks.list(EVERYTHING),
+      this.inspector.downNodes([c]),
     ]);
-    const body = inspectContainer(c, image) as { HostConfig: Record<string, unknown> };
+    const body = inspectContainer(c, image, down) as { HostConfig: Record<string, unknown> };
     reply.json(200, {
       ...body,
       HostConfig: { ...body.HostConfig, PortBindings: portBindings(c.spec.ports ?? []) },

@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { AuditService } from '../audit';
 import type { AuditDecision, AuditEventInput } from '../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { classifyError, isDatabaseUnavailable, WardenError } from '../platform/errors';
+import { ChangeBus } from '../platform/queue';
 import type { Caller } from '../platform/http';
 import { formatImageReference, imageSourceCheck, toContainerSpec } from './core';
 import type {
@@ -67,12 +68,11 @@ const realpath = (p: string) => realpathSync(p);
  * the policy denies (fail closed).
  *
  * Cache: the resolved policy per principal (and the live exceptions) stay in memory until a
- * policy, binding or exception changes in this process. With several API nodes, another
- * node's change is not seen here; scale-out needs the invalidation published (e.g. Redis
- * pub/sub on the existing connection) or a short TTL on these entries.
+ * policy, binding or exception changes. A change in any process on the same Redis is
+ * published on the ChangeBus (issue 18), so every API node drops its cache within a second.
  */
 @Injectable()
-export class PolicyService {
+export class PolicyService implements OnModuleInit {
   private readonly log = new Logger(PolicyService.name);
   // Bumped on every invalidation: a load that started before it must not refill the cache.
   private generation = 0;
@@ -85,10 +85,20 @@ export class PolicyService {
     private readonly audit: AuditService,
     private readonly execRequests: ExecRequestRepository,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+    private readonly changes: ChangeBus,
   ) {}
 
-  /** Called after any policy, version, binding or exception change. */
+  onModuleInit(): void {
+    this.changes.subscribe('policy', () => this.dropCache());
+  }
+
+  /** Called after any policy, version, binding or exception change: here, and on every other node. */
   invalidate(): void {
+    this.dropCache();
+    void this.changes.publish('policy');
+  }
+
+  private dropCache(): void {
     this.generation++;
     this.bound.clear();
     this.exceptions = undefined;

@@ -2,15 +2,16 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import type { RegistryUpstream } from '../platform/config';
 import { WardenError } from '../platform/errors';
+import { ChangeBus } from '../platform/queue';
 import { UpstreamClient } from './upstream/upstream-client';
 import { RegistryUpstreamRepository, StoredUpstream } from './upstream-admin/registry-upstream.repository';
 import { UpstreamCredentialsBox } from './upstream-admin/upstream-credentials';
 
 /**
  * How often every API process re-reads the upstreams added through the admin API. The
- * process that made a change reloads at once; the others (several `serve` nodes on one
- * database) follow within this bound. A poll of one small table, rather than LISTEN/NOTIFY,
- * so a dropped connection can never leave a node on an old list for good.
+ * process that made a change reloads at once and publishes it (ChangeBus), so the others
+ * (several nodes on one database and Redis) reload within a second; this poll of one small
+ * table is the net under that, so a lost message can never leave a node on an old list for good.
  */
 export const UPSTREAM_RELOAD_MS = 5_000;
 
@@ -55,6 +56,7 @@ export class Upstreams implements OnModuleInit, OnModuleDestroy {
     @Inject(WARDEN_CONFIG) config: WardenConfig,
     private readonly repo: RegistryUpstreamRepository,
     private readonly credentials: UpstreamCredentialsBox,
+    private readonly changes: ChangeBus,
   ) {
     for (const u of config.registry.upstreams)
       this.entries.set(u.alias, { client: new UpstreamClient(u), source: 'environment' });
@@ -62,6 +64,11 @@ export class Upstreams implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
+    this.changes.subscribe('upstreams', () => {
+      this.reload().catch((err: unknown) =>
+        this.log.warn({ err }, 'could not re-read registry upstreams after a change elsewhere'),
+      );
+    });
     await this.reload().catch((err: unknown) =>
       this.log.warn(
         { err },
@@ -85,6 +92,12 @@ export class Upstreams implements OnModuleInit, OnModuleDestroy {
     const next = this.reloading.catch(() => undefined).then(() => this.load());
     this.reloading = next;
     return next;
+  }
+
+  /** After a change made here: reload, and tell every other process to. */
+  async changed(): Promise<void> {
+    void this.changes.publish('upstreams');
+    await this.reload();
   }
 
   /** True for an alias from WARDEN_REGISTRY_UPSTREAMS (read-only through the API). */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit';
+import { FleetModule } from '../fleet';
 import { PolicyModule } from '../policy';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { createCgroupDriver } from './cgroups';
@@ -53,6 +54,7 @@ import { VolumesModule } from '../volumes';
 /** The container runtime: lifecycle, exec, logs, stats, and the images it runs from. */
 @Module({
   imports: [
+    FleetModule,
     AuditModule,
     AuthModule,
     PolicyModule,

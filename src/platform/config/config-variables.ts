@@ -71,9 +71,20 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   },
   { name: 'WARDEN_AUDIT_FLUSH_MS', default: '5', meaning: 'how long a worker waits to fill an audit batch' },
   {
-    name: 'WARDEN_NODE',
-    default: '(host name)',
-    meaning: "this node's name; containers are recorded per node",
+    name: 'WARDEN_NODE_NAME',
+    default: '(host name-data dir hash)',
+    meaning:
+      "this node's name in the fleet; containers are recorded per node (WARDEN_NODE: the older spelling)",
+  },
+  {
+    name: 'WARDEN_NODE_ADDRESS',
+    default: '(the URL it listens on)',
+    meaning: "where this node's API is reached, as GET /nodes shows it",
+  },
+  {
+    name: 'WARDEN_NODE_HEARTBEAT_TIMEOUT',
+    default: '5',
+    meaning: "seconds without a node's heartbeat before it counts as down and its containers show unknown",
   },
   {
     name: 'WARDEN_CGROUP_PARENT',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -48,6 +49,15 @@ export interface WardenConfig {
   };
   registry: RegistryConfig;
   network: NetworkConfig;
+  fleet: FleetConfig;
+}
+
+/** This node among several on one PostgreSQL and Redis (src/fleet, docs/fleet.md). */
+export interface FleetConfig {
+  /** Where other nodes and operators reach this node's API; unset = the URL it listens on. */
+  address?: string;
+  /** A node that has not heartbeaten for this long is down: its containers show `unknown`. */
+  heartbeatTimeoutMs: number;
 }
 
 /** Bridge networking (src/network): off unless enabled, since it changes the host's network. */
@@ -165,6 +175,21 @@ function ipv4Cidr(min: number, max: number) {
   }, `must be an IPv4 network a.b.c.d/n with n between ${min} and ${max} and no host bits set`);
 }
 
+const nodeName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, 'must be a host-name-like node name');
+
+/**
+ * A node's default name: the host name plus a hash of its data dir, so several Wardens on one
+ * host (each its own data dir) are distinct nodes, and one data dir keeps its name across restarts.
+ */
+export function defaultNodeName(dataDir: string): string {
+  const host =
+    os
+      .hostname()
+      .replace(/[^a-zA-Z0-9_.-]/g, '-')
+      .slice(0, 54) || 'node';
+  return `${host}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
+}
+
 const envSchema = z.object({
   WARDEN_DATA_DIR: z.string().min(1, 'must not be empty').optional(),
   WARDEN_HOST: z
@@ -190,10 +215,11 @@ const envSchema = z.object({
   WARDEN_AUDIT_FLUSH_MS: z.coerce.number().int().min(0).max(60000).optional(),
   WARDEN_QUEUE_LOCK_MS: z.coerce.number().int().min(1000).max(600000).optional(),
   WARDEN_QUEUE_STALLED_CHECK_MS: z.coerce.number().int().min(500).max(600000).optional(),
-  WARDEN_NODE: z
-    .string()
-    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, 'must be a host-name-like node name')
-    .optional(),
+  WARDEN_NODE_NAME: nodeName.optional(),
+  // The name's older spelling, still read (WARDEN_NODE_NAME wins when both are set).
+  WARDEN_NODE: nodeName.optional(),
+  WARDEN_NODE_ADDRESS: z.string().min(1).max(255).optional(),
+  WARDEN_NODE_HEARTBEAT_TIMEOUT: z.coerce.number().min(1).max(600).optional(),
   WARDEN_CGROUP_PARENT: z
     .string()
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, 'must be one cgroup directory name (no slashes)')
@@ -407,7 +433,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     shutdownGraceMs: (e.WARDEN_SHUTDOWN_GRACE ?? 20) * 1000,
     source: { ...present(env), WARDEN_DATA_DIR: dataDir },
     runtime: {
-      node: e.WARDEN_NODE ?? os.hostname(),
+      node: e.WARDEN_NODE_NAME ?? e.WARDEN_NODE ?? defaultNodeName(dataDir),
       cgroupParent: e.WARDEN_CGROUP_PARENT ?? 'warden',
       stopTimeoutSec: e.WARDEN_STOP_TIMEOUT ?? 10,
       usageIntervalMs: (e.WARDEN_USAGE_INTERVAL ?? 10) * 1000,
@@ -421,6 +447,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       upstreams: parseUpstreams(e.WARDEN_REGISTRY_UPSTREAMS ?? '').upstreams,
       tagTtlMs: (e.WARDEN_REGISTRY_TAG_TTL ?? 60) * 1000,
       fillTimeoutMs: (e.WARDEN_REGISTRY_FILL_TIMEOUT ?? 600) * 1000,
+    },
+    fleet: {
+      address: e.WARDEN_NODE_ADDRESS,
+      heartbeatTimeoutMs: Math.round((e.WARDEN_NODE_HEARTBEAT_TIMEOUT ?? 5) * 1000),
     },
     // Outside Docker's 172.17.0.0/16 (and its 172.18+ pool) and Podman's 10.88.0.0/16, so
     // Warden's bridge can sit beside either engine on one host.

@@ -1,6 +1,14 @@
-export { loadConfig, childEnvironment, ConfigError, parseUpstreamUrl, UPSTREAM_ALIAS_RE } from './config';
+export {
+  loadConfig,
+  childEnvironment,
+  ConfigError,
+  parseUpstreamUrl,
+  UPSTREAM_ALIAS_RE,
+  defaultNodeName,
+} from './config';
 export { CONFIG_VARIABLES } from './config-variables';
 export type {
+  FleetConfig,
   WardenConfig,
   RegistryConfig,
   RegistryUpstream,

@@ -111,6 +111,8 @@ export const ERROR_STATUS = {
   VOLUME_NOT_FOUND: 404,
   VOLUME_IN_USE: 409,
   VOLUME_DENIED: 403,
+  // fleet
+  NODE_NOT_FOUND: 404,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -7,3 +7,5 @@ export { workerOptions, cappedExponentialBackoff, QUEUE_PREFIX, MAX_BACKOFF_MS }
 export type { WorkerTuning } from './worker-options';
 export { enqueueWithin, ENQUEUE_TIMEOUT_MS } from './enqueue';
 export { producerRedisOptions } from './redis-endpoint';
+export { ChangeBus, CHANGE_CHANNEL } from './change-bus';
+export type { ChangeTopic } from './change-bus';

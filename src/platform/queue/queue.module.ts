@@ -2,6 +2,7 @@ import { BullModule, InjectQueue } from '@nestjs/bullmq';
 import { Global, Injectable, Logger, Module, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { INFRASTRUCTURE, Infrastructure } from '../infrastructure';
+import { ChangeBus } from './change-bus';
 import { QueueName } from './queue-names';
 import { ioredisOptions, producerRedisOptions } from './redis-endpoint';
 import { CAPPED_EXPONENTIAL, QUEUE_PREFIX } from './worker-options';
@@ -97,7 +98,7 @@ class QueueErrorLog implements OnModuleInit, OnModuleDestroy {
       defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 },
     }),
   ],
-  providers: [QueueErrorLog],
-  exports: [BullModule],
+  providers: [QueueErrorLog, ChangeBus],
+  exports: [BullModule, ChangeBus],
 })
 export class QueueModule {}

@@ -165,7 +165,7 @@ export class UpstreamAdminService {
     before?: StoredUpstream,
   ): Promise<UpstreamView> {
     await this.upstreams
-      .reload()
+      .changed()
       .catch((err: unknown) => this.log.warn({ err }, `upstream '${row.alias}' changed; reload deferred`));
     const view = storedView(row);
     await this.audit.record({

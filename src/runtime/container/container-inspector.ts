@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { constants as osConstants } from 'node:os';
+import { NodeLiveness } from '../../fleet';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
@@ -11,7 +12,11 @@ import { ContainerService } from './container.service';
 import { cgroupLimits } from './run-config';
 import { TOP_TITLES, topRows } from './top';
 
-export interface ContainerView extends Omit<ContainerRecord, 'options'> {
+export interface ContainerView extends Omit<ContainerRecord, 'options' | 'state'> {
+  /** As recorded, or `unknown` while its node is down (its heartbeat window passed; src/fleet). */
+  state: ContainerRecord['state'] | 'unknown';
+  /** With `unknown`: the state its row records, which its node will reconcile when it returns. */
+  recordedState?: ContainerRecord['state'];
   autoRemove: boolean;
   healthcheck?: ContainerRecord['options']['healthcheck'];
   limits: ReturnType<typeof cgroupLimits>;
@@ -23,7 +28,23 @@ export class ContainerInspector {
   constructor(
     private readonly containers: ContainerService,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+    private readonly liveness: NodeLiveness,
   ) {}
+
+  /** The nodes of these containers whose heartbeat window has passed (src/fleet). */
+  downNodes(rows: ContainerRecord[]): Promise<Set<string>> {
+    return this.liveness.down(rows.map((c) => c.node));
+  }
+
+  /** Views for list and inspect: a down node's running, paused or restarting containers show `unknown`. */
+  async shownViews(rows: ContainerRecord[]): Promise<ContainerView[]> {
+    const down = await this.downNodes(rows);
+    return rows.map((c) => {
+      const v = this.view(c);
+      const shown = this.liveness.shown(c.state, c.node, down);
+      return shown === c.state ? v : { ...v, state: 'unknown', recordedState: c.state };
+    });
+  }
 
   view(c: ContainerRecord): ContainerView {
     const { options, ...rest } = c;

@@ -203,14 +203,15 @@ export class ContainersController {
       name: q.name,
       labels: k ? { [k]: v } : undefined,
     });
-    return rows.map((c) => this.inspector.view(c));
+    return this.inspector.shownViews(rows);
   }
 
   @Get(':id')
   @ApiId()
   @ApiOperation({ summary: 'Inspect a container' })
   async inspect(@CurrentCaller() caller: Caller, @Param('id', idParam) id: string) {
-    return this.inspector.view(await this.containers.resolve(id, caller));
+    const [view] = await this.inspector.shownViews([await this.containers.resolve(id, caller)]);
+    return view;
   }
 
   @Post(':id/start')

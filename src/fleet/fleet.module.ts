@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { FleetService } from './fleet.service';
+import { NodeLiveness } from './node-liveness';
+import { NodeRegistry } from './node-registry';
+import { NodeRepository } from './node.repository';
+import { NodesController } from './nodes.controller';
+
+/** Nodes on one PostgreSQL and Redis: registration, heartbeats, liveness, GET /nodes (docs/fleet.md). */
+@Module({
+  providers: [NodeRepository, NodeLiveness, NodeRegistry, FleetService],
+  controllers: [NodesController],
+  exports: [NodeLiveness, NodeRegistry],
+})
+export class FleetModule {}

@@ -1,0 +1,210 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { cliWardenEnv, processesMentioning, startCli, waitHealthy, type CliProcess } from '../utils/cli';
+import { importBusybox } from '../utils/containers';
+import { eventually, freshDatabase, freshRedis } from '../utils/services';
+import { api } from '../utils/warden';
+
+/**
+ * A fleet on one machine (issue 18, point 4): three Warden nodes, each its own process, data
+ * dir, port, docker socket and cgroup parent, on one PostgreSQL database and one Redis that
+ * this test starts. A policy change made on A is enforced by B within a second; `kill -9` of
+ * B leaves its containers running but unvouched for — `unknown` in every view — until B comes
+ * back and reconciles them; the audit chain verifies throughout.
+ */
+
+const HEARTBEAT_TIMEOUT_S = 2;
+
+interface Node {
+  name: string;
+  dataDir: string;
+  env: Record<string, string>;
+  url: string;
+  proc?: CliProcess;
+}
+
+describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let redis: Awaited<ReturnType<typeof freshRedis>>;
+  const nodes: Record<'a' | 'b' | 'c', Node> = {} as never;
+
+  const start = async (n: Node) => {
+    n.proc = startCli(['up'], n.env);
+    await waitHealthy(n.url, n.proc);
+  };
+  const verifyChain = async (n: Node) => {
+    const v = await api(n, 'GET', '/audit/verify');
+    expect(v.status).toBe(200);
+    expect(v.body).toMatchObject({ ok: true });
+    return v.body as { ok: boolean; rows: number };
+  };
+
+  beforeAll(async () => {
+    [db, redis] = await Promise.all([freshDatabase(), freshRedis()]);
+    for (const k of ['a', 'b', 'c'] as const) {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `warden-fleet-${k}-`));
+      const { env, url } = await cliWardenEnv(dataDir, `fleet-${k}-${process.pid}`, {
+        DATABASE_URL: db.url,
+        REDIS_URL: redis.url,
+        WARDEN_NODE_NAME: `node-${k}`,
+        WARDEN_NODE_HEARTBEAT_TIMEOUT: String(HEARTBEAT_TIMEOUT_S),
+        // One process per node: two cores, three nodes.
+        WARDEN_UP_WORKERS: 'inline',
+        WARDEN_LOG_LEVEL: 'warn',
+      });
+      nodes[k] = { name: `node-${k}`, dataDir, env, url };
+    }
+    // A first: it applies the migrations; B and C then start side by side.
+    await start(nodes.a);
+    await Promise.all([start(nodes.b), start(nodes.c)]);
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const n of Object.values(nodes)) {
+      if (!n.proc) continue;
+      if (n.proc.child.exitCode === null) {
+        // Live restore is on (the CLI default): remove what runs before a clean stop.
+        const all = await api(n, 'GET', '/containers?all=true').catch(() => undefined);
+        for (const c of (all?.body ?? []) as Array<{ id: string; node: string }>)
+          if (c.node === n.name) await api(n, 'DELETE', `/containers/${c.id}?force=true`);
+        n.proc.child.kill('SIGINT');
+        await n.proc.exit;
+      }
+    }
+    for (const n of Object.values(nodes)) {
+      expect(processesMentioning(n.dataDir)).toEqual([]);
+      fs.rmSync(n.dataDir, { recursive: true, force: true });
+    }
+    await redis?.stop();
+    await db?.drop();
+  }, 120_000);
+
+  it('every node registers and heartbeats: GET /nodes on any node lists all three, up, with capacity', async () => {
+    const list = await api(nodes.c, 'GET', '/nodes');
+    expect(list.status).toBe(200);
+    expect(list.body.map((n: { name: string }) => n.name)).toEqual(['node-a', 'node-b', 'node-c']);
+    for (const n of list.body) {
+      expect(n).toMatchObject({
+        status: 'up',
+        version: expect.any(String),
+        capacity: { cpus: os.cpus().length, memoryBytes: os.totalmem() },
+        containers: { running: 0, unknown: 0, total: 0 },
+        address: nodes[n.name.slice(-1) as 'a'].url,
+      });
+    }
+    expect(list.body.find((n: { self: boolean }) => n.self).name).toBe('node-c');
+    const one = await api(nodes.a, 'GET', '/nodes/node-b');
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ name: 'node-b', status: 'up', containerList: [] });
+    expect((await api(nodes.a, 'GET', '/nodes/node-z')).status).toBe(404);
+    expect((await api(nodes.a, 'GET', '/nodes/bad name!')).status).toBe(400);
+  });
+
+  it('a policy change on A is enforced on B within a second (the cache had no expiry: before, never)', async () => {
+    // B decides once (its policy cache is filled): allowed; the image is not there, so nothing runs.
+    const probe = () =>
+      api(nodes.b, 'POST', '/containers', { body: { image: 'fleet-absent:1', cmd: ['true'] } });
+    const before = await probe();
+    expect(before.status).not.toBe(403);
+    const baseline = (await api(nodes.a, 'GET', '/policies/baseline')).body;
+    const created = await api(nodes.a, 'POST', '/policies', {
+      body: {
+        name: 'baseline',
+        mode: 'enforce',
+        rules: { ...baseline.document.rules, labels: { required: ['owner'] } },
+      },
+    });
+    expect(created.status).toBe(201);
+    const activated = await api(nodes.a, 'POST', '/policies/baseline/activate', {
+      body: { versionId: created.body.id },
+    });
+    expect(activated.status).toBe(200);
+    const changedAt = Date.now();
+    let after: Awaited<ReturnType<typeof probe>>;
+    for (;;) {
+      after = await probe();
+      if (after.status === 403 || Date.now() - changedAt > 5000) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const tookMs = Date.now() - changedAt;
+    console.log(`policy change on A enforced on B after ${tookMs} ms`);
+    expect(after.status).toBe(403);
+    expect(after.body.message).toMatch(/label owner is required \(policy baseline, rule labels\.required\)/);
+    expect(tookMs).toBeLessThan(1000);
+    // C too, and A itself.
+    expect((await api(nodes.c, 'POST', '/containers', { body: { image: 'fleet-absent:1' } })).status).toBe(
+      403,
+    );
+    expect((await api(nodes.a, 'POST', '/containers', { body: { image: 'fleet-absent:1' } })).status).toBe(
+      403,
+    );
+  });
+
+  it('kill -9 of node B: its containers show unknown on A after the heartbeat window, then reconcile when B returns', async () => {
+    await importBusybox(nodes.b);
+    const made = await api(nodes.b, 'POST', '/containers', {
+      body: {
+        image: 'busybox:1.35',
+        name: 'on-b',
+        labels: { owner: 'fleet' },
+        cmd: ['sh', '-c', 'while :; do sleep 0.2; done'],
+      },
+    });
+    expect(made.status).toBe(201);
+    expect((await api(nodes.b, 'POST', `/containers/${made.body.id}/start`)).status).toBe(200);
+    const id = made.body.id as string;
+    const onA = async () => (await api(nodes.a, 'GET', `/containers/${id}`)).body;
+    expect(await onA()).toMatchObject({ state: 'running', node: 'node-b' });
+    expect((await api(nodes.a, 'GET', '/nodes/node-b')).body.containers).toEqual({
+      running: 1,
+      unknown: 0,
+      total: 1,
+    });
+    const rowsBefore = (await verifyChain(nodes.a)).rows;
+
+    const killedAt = Date.now();
+    process.kill(nodes.b.proc!.child.pid!, 'SIGKILL');
+    expect(await nodes.b.proc!.exit).toBe('SIGKILL');
+    const down = await eventually(
+      'node-b down on A',
+      async () => {
+        const n = (await api(nodes.a, 'GET', '/nodes/node-b')).body;
+        return n.status === 'down' ? n : undefined;
+      },
+      (HEARTBEAT_TIMEOUT_S + 5) * 1000,
+    );
+    const detectedMs = Date.now() - killedAt;
+    console.log(`node-b seen down on A ${detectedMs} ms after kill -9 (window ${HEARTBEAT_TIMEOUT_S} s)`);
+    expect(detectedMs).toBeLessThan((HEARTBEAT_TIMEOUT_S + 2) * 1000);
+    expect(down.containers).toEqual({ running: 0, unknown: 1, total: 1 });
+    expect(down.containerList).toEqual([expect.objectContaining({ id, name: 'on-b', state: 'unknown' })]);
+    // The row is not written over: every view computes it.
+    expect(await onA()).toMatchObject({ state: 'unknown', recordedState: 'running', node: 'node-b' });
+    const listed = (await api(nodes.c, 'GET', '/containers')).body as Array<{ id: string; state: string }>;
+    expect(listed.find((c) => c.id === id)?.state).toBe('unknown');
+    const nodeList = (await api(nodes.c, 'GET', '/nodes')).body as Array<{ name: string; status: string }>;
+    expect(nodeList.map((n) => `${n.name}:${n.status}`)).toEqual(['node-a:up', 'node-b:down', 'node-c:up']);
+    await verifyChain(nodes.a);
+
+    // B comes back on the same data dir: recovery adopts the container, then B heartbeats again.
+    await start(nodes.b);
+    await eventually(
+      'node-b up on A',
+      async () => (await api(nodes.a, 'GET', '/nodes/node-b')).body.status === 'up',
+    );
+    expect(await onA()).toMatchObject({ state: 'running', node: 'node-b' });
+    expect((await onA()).recordedState).toBeUndefined();
+    expect((await api(nodes.a, 'GET', '/nodes/node-b')).body.containers).toEqual({
+      running: 1,
+      unknown: 0,
+      total: 1,
+    });
+    // Still the same process, adopted, and B acts on it: stop records its exit.
+    const stopped = await api(nodes.b, 'POST', `/containers/${id}/stop?t=1`);
+    expect(stopped.status).toBe(200);
+    expect(stopped.body.state).toBe('exited');
+    const after = await verifyChain(nodes.c);
+    expect(after.rows).toBeGreaterThan(rowsBefore);
+  }, 120_000);
+});
