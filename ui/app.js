@@ -3,11 +3,12 @@
 // URL (#page/id?filters), so a decision, a container, a policy version or an audit row can
 // be linked to.
 
-import { $, auth, h } from './lib.js';
+import { $, api, auth, h } from './lib.js';
 import { chain } from './pages/chain.js';
 import { containers, event, story } from './pages/containers.js';
 import { decisions } from './pages/decisions.js';
 import { exceptions } from './pages/exceptions.js';
+import { node, nodes } from './pages/nodes.js';
 import { overview } from './pages/overview.js';
 import { policies, policy } from './pages/policies.js';
 import { report, reports } from './pages/reports.js';
@@ -27,6 +28,8 @@ const views = {
   reports,
   report,
   chain,
+  nodes,
+  node,
 };
 /** Detail views light up the nav entry of their list. */
 const navOf = {
@@ -35,6 +38,7 @@ const navOf = {
   event: 'chain',
   policy: 'policies',
   report: 'reports',
+  node: 'nodes',
 };
 
 const loginForm = $('#login');
@@ -53,8 +57,22 @@ loginForm.addEventListener('submit', (e) => {
   route();
 });
 
+/**
+ * The Nodes page is listed once the fleet has more than one node (one Warden alone is its only
+ * node). Asked once per sign-in; a token that may not read /nodes simply does not get the link.
+ */
+let fleetChecked = false;
+function showNodesWhenSeveral() {
+  if (fleetChecked) return;
+  fleetChecked = true;
+  api('/nodes')
+    .then((list) => ($('#nav-nodes').hidden = list.length < 2))
+    .catch(() => (fleetChecked = false));
+}
+
 async function route(e) {
   if (!auth.token) return showLogin();
+  showNodesWhenSeveral();
   const [path, query] = (location.hash.slice(1) || 'overview').split('?');
   const [name, ...rest] = path.split('/');
   const viewName = views[name] ? name : 'overview';
