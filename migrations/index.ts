@@ -12,6 +12,7 @@ import { CreateNetworks1796233597437 } from './1796233597437-CreateNetworks';
 import { AddUsageBlockIo1796238770481 } from './1796238770481-AddUsageBlockIo';
 import { CreateExecRequests1796287400000 } from './1796287400000-CreateExecRequests';
 import { CreateNodes1796306800000 } from './1796306800000-CreateNodes';
+import { AddLaunchDispatch1796306900000 } from './1796306900000-AddLaunchDispatch';
 import { CreateVolumes1796233770874 } from './1796233770874-CreateVolumes';
 import { AllowPausedContainers1796236776426 } from './1796236776426-AllowPausedContainers';
 import { AddTeamOwnership1796282737227 } from './1796282737227-AddTeamOwnership';
@@ -40,4 +41,5 @@ export const MIGRATIONS = [
   AddRestartAndHealth1796282813460,
   CreateExecRequests1796287400000,
   CreateNodes1796306800000,
+  AddLaunchDispatch1796306900000,
 ];

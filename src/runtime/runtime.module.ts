@@ -27,6 +27,9 @@ import { hostSizedFilesystems, WritableLayers } from './container/writable-layer
 import { ContainerLocks } from './lifecycle/container-locks';
 import { ContainerRefs } from './lifecycle/container-refs';
 import { ContainerCreator } from './lifecycle/create';
+import { DispatchRepository } from './dispatch/dispatch.repository';
+import { LaunchDispatcher } from './dispatch/launch-dispatcher';
+import { LaunchWorker } from './dispatch/launch-worker';
 import { ExecService } from './lifecycle/exec';
 import { ExitRecorder } from './lifecycle/exit';
 import { KillVerb } from './lifecycle/kill';
@@ -107,6 +110,10 @@ import { VolumesModule } from '../volumes';
     ExecService,
     RecoveryService,
     UsageSampler,
+    // After RecoveryService: another node's jobs act on containers already reconciled.
+    DispatchRepository,
+    LaunchDispatcher,
+    LaunchWorker,
   ],
   controllers: [
     ContainersController,

@@ -62,6 +62,7 @@ describe('migrations on an empty database', () => {
       AddRestartAndHealth1796282813460: [],
       CreateExecRequests1796287400000: ['exec_requests'],
       CreateNodes1796306800000: ['nodes'],
+      AddLaunchDispatch1796306900000: [],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);

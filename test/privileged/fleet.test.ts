@@ -5,7 +5,11 @@ import { cliWardenEnv, processesMentioning, startCli, waitHealthy, type CliProce
 import { importBusybox } from '../utils/containers';
 import { eventually, freshDatabase, freshRedis } from '../utils/services';
 import { chromium } from 'playwright-core';
-import { ADMIN_TOKEN, api } from '../utils/warden';
+import { ADMIN_TOKEN, api, socketAsAdmin } from '../utils/warden';
+import { DockerCli } from '../utils/docker-cli';
+import { Queue, QueueEvents } from 'bullmq';
+import { Client } from 'pg';
+import { ioredisOptions, QUEUE_PREFIX } from '../../src/platform/queue';
 
 /**
  * A fleet on one machine (issue 18, point 4): three Warden nodes, each its own process, data
@@ -184,6 +188,118 @@ describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
     );
   });
 
+  it("a launch judged on A runs on C: dispatched through C's queue, once, its result back to the caller", async () => {
+    await importBusybox(nodes.c);
+    const made = await api(nodes.a, 'POST', '/containers', {
+      body: {
+        image: 'busybox:1.35',
+        name: 'sent-to-c',
+        node: 'node-c',
+        labels: { owner: 'fleet' },
+        cmd: ['sh', '-c', 'echo hello from $(cat /etc/hostname); while :; do sleep 0.2; done'],
+      },
+    });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ name: 'sent-to-c', node: 'node-c', state: 'created' });
+    const id = made.body.id as string;
+    // Started through A as well: the verb goes to the node that runs it.
+    const started = await api(nodes.a, 'POST', `/containers/${id}/start`);
+    expect(started.status).toBe(200);
+    expect(started.body).toMatchObject({ state: 'running', node: 'node-c' });
+    expect((await api(nodes.c, 'GET', `/containers/${id}`)).body).toMatchObject({ state: 'running' });
+    expect(fs.existsSync(path.join(nodes.c.dataDir, 'containers', id))).toBe(true);
+    expect(fs.existsSync(path.join(nodes.a.dataDir, 'containers', id))).toBe(false);
+
+    // Judged once: one decision on the record, by A's request, and the launch row says where it went.
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    try {
+      const { rows } = await pg.query(
+        `SELECT id, dispatch_node, dispatch_state, container_id FROM launch_requests WHERE container_id = $1`,
+        [id],
+      );
+      expect(rows).toEqual([
+        { id: expect.any(String), dispatch_node: 'node-c', dispatch_state: 'done', container_id: id },
+      ]);
+      const launchId = rows[0].id as string;
+      await eventually('the decision in the trail', async () => {
+        const e = (await api(nodes.a, 'GET', `/audit/events?type=policy.decision&subject=${launchId}`)).body;
+        return e.events.length === 1;
+      });
+
+      // Delivered again (as after a crash mid-dispatch): the claim holds, the answer is the same
+      // container, and nothing new is created.
+      const bull = { connection: ioredisOptions(redis.endpoint), prefix: QUEUE_PREFIX };
+      const queue = new Queue('launch-node-c', bull);
+      const events = new QueueEvents('launch-node-c', bull);
+      try {
+        await events.waitUntilReady();
+        const { rows: full } = await pg.query(`SELECT request FROM launch_requests WHERE id = $1`, [
+          launchId,
+        ]);
+        const decided = await api(nodes.a, 'GET', `/audit/events?type=policy.decision&subject=${launchId}`);
+        const again = await queue.add('create', {
+          kind: 'create',
+          caller: { principal: { id: 'admin', role: 'admin', teams: [] }, source: { via: 'http' } },
+          req: { launch: full[0].request, name: 'sent-to-c-again' },
+          judged: {
+            decision: decided.body.events[0].payload.decision,
+            effectiveSpec: decided.body.events[0].payload.spec,
+            launchRequestId: launchId,
+          },
+        });
+        const result = await again.waitUntilFinished(events, 30_000);
+        expect(result).toMatchObject({ ok: true, container: { id, name: 'sent-to-c' } });
+      } finally {
+        await queue.close();
+        await events.close();
+      }
+      const onC = (await api(nodes.c, 'GET', '/containers?all=true')).body as Array<{ name: string }>;
+      expect(onC.map((c) => c.name)).toEqual(['sent-to-c']);
+    } finally {
+      await pg.end();
+    }
+
+    // The docker CLI through A's socket: the node is a label.
+    await socketAsAdmin(nodes.a);
+    const docker = new DockerCli(path.join(nodes.a.dataDir, 'docker.sock'));
+    const run = await docker.run([
+      'run',
+      '-d',
+      '--name',
+      'cli-to-c',
+      '--label',
+      'warden.node=node-c',
+      '--label',
+      'owner=fleet',
+      'busybox:1.35',
+      'sleep',
+      '60',
+    ]);
+    expect(run).toMatchObject({ code: 0 });
+    const cliId = run.stdout.trim();
+    expect((await api(nodes.c, 'GET', `/containers/${cliId}`)).body).toMatchObject({
+      state: 'running',
+      node: 'node-c',
+    });
+    const rm = await docker.run(['rm', '-f', 'cli-to-c']);
+    expect(rm).toMatchObject({ code: 0 });
+    expect((await api(nodes.c, 'GET', `/containers/${cliId}`)).status).toBe(404);
+
+    // Removed through A too; a node that is not registered or up is refused before any decision.
+    expect((await api(nodes.a, 'DELETE', `/containers/${id}?force=true`)).status).toBe(204);
+    expect((await api(nodes.c, 'GET', `/containers/${id}`)).status).toBe(404);
+    const nowhere = await api(nodes.a, 'POST', '/containers', {
+      body: { image: 'busybox:1.35', node: 'node-z', labels: { owner: 'fleet' } },
+    });
+    expect(nowhere.status).toBe(409);
+    expect(nowhere.body.message).toMatch(/node node-z is not up/);
+    expect(
+      (await api(nodes.a, 'POST', '/containers', { body: { image: 'busybox:1.35', node: 'bad name' } }))
+        .status,
+    ).toBe(400);
+  }, 120_000);
+
   it('kill -9 of node B: its containers show unknown on A after the heartbeat window, then reconcile when B returns', async () => {
     await importBusybox(nodes.b);
     const made = await api(nodes.b, 'POST', '/containers', {
@@ -228,6 +344,17 @@ describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
     expect(listed.find((c) => c.id === id)?.state).toBe('unknown');
     const nodeList = (await api(nodes.c, 'GET', '/nodes')).body as Array<{ name: string; status: string }>;
     expect(nodeList.map((n) => `${n.name}:${n.status}`)).toEqual(['node-a:up', 'node-b:down', 'node-c:up']);
+    // A launch for the down node is refused before anything is decided or queued.
+    const decisions = async () =>
+      (await api(nodes.a, 'GET', '/audit/events?type=policy.decision&limit=1000')).body.events.length;
+    const decidedBefore = await decisions();
+    const toDown = await api(nodes.a, 'POST', '/containers', {
+      body: { image: 'busybox:1.35', node: 'node-b', labels: { owner: 'fleet' } },
+    });
+    expect(toDown.status).toBe(409);
+    expect(toDown.body.code).toBe('NODE_UNAVAILABLE');
+    await new Promise((r) => setTimeout(r, 300)); // a decision, had one been made, would be in the trail by now
+    expect(await decisions()).toBe(decidedBefore);
     await verifyChain(nodes.a);
     await consoleNodesPage(nodes.a.url, id);
 

@@ -4,6 +4,8 @@ import type { Syscalls } from '../../platform/ffi';
 import { ExitRecorder } from '../lifecycle/exit';
 import type { Caller } from '../../platform/http';
 import { scopeOf } from '../../platform/scope';
+import type { RemoteVerb } from '../dispatch/dispatch.jobs';
+import { LaunchDispatcher } from '../dispatch/launch-dispatcher';
 import { ContainerCreator, type CreateRequest } from '../lifecycle/create';
 import { ContainerRefs } from '../lifecycle/container-refs';
 import { KillVerb } from '../lifecycle/kill';
@@ -52,7 +54,22 @@ export class ContainerService implements BeforeApplicationShutdown {
     private readonly updater: UpdateVerb,
     private readonly layers: WritableLayers,
     private readonly committer: CommitVerb,
+    private readonly dispatcher: LaunchDispatcher,
   ) {}
+
+  /**
+   * The container when another node runs it: its verbs go through that node's queue
+   * (dispatch/), since only the node whose shim watches a container can act on it.
+   */
+  private async elsewhere(caller: Caller, ref: string): Promise<ContainerRecord | undefined> {
+    if (this.live.get(ref)) return undefined; // watched here: the common case, no read
+    const c = await this.refs.resolve(ref, scopeOf(caller.principal));
+    return c.node !== this.config.runtime.node ? c : undefined;
+  }
+
+  private forward(caller: Caller, c: ContainerRecord, verb: RemoteVerb, args: Record<string, unknown> = {}) {
+    return this.dispatcher.verb(c.node, { kind: 'verb', verb, caller, id: c.id, args });
+  }
 
   /** `docker commit`: a new image from the writable layer (lifecycle/commit.ts). */
   commit(caller: Caller, ref: string, req: CommitRequest): Promise<ImportedImage> {
@@ -99,15 +116,30 @@ export class ContainerService implements BeforeApplicationShutdown {
     return this.repo.list({ ...filter, scope: scopeOf(caller.principal) });
   }
 
-  start(caller: Caller, ref: string): Promise<ContainerRecord> {
+  async start(caller: Caller, ref: string): Promise<ContainerRecord> {
+    const remote = await this.elsewhere(caller, ref);
+    if (remote) return (await this.forward(caller, remote, 'start')) as ContainerRecord;
     return this.starter.start(caller, ref);
   }
 
-  stop(caller: Caller, ref: string, timeoutSec?: number, signal?: NodeJS.Signals): Promise<ContainerRecord> {
+  async stop(
+    caller: Caller,
+    ref: string,
+    timeoutSec?: number,
+    signal?: NodeJS.Signals,
+  ): Promise<ContainerRecord> {
+    const remote = await this.elsewhere(caller, ref);
+    if (remote)
+      return (await this.forward(caller, remote, 'stop', { timeoutSec, signal })) as ContainerRecord;
     return this.stopper.stop(caller, ref, timeoutSec, signal);
   }
 
-  kill(caller: Caller, ref: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  async kill(caller: Caller, ref: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const remote = await this.elsewhere(caller, ref);
+    if (remote) {
+      await this.forward(caller, remote, 'kill', { signal });
+      return;
+    }
     return this.killer.kill(caller, ref, signal);
   }
 
@@ -115,7 +147,16 @@ export class ContainerService implements BeforeApplicationShutdown {
     return this.restarter.restart(caller, ref, timeoutSec);
   }
 
-  remove(caller: Caller, ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+  async remove(
+    caller: Caller,
+    ref: string,
+    opts: { force?: boolean; volumes?: boolean } = {},
+  ): Promise<void> {
+    const remote = await this.elsewhere(caller, ref);
+    if (remote) {
+      await this.forward(caller, remote, 'remove', opts);
+      return;
+    }
     return this.remover.remove(caller, ref, opts);
   }
 

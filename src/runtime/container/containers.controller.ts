@@ -69,6 +69,13 @@ const createBody = launchRequestSchema.extend({
     .optional()
     .describe("the team to own it, one of the caller's; default its first team (see docs/security.md)"),
   healthcheck: healthcheckInputSchema.optional(),
+  node: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, 'must be a node name (GET /nodes lists them)')
+    .optional()
+    .describe(
+      'the node to run it on (GET /nodes); judged here, created there through its queue. Default: this node',
+    ),
 });
 
 /**
@@ -90,6 +97,7 @@ const createEdge = z.looseObject(
     team: createBody.shape.team,
     volumesFrom: createBody.shape.volumesFrom,
     healthcheck: healthcheckInputSchema.optional(),
+    node: createBody.shape.node,
   },
   { error: 'must be a JSON object' },
 );
@@ -172,11 +180,13 @@ export class ContainersController {
       volumesFrom,
       team,
       healthcheck,
+      node,
       ...launch
     } = body as z.infer<typeof createBody>;
     const c = await this.containers.create(caller, {
       name,
       team,
+      node,
       autoRemove,
       openStdin,
       tty,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { AuditService } from '../../audit';
 import { formatBytes, PolicyService } from '../../policy';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
@@ -19,6 +19,15 @@ import { formatRestartPolicy } from '../../policy';
 import type { ImageHealthcheck } from '../../images';
 import type { HealthcheckConfig } from '../container/container';
 import { initialHealth, mergeHealthcheck } from '../health/healthcheck';
+import type { Judged } from '../dispatch/dispatch.jobs';
+import { LaunchDispatcher } from '../dispatch/launch-dispatcher';
+
+/**
+ * A dispatched launch's container id follows from its launch id: a job delivered twice finds
+ * the container the first delivery made (dispatch/launch-worker.ts).
+ */
+export const dispatchedContainerId = (launchRequestId: string) =>
+  createHash('sha256').update(`warden-dispatch:${launchRequestId}`).digest('hex');
 
 export interface CreateRequest extends Partial<Omit<ContainerOptions, 'volumeMounts' | 'healthcheck'>> {
   name?: string;
@@ -28,6 +37,11 @@ export interface CreateRequest extends Partial<Omit<ContainerOptions, 'volumeMou
   team?: string;
   /** The request's health check (`--health-*`), merged over the image's HEALTHCHECK. */
   healthcheck?: HealthcheckConfig;
+  /**
+   * The node to run it (REST `node`; the Docker API's `warden.node` label): judged here, then
+   * created there through its queue (dispatch/). Unset or this node: here.
+   */
+  node?: string;
   /** Everything else is the launch request the policy judges (image, cmd, env, caps, …). */
   launch: Record<string, unknown>;
 }
@@ -50,9 +64,15 @@ export class ContainerCreator {
     private readonly volumes: ContainerVolumes,
     private readonly layers: WritableLayers,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
+    private readonly dispatcher: LaunchDispatcher,
   ) {}
 
-  async create(caller: Caller, req: CreateRequest): Promise<ContainerRecord> {
+  /** `judged`: the decision another node made and recorded for this launch (not decided again). */
+  async create(caller: Caller, req: CreateRequest, judged?: Judged): Promise<ContainerRecord> {
+    const target = req.node ?? (judged ? undefined : labelOf(req.launch, NODE_LABEL));
+    const elsewhere = target !== undefined && target !== this.config.runtime.node ? target : undefined;
+    // A node that cannot take it is refused before a decision is recorded.
+    if (elsewhere) await this.dispatcher.assertUp(elsewhere);
     if (req.name !== undefined && !CONTAINER_NAME_RE.test(req.name.replace(/^\//, ''))) {
       throw new WardenError(
         'VALIDATION_FAILED',
@@ -66,7 +86,8 @@ export class ContainerCreator {
       req.volumesFrom ?? [],
       scopeOf(caller.principal),
     );
-    const { decision, effectiveSpec: spec, launchRequestId } = await this.policy.decide(caller, launch);
+    const decided = judged ?? (await this.policy.decide(caller, launch));
+    const { decision, effectiveSpec: spec, launchRequestId } = decided;
     if (!decision.allowed) {
       throw new WardenError('LAUNCH_DENIED', decision.reasons.map((r) => r.message).join('; '), {
         policy: decision.policy,
@@ -94,6 +115,13 @@ export class ContainerCreator {
         'CONTAINER_COMMAND_INVALID',
         `network '${spec.networkMode}' is not supported: use none, host, bridge or a network's name`,
       );
+    if (elsewhere)
+      return (await this.dispatcher.create(elsewhere, {
+        kind: 'create',
+        caller,
+        req: { ...req, launch, volumesFrom: [] },
+        judged: { ...decided, launchRequestId: launchRequestId! },
+      })) as ContainerRecord;
     const endpoints = req.endpoints ?? {};
     // Before anything exists: the networks must exist, and bridge networking be on.
     const planned =
@@ -111,7 +139,7 @@ export class ContainerCreator {
     const image = await this.images.prepare(spec.image, caller);
     const volumeMounts = await this.volumes.resolve(caller, spec, image, team);
     const healthcheck = mergeHealthcheck(req.healthcheck, imageHealthcheck(image.config.healthcheck));
-    const id = randomBytes(32).toString('hex');
+    const id = judged ? dispatchedContainerId(judged.launchRequestId) : randomBytes(32).toString('hex');
     const name = req.name?.replace(/^\//, '') ?? `warden_${id.slice(0, 8)}`;
     const record: ContainerRecord = {
       id,
@@ -219,9 +247,16 @@ export class ContainerCreator {
 
 /** The `warden.team` label, how a Docker client names the owning team. */
 function teamLabel(launch: Record<string, unknown>): string | undefined {
+  return labelOf(launch, TEAM_LABEL);
+}
+
+/** The Docker CLI's way to name the node: `--label warden.node=<name>` (REST has `node`). */
+export const NODE_LABEL = 'warden.node';
+
+function labelOf(launch: Record<string, unknown>, key: string): string | undefined {
   const labels = launch.labels as Record<string, unknown> | undefined;
-  const team = labels?.[TEAM_LABEL];
-  return typeof team === 'string' ? team : undefined;
+  const v = labels?.[key];
+  return typeof v === 'string' ? v : undefined;
 }
 
 /** The image config's HealthConfig in the container's terms. */
