@@ -188,6 +188,30 @@ describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
     );
   });
 
+  it('an upstream added on A is served by B within a second (before: its 5 s re-read)', async () => {
+    const pull = () => api(nodes.b, 'GET', '/v2/fleethub/library/busybox/manifests/1.35');
+    const before = await pull();
+    expect(JSON.stringify(before.body)).toMatch(/there is no upstream 'fleethub'/);
+    // Nothing listens on port 9: once B knows the alias, the same request reaches for it and fails there.
+    const added = await api(nodes.a, 'POST', '/registry/upstreams', {
+      body: { alias: 'fleethub', url: 'https://127.0.0.1:9' },
+    });
+    expect(added.status).toBe(201);
+    const changedAt = Date.now();
+    let after = before;
+    while (
+      /there is no upstream 'fleethub'/.test(JSON.stringify(after.body)) &&
+      Date.now() - changedAt < 8000
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = await pull();
+    }
+    const tookMs = Date.now() - changedAt;
+    console.log(`upstream added on A served by B after ${tookMs} ms`);
+    expect(JSON.stringify(after.body)).not.toMatch(/there is no upstream/);
+    expect(tookMs).toBeLessThan(1000);
+  });
+
   it("a launch judged on A runs on C: dispatched through C's queue, once, its result back to the caller", async () => {
     await importBusybox(nodes.c);
     const made = await api(nodes.a, 'POST', '/containers', {
