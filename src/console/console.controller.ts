@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { csvTable } from '../audit';
+import { NodeLiveness } from '../fleet';
 import { ApiZodQuery, CurrentCaller, Roles, ZodPipe } from '../platform/http';
 import type { Caller } from '../platform/http';
 import { scopeOf } from '../platform/scope';
@@ -31,6 +32,7 @@ export class ConsoleController {
     private readonly backlogs: QueueBacklogs,
     private readonly history: ContainerHistoryRepository,
     private readonly usage: UsageBreakdownRepository,
+    private readonly liveness: NodeLiveness,
   ) {}
 
   @Get('usage')
@@ -98,7 +100,15 @@ export class ConsoleController {
     @CurrentCaller() caller: Caller,
     @Query(new ZodPipe(containersQuery, 'query')) q: z.infer<typeof containersQuery>,
   ) {
-    return { containers: await this.history.list({ ...q, scope: scopeOf(caller.principal) }) };
+    const rows = await this.history.list({ ...q, scope: scopeOf(caller.principal) });
+    const down = await this.liveness.down(rows.flatMap((r) => (r.node ? [r.node] : [])));
+    return {
+      containers: rows.map((r) =>
+        r.node && r.state !== 'unknown' && this.liveness.shown(r.state, r.node, down) === 'unknown'
+          ? { ...r, state: 'unknown' as const, recordedState: r.state }
+          : r,
+      ),
+    };
   }
 
   @Get('overview')

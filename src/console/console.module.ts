@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { FleetModule } from '../fleet';
 import { ConsoleController } from './console.controller';
 import { ContainerHistoryRepository } from './container-history.repository';
 import { ContainerMetrics } from './container-metrics';
@@ -8,6 +9,7 @@ import { UsageBreakdownRepository } from './usage-breakdown.repository';
 
 /** The review console's read API: aggregates over the trail, policy and runtime records. */
 @Module({
+  imports: [FleetModule],
   providers: [
     OverviewRepository,
     QueueBacklogs,

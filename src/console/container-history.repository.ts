@@ -18,7 +18,12 @@ export interface ContainerHistoryRow {
   id: string;
   name: string;
   image: string;
-  state: HistoryState;
+  /** As recorded; `unknown` while its node is down (the controller applies src/fleet's liveness). */
+  state: HistoryState | 'unknown';
+  /** With `unknown`: the state its row records. */
+  recordedState?: HistoryState;
+  /** The node that runs or ran it (null for a removed one: the trail's events name none). */
+  node: string | null;
   createdBy: string;
   /** The owning team (null: its creator alone, or made before teams were recorded). */
   team: string | null;
@@ -39,6 +44,7 @@ interface Row {
   name: string;
   image: string;
   state: HistoryState;
+  node: string | null;
   created_by: string;
   team: string | null;
   created_at: Date;
@@ -87,12 +93,12 @@ export class ContainerHistoryRepository {
     const removed = q.state === undefined || q.state === 'removed';
     const parts = [
       live &&
-        `SELECT id, name, image, state, created_by, team, created_at, started_at, finished_at,
+        `SELECT id, name, image, state, node, created_by, team, created_at, started_at, finished_at,
                 NULL::timestamptz AS removed_at, exit_code, oom_killed, spec, labels
            FROM containers`,
       removed &&
         `SELECT rm.subject AS id, cr.payload->>'name' AS name, cr.payload->>'image' AS image,
-                'removed' AS state, cr.principal AS created_by, cr.payload->>'team' AS team,
+                'removed' AS state, NULL::text AS node, cr.principal AS created_by, cr.payload->>'team' AS team,
                 cr.occurred_at AS created_at,
                 st.occurred_at AS started_at, d.occurred_at AS finished_at, rm.occurred_at AS removed_at,
                 (d.payload->>'exitCode')::int AS exit_code,
@@ -123,6 +129,7 @@ export class ContainerHistoryRepository {
       name: r.name,
       image: r.image,
       state: r.state,
+      node: r.node,
       createdBy: r.created_by,
       team: r.team,
       createdAt: r.created_at.toISOString(),

@@ -57,6 +57,11 @@ async function consoleNodesPage(url: string, containerId: string): Promise<void>
       new RegExp(`on-b ${containerId.slice(0, 12)} .*busybox.* unknown`),
     );
     await page.screenshot({ path: path.join(artifacts, 'node.png'), fullPage: true });
+    await page.click('#node-containers a');
+    await page.waitForSelector('#story');
+    await page.click('a[href="#containers"]');
+    await page.waitForSelector('#containers-table');
+    expect((await page.innerText('#containers-table')).replace(/\s+/g, ' ')).toMatch(/on-b .*unknown/);
     expect(problems).toEqual([]);
   } finally {
     await browser.close();
@@ -366,6 +371,17 @@ describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
     expect(await onA()).toMatchObject({ state: 'unknown', recordedState: 'running', node: 'node-b' });
     const listed = (await api(nodes.c, 'GET', '/containers')).body as Array<{ id: string; state: string }>;
     expect(listed.find((c) => c.id === id)?.state).toBe('unknown');
+    const consoleRows = (await api(nodes.c, 'GET', '/console/containers')).body.containers as Array<{
+      id: string;
+      state: string;
+      recordedState?: string;
+      node: string;
+    }>;
+    expect(consoleRows.find((c) => c.id === id)).toMatchObject({
+      state: 'unknown',
+      recordedState: 'running',
+      node: 'node-b',
+    });
     const nodeList = (await api(nodes.c, 'GET', '/nodes')).body as Array<{ name: string; status: string }>;
     expect(nodeList.map((n) => `${n.name}:${n.status}`)).toEqual(['node-a:up', 'node-b:down', 'node-c:up']);
     // A launch for the down node is refused before anything is decided or queued.

@@ -27,7 +27,19 @@ export async function containers(view, params) {
           { class: 'container-row' },
           h('td', {}, h('a', { href: `#container/${c.id}` }, c.name)),
           h('td', { class: 'mono' }, c.image),
-          h('td', {}, h('span', { class: `badge ${c.state}` }, c.state)),
+          h(
+            'td',
+            {},
+            h(
+              'span',
+              {
+                class: `badge ${c.state}`,
+                // A down node's container (docs/fleet.md): what its row last recorded.
+                title: c.recordedState && `node ${c.node} is down; last recorded ${c.recordedState}`,
+              },
+              c.state,
+            ),
+          ),
           h('td', {}, fmtBytes(c.memoryBytes)),
           h('td', {}, c.nanoCpus ? c.nanoCpus / 1e9 : '—'),
           h('td', {}, c.pidsLimit ?? '—'),
