@@ -329,6 +329,26 @@ describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
     ).toBe(400);
   }, 120_000);
 
+  it('node C killed with a launch on its way: the job waits in its queue, runs once when C is back, and the caller gets the container', async () => {
+    process.kill(nodes.c.proc!.child.pid!, 'SIGKILL');
+    expect(await nodes.c.proc!.exit).toBe('SIGKILL');
+    // Within C's heartbeat window A still counts it up: the launch is judged and queued for C.
+    const sentAt = Date.now();
+    const pending = api(nodes.a, 'POST', '/containers', {
+      body: { image: 'busybox:1.35', name: 'while-c-was-down', node: 'node-c', labels: { owner: 'fleet' } },
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    await start(nodes.c);
+    const made = await pending;
+    console.log(`launch queued for a killed node answered ${Date.now() - sentAt} ms later, once it was back`);
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ name: 'while-c-was-down', node: 'node-c', state: 'created' });
+    const onC = (await api(nodes.c, 'GET', '/containers?all=true')).body as Array<{ id: string }>;
+    expect(onC.map((c) => c.id)).toEqual([made.body.id]);
+    expect((await api(nodes.a, 'DELETE', `/containers/${made.body.id}`)).status).toBe(204);
+    await verifyChain(nodes.c);
+  }, 120_000);
+
   it('kill -9 of node B: its containers show unknown on A after the heartbeat window, then reconcile when B returns', async () => {
     await importBusybox(nodes.b);
     const made = await api(nodes.b, 'POST', '/containers', {
