@@ -35,6 +35,38 @@ describe('loadConfig', () => {
     expect(c.redis.url).toBe('redis://cache:6379/1');
   });
 
+  describe('the node (docs/fleet.md)', () => {
+    it('defaults to the host name and a hash of the data dir: two data dirs, two nodes; one dir, one name', () => {
+      const a = loadConfig({ WARDEN_DATA_DIR: '/srv/a' }, '/x').runtime.node;
+      const b = loadConfig({ WARDEN_DATA_DIR: '/srv/b' }, '/x').runtime.node;
+      expect(a).toMatch(new RegExp(`^.+-[0-9a-f]{8}$`));
+      expect(a).not.toBe(b);
+      expect(loadConfig({ WARDEN_DATA_DIR: '/srv/a' }, '/y').runtime.node).toBe(a);
+      expect(loadConfig({}, '/x').fleet).toEqual({ address: undefined, heartbeatTimeoutMs: 5000 });
+    });
+
+    it('WARDEN_NODE_NAME wins over the older WARDEN_NODE; the window and address are read', () => {
+      const c = loadConfig(
+        {
+          WARDEN_NODE_NAME: 'edge-1',
+          WARDEN_NODE: 'old',
+          WARDEN_NODE_HEARTBEAT_TIMEOUT: '2.5',
+          WARDEN_NODE_ADDRESS: 'https://edge-1.internal:8484',
+        },
+        '/x',
+      );
+      expect(c.runtime.node).toBe('edge-1');
+      expect(c.fleet).toEqual({ address: 'https://edge-1.internal:8484', heartbeatTimeoutMs: 2500 });
+      expect(loadConfig({ WARDEN_NODE: 'old' }, '/x').runtime.node).toBe('old');
+    });
+
+    it('refuses a bad name and a window under a second, naming both', () => {
+      expect(() =>
+        loadConfig({ WARDEN_NODE_NAME: 'a b', WARDEN_NODE_HEARTBEAT_TIMEOUT: '0.5' }, '/x'),
+      ).toThrow(/WARDEN_NODE_NAME must be a host-name-like node name[\s\S]*WARDEN_NODE_HEARTBEAT_TIMEOUT/);
+    });
+  });
+
   describe('transport security', () => {
     // Any readable regular file stands in for PEM material: loadConfig checks presence, the
     // servers parse the contents.
