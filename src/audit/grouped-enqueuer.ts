@@ -33,6 +33,8 @@ export class GroupedEnqueuer<T extends { id: string }> {
     private readonly maxPerJob: number,
     /** Adds in flight at once before sends start to wait and group. */
     private readonly maxInFlight = 1,
+    /** Runs after each add, before its sends resolve: e.g. waiting for Redis replicas. */
+    private readonly confirm: () => Promise<void> = async () => undefined,
   ) {}
 
   /**
@@ -75,8 +77,9 @@ export class GroupedEnqueuer<T extends { id: string }> {
         : { ...this.shapes.group(chunk), opts: { jobId: groupJobId(chunk) } as JobsOptions },
     );
     this.inFlight += 1;
-    const added =
-      jobs.length === 1 ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts) : this.queue.addBulk(jobs);
+    const added = (
+      jobs.length === 1 ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts) : this.queue.addBulk(jobs)
+    ).then(() => this.confirm());
     added
       .then(
         () => sends.forEach((s) => s.resolve()),

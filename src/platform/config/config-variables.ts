@@ -61,7 +61,8 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   {
     name: 'REDIS_URL',
     default: '(embedded)',
-    meaning: 'external Redis (redis://, rediss://, unix://); unset = start redis-server',
+    meaning:
+      'external Redis (redis://, rediss://, unix://, or redis-sentinel://host:26379,…/master for a Sentinel-watched master); unset = start redis-server',
   },
   { name: 'WARDEN_LOG_LEVEL', default: 'info', meaning: 'trace, debug, info, warn, error, fatal or silent' },
   {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { parseRedisUrl, SENTINEL_SCHEMES } from '../queue';
 
 /**
  * Warden's configuration, read once from the environment at boot (STYLE habit 3: no other
@@ -206,10 +207,25 @@ const envSchema = z.object({
     'postgres://user:pass@host:5432/warden',
   ).optional(),
   WARDEN_DB_CONNECT_TIMEOUT: z.coerce.number().min(0.1).max(600).optional(),
-  REDIS_URL: urlWithScheme(
-    ['redis:', 'rediss:', 'unix:'],
-    'redis://127.0.0.1:6379/0 or unix:///run/redis.sock',
-  ).optional(),
+  REDIS_URL: z
+    .string()
+    .superRefine((v, ctx) => {
+      const sentinel = SENTINEL_SCHEMES.some((s) => v.startsWith(`${s}//`));
+      try {
+        if (sentinel || ['redis:', 'rediss:', 'unix:'].includes(new URL(v).protocol)) {
+          parseRedisUrl(v);
+          return;
+        }
+      } catch (err) {
+        if (sentinel) return void ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'must be a URL with scheme redis, rediss, unix or redis-sentinel (e.g. redis://127.0.0.1:6379/0, unix:///run/redis.sock or redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster)',
+      });
+    })
+    .optional(),
   WARDEN_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
   WARDEN_AUDIT_BATCH_SIZE: z.coerce.number().int().min(1).max(10000).optional(),
   WARDEN_AUDIT_FLUSH_MS: z.coerce.number().int().min(0).max(60000).optional(),

@@ -5,6 +5,7 @@ import { INFRASTRUCTURE, Infrastructure } from '../infrastructure';
 import { ChangeBus } from './change-bus';
 import { QueueName } from './queue-names';
 import { ioredisOptions, producerRedisOptions } from './redis-endpoint';
+import { ReplicaWait } from './replica-wait';
 import { CAPPED_EXPONENTIAL, QUEUE_PREFIX } from './worker-options';
 
 /**
@@ -98,7 +99,7 @@ class QueueErrorLog implements OnModuleInit, OnModuleDestroy {
       defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 },
     }),
   ],
-  providers: [QueueErrorLog, ChangeBus],
-  exports: [BullModule, ChangeBus],
+  providers: [QueueErrorLog, ReplicaWait, ChangeBus],
+  exports: [BullModule, ReplicaWait, ChangeBus],
 })
 export class QueueModule {}
