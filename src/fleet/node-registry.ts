@@ -49,7 +49,13 @@ export class NodeRegistry implements OnModuleDestroy {
       startedAt,
     });
     const value = JSON.stringify({ pid: process.pid, startedAt: startedAt.toISOString() });
-    await this.liveness.beat(value);
+    // Redis down at this moment does not stop the start: the next beat (a third of the window
+    // later) announces the node; until then other nodes count it down.
+    await this.liveness
+      .beat(value)
+      .catch((err: Error) =>
+        this.log.warn(`first heartbeat failed (${err.message}); retrying with the next`),
+      );
     this.log.log(`node ${this.config.runtime.node} joined the fleet`);
     this.timer = setInterval(
       () => {
