@@ -49,6 +49,10 @@ struct rlimit_req {
   rlim_t soft, hard;
 };
 
+struct sysctl_req {
+  const char *name, *value; /* dotted name (net.ipv4.ip_forward), as `docker run --sysctl` */
+};
+
 struct seccomp_rule_req {
   const char *syscall, *action, *conditions; /* see seccomp.c for the encoding */
 };
@@ -107,6 +111,9 @@ struct shim_config {
   uint64_t caps; /* effective/permitted/bounding mask, computed by the service */
   struct rlimit_req *rlimits;
   size_t nrlimits;
+  /* run mode: namespaced sysctls written in C's own namespaces before the rootfs (sysctl.c) */
+  struct sysctl_req *sysctls;
+  size_t nsysctls;
   /* seccomp (see seccomp.c). run/exec: "bpf" with the program in `scbpf`, or "unconfined"
    * (one of them is required); seccomp mode: the default action, extra arches, rules. */
   const char *seccomp_default;
@@ -133,6 +140,9 @@ void setup_rootfs(const struct shim_config *cfg);
 
 /* cgroupfs.c: the container's own cgroup, read-only, under the rootfs's /sys */
 void mount_cgroupfs(const char *sys);
+
+/* sysctl.c */
+void apply_sysctls(const struct shim_config *cfg);
 
 /* process.c */
 void set_hostname_and_lo(const struct shim_config *cfg);

@@ -6,6 +6,7 @@ export * from './spec/container-spec';
 export * from './spec/units';
 export * from './spec/seccomp-profile';
 export * from './spec/ulimits';
+export * from './spec/sysctls';
 export * from './spec/ports';
 export * from './document/policy-document';
 export * from './document/baseline';

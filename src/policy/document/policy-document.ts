@@ -59,6 +59,8 @@ export interface PolicyRules {
   memorySwap?: { allowUnlimited: boolean };
   /** Highest hard limit per ulimit name; a name not listed has no policy cap (lowering is always safe). */
   ulimits?: { max: Partial<Record<UlimitName, number>> };
+  /** Namespaced sysctls a container may set: exact names or `prefix.*`; absent: any namespaced one. */
+  sysctls?: { allowed: string[] };
   network?: NetworkRules;
   /**
    * Volumes (issue 17): which drivers and driver options a volume may use (an option such as
@@ -178,6 +180,17 @@ export const policyDocumentInputSchema = z.strictObject({
     ulimits: z
       .strictObject({
         max: z.partialRecord(z.enum(ULIMIT_NAMES), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)),
+      })
+      .optional(),
+    sysctls: z
+      .strictObject({
+        allowed: z
+          .array(
+            z
+              .string()
+              .regex(/^[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+)*(\.\*)?$/, 'must be a sysctl name or prefix.*'),
+          )
+          .max(256),
       })
       .optional(),
     network: z
@@ -303,6 +316,7 @@ export function normalizePolicyDocument(doc: PolicyDocument): PolicyDocument {
   if (r.devices)
     rules.devices = { allowedHostPaths: sortedUnique(r.devices.allowedHostPaths.map(normalizeHostPath)) };
   if (r.labels) rules.labels = { required: sortedUnique(r.labels.required.map((l) => l.trim())) };
+  if (r.sysctls) rules.sysctls = { allowed: sortedUnique(r.sysctls.allowed) };
   if (r.volumes) {
     const v: NonNullable<PolicyRules['volumes']> = { ...r.volumes };
     if (r.volumes.allowedDrivers) v.allowedDrivers = sortedUnique(r.volumes.allowedDrivers);
@@ -409,6 +423,7 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
   if (d.rules.seccomp) rules.seccomp = d.rules.seccomp;
   if (d.rules.memorySwap) rules.memorySwap = d.rules.memorySwap;
   if (d.rules.ulimits) rules.ulimits = { max: { ...d.rules.ulimits.max } };
+  if (d.rules.sysctls) rules.sysctls = { allowed: [...d.rules.sysctls.allowed] };
   if (d.rules.volumes) {
     const v = d.rules.volumes;
     rules.volumes = {};
