@@ -23,4 +23,7 @@ export * from './spec/block-io';
 export * from './spec/log-config';
 export * from './spec/exec-spec';
 export * from './evaluate-exec';
+export * from './evaluate-attach';
+export * from './spec/attach-spec';
+export { attachCheck, type AttachCheck } from './checks/attach.check';
 export * from './spec/restart-policy';

@@ -76,6 +76,8 @@ export interface PolicyRules {
    */
   restart?: { allowedPolicies?: RestartPolicyName[]; maxRetries?: Omit<LimitRule, 'required'> };
   exec?: ExecRules;
+  /** Attach to a running container's stdio: at all, and with stdin. Absent: as Docker allows. */
+  attach?: { allow?: boolean; allowStdin?: boolean };
   /** A container's log on disk (`--log-opt`): bytes per file and files kept. */
   logs?: { maxSize?: LimitRule; maxFiles?: LimitRule };
 }
@@ -250,6 +252,7 @@ export const policyDocumentInputSchema = z.strictObject({
         recording: z.strictObject({ required: z.boolean(), maxBytes: size.optional() }).optional(),
       })
       .optional(),
+    attach: z.strictObject({ allow: z.boolean().optional(), allowStdin: z.boolean().optional() }).optional(),
     logs: z
       .strictObject({ maxSize: limit(size).optional(), maxFiles: limit(z.number().int()).optional() })
       .optional(),
@@ -423,6 +426,7 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
   if (d.rules.seccomp) rules.seccomp = d.rules.seccomp;
   if (d.rules.memorySwap) rules.memorySwap = d.rules.memorySwap;
   if (d.rules.ulimits) rules.ulimits = { max: { ...d.rules.ulimits.max } };
+  if (d.rules.attach) rules.attach = { ...d.rules.attach };
   if (d.rules.sysctls) rules.sysctls = { allowed: [...d.rules.sysctls.allowed] };
   if (d.rules.volumes) {
     const v = d.rules.volumes;

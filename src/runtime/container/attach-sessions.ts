@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Readable, Writable } from 'node:stream';
 import { WardenError } from '../../platform/errors';
+import { parseImageReference, PolicyService } from '../../policy';
 import type { Caller } from '../../platform/http';
 import type { ContainerRecord } from './container';
 import { ContainerStdio, type ShimAttachment } from './container-stdio';
@@ -57,7 +58,33 @@ export class AttachSessions {
   constructor(
     private readonly live: LiveContainers,
     private readonly stdio: ContainerStdio,
+    private readonly policy: PolicyService,
   ) {}
+
+  /**
+   * The caller's policy on this attach (`attach.allow`, `attach.allowStdin`), decided and
+   * recorded before anything streams: 403 with the reasons when denied. Every attach surface
+   * (the hijacked Docker attach, both WebSocket attaches) calls it after its own checks.
+   */
+  async authorize(caller: Caller, c: ContainerRecord, stdin: boolean): Promise<void> {
+    const parsed = parseImageReference(c.image);
+    const decision = await this.policy.decideAttach(caller, {
+      container: {
+        id: c.id,
+        name: c.name,
+        image: parsed.ok ? parsed.ref : { registry: '', repository: c.image },
+        labels: c.spec.labels,
+      },
+      stdin,
+      tty: !!c.options.tty,
+    });
+    if (!decision.allowed)
+      throw new WardenError('ATTACH_DENIED', decision.reasons.map((r) => r.message).join('; '), {
+        policy: decision.policy,
+        policyVersion: decision.policyVersion,
+        reasons: decision.reasons,
+      });
+  }
 
   run(caller: Caller, c: ContainerRecord, t: AttachTransport, req: AttachRequest): void {
     const tty = !!c.options.tty;
