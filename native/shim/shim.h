@@ -175,6 +175,11 @@ void attach_handle(const struct pollfd *pfd, int n);
  * what an attached client has not been sent yet. */
 void attach_output(const char *buf, size_t len);
 size_t attach_output_room(void);
+/* `--log-driver none` without a terminal: nothing is kept, so attached clients read the
+ * pipes live, as records [1 stdout | 2 stderr][u32 BE length][bytes] in the same ring. */
+#define ATTACH_RECORD_HEADER 5
+void attach_records_init(void);
+void attach_output_record(int stream, const char *buf, size_t len);
 /* The pty master is closed (the process and its children let go of the terminal). */
 void attach_input_gone(void);
 /* Sends attached clients the rest of the output (bounded), then the exit, and closes all. */

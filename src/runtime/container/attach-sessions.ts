@@ -4,7 +4,8 @@ import { WardenError } from '../../platform/errors';
 import { parseImageReference, PolicyService } from '../../policy';
 import type { Caller } from '../../platform/http';
 import type { ContainerRecord } from './container';
-import { ContainerStdio, type ShimAttachment } from './container-stdio';
+import { ContainerStdio, liveOutput, type ShimAttachment } from './container-stdio';
+import type { OutputRecord } from '../shim/shim-attach';
 import type { LogEntry } from './container-log';
 import { DetachKeyFilter } from './detach-keys';
 import { LiveContainers, type LiveContainer } from './live-containers';
@@ -50,8 +51,9 @@ export interface AttachRequest {
  *
  * `docker run` attaches before it starts the container: the session subscribes to the start,
  * so no output is missed. Without a terminal the output is read from the log (it ends once
- * the log closes, after the process's output is drained); with one, from the shim's attach
- * session (ContainerStdio), from the run's first byte when the attach came first.
+ * the log closes, after the process's output is drained); with one, or with no log at all
+ * (`--log-driver none`), from the shim's attach session (ContainerStdio), from the run's first
+ * byte when the attach came first.
  */
 @Injectable()
 export class AttachSessions {
@@ -95,7 +97,9 @@ export class AttachSessions {
     const attachTo = (lc: LiveContainer, fromStart: boolean) => {
       if (attached) return;
       attached = true;
-      if (!tty) {
+      // `--log-driver none` without a terminal: there is no log to read; the shim's live output.
+      const live = liveOutput(c);
+      if (!tty && !live) {
         cleanups.push(
           lc.log.onEntry((e: LogEntry) => {
             if (req.want[e.stream]) t.out.write(req.encode(e.stream, e.log));
@@ -103,7 +107,7 @@ export class AttachSessions {
         );
         lc.log.onClosed(() => t.end());
       }
-      if (!tty && !(req.stdin && t.input)) return;
+      if (!tty && !live && !(req.stdin && t.input)) return;
       // A terminal's output also goes to the log. Attached from the start, it is kept until
       // the session opens: a process that ends before that (`docker run -t echo hi`) has
       // taken its shim and the ring with it, and the log then has the whole run.
@@ -164,6 +168,11 @@ export class AttachSessions {
         fallback?.keep();
         t.end();
       });
+    } else if (liveOutput(c)) {
+      session.output.on('data', (r: OutputRecord) => {
+        if (req.want[r.stream]) t.out.write(req.encode(r.stream, r.data));
+      });
+      session.output.once('end', () => t.end());
     } else fallback?.keep();
     if (!req.stdin || !t.input) return;
     const filter = new DetachKeyFilter(req.detachKeys, () => {
