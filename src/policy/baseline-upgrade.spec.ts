@@ -36,6 +36,7 @@ describe('baselineAction', () => {
     expect(baselineAction(policy(earlierId), version(earlierId, earlier), currentId)).toEqual({
       action: 'upgrade',
       from: earlierId,
+      to: currentId,
     });
   });
 

@@ -20,7 +20,7 @@ export const BUILT_IN_AUTHOR = 'system';
  */
 export type BaselineAction =
   | { action: 'current' }
-  | { action: 'upgrade'; from: string }
+  | { action: 'upgrade'; from: string; to: string }
   | { action: 'modified'; active: string; by: string }
   | { action: 'absent' }
   | { action: 'inactive' };
@@ -34,6 +34,7 @@ export function baselineAction(
   if (!policy.activeVersion || !active) return { action: 'inactive' };
   if (active.id === builtInId) return { action: 'current' };
   const intact = sha256Hex(canonicalJson(active.document)) === active.id;
-  if (active.createdBy === BUILT_IN_AUTHOR && intact) return { action: 'upgrade', from: active.id };
+  if (active.createdBy === BUILT_IN_AUTHOR && intact)
+    return { action: 'upgrade', from: active.id, to: builtInId };
   return { action: 'modified', active: active.id, by: active.createdBy };
 }

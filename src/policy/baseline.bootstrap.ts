@@ -49,11 +49,15 @@ export class BaselineBootstrap implements OnApplicationBootstrap {
       }
       const policy = await this.repo.findPolicy(doc.name, m);
       const active = policy?.activeVersion ? await this.repo.findVersion(policy.activeVersion, m) : undefined;
-      const action = baselineAction(policy, active, versionId);
-      if (action.action === 'upgrade') await this.upgrade(doc, versionId, action.from, m);
+      // This release's rules with the registries the install's baseline already admits: an
+      // upgrade brings new defaults, never a registry (an upstream added to the environment
+      // later is still admitted only by an admin's new version, docs/registry-proxy.md).
+      const target = active ? builtInLike(active.document) : doc;
+      const action = baselineAction(policy, active, policyVersionId(target));
+      if (action.action === 'upgrade') await this.upgrade(target, policyVersionId(target), action.from, m);
       return action;
     });
-    this.report(outcome, doc.name, versionId);
+    this.report(outcome, doc.name, outcome.action === 'upgrade' ? outcome.to : versionId);
   }
 
   private report(outcome: BootOutcome, name: string, versionId: string): void {
@@ -162,4 +166,10 @@ export class BaselineBootstrap implements OnApplicationBootstrap {
         payload: step.payload ?? {},
       });
   }
+}
+
+/** The built-in baseline of this release, admitting the registries `stored` admits. */
+function builtInLike(stored: PolicyDocument): PolicyDocument {
+  const registries = stored.rules.images?.allowedRegistries ?? [];
+  return baselinePolicy({ upstreamRegistries: registries.filter((r) => r !== '') });
 }

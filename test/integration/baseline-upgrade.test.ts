@@ -29,7 +29,11 @@ describe('baseline upgrade at boot', () => {
   async function installEarlierBuiltIn(): Promise<string> {
     const doc = (await db.query(`SELECT document FROM policy_versions WHERE id = $1`, [current])).rows[0]
       .document;
-    const earlier = { ...doc, rules: { ...doc.rules } };
+    // An earlier release, installed when another upstream was configured.
+    const earlier = {
+      ...doc,
+      rules: { ...doc.rules, images: { allowedRegistries: ['', 'old.example:5000'] } },
+    };
     delete earlier.rules.sysctls;
     delete earlier.rules.exec;
     const id = sha256Hex(canonicalJson(earlier));
@@ -56,9 +60,15 @@ describe('baseline upgrade at boot', () => {
     const earlier = await installEarlierBuiltIn();
     expect(await active()).toBe(earlier);
     await boot();
-    expect(await active()).toBe(current);
+    const upgraded = await active();
+    expect(upgraded).not.toBe(earlier);
+    const now = (await api(w, 'GET', '/policies/baseline')).body.document;
+    // This release's rules; the registries the install admitted, not today's configuration.
+    expect(now.rules.sysctls.allowed).toContain('net.*');
+    expect(now.rules.exec).toEqual({ allowPrivileged: false });
+    expect(now.rules.images.allowedRegistries).toEqual(['', 'old.example:5000']);
     const versions = (await api(w, 'GET', '/policies/baseline/versions')).body;
-    expect(versions.map((v: { id: string }) => v.id)).toEqual(expect.arrayContaining([earlier, current]));
+    expect(versions.map((v: { id: string }) => v.id)).toEqual(expect.arrayContaining([earlier, upgraded]));
     await eventually('the upgrade in the trail', async () => {
       const created = (await events('policy.version.created')).filter(
         (e) => e.payload.upgradedFrom === earlier,
@@ -69,7 +79,7 @@ describe('baseline upgrade at boot', () => {
     const [created] = (await events('policy.version.created')).filter(
       (e) => e.payload.upgradedFrom === earlier,
     );
-    expect(created).toMatchObject({ principal: 'system', payload: { versionId: current } });
+    expect(created).toMatchObject({ principal: 'system', payload: { versionId: upgraded } });
     expect(String(created.payload.reason)).toMatch(/unmodified earlier built-in/);
     // The decisions use it at once: a deployer's evaluation names the new version.
     const decision = await w.app
@@ -78,7 +88,7 @@ describe('baseline upgrade at boot', () => {
         { principal: { id: 'dave', role: 'deployer', teams: [] }, source: { via: 'cli' } },
         'app:1',
       );
-    expect(decision).toMatchObject({ policy: 'baseline', policyVersion: current });
+    expect(decision).toMatchObject({ policy: 'baseline', policyVersion: upgraded });
 
     // Booting again changes nothing: the active version is this release's.
     const count = (await db.query(`SELECT count(*)::int AS n FROM policy_versions`)).rows[0].n;
