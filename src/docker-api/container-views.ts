@@ -100,6 +100,7 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
       UTSMode: c.spec.hostNamespaces.uts ? 'host' : '',
       Privileged: c.spec.privileged,
       ReadonlyRootfs: c.spec.readOnlyRootfs,
+      ...(c.spec.sysctls && { Sysctls: c.spec.sysctls }),
       StorageOpt: c.spec.storageBytes === undefined ? null : { size: String(c.spec.storageBytes) },
       Tmpfs: Object.fromEntries(
         c.spec.tmpfs.map((t) => [

@@ -16,7 +16,9 @@ import type {
   ExecSpec,
   Principal,
 } from './core';
+import { evaluateAttach } from './evaluate-attach';
 import { evaluateExec, type ExecEvaluation } from './evaluate-exec';
+import type { AttachSpec } from './spec/attach-spec';
 import { evaluateForNoPolicy, evaluatePolicy } from './evaluate';
 import { evaluateVolume, type VolumeEvaluation } from './evaluate-volume';
 import { evaluateImageContent, evaluatePush } from './evaluate-image';
@@ -237,6 +239,50 @@ export class PolicyService {
    * recorded as a `policy.decision` event (action `exec`, with the command, user, TTY flag and
    * the exec's id) before anything runs. No policy, no exec (fail closed).
    */
+  /**
+   * An attach to a running container (issue 15): the caller's bound policy's `attach` rules,
+   * recorded as a `policy.decision` event either way before anything streams. No policy, no
+   * attach (fail closed).
+   */
+  async decideAttach(caller: Caller, spec: AttachSpec): Promise<Decision> {
+    const principal = principalOf(caller);
+    let decision: Decision;
+    try {
+      const resolution = await this.resolve(principal);
+      decision = resolution.ok
+        ? evaluateAttach({
+            policy: resolution.policy,
+            spec,
+            principal,
+            exceptions: await this.liveExceptions(),
+            now: new Date(),
+          })
+        : resolution.decision;
+    } catch (err) {
+      decision = evaluateForNoPolicy({
+        principal,
+        loadError: err instanceof Error ? err.message : String(err),
+      });
+    }
+    await this.audit.record({
+      type: 'policy.decision',
+      principal: principal.id,
+      source: caller.source,
+      subject: spec.container.id,
+      decision: auditDecisionOf(decision),
+      policyHash: decision.policyVersion ?? undefined,
+      payload: {
+        action: 'attach',
+        container: spec.container.name,
+        image: formatImageReference(spec.container.image),
+        stdin: spec.stdin,
+        tty: spec.tty,
+        decision,
+      },
+    });
+    return decision;
+  }
+
   async decideExec(caller: Caller, execId: string, spec: ExecSpec): Promise<ExecEvaluation> {
     const principal = principalOf(caller);
     let result: ExecEvaluation;

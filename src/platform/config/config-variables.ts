@@ -128,6 +128,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
       "a recorded exec session's transcript cap when its policy's `exec.recording.maxBytes` names none",
   },
   {
+    name: 'WARDEN_EXEC_TRANSCRIPT_RETENTION',
+    default: '90d',
+    meaning:
+      'how long a recorded exec transcript is kept after its last write (`90d`, `12h`, `30m`, seconds; `0` keeps them forever); each pruning is an audit event listing what went, with hashes',
+  },
+  {
     name: 'WARDEN_QUEUE_LOCK_MS',
     default: '10000',
     meaning: "how long a killed worker's queue jobs stay locked before they run again",

@@ -46,6 +46,8 @@ export interface WardenConfig {
     logMaxFiles: number;
     /** A recorded exec session's transcript cap when its policy names none. */
     execRecordingMaxBytes: number;
+    /** How long a transcript is kept after its last write; 0 = forever. */
+    execTranscriptRetentionMs: number;
   };
   registry: RegistryConfig;
   network: NetworkConfig;
@@ -145,6 +147,19 @@ function byteSize(min: number) {
     .refine((n) => n >= min && Number.isSafeInteger(n), `must be at least ${min} bytes`);
 }
 
+const DURATION_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90d`, `12h`, `30m`, `45s` or plain seconds; `0` means forever. */
+function duration() {
+  return z
+    .string()
+    .regex(/^\d+[smhd]?$/i, 'must be a duration such as 90d, 12h or 30m (0: keep forever)')
+    .transform(
+      (v) => Number(v.replace(/[smhd]$/i, '')) * DURATION_MS[v.replace(/^\d+/, '').toLowerCase() || 's'],
+    )
+    .refine((n) => Number.isSafeInteger(n), 'is too long');
+}
+
 const readableFile = z.string().refine((v) => {
   try {
     fs.accessSync(v, fs.constants.R_OK);
@@ -222,6 +237,7 @@ const envSchema = z.object({
   WARDEN_LOG_MAX_SIZE: byteSize(1024).optional(),
   WARDEN_LOG_MAX_FILES: z.coerce.number().int().min(1).max(100).optional(),
   WARDEN_EXEC_RECORDING_MAX_SIZE: byteSize(1024).optional(),
+  WARDEN_EXEC_TRANSCRIPT_RETENTION: duration().optional(),
   WARDEN_SHUTDOWN_GRACE: z.coerce.number().min(1).max(3600).optional(),
   WARDEN_REGISTRY_UPSTREAMS: z.string().superRefine(checkUpstreams).optional(),
   WARDEN_REGISTRY_TAG_TTL: z.coerce.number().int().min(0).max(86400).optional(),
@@ -432,6 +448,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       logMaxBytes: e.WARDEN_LOG_MAX_SIZE ?? 10 * 1024 ** 2,
       logMaxFiles: e.WARDEN_LOG_MAX_FILES ?? 3,
       execRecordingMaxBytes: e.WARDEN_EXEC_RECORDING_MAX_SIZE ?? 1024 ** 2,
+      execTranscriptRetentionMs: e.WARDEN_EXEC_TRANSCRIPT_RETENTION ?? 90 * 86_400_000,
     },
     registry: {
       upstreams: parseUpstreams(e.WARDEN_REGISTRY_UPSTREAMS ?? '').upstreams,

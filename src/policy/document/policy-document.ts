@@ -59,6 +59,8 @@ export interface PolicyRules {
   memorySwap?: { allowUnlimited: boolean };
   /** Highest hard limit per ulimit name; a name not listed has no policy cap (lowering is always safe). */
   ulimits?: { max: Partial<Record<UlimitName, number>> };
+  /** Namespaced sysctls a container may set: exact names or `prefix.*`; absent: any namespaced one. */
+  sysctls?: { allowed: string[] };
   network?: NetworkRules;
   /**
    * Volumes (issue 17): which drivers and driver options a volume may use (an option such as
@@ -74,6 +76,8 @@ export interface PolicyRules {
    */
   restart?: { allowedPolicies?: RestartPolicyName[]; maxRetries?: Omit<LimitRule, 'required'> };
   exec?: ExecRules;
+  /** Attach to a running container's stdio: at all, and with stdin. Absent: as Docker allows. */
+  attach?: { allow?: boolean; allowStdin?: boolean };
   /** A container's log on disk (`--log-opt`): bytes per file and files kept. */
   logs?: { maxSize?: LimitRule; maxFiles?: LimitRule };
 }
@@ -180,6 +184,17 @@ export const policyDocumentInputSchema = z.strictObject({
         max: z.partialRecord(z.enum(ULIMIT_NAMES), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)),
       })
       .optional(),
+    sysctls: z
+      .strictObject({
+        allowed: z
+          .array(
+            z
+              .string()
+              .regex(/^[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+)*(\.\*)?$/, 'must be a sysctl name or prefix.*'),
+          )
+          .max(256),
+      })
+      .optional(),
     network: z
       .strictObject({
         allowedNetworks: z.array(z.string().max(256)).max(256).optional(),
@@ -237,6 +252,7 @@ export const policyDocumentInputSchema = z.strictObject({
         recording: z.strictObject({ required: z.boolean(), maxBytes: size.optional() }).optional(),
       })
       .optional(),
+    attach: z.strictObject({ allow: z.boolean().optional(), allowStdin: z.boolean().optional() }).optional(),
     logs: z
       .strictObject({ maxSize: limit(size).optional(), maxFiles: limit(z.number().int()).optional() })
       .optional(),
@@ -303,6 +319,7 @@ export function normalizePolicyDocument(doc: PolicyDocument): PolicyDocument {
   if (r.devices)
     rules.devices = { allowedHostPaths: sortedUnique(r.devices.allowedHostPaths.map(normalizeHostPath)) };
   if (r.labels) rules.labels = { required: sortedUnique(r.labels.required.map((l) => l.trim())) };
+  if (r.sysctls) rules.sysctls = { allowed: sortedUnique(r.sysctls.allowed) };
   if (r.volumes) {
     const v: NonNullable<PolicyRules['volumes']> = { ...r.volumes };
     if (r.volumes.allowedDrivers) v.allowedDrivers = sortedUnique(r.volumes.allowedDrivers);
@@ -409,6 +426,8 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
   if (d.rules.seccomp) rules.seccomp = d.rules.seccomp;
   if (d.rules.memorySwap) rules.memorySwap = d.rules.memorySwap;
   if (d.rules.ulimits) rules.ulimits = { max: { ...d.rules.ulimits.max } };
+  if (d.rules.attach) rules.attach = { ...d.rules.attach };
+  if (d.rules.sysctls) rules.sysctls = { allowed: [...d.rules.sysctls.allowed] };
   if (d.rules.volumes) {
     const v = d.rules.volumes;
     rules.volumes = {};

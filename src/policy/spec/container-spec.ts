@@ -23,6 +23,7 @@ import {
   tmpfsInputSchema,
 } from './mounts';
 import { parseSeccompProfile, SeccompProfile } from './seccomp-profile';
+import { sysctlProblems } from './sysctls';
 import { parseUlimit, Ulimit, ulimitInputSchema } from './ulimits';
 import { parsePublish, publishInputSchema, type PublishedPort } from './ports';
 import { convertLog, logRequestFields, type LogDriver } from './log-config';
@@ -88,6 +89,8 @@ export interface ContainerSpec {
   blkio?: BlkioSpec;
   seccomp?: SeccompSetting;
   ulimits?: Ulimit[];
+  /** Namespaced sysctls (`--sysctl`), written in the container's namespaces before it runs. */
+  sysctls?: Record<string, string>;
   /** `--log-driver`: the shim's rotated json-file log, or none (nothing kept). Absent: json-file. */
   logDriver?: LogDriver;
   /** `--log-opt max-size`: bytes per log file before it rotates. */
@@ -158,6 +161,12 @@ export const launchRequestSchema = z.strictObject({
     .optional(),
   devices: z.array(deviceInputSchema).max(256).optional(),
   readOnly: z.boolean().optional(),
+  sysctls: z
+    .record(text(256), text(4096), { error: 'must be an object of sysctl names and string values' })
+    .optional()
+    .describe(
+      'namespaced sysctls, e.g. {"net.ipv4.ip_forward": "1"} (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)',
+    ),
   ...blkioRequestFields,
   ...logRequestFields,
   ulimits: z
@@ -403,6 +412,16 @@ export function toContainerSpec(
     readOnlyRootfs: req.readOnly ?? false,
   };
   if (req.entrypoint !== undefined) spec.entrypoint = req.entrypoint;
+  if (req.sysctls && Object.keys(req.sysctls).length) {
+    errors.push(
+      ...sysctlProblems(req.sysctls, {
+        networkMode,
+        hostNet: spec.hostNamespaces.net,
+        hostIpc: spec.hostNamespaces.ipc,
+      }),
+    );
+    spec.sysctls = { ...req.sysctls };
+  }
   if (req.user !== undefined) {
     const problem = USER_RE.test(req.user)
       ? userProblem(req.user)

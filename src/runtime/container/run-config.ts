@@ -154,6 +154,7 @@ export function buildRunConfig(
     readonlyRootfs: spec.readOnlyRootfs,
     hostname,
     network: networkOf(spec),
+    ...(spec.sysctls && { sysctls: spec.sysctls }),
     etcFiles: { hostname: files.hostnameFile, hosts: files.hostsFile, resolvConf: files.resolvConfFile },
     mounts,
     process: {
