@@ -105,6 +105,7 @@ export async function seedConsole(w: TestWarden): Promise<ConsoleSeed> {
     ],
     peakBytes: 256 * MiB,
     exitCode: 137,
+    ioMiBPerSample: [4, 2],
   });
   const oversizedId = newContainerId();
   await seedRanContainer(w, {
@@ -150,6 +151,8 @@ interface RanContainer {
   samples: Array<[number, number, number, number]>;
   peakBytes: number;
   exitCode: number;
+  /** Block I/O read and written per sample (cumulative counters grow by it); none: not recorded. */
+  ioMiBPerSample?: [number, number];
 }
 
 export const newContainerId = () => randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, '');
@@ -206,6 +209,8 @@ async function seedRanContainer(w: TestWarden, c: RanContainer): Promise<void> {
         throttledPeriods: 0,
         throttledNs: 0,
         oomKills,
+        ioReadBytes: c.ioMiBPerSample ? (i + 1) * c.ioMiBPerSample[0] * MiB : null,
+        ioWriteBytes: c.ioMiBPerSample ? (i + 1) * c.ioMiBPerSample[1] * MiB : null,
       };
     }),
   );

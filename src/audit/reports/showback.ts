@@ -25,26 +25,28 @@ export async function showback(
     peak: string | null;
     requested: string | null;
   }> = await ds.query(
-    `WITH d AS (
-       SELECT s.*,
-              lag(cpu_ns)     OVER run AS prev_cpu_ns,
-              lag(sampled_at) OVER run AS prev_sampled_at
-         FROM usage_samples s
-        WHERE s.sampled_at >= $1 AND s.sampled_at < $2
-          AND ($3::text IS NULL OR (s.labels ? $3 AND ($4::text IS NULL OR s.labels->>$3 = $4)))
-       WINDOW run AS (PARTITION BY container_id, pid ORDER BY sampled_at, final)
-     ),
-     caps AS (
-       SELECT DISTINCT ON (subject) subject AS container_id, (payload->'spec'->>'memoryBytes')::bigint AS requested
-         FROM audit_events WHERE type = 'container.created' ORDER BY subject, seq DESC
-     ),
-     teams AS (
+    `WITH teams AS (
        -- a container's team is its launching principal's team at decision time
        SELECT DISTINCT a.subject AS container_id, t.team
          FROM audit_events a
          JOIN launch_requests lr ON lr.id = (a.payload->>'launchRequestId')::uuid
          CROSS JOIN LATERAL unnest(lr.principal_teams) AS t(team)
         WHERE a.type = 'container.created' AND a.payload->>'launchRequestId' IS NOT NULL
+     ),
+     d AS (
+       SELECT s.*,
+              lag(cpu_ns)     OVER run AS prev_cpu_ns,
+              lag(sampled_at) OVER run AS prev_sampled_at
+         FROM usage_samples s
+        WHERE s.sampled_at >= $1 AND s.sampled_at < $2
+          AND ($3::text IS NULL OR (s.labels ? $3 AND ($4::text IS NULL OR s.labels->>$3 = $4)))
+          -- a team's report counts its containers only (params.team, as for its decisions)
+          AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM teams t WHERE t.container_id = s.container_id AND t.team = $5))
+       WINDOW run AS (PARTITION BY container_id, pid ORDER BY sampled_at, final)
+     ),
+     caps AS (
+       SELECT DISTINCT ON (subject) subject AS container_id, (payload->'spec'->>'memoryBytes')::bigint AS requested
+         FROM audit_events WHERE type = 'container.created' ORDER BY subject, seq DESC
      ),
      keyed AS (
        SELECT d.*, 'image:' || d.image AS key FROM d
@@ -60,7 +62,7 @@ export async function showback(
             max(c.requested) AS requested
        FROM keyed k LEFT JOIN caps c ON c.container_id = k.container_id
       GROUP BY 1, 2 ORDER BY 1, 2`,
-    [from, to, labelKey ?? null, labelValue ?? null],
+    [from, to, labelKey ?? null, labelValue ?? null, params.team ?? null],
   );
   return rows.map((r) => ({
     day: r.day.toISOString().slice(0, 10),
