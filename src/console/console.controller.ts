@@ -35,7 +35,7 @@ export class ConsoleController {
   @Get('usage')
   @ApiOperation({
     summary: 'Usage per team, image or label over a window (default: the last 7 days), with right-sizing',
-    description: `CPU-seconds, peak memory against the cap, OOM kills, block I/O bytes read and written (null for a container whose host recorded none); a container is oversized when its peak stayed under ${RIGHT_SIZING_SHARE * 100}% of its memory cap. format=csv gives one row per container.`,
+    description: `CPU-seconds, peak memory against the cap, OOM kills, block I/O bytes read and written (null for a container whose host recorded none), the most its volumes held (null: no volume measured); a container is oversized when its peak stayed under ${RIGHT_SIZING_SHARE * 100}% of its memory cap. format=csv gives one row per container.`,
   })
   @ApiZodQuery(usageQuery)
   async usageBreakdown(
@@ -67,6 +67,7 @@ export class ConsoleController {
           'oom_kills',
           'io_read_bytes',
           'io_write_bytes',
+          'volume_bytes',
         ],
         containers.map((c) => [
           groupKey(c, q.by),
@@ -81,6 +82,7 @@ export class ConsoleController {
           c.oomKills,
           c.ioReadBytes,
           c.ioWriteBytes,
+          c.volumeBytes,
         ]),
       );
     }

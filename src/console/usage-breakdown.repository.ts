@@ -21,6 +21,8 @@ export interface ContainerUsage {
   /** Block I/O in the window (blkio / io.stat); null where the host recorded none for it. */
   ioReadBytes: number | null;
   ioWriteBytes: number | null;
+  /** The most its volumes held in a sample of the window; null: no volume measured. */
+  volumeBytes: number | null;
 }
 
 export interface UsageGroup {
@@ -34,6 +36,8 @@ export interface UsageGroup {
   oversized: number;
   ioReadBytes: number;
   ioWriteBytes: number;
+  /** The containers' volume peaks summed. */
+  volumeBytes: number;
 }
 
 interface Row {
@@ -46,6 +50,7 @@ interface Row {
   ooms: string;
   io_read: string | null;
   io_write: string | null;
+  volume_bytes: string | null;
   cap: string | null;
   team: string | null;
 }
@@ -87,7 +92,8 @@ export class UsageBreakdownRepository {
                 sum(CASE WHEN prev_io_read IS NULL OR io_read_bytes < prev_io_read THEN io_read_bytes
                          ELSE io_read_bytes - prev_io_read END) AS io_read,
                 sum(CASE WHEN prev_io_write IS NULL OR io_write_bytes < prev_io_write THEN io_write_bytes
-                         ELSE io_write_bytes - prev_io_write END) AS io_write
+                         ELSE io_write_bytes - prev_io_write END) AS io_write,
+                max(volume_bytes) AS volume_bytes
            FROM d WHERE sampled_at >= $1 AND sampled_at < $2
           GROUP BY container_id
        )
@@ -121,6 +127,7 @@ export class UsageBreakdownRepository {
         oomKills: Number(r.ooms),
         ioReadBytes: r.io_read === null ? null : Number(r.io_read),
         ioWriteBytes: r.io_write === null ? null : Number(r.io_write),
+        volumeBytes: r.volume_bytes === null ? null : Number(r.volume_bytes),
       };
     });
   }
@@ -146,6 +153,7 @@ export function groupUsage(list: ContainerUsage[], by: string): UsageGroup[] {
       oversized: 0,
       ioReadBytes: 0,
       ioWriteBytes: 0,
+      volumeBytes: 0,
     };
     g.containers += 1;
     g.cpuSeconds += c.cpuSeconds;
@@ -154,6 +162,7 @@ export function groupUsage(list: ContainerUsage[], by: string): UsageGroup[] {
     g.oomKills += c.oomKills;
     g.ioReadBytes += c.ioReadBytes ?? 0;
     g.ioWriteBytes += c.ioWriteBytes ?? 0;
+    g.volumeBytes += c.volumeBytes ?? 0;
     if (c.oversized) g.oversized += 1;
     groups.set(key, g);
   }

@@ -172,6 +172,9 @@ describe('review console API, as the pages call it', () => {
     const keys = json.showback.rows.map((r: { key: string }) => r.key);
     expect(keys).toContain('team:payments');
     expect(keys.join(' ')).not.toContain('search');
+    // Volume bytes join showback: batch-job's volume held 5 MiB.
+    const team = json.showback.rows.find((r: { key: string }) => r.key === 'team:payments');
+    expect(team.peakVolumeBytes).toBe(5 * MiB);
 
     expect((await api(w, 'GET', `/reports/${id}`, { token: bob })).status).toBe(404);
     expect((await api(w, 'GET', `/reports/${id}/files/report.json`, { token: bob })).status).toBe(404);
@@ -246,6 +249,7 @@ describe('review console API, as the pages call it', () => {
         oversized: 0,
         ioReadBytes: 12 * MiB,
         ioWriteBytes: 6 * MiB,
+        volumeBytes: 5 * MiB,
       },
       {
         key: 'search',
@@ -257,6 +261,7 @@ describe('review console API, as the pages call it', () => {
         oversized: 1,
         ioReadBytes: 0,
         ioWriteBytes: 0,
+        volumeBytes: 0,
       },
     ]);
     expect(byTeam.body.containers).toEqual([
@@ -268,6 +273,7 @@ describe('review console API, as the pages call it', () => {
         oversized: true,
         ioReadBytes: null,
         ioWriteBytes: null,
+        volumeBytes: null,
       }),
     ]);
     const byImage = await get('/console/usage?by=image');
@@ -289,11 +295,11 @@ describe('review console API, as the pages call it', () => {
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = String(csv.body).trim().split('\r\n');
     expect(lines[0]).toBe(
-      'team,container_id,name,image,cpu_seconds,memory_peak_bytes,memory_cap_bytes,cap_share,oversized,oom_kills,io_read_bytes,io_write_bytes',
+      'team,container_id,name,image,cpu_seconds,memory_peak_bytes,memory_cap_bytes,cap_share,oversized,oom_kills,io_read_bytes,io_write_bytes,volume_bytes',
     );
-    expect(lines[1]).toMatch(new RegExp(`,1,${12 * MiB},${6 * MiB}$`));
+    expect(lines[1]).toMatch(new RegExp(`,1,${12 * MiB},${6 * MiB},${5 * MiB}$`));
     expect(lines[2]).toBe(
-      `search,${seed.oversizedId},search-indexer,search/indexer:3,3,${20 * MiB},${512 * MiB},0.0390625,true,0,,`,
+      `search,${seed.oversizedId},search-indexer,search/indexer:3,3,${20 * MiB},${512 * MiB},0.0390625,true,0,,,`,
     );
     expect((await get('/console/usage?by=owner')).status).toBe(400);
   });

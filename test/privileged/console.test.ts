@@ -195,7 +195,7 @@ describe('review console (/ui) in headless Chromium', () => {
         'usage',
         'usage',
         '#usage-table',
-        /payments 12\.0 256 MiB 256 MiB 1 12 MiB 6 MiB 1 0 search 3\.0 20 MiB 512 MiB 0 0 MiB 0 MiB 1 1/,
+        /payments 12\.0 256 MiB 256 MiB 1 12 MiB 6 MiB 5 MiB 1 0 search 3\.0 20 MiB 512 MiB 0 0 MiB 0 MiB 0 MiB 1 1/,
       ],
       [
         'usage-rightsizing',

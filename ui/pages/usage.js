@@ -45,6 +45,7 @@ export async function usage(view, params) {
         'OOM kills',
         'Disk read',
         'Disk written',
+        'Volumes',
         'Containers',
         'Oversized (< 25% of cap)',
       ],
@@ -59,6 +60,7 @@ export async function usage(view, params) {
           h('td', { class: g.oomKills ? 'bad-text' : '' }, String(g.oomKills)),
           h('td', {}, fmtBytes(g.ioReadBytes)),
           h('td', {}, fmtBytes(g.ioWriteBytes)),
+          h('td', {}, fmtBytes(g.volumeBytes)),
           h('td', {}, String(g.containers)),
           h('td', { class: g.oversized ? 'warn-text' : '' }, String(g.oversized)),
         ),
@@ -86,6 +88,7 @@ export async function usage(view, params) {
         'Peak / cap',
         'OOM kills',
         'Disk read / written',
+        'Volumes (peak)',
       ],
       u.containers.map((c) =>
         h(
@@ -114,6 +117,7 @@ export async function usage(view, params) {
             {},
             c.ioReadBytes === null ? '—' : `${fmtBytes(c.ioReadBytes)} / ${fmtBytes(c.ioWriteBytes)}`,
           ),
+          h('td', {}, fmtBytes(c.volumeBytes)),
         ),
       ),
     ),

@@ -4,7 +4,8 @@ import type { ReportParams, ShowbackRow } from './compliance-report.types';
 export const SHOWBACK_DEFINITION =
   'cpuSeconds: CPU time used (user+system) in the day, from the differences between consecutive cgroup samples of each run; ' +
   'memoryGbHours: working set (memory usage minus inactive_file, as docker stats and kubelet count it) integrated over time between samples, in GiB·hours; ' +
-  'peakMemoryBytes: the highest memory peak the cgroup reported; requestedMemoryBytes: the memory cap the container ran with (the largest, when several containers share the key).';
+  'peakMemoryBytes: the highest memory peak the cgroup reported; requestedMemoryBytes: the memory cap the container ran with (the largest, when several containers share the key); ' +
+  "peakVolumeBytes: the most a container's volumes held in one sample of the day (statfs of a sized volume, a bounded du of a plain one; the largest container when several share the key), null when none was measured.";
 
 /**
  * Usage per day per team (`team:x`), image (`image:x`) and label (`label:key=value`), from the usage samples, with the
@@ -24,6 +25,7 @@ export async function showback(
     ws_byte_seconds: string;
     peak: string | null;
     requested: string | null;
+    volume_peak: string | null;
   }> = await ds.query(
     `WITH teams AS (
        -- a container's team is its launching principal's team at decision time
@@ -59,7 +61,8 @@ export async function showback(
             sum(CASE WHEN prev_cpu_ns IS NULL OR cpu_ns < prev_cpu_ns THEN cpu_ns ELSE cpu_ns - prev_cpu_ns END) AS cpu_ns,
             coalesce(sum(working_set_bytes * extract(epoch FROM sampled_at - prev_sampled_at)), 0) AS ws_byte_seconds,
             max(coalesce(memory_peak_bytes, memory_bytes)) AS peak,
-            max(c.requested) AS requested
+            max(c.requested) AS requested,
+            max(k.volume_bytes) AS volume_peak
        FROM keyed k LEFT JOIN caps c ON c.container_id = k.container_id
       GROUP BY 1, 2 ORDER BY 1, 2`,
     [from, to, labelKey ?? null, labelValue ?? null, params.team ?? null],
@@ -71,5 +74,6 @@ export async function showback(
     memoryGbHours: Number(r.ws_byte_seconds) / 1024 ** 3 / 3600,
     peakMemoryBytes: Number(r.peak ?? 0),
     requestedMemoryBytes: r.requested === null ? null : Number(r.requested),
+    peakVolumeBytes: r.volume_peak === null ? null : Number(r.volume_peak),
   }));
 }
