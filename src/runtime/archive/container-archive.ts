@@ -189,7 +189,8 @@ function statAt(root: RootDir, at: At, p: string, container: string): PathStat {
     try {
       linkTarget = root.realpath(p);
     } catch {
-      linkTarget = fs.readlinkSync(fdPath(at.fd, at.name));
+      // Swapped meanwhile (no longer a link): its stat says link, its target is unknown.
+      linkTarget = readlinkOr(fdPath(at.fd, at.name), '');
     }
   }
   return {
@@ -227,6 +228,14 @@ function notFound(p: string, container: string): WardenError {
       path: p,
     },
   );
+}
+
+function readlinkOr(p: string, otherwise: string): string {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return otherwise;
+  }
 }
 
 function lstatOrUndefined(p: string): fs.Stats | undefined {

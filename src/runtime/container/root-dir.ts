@@ -133,7 +133,15 @@ export class RootDir {
         if (st.isSymbolicLink() && (pending.length || followLast)) {
           fs.closeSync(fd);
           if (++links > MAX_LINKS) throw new InRootError('ELOOP', `${p}: too many levels of symbolic links`);
-          const target = fs.readlinkSync(fdPath(at(), part));
+          let target: string;
+          try {
+            target = fs.readlinkSync(fdPath(at(), part));
+          } catch (err) {
+            // EINVAL: no longer a symlink (a process in the container swapped it back): look again.
+            if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw inRootError(err, p);
+            pending.unshift(part);
+            continue;
+          }
           if (target.startsWith('/')) while (stack.length) fs.closeSync(stack.pop()!.fd);
           pending.unshift(...split(target));
           continue;
