@@ -11,6 +11,7 @@ import { CreateRegistryUpstreams1795810431100 } from './1795810431100-CreateRegi
 import { CreateNetworks1796233597437 } from './1796233597437-CreateNetworks';
 import { AddUsageBlockIo1796238770481 } from './1796238770481-AddUsageBlockIo';
 import { CreateExecRequests1796287400000 } from './1796287400000-CreateExecRequests';
+import { AddUsageVolumeBytes1796312000000 } from './1796312000000-AddUsageVolumeBytes';
 import { CreateVolumes1796233770874 } from './1796233770874-CreateVolumes';
 import { AllowPausedContainers1796236776426 } from './1796236776426-AllowPausedContainers';
 import { AddTeamOwnership1796282737227 } from './1796282737227-AddTeamOwnership';
@@ -38,4 +39,5 @@ export const MIGRATIONS = [
   AddTeamOwnership1796282737227,
   AddRestartAndHealth1796282813460,
   CreateExecRequests1796287400000,
+  AddUsageVolumeBytes1796312000000,
 ];

@@ -153,15 +153,18 @@ export async function buildComplianceReport(
 
   const exceptions = await exceptionDetails(ds, exceptionUses);
   const policyChanges = await policyChangesIn(ds, from, to);
-  const capHits = await capHitsIn(ds, from, to);
+  const team = params.team ?? null;
+  const capHits = await capHitsIn(ds, from, to, team);
   const lifecycle: Array<{ type: string; n: string }> = await ds.query(
-    `SELECT type, count(*) AS n FROM audit_events WHERE type IN ('container.created', 'container.died') AND occurred_at >= $1 AND occurred_at < $2 GROUP BY type`,
-    [from, to],
+    `SELECT type, count(*) AS n FROM audit_events e WHERE type IN ('container.created', 'container.died') AND occurred_at >= $1 AND occurred_at < $2
+        AND ${OF_TEAM('e', '$3')} GROUP BY type`,
+    [from, to, team],
   );
   const digests: Array<{ image: string; digest: string }> = await ds.query(
-    `SELECT DISTINCT payload->>'image' AS image, payload->>'imageDigest' AS digest FROM audit_events
-      WHERE type = 'container.created' AND occurred_at >= $1 AND occurred_at < $2 AND payload->>'imageDigest' IS NOT NULL`,
-    [from, to],
+    `SELECT DISTINCT payload->>'image' AS image, payload->>'imageDigest' AS digest FROM audit_events e
+      WHERE type = 'container.created' AND occurred_at >= $1 AND occurred_at < $2 AND payload->>'imageDigest' IS NOT NULL
+        AND ${OF_TEAM('e', '$3')}`,
+    [from, to, team],
   );
   for (const d of digests) {
     const iu = images.get(d.image);
@@ -266,7 +269,16 @@ async function policyChangesIn(ds: DataSource, from: Date, to: Date): Promise<Po
   return out;
 }
 
-async function capHitsIn(ds: DataSource, from: Date, to: Date): Promise<CapHit[]> {
+/**
+ * A container event of the report's team (the parameter, or any when it is null): a container's
+ * team is its launching principal's teams at decision time, as for decisions and showback.
+ */
+export const OF_TEAM = (alias: string, param: string) =>
+  `(${param}::text IS NULL OR EXISTS (
+     SELECT 1 FROM audit_events c JOIN launch_requests lr ON lr.id = (c.payload->>'launchRequestId')::uuid
+      WHERE c.type = 'container.created' AND c.subject = ${alias}.subject AND ${param}::text = ANY(lr.principal_teams)))`;
+
+async function capHitsIn(ds: DataSource, from: Date, to: Date, team: string | null): Promise<CapHit[]> {
   interface DiedPayload {
     name?: string;
     image?: string;
@@ -275,12 +287,12 @@ async function capHitsIn(ds: DataSource, from: Date, to: Date): Promise<CapHit[]
     usage?: { oomKills?: number; throttledPeriods?: number };
   }
   const rows: Array<{ subject: string; occurred_at: Date; payload: DiedPayload }> = await ds.query(
-    `SELECT subject, occurred_at, payload FROM audit_events
-      WHERE type = 'container.died' AND occurred_at >= $1 AND occurred_at < $2
+    `SELECT subject, occurred_at, payload FROM audit_events e
+      WHERE type = 'container.died' AND occurred_at >= $1 AND occurred_at < $2 AND ${OF_TEAM('e', '$3')}
         AND (payload->>'oomKilled' = 'true' OR coalesce((payload->'usage'->>'oomKills')::int, 0) > 0
              OR coalesce((payload->'usage'->>'throttledPeriods')::int, 0) > 0)
       ORDER BY seq`,
-    [from, to],
+    [from, to, team],
   );
   return rows.map((r) => ({
     containerId: r.subject,

@@ -72,6 +72,8 @@ export interface ShowbackRow {
   memoryGbHours: number;
   peakMemoryBytes: number;
   requestedMemoryBytes: number | null;
+  /** The most the containers' volumes held in a sample of the day (summed per container); null: none measured. */
+  peakVolumeBytes: number | null;
 }
 
 export interface ComplianceReport {

@@ -100,7 +100,15 @@ export function reportCsvFiles(r: ComplianceReport): Array<{ name: string; conte
     {
       name: 'showback.csv',
       content: csvTable(
-        ['day', 'key', 'cpu_seconds', 'memory_gb_hours', 'peak_memory_bytes', 'requested_memory_bytes'],
+        [
+          'day',
+          'key',
+          'cpu_seconds',
+          'memory_gb_hours',
+          'peak_memory_bytes',
+          'requested_memory_bytes',
+          'peak_volume_bytes',
+        ],
         r.showback.rows.map((s) => [
           s.day,
           s.key,
@@ -108,6 +116,7 @@ export function reportCsvFiles(r: ComplianceReport): Array<{ name: string; conte
           s.memoryGbHours.toFixed(6),
           s.peakMemoryBytes,
           s.requestedMemoryBytes,
+          s.peakVolumeBytes,
         ]),
       ),
     },

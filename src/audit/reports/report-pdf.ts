@@ -121,7 +121,7 @@ export function renderReportPdf(r: ComplianceReport): Promise<Buffer> {
     heading(doc, 'Usage showback');
     rows(
       doc,
-      ['day', 'key', 'CPU s', 'GiB·h', 'peak MiB', 'cap MiB'],
+      ['day', 'key', 'CPU s', 'GiB·h', 'peak MiB', 'cap MiB', 'volumes MiB'],
       r.showback.rows.map((s) => [
         s.day,
         s.key,
@@ -129,6 +129,7 @@ export function renderReportPdf(r: ComplianceReport): Promise<Buffer> {
         s.memoryGbHours.toFixed(4),
         (s.peakMemoryBytes / 2 ** 20).toFixed(1),
         s.requestedMemoryBytes === null ? '' : (s.requestedMemoryBytes / 2 ** 20).toFixed(0),
+        s.peakVolumeBytes === null ? '' : (s.peakVolumeBytes / 2 ** 20).toFixed(1),
       ]),
     );
     doc.moveDown().fontSize(8).fillColor('#555').text(pdfText(r.showback.definition));

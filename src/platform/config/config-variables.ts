@@ -155,6 +155,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     meaning: 'seconds a blob fetch continues after its clients went away',
   },
   {
+    name: 'WARDEN_REGISTRY_PUSH_CHUNK_SIZE',
+    default: '64m',
+    meaning:
+      'a pushed blob bigger than this goes to the upstream in PATCH chunks of this size (at least 64k)',
+  },
+  {
     name: 'WARDEN_NETWORKING',
     default: 'none',
     meaning:

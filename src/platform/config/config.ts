@@ -107,6 +107,8 @@ export interface RegistryConfig {
   tagTtlMs: number;
   /** How long a blob fetch may run on after every client went away before it is abandoned. */
   fillTimeoutMs: number;
+  /** A pushed blob bigger than this goes up in PATCH chunks of this size, not one PUT. */
+  pushChunkBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -242,6 +244,7 @@ const envSchema = z.object({
   WARDEN_REGISTRY_UPSTREAMS: z.string().superRefine(checkUpstreams).optional(),
   WARDEN_REGISTRY_TAG_TTL: z.coerce.number().int().min(0).max(86400).optional(),
   WARDEN_REGISTRY_FILL_TIMEOUT: z.coerce.number().int().min(1).max(86400).optional(),
+  WARDEN_REGISTRY_PUSH_CHUNK_SIZE: byteSize(64 * 1024).optional(),
   WARDEN_TLS: z.enum(['auto', 'off']).optional(),
   WARDEN_TLS_CERT: readableFile.optional(),
   WARDEN_TLS_KEY: readableFile.optional(),
@@ -454,6 +457,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       upstreams: parseUpstreams(e.WARDEN_REGISTRY_UPSTREAMS ?? '').upstreams,
       tagTtlMs: (e.WARDEN_REGISTRY_TAG_TTL ?? 60) * 1000,
       fillTimeoutMs: (e.WARDEN_REGISTRY_FILL_TIMEOUT ?? 600) * 1000,
+      pushChunkBytes: e.WARDEN_REGISTRY_PUSH_CHUNK_SIZE ?? 64 * 1024 ** 2,
     },
     // Outside Docker's 172.17.0.0/16 (and its 172.18+ pool) and Podman's 10.88.0.0/16, so
     // Warden's bridge can sit beside either engine on one host.
