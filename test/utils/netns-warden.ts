@@ -196,9 +196,52 @@ function ping(socketPath: string): Promise<number> {
   });
 }
 
-/** Loads the busybox fixture through the Docker socket (`docker load`), tagged `tag`. */
-export async function loadBusybox(w: Pick<NetnsWarden, 'socket'>, tag = 'busybox:1.35'): Promise<void> {
-  const tar = await dockerSave(await busyboxImage(), [tag]);
+/** `docker …` that must succeed: its stdout, trimmed; a failure throws with Warden's output. */
+export function dockerOk(w: NetnsWarden): (args: string[]) => Promise<string> {
+  return async (args) => {
+    const r = await w.docker.run(args);
+    if (r.code !== 0)
+      throw new Error(
+        `docker ${args.join(' ')} → ${r.code}\n${r.stdout}${r.stderr}\n${w.output().slice(-2000)}`,
+      );
+    return r.stdout.trim();
+  };
+}
+
+/** The audit events of a type, newest first, once there is one (REST, inside the namespace). */
+export function auditTrail(
+  w: NetnsWarden,
+  type: string,
+): Promise<Array<{ subject: string; payload: Record<string, unknown> }>> {
+  return eventually(`a ${type} event`, async () => {
+    const r = w.inNetns([
+      'curl',
+      '-sf',
+      '-H',
+      `authorization: Bearer ${ADMIN_TOKEN}`,
+      `http://127.0.0.1:8484/audit/events?type=${type}&order=desc`,
+    ]);
+    const events = JSON.parse(r.stdout).events as Array<{
+      subject: string;
+      payload: Record<string, unknown>;
+    }>;
+    return events.length ? events : undefined;
+  });
+}
+
+/** Removes every container, so a failed test does not leave its own to the next one's counts. */
+export async function removeAllContainers(w: NetnsWarden): Promise<void> {
+  const ids = (await w.docker.run(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
+  if (ids.length) await w.docker.run(['rm', '-f', ...ids]);
+}
+
+/** Loads the busybox fixture through the Docker socket (`docker load`), tagged `tag`; `config` as an image's (EXPOSE, …). */
+export async function loadBusybox(
+  w: Pick<NetnsWarden, 'socket'>,
+  tag = 'busybox:1.35',
+  config: Parameters<typeof busyboxImage>[0] = {},
+): Promise<void> {
+  const tar = await dockerSave(await busyboxImage(config), [tag]);
   const status = await new Promise<number>((resolve, reject) => {
     const req = http.request(
       {
