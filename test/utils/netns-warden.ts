@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { dockerSave } from '../fixtures/images/archives';
 import { busyboxImage } from '../fixtures/images/fixture-images';
+import type { BuiltImage } from '../fixtures/images/oci-image';
 import { assertBuilt, cliEnv, ROOT } from './cli';
 import { DockerCli } from './docker-cli';
 import { removeDataDir } from './data-dir';
@@ -241,7 +242,16 @@ export async function loadBusybox(
   tag = 'busybox:1.35',
   config: Parameters<typeof busyboxImage>[0] = {},
 ): Promise<void> {
-  const tar = await dockerSave(await busyboxImage(config), [tag]);
+  await loadImage(w, await busyboxImage(config), tag);
+}
+
+/** Loads a built image through the Docker socket (`docker load`), tagged `tag`. */
+export async function loadImage(
+  w: Pick<NetnsWarden, 'socket'>,
+  image: BuiltImage,
+  tag: string,
+): Promise<void> {
+  const tar = await dockerSave(image, [tag]);
   const status = await new Promise<number>((resolve, reject) => {
     const req = http.request(
       {

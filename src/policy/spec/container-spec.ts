@@ -4,6 +4,7 @@ import { MIN_SIZED_FILESYSTEM_BYTES } from '../../platform/linux';
 import { ImageReference, ParseImageReferenceOptions, parseImageReference } from '../../images';
 import { LINUX_CAPABILITIES, cpusToNanoCpus, formatBytes, normalizeCapability, parseByteSize } from './units';
 import { BlkioSpec, blkioRequestFields, convertBlkio } from './block-io';
+import { bandwidthRequestFields, convertBandwidth } from './bandwidth';
 import {
   parseBind,
   parseDevice,
@@ -86,6 +87,9 @@ export interface ContainerSpec {
   readOnlyRootfs: boolean;
   /** Block I/O weight and per-device throttles; absent when none were asked for. */
   blkio?: BlkioSpec;
+  /** Network rate caps in bits/s (src/network/bandwidth.ts): what it sends, what it receives. */
+  egressBps?: number;
+  ingressBps?: number;
   seccomp?: SeccompSetting;
   ulimits?: Ulimit[];
   /** `--log-driver`: the shim's rotated json-file log, or none (nothing kept). Absent: json-file. */
@@ -159,6 +163,7 @@ export const launchRequestSchema = z.strictObject({
   devices: z.array(deviceInputSchema).max(256).optional(),
   readOnly: z.boolean().optional(),
   ...blkioRequestFields,
+  ...bandwidthRequestFields,
   ...logRequestFields,
   ulimits: z
     .array(ulimitInputSchema)
@@ -419,6 +424,7 @@ export function toContainerSpec(
     }
   }
   convertLog(req, spec, errors);
+  convertBandwidth(req, spec, errors);
   if (req.ulimits?.length) {
     const ulimits = convertMounts('ulimits', req.ulimits, parseUlimit, errors);
     const names = new Set(ulimits.map((u) => u.name));
@@ -449,6 +455,8 @@ export function toContainerSpec(
   }
   if (spec.ports.length && (networkMode === 'none' || networkMode === 'host'))
     errors.push(`publish: ports can only be published on a bridge network, not with network ${networkMode}`);
+  if ((spec.egressBps ?? spec.ingressBps) !== undefined && (networkMode === 'none' || networkMode === 'host'))
+    errors.push(`bandwidth: caps apply on a bridge network, not with network ${networkMode}`);
 
   const targets = new Set<string>();
   for (const t of [...spec.binds, ...spec.volumes, ...spec.tmpfs].map((m) => m.target)) {
