@@ -35,6 +35,12 @@ export interface NetnsWarden {
   /** What the namespace holds beyond its loopback: links and nft rules, counted. */
   footprint(): Footprint;
   output(): string;
+  /**
+   * Stops Warden (`SIGKILL`: as a crash; `SIGTERM`: a clean stop) and starts another in the
+   * same namespace, on the same database, data dir and socket; containers outlive it (live
+   * restore). A holder process keeps the namespace while no Warden is in it.
+   */
+  restart(signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,7 +74,7 @@ export async function startNetnsWarden(env: Record<string, string> = {}): Promis
   // unshare execs the shell in the new namespace, the shell execs setpriv, setpriv execs node:
   // one pid from here to Warden, so the namespace is /proc/<pid>/ns/net. The parent-death
   // signal stops a Warden whose test run died.
-  const child: ChildProcess = spawn(
+  let child: ChildProcess = spawn(
     'unshare',
     [
       '-n',
@@ -83,11 +89,15 @@ export async function startNetnsWarden(env: Record<string, string> = {}): Promis
     { env: cliEnv(wardenEnv), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const watch = (c: ChildProcess) => {
+    c.stdout!.on('data', (d) => (out += d));
+    c.stderr!.on('data', (d) => (out += d));
+    return new Promise<void>((resolve) => c.on('exit', () => resolve()));
+  };
+  let exited = watch(child);
   const pid = child.pid!;
-  const netns = `/proc/${pid}/ns/net`;
+  let netns = `/proc/${pid}/ns/net`;
+  let holder: ChildProcess | undefined;
   const hostNetns = fs.readlinkSync('/proc/self/ns/net');
 
   const inNetns: NetnsWarden['inNetns'] = (cmd, opts = {}) => {
@@ -136,7 +146,7 @@ export async function startNetnsWarden(env: Record<string, string> = {}): Promis
   };
 
   const docker = new DockerCli(socket);
-  try {
+  const answering = async () => {
     await eventually(
       `Warden in its netns to answer on ${socket} (output so far:\n${out.slice(-2000)})`,
       async () => {
@@ -145,28 +155,71 @@ export async function startNetnsWarden(env: Record<string, string> = {}): Promis
       },
       90000,
     );
+  };
+  try {
+    await answering();
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
   }
+  const stop = async (signal: 'SIGKILL' | 'SIGTERM') => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 30000)))]);
+    clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  const restart = async (signal: 'SIGKILL' | 'SIGTERM') => {
+    if (!holder) {
+      holder = spawn(
+        'nsenter',
+        [`--net=${netns}`, '--', 'setpriv', '--pdeathsig=SIGKILL', '--', 'sleep', '100000'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      const held = `/proc/${holder.pid}/ns/net`;
+      await eventually('the namespace holder', async () =>
+        fs.existsSync(held) && fs.readlinkSync(held) === fs.readlinkSync(netns) ? true : undefined,
+      );
+      netns = held;
+    }
+    await stop(signal);
+    child = spawn(
+      'nsenter',
+      [
+        `--net=${netns}`,
+        '--',
+        'setpriv',
+        '--pdeathsig=SIGKILL',
+        '--',
+        process.execPath,
+        path.join(ROOT, 'bin', 'warden.js'),
+        'up',
+      ],
+      { env: cliEnv(wardenEnv), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    exited = watch(child);
+    await answering();
+  };
 
   return {
     pid,
     dataDir,
     socket,
     docker,
-    netns,
+    get netns() {
+      return netns;
+    },
     inNetns,
     footprint,
     output: () => out,
+    restart,
     close: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 30000)))]);
-        clearTimeout(timer);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      await stop('SIGTERM');
+      holder?.kill('SIGKILL');
       // aardvark-dns is a daemon netavark started for this Warden: ours to stop if left.
       const pidFile = path.join(aardvarkDir, 'aardvark.pid');
       if (fs.existsSync(pidFile)) {
