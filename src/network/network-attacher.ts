@@ -266,9 +266,15 @@ export class NetworkAttacher {
     const options = readOptions(dir);
     if (!options) return undefined;
     const file = `/proc/${pid}/ns/net`;
-    // A pid that is no longer the container's would name Warden's own namespace (or another).
-    if (fs.readlinkSync(file) === fs.readlinkSync('/proc/self/ns/net')) return undefined;
-    const held: Attached = { netnsFd: fs.openSync(file, 'r'), options, ports: portsOf(options) };
+    let netnsFd: number;
+    try {
+      // A pid that is no longer the container's would name Warden's own namespace (or none).
+      if (fs.readlinkSync(file) === fs.readlinkSync('/proc/self/ns/net')) return undefined;
+      netnsFd = fs.openSync(file, 'r');
+    } catch {
+      return undefined; // its process is gone: nothing to change in place
+    }
+    const held: Attached = { netnsFd, options, ports: portsOf(options) };
     this.attached.set(containerId, held);
     return held;
   }
