@@ -118,6 +118,10 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
       CpusetCpus: limits.cpusetCpus ?? '',
       PidsLimit: limits.pidsLimit ?? null,
       ...blkioHostConfig(c),
+      // Warden's own (Docker has no bandwidth cap): bits/s, as applied with tc on its veths.
+      ...(c.spec.egressBps !== undefined || c.spec.ingressBps !== undefined
+        ? { WardenBandwidth: { EgressBps: c.spec.egressBps ?? 0, IngressBps: c.spec.ingressBps ?? 0 } }
+        : {}),
       Devices: c.spec.devices.map((d) => ({
         PathOnHost: d.hostPath,
         PathInContainer: d.containerPath,

@@ -11,6 +11,7 @@ import { EVERYTHING } from '../platform/scope';
 import { parseRestartPolicy, type RestartPolicy } from '../policy';
 import { inspectContainer, summarizeContainer } from './container-views';
 import { mapCreateBody, type DockerCreateBody, type DockerHostConfig } from './create-body';
+import { withImageExposedPorts } from './create-body-network';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 import { networkSettings, portBindings, summaryPorts, type ContainerNetworkView } from './network-views';
 import { labelPair, parseFilters, untilDate } from './filters';
@@ -49,10 +50,15 @@ export class DockerContainersController {
   }
 
   private async create(req: DockerRequest, reply: DockerReply): Promise<void> {
-    const mapped = mapCreateBody(await req.json<DockerCreateBody>(), {
-      networking: this.config.network.mode === 'bridge',
-    });
-    const c = await this.containers.create(await req.caller(), {
+    const caller = await req.caller();
+    const body = await req.json<DockerCreateBody>();
+    // `-P` publishes the image's EXPOSE ports too (the CLI sends only its own --expose ones).
+    if (body.HostConfig?.PublishAllPorts && typeof body.Image === 'string') {
+      const image = await this.images.inspect(body.Image, caller).catch(() => undefined);
+      withImageExposedPorts(body, image?.config.ExposedPorts);
+    }
+    const mapped = mapCreateBody(body, { networking: this.config.network.mode === 'bridge' });
+    const c = await this.containers.create(caller, {
       name: req.query.get('name') || undefined,
       ...mapped.options,
       launch: mapped.launch,

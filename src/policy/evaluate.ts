@@ -40,6 +40,8 @@ export type DefaultedField =
   | 'nanoCpus'
   | 'pidsLimit'
   | 'storageBytes'
+  | 'egressBps'
+  | 'ingressBps'
   | 'tmpfsSizeBytes'
   | 'logMaxBytes'
   | 'logMaxFiles'
@@ -95,7 +97,7 @@ const same = (n: number) => n;
 const DEFAULTABLE: ReadonlyArray<
   [
     Exclude<DefaultedField, 'tmpfsSizeBytes' | 'restartPolicy.maximumRetryCount'>,
-    'memory' | 'cpu' | 'pids' | 'storage',
+    'memory' | 'cpu' | 'pids' | 'storage' | 'egress' | 'ingress',
     (n: number) => number,
   ]
 > = [
@@ -103,6 +105,8 @@ const DEFAULTABLE: ReadonlyArray<
   ['nanoCpus', 'cpu', cpusToNanoCpus],
   ['pidsLimit', 'pids', same],
   ['storageBytes', 'storage', same],
+  ['egressBps', 'egress', same],
+  ['ingressBps', 'ingress', same],
 ];
 
 /**

@@ -10,6 +10,7 @@ import type {
   ReportParams,
   RuleCount,
 } from './compliance-report.types';
+import { exposureIn } from './exposure';
 import { diffDocuments } from './policy-diff';
 import { showback, SHOWBACK_DEFINITION } from './showback';
 
@@ -196,6 +197,7 @@ export async function buildComplianceReport(
     })),
     policyChanges,
     capHits,
+    exposure: await exposureIn(ds, from, to),
     images: [...images.values()].sort((a, b) => b.launches + b.pulls - (a.launches + a.pulls)),
     showback: { definition: SHOWBACK_DEFINITION, rows: await showback(ds, from, to, params) },
     chain,

@@ -91,6 +91,21 @@ export function reportCsvFiles(r: ComplianceReport): Array<{ name: string; conte
       ),
     },
     {
+      name: 'exposure.csv',
+      content: csvTable(
+        ['container_id', 'name', 'image', 'networks', 'published', 'egress_bps', 'ingress_bps'],
+        r.exposure.map((e) => [
+          e.containerId,
+          e.name,
+          e.image,
+          e.networks.join(' '),
+          e.published.join(' '),
+          e.egressBps,
+          e.ingressBps,
+        ]),
+      ),
+    },
+    {
       name: 'images.csv',
       content: csvTable(
         ['registry', 'image', 'digest', 'launches', 'pulls'],

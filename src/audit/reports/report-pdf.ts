@@ -112,6 +112,18 @@ export function renderReportPdf(r: ComplianceReport): Promise<Buffer> {
         c.throttledPeriods,
       ]),
     );
+    heading(doc, 'Network exposure');
+    rows(
+      doc,
+      ['container', 'networks', 'published', 'egress', 'ingress'],
+      r.exposure.map((e) => [
+        e.name ?? e.containerId.slice(0, 12),
+        e.networks.join(' '),
+        e.published.join(' '),
+        e.egressBps === undefined ? '' : mbit(e.egressBps),
+        e.ingressBps === undefined ? '' : mbit(e.ingressBps),
+      ]),
+    );
     heading(doc, 'Images');
     rows(
       doc,
@@ -203,3 +215,5 @@ function chart(doc: PDFKit.PDFDocument, r: ComplianceReport): void {
   doc.x = MARGIN;
   doc.y = top + height + 30;
 }
+
+const mbit = (bps: number) => `${+(bps / 1e6).toFixed(3)} Mbit/s`;

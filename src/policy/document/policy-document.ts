@@ -5,7 +5,7 @@ import { isValidRegistry, isValidRepositoryName, looksLikeRegistry } from '../..
 import { LINUX_CAPABILITIES, normalizeCapability } from '../spec/units';
 import { ULIMIT_NAMES, type UlimitName } from '../spec/ulimits';
 import type { PushDestination } from '../spec/push-spec';
-import { convertLimit, toBytes, toCpus, toOpsPerSecond, toPids } from './converters';
+import { convertLimit, toBytes, toCpus, toOpsPerSecond, toPids, toRate } from './converters';
 import { convertExecAndLogs } from './exec-log-rules';
 import { RESTART_POLICY_NAMES, type RestartPolicyName } from '../spec/restart-policy';
 
@@ -32,6 +32,9 @@ export interface PolicyRules {
     storage?: LimitRule;
     /** bytes: each tmpfs mount's size (its pages count against the memory cap, as the kernel does) */
     tmpfs?: LimitRule;
+    /** bits/s: network rate caps (`10mbit`), what a container sends and what it receives */
+    egress?: LimitRule;
+    ingress?: LimitRule;
     /** Block I/O caps: rates per device (bytes or operations per second) and the weight. */
     io?: IoRules;
   };
@@ -133,6 +136,7 @@ const size = z.union([z.number(), z.string()], { error: 'must be bytes or a size
 const cpus = z.union([z.number(), z.string(), z.strictObject({ nanoCpus: z.number().int() })], {
   error: 'must be a number of CPUs such as 0.5, or {nanoCpus}',
 });
+const rate = z.union([z.number(), z.string()], { error: 'must be bits/s or a rate such as 10mbit' });
 const limit = <T extends z.ZodType>(value: T) =>
   z.strictObject({ required: z.boolean().optional(), max: value.optional(), default: value.optional() });
 const allow = z.strictObject({ allow: z.boolean() });
@@ -152,6 +156,8 @@ export const policyDocumentInputSchema = z.strictObject({
         pids: limit(z.number().int()).optional(),
         storage: limit(size).optional(),
         tmpfs: limit(size).optional(),
+        egress: limit(rate).optional(),
+        ingress: limit(rate).optional(),
         io: z
           .strictObject({
             readBps: z.strictObject({ max: size }).optional(),
@@ -369,6 +375,10 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
     if (pids) rules.resources.pids = pids;
     for (const key of ['storage', 'tmpfs'] as const) {
       const rule = convertLimit(`rules.resources.${key}`, res[key], toBytes, errors);
+      if (rule) rules.resources[key] = rule;
+    }
+    for (const key of ['egress', 'ingress'] as const) {
+      const rule = convertLimit(`rules.resources.${key}`, res[key], toRate, errors);
       if (rule) rules.resources[key] = rule;
     }
     if (res.io) {

@@ -4,6 +4,7 @@ import { MIN_SIZED_FILESYSTEM_BYTES } from '../../platform/linux';
 import { ImageReference, ParseImageReferenceOptions, parseImageReference } from '../../images';
 import { LINUX_CAPABILITIES, cpusToNanoCpus, formatBytes, normalizeCapability, parseByteSize } from './units';
 import { BlkioSpec, blkioRequestFields, convertBlkio } from './block-io';
+import { bandwidthRequestFields, convertBandwidth } from './bandwidth';
 import {
   parseBind,
   parseDevice,
@@ -87,6 +88,9 @@ export interface ContainerSpec {
   readOnlyRootfs: boolean;
   /** Block I/O weight and per-device throttles; absent when none were asked for. */
   blkio?: BlkioSpec;
+  /** Network rate caps in bits/s (src/network/bandwidth.ts): what it sends, what it receives. */
+  egressBps?: number;
+  ingressBps?: number;
   seccomp?: SeccompSetting;
   ulimits?: Ulimit[];
   /** Namespaced sysctls (`--sysctl`), written in the container's namespaces before it runs. */
@@ -168,6 +172,7 @@ export const launchRequestSchema = z.strictObject({
       'namespaced sysctls, e.g. {"net.ipv4.ip_forward": "1"} (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)',
     ),
   ...blkioRequestFields,
+  ...bandwidthRequestFields,
   ...logRequestFields,
   ulimits: z
     .array(ulimitInputSchema)
@@ -438,6 +443,7 @@ export function toContainerSpec(
     }
   }
   convertLog(req, spec, errors);
+  convertBandwidth(req, spec, errors);
   if (req.ulimits?.length) {
     const ulimits = convertMounts('ulimits', req.ulimits, parseUlimit, errors);
     const names = new Set(ulimits.map((u) => u.name));
@@ -468,6 +474,8 @@ export function toContainerSpec(
   }
   if (spec.ports.length && (networkMode === 'none' || networkMode === 'host'))
     errors.push(`publish: ports can only be published on a bridge network, not with network ${networkMode}`);
+  if ((spec.egressBps ?? spec.ingressBps) !== undefined && (networkMode === 'none' || networkMode === 'host'))
+    errors.push(`bandwidth: caps apply on a bridge network, not with network ${networkMode}`);
 
   const targets = new Set<string>();
   for (const t of [...spec.binds, ...spec.volumes, ...spec.tmpfs].map((m) => m.target)) {

@@ -113,6 +113,7 @@ export function networked(c: ContainerRecord): NetworkedContainer {
     networkMode: networkOf(c.spec) === 'host' ? 'host' : c.spec.networkMode,
     endpoints: c.options.endpoints ?? {},
     ports: c.spec.ports ?? [],
+    bandwidth: { egressBps: c.spec.egressBps, ingressBps: c.spec.ingressBps },
   };
 }
 
