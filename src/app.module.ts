@@ -1,6 +1,7 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
+import { AdmissionModule } from './admission';
 import { AuditModule, AuditWorkerModule, ReportsModule, ReportsWorkerModule } from './audit';
 import { AuthModule } from './auth';
 import { ConsoleModule } from './console';
@@ -60,6 +61,8 @@ export class AppModule {
               ConsoleModule,
               // The Docker Engine API on WARDEN_DOCKER_SOCKET (listens at bootstrap, closes at shutdown).
               DockerApiModule,
+              // Kubernetes admission webhooks on WARDEN_ADMISSION_PORT (listens only when set).
+              AdmissionModule,
             ]
           : []),
         // Processors exist only where workers run: a `serve` process never consumes jobs.
