@@ -72,6 +72,18 @@ describe('Kubernetes admission webhooks over HTTPS', () => {
       (e: any) => e.payload.action === 'admission',
     );
 
+  /** The earlier reviews' events are written by the audit worker: wait until they all are. */
+  async function settled(): Promise<number> {
+    let last = -1;
+    return eventually('the audit trail to settle', async () => {
+      const n = (await admissionEvents()).length;
+      if (n === last) return n || true;
+      last = n;
+      await new Promise((r) => setTimeout(r, 200));
+      return false;
+    }).then(() => last);
+  }
+
   async function policy(
     doc: Record<string, unknown>,
     binding: { kind: string; value: string },
@@ -309,6 +321,37 @@ describe('Kubernetes admission webhooks over HTTPS', () => {
     expect(k8s[0]).toMatchObject({ change: 'allowed-to-denied', image: 'corp.io/shop/web:1.2' });
   });
 
+  it('compliance reports count the admitted reviews, by namespace as a team', async () => {
+    const window = {
+      from: new Date(Date.now() - 600_000).toISOString(),
+      to: new Date(Date.now() + 60_000).toISOString(),
+    };
+    await settled();
+    const made = await api(w, 'POST', '/reports', { body: { ...window, team: 'k8s-namespace:shop' } });
+    expect(made.status).toBe(201);
+    const done = await eventually(
+      'the report',
+      async () => {
+        const r = await api(w, 'GET', `/reports/${made.body.id}`);
+        if (r.body.status === 'failed') throw new Error(JSON.stringify(r.body));
+        return r.body.status === 'done' && r.body;
+      },
+      60_000,
+    );
+    expect(done.status).toBe('done');
+    const report = (await api(w, 'GET', `/reports/${made.body.id}/files/report.json`)).body;
+    // The validating reviews recorded so far in namespace shop; mutating and dry-run ones are not launches.
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS n FROM audit_events WHERE type = 'policy.decision' AND payload->>'action' = 'admission'
+         AND payload->>'webhook' = 'validate' AND NOT (payload->>'dryRun')::boolean AND payload->'teams' ? 'k8s-namespace:shop'`,
+    );
+    expect(rows[0].n).toBeGreaterThan(0);
+    expect(report.population.launches).toBe(rows[0].n);
+    expect(report.population.denied).toBeGreaterThan(0);
+    expect(report.reasonsByRule.map((r: { rule: string }) => r.rule)).toContain('privileged.allow');
+    expect(report.images.map((i: { image: string }) => i.image)).toContain('corp.io/shop/web:1.2');
+  });
+
   it('binds by Kubernetes subject kinds, and refuses a malformed service account', async () => {
     const bad = await api(w, 'POST', '/policies/shop/bindings', {
       body: { kind: 'k8s-serviceaccount', value: 'nocolon' },
@@ -329,15 +372,7 @@ describe('Kubernetes admission webhooks over HTTPS', () => {
   });
 
   it('what is not a review is a 4xx that records nothing', async () => {
-    // The earlier tests' events are written by the audit worker: wait until they all are.
-    let before = -1;
-    await eventually('the audit trail to settle', async () => {
-      const n = (await admissionEvents()).length;
-      const settled = n === before;
-      before = n;
-      await new Promise((r) => setTimeout(r, 200));
-      return settled;
-    });
+    const before = await settled();
     const requests = await launchRequests();
     expect((await post('/validate', '{not json')).status).toBe(400);
     const wrong = await post('/validate', { ...review('pod'), apiVersion: 'admission.k8s.io/v1beta1' });
