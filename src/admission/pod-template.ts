@@ -100,6 +100,11 @@ const TEMPLATE_PATHS: Record<string, string[]> = {
 };
 export const REVIEWED_KINDS = Object.keys(TEMPLATE_PATHS);
 
+// Built once: zod compiles a schema on its first parse, which per review would cost more
+// than the review itself.
+const objectSchema = z.looseObject({ metadata: metadata.optional() });
+const podSchema = z.looseObject({ metadata: metadata.optional(), spec: podSpecSchema });
+
 export interface PodTemplate {
   /** The object's own metadata (its name and uid), not the template's. */
   object: ObjectMeta;
@@ -119,7 +124,7 @@ export type PodTemplateResult = { ok: true; template: PodTemplate } | { ok: fals
 export function podTemplateOf(kind: string, object: unknown): PodTemplateResult | undefined {
   const path = TEMPLATE_PATHS[kind];
   if (!path) return undefined;
-  const obj = z.looseObject({ metadata: metadata.optional() }).safeParse(object);
+  const obj = objectSchema.safeParse(object);
   if (!obj.success) return { ok: false, problem: `object: a ${kind} must be a JSON object` };
   let node: unknown = object;
   for (const key of path) {
@@ -127,7 +132,7 @@ export function podTemplateOf(kind: string, object: unknown): PodTemplateResult 
     if (typeof node !== 'object' || node === null)
       return { ok: false, problem: `object.${path.join('.')}: a ${kind} has a pod template here` };
   }
-  const pod = z.looseObject({ metadata: metadata.optional(), spec: podSpecSchema }).safeParse(node);
+  const pod = podSchema.safeParse(node);
   if (!pod.success) {
     const where = [...path, ...pod.error.issues[0].path.map(String)].join('.');
     return { ok: false, problem: `object.${where}: ${pod.error.issues[0].message}` };

@@ -82,9 +82,9 @@ export class AdmissionDecisionService {
       await this.policy.recordDecision(
         'admission',
         ids.join(','),
-        async () => {
-          for (const [i, c] of input.containers.entries())
-            await this.policies.insertLaunchRequest({
+        () =>
+          this.policies.insertLaunchRequests(
+            input.containers.map((c, i) => ({
               id: ids[i],
               principal: input.principal.id,
               principalTeams: input.principal.teams,
@@ -95,11 +95,9 @@ export class AdmissionDecisionService {
               decision: containers[i].decision,
               policyVersion: containers[i].decision.policyVersion,
               createdAt: now,
-            });
-        },
-        async () => {
-          for (const id of ids) await this.policies.deleteLaunchRequest(id);
-        },
+            })),
+          ),
+        () => this.policies.deleteLaunchRequests(ids),
         this.event(input, decision, containers),
       );
     } else {

@@ -164,7 +164,10 @@ describe('Kubernetes admission webhooks over HTTPS', () => {
   it('judges the pod template of every workload kind, init and ephemeral containers included', async () => {
     for (const kind of ['deployment', 'statefulset', 'daemonset', 'replicaset', 'job', 'cronjob'])
       expect(await validate(kind)).toMatchObject({ allowed: true });
+    const before = await launchRequests();
     const res = await validate('pod-init-ephemeral');
+    // One launch request per container, recorded together.
+    expect(await launchRequests()).toBe(before + 3);
     expect(res.allowed).toBe(false);
     expect(res.status.message).toContain('initContainer "setup": ');
     expect(res.status.message).toContain('ephemeralContainer "debug": ');
