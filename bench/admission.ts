@@ -73,6 +73,8 @@ async function run(
   agent: https.Agent,
   bodies: Array<{ request: { uid: string } }>,
   seconds: number,
+  /** One review at a time (the next once the last answered): the service time, no queueing. */
+  serial = false,
 ): Promise<RunResult> {
   const total = RATE * seconds;
   const latencies: number[] = [];
@@ -80,7 +82,8 @@ async function run(
   const start = performance.now();
   const inflight: Array<Promise<void>> = [];
   for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / RATE;
+    if (serial && inflight.length) await inflight[inflight.length - 1];
+    const due = serial ? performance.now() : start + (i * 1000) / RATE;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const review = bodies[i % bodies.length];
@@ -146,14 +149,25 @@ async function main(): Promise<void> {
     const client = fork(__filename, [], { env: { ...process.env, ADMISSION_BENCH_CLIENT: '1' } });
     const results: Array<(r: RunResult) => void> = [];
     client.on('message', (m) => results.shift()?.(m as RunResult));
-    const remote = (w: Webhook, seconds: number) =>
+    const remote = (w: Webhook, seconds: number, serial = false) =>
       new Promise<RunResult>((resolve) => {
         results.push(resolve);
-        client.send({ webhook: w, port, ca: ca.toString(), seconds });
+        client.send({ webhook: w, port, ca: ca.toString(), seconds, serial });
       });
 
     // Warm-up: connections, JIT, the policy cache.
     for (const w of ['validate', 'mutate'] as const) await remote(w, 2);
+
+    // Service time: one review at a time, 2 s worth of reviews at the rate (400), per webhook.
+    const service: string[] = [];
+    for (const w of ['validate', 'mutate'] as const) {
+      const before = loadavg();
+      const r = await remote(w, 2, true);
+      const s = [...r.latencies].sort((a, b) => a - b);
+      service.push(
+        `| ${w.padEnd(8)} | ${String(s.length).padStart(7)} | ${ms(pct(s, 50)).padStart(6)} | ${ms(pct(s, 99)).padStart(6)} | ${before} → ${loadavg()} |`,
+      );
+    }
 
     const all: Record<Webhook, number[]> = { validate: [], mutate: [] };
     const rows: string[] = [];
@@ -183,6 +197,10 @@ async function main(): Promise<void> {
       '| ----- | -------- | ----- | ------ | ------ | ------- | ------ | ------------------------------ | ---------------------- |',
     );
     for (const r of rows) console.log(r);
+    console.log('\nservice time (informational): one review at a time, nothing queued');
+    console.log('| webhook  | samples |  p50ms |  p99ms | loadavg before → after |');
+    console.log('| -------- | ------- | ------ | ------ | ---------------------- |');
+    for (const r of service) console.log(r);
     console.log('\n| webhook  | samples |  p50ms |  p90ms |  p99ms | target p99 | verdict |');
     console.log('| -------- | ------- | ------ | ------ | ------ | ---------- | ------- |');
     let pass = errors === 0;
@@ -213,10 +231,13 @@ function client(): void {
     JSON.parse(fs.readFileSync(path.join(fixtureDir(), `${n}.review.json`), 'utf8')),
   );
   let agent: https.Agent | undefined;
-  process.on('message', (m: { webhook: Webhook; port: number; ca: string; seconds: number }) => {
-    agent ??= new https.Agent({ keepAlive: true, ca: m.ca, maxSockets: 64 });
-    void run(m.webhook, m.port, agent, bodies, m.seconds).then((r) => process.send?.(r));
-  });
+  process.on(
+    'message',
+    (m: { webhook: Webhook; port: number; ca: string; seconds: number; serial?: boolean }) => {
+      agent ??= new https.Agent({ keepAlive: true, ca: m.ca, maxSockets: 64 });
+      void run(m.webhook, m.port, agent, bodies, m.seconds, m.serial).then((r) => process.send?.(r));
+    },
+  );
 }
 
 if (process.env.ADMISSION_BENCH_CLIENT) client();

@@ -19,11 +19,15 @@ import { RuntimeModule } from './runtime';
 import { SystemModule } from './system';
 import { VolumesModule } from './volumes';
 
-/** `up` = API + workers (the workers in a child process unless WARDEN_UP_WORKERS=inline); `serve` and `worker` split them for scale-out. */
-export type Role = 'up' | 'serve' | 'worker';
+/**
+ * `up` = API + workers (the workers in a child process unless WARDEN_UP_WORKERS=inline); `serve`
+ * and `worker` split them for scale-out; `admission` = the Kubernetes admission webhooks alone
+ * (no REST port, no runtime, no workers: a pod in the cluster, on the fleet's PostgreSQL and Redis).
+ */
+export type Role = 'up' | 'serve' | 'worker' | 'admission';
 
-export const servesApi = (role: Role) => role !== 'worker';
-export const runsWorkers = (role: Role) => role !== 'serve';
+export const servesApi = (role: Role) => role === 'up' || role === 'serve';
+export const runsWorkers = (role: Role) => role === 'up' || role === 'worker';
 
 @Module({})
 export class AppModule {
@@ -65,6 +69,7 @@ export class AppModule {
               AdmissionModule,
             ]
           : []),
+        ...(opts.role === 'admission' ? [PolicyModule, AdmissionModule] : []),
         // Processors exist only where workers run: a `serve` process never consumes jobs.
         ...(runsWorkers(opts.role) ? [AuditWorkerModule, ReportsWorkerModule] : []),
       ],

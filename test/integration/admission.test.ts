@@ -1,10 +1,15 @@
 import * as fs from 'node:fs';
 import * as https from 'node:https';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import pino from 'pino';
 import { AdmissionServer } from '../../src/admission';
+import { startWarden } from '../../src/main';
+import { loadConfig } from '../../src/platform/config';
+import { removeDataDir } from '../utils/data-dir';
 import { eventually } from '../utils/services';
-import { api, startTestWarden, TestWarden } from '../utils/warden';
+import { api, startTestWarden, TestWarden, testWardenEnv } from '../utils/warden';
 
 const FIXTURES = path.join(__dirname, '../fixtures/admission');
 const MiB = 1024 ** 2;
@@ -372,6 +377,33 @@ describe('Kubernetes admission webhooks over HTTPS', () => {
     const res = await validate('pod-privileged', (r) => (r.object.spec.serviceAccountName = 'ci'));
     expect(res.allowed).toBe(true);
     expect(res.warnings.length).toBeGreaterThan(0);
+  });
+
+  it('the admission role serves the webhooks alone, on the same PostgreSQL and Redis', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-admission-'));
+    const config = loadConfig({
+      ...testWardenEnv(dir, w.databaseUrl, w.redisUrl),
+      WARDEN_ADMISSION_PORT: '0',
+      WARDEN_ADMISSION_HOST: '127.0.0.1',
+    });
+    const other = await startWarden('admission', config, pino({ level: 'error' }));
+    try {
+      expect(other.url).toBeUndefined(); // no REST port, no docker socket
+      expect(fs.existsSync(config.dockerSocket)).toBe(false);
+      const mine = { port, ca };
+      port = other.app.get(AdmissionServer).port as number;
+      ca = fs.readFileSync(path.join(dir, 'admission-tls', 'ca.pem'));
+      try {
+        // Its own CA; the same policies, bindings and trail.
+        expect(await validate('pod')).toMatchObject({ allowed: true });
+        expect((await validate('pod-privileged')).status.message).toMatch(/^Warden policy shop denies/);
+      } finally {
+        ({ port, ca } = mine);
+      }
+    } finally {
+      await other.stop();
+      removeDataDir(dir);
+    }
   });
 
   it('what is not a review is a 4xx that records nothing', async () => {
