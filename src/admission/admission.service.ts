@@ -122,7 +122,10 @@ function validateAnswer(
       reason: 'Forbidden',
       message:
         `${by} denies ${kind}${where ? ` ${where}` : ''}: ` +
-        decision.reasons.map((r) => `${r.message} (rule ${r.rule})`).join('; '),
+        // Checks name their rule already; a mapping problem gets it added.
+        decision.reasons
+          .map((r) => (r.message.includes(`rule ${r.rule}`) ? r.message : `${r.message} (rule ${r.rule})`))
+          .join('; '),
     };
   }
   if (warnings.length) out.warnings = warnings;
