@@ -25,6 +25,7 @@ import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AdmissionServer } from '../src/admission';
+import { AdmissionDecisionService, toContainerSpec } from '../src/policy';
 import { startBenchWarden } from './lib/bench-warden';
 
 const RATE = Number(process.env.ADMISSION_BENCH_RATE ?? 200);
@@ -169,6 +170,39 @@ async function main(): Promise<void> {
       );
     }
 
+    // Anchor: the recording alone, in this process, no HTTP — what every review waits for before
+    // it answers (fail closed): the decision's audit event made durable in Redis (AOF,
+    // appendfsync always), and for a validating review its launch request in PostgreSQL first.
+    const decisions = bench.warden.app.get(AdmissionDecisionService);
+    const spec = toContainerSpec({ image: 'corp.io/shop/web:1.2', network: 'bridge' });
+    if (!spec.ok) throw new Error(spec.errors.join('; '));
+    const floor: string[] = [];
+    for (const record of ['launches', 'decision'] as const) {
+      const before = loadavg();
+      const times: number[] = [];
+      for (let i = 0; i < 400; i++) {
+        const t = performance.now();
+        await decisions.decide({
+          principal: {
+            id: 'k8s-user:bench',
+            teams: ['k8s-namespace:shop'],
+            subjects: ['k8s-namespace:shop'],
+          },
+          source: { via: 'admission' },
+          subject: 'bench',
+          containers: [{ name: 'web', type: 'container', spec: spec.spec, request: {} }],
+          problems: [],
+          record,
+          payload: { webhook: record === 'launches' ? 'validate' : 'mutate', bench: true },
+        });
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      floor.push(
+        `| ${(record === 'launches' ? 'request row + event' : 'event only').padEnd(19)} | ${ms(pct(times, 50)).padStart(6)} | ${ms(pct(times, 99)).padStart(6)} | ${before} → ${loadavg()} |`,
+      );
+    }
+
     const all: Record<Webhook, number[]> = { validate: [], mutate: [] };
     const rows: string[] = [];
     let errors = 0;
@@ -201,6 +235,12 @@ async function main(): Promise<void> {
     console.log('| webhook  | samples |  p50ms |  p99ms | loadavg before → after |');
     console.log('| -------- | ------- | ------ | ------ | ---------------------- |');
     for (const r of service) console.log(r);
+    console.log(
+      '\nanchor: recording a decision alone, in-process, one at a time (validate: both; mutate: the event)',
+    );
+    console.log('| recorded            |  p50ms |  p99ms | loadavg before → after |');
+    console.log('| ------------------- | ------ | ------ | ---------------------- |');
+    for (const r of floor) console.log(r);
     console.log('\n| webhook  | samples |  p50ms |  p90ms |  p99ms | target p99 | verdict |');
     console.log('| -------- | ------- | ------ | ------ | ------ | ---------- | ------- |');
     let pass = errors === 0;
