@@ -8,6 +8,7 @@ import { AdmissionServer } from '../../src/admission';
 import { startWarden } from '../../src/main';
 import { loadConfig } from '../../src/platform/config';
 import { removeDataDir } from '../utils/data-dir';
+import { TestCa } from '../utils/tls';
 import { eventually } from '../utils/services';
 import { api, startTestWarden, TestWarden, testWardenEnv } from '../utils/warden';
 
@@ -405,6 +406,51 @@ describe('Kubernetes admission webhooks over HTTPS', () => {
     } finally {
       await other.stop();
       removeDataDir(dir);
+    }
+  });
+
+  it('with WARDEN_ADMISSION_CLIENT_CA, only clients with a certificate from that CA are reviewed', async () => {
+    const clients = new TestCa('api-server-clients');
+    const apiServer = clients.issue('apiserver', 'kube-apiserver');
+    const stranger = new TestCa('someone-else').issue('stranger', 'kube-apiserver');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-admission-'));
+    const config = loadConfig({
+      ...testWardenEnv(dir, w.databaseUrl, w.redisUrl),
+      WARDEN_ADMISSION_PORT: '0',
+      WARDEN_ADMISSION_HOST: '127.0.0.1',
+      WARDEN_ADMISSION_CLIENT_CA: clients.cert,
+    });
+    const other = await startWarden('admission', config, pino({ level: 'silent' }));
+    const trust = fs.readFileSync(path.join(dir, 'admission-tls', 'ca.pem'));
+    const call = (client?: { cert: string; key: string }) =>
+      new Promise<number>((resolve, reject) => {
+        const req = https.request(
+          {
+            host: '127.0.0.1',
+            port: other.app.get(AdmissionServer).port,
+            path: '/validate',
+            method: 'POST',
+            ca: trust,
+            servername: 'localhost',
+            headers: { 'content-type': 'application/json' },
+            ...(client ? { cert: fs.readFileSync(client.cert), key: fs.readFileSync(client.key) } : {}),
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify(review('pod')));
+      });
+    try {
+      expect(await call(apiServer)).toBe(200);
+      await expect(call()).rejects.toThrow();
+      await expect(call(stranger)).rejects.toThrow();
+    } finally {
+      await other.stop();
+      removeDataDir(dir);
+      clients.remove();
     }
   });
 
