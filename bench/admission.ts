@@ -26,6 +26,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AdmissionServer } from '../src/admission';
 import { AdmissionDecisionService, toContainerSpec } from '../src/policy';
+import { SHOP_POLICY } from '../test/fixtures/admission/shop-policy';
 import { startBenchWarden } from './lib/bench-warden';
 
 const RATE = Number(process.env.ADMISSION_BENCH_RATE ?? 200);
@@ -129,19 +130,7 @@ async function main(): Promise<void> {
     const port = bench.warden.app.get(AdmissionServer).port as number;
     const ca = fs.readFileSync(path.join(bench.dir, 'warden', 'admission-tls', 'ca.pem'));
     // Namespace shop is bound to a policy that admits corp.io with caps, as a cluster's would be.
-    const made = await bench.call('POST', '/policies', {
-      name: 'shop',
-      mode: 'enforce',
-      rules: {
-        resources: { memory: { default: 256 * 1024 ** 2, max: 1024 ** 3 }, cpu: { default: 0.5, max: 2 } },
-        images: { allowedRegistries: ['corp.io'] },
-        privileged: { allow: false },
-        hostNamespaces: { allow: false },
-        capabilities: { allowAdd: [] },
-        binds: { allowedHostPaths: [] },
-        seccomp: { allowUnconfined: false, allowCustom: false },
-      },
-    });
+    const made = await bench.call('POST', '/policies', SHOP_POLICY);
     const id = (made.body as { id: string }).id;
     await bench.call('POST', '/policies/shop/activate', { versionId: id });
     await bench.call('POST', '/policies/shop/bindings', { kind: 'k8s-namespace', value: 'shop' });

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import { AdmissionServer } from '../../src/admission';
+import { SHOP_POLICY } from '../fixtures/admission/shop-policy';
 import { eventually } from '../utils/services';
 import { api, startTestWarden, TestWarden } from '../utils/warden';
 
@@ -85,20 +86,10 @@ describe('admission parity: docker run and the equivalent Pod get the same decis
     port = w.app.get(AdmissionServer).port as number;
     ca = fs.readFileSync(path.join(w.dataDir, 'admission-tls', 'ca.pem'));
     const doc = {
-      name: 'shop',
-      mode: 'enforce',
+      ...SHOP_POLICY,
       rules: {
-        resources: {
-          memory: { default: 256 * MiB, max: 1024 * MiB },
-          cpu: { default: 0.5, max: 2 },
-          storage: { default: 1024 * MiB },
-        },
-        images: { allowedRegistries: ['corp.io'] },
-        privileged: { allow: false },
-        hostNamespaces: { allow: false },
-        capabilities: { allowAdd: [] },
-        binds: { allowedHostPaths: [] },
-        seccomp: { allowUnconfined: false, allowCustom: false },
+        ...SHOP_POLICY.rules,
+        resources: { ...SHOP_POLICY.rules.resources, storage: { default: 1024 * MiB } },
         network: { publish: { wildcardBelow1024: false } },
       },
     };

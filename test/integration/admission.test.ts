@@ -9,11 +9,11 @@ import { startWarden } from '../../src/main';
 import { loadConfig } from '../../src/platform/config';
 import { removeDataDir } from '../utils/data-dir';
 import { TestCa } from '../utils/tls';
+import { SHOP_POLICY } from '../fixtures/admission/shop-policy';
 import { eventually } from '../utils/services';
 import { api, startTestWarden, TestWarden, testWardenEnv } from '../utils/warden';
 
 const FIXTURES = path.join(__dirname, '../fixtures/admission');
-const MiB = 1024 ** 2;
 
 /** A committed AdmissionReview, changed for one test. */
 function review(name: string, change?: (request: Record<string, any>) => void): Record<string, any> {
@@ -104,19 +104,7 @@ describe('Kubernetes admission webhooks over HTTPS', () => {
     return made.body.id;
   }
 
-  const SHOP = {
-    name: 'shop',
-    mode: 'enforce',
-    rules: {
-      resources: { memory: { default: 256 * MiB, max: 1024 * MiB }, cpu: { default: 0.5, max: 2 } },
-      images: { allowedRegistries: ['corp.io'] },
-      privileged: { allow: false },
-      hostNamespaces: { allow: false },
-      capabilities: { allowAdd: [] },
-      binds: { allowedHostPaths: [] },
-      seccomp: { allowUnconfined: false, allowCustom: false },
-    },
-  };
+  const SHOP = SHOP_POLICY;
 
   beforeAll(async () => {
     w = await startTestWarden('up', { WARDEN_ADMISSION_PORT: '0', WARDEN_ADMISSION_HOST: '127.0.0.1' });
