@@ -16,6 +16,7 @@ import { CreateVolumes1796233770874 } from './1796233770874-CreateVolumes';
 import { AllowPausedContainers1796236776426 } from './1796236776426-AllowPausedContainers';
 import { AddTeamOwnership1796282737227 } from './1796282737227-AddTeamOwnership';
 import { AddRestartAndHealth1796282813460 } from './1796282813460-AddRestartAndHealth';
+import { AddKubernetesBindingKinds1796306751891 } from './1796306751891-AddKubernetesBindingKinds';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works from
@@ -39,5 +40,6 @@ export const MIGRATIONS = [
   AddTeamOwnership1796282737227,
   AddRestartAndHealth1796282813460,
   CreateExecRequests1796287400000,
+  AddKubernetesBindingKinds1796306751891,
   AddUsageVolumeBytes1796312000000,
 ];

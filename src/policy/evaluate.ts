@@ -7,6 +7,11 @@ import { cpusToNanoCpus } from './spec/units';
 export interface Principal {
   id: string;
   teams: string[];
+  /**
+   * Kubernetes subjects as `<binding kind>:<value>` (`k8s-namespace:shop`): what a reviewed
+   * object's policy is bound by (admission); absent for Warden's own callers.
+   */
+  subjects?: string[];
 }
 
 /**

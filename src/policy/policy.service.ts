@@ -386,8 +386,8 @@ export class PolicyService {
    * on). If the event cannot be made durable (Redis down), the request is taken back and
    * nothing acts on the decision: 503, fail closed.
    */
-  private async recordDecision(
-    what: 'launch' | 'exec',
+  async recordDecision(
+    what: 'launch' | 'exec' | 'admission',
     id: string,
     insert: () => Promise<void>,
     undo: () => Promise<void>,
@@ -427,10 +427,13 @@ export class PolicyService {
     });
   }
 
-  private async evaluateBound(
+  /** The bound policy's judgement of a spec, recording nothing (admission records its own). */
+  async evaluateBound(
     principal: Principal,
     spec: ContainerSpec,
     checks?: Parameters<typeof evaluatePolicy>[0]['checks'],
+    // A Kubernetes hostPath is on a cluster node, not here: judged as written (normalized).
+    opts: { hostPathsHere?: boolean } = {},
   ): Promise<EvaluationResult> {
     let resolution: Resolution;
     let exceptions: Exception[] = [];
@@ -449,7 +452,7 @@ export class PolicyService {
       principal,
       exceptions,
       now: new Date(),
-      realpath,
+      realpath: opts.hostPathsHere === false ? undefined : realpath,
       checks,
       systemDefaults: this.config.runtime,
     });
@@ -457,13 +460,14 @@ export class PolicyService {
 
   /** The bound policy for a principal, from the cache or the database. */
   async resolve(principal: Principal): Promise<Resolution> {
-    const key = `${principal.id}\0${[...principal.teams].sort().join('\0')}`;
+    const subjects = principal.subjects ?? [];
+    const key = [principal.id, ...[...principal.teams].sort(), '\0', ...[...subjects].sort()].join('\0');
     const hit = this.bound.get(key);
     if (hit) return hit;
     const gen = this.generation;
     const resolution = resolveBinding(
       principal,
-      await this.policies.matchBindings(principal.id, principal.teams),
+      await this.policies.matchBindings(principal.id, principal.teams, subjects),
     );
     if (gen === this.generation) this.bound.set(key, resolution);
     return resolution;

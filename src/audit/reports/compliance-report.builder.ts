@@ -21,7 +21,11 @@ interface Reason {
   message: string;
 }
 interface DecisionPayload {
-  action?: 'launch' | 'pull';
+  action?: 'launch' | 'pull' | 'admission';
+  /** Kubernetes admission (issue 18): which webhook, a dry run, and the review's subjects. */
+  webhook?: 'validate' | 'mutate';
+  dryRun?: boolean;
+  teams?: string[];
   image?: string;
   spec?: { labels?: Record<string, string>; image?: { registry?: string; repository?: string } };
   decision?: {
@@ -79,8 +83,12 @@ export async function buildComplianceReport(
     );
     for (const row of page) {
       const p = row.payload;
+      // A Kubernetes review is a launch when the validating webhook admits it for real: the
+      // mutating one's and a dry run's are decisions about what was not launched.
+      if (p.action === 'admission' && (p.webhook === 'mutate' || p.dryRun)) continue;
       const launch = p.action !== 'pull';
-      if (params.team && !(launch && row.teams?.includes(params.team))) continue;
+      const teams = row.teams ?? (p.action === 'admission' ? p.teams : null);
+      if (params.team && !(launch && teams?.includes(params.team))) continue;
       if (labelKey !== undefined) {
         const labels = p.spec?.labels ?? {};
         if (!launch || !(labelKey in labels) || (labelValue !== undefined && labels[labelKey] !== labelValue))

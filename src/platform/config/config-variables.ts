@@ -186,4 +186,32 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     default: '5000',
     meaning: 'how often workers look for jobs whose lock expired',
   },
+  {
+    name: 'WARDEN_ADMISSION_PORT',
+    default: '(off)',
+    meaning: 'HTTPS port of the Kubernetes admission webhooks (/validate, /mutate); unset = off',
+  },
+  { name: 'WARDEN_ADMISSION_HOST', default: '0.0.0.0', meaning: 'listen address of the admission port' },
+  {
+    name: 'WARDEN_ADMISSION_TLS_CERT',
+    default: '(generated)',
+    meaning:
+      'PEM certificate (chain) of the admission port, with WARDEN_ADMISSION_TLS_KEY; unset = a CA and serving certificate made under the data dir',
+  },
+  {
+    name: 'WARDEN_ADMISSION_TLS_KEY',
+    default: '(generated)',
+    meaning: 'PEM private key of WARDEN_ADMISSION_TLS_CERT',
+  },
+  {
+    name: 'WARDEN_ADMISSION_SERVER_NAMES',
+    default: 'warden-admission.warden-system.svc',
+    meaning:
+      "comma-separated DNS names / IPs in the generated serving certificate (the webhook Service's name)",
+  },
+  {
+    name: 'WARDEN_ADMISSION_CLIENT_CA',
+    default: '(none)',
+    meaning: "CA of the API server's client certificate: when set, only its clients are reviewed",
+  },
 ];

@@ -51,6 +51,17 @@ export interface WardenConfig {
   };
   registry: RegistryConfig;
   network: NetworkConfig;
+  /** Kubernetes admission webhooks over HTTPS on their own port (issue 18); off unless set. */
+  admission?: AdmissionConfig;
+}
+
+export interface AdmissionConfig {
+  host: string;
+  port: number;
+  /** Given files, or a CA and serving certificate made under `<data dir>/admission-tls`. */
+  tls: { mode: 'files'; cert: string; key: string } | { mode: 'generated'; serverNames: string[] };
+  /** When set, only clients with a certificate this CA signed (the API server's) are served. */
+  clientCa?: string;
 }
 
 /** Bridge networking (src/network): off unless enabled, since it changes the host's network. */
@@ -263,6 +274,20 @@ const envSchema = z.object({
     .string()
     .refine((v) => path.isAbsolute(v), 'must be an absolute path')
     .optional(),
+  WARDEN_ADMISSION_PORT: portSchema.optional(),
+  WARDEN_ADMISSION_HOST: z
+    .union([z.ipv4(), z.ipv6(), z.literal('localhost')], { message: 'must be an IP address or localhost' })
+    .optional(),
+  WARDEN_ADMISSION_TLS_CERT: readableFile.optional(),
+  WARDEN_ADMISSION_TLS_KEY: readableFile.optional(),
+  WARDEN_ADMISSION_SERVER_NAMES: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9.:*-]+(,[A-Za-z0-9.:*-]+)*$/,
+      'must be comma-separated DNS names or IP addresses (e.g. warden-admission.warden-system.svc)',
+    )
+    .optional(),
+  WARDEN_ADMISSION_CLIENT_CA: readableFile.optional(),
 });
 
 /** Settings that only make sense together, each problem named (docs/security.md, transport). */
@@ -277,6 +302,19 @@ function pairings(e: z.infer<typeof envSchema>): string[] {
   if (e.WARDEN_DOCKER_TCP && missing.length)
     problems.push(
       `WARDEN_DOCKER_TCP serves the Docker API with mutual TLS only: set ${missing.join(', ')} (the CA that signs client certificates, the server's certificate and key)`,
+    );
+  if (!!e.WARDEN_ADMISSION_TLS_CERT !== !!e.WARDEN_ADMISSION_TLS_KEY)
+    problems.push('WARDEN_ADMISSION_TLS_CERT and WARDEN_ADMISSION_TLS_KEY must be given together');
+  const admission = [
+    'WARDEN_ADMISSION_HOST',
+    'WARDEN_ADMISSION_TLS_CERT',
+    'WARDEN_ADMISSION_TLS_KEY',
+    'WARDEN_ADMISSION_SERVER_NAMES',
+    'WARDEN_ADMISSION_CLIENT_CA',
+  ] as const;
+  if (e.WARDEN_ADMISSION_PORT === undefined && admission.some((k) => e[k]))
+    problems.push(
+      `${admission.filter((k) => e[k]).join(', ')} given without WARDEN_ADMISSION_PORT (the admission webhooks are off)`,
     );
   if (!e.WARDEN_DOCKER_TCP && missing.length < tcp.length)
     problems.push(`${tcp.filter((k) => e[k]).join(', ')} given without WARDEN_DOCKER_TCP`);
@@ -467,5 +505,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       pool: e.WARDEN_NETWORK_POOL ?? '10.232.0.0/16',
       netavark: e.WARDEN_NETAVARK ?? '/usr/lib/podman/netavark',
     },
+    admission: admissionConfig(e, cwd),
+  };
+}
+
+/** The webhooks answer the API server, which is elsewhere: every address unless told. */
+function admissionConfig(e: z.infer<typeof envSchema>, cwd: string): AdmissionConfig | undefined {
+  if (e.WARDEN_ADMISSION_PORT === undefined) return undefined;
+  return {
+    host: e.WARDEN_ADMISSION_HOST ?? '0.0.0.0',
+    port: e.WARDEN_ADMISSION_PORT,
+    tls:
+      e.WARDEN_ADMISSION_TLS_CERT && e.WARDEN_ADMISSION_TLS_KEY
+        ? {
+            mode: 'files',
+            cert: path.resolve(cwd, e.WARDEN_ADMISSION_TLS_CERT),
+            key: path.resolve(cwd, e.WARDEN_ADMISSION_TLS_KEY),
+          }
+        : {
+            mode: 'generated',
+            serverNames: (e.WARDEN_ADMISSION_SERVER_NAMES ?? 'warden-admission.warden-system.svc').split(','),
+          },
+    ...(e.WARDEN_ADMISSION_CLIENT_CA ? { clientCa: path.resolve(cwd, e.WARDEN_ADMISSION_CLIENT_CA) } : {}),
   };
 }
