@@ -20,6 +20,7 @@ import { ContainerUsageController } from './container/container-usage.controller
 import { ContainerTerminalController } from './container/container-terminal.controller';
 import { ContainersController } from './container/containers.controller';
 import { ExecRecordingsController } from './exec/exec-recordings.controller';
+import { TranscriptPruner } from './exec/transcript-pruner';
 import { LiveContainers } from './container/live-containers';
 import { RecoveryService } from './container/recovery.service';
 import { CGROUP_DRIVER, SHIM_RUNNER, SIZED_FILESYSTEMS, SYSCALLS } from './container/runtime.tokens';
@@ -108,6 +109,7 @@ import { VolumesModule } from '../volumes';
     AttachWebSocketServer,
     ContainerInspector,
     ExecService,
+    TranscriptPruner,
     RecoveryService,
     UsageSampler,
     // After RecoveryService: another node's jobs act on containers already reconciled.

@@ -61,8 +61,10 @@ describe('migrations on an empty database', () => {
       AddTeamOwnership1796282737227: ['image_owners'],
       AddRestartAndHealth1796282813460: [],
       CreateExecRequests1796287400000: ['exec_requests'],
-      CreateNodes1796306800000: ['nodes'],
-      AddLaunchDispatch1796306900000: [],
+      AddKubernetesBindingKinds1796306751891: [],
+      AddUsageVolumeBytes1796312000000: [],
+      CreateNodes1796313000000: ['nodes'],
+      AddLaunchDispatch1796313100000: [],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);

@@ -6,8 +6,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * creates anything, so a job delivered twice (its worker died, BullMQ handed it out again)
  * creates at most one container; `container_id` is set once it exists.
  */
-export class AddLaunchDispatch1796306900000 implements MigrationInterface {
-  name = 'AddLaunchDispatch1796306900000';
+export class AddLaunchDispatch1796313100000 implements MigrationInterface {
+  name = 'AddLaunchDispatch1796313100000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`

@@ -6,8 +6,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * TTL (src/fleet); this table is the record that outlives it, so a node that is down is still
  * listed, with its last heartbeat.
  */
-export class CreateNodes1796306800000 implements MigrationInterface {
-  name = 'CreateNodes1796306800000';
+export class CreateNodes1796313000000 implements MigrationInterface {
+  name = 'CreateNodes1796313000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
