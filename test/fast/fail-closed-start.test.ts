@@ -46,7 +46,9 @@ describe('fail-closed start (fake shim, real Redis paused)', () => {
 
   /** Every event recorded before this one is committed once this one is (one worker, in order). */
   async function trailSettled(): Promise<void> {
-    const e = await w.app.get(AuditService).record({ type: 'api.call', principal: 'fail-closed-test', source: 'rest' });
+    const e = await w.app
+      .get(AuditService)
+      .record({ type: 'api.call', principal: 'fail-closed-test', source: { via: 'system' as const } });
     await until(
       'the marker event',
       async () => (await query(`SELECT 1 FROM audit_events WHERE id = $1`, [e.id])).length === 1,
