@@ -1,5 +1,7 @@
+import { Queue } from 'bullmq';
 import { Pool } from 'pg';
 import { AuditService } from '../../src/audit';
+import { ioredisOptions, QUEUE_PREFIX, QueueName } from '../../src/platform/queue';
 import { eventually } from '../utils/services';
 import { api, startTestWarden, TestWarden } from '../utils/warden';
 
@@ -62,8 +64,7 @@ describe('audit worker through repeated redis-server kills', () => {
         (await db.query(`SELECT count(*) AS n FROM audit_events WHERE id = ANY($1::uuid[])`, [acked])).rows[0]
           .n,
       );
-    const { Queue } = await import('bullmq');
-    const { ioredisOptions, QUEUE_PREFIX, QueueName } = await import('../../src/platform/queue');
+    // Where the jobs are while the trail catches up, every 3 s: how the stall was found.
     const q = new Queue(QueueName.Audit, { connection: ioredisOptions(w.infra.redis), prefix: QUEUE_PREFIX });
     const probe = setInterval(() => {
       void Promise.all([
