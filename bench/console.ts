@@ -12,6 +12,8 @@
  * Then times each call a console page makes with the page's own default query, RUNS times,
  * as an auditor would, and prints median and max against the 1 s target. Exit 1 on a miss.
  * BENCH_CONSOLE_CONTAINERS (10000), BENCH_CONSOLE_AUDIT_ROWS (1000000), BENCH_CONSOLE_RUNS (5).
+ * BENCH_CONSOLE_EXPLAIN=<part of a call's name>: afterwards, EXPLAIN ANALYZE of every statement
+ * those calls ran, slowest first (how the misses were found).
  */
 import * as fs from 'node:fs';
 import { DataSource } from 'typeorm';
@@ -21,6 +23,30 @@ const CONTAINERS = Number(process.env.BENCH_CONSOLE_CONTAINERS ?? 10_000);
 const AUDIT_ROWS = Number(process.env.BENCH_CONSOLE_AUDIT_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_CONSOLE_RUNS ?? 5);
 const TARGET_MS = 1000;
+const EXPLAIN = process.env.BENCH_CONSOLE_EXPLAIN;
+
+/** Runs `call` with the DataSource's statements recorded, then prints each one's plan, slowest first. */
+async function explain(ds: DataSource, call: () => Promise<void>): Promise<void> {
+  const seen: Array<[string, unknown[] | undefined]> = [];
+  const query = ds.query.bind(ds);
+  ds.query = ((sql: string, params?: unknown[]) => {
+    seen.push([sql, params]);
+    return query(sql, params);
+  }) as typeof ds.query;
+  try {
+    await call();
+  } finally {
+    ds.query = query;
+  }
+  const plans: Array<{ ms: number; text: string }> = [];
+  for (const [sql, params] of seen) {
+    if (!/^\s*(SELECT|WITH)/i.test(sql)) continue;
+    const rows: Array<{ 'QUERY PLAN': string }> = await query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
+    const text = rows.map((r) => r['QUERY PLAN']).join('\n');
+    plans.push({ ms: Number(/Execution Time: ([\d.]+)/.exec(text)?.[1] ?? 0), text });
+  }
+  for (const p of plans.sort((a, b) => b.ms - a.ms)) console.log(`\n--- ${p.ms.toFixed(0)} ms\n${p.text}`);
+}
 
 async function seed(ds: DataSource): Promise<void> {
   const removed = CONTAINERS;
@@ -137,6 +163,15 @@ async function main(): Promise<void> {
     console.log(`\n${'call'.padEnd(30)} code median ms   max ms  (target ${TARGET_MS} ms, ${RUNS} runs)`);
     for (const r of rows) console.log(r);
     console.log(`loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
+    if (EXPLAIN)
+      for (const [name, path] of calls.filter(([n]) => n.includes(EXPLAIN))) {
+        console.log(`\n=== plans of ${name}`);
+        await explain(bw.warden.app.get(DataSource), async () => {
+          await (
+            await fetch(`${bw.url}${path}`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } })
+          ).text();
+        });
+      }
   } finally {
     await bw.close();
   }

@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 #   pdftoppm (poppler-utils): renders report PDFs in the tests; chromium: the console's browser test
 #   netavark, aardvark-dns (1.4, under /usr/lib/podman): bridge networks, port forwards and
 #            container DNS (WARDEN_NETWORKING=bridge); iptables: netavark's firewall driver;
-#            nft: the network tests count rules with it
+#            nft: the network tests count rules with it; iperf3: the bandwidth test measures caps
+#            with it; tc (iproute2): applies bandwidth caps
 #   qemu-system-x86, linux-image-amd64, cpio: the cgroup v2 guest (test/guest/) boots Debian's kernel
 declare -A want=(
   [cmd:redis-server]=redis-server
@@ -29,6 +30,7 @@ declare -A want=(
   [cmd:/usr/lib/podman/netavark]=netavark
   [cmd:/usr/lib/podman/aardvark-dns]=aardvark-dns
   [cmd:iptables]=iptables
+  [cmd:tc]=iproute2
 )
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--guest" ]; then
   want[cmd:busybox]=busybox-static
@@ -39,6 +41,7 @@ if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--guest" ]; then
   want[cmd:pdftoppm]=poppler-utils
   want[cmd:chromium]=chromium
   want[cmd:nft]=nftables
+  want[cmd:iperf3]=iperf3
   want[cmd:tmux]=tmux
 fi
 # --guest: the cgroup v2 guest tier too (`npm run test:guest`; not yet part of `npm test`).

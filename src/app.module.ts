@@ -1,6 +1,7 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
+import { AdmissionModule } from './admission';
 import { AuditModule, AuditWorkerModule, ReportsModule, ReportsWorkerModule } from './audit';
 import { AuthModule } from './auth';
 import { ConsoleModule } from './console';
@@ -18,11 +19,15 @@ import { RuntimeModule } from './runtime';
 import { SystemModule } from './system';
 import { VolumesModule } from './volumes';
 
-/** `up` = API + workers (the workers in a child process unless WARDEN_UP_WORKERS=inline); `serve` and `worker` split them for scale-out. */
-export type Role = 'up' | 'serve' | 'worker';
+/**
+ * `up` = API + workers (the workers in a child process unless WARDEN_UP_WORKERS=inline); `serve`
+ * and `worker` split them for scale-out; `admission` = the Kubernetes admission webhooks alone
+ * (no REST port, no runtime, no workers: a pod in the cluster, on the fleet's PostgreSQL and Redis).
+ */
+export type Role = 'up' | 'serve' | 'worker' | 'admission';
 
-export const servesApi = (role: Role) => role !== 'worker';
-export const runsWorkers = (role: Role) => role !== 'serve';
+export const servesApi = (role: Role) => role === 'up' || role === 'serve';
+export const runsWorkers = (role: Role) => role === 'up' || role === 'worker';
 
 @Module({})
 export class AppModule {
@@ -60,8 +65,11 @@ export class AppModule {
               ConsoleModule,
               // The Docker Engine API on WARDEN_DOCKER_SOCKET (listens at bootstrap, closes at shutdown).
               DockerApiModule,
+              // Kubernetes admission webhooks on WARDEN_ADMISSION_PORT (listens only when set).
+              AdmissionModule,
             ]
           : []),
+        ...(opts.role === 'admission' ? [PolicyModule, AdmissionModule] : []),
         // Processors exist only where workers run: a `serve` process never consumes jobs.
         ...(runsWorkers(opts.role) ? [AuditWorkerModule, ReportsWorkerModule] : []),
       ],

@@ -144,7 +144,7 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
       app = await NestFactory.createApplicationContext(module, { bufferLogs: true });
       app.useLogger(app.get(NestPinoLogger));
       await app.init();
-      logger.info('Warden worker running');
+      logger.info(role === 'admission' ? 'Warden admission webhooks running' : 'Warden worker running');
     }
     const audit = app.get(AuditService);
     const system = {

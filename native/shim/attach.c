@@ -15,6 +15,11 @@
  * A client that never attached gets "EXIT <code> <signal>\n" at the end instead. Then the
  * socket closes.
  *
+ * Without a terminal and without a log (`--log-driver none`), the pipes' output goes into the
+ * ring instead as records, [1 stdout | 2 stderr][u32 BE length][bytes], sent in 'o' frames
+ * like the terminal's (a record may span frames); an attach starts at a record's start
+ * (`first_record`: the oldest one still whole in the ring, or now).
+ *
  * The terminal's output goes into a ring; each attached client has its own position in it,
  * so a slow client is sent what it missed when it can take it. The master is read only while
  * no attached client would lose unsent bytes: a reading client is never skipped, a stalled
@@ -60,6 +65,8 @@ static struct {
   unsigned long long total;
   char inq[INQ];
   size_t inlen, inoff;
+  int records;                      /* the ring holds records, not a terminal's bytes */
+  unsigned long long first_record; /* where the oldest whole record starts */
 } io = {.lfd = -1, .in_w = -1, .master = -1};
 
 static unsigned long long lag(const struct client *c) { return io.total - c->pos; }
@@ -114,6 +121,8 @@ static int on_frame(struct client *c, char type, const char *p, size_t len) {
     c->attached = 1;
     c->pos = from < 0 ? io.total : (unsigned long long)from < oldest ? oldest : (unsigned long long)from;
     if (c->pos > io.total) c->pos = io.total;
+    /* Records: never mid-record; the run's start means the oldest whole one. */
+    if (io.records && from >= 0) c->pos = io.first_record;
     return 0;
   }
   case 'i':
@@ -188,6 +197,26 @@ void attach_output(const char *buf, size_t len) {
   }
   for (int i = 0; i < io.nclients; i++)
     if (io.clients[i]->attached) transmit(io.clients[i]);
+}
+
+void attach_records_init(void) { io.records = 1; }
+
+static unsigned ring_byte(unsigned long long at) { return (unsigned char)io.ring[at % RING]; }
+
+void attach_output_record(int stream, const char *buf, size_t len) {
+  size_t need = ATTACH_RECORD_HEADER + len;
+  if (need > RING) return; /* never: records are at most one line (16 KiB) */
+  /* The records the new one overwrites are gone for a client that attaches from the start. */
+  while (io.total + need - io.first_record > RING) {
+    unsigned long long at = io.first_record;
+    unsigned long long rlen = (unsigned long long)ring_byte(at + 1) << 24 | ring_byte(at + 2) << 16 |
+                              ring_byte(at + 3) << 8 | ring_byte(at + 4);
+    io.first_record += ATTACH_RECORD_HEADER + rlen;
+  }
+  char h[ATTACH_RECORD_HEADER];
+  frame_header(h, (char)stream, len);
+  attach_output(h, sizeof h);
+  attach_output(buf, len);
 }
 
 size_t attach_output_room(void) {

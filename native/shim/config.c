@@ -24,6 +24,7 @@ static const struct key keys[] = {
     {"env", 1},   {"cwd", 1},    {"uid", 1},    {"gid", 1},      {"group", 1}, {"caps", 1},
     {"rlimit", 3}, {"cgroup", 1}, {"prepare", 1}, {"state", 1}, {"log", 3}, {"nolog", 1}, {"cgroupdir", 1},
     {"seccomp", 1}, {"scbpf", 1}, {"scarch", 1}, {"scrule", 3}, {"tty", 2}, {"stdin", 1},
+    {"sysctl", 2},
 };
 
 /* Docker's ulimit names; the numbers differ between architectures, so the name travels. */
@@ -76,7 +77,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
 
   /* Pass 1: count the repeated keys so the arrays are sized exactly. */
   size_t n_lower = 0, n_arg = 0, n_env = 0, n_group = 0, n_mount = 0, n_rlimit = 0, n_cgroup = 0, n_cgdir = 0;
-  size_t n_scarch = 0, n_scrule = 0;
+  size_t n_scarch = 0, n_scrule = 0, n_sysctl = 0;
   for (char *p = buf; p < buf + len;) {
     const struct key *k = find_key(p);
     if (!k) die_err(EINVAL, "config: unknown key '%.40s'", p);
@@ -90,6 +91,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     else if (!strcmp(k->name, "cgroupdir")) n_cgdir++;
     else if (!strcmp(k->name, "scarch")) n_scarch++;
     else if (!strcmp(k->name, "scrule")) n_scrule++;
+    else if (!strcmp(k->name, "sysctl")) n_sysctl++;
     p += strlen(p) + 1;
     for (int i = 0; i < k->nvalues; i++) {
       if (p >= buf + len) die_err(EINVAL, "config: %s: missing value", k->name);
@@ -108,6 +110,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
   cfg->cgroup_dirs = xcalloc(n_cgdir, sizeof *cfg->cgroup_dirs);
   cfg->scarches = xcalloc(n_scarch, sizeof *cfg->scarches);
   cfg->scrules = xcalloc(n_scrule, sizeof *cfg->scrules);
+  cfg->sysctls = xcalloc(n_sysctl, sizeof *cfg->sysctls);
   cfg->new_net = 1;
   cfg->cwd = "/";
   int have_caps = 0, have_uid = 0, have_gid = 0;
@@ -183,6 +186,8 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
     else if (!strcmp(name, "scarch")) cfg->scarches[cfg->nscarches++] = v[0];
     else if (!strcmp(name, "scrule"))
       cfg->scrules[cfg->nscrules++] = (struct seccomp_rule_req){.syscall = v[0], .action = v[1], .conditions = v[2]};
+    else if (!strcmp(name, "sysctl"))
+      cfg->sysctls[cfg->nsysctls++] = (struct sysctl_req){.name = v[0], .value = v[1]};
     else if (!strcmp(name, "rlimit")) {
       struct rlimit_req *r = &cfg->rlimits[cfg->nrlimits];
       size_t i;
@@ -208,6 +213,7 @@ void parse_config(char *buf, size_t len, struct shim_config *cfg) {
   /* exec mode runs in the container's mount namespace, where the host's cgroupfs is not */
   if (cfg->mode == MODE_EXEC && cfg->ncgroup_tasks) die_err(EINVAL, "config: cgroup is for run mode");
   if (cfg->mode == MODE_EXEC && cfg->prepare) die_err(EINVAL, "config: prepare is for run mode");
+  if (cfg->mode == MODE_EXEC && cfg->nsysctls) die_err(EINVAL, "config: sysctl is for run mode");
   if (cfg->mode == MODE_EXEC && (cfg->state_dir || cfg->log_path || cfg->log_none))
     die_err(EINVAL, "config: state and log are for run mode");
   if (cfg->stdin_pipe && (!cfg->state_dir || cfg->tty)) die_err(EINVAL, "config: stdin is for a monitored run without tty");

@@ -227,6 +227,7 @@ static int child_main(void *arg) {
      * and the service has just moved us into the container's cgroups. Cloning with
      * CLONE_NEWCGROUP would have rooted it at the service's own cgroup instead. */
     if (unshare(CLONE_NEWCGROUP) < 0) die("unshare cgroup namespace");
+    apply_sysctls(cfg); /* in C's new net and IPC namespaces (sysctl.c) */
     setup_rootfs(cfg);
     set_hostname_and_lo(cfg);
   }

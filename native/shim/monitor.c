@@ -169,6 +169,7 @@ static void pump(const struct shim_config *cfg, struct stream *s, size_t limit) 
     return;
   }
   if (cfg->tty) attach_output(s->buf + s->len, (size_t)n);
+  else if (cfg->log_none) attach_output_record(s->name[3] == 'o' ? 1 : 2, s->buf + s->len, (size_t)n);
   s->len += (size_t)n;
   size_t start = 0;
   for (size_t i = 0; i < s->len; i++) {
@@ -244,12 +245,20 @@ long long monitor_now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Live records (no log, no terminal): read as far as attached clients keep up, header included. */
+static size_t record_room(void) {
+  size_t r = attach_output_room();
+  r = r > ATTACH_RECORD_HEADER ? r - ATTACH_RECORD_HEADER : 0;
+  return r < LINE_MAX_BYTES ? r : LINE_MAX_BYTES;
+}
+
 int monitor_run(const struct shim_config *cfg, pid_t pid, int out_r, int err_r, int in_w, int lfd) {
   struct stream streams[2] = {{.name = "stdout", .fd = out_r}, {.name = "stderr", .fd = err_r}};
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   char hello[64];
   snprintf(hello, sizeof hello, "PID %d %llu\n", (int)pid, proc_start_time(pid));
   attach_init(lfd, in_w, cfg->tty ? out_r : -1, hello);
+  if (!cfg->tty && cfg->log_none) attach_records_init();
   if (cfg->tty) fcntl(out_r, F_SETFL, fcntl(out_r, F_GETFL) | O_NONBLOCK);
   int status = -1, reaped = 0;
   long long deadline = 0;
@@ -259,15 +268,19 @@ int monitor_run(const struct shim_config *cfg, pid_t pid, int out_r, int err_r, 
     struct pollfd pfd[3 + ATTACH_MAX_FDS];
     /* The terminal is read only as far as attached clients can keep up (attach.c). */
     size_t room = cfg->tty ? attach_output_room() : LINE_MAX_BYTES;
+    if (!cfg->tty && cfg->log_none) room = record_room();
     pfd[0] = (struct pollfd){.fd = room ? streams[0].fd : -1, .events = POLLIN};
-    pfd[1] = (struct pollfd){.fd = streams[1].fd, .events = POLLIN};
+    pfd[1] = (struct pollfd){.fd = cfg->tty || room ? streams[1].fd : -1, .events = POLLIN};
     pfd[2] = (struct pollfd){.fd = reaped ? -1 : pidfd, .events = POLLIN};
     int na = attach_poll(pfd + 3);
     /* Without a pidfd (pre-5.3 kernel) the exit is found by polling waitpid. */
     int timeout = reaped ? (int)(deadline - monitor_now_ms()) : pidfd < 0 ? 100 : -1;
     if (poll(pfd, (nfds_t)(3 + na), timeout < 0 && reaped ? 0 : timeout) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; i++)
-      if (streams[i].fd >= 0 && pfd[i].revents) pump(cfg, &streams[i], i == 0 ? room : LINE_MAX_BYTES);
+    for (int i = 0; i < 2; i++) {
+      if (streams[i].fd < 0 || !pfd[i].revents) continue;
+      size_t limit = cfg->tty ? (i == 0 ? room : LINE_MAX_BYTES) : cfg->log_none ? record_room() : LINE_MAX_BYTES;
+      if (limit) pump(cfg, &streams[i], limit); /* a read of 0 bytes would look like EOF */
+    }
     /* EIO on the master: no process holds the terminal any more; nothing can be written. */
     if (cfg->tty && streams[0].fd < 0) attach_input_gone();
     if (!reaped && (pidfd < 0 || pfd[2].revents) && monitor_try_reap(pid, &status))

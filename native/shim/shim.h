@@ -49,6 +49,10 @@ struct rlimit_req {
   rlim_t soft, hard;
 };
 
+struct sysctl_req {
+  const char *name, *value; /* dotted name (net.ipv4.ip_forward), as `docker run --sysctl` */
+};
+
 struct seccomp_rule_req {
   const char *syscall, *action, *conditions; /* see seccomp.c for the encoding */
 };
@@ -107,6 +111,9 @@ struct shim_config {
   uint64_t caps; /* effective/permitted/bounding mask, computed by the service */
   struct rlimit_req *rlimits;
   size_t nrlimits;
+  /* run mode: namespaced sysctls written in C's own namespaces before the rootfs (sysctl.c) */
+  struct sysctl_req *sysctls;
+  size_t nsysctls;
   /* seccomp (see seccomp.c). run/exec: "bpf" with the program in `scbpf`, or "unconfined"
    * (one of them is required); seccomp mode: the default action, extra arches, rules. */
   const char *seccomp_default;
@@ -133,6 +140,9 @@ void setup_rootfs(const struct shim_config *cfg);
 
 /* cgroupfs.c: the container's own cgroup, read-only, under the rootfs's /sys */
 void mount_cgroupfs(const char *sys);
+
+/* sysctl.c */
+void apply_sysctls(const struct shim_config *cfg);
 
 /* process.c */
 void set_hostname_and_lo(const struct shim_config *cfg);
@@ -165,6 +175,11 @@ void attach_handle(const struct pollfd *pfd, int n);
  * what an attached client has not been sent yet. */
 void attach_output(const char *buf, size_t len);
 size_t attach_output_room(void);
+/* `--log-driver none` without a terminal: nothing is kept, so attached clients read the
+ * pipes live, as records [1 stdout | 2 stderr][u32 BE length][bytes] in the same ring. */
+#define ATTACH_RECORD_HEADER 5
+void attach_records_init(void);
+void attach_output_record(int stream, const char *buf, size_t len);
 /* The pty master is closed (the process and its children let go of the terminal). */
 void attach_input_gone(void);
 /* Sends attached clients the rest of the output (bounded), then the exit, and closes all. */

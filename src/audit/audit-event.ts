@@ -51,6 +51,7 @@ export const AUDIT_EVENT_TYPES = [
   'volume.removed',
   'exec.started',
   'exec.ended',
+  'exec.recordings.pruned',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { WardenMetrics } from '../platform/metrics';
-import { QueueName } from '../platform/queue';
+import { QueueName, ReplicaWait } from '../platform/queue';
 import type { AuditEvent, AuditEventInput } from './audit-event';
 import { auditJobShapes, MAX_EVENTS_PER_JOB } from './audit.jobs';
 import { GroupedEnqueuer } from './grouped-enqueuer';
@@ -37,8 +37,11 @@ export class AuditService {
   constructor(
     @InjectQueue(QueueName.Audit) queue: Queue,
     private readonly metrics: WardenMetrics,
+    replicas: ReplicaWait,
   ) {
-    this.enqueuer = new GroupedEnqueuer(queue, auditJobShapes, MAX_EVENTS_PER_JOB);
+    this.enqueuer = new GroupedEnqueuer(queue, auditJobShapes, MAX_EVENTS_PER_JOB, {
+      confirm: () => replicas.confirm(queue),
+    });
   }
 
   async record(input: AuditEventInput, opts?: EnqueueOptions): Promise<AuditEvent> {

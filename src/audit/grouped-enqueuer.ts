@@ -36,6 +36,8 @@ export interface EnqueuerOptions {
   voidWaitMs?: number;
   /** Default: claims on the queue's own connection (job-claims.ts). */
   voider?: JobVoider;
+  /** Runs after each add, before its sends resolve: e.g. waiting for Redis replicas. */
+  confirm?: () => Promise<void>;
 }
 
 /** Sent nowhere: ioredis refused the command while disconnected (no offline queue). */
@@ -56,6 +58,7 @@ export class GroupedEnqueuer<T extends { id: string }> {
   private readonly timeoutMs: number;
   private readonly voidWaitMs: number;
   private readonly voider: JobVoider;
+  private readonly confirm: () => Promise<void>;
 
   constructor(
     private readonly queue: Queue,
@@ -67,6 +70,7 @@ export class GroupedEnqueuer<T extends { id: string }> {
     this.timeoutMs = opts.timeoutMs ?? ENQUEUE_TIMEOUT_MS;
     this.voidWaitMs = opts.voidWaitMs ?? 1000;
     this.voider = opts.voider ?? queueVoider(queue);
+    this.confirm = opts.confirm ?? (async () => undefined);
   }
 
   /**
@@ -113,8 +117,10 @@ export class GroupedEnqueuer<T extends { id: string }> {
         : { ...this.shapes.group(chunk), opts: { jobId: groupJobId(chunk) } as JobsOptions },
     );
     this.inFlight += 1;
-    const added: Promise<unknown> =
-      jobs.length === 1 ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts) : this.queue.addBulk(jobs);
+    // The confirmation (replicas, with Sentinel) is part of the add: both within the bound.
+    const added: Promise<unknown> = (
+      jobs.length === 1 ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts) : this.queue.addBulk(jobs)
+    ).then(() => this.confirm());
     this.settle(
       added,
       jobs.map((j) => j.opts.jobId!),

@@ -26,6 +26,8 @@ interface SampleRow {
   io_write_bytes: string | null;
   io_read_ops: string | null;
   io_write_ops: string | null;
+  volume_bytes: string | null;
+  volumes: Record<string, number | null> | null;
 }
 
 interface RollupRow {
@@ -74,6 +76,8 @@ function toSample(r: SampleRow): UsageSample {
     ioWriteBytes: numOrNull(r.io_write_bytes),
     ioReadOps: numOrNull(r.io_read_ops),
     ioWriteOps: numOrNull(r.io_write_ops),
+    volumeBytes: numOrNull(r.volume_bytes),
+    volumes: r.volumes,
   };
 }
 
@@ -102,6 +106,8 @@ const COLUMNS: Array<[string, string, (s: UsageSample) => unknown]> = [
   ['io_write_bytes', 'bigint', (s) => s.ioWriteBytes ?? null],
   ['io_read_ops', 'bigint', (s) => s.ioReadOps ?? null],
   ['io_write_ops', 'bigint', (s) => s.ioWriteOps ?? null],
+  ['volume_bytes', 'bigint', (s) => s.volumeBytes ?? null],
+  ['volumes', 'jsonb', (s) => (s.volumes ? JSON.stringify(s.volumes) : null)],
 ];
 
 const INSERT_SQL = `INSERT INTO usage_samples (${COLUMNS.map(([c]) => c).join(', ')})

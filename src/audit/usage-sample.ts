@@ -37,6 +37,12 @@ export interface UsageSample {
   ioWriteBytes?: number | null;
   ioReadOps?: number | null;
   ioWriteOps?: number | null;
+  /**
+   * Bytes the container's volumes hold (issue 17): their sum, and each volume's by name (null:
+   * not measured, a plain volume too big for a bounded du). Null/absent without volumes.
+   */
+  volumeBytes?: number | null;
+  volumes?: Record<string, number | null> | null;
 }
 
 /** One hour of usage for one label key=value, summed over the containers that carry it. */

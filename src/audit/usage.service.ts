@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { QueueName } from '../platform/queue';
+import { QueueName, ReplicaWait } from '../platform/queue';
 import { GroupedEnqueuer } from './grouped-enqueuer';
 import type { UsageSample } from './usage-sample';
 import { MAX_SAMPLES_PER_JOB, usageJobShapes } from './usage.jobs';
@@ -16,8 +16,10 @@ import { MAX_SAMPLES_PER_JOB, usageJobShapes } from './usage.jobs';
 export class UsageService {
   private readonly enqueuer: GroupedEnqueuer<UsageSample>;
 
-  constructor(@InjectQueue(QueueName.Usage) queue: Queue) {
-    this.enqueuer = new GroupedEnqueuer(queue, usageJobShapes, MAX_SAMPLES_PER_JOB);
+  constructor(@InjectQueue(QueueName.Usage) queue: Queue, replicas: ReplicaWait) {
+    this.enqueuer = new GroupedEnqueuer(queue, usageJobShapes, MAX_SAMPLES_PER_JOB, {
+      confirm: () => replicas.confirm(queue),
+    });
   }
 
   /** Resolves once the sample is in Redis. */

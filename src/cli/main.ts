@@ -21,6 +21,8 @@ const USAGE = `usage: warden <command>
   doctor [--json]        what this host offers the runtime, from real probes
   image import|ls|inspect|rm   local images, via the running Warden (warden image --help)
   report verify <file> --key <pem>   verify a compliance report offline (warden report --help)
+  admission              the Kubernetes admission webhooks only (WARDEN_ADMISSION_PORT; no runtime)
+  admission ca-bundle    the admission webhooks' CA, base64 for a webhook configuration's caBundle
 
 Configuration comes from the environment; see README.md.`;
 
@@ -145,6 +147,25 @@ export async function main(argv: string[]): Promise<void> {
           process.stderr.write(`warden: ${err.message}\n`);
           process.exit(2);
         }
+        return;
+      }
+      case 'admission': {
+        const config = loadOrExit();
+        if (!config.admission)
+          throw new UsageError('set WARDEN_ADMISSION_PORT: the admission webhooks are off');
+        if (rest.length === 0) {
+          await run('admission', config, createRootLogger(config));
+          return;
+        }
+        // Made here if the server has not made it yet, so it can be pasted before the first start.
+        if (rest[0] !== 'ca-bundle') throw new UsageError(`unknown admission command '${rest[0]}'`);
+        if (config.admission.tls.mode === 'files')
+          throw new UsageError(
+            'WARDEN_ADMISSION_TLS_CERT is given: the caBundle is the CA that signed it, which Warden does not hold',
+          );
+        const { ensureGenerated } = await import('../admission/admission-tls');
+        const { ca } = ensureGenerated(`${config.dataDir}/admission-tls`, config.admission.tls.serverNames);
+        process.stdout.write(`${fs.readFileSync(ca).toString('base64')}\n`);
         return;
       }
       case 'help':

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { csvTable } from '../audit';
-import { ApiZodQuery, CurrentCaller, Roles, ZodPipe } from '../platform/http';
+import { ApiZodQuery, CurrentCaller, ZodPipe } from '../platform/http';
 import type { Caller } from '../platform/http';
 import { scopeOf } from '../platform/scope';
 import { ContainerHistoryRepository } from './container-history.repository';
@@ -19,8 +19,7 @@ import { QueueBacklogs } from './queue-backlog';
 
 /**
  * Read-only views across modules for the review console (/ui). Admins and auditors see
- * everything; a deployer's containers and usage are its teams' (platform/scope), and the
- * overview, which aggregates every team's decisions, stays theirs alone.
+ * everything; a deployer's containers, usage and overview are its teams' (platform/scope).
  */
 @ApiTags('console')
 @ApiBearerAuth()
@@ -36,7 +35,7 @@ export class ConsoleController {
   @Get('usage')
   @ApiOperation({
     summary: 'Usage per team, image or label over a window (default: the last 7 days), with right-sizing',
-    description: `CPU-seconds, peak memory against the cap, OOM kills; a container is oversized when its peak stayed under ${RIGHT_SIZING_SHARE * 100}% of its memory cap. format=csv gives one row per container.`,
+    description: `CPU-seconds, peak memory against the cap, OOM kills, block I/O bytes read and written (null for a container whose host recorded none), the most its volumes held (null: no volume measured); a container is oversized when its peak stayed under ${RIGHT_SIZING_SHARE * 100}% of its memory cap. format=csv gives one row per container.`,
   })
   @ApiZodQuery(usageQuery)
   async usageBreakdown(
@@ -66,6 +65,9 @@ export class ConsoleController {
           'cap_share',
           'oversized',
           'oom_kills',
+          'io_read_bytes',
+          'io_write_bytes',
+          'volume_bytes',
         ],
         containers.map((c) => [
           groupKey(c, q.by),
@@ -78,6 +80,9 @@ export class ConsoleController {
           c.capShare,
           c.oversized,
           c.oomKills,
+          c.ioReadBytes,
+          c.ioWriteBytes,
+          c.volumeBytes,
         ]),
       );
     }
@@ -102,19 +107,22 @@ export class ConsoleController {
   }
 
   @Get('overview')
-  @Roles('admin', 'auditor')
   @ApiOperation({
     summary: 'The landing dashboard for a window (default: the last 24 hours)',
     description:
-      'Decisions over time (allowed / denied / would-deny), the most-hit deny rules, the teams and images with most denials, OOM kills and restarts, exceptions expiring soon, the chain head and each queue backlog.',
+      "Decisions over time (allowed / denied / would-deny), the most-hit deny rules, the teams and images with most denials, OOM kills and restarts, exceptions expiring soon, the chain head and each queue backlog. A deployer's overview is its teams' decisions, containers and exceptions, without the chain head and the queues (chainHead null, queues empty).",
   })
   @ApiZodQuery(overviewQuery)
-  async overview(@Query(new ZodPipe(overviewQuery, 'query')) q: z.infer<typeof overviewQuery>) {
+  async overview(
+    @CurrentCaller() caller: Caller,
+    @Query(new ZodPipe(overviewQuery, 'query')) q: z.infer<typeof overviewQuery>,
+  ) {
     const window = resolveWindow(q);
     const expiring = new Date(Date.now() + q.expiringDays * 86_400_000);
+    const scope = scopeOf(caller.principal);
     const [overview, queues] = await Promise.all([
-      this.overviews.overview(window, expiring),
-      this.backlogs.all(),
+      this.overviews.overview(window, expiring, scope),
+      scope.all ? this.backlogs.all() : Promise.resolve([]),
     ]);
     return {
       window: {

@@ -1,5 +1,4 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { WardenMetrics } from '../platform/metrics';
 
@@ -23,7 +22,7 @@ interface Latest {
 
 /** cAdvisor's CFS period: a CPU limit is exposed as quota per 100 ms period, as cAdvisor does. */
 const CFS_PERIOD_US = 100_000;
-/** One database read serves every metric of one scrape (prom-client collects them all at once). */
+/** One database read serves every metric of one scrape. */
 const SNAPSHOT_TTL_MS = 1000;
 const LABELS = ['id', 'name', 'image', 'team', 'container_label_team'] as const;
 
@@ -103,35 +102,27 @@ export class ContainerMetrics implements OnModuleInit {
       ],
       ['container_processes', 'Number of processes running inside the container.', (r) => r.pids],
     ];
-    const registers = [this.metrics.registry];
-    // Each metric's series for this scrape: one per running container that has the value.
-    const seriesOf = async (value: Value) =>
-      (await this.rows()).flatMap((r) => {
-        const v = value(r);
-        return v === undefined || v < 0 ? [] : [{ labels: labelsOf(r), v }];
-      });
-    for (const [name, help, value] of counters)
-      new Counter({
-        name,
-        help,
-        labelNames: LABELS,
-        registers,
-        async collect() {
-          this.reset();
-          for (const x of await seriesOf(value)) this.inc(x.labels, x.v);
-        },
-      });
-    for (const [name, help, value] of gauges)
-      new Gauge({
-        name,
-        help,
-        labelNames: LABELS,
-        registers,
-        async collect() {
-          this.reset();
-          for (const x of await seriesOf(value)) this.set(x.labels, x.v);
-        },
-      });
+    // Rendered as exposition text here, not through prom-client's Counter and Gauge: 14 series
+    // per running container went through its per-series label hashing and formatting, which
+    // took 0.6–2.2 s for 2,000 containers on the development host (bench/console).
+    const families = [
+      ...counters.map(([name, help, value]) => ({ name, help, type: 'counter', value })),
+      ...gauges.map(([name, help, value]) => ({ name, help, type: 'gauge', value })),
+    ];
+    this.metrics.addText(async () => {
+      const rows = await this.rows();
+      const labels = rows.map(labelText);
+      let out = '';
+      for (const f of families) {
+        out += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`;
+        rows.forEach((r, i) => {
+          const v = f.value(r);
+          if (v !== undefined && v >= 0) out += `${f.name}{${labels[i]}} ${v}\n`;
+        });
+        out += '\n';
+      }
+      return out;
+    });
   }
 
   private rows(): Promise<Latest[]> {
@@ -152,7 +143,19 @@ export class ContainerMetrics implements OnModuleInit {
   }
 }
 
-function labelsOf(r: Latest): Record<(typeof LABELS)[number], string> {
+/** The series' labels as exposition text, values escaped as the format asks (\\, \", \n). */
+function labelText(r: Latest): string {
   const team = r.labels.team ?? '';
-  return { id: `/warden/${r.id.trim()}`, name: r.name, image: r.image, team, container_label_team: team };
+  const values: Record<(typeof LABELS)[number], string> = {
+    id: `/warden/${r.id.trim()}`,
+    name: r.name,
+    image: r.image,
+    team,
+    container_label_team: team,
+  };
+  return LABELS.map((k) => `${k}="${escapeLabel(values[k])}"`).join(',');
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { Scope } from '../platform/scope';
 
 export interface Window {
   from: Date;
@@ -45,7 +46,27 @@ const n = (v: string | number | null) => Number(v ?? 0);
 export class OverviewRepository {
   constructor(private readonly ds: DataSource) {}
 
-  async overview(w: Window, expiringWithin: Date): Promise<Overview> {
+  /**
+   * A deployer's scope keeps its teams' part (platform/scope): decisions it made or made by a
+   * principal of one of its teams (the launch request's teams at decision time, as reports
+   * count them), those containers' exits and restarts, its teams' and its own exceptions; the
+   * chain head is the trail's, which only admins and auditors read.
+   */
+  async overview(w: Window, expiringWithin: Date, scope: Scope = { all: true }): Promise<Overview> {
+    const mine = scope.all ? undefined : { principal: scope.principal, teams: [...scope.teams] };
+    // $1 from, $2 to; the scope's two values follow the statement's own.
+    const scoped = mine ? [mine.principal, mine.teams] : [];
+    const decisionOf = (e: string, at: number) =>
+      mine
+        ? `AND (${e}.principal = $${at} OR EXISTS (SELECT 1 FROM launch_requests lr
+                 WHERE lr.id = (${e}.payload->>'launchRequestId')::uuid AND lr.principal_teams && $${at + 1}::text[]))`
+        : '';
+    const containerOf = (e: string, at: number) =>
+      mine
+        ? `AND EXISTS (SELECT 1 FROM audit_events c LEFT JOIN launch_requests lr ON lr.id = (c.payload->>'launchRequestId')::uuid
+                 WHERE c.type = 'container.created' AND c.subject = ${e}.subject
+                   AND (c.principal = $${at} OR lr.principal_teams && $${at + 1}::text[]))`
+        : '';
     const p = [w.from, w.to];
     const [buckets, rules, teams, images, containers, expiring, head] = await Promise.all([
       this.ds.query(
@@ -53,10 +74,10 @@ export class OverviewRepository {
                 count(*) FILTER (WHERE decision = 'allowed')    AS allowed,
                 count(*) FILTER (WHERE decision = 'denied')     AS denied,
                 count(*) FILTER (WHERE decision = 'would-deny') AS would_deny
-           FROM audit_events
-          WHERE type = 'policy.decision' AND occurred_at >= $1 AND occurred_at < $2
+           FROM audit_events e
+          WHERE type = 'policy.decision' AND occurred_at >= $1 AND occurred_at < $2 ${decisionOf('e', 4)}
           GROUP BY 1 ORDER BY 1`,
-        [...p, w.bucketSeconds],
+        [...p, w.bucketSeconds, ...scoped],
       ) as Promise<Array<{ start: Date; allowed: string; denied: string; would_deny: string }>>,
       this.ds.query(
         `SELECT r->>'rule' AS rule,
@@ -65,9 +86,9 @@ export class OverviewRepository {
            FROM audit_events e
            CROSS JOIN LATERAL jsonb_array_elements(e.payload->'decision'->'reasons') AS r
           WHERE e.type = 'policy.decision' AND e.decision IN ('denied', 'would-deny')
-            AND e.occurred_at >= $1 AND e.occurred_at < $2
+            AND e.occurred_at >= $1 AND e.occurred_at < $2 ${decisionOf('e', 3)}
           GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ${TOP}`,
-        p,
+        [...p, ...scoped],
       ) as Promise<Array<{ rule: string; denied: string; would_deny: string }>>,
       // The cast is on the trail's side so the join uses launch_requests' primary key; pull
       // decisions carry no launch request and have no team.
@@ -77,17 +98,17 @@ export class OverviewRepository {
            JOIN launch_requests lr ON lr.id = (e.payload->>'launchRequestId')::uuid
            CROSS JOIN LATERAL unnest(lr.principal_teams) AS t(team)
           WHERE e.type = 'policy.decision' AND e.decision = 'denied'
-            AND e.occurred_at >= $1 AND e.occurred_at < $2
+            AND e.occurred_at >= $1 AND e.occurred_at < $2 ${mine ? 'AND t.team = ANY($3::text[])' : ''}
           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${TOP}`,
-        p,
+        mine ? [...p, mine.teams] : p,
       ) as Promise<Array<{ team: string; denied: string }>>,
       this.ds.query(
         `SELECT e.payload->>'image' AS image, count(*) AS denied
            FROM audit_events e
           WHERE e.type = 'policy.decision' AND e.decision = 'denied'
-            AND e.occurred_at >= $1 AND e.occurred_at < $2
+            AND e.occurred_at >= $1 AND e.occurred_at < $2 ${decisionOf('e', 3)}
           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${TOP}`,
-        p,
+        [...p, ...scoped],
       ) as Promise<Array<{ image: string; denied: string }>>,
       // A restart is a start of a container that had started before (docker restart, a
       // restart policy, a start after an exit).
@@ -99,15 +120,16 @@ export class OverviewRepository {
                    WHERE s.type = 'container.started' AND s.subject = e.subject AND s.seq < e.seq)) AS restarts
            FROM audit_events e
           WHERE e.type IN ('container.died', 'container.started')
-            AND e.occurred_at >= $1 AND e.occurred_at < $2`,
-        p,
+            AND e.occurred_at >= $1 AND e.occurred_at < $2 ${containerOf('e', 3)}`,
+        [...p, ...scoped],
       ) as Promise<Array<{ oom_kills: string; exits: string; restarts: string }>>,
       this.ds.query(
         `SELECT id, rule, principal_id, team, coalesce(image_repository, image_digest) AS image, expires_at
            FROM policy_exceptions
           WHERE expires_at > now() AND expires_at <= $1
+            ${mine ? 'AND (principal_id = $2 OR team = ANY($3::text[]))' : ''}
           ORDER BY expires_at, id LIMIT 50`,
-        [expiringWithin],
+        [expiringWithin, ...scoped],
       ) as Promise<
         Array<{
           id: string;
@@ -118,9 +140,11 @@ export class OverviewRepository {
           expires_at: Date;
         }>
       >,
-      this.ds.query('SELECT seq, hash, occurred_at FROM audit_events ORDER BY seq DESC LIMIT 1') as Promise<
-        Array<{ seq: string; hash: string; occurred_at: Date }>
-      >,
+      (mine
+        ? Promise.resolve([])
+        : this.ds.query(
+            'SELECT seq, hash, occurred_at FROM audit_events ORDER BY seq DESC LIMIT 1',
+          )) as Promise<Array<{ seq: string; hash: string; occurred_at: Date }>>,
     ]);
     // Every bar of the window, the empty ones too: a chart without its quiet hours would lie
     // about when things happened.

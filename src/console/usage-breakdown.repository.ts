@@ -18,6 +18,11 @@ export interface ContainerUsage {
   capShare: number | null;
   oversized: boolean;
   oomKills: number;
+  /** Block I/O in the window (blkio / io.stat); null where the host recorded none for it. */
+  ioReadBytes: number | null;
+  ioWriteBytes: number | null;
+  /** The most its volumes held in a sample of the window; null: no volume measured. */
+  volumeBytes: number | null;
 }
 
 export interface UsageGroup {
@@ -29,6 +34,10 @@ export interface UsageGroup {
   oomKills: number;
   /** Containers whose peak stayed under 25% of their cap. */
   oversized: number;
+  ioReadBytes: number;
+  ioWriteBytes: number;
+  /** The containers' volume peaks summed. */
+  volumeBytes: number;
 }
 
 interface Row {
@@ -39,6 +48,9 @@ interface Row {
   cpu_ns: string;
   peak: string;
   ooms: string;
+  io_read: string | null;
+  io_write: string | null;
+  volume_bytes: string | null;
   cap: string | null;
   team: string | null;
 }
@@ -67,7 +79,8 @@ export class UsageBreakdownRepository {
       `WITH ids AS (
          SELECT DISTINCT container_id FROM usage_samples WHERE sampled_at >= $1 AND sampled_at < $2
        ), d AS (
-         SELECT s.*, lag(cpu_ns) OVER run AS prev_cpu, lag(oom_kills) OVER run AS prev_oom
+         SELECT s.*, lag(cpu_ns) OVER run AS prev_cpu, lag(oom_kills) OVER run AS prev_oom,
+                lag(io_read_bytes) OVER run AS prev_io_read, lag(io_write_bytes) OVER run AS prev_io_write
            FROM usage_samples s JOIN ids USING (container_id)
          WINDOW run AS (PARTITION BY s.container_id, s.pid ORDER BY s.sampled_at, s.final)
        ), per AS (
@@ -75,7 +88,12 @@ export class UsageBreakdownRepository {
                 (array_agg(labels ORDER BY sampled_at DESC))[1] AS labels,
                 sum(CASE WHEN prev_cpu IS NULL OR cpu_ns < prev_cpu THEN cpu_ns ELSE cpu_ns - prev_cpu END) AS cpu_ns,
                 max(coalesce(memory_peak_bytes, working_set_bytes)) AS peak,
-                sum(greatest(coalesce(oom_kills, 0) - coalesce(prev_oom, 0), 0)) AS ooms
+                sum(greatest(coalesce(oom_kills, 0) - coalesce(prev_oom, 0), 0)) AS ooms,
+                sum(CASE WHEN prev_io_read IS NULL OR io_read_bytes < prev_io_read THEN io_read_bytes
+                         ELSE io_read_bytes - prev_io_read END) AS io_read,
+                sum(CASE WHEN prev_io_write IS NULL OR io_write_bytes < prev_io_write THEN io_write_bytes
+                         ELSE io_write_bytes - prev_io_write END) AS io_write,
+                max(volume_bytes) AS volume_bytes
            FROM d WHERE sampled_at >= $1 AND sampled_at < $2
           GROUP BY container_id
        )
@@ -107,6 +125,9 @@ export class UsageBreakdownRepository {
         capShare: share,
         oversized: share !== null && share < RIGHT_SIZING_SHARE,
         oomKills: Number(r.ooms),
+        ioReadBytes: r.io_read === null ? null : Number(r.io_read),
+        ioWriteBytes: r.io_write === null ? null : Number(r.io_write),
+        volumeBytes: r.volume_bytes === null ? null : Number(r.volume_bytes),
       };
     });
   }
@@ -130,12 +151,18 @@ export function groupUsage(list: ContainerUsage[], by: string): UsageGroup[] {
       memoryCapBytes: 0,
       oomKills: 0,
       oversized: 0,
+      ioReadBytes: 0,
+      ioWriteBytes: 0,
+      volumeBytes: 0,
     };
     g.containers += 1;
     g.cpuSeconds += c.cpuSeconds;
     g.memoryPeakBytes = Math.max(g.memoryPeakBytes, c.memoryPeakBytes);
     g.memoryCapBytes = Math.max(g.memoryCapBytes, c.memoryCapBytes ?? 0);
     g.oomKills += c.oomKills;
+    g.ioReadBytes += c.ioReadBytes ?? 0;
+    g.ioWriteBytes += c.ioWriteBytes ?? 0;
+    g.volumeBytes += c.volumeBytes ?? 0;
     if (c.oversized) g.oversized += 1;
     groups.set(key, g);
   }

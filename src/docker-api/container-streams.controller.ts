@@ -49,6 +49,7 @@ export class DockerContainerStreamsController {
     assertAttachable(c);
     const want = { stdout: flag(req.query.get('stdout')), stderr: flag(req.query.get('stderr')) };
     const stdin = flag(req.query.get('stdin')) && c.options.openStdin;
+    await this.sessions.authorize(caller, c, !!stdin);
     const detachKeys = parseDetachKeys(req.query.get('detachKeys'));
     // `logs=1`: what the container has written so far comes first; with `stream=0` that is
     // all, and the stream ends (an exited container has nothing more to send).
@@ -77,6 +78,7 @@ export class DockerContainerStreamsController {
     const q = req.query;
     const want = { stdout: flag(q.get('stdout')), stderr: flag(q.get('stderr')) };
     const detachKeys = parseDetachKeys(q.get('detachKeys'));
+    await this.sessions.authorize(caller, c, !!(flag(q.get('stdin')) && c.options.openStdin));
     const history = flag(q.get('logs'))
       ? await this.inspector.logs(caller, c.id, { tail: 'all', ...want })
       : [];

@@ -100,6 +100,7 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
       UTSMode: c.spec.hostNamespaces.uts ? 'host' : '',
       Privileged: c.spec.privileged,
       ReadonlyRootfs: c.spec.readOnlyRootfs,
+      ...(c.spec.sysctls && { Sysctls: c.spec.sysctls }),
       StorageOpt: c.spec.storageBytes === undefined ? null : { size: String(c.spec.storageBytes) },
       Tmpfs: Object.fromEntries(
         c.spec.tmpfs.map((t) => [
@@ -117,6 +118,10 @@ export function inspectContainer(c: ContainerRecord, image?: ImageRecord): Recor
       CpusetCpus: limits.cpusetCpus ?? '',
       PidsLimit: limits.pidsLimit ?? null,
       ...blkioHostConfig(c),
+      // Warden's own (Docker has no bandwidth cap): bits/s, as applied with tc on its veths.
+      ...(c.spec.egressBps !== undefined || c.spec.ingressBps !== undefined
+        ? { WardenBandwidth: { EgressBps: c.spec.egressBps ?? 0, IngressBps: c.spec.ingressBps ?? 0 } }
+        : {}),
       Devices: c.spec.devices.map((d) => ({
         PathOnHost: d.hostPath,
         PathInContainer: d.containerPath,

@@ -11,12 +11,15 @@ import { EVERYTHING } from '../platform/scope';
 import { parseRestartPolicy, type RestartPolicy } from '../policy';
 import { inspectContainer, summarizeContainer } from './container-views';
 import { mapCreateBody, type DockerCreateBody, type DockerHostConfig } from './create-body';
+import { withImageExposedPorts } from './create-body-network';
 import { DockerReply, DockerRequest, DockerRouter, WRITERS } from './docker-http';
 import { networkSettings, portBindings, summaryPorts, type ContainerNetworkView } from './network-views';
 import { labelPair, parseFilters, untilDate } from './filters';
 import { flag, optionalInt } from './query';
 
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+/** Docker's `health` filter values; `none` is a container without a health check. */
+const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'] as const;
 
 /** Container lifecycle and listing: create, ps, inspect, start, stop, kill, restart, rm. */
 @Injectable()
@@ -47,10 +50,15 @@ export class DockerContainersController {
   }
 
   private async create(req: DockerRequest, reply: DockerReply): Promise<void> {
-    const mapped = mapCreateBody(await req.json<DockerCreateBody>(), {
-      networking: this.config.network.mode === 'bridge',
-    });
-    const c = await this.containers.create(await req.caller(), {
+    const caller = await req.caller();
+    const body = await req.json<DockerCreateBody>();
+    // `-P` publishes the image's EXPOSE ports too (the CLI sends only its own --expose ones).
+    if (body.HostConfig?.PublishAllPorts && typeof body.Image === 'string') {
+      const image = await this.images.inspect(body.Image, caller).catch(() => undefined);
+      withImageExposedPorts(body, image?.config.ExposedPorts);
+    }
+    const mapped = mapCreateBody(body, { networking: this.config.network.mode === 'bridge' });
+    const c = await this.containers.create(caller, {
       name: req.query.get('name') || undefined,
       ...mapped.options,
       launch: mapped.launch,
@@ -59,13 +67,17 @@ export class DockerContainersController {
   }
 
   private async list(req: DockerRequest, reply: DockerReply): Promise<void> {
-    const filters = parseFilters(req.query.get('filters'), ['label', 'status', 'name', 'id']);
-    for (const s of filters.get('status') ?? [])
-      if (!STATUSES.includes(s))
-        throw new WardenError(
-          'VALIDATION_FAILED',
-          `invalid filter 'status=${s}': use ${STATUSES.join(', ')}`,
-        );
+    const filters = parseFilters(req.query.get('filters'), ['label', 'status', 'name', 'id', 'health']);
+    for (const [key, allowed] of [
+      ['status', STATUSES],
+      ['health', HEALTH],
+    ] as const)
+      for (const s of filters.get(key) ?? [])
+        if (!(allowed as readonly string[]).includes(s))
+          throw new WardenError(
+            'VALIDATION_FAILED',
+            `invalid filter '${key}=${s}': use ${allowed.join(', ')}`,
+          );
     // As in Docker, a status filter lists stopped containers without --all.
     const all = flag(req.query.get('all')) || filters.has('status');
     const limit = optionalInt(req.query.get('limit'));
@@ -77,6 +89,7 @@ export class DockerContainersController {
       labelList: (filters.get('label') ?? []).map(labelPair),
       namePatterns: filters.get('name'),
       idPrefixes: filters.get('id'),
+      health: filters.get('health') as Array<(typeof HEALTH)[number]> | undefined,
       limit: limit !== undefined && limit > 0 ? limit : undefined,
     });
     const images = new ImageCache(this.images, caller);

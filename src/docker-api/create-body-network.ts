@@ -33,6 +33,14 @@ export function publishedPorts(body: DockerCreateBody, hc: DockerHostConfig): Ar
   return out;
 }
 
+/** Docker's merge of the image's EXPOSE under the request's ExposedPorts (the request's win). */
+export function withImageExposedPorts(body: DockerCreateBody, exposed: string[] | undefined): void {
+  if (!exposed?.length) return;
+  const merged: Record<string, unknown> = {};
+  for (const key of exposed) merged[key.includes('/') ? key : `${key}/tcp`] = {};
+  body.ExposedPorts = { ...merged, ...(body.ExposedPorts ?? {}) };
+}
+
 function portNumber(text: string, key: string): number {
   // The CLI expands host ranges itself; a range here comes from another client.
   if (!/^\d{1,5}$/.test(text) || Number(text) > 65535)

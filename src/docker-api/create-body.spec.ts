@@ -359,6 +359,29 @@ describe('security options and fields Warden does not apply', () => {
     expect(toContainerSpec(launch)).toMatchObject({ ok: true, spec: { ulimits: launch.ulimits } });
   });
 
+  it('maps --sysctl to the launch request; only namespaced sysctls make a valid spec', () => {
+    const launch = map({ Sysctls: { 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '65536' } }).launch;
+    expect(launch.sysctls).toEqual({ 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '65536' });
+    expect(toContainerSpec(launch)).toMatchObject({ ok: true, spec: { sysctls: launch.sysctls } });
+    expect(map({ Sysctls: {} }).launch.sysctls).toBeUndefined();
+    const invalid = (body: Parameters<typeof map>[0]) => {
+      const r = toContainerSpec(map(body).launch);
+      return r.ok ? [] : r.errors;
+    };
+    expect(invalid({ Sysctls: { 'vm.swappiness': '10' } })).toEqual([
+      expect.stringMatching(/^sysctls\.vm\.swappiness: not a namespaced sysctl/),
+    ]);
+    expect(invalid({ Sysctls: { 'net.ipv4.ip_forward': '1' }, NetworkMode: 'host' })).toEqual([
+      expect.stringMatching(/needs the container's own network namespace \(network host\)/),
+    ]);
+    expect(invalid({ Sysctls: { 'kernel.shmmax': '1' }, IpcMode: 'host' })).toEqual([
+      expect.stringMatching(/needs the container's own IPC namespace/),
+    ]);
+    expect(invalid({ Sysctls: { 'net/../../vm.x': '1' } })).toEqual([
+      expect.stringMatching(/is not a sysctl name/),
+    ]);
+  });
+
   it('maps seccomp=unconfined, builtin and an inline profile; no-new-privileges is always on', () => {
     expect(map({ SecurityOpt: ['seccomp=unconfined'] }).launch.seccomp).toBe('unconfined');
     expect(map({ SecurityOpt: ['seccomp:unconfined', 'no-new-privileges'] }).launch.seccomp).toBe(
@@ -392,7 +415,6 @@ describe('security options and fields Warden does not apply', () => {
   });
 
   it.each([
-    [{ Sysctls: { 'net.ipv4.ip_forward': '1' } }, 'HostConfig.Sysctls (--sysctl)'],
     [{ DeviceCgroupRules: ['c 1:3 rwm'] }, 'HostConfig.DeviceCgroupRules (--device-cgroup-rule)'],
     [{ OomKillDisable: true }, 'HostConfig.OomKillDisable (--oom-kill-disable)'],
     [{ CgroupnsMode: 'host' }, 'HostConfig.CgroupnsMode (--cgroupns)'],

@@ -242,6 +242,7 @@ export const dockerHostConfigSchema = z.looseObject({
     .nullable()
     .optional(),
   ...unappliedFieldsSchema,
+  Sysctls: z.record(text(256), text(4096)).nullable().optional(),
   LogConfig: z
     .looseObject({ Type: text(64).optional(), Config: z.record(text(256), text(4096)).nullable().optional() })
     .nullable()
@@ -456,6 +457,7 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
     deviceWriteIops: throttles(hc.BlkioDeviceWriteIOps),
     seccomp: security.seccomp,
     ...logRequestOf(hc.LogConfig),
+    sysctls: hc.Sysctls && Object.keys(hc.Sysctls).length ? hc.Sysctls : undefined,
     ulimits: hc.Ulimits?.length
       ? hc.Ulimits.map((u) => ({ name: u.Name ?? '', soft: u.Soft ?? 0, hard: u.Hard ?? u.Soft ?? 0 }))
       : undefined,

@@ -293,6 +293,10 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
       await req.caller();
       await found.route.handler(req, reply);
     } catch (err) {
+      // A client that hung up mid-stream (a `docker save` piped into `head`, a cancelled
+      // pull of an export): the stream's write fails, which is the client's choice, not a fault.
+      if (reply.started && (upgrade?.socket ?? raw.socket).destroyed)
+        return this.log.debug(`${method} ${path}: the client left mid-stream (${(err as Error).message})`);
       this.fail(reply, err, method, path);
     }
   }

@@ -81,6 +81,9 @@ export class DockerImagesController {
         WorkingDir: i.config.WorkingDir,
         User: i.config.User,
         Labels: i.config.Labels,
+        ...(i.config.ExposedPorts
+          ? { ExposedPorts: Object.fromEntries(i.config.ExposedPorts.map((p) => [p, {}])) }
+          : {}),
       },
       Architecture: i.architecture,
       Variant: i.variant,

@@ -6,12 +6,11 @@ import { text } from '../platform/http';
  * HostConfig fields Warden does not apply. The docker CLI sends most of them on every
  * `docker run` with an empty or default value, which is accepted; any other value is refused
  * with a message naming the field and its flag, never accepted and then ignored (a container
- * that asked for `--sysctl …` or `--add-host …` would otherwise run without it).
+ * that asked for `--add-host …` would otherwise run without it).
  */
 const list = z.array(text(4096)).max(256).nullable().optional();
 
 export const unappliedFieldsSchema = {
-  Sysctls: z.record(text(256), text(4096)).nullable().optional(),
   DeviceCgroupRules: list,
   OomKillDisable: z.boolean().nullable().optional(),
   CgroupnsMode: text(32).optional(),
@@ -42,7 +41,6 @@ interface Rule {
 }
 
 const RULES: Rule[] = [
-  { field: 'Sysctls', flag: '--sysctl', why: 'Warden does not set sysctls in containers' },
   {
     field: 'DeviceCgroupRules',
     flag: '--device-cgroup-rule',

@@ -73,6 +73,7 @@ export const imageConfigSchema = z.object({
       Labels: z.record(z.string(), z.string()).nullish(),
       // `VOLUME /data`: each key is a path that gets an anonymous volume (values are {}).
       Volumes: z.record(z.string(), z.unknown()).nullish(),
+      ExposedPorts: z.record(z.string(), z.unknown()).nullish(),
       // `HEALTHCHECK`: durations in nanoseconds.
       Healthcheck: z
         .looseObject({
@@ -109,6 +110,8 @@ export interface RuntimeConfig {
   Labels: Record<string, string>;
   /** Absent on images stored before it was kept. */
   Volumes?: string[];
+  /** Its EXPOSE ports as Docker keys them (`80/tcp`); absent on images stored before it was kept. */
+  ExposedPorts?: string[];
   /** The image's HEALTHCHECK (Docker's HealthConfig); absent when it has none. */
   Healthcheck?: ImageHealthcheck;
 }
@@ -133,6 +136,9 @@ export function runtimeConfigOf(config: ImageConfigFile): RuntimeConfig {
     User: c.User ?? '',
     Labels: c.Labels ?? {},
     Volumes: Object.keys(c.Volumes ?? {}),
+    ...(c.ExposedPorts && Object.keys(c.ExposedPorts).length
+      ? { ExposedPorts: Object.keys(c.ExposedPorts) }
+      : {}),
     ...(c.Healthcheck?.Test?.length ? { Healthcheck: healthcheckOf(c.Healthcheck) } : {}),
   };
 }

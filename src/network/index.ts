@@ -1,8 +1,9 @@
 export { NetworkModule } from './network.module';
 export { NetworkService, checkCreate } from './network.service';
 export type { NetworkCreateInput } from './network.service';
-export { NetworkAttacher, hostsFile } from './network-attacher';
-export type { ContainerNetworkFiles } from './network-attacher';
+export { NetworkAttacher } from './network-attacher';
+export { hostsFile } from './etc-files';
+export type { ContainerNetworkFiles } from './etc-files';
 export { Netavark, netavarkOptions } from './netavark';
 export type { NetavarkOptions } from './netavark';
 export { BUILTIN_NETWORKS } from './network';

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { AuditService } from '../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { WardenError } from '../platform/errors';
@@ -10,14 +9,18 @@ import { Netavark, netavarkOptions, type Attachment, type NetavarkOptions } from
 import type { Endpoint, EndpointRequest, NetworkedContainer, NetworkRecord, PortBinding } from './network';
 import { NetworkService } from './network.service';
 import { PortHolder } from './port-holder';
-
-/** Where a container's network lives on the host, beside its other files. */
-export interface ContainerNetworkFiles {
-  /** The container's directory: the netavark options sent at setup are kept here for teardown. */
-  dir: string;
-  hosts: string;
-  resolvConf: string;
-}
+import { Bandwidth, hasCaps } from './bandwidth';
+import { writeEtc, type ContainerNetworkFiles } from './etc-files';
+import {
+  nextInterface,
+  onlyNetwork,
+  optionsPath,
+  portsOf,
+  readOptions,
+  withNetwork,
+  withoutNetwork,
+  writeOptions,
+} from './live-options';
 
 interface Attached {
   /** Keeps the container's namespace (and so its veth) alive until the teardown. */
@@ -25,8 +28,6 @@ interface Attached {
   options: NetavarkOptions;
   ports: PortBinding[];
 }
-
-const OPTIONS_FILE = 'netavark.json';
 
 /**
  * The runtime's one hook into networking. At create, `allocate` gives the container its
@@ -42,6 +43,7 @@ export class NetworkAttacher {
   private readonly netavark: Netavark;
   private readonly attached = new Map<string, Attached>();
   private readonly ports = new PortHolder();
+  private readonly bandwidth = new Bandwidth();
 
   constructor(
     private readonly networks: NetworkService,
@@ -88,7 +90,7 @@ export class NetworkAttacher {
       const req: EndpointRequest = requests[n.name] ?? {};
       endpoints.push(await this.networks.allocate(n, c.id, req));
     }
-    if (requests === c.endpoints) this.writeEtc(c, planned, endpoints, files);
+    if (requests === c.endpoints) writeEtc(c, planned, endpoints, files);
     for (const e of endpoints)
       await this.audit.record({
         type: 'network.connected',
@@ -101,8 +103,10 @@ export class NetworkAttacher {
   }
 
   /**
-   * Puts a container that is not running on one more network (`docker network connect`): an
-   * address, the /etc files rewritten; its next start sets the network up with the others.
+   * Puts a container on one more network (`docker network connect`): an address, the /etc
+   * files rewritten. `pid` given (it runs): its namespace gets the network now, one netavark
+   * setup for that network alone (as podman connects); a failed one leaves nothing, the
+   * address included. Otherwise its next start sets the network up with the others.
    */
   async connect(
     caller: Caller,
@@ -110,6 +114,7 @@ export class NetworkAttacher {
     ref: string,
     req: EndpointRequest,
     files: ContainerNetworkFiles,
+    pid?: number,
   ): Promise<Endpoint> {
     const [network] = await this.plan(
       { networkMode: ref, endpoints: {}, ports: [] },
@@ -122,35 +127,172 @@ export class NetworkAttacher {
         'NETWORK_EXISTS',
         `container ${c.name} is already connected to network ${network.name}`,
       );
-    const [endpoint] = await this.allocate(caller, c, [network], files, { [network.name]: req });
+    const endpoint = await this.networks.allocate(network, c.id, req);
+    if (pid !== undefined)
+      try {
+        await this.setupOne(c, pid, network, endpoint, files.dir);
+      } catch (err) {
+        await this.networks.release(network.id, c.id);
+        throw err;
+      }
     await this.rewriteEtc(c, files);
+    await this.audit.record({
+      type: 'network.connected',
+      principal: caller.principal.id,
+      source: caller.source,
+      subject: c.id,
+      payload: {
+        network: endpoint.networkName,
+        networkId: endpoint.networkId,
+        address: endpoint.address,
+        aliases: endpoint.aliases,
+        ...(pid !== undefined ? { running: true } : {}),
+      },
+    });
     return endpoint;
   }
 
-  /** Takes a container that is not running off a network: its address is freed. */
+  /**
+   * Takes a container off a network: with `pid` (it runs), netavark tears that network's
+   * interface, forwards and DNS entry down first; then its address is freed.
+   */
   async disconnect(
     caller: Caller,
     c: NetworkedContainer,
     ref: string,
     files: ContainerNetworkFiles,
+    pid?: number,
   ): Promise<void> {
     const network = await this.networks.get(ref, scopeOf(caller.principal));
-    if (!(await this.networks.release(network.id, c.id)))
-      throw new WardenError(
+    const notOn = () =>
+      new WardenError(
         'NETWORK_NOT_FOUND',
         `container ${c.name} is not connected to network ${network.name}`,
         {
           network: network.name,
         },
       );
+    if (!(await this.networks.endpointsOf(c.id)).some((e) => e.networkId === network.id)) throw notOn();
+    if (pid !== undefined) await this.teardownOne(c, pid, network, files.dir);
+    if (!(await this.networks.release(network.id, c.id))) throw notOn();
     await this.rewriteEtc(c, files);
     await this.audit.record({
       type: 'network.disconnected',
       principal: caller.principal.id,
       source: caller.source,
       subject: c.id,
-      payload: { network: network.name, networkId: network.id },
+      payload: {
+        network: network.name,
+        networkId: network.id,
+        ...(pid !== undefined ? { running: true } : {}),
+      },
     });
+  }
+
+  private async setupOne(
+    c: NetworkedContainer,
+    pid: number,
+    network: NetworkRecord,
+    endpoint: Endpoint,
+    dir: string,
+  ): Promise<void> {
+    const held = this.held(c.id, pid, dir);
+    const one = netavarkOptions(c, [{ network, endpoint }], held.ports);
+    one.networks[network.name].interface_name = nextInterface(held.options);
+    const merged = withNetwork(held.options, one);
+    // Written first: a Warden that dies during the setup still tears the new network down.
+    writeOptions(dir, merged);
+    const ifname = one.networks[network.name].interface_name;
+    try {
+      await this.netavark.setup(held.netnsFd, one);
+      await this.applyCaps(c, held.netnsFd, one);
+    } catch (err) {
+      await this.bandwidth.remove(c.id, ifname).catch(() => undefined);
+      await this.netavark
+        .teardown(held.netnsFd, one)
+        .catch((e: Error) => this.log.warn(`container ${c.id}: teardown after a failed setup: ${e.message}`));
+      writeOptions(dir, held.options);
+      throw new WardenError(
+        'NETWORK_SETUP_FAILED',
+        `network setup failed: ${(err as Error).message}`,
+        { id: c.id, network: network.name },
+        { cause: err },
+      );
+    }
+    held.options = merged;
+  }
+
+  private async teardownOne(
+    c: NetworkedContainer,
+    pid: number,
+    network: NetworkRecord,
+    dir: string,
+  ): Promise<void> {
+    const held = this.held(c.id, pid, dir);
+    if (!held.options.networks[network.name]) return; // joined while stopped, and not started since
+    try {
+      await this.netavark.teardown(held.netnsFd, onlyNetwork(held.options, network.name));
+    } catch (err) {
+      throw new WardenError(
+        'NETWORK_SETUP_FAILED',
+        `network teardown failed: ${(err as Error).message}`,
+        { id: c.id, network: network.name },
+        { cause: err },
+      );
+    }
+    await this.bandwidth
+      .remove(c.id, held.options.networks[network.name].interface_name)
+      .catch((e: Error) => this.log.warn(`container ${c.id}: bandwidth cap removal: ${e.message}`));
+    held.options = withoutNetwork(held.options, network.name);
+    writeOptions(dir, held.options);
+  }
+
+  /**
+   * A running container's namespace as the attacher holds it; for one adopted after a
+   * restart, taken up again from its pid and the options file (see `adopt`).
+   */
+  private held(containerId: string, pid: number, dir: string): Attached {
+    const held = this.attached.get(containerId) ?? this.reopen(containerId, pid, dir);
+    if (!held)
+      throw new WardenError(
+        'CONTAINER_NOT_RUNNING',
+        `container ${containerId} has no network namespace to change: start it first`,
+        { id: containerId },
+      );
+    return held;
+  }
+
+  private reopen(containerId: string, pid: number, dir: string): Attached | undefined {
+    const options = readOptions(dir);
+    if (!options) return undefined;
+    const file = `/proc/${pid}/ns/net`;
+    let netnsFd: number;
+    try {
+      // A pid that is no longer the container's would name Warden's own namespace (or none).
+      if (fs.readlinkSync(file) === fs.readlinkSync('/proc/self/ns/net')) return undefined;
+      netnsFd = fs.openSync(file, 'r');
+    } catch {
+      return undefined; // its process is gone: nothing to change in place
+    }
+    const held: Attached = { netnsFd, options, ports: portsOf(options) };
+    this.attached.set(containerId, held);
+    return held;
+  }
+
+  /**
+   * A container that outlived a Warden restart (live restore): its namespace is held again,
+   * and its host ports bound again, so `docker port` shows them and nothing else takes them.
+   */
+  async adopt(containerId: string, pid: number, dir: string): Promise<void> {
+    if (this.attached.has(containerId)) return;
+    try {
+      const held = this.reopen(containerId, pid, dir);
+      if (held && held.ports.length) await this.ports.hold(containerId, held.ports);
+    } catch (err) {
+      this.log.warn(
+        `container ${containerId}: its network taken up again only partly: ${(err as Error).message}`,
+      );
+    }
   }
 
   private async rewriteEtc(c: NetworkedContainer, files: ContainerNetworkFiles): Promise<void> {
@@ -158,7 +300,7 @@ export class NetworkAttacher {
       this.networks.endpointsOf(c.id),
       this.networks.list(EVERYTHING),
     ]);
-    this.writeEtc(c, networks, endpoints, files);
+    writeEtc(c, networks, endpoints, files);
   }
 
   /**
@@ -185,9 +327,11 @@ export class NetworkAttacher {
       netnsFd = fs.openSync(`/proc/${pid}/ns/net`, 'r');
       options = netavarkOptions(c, attachments, ports);
       // Written before the setup: a Warden that dies during it still finds what to tear down.
-      fs.writeFileSync(path.join(files.dir, OPTIONS_FILE), JSON.stringify(options), { mode: 0o600 });
+      writeOptions(files.dir, options);
       await this.netavark.setup(netnsFd, options);
+      await this.applyCaps(c, netnsFd, options);
     } catch (err) {
+      await this.bandwidth.remove(c.id).catch(() => undefined);
       if (options && netnsFd !== undefined)
         await this.netavark
           .teardown(netnsFd, options)
@@ -195,7 +339,7 @@ export class NetworkAttacher {
             this.log.warn(`container ${c.id}: teardown after a failed setup: ${e.message}`),
           );
       if (netnsFd !== undefined) fs.closeSync(netnsFd);
-      fs.rmSync(path.join(files.dir, OPTIONS_FILE), { force: true });
+      fs.rmSync(optionsPath(files.dir), { force: true });
       this.ports.release(c.id);
       throw new WardenError(
         'NETWORK_SETUP_FAILED',
@@ -215,6 +359,13 @@ export class NetworkAttacher {
       });
   }
 
+  /** The container's rate caps on each interface the options set up (none without caps). */
+  private async applyCaps(c: NetworkedContainer, netnsFd: number, options: NetavarkOptions): Promise<void> {
+    if (!hasCaps(c.bandwidth)) return;
+    for (const n of Object.values(options.networks))
+      await this.bandwidth.apply(c.id, netnsFd, n.interface_name, c.bandwidth);
+  }
+
   /** The host ports a running container holds, as published (hostPort resolved). */
   publishedPorts(containerId: string): PortBinding[] | undefined {
     return this.attached.get(containerId)?.ports;
@@ -227,63 +378,24 @@ export class NetworkAttacher {
   async detach(containerId: string, dir: string): Promise<void> {
     const held = this.attached.get(containerId);
     this.attached.delete(containerId);
-    const file = path.join(dir, OPTIONS_FILE);
-    let options = held?.options;
+    const file = optionsPath(dir);
+    const options = held?.options ?? readOptions(dir);
     if (!options) {
-      try {
-        options = JSON.parse(fs.readFileSync(file, 'utf8')) as NetavarkOptions;
-      } catch {
-        this.ports.release(containerId);
-        return; // never set up
-      }
+      this.ports.release(containerId);
+      return; // never set up
     }
     try {
-      await this.netavark.teardown(held?.netnsFd, options);
+      // Every network left while running: nothing of netavark's is left to remove.
+      if (Object.keys(options.networks).length) await this.netavark.teardown(held?.netnsFd, options);
     } catch (err) {
       this.log.error(`container ${containerId}: network teardown failed: ${(err as Error).message}`);
     } finally {
+      await this.bandwidth
+        .remove(containerId)
+        .catch((e: Error) => this.log.error(`container ${containerId}: bandwidth cap removal: ${e.message}`));
       if (held) fs.closeSync(held.netnsFd);
       fs.rmSync(file, { force: true });
       this.ports.release(containerId);
     }
   }
-
-  /**
-   * /etc/hosts names the container on each of its addresses (as Docker writes it); resolv.conf
-   * points at aardvark-dns on the first network that has it (its gateway), else the host's
-   * resolver. Written in place: the files are bind-mounted, possibly already.
-   */
-  writeEtc(
-    c: Pick<NetworkedContainer, 'hostname' | 'name'>,
-    networks: NetworkRecord[],
-    endpoints: Endpoint[],
-    files: Pick<ContainerNetworkFiles, 'hosts' | 'resolvConf'>,
-  ): void {
-    fs.writeFileSync(files.hosts, hostsFile(c, endpoints), { mode: 0o644 });
-    const dns = networks.find((n) => n.dnsEnabled && endpoints.some((e) => e.networkId === n.id));
-    let resolv = '';
-    if (dns) resolv = `search dns.podman\nnameserver ${dns.gateway}\n`;
-    else if (endpoints.length) {
-      try {
-        resolv = fs.readFileSync('/etc/resolv.conf', 'utf8');
-      } catch {
-        resolv = '';
-      }
-    }
-    fs.writeFileSync(files.resolvConf, resolv, { mode: 0o644 });
-  }
-}
-
-export function hostsFile(c: Pick<NetworkedContainer, 'hostname' | 'name'>, endpoints: Endpoint[]): string {
-  const names = [...new Set([c.hostname, c.name])].join(' ');
-  return [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix',
-    'ff02::1\tip6-allnodes',
-    'ff02::2\tip6-allrouters',
-    ...(endpoints.length ? endpoints.map((e) => `${e.address}\t${names}`) : [`127.0.1.1\t${c.hostname}`]),
-    '',
-  ].join('\n');
 }

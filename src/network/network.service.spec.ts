@@ -1,5 +1,5 @@
 import { checkCreate } from './network.service';
-import { hostsFile } from './network-attacher';
+import { hostsFile } from './etc-files';
 
 describe('checkCreate (docker network create options)', () => {
   it('derives the gateway from the subnet, and keeps one given inside it', () => {

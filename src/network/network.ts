@@ -58,6 +58,8 @@ export interface NetworkedContainer {
   endpoints: Record<string, EndpointRequest>;
   /** Published ports, resolved (no hostPort 0 after the start's allocation). */
   ports: PortBinding[];
+  /** Rate caps in bits/s, applied with tc on each of its veths (bandwidth.ts). */
+  bandwidth?: { egressBps?: number; ingressBps?: number };
 }
 
 /** Names Docker reserves: the built-in networks' modes. */

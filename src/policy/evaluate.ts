@@ -7,6 +7,11 @@ import { cpusToNanoCpus } from './spec/units';
 export interface Principal {
   id: string;
   teams: string[];
+  /**
+   * Kubernetes subjects as `<binding kind>:<value>` (`k8s-namespace:shop`): what a reviewed
+   * object's policy is bound by (admission); absent for Warden's own callers.
+   */
+  subjects?: string[];
 }
 
 /**
@@ -40,6 +45,8 @@ export type DefaultedField =
   | 'nanoCpus'
   | 'pidsLimit'
   | 'storageBytes'
+  | 'egressBps'
+  | 'ingressBps'
   | 'tmpfsSizeBytes'
   | 'logMaxBytes'
   | 'logMaxFiles'
@@ -95,7 +102,7 @@ const same = (n: number) => n;
 const DEFAULTABLE: ReadonlyArray<
   [
     Exclude<DefaultedField, 'tmpfsSizeBytes' | 'restartPolicy.maximumRetryCount'>,
-    'memory' | 'cpu' | 'pids' | 'storage',
+    'memory' | 'cpu' | 'pids' | 'storage' | 'egress' | 'ingress',
     (n: number) => number,
   ]
 > = [
@@ -103,6 +110,8 @@ const DEFAULTABLE: ReadonlyArray<
   ['nanoCpus', 'cpu', cpusToNanoCpus],
   ['pidsLimit', 'pids', same],
   ['storageBytes', 'storage', same],
+  ['egressBps', 'egress', same],
+  ['ingressBps', 'ingress', same],
 ];
 
 /**

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit';
+import { AdmissionDecisionService } from './admission-decision.service';
 import { BaselineBootstrap } from './baseline.bootstrap';
 import { ExceptionRepository } from './exception.repository';
 import { ExceptionService } from './exception.service';
@@ -25,8 +26,9 @@ import { ReplayService } from './replay.service';
     ReplayService,
     BaselineBootstrap,
     InterruptedDecisions,
+    AdmissionDecisionService,
   ],
   controllers: [PolicyController, ExceptionsController],
-  exports: [PolicyService],
+  exports: [PolicyService, AdmissionDecisionService],
 })
 export class PolicyModule {}

@@ -8,7 +8,17 @@ import type { ContainerSpec } from './spec/container-spec';
 /** A DataSource or a transaction's EntityManager: repository methods run on either. */
 export type Sql = Pick<EntityManager, 'query'>;
 
-export type BindingKind = 'principal' | 'team' | 'everyone';
+/** Warden's principals and teams, everyone, and Kubernetes subjects (issue 18, admission). */
+export const BINDING_KINDS = [
+  'principal',
+  'team',
+  'everyone',
+  'k8s-user',
+  'k8s-group',
+  'k8s-namespace',
+  'k8s-serviceaccount',
+] as const;
+export type BindingKind = (typeof BINDING_KINDS)[number];
 /** The value stored for an `everyone` binding (the column is never empty). */
 export const EVERYONE = '*';
 
@@ -245,7 +255,12 @@ export class PolicyRepository {
   }
 
   /** Every binding that could apply to the principal, at all three levels; the service picks. */
-  async matchBindings(principalId: string, teams: string[]): Promise<MatchedBinding[]> {
+  /** `subjects`: `<kind>:<value>` of the Kubernetes kinds a reviewed object names (admission). */
+  async matchBindings(
+    principalId: string,
+    teams: string[],
+    subjects: string[] = [],
+  ): Promise<MatchedBinding[]> {
     const rows: Array<{
       kind: BindingKind;
       value: string;
@@ -259,9 +274,10 @@ export class PolicyRepository {
        LEFT JOIN policy_versions v ON v.id = p.active_version
        WHERE (b.kind = 'principal' AND b.value = $1)
           OR (b.kind = 'team' AND b.value = ANY($2::text[]))
+          OR (b.kind LIKE 'k8s-%' AND b.kind || ':' || b.value = ANY($3::text[]))
           OR b.kind = 'everyone'
        ORDER BY b.kind, b.value`,
-      [principalId, teams],
+      [principalId, teams, subjects],
     );
     return rows.map((r) => ({
       kind: r.kind,
@@ -287,6 +303,32 @@ export class PolicyRepository {
         r.createdAt,
       ],
     );
+  }
+
+  /** Several at once, in one statement: the containers of one Kubernetes review (admission). */
+  async insertLaunchRequests(rs: LaunchRequestRecord[]): Promise<void> {
+    if (rs.length === 1) return this.insertLaunchRequest(rs[0]);
+    await this.plain.count(
+      `INSERT INTO launch_requests (id, principal, principal_teams, request, spec, decision, policy_version, created_at)
+       SELECT id, principal, $3::text[], request, spec, decision, policy_version, created_at
+         FROM unnest($1::uuid[], $2::text[], $4::jsonb[], $5::jsonb[], $6::jsonb[], $7::text[], $8::timestamptz[])
+           AS t(id, principal, request, spec, decision, policy_version, created_at)`,
+      [
+        rs.map((r) => r.id),
+        rs.map((r) => r.principal),
+        rs[0].principalTeams,
+        rs.map((r) => JSON.stringify(r.request ?? null)),
+        rs.map((r) => JSON.stringify(r.spec)),
+        rs.map((r) => JSON.stringify(r.decision)),
+        rs.map((r) => r.policyVersion),
+        rs.map((r) => r.createdAt),
+      ],
+    );
+  }
+
+  /** Takes back requests whose decision event could not be recorded (nothing acted on them). */
+  async deleteLaunchRequests(ids: string[]): Promise<void> {
+    await this.plain.count(`DELETE FROM launch_requests WHERE id = ANY($1::uuid[])`, [ids]);
   }
 
   /** Takes back a request whose decision event could not be recorded (nothing acted on it). */

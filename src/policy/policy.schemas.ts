@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isValidDigest, parseImageReference } from '../images';
 import { text } from '../platform/http';
 import { imageName, launchRequestSchema, POLICY_NAME_RE, policyDocumentInputSchema } from './core';
+import { BINDING_KINDS } from './policy.repository';
 
 /** Request shapes of the policy and exception routes; the OpenAPI docs are generated from them. */
 
@@ -18,13 +19,24 @@ export const policyNameParam = z.object({
 export const activateBody = z.strictObject({ versionId });
 
 const bindingFields = {
-  kind: z.enum(['principal', 'team', 'everyone']),
-  value: text(128).min(1).optional().describe('principal id or team name; omitted for everyone'),
+  kind: z.enum(BINDING_KINDS),
+  value: text(253)
+    .min(1)
+    .optional()
+    .describe(
+      'principal id, team name, Kubernetes user, group or namespace, or a service account as <namespace>:<name>; omitted for everyone',
+    ),
 };
 
 function valueMatchesKind(b: { kind: string; value?: string }, ctx: z.RefinementCtx): void {
   if (b.kind !== 'everyone' && b.value === undefined)
     ctx.addIssue({ code: 'custom', path: ['value'], message: `is required for kind ${b.kind}` });
+  if (b.kind === 'k8s-serviceaccount' && b.value !== undefined && !/^[^:]+:[^:]+$/.test(b.value))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['value'],
+      message: 'must be <namespace>:<name> for kind k8s-serviceaccount (e.g. shop:checkout)',
+    });
   if (b.kind === 'everyone' && b.value !== undefined && b.value !== '*')
     ctx.addIssue({ code: 'custom', path: ['value'], message: 'must be omitted for kind everyone' });
 }

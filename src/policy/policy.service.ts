@@ -16,7 +16,9 @@ import type {
   ExecSpec,
   Principal,
 } from './core';
+import { evaluateAttach } from './evaluate-attach';
 import { evaluateExec, type ExecEvaluation } from './evaluate-exec';
+import type { AttachSpec } from './spec/attach-spec';
 import { evaluateForNoPolicy, evaluatePolicy } from './evaluate';
 import { evaluateVolume, type VolumeEvaluation } from './evaluate-volume';
 import { evaluateImageContent, evaluatePush } from './evaluate-image';
@@ -237,6 +239,50 @@ export class PolicyService {
    * recorded as a `policy.decision` event (action `exec`, with the command, user, TTY flag and
    * the exec's id) before anything runs. No policy, no exec (fail closed).
    */
+  /**
+   * An attach to a running container (issue 15): the caller's bound policy's `attach` rules,
+   * recorded as a `policy.decision` event either way before anything streams. No policy, no
+   * attach (fail closed).
+   */
+  async decideAttach(caller: Caller, spec: AttachSpec): Promise<Decision> {
+    const principal = principalOf(caller);
+    let decision: Decision;
+    try {
+      const resolution = await this.resolve(principal);
+      decision = resolution.ok
+        ? evaluateAttach({
+            policy: resolution.policy,
+            spec,
+            principal,
+            exceptions: await this.liveExceptions(),
+            now: new Date(),
+          })
+        : resolution.decision;
+    } catch (err) {
+      decision = evaluateForNoPolicy({
+        principal,
+        loadError: err instanceof Error ? err.message : String(err),
+      });
+    }
+    await this.audit.record({
+      type: 'policy.decision',
+      principal: principal.id,
+      source: caller.source,
+      subject: spec.container.id,
+      decision: auditDecisionOf(decision),
+      policyHash: decision.policyVersion ?? undefined,
+      payload: {
+        action: 'attach',
+        container: spec.container.name,
+        image: formatImageReference(spec.container.image),
+        stdin: spec.stdin,
+        tty: spec.tty,
+        decision,
+      },
+    });
+    return decision;
+  }
+
   async decideExec(caller: Caller, execId: string, spec: ExecSpec): Promise<ExecEvaluation> {
     const principal = principalOf(caller);
     let result: ExecEvaluation;
@@ -340,8 +386,8 @@ export class PolicyService {
    * on). If the event cannot be made durable (Redis down), the request is taken back and
    * nothing acts on the decision: 503, fail closed.
    */
-  private async recordDecision(
-    what: 'launch' | 'exec',
+  async recordDecision(
+    what: 'launch' | 'exec' | 'admission',
     id: string,
     insert: () => Promise<void>,
     undo: () => Promise<void>,
@@ -381,10 +427,13 @@ export class PolicyService {
     });
   }
 
-  private async evaluateBound(
+  /** The bound policy's judgement of a spec, recording nothing (admission records its own). */
+  async evaluateBound(
     principal: Principal,
     spec: ContainerSpec,
     checks?: Parameters<typeof evaluatePolicy>[0]['checks'],
+    // A Kubernetes hostPath is on a cluster node, not here: judged as written (normalized).
+    opts: { hostPathsHere?: boolean } = {},
   ): Promise<EvaluationResult> {
     let resolution: Resolution;
     let exceptions: Exception[] = [];
@@ -403,7 +452,7 @@ export class PolicyService {
       principal,
       exceptions,
       now: new Date(),
-      realpath,
+      realpath: opts.hostPathsHere === false ? undefined : realpath,
       checks,
       systemDefaults: this.config.runtime,
     });
@@ -411,13 +460,14 @@ export class PolicyService {
 
   /** The bound policy for a principal, from the cache or the database. */
   async resolve(principal: Principal): Promise<Resolution> {
-    const key = `${principal.id}\0${[...principal.teams].sort().join('\0')}`;
+    const subjects = principal.subjects ?? [];
+    const key = [principal.id, ...[...principal.teams].sort(), '\0', ...[...subjects].sort()].join('\0');
     const hit = this.bound.get(key);
     if (hit) return hit;
     const gen = this.generation;
     const resolution = resolveBinding(
       principal,
-      await this.policies.matchBindings(principal.id, principal.teams),
+      await this.policies.matchBindings(principal.id, principal.teams, subjects),
     );
     if (gen === this.generation) this.bound.set(key, resolution);
     return resolution;

@@ -6,7 +6,17 @@ export type Resolution =
   | { ok: true; policy: EvaluatedPolicy; via: { kind: BindingKind; value: string } }
   | { ok: false; decision: Decision };
 
-const LEVELS: readonly BindingKind[] = ['principal', 'team', 'everyone'];
+// Most specific first. Kubernetes subjects only ever match a reviewed object's principal
+// (admission), Warden's own principals and teams only Warden's callers; both end at everyone.
+const LEVELS: readonly BindingKind[] = [
+  'principal',
+  'k8s-user',
+  'k8s-serviceaccount',
+  'k8s-namespace',
+  'k8s-group',
+  'team',
+  'everyone',
+];
 
 function describe(b: { kind: BindingKind; value: string }): string {
   return b.kind === 'everyone' ? 'everyone' : `${b.kind} ${b.value}`;

@@ -1,7 +1,8 @@
 import { scopeOf } from '../platform/scope';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { WARDEN_CONFIG, type WardenConfig } from '../platform/config';
 import { AuditService } from '../audit';
 import {
   FsBlobStore,
@@ -31,8 +32,11 @@ const shortId = (digest: string) => digest.slice(7, 19);
  * upstream's registry, sent to that upstream with Warden's sealed credentials, never the
  * client's. The push-destination rule decides first (recorded; `baseline` admits none);
  * each blob is skipped when the upstream has it (HEAD) or can link it from a repository the
- * image was pulled from (cross-repository mount), else streamed with progress; the manifest
- * goes last, and `image.pushed` records its digest.
+ * image was pulled from (cross-repository mount), else streamed with progress — in one PUT,
+ * or for a blob bigger than WARDEN_REGISTRY_PUSH_CHUNK_SIZE in PATCH chunks of that size read
+ * from the stored file by range (a proxy or upstream that caps a request's body takes a big
+ * layer that way, and a chunk's failure names the bytes); the manifest goes last, and
+ * `image.pushed` records its digest.
  */
 @Injectable()
 export class ImagePushService {
@@ -43,6 +47,7 @@ export class ImagePushService {
     private readonly store: FsBlobStore,
     private readonly policy: PolicyService,
     private readonly audit: AuditService,
+    @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
   async push(
@@ -94,6 +99,7 @@ export class ImagePushService {
       { digest: image.configDigest, size: 0 },
     ];
     let uploaded = 0;
+    let chunked = 0;
     let bytes = 0;
     for (const b of blobs) {
       const id = shortId(b.digest);
@@ -110,20 +116,35 @@ export class ImagePushService {
       }
       let sent = 0;
       let last = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          sent += chunk.length;
-          const now = Date.now();
-          if (now - last >= PROGRESS_EVERY_MS) {
-            last = now;
-            emit({ status: 'Pushing', id, progressDetail: { current: sent, total: size } });
-          }
-          cb(null, chunk);
-        },
-      });
-      const source = await this.store.open(b.digest);
-      source.on('error', (err) => counter.destroy(err));
-      await client.uploadBlob(t.repository, how.upload, b.digest, size, source.pipe(counter));
+      const counted = (body: Readable) => {
+        const counter = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            sent += chunk.length;
+            const now = Date.now();
+            if (now - last >= PROGRESS_EVERY_MS) {
+              last = now;
+              emit({ status: 'Pushing', id, progressDetail: { current: sent, total: size } });
+            }
+            cb(null, chunk);
+          },
+        });
+        body.on('error', (err) => counter.destroy(err));
+        return body.pipe(counter);
+      };
+      const chunk = this.config.registry.pushChunkBytes;
+      if (size > chunk) {
+        let at = how.upload;
+        for (let start = 0; start < size; start += chunk) {
+          const length = Math.min(chunk, size - start);
+          const part = await this.store.open(b.digest, { start, end: start + length - 1 });
+          at = await client.uploadChunk(t.repository, at, b.digest, start, length, counted(part));
+        }
+        await client.finishUpload(t.repository, at, b.digest);
+        chunked++;
+      } else {
+        const source = await this.store.open(b.digest);
+        await client.uploadBlob(t.repository, how.upload, b.digest, size, counted(source));
+      }
       emit({ status: 'Pushed', id, progressDetail: {} });
       uploaded++;
       bytes += size;
@@ -145,6 +166,7 @@ export class ImagePushService {
         digest,
         blobs: blobs.length,
         uploaded,
+        chunked,
         skipped: blobs.length - uploaded,
         bytes,
       },

@@ -19,6 +19,7 @@ import { ContainerUsageController } from './container/container-usage.controller
 import { ContainerTerminalController } from './container/container-terminal.controller';
 import { ContainersController } from './container/containers.controller';
 import { ExecRecordingsController } from './exec/exec-recordings.controller';
+import { TranscriptPruner } from './exec/transcript-pruner';
 import { LiveContainers } from './container/live-containers';
 import { RecoveryService } from './container/recovery.service';
 import { CGROUP_DRIVER, SHIM_RUNNER, SIZED_FILESYSTEMS, SYSCALLS } from './container/runtime.tokens';
@@ -103,6 +104,7 @@ import { VolumesModule } from '../volumes';
     AttachWebSocketServer,
     ContainerInspector,
     ExecService,
+    TranscriptPruner,
     RecoveryService,
     UsageSampler,
   ],

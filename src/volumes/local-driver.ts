@@ -5,6 +5,15 @@ import { promisify } from 'node:util';
 import { ensureMounted, makeSizedFilesystem, unmountSized } from '../platform/linux';
 
 const run = promisify(execFile);
+/** A plain volume's du runs at most this long per measure (usage samples); longer: not measured. */
+const DU_TIMEOUT_MS = 2000;
+
+export interface VolumeMeasure {
+  /** null: not measured (`reason` says why). */
+  bytes: number | null;
+  how: 'statfs' | 'du' | 'skipped';
+  reason?: string;
+}
 
 /**
  * The `local` driver: a volume is `<data dir>/volumes/<name>/_data`, which containers get as a
@@ -56,6 +65,29 @@ export class LocalVolumeDriver {
    */
   async populate(name: string, from: string): Promise<void> {
     await run('cp', ['-a', '--', `${from}/.`, `${this.dataOf(name)}/`]);
+  }
+
+  /**
+   * Bytes in use for usage samples, cheaply: a sized volume is its own ext4 filesystem, so
+   * statfs of the mount says it at once; a plain directory needs du, bounded in time (a volume
+   * whose du takes longer is not measured, and says why).
+   */
+  async measure(name: string, sizeBytes: number | undefined): Promise<VolumeMeasure> {
+    if (sizeBytes !== undefined) {
+      const st = await fs.promises.statfs(this.dataOf(name));
+      return { bytes: (st.blocks - st.bfree) * st.bsize, how: 'statfs' };
+    }
+    try {
+      const { stdout } = await run('du', ['-s', '-B1', '-x', this.dataOf(name)], {
+        timeout: DU_TIMEOUT_MS,
+        killSignal: 'SIGKILL',
+      });
+      return { bytes: Number(stdout.split('\t')[0]) || 0, how: 'du' };
+    } catch (err) {
+      if ((err as { killed?: boolean }).killed)
+        return { bytes: null, how: 'skipped', reason: `du took longer than ${DU_TIMEOUT_MS} ms` };
+      throw err;
+    }
   }
 
   /** Bytes in use: the filesystem's for a sized volume, else the files' (du). */

@@ -96,6 +96,24 @@ export class VolumeRepository {
     return rows.map((r) => r.container_id);
   }
 
+  /** The volumes each of these containers mounts, with their sizes (undefined: a plain directory). */
+  async mountedBy(
+    containerIds: readonly string[],
+  ): Promise<Array<{ containerId: string; name: string; sizeBytes?: number }>> {
+    if (containerIds.length === 0) return [];
+    const rows = await this.sql.rows<{ container_id: string; name: string; size_bytes: string | null }>(
+      `SELECT cv.container_id, v.name, v.size_bytes
+         FROM container_volumes cv JOIN volumes v ON v.name = cv.volume_name
+        WHERE cv.container_id = ANY($1::text[]) ORDER BY cv.container_id, v.name`,
+      [containerIds],
+    );
+    return rows.map((r) => ({
+      containerId: r.container_id,
+      name: r.name,
+      sizeBytes: r.size_bytes === null ? undefined : Number(r.size_bytes),
+    }));
+  }
+
   /** How many containers mount each volume. */
   async refCounts(): Promise<Map<string, number>> {
     const rows = await this.sql.rows<{ volume_name: string; n: string }>(

@@ -1,6 +1,6 @@
 import { dockerSave } from '../fixtures/images/archives';
 import { busyboxImage } from '../fixtures/images/fixture-images';
-import { DockerCli, dockerCliSuite, dockerOk, startDockerWarden } from '../utils/docker-cli';
+import { DockerCli, dockerCliSuite, dockerFails, dockerOk, startDockerWarden } from '../utils/docker-cli';
 import { eventually } from '../utils/services';
 import { ADMIN_TOKEN, api, TestWarden } from '../utils/warden';
 
@@ -85,6 +85,22 @@ dockerCliSuite('health checks through the docker CLI')('health checks through th
     expect(await ok(['ps', '--filter', 'name=hc', '--format', '{{.Status}}'])).toMatch(
       /^Up .* \(healthy\)$/m,
     );
+    // `ps --filter health=…`: by the check's status; `none` is a container without a check.
+    await ok(['run', '-d', '--name', 'plain', 'busybox:1.35', 'sleep', '300']);
+    const names = async (h: string) =>
+      (await ok(['ps', '--filter', `health=${h}`, '--format', '{{.Names}}']))
+        .trim()
+        .split('\n')
+        .filter(Boolean);
+    expect(await names('healthy')).toEqual(['hc']);
+    expect(await names('unhealthy')).toEqual([]);
+    expect(await names('starting')).toEqual([]);
+    expect(await names('none')).toContain('plain');
+    expect(await names('none')).not.toContain('hc');
+    expect(await dockerFails(docker, ['ps', '--filter', 'health=sickly'])).toContain(
+      "invalid filter 'health=sickly'",
+    );
+    await ok(['rm', '-f', 'plain']);
     await eventually('the health_status events', async () => {
       const out = await ok([
         'events',

@@ -99,7 +99,6 @@ suite('seccomp and security options through the docker CLI', () => {
 
   it('options Warden does not apply are refused by name; no-new-privileges=false too', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['--sysctl', 'net.ipv4.ip_forward=1'], /HostConfig\.Sysctls \(--sysctl\) .* is not applied/],
       [['--oom-kill-disable'], /HostConfig\.OomKillDisable \(--oom-kill-disable\)/],
       [['--add-host', 'db:10.0.0.2'], /HostConfig\.ExtraHosts \(--add-host\)/],
       [['--log-driver', 'syslog'], /log driver 'syslog' is not available on Warden/],

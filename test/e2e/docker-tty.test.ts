@@ -9,10 +9,6 @@ import { hasTmux, Tmux } from '../utils/tmux';
 
 const suite = hasTmux() ? dockerCliSuite('docker CLI under tmux') : describe.skip;
 
-// Open flake (session note): about one run in three, a pane dies with no exit status, or the
-// second `start -ai` of a container finds its stdin not yet a terminal. Each try's errors are
-// printed; a test that fails three times in a row fails the suite.
-jest.retryTimes(2, { logErrorsBeforeRetry: true });
 if (!hasTmux())
   console.warn('docker tty tests skipped: tmux is not installed (scripts/bootstrap.sh installs it)');
 
@@ -109,10 +105,25 @@ suite('docker run -it, attach, exec -it and start -ai on a terminal', () => {
     await dockerOk(docker, ['rm', '-f', 'it2']);
   });
 
+  /**
+   * A container created without a terminal at hand (`docker create -it` from a script, as
+   * here) has no first size (ConsoleSize 0x0): `start -ai` sends its window's size only after
+   * the start returns (the CLI's MonitorTtySize), while the shell may already have printed its
+   * prompt. Docker has the same order. A person's first keystroke comes long after; a test's
+   * comes within milliseconds, and `stty size` then finds a 0x0 terminal ("stty: standard
+   * input", busybox's error for 0 rows). So wait, as a person would, until the terminal has
+   * the window's size, read from the container's side.
+   */
+  const sizedBy = (name: string, size: string) =>
+    until(async () =>
+      expect(await dockerOk(docker, ['exec', name, 'stty', '-F', '/dev/pts/0', 'size'])).toBe(`${size}\n`),
+    );
+
   it('start -ai: a created terminal container, attached and started from the same command', async () => {
     await dockerOk(docker, ['create', '-it', '--name', 'it3', BB, 'sh']);
     tmux.open('s', `${cli()} start -ai it3`, 80, 24);
     await until(() => expect(tmux.screen('s')).toMatch(/# $/m));
+    await sizedBy('it3', '24 80');
     tmux.type('s', 'stty size; exit 5');
     await until(() => expect(tmux.dead('s')).toBe(true));
     expect(tmux.screen('s')).toMatch(/^24 80$/m);
@@ -120,8 +131,10 @@ suite('docker run -it, attach, exec -it and start -ai on a terminal', () => {
     // And again: a second run of the same container gets a terminal again.
     tmux.open('s2', `${cli()} start -ai it3`, 80, 24);
     await until(() => expect(tmux.screen('s2')).toMatch(/# $/m));
-    tmux.type('s2', 'exit 0');
+    await sizedBy('it3', '24 80');
+    tmux.type('s2', 'stty size; exit 0');
     await until(() => expect(tmux.dead('s2')).toBe(true));
+    expect(tmux.screen('s2')).toMatch(/^24 80$/m);
     await until(() => expect(tmux.exitStatus('s2')).toBe(0));
   });
 });

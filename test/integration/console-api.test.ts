@@ -1,4 +1,5 @@
 import { seedConsole, ConsoleSeed } from '../utils/console-seed';
+import { eventually } from '../utils/services';
 import { api, startTestWarden, TestWarden } from '../utils/warden';
 
 /**
@@ -109,7 +110,7 @@ describe('review console API, as the pages call it', () => {
     });
   });
 
-  it('the overview says what is wrong with a bad window, and is not for deployers or anonymous callers', async () => {
+  it('the overview says what is wrong with a bad window, and is not for anonymous callers', async () => {
     const backwards = await get('/console/overview?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z');
     expect(backwards.status).toBe(400);
     expect(JSON.stringify(backwards.body)).toMatch(/to.*must be after from/);
@@ -118,9 +119,73 @@ describe('review console API, as the pages call it', () => {
     expect(JSON.stringify(tooLong.body)).toMatch(/at most 400 days/);
     expect((await get('/console/overview?from=yesterday')).status).toBe(400);
     expect((await api(w, 'GET', '/console/overview', { token: null })).status).toBe(401);
-    const deployer = (await api(w, 'POST', '/tokens', { body: { principalId: 'alice', name: 't' } })).body
-      .token;
-    expect((await api(w, 'GET', '/console/overview', { token: deployer })).status).toBe(403);
+  });
+
+  const tokenOf = async (principalId: string) =>
+    (await api(w, 'POST', '/tokens', { body: { principalId, name: 'deployer view' } })).body.token as string;
+
+  it("a deployer's overview is its teams' decisions, containers and exceptions, without the chain and queues", async () => {
+    const alice = await api(w, 'GET', '/console/overview', { token: await tokenOf('alice') });
+    expect(alice.status).toBe(200);
+    expect(alice.body.decisions.totals).toEqual({ allowed: 1, denied: 2, wouldDeny: 0 });
+    expect(alice.body.topTeams).toEqual([{ team: 'payments', denied: 2 }]);
+    expect(alice.body.topRules.map((r: { rule: string }) => r.rule)).toEqual([
+      'privileged.allow',
+      'resources.memory.max',
+    ]);
+    expect(alice.body.containers).toEqual({ oomKills: 1, restarts: 0, exits: 1 });
+    expect(alice.body.exceptionsExpiring.map((x: { id: string }) => x.id)).toEqual([seed.exceptionId]);
+    expect(alice.body.chainHead).toBeNull();
+    expect(alice.body.queues).toEqual([]);
+
+    const bob = await api(w, 'GET', '/console/overview', { token: await tokenOf('bob') });
+    expect(bob.status).toBe(200);
+    expect(bob.body.decisions.totals).toEqual({ allowed: 1, denied: 0, wouldDeny: 1 });
+    expect(bob.body.topTeams).toEqual([]);
+    expect(bob.body.topImages).toEqual([]);
+    expect(bob.body.containers).toEqual({ oomKills: 0, restarts: 0, exits: 1 });
+    expect(bob.body.exceptionsExpiring).toEqual([]);
+    expect(JSON.stringify(bob.body)).not.toContain('payments');
+  });
+
+  it("a deployer requests, lists and reads its team's reports only; another team's is 404", async () => {
+    const [alice, bob] = [await tokenOf('alice'), await tokenOf('bob')];
+    const window = {
+      from: new Date(Date.now() - 864e5).toISOString(),
+      to: new Date(Date.now() + 864e5).toISOString(),
+    };
+    const other = await api(w, 'POST', '/reports', { token: alice, body: { ...window, team: 'search' } });
+    expect(other.status).toBe(403);
+    expect(other.body.message).toMatch(/not in team 'search'/);
+    const asked = await api(w, 'POST', '/reports', { token: alice, body: window });
+    expect(asked.status).toBe(201);
+    const id = asked.body.id as string;
+    const done = await eventually('the report', async () => {
+      const r = await api(w, 'GET', `/reports/${id}`, { token: alice });
+      return r.body.status === 'done' || r.body.status === 'failed' ? r.body : undefined;
+    });
+    expect(done).toMatchObject({ status: 'done', params: { team: 'payments' } });
+    const json = (await api(w, 'GET', `/reports/${id}/files/report.json`, { token: alice })).body;
+    // Its team's part only: decisions, cap hits and showback of payments.
+    expect(json.population).toMatchObject({ launches: 3, denied: 2, containersCreated: 1 });
+    expect(json.capHits.map((c: { name: string }) => c.name)).toEqual(['batch-job']);
+    const keys = json.showback.rows.map((r: { key: string }) => r.key);
+    expect(keys).toContain('team:payments');
+    expect(keys.join(' ')).not.toContain('search');
+    // Volume bytes join showback: batch-job's volume held 5 MiB.
+    const team = json.showback.rows.find((r: { key: string }) => r.key === 'team:payments');
+    expect(team.peakVolumeBytes).toBe(5 * MiB);
+
+    expect((await api(w, 'GET', `/reports/${id}`, { token: bob })).status).toBe(404);
+    expect((await api(w, 'GET', `/reports/${id}/files/report.json`, { token: bob })).status).toBe(404);
+    const ids = (r: { body: { reports: Array<{ id: string }> } }) => r.body.reports.map((x) => x.id);
+    expect(ids(await api(w, 'GET', '/reports', { token: bob }))).not.toContain(id);
+    const mine = await api(w, 'GET', '/reports', { token: alice });
+    expect(ids(mine)).toContain(id);
+    expect(mine.body.reports.find((x: { id: string }) => x.id === id).files.length).toBeGreaterThan(2);
+    expect(ids(await get('/reports?limit=200'))).toContain(id);
+    expect((await get('/reports?limit=0')).status).toBe(400);
+    expect((await get('/reports?before=yesterday')).status).toBe(400);
   });
 
   it('lists removed containers from the trail beside the live ones, with filters', async () => {
@@ -182,6 +247,9 @@ describe('review console API, as the pages call it', () => {
         memoryCapBytes: 256 * MiB,
         oomKills: 1,
         oversized: 0,
+        ioReadBytes: 12 * MiB,
+        ioWriteBytes: 6 * MiB,
+        volumeBytes: 5 * MiB,
       },
       {
         key: 'search',
@@ -191,11 +259,22 @@ describe('review console API, as the pages call it', () => {
         memoryCapBytes: 512 * MiB,
         oomKills: 0,
         oversized: 1,
+        ioReadBytes: 0,
+        ioWriteBytes: 0,
+        volumeBytes: 0,
       },
     ]);
     expect(byTeam.body.containers).toEqual([
-      expect.objectContaining({ name: 'batch-job', capShare: 1, oversized: false }),
-      expect.objectContaining({ name: 'search-indexer', capShare: 20 / 512, oversized: true }),
+      expect.objectContaining({ name: 'batch-job', capShare: 1, oversized: false, ioReadBytes: 12 * MiB }),
+      // No block I/O recorded for it: null, not zero.
+      expect.objectContaining({
+        name: 'search-indexer',
+        capShare: 20 / 512,
+        oversized: true,
+        ioReadBytes: null,
+        ioWriteBytes: null,
+        volumeBytes: null,
+      }),
     ]);
     const byImage = await get('/console/usage?by=image');
     expect(byImage.body.groups.map((g: { key: string }) => g.key)).toEqual([
@@ -207,17 +286,20 @@ describe('review console API, as the pages call it', () => {
     // A window that starts after the first samples counts only the increase inside it.
     const late = new Date(Date.now() - 30 * 60_000 + 20_000).toISOString();
     const part = await get(`/console/usage?from=${late}`);
-    expect(part.body.groups.find((g: { key: string }) => g.key === 'payments').cpuSeconds).toBe(10);
+    const partPayments = part.body.groups.find((g: { key: string }) => g.key === 'payments');
+    expect(partPayments.cpuSeconds).toBe(10);
+    expect(partPayments.ioReadBytes).toBe(8 * MiB);
 
     const csv = await api(w, 'GET', '/console/usage?by=team&format=csv', { token: seed.auditor });
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = String(csv.body).trim().split('\r\n');
     expect(lines[0]).toBe(
-      'team,container_id,name,image,cpu_seconds,memory_peak_bytes,memory_cap_bytes,cap_share,oversized,oom_kills',
+      'team,container_id,name,image,cpu_seconds,memory_peak_bytes,memory_cap_bytes,cap_share,oversized,oom_kills,io_read_bytes,io_write_bytes,volume_bytes',
     );
+    expect(lines[1]).toMatch(new RegExp(`,1,${12 * MiB},${6 * MiB},${5 * MiB}$`));
     expect(lines[2]).toBe(
-      `search,${seed.oversizedId},search-indexer,search/indexer:3,3,${20 * MiB},${512 * MiB},0.0390625,true,0`,
+      `search,${seed.oversizedId},search-indexer,search/indexer:3,3,${20 * MiB},${512 * MiB},0.0390625,true,0,,,`,
     );
     expect((await get('/console/usage?by=owner')).status).toBe(400);
   });

@@ -61,6 +61,8 @@ describe('migrations on an empty database', () => {
       AddTeamOwnership1796282737227: ['image_owners'],
       AddRestartAndHealth1796282813460: [],
       CreateExecRequests1796287400000: ['exec_requests'],
+      AddKubernetesBindingKinds1796306751891: [],
+      AddUsageVolumeBytes1796312000000: [],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);

@@ -195,7 +195,7 @@ describe('review console (/ui) in headless Chromium', () => {
         'usage',
         'usage',
         '#usage-table',
-        /payments 12\.0 256 MiB 256 MiB 1 1 0 search 3\.0 20 MiB 512 MiB 0 1 1/,
+        /payments 12\.0 256 MiB 256 MiB 1 12 MiB 6 MiB 5 MiB 1 0 search 3\.0 20 MiB 512 MiB 0 0 MiB 0 MiB 0 MiB 1 1/,
       ],
       [
         'usage-rightsizing',
@@ -249,6 +249,13 @@ describe('review console (/ui) in headless Chromium', () => {
     expect(await page.innerText('#signature')).toMatch(/signature verified.*Ed25519, key [0-9a-f]{16}/);
     expect(await page.innerText('#report-files')).toMatch(/report\.json[\s\S]*report\.pdf/);
     await page.screenshot({ path: path.join(artifacts, 'report.png'), fullPage: true });
+    // It is listed among the past reports, with its scope, status and downloads.
+    await open(page, 'reports');
+    await page.waitForSelector('#reports-table .report-row');
+    expect((await page.innerText('#reports-table')).replace(/\s+/g, ' ')).toMatch(
+      /team payments .* done JSON PDF open and verify/,
+    );
+    await page.screenshot({ path: path.join(artifacts, 'reports-past.png'), fullPage: true });
 
     expect(problems).toEqual([]);
     await page.close();

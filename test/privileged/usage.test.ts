@@ -106,4 +106,47 @@ describe('usage sampling (real cgroups, queue and Postgres)', () => {
     expect((await api(w, 'GET', '/usage', { token: deployer })).status).toBe(403);
     expect((await api(w, 'GET', '/usage', { token: null })).status).toBe(401);
   });
+
+  it('samples the bytes its volumes hold: a sized one by statfs of its filesystem, a plain one by du; the console shows them', async () => {
+    const sized = `sized-${process.pid}`;
+    const plain = `plain-${process.pid}`;
+    expect(
+      (await api(w, 'POST', '/volumes', { body: { name: sized, options: { size: '32m' } } })).status,
+    ).toBe(201);
+    expect((await api(w, 'POST', '/volumes', { body: { name: plain } })).status).toBe(201);
+    const MiB = 1024 ** 2;
+    const r = await runContainer(w, {
+      volumes: [`${sized}:/s`, `${plain}:/p`],
+      // 3 MiB in the sized volume and 5 in the plain one, then time for samples past the reuse of
+      // the plain one's du (six ticks of 1 s).
+      cmd: [
+        'sh',
+        '-c',
+        'dd if=/dev/urandom of=/s/f bs=1M count=3 && dd if=/dev/urandom of=/p/f bs=1M count=5 && sleep 8',
+      ],
+    });
+    expect(r.exitCode).toBe(0);
+    const q = await eventually('a sample with volume bytes, and the final one', async () => {
+      const rows = await db.query(
+        `SELECT final, volume_bytes::float8 AS total, volumes FROM usage_samples
+          WHERE container_id = $1 ORDER BY final DESC, sampled_at DESC`,
+        [r.id],
+      );
+      const sampled = rows.rows.find((x) => !x.final && x.volumes?.[plain] >= 5 * MiB);
+      return rows.rows[0]?.final && sampled ? { rows: [sampled], final: rows.rows[0] } : undefined;
+    });
+    expect(q.rows).toHaveLength(1);
+    const { total, volumes } = q.rows[0];
+    // du counts the plain volume's blocks; statfs the sized filesystem's used blocks (its journal too).
+    expect(volumes[plain]).toBeGreaterThanOrEqual(5 * MiB);
+    expect(volumes[plain]).toBeLessThan(6 * MiB);
+    expect(volumes[sized]).toBeGreaterThanOrEqual(3 * MiB);
+    expect(volumes[sized]).toBeLessThan(32 * MiB);
+    expect(total).toBe(volumes[plain] + volumes[sized]);
+    // The final sample (at exit) carries none: only the sampler measures volumes.
+    expect(q.final.total).toBeNull();
+    const usage = await api(w, 'GET', '/console/usage?by=image');
+    const mine = usage.body.containers.find((c: { containerId: string }) => c.containerId === r.id);
+    expect(mine.volumeBytes).toBe(total);
+  });
 });

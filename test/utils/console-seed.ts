@@ -105,6 +105,8 @@ export async function seedConsole(w: TestWarden): Promise<ConsoleSeed> {
     ],
     peakBytes: 256 * MiB,
     exitCode: 137,
+    ioMiBPerSample: [4, 2],
+    volumeMiB: 5,
   });
   const oversizedId = newContainerId();
   await seedRanContainer(w, {
@@ -150,6 +152,10 @@ interface RanContainer {
   samples: Array<[number, number, number, number]>;
   peakBytes: number;
   exitCode: number;
+  /** Block I/O read and written per sample (cumulative counters grow by it); none: not recorded. */
+  ioMiBPerSample?: [number, number];
+  /** What its volume `<name>-data` held at each sample; none: no volumes. */
+  volumeMiB?: number;
 }
 
 export const newContainerId = () => randomUUID().replace(/-/g, '') + randomUUID().replace(/-/g, '');
@@ -206,6 +212,10 @@ async function seedRanContainer(w: TestWarden, c: RanContainer): Promise<void> {
         throttledPeriods: 0,
         throttledNs: 0,
         oomKills,
+        ioReadBytes: c.ioMiBPerSample ? (i + 1) * c.ioMiBPerSample[0] * MiB : null,
+        ioWriteBytes: c.ioMiBPerSample ? (i + 1) * c.ioMiBPerSample[1] * MiB : null,
+        volumeBytes: c.volumeMiB ? c.volumeMiB * MiB : null,
+        volumes: c.volumeMiB ? { [`${c.name}-data`]: c.volumeMiB * MiB } : null,
       };
     }),
   );

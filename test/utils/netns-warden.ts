@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { dockerSave } from '../fixtures/images/archives';
 import { busyboxImage } from '../fixtures/images/fixture-images';
+import type { BuiltImage } from '../fixtures/images/oci-image';
 import { assertBuilt, cliEnv, ROOT } from './cli';
 import { DockerCli } from './docker-cli';
 import { removeDataDir } from './data-dir';
@@ -34,6 +35,12 @@ export interface NetnsWarden {
   /** What the namespace holds beyond its loopback: links and nft rules, counted. */
   footprint(): Footprint;
   output(): string;
+  /**
+   * Stops Warden (`SIGKILL`: as a crash; `SIGTERM`: a clean stop) and starts another in the
+   * same namespace, on the same database, data dir and socket; containers outlive it (live
+   * restore). A holder process keeps the namespace while no Warden is in it.
+   */
+  restart(signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -67,7 +74,7 @@ export async function startNetnsWarden(env: Record<string, string> = {}): Promis
   // unshare execs the shell in the new namespace, the shell execs setpriv, setpriv execs node:
   // one pid from here to Warden, so the namespace is /proc/<pid>/ns/net. The parent-death
   // signal stops a Warden whose test run died.
-  const child: ChildProcess = spawn(
+  let child: ChildProcess = spawn(
     'unshare',
     [
       '-n',
@@ -82,11 +89,15 @@ export async function startNetnsWarden(env: Record<string, string> = {}): Promis
     { env: cliEnv(wardenEnv), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const watch = (c: ChildProcess) => {
+    c.stdout!.on('data', (d) => (out += d));
+    c.stderr!.on('data', (d) => (out += d));
+    return new Promise<void>((resolve) => c.on('exit', () => resolve()));
+  };
+  let exited = watch(child);
   const pid = child.pid!;
-  const netns = `/proc/${pid}/ns/net`;
+  let netns = `/proc/${pid}/ns/net`;
+  let holder: ChildProcess | undefined;
   const hostNetns = fs.readlinkSync('/proc/self/ns/net');
 
   const inNetns: NetnsWarden['inNetns'] = (cmd, opts = {}) => {
@@ -135,7 +146,7 @@ export async function startNetnsWarden(env: Record<string, string> = {}): Promis
   };
 
   const docker = new DockerCli(socket);
-  try {
+  const answering = async () => {
     await eventually(
       `Warden in its netns to answer on ${socket} (output so far:\n${out.slice(-2000)})`,
       async () => {
@@ -144,28 +155,71 @@ export async function startNetnsWarden(env: Record<string, string> = {}): Promis
       },
       90000,
     );
+  };
+  try {
+    await answering();
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
   }
+  const stop = async (signal: 'SIGKILL' | 'SIGTERM') => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 30000)))]);
+    clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  const restart = async (signal: 'SIGKILL' | 'SIGTERM') => {
+    if (!holder) {
+      holder = spawn(
+        'nsenter',
+        [`--net=${netns}`, '--', 'setpriv', '--pdeathsig=SIGKILL', '--', 'sleep', '100000'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      const held = `/proc/${holder.pid}/ns/net`;
+      await eventually('the namespace holder', async () =>
+        fs.existsSync(held) && fs.readlinkSync(held) === fs.readlinkSync(netns) ? true : undefined,
+      );
+      netns = held;
+    }
+    await stop(signal);
+    child = spawn(
+      'nsenter',
+      [
+        `--net=${netns}`,
+        '--',
+        'setpriv',
+        '--pdeathsig=SIGKILL',
+        '--',
+        process.execPath,
+        path.join(ROOT, 'bin', 'warden.js'),
+        'up',
+      ],
+      { env: cliEnv(wardenEnv), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    exited = watch(child);
+    await answering();
+  };
 
   return {
     pid,
     dataDir,
     socket,
     docker,
-    netns,
+    get netns() {
+      return netns;
+    },
     inNetns,
     footprint,
     output: () => out,
+    restart,
     close: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 30000)))]);
-        clearTimeout(timer);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      await stop('SIGTERM');
+      holder?.kill('SIGKILL');
       // aardvark-dns is a daemon netavark started for this Warden: ours to stop if left.
       const pidFile = path.join(aardvarkDir, 'aardvark.pid');
       if (fs.existsSync(pidFile)) {
@@ -196,9 +250,61 @@ function ping(socketPath: string): Promise<number> {
   });
 }
 
-/** Loads the busybox fixture through the Docker socket (`docker load`), tagged `tag`. */
-export async function loadBusybox(w: Pick<NetnsWarden, 'socket'>, tag = 'busybox:1.35'): Promise<void> {
-  const tar = await dockerSave(await busyboxImage(), [tag]);
+/** `docker …` that must succeed: its stdout, trimmed; a failure throws with Warden's output. */
+export function dockerOk(w: NetnsWarden): (args: string[]) => Promise<string> {
+  return async (args) => {
+    const r = await w.docker.run(args);
+    if (r.code !== 0)
+      throw new Error(
+        `docker ${args.join(' ')} → ${r.code}\n${r.stdout}${r.stderr}\n${w.output().slice(-2000)}`,
+      );
+    return r.stdout.trim();
+  };
+}
+
+/** The audit events of a type, newest first, once there is one (REST, inside the namespace). */
+export function auditTrail(
+  w: NetnsWarden,
+  type: string,
+): Promise<Array<{ subject: string; payload: Record<string, unknown> }>> {
+  return eventually(`a ${type} event`, async () => {
+    const r = w.inNetns([
+      'curl',
+      '-sf',
+      '-H',
+      `authorization: Bearer ${ADMIN_TOKEN}`,
+      `http://127.0.0.1:8484/audit/events?type=${type}&order=desc`,
+    ]);
+    const events = JSON.parse(r.stdout).events as Array<{
+      subject: string;
+      payload: Record<string, unknown>;
+    }>;
+    return events.length ? events : undefined;
+  });
+}
+
+/** Removes every container, so a failed test does not leave its own to the next one's counts. */
+export async function removeAllContainers(w: NetnsWarden): Promise<void> {
+  const ids = (await w.docker.run(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
+  if (ids.length) await w.docker.run(['rm', '-f', ...ids]);
+}
+
+/** Loads the busybox fixture through the Docker socket (`docker load`), tagged `tag`; `config` as an image's (EXPOSE, …). */
+export async function loadBusybox(
+  w: Pick<NetnsWarden, 'socket'>,
+  tag = 'busybox:1.35',
+  config: Parameters<typeof busyboxImage>[0] = {},
+): Promise<void> {
+  await loadImage(w, await busyboxImage(config), tag);
+}
+
+/** Loads a built image through the Docker socket (`docker load`), tagged `tag`. */
+export async function loadImage(
+  w: Pick<NetnsWarden, 'socket'>,
+  image: BuiltImage,
+  tag: string,
+): Promise<void> {
+  const tar = await dockerSave(image, [tag]);
   const status = await new Promise<number>((resolve, reject) => {
     const req = http.request(
       {

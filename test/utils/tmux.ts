@@ -38,6 +38,14 @@ export class Tmux {
     // The window gets its size before its command starts, so the CLI reads the right one.
     // The shell prints the command's exit status too: tmux 3.3a at times marks a pane dead
     // without its status (pane_dead_status empty, nothing on the screen, the process gone).
+    fs.rmSync(this.statusFile(name), { force: true });
+    // A name is one window: a window left from an earlier try of the same test (remain-on-exit
+    // keeps it) would otherwise be the one `main:<name>` finds, with its old screen and status.
+    try {
+      this.tmux(['kill-window', '-t', `main:${name}`]);
+    } catch {
+      /* none yet */
+    }
     this.tmux([
       'new-window',
       '-d',
@@ -45,7 +53,7 @@ export class Tmux {
       'main',
       '-n',
       name,
-      `sleep 0.3; ${command}; s=$?; echo "[exit $s]"; exit $s`,
+      `sleep 0.3; ${command}; s=$?; echo "$s" > ${this.statusFile(name)}; echo "[exit $s]"; exit $s`,
     ]);
     this.resize(name, cols, rows);
   }
@@ -74,12 +82,33 @@ export class Tmux {
     return this.tmux(['display-message', '-p', '-t', `main:${name}`, '#{pane_dead}']).trim() === '1';
   }
 
-  /** The command's exit status once it has ended: as its shell printed it, else as tmux kept it. */
+  /**
+   * The command's exit status once it has ended: as its shell printed it, else as tmux kept it
+   * (128 + the signal when the pane's process was killed by one).
+   */
   exitStatus(name: string): number | undefined {
+    // Written by the shell itself, so it does not depend on the terminal or on tmux having
+    // collected the pane's status (both have been seen missing with tmux 3.3a).
+    const written = readIfThere(this.statusFile(name)).trim();
+    if (written) return Number(written);
     const printed = /^\[exit (\d+)\]$/m.exec(this.screen(name));
     if (printed) return Number(printed[1]);
-    const s = this.tmux(['display-message', '-p', '-t', `main:${name}`, '#{pane_dead_status}']).trim();
-    return s === '' ? undefined : Number(s);
+    const [status, signal] = this.tmux([
+      'display-message',
+      '-p',
+      '-t',
+      `main:${name}`,
+      '#{pane_dead_status} #{pane_dead_signal}',
+    ])
+      .replace(/\n$/, '')
+      .split(' ');
+    // Killed by a signal: the shell's convention, 128 + its number, so a failure names it.
+    if (!status && signal) return 128 + Number(signal);
+    return status ? Number(status) : undefined;
+  }
+
+  private statusFile(name: string): string {
+    return path.join(this.dir, `${name.replace(/[^A-Za-z0-9_-]/g, '_')}.status`);
   }
 
   close(): void {
@@ -89,5 +118,13 @@ export class Tmux {
       /* already gone */
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function readIfThere(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
   }
 }

@@ -43,6 +43,9 @@ export async function usage(view, params) {
         'Peak memory',
         'Largest cap',
         'OOM kills',
+        'Disk read',
+        'Disk written',
+        'Volumes',
         'Containers',
         'Oversized (< 25% of cap)',
       ],
@@ -55,6 +58,9 @@ export async function usage(view, params) {
           h('td', {}, fmtBytes(g.memoryPeakBytes)),
           h('td', {}, g.memoryCapBytes ? fmtBytes(g.memoryCapBytes) : '—'),
           h('td', { class: g.oomKills ? 'bad-text' : '' }, String(g.oomKills)),
+          h('td', {}, fmtBytes(g.ioReadBytes)),
+          h('td', {}, fmtBytes(g.ioWriteBytes)),
+          h('td', {}, fmtBytes(g.volumeBytes)),
           h('td', {}, String(g.containers)),
           h('td', { class: g.oversized ? 'warn-text' : '' }, String(g.oversized)),
         ),
@@ -72,7 +78,18 @@ export async function usage(view, params) {
     h('h3', {}, 'Right-sizing: peak memory against the cap, per container'),
     table(
       'rightsizing-table',
-      ['Container', 'Image', by, 'CPU-seconds', 'Peak', 'Cap', 'Peak / cap', 'OOM kills'],
+      [
+        'Container',
+        'Image',
+        by,
+        'CPU-seconds',
+        'Peak',
+        'Cap',
+        'Peak / cap',
+        'OOM kills',
+        'Disk read / written',
+        'Volumes (peak)',
+      ],
       u.containers.map((c) =>
         h(
           'tr',
@@ -94,6 +111,13 @@ export async function usage(view, params) {
             c.oversized ? [' ', h('span', { class: 'badge warn' }, 'oversized')] : '',
           ),
           h('td', { class: c.oomKills ? 'bad-text' : '' }, String(c.oomKills)),
+          // Null: the host recorded no block I/O for it (no blkio/io controller), not zero bytes.
+          h(
+            'td',
+            {},
+            c.ioReadBytes === null ? '—' : `${fmtBytes(c.ioReadBytes)} / ${fmtBytes(c.ioWriteBytes)}`,
+          ),
+          h('td', {}, fmtBytes(c.volumeBytes)),
         ),
       ),
     ),

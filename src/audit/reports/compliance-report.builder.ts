@@ -10,6 +10,7 @@ import type {
   ReportParams,
   RuleCount,
 } from './compliance-report.types';
+import { exposureIn } from './exposure';
 import { diffDocuments } from './policy-diff';
 import { showback, SHOWBACK_DEFINITION } from './showback';
 
@@ -20,7 +21,11 @@ interface Reason {
   message: string;
 }
 interface DecisionPayload {
-  action?: 'launch' | 'pull';
+  action?: 'launch' | 'pull' | 'admission';
+  /** Kubernetes admission (issue 18): which webhook, a dry run, and the review's subjects. */
+  webhook?: 'validate' | 'mutate';
+  dryRun?: boolean;
+  teams?: string[];
   image?: string;
   spec?: { labels?: Record<string, string>; image?: { registry?: string; repository?: string } };
   decision?: {
@@ -78,8 +83,12 @@ export async function buildComplianceReport(
     );
     for (const row of page) {
       const p = row.payload;
+      // A Kubernetes review is a launch when the validating webhook admits it for real: the
+      // mutating one's and a dry run's are decisions about what was not launched.
+      if (p.action === 'admission' && (p.webhook === 'mutate' || p.dryRun)) continue;
       const launch = p.action !== 'pull';
-      if (params.team && !(launch && row.teams?.includes(params.team))) continue;
+      const teams = row.teams ?? (p.action === 'admission' ? p.teams : null);
+      if (params.team && !(launch && teams?.includes(params.team))) continue;
       if (labelKey !== undefined) {
         const labels = p.spec?.labels ?? {};
         if (!launch || !(labelKey in labels) || (labelValue !== undefined && labels[labelKey] !== labelValue))
@@ -156,15 +165,18 @@ export async function buildComplianceReport(
 
   const exceptions = await exceptionDetails(ds, exceptionUses);
   const policyChanges = await policyChangesIn(ds, from, to);
-  const capHits = await capHitsIn(ds, from, to);
+  const team = params.team ?? null;
+  const capHits = await capHitsIn(ds, from, to, team);
   const lifecycle: Array<{ type: string; n: string }> = await ds.query(
-    `SELECT type, count(*) AS n FROM audit_events WHERE type IN ('container.created', 'container.died') AND occurred_at >= $1 AND occurred_at < $2 GROUP BY type`,
-    [from, to],
+    `SELECT type, count(*) AS n FROM audit_events e WHERE type IN ('container.created', 'container.died') AND occurred_at >= $1 AND occurred_at < $2
+        AND ${OF_TEAM('e', '$3')} GROUP BY type`,
+    [from, to, team],
   );
   const digests: Array<{ image: string; digest: string }> = await ds.query(
-    `SELECT DISTINCT payload->>'image' AS image, payload->>'imageDigest' AS digest FROM audit_events
-      WHERE type = 'container.created' AND occurred_at >= $1 AND occurred_at < $2 AND payload->>'imageDigest' IS NOT NULL`,
-    [from, to],
+    `SELECT DISTINCT payload->>'image' AS image, payload->>'imageDigest' AS digest FROM audit_events e
+      WHERE type = 'container.created' AND occurred_at >= $1 AND occurred_at < $2 AND payload->>'imageDigest' IS NOT NULL
+        AND ${OF_TEAM('e', '$3')}`,
+    [from, to, team],
   );
   for (const d of digests) {
     const iu = images.get(d.image);
@@ -196,6 +208,7 @@ export async function buildComplianceReport(
     })),
     policyChanges,
     capHits,
+    exposure: await exposureIn(ds, from, to),
     images: [...images.values()].sort((a, b) => b.launches + b.pulls - (a.launches + a.pulls)),
     showback: { definition: SHOWBACK_DEFINITION, rows: await showback(ds, from, to, params) },
     chain,
@@ -269,7 +282,16 @@ async function policyChangesIn(ds: DataSource, from: Date, to: Date): Promise<Po
   return out;
 }
 
-async function capHitsIn(ds: DataSource, from: Date, to: Date): Promise<CapHit[]> {
+/**
+ * A container event of the report's team (the parameter, or any when it is null): a container's
+ * team is its launching principal's teams at decision time, as for decisions and showback.
+ */
+export const OF_TEAM = (alias: string, param: string) =>
+  `(${param}::text IS NULL OR EXISTS (
+     SELECT 1 FROM audit_events c JOIN launch_requests lr ON lr.id = (c.payload->>'launchRequestId')::uuid
+      WHERE c.type = 'container.created' AND c.subject = ${alias}.subject AND ${param}::text = ANY(lr.principal_teams)))`;
+
+async function capHitsIn(ds: DataSource, from: Date, to: Date, team: string | null): Promise<CapHit[]> {
   interface DiedPayload {
     name?: string;
     image?: string;
@@ -278,12 +300,12 @@ async function capHitsIn(ds: DataSource, from: Date, to: Date): Promise<CapHit[]
     usage?: { oomKills?: number; throttledPeriods?: number };
   }
   const rows: Array<{ subject: string; occurred_at: Date; payload: DiedPayload }> = await ds.query(
-    `SELECT subject, occurred_at, payload FROM audit_events
-      WHERE type = 'container.died' AND occurred_at >= $1 AND occurred_at < $2
+    `SELECT subject, occurred_at, payload FROM audit_events e
+      WHERE type = 'container.died' AND occurred_at >= $1 AND occurred_at < $2 AND ${OF_TEAM('e', '$3')}
         AND (payload->>'oomKilled' = 'true' OR coalesce((payload->'usage'->>'oomKills')::int, 0) > 0
              OR coalesce((payload->'usage'->>'throttledPeriods')::int, 0) > 0)
       ORDER BY seq`,
-    [from, to],
+    [from, to, team],
   );
   return rows.map((r) => ({
     containerId: r.subject,

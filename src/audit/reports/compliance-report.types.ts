@@ -57,6 +57,18 @@ export interface CapHit {
   exitCode: number | null;
 }
 
+/** A container's network exposure in the window: networks joined, host ports, bandwidth caps. */
+export interface ExposureRow {
+  containerId: string;
+  name?: string;
+  image?: string;
+  networks: string[];
+  /** `hostIp:hostPort->containerPort/protocol`, as bound at its last start in the window. */
+  published: string[];
+  egressBps?: number;
+  ingressBps?: number;
+}
+
 export interface ImageUse {
   registry: string;
   image: string;
@@ -72,6 +84,8 @@ export interface ShowbackRow {
   memoryGbHours: number;
   peakMemoryBytes: number;
   requestedMemoryBytes: number | null;
+  /** The most the containers' volumes held in a sample of the day (summed per container); null: none measured. */
+  peakVolumeBytes: number | null;
 }
 
 export interface ComplianceReport {
@@ -89,6 +103,7 @@ export interface ComplianceReport {
   policyVersionsActive: Array<{ policy: string; versionId: string }>;
   policyChanges: PolicyChange[];
   capHits: CapHit[];
+  exposure: ExposureRow[];
   images: ImageUse[];
   showback: { definition: string; rows: ShowbackRow[] };
   chain: {

@@ -91,6 +91,21 @@ export function reportCsvFiles(r: ComplianceReport): Array<{ name: string; conte
       ),
     },
     {
+      name: 'exposure.csv',
+      content: csvTable(
+        ['container_id', 'name', 'image', 'networks', 'published', 'egress_bps', 'ingress_bps'],
+        r.exposure.map((e) => [
+          e.containerId,
+          e.name,
+          e.image,
+          e.networks.join(' '),
+          e.published.join(' '),
+          e.egressBps,
+          e.ingressBps,
+        ]),
+      ),
+    },
+    {
       name: 'images.csv',
       content: csvTable(
         ['registry', 'image', 'digest', 'launches', 'pulls'],
@@ -100,7 +115,15 @@ export function reportCsvFiles(r: ComplianceReport): Array<{ name: string; conte
     {
       name: 'showback.csv',
       content: csvTable(
-        ['day', 'key', 'cpu_seconds', 'memory_gb_hours', 'peak_memory_bytes', 'requested_memory_bytes'],
+        [
+          'day',
+          'key',
+          'cpu_seconds',
+          'memory_gb_hours',
+          'peak_memory_bytes',
+          'requested_memory_bytes',
+          'peak_volume_bytes',
+        ],
         r.showback.rows.map((s) => [
           s.day,
           s.key,
@@ -108,6 +131,7 @@ export function reportCsvFiles(r: ComplianceReport): Array<{ name: string; conte
           s.memoryGbHours.toFixed(6),
           s.peakMemoryBytes,
           s.requestedMemoryBytes,
+          s.peakVolumeBytes,
         ]),
       ),
     },

@@ -112,6 +112,18 @@ export function renderReportPdf(r: ComplianceReport): Promise<Buffer> {
         c.throttledPeriods,
       ]),
     );
+    heading(doc, 'Network exposure');
+    rows(
+      doc,
+      ['container', 'networks', 'published', 'egress', 'ingress'],
+      r.exposure.map((e) => [
+        e.name ?? e.containerId.slice(0, 12),
+        e.networks.join(' '),
+        e.published.join(' '),
+        e.egressBps === undefined ? '' : mbit(e.egressBps),
+        e.ingressBps === undefined ? '' : mbit(e.ingressBps),
+      ]),
+    );
     heading(doc, 'Images');
     rows(
       doc,
@@ -121,7 +133,7 @@ export function renderReportPdf(r: ComplianceReport): Promise<Buffer> {
     heading(doc, 'Usage showback');
     rows(
       doc,
-      ['day', 'key', 'CPU s', 'GiB·h', 'peak MiB', 'cap MiB'],
+      ['day', 'key', 'CPU s', 'GiB·h', 'peak MiB', 'cap MiB', 'volumes MiB'],
       r.showback.rows.map((s) => [
         s.day,
         s.key,
@@ -129,6 +141,7 @@ export function renderReportPdf(r: ComplianceReport): Promise<Buffer> {
         s.memoryGbHours.toFixed(4),
         (s.peakMemoryBytes / 2 ** 20).toFixed(1),
         s.requestedMemoryBytes === null ? '' : (s.requestedMemoryBytes / 2 ** 20).toFixed(0),
+        s.peakVolumeBytes === null ? '' : (s.peakVolumeBytes / 2 ** 20).toFixed(1),
       ]),
     );
     doc.moveDown().fontSize(8).fillColor('#555').text(pdfText(r.showback.definition));
@@ -202,3 +215,5 @@ function chart(doc: PDFKit.PDFDocument, r: ComplianceReport): void {
   doc.x = MARGIN;
   doc.y = top + height + 30;
 }
+
+const mbit = (bps: number) => `${+(bps / 1e6).toFixed(3)} Mbit/s`;

@@ -39,6 +39,16 @@ const report = (label?: string): ComplianceReport =>
     policyVersionsActive: [],
     policyChanges: [],
     capHits: [],
+    exposure: [
+      {
+        containerId: 'c'.repeat(64),
+        name: 'web',
+        image: 'busybox:1.35',
+        networks: ['front'],
+        published: ['127.0.0.1:8080->80/tcp'],
+        egressBps: 10_000_000,
+      },
+    ],
     images: [{ registry: 'x'.repeat(5000), image: 'busybox:1.35', digest: null, launches: 1, pulls: 0 }],
     showback: { definition: 'working set', rows: [] },
     chain: { verified: true, rows: 1, rowsInWindow: 1, headAtWindowEnd: { seq: 1, hash: 'a'.repeat(64) } },
@@ -69,11 +79,20 @@ describe('report files', () => {
   it('are every section, the JSON signed with the data dir key', async () => {
     const files = await renderReportFiles(report('owner=dana'), dataDir);
     expect(files.map((f) => f.name)).toEqual(
-      expect.arrayContaining(['report.json', 'report.pdf', 'decisions-by-day.csv', 'images.csv']),
+      expect.arrayContaining([
+        'report.json',
+        'report.pdf',
+        'decisions-by-day.csv',
+        'images.csv',
+        'exposure.csv',
+      ]),
     );
     const json = files.find((f) => f.name === 'report.json')!.data.toString();
     expect(verifyReport(json, new ReportSigner(dataDir).publicKeyPem)).toBe(true);
     expect(JSON.parse(json).params.label).toBe('owner=dana');
+    expect(files.find((f) => f.name === 'exposure.csv')!.data.toString()).toContain(
+      `${'c'.repeat(64)},web,busybox:1.35,front,127.0.0.1:8080->80/tcp,10000000,`,
+    );
     expect(
       files
         .find((f) => f.name === 'report.pdf')!

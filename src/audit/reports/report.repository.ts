@@ -17,6 +17,30 @@ export interface ReportRecord {
   files: Array<{ name: string; contentType: string; size: number; sha256: string }>;
 }
 
+interface ReportRow {
+  id: string;
+  kind: string;
+  params: ReportParams;
+  status: ReportStatus;
+  requested_by: string;
+  requested_at: Date;
+  finished_at: Date | null;
+  error: string | null;
+}
+
+function fromRow(r: ReportRow): Omit<ReportRecord, 'files'> {
+  return {
+    id: r.id,
+    kind: r.kind,
+    params: r.params,
+    status: r.status,
+    requestedBy: r.requested_by,
+    requestedAt: r.requested_at.toISOString(),
+    finishedAt: r.finished_at?.toISOString(),
+    error: r.error ?? undefined,
+  };
+}
+
 @Injectable()
 export class ReportRepository {
   constructor(private readonly ds: DataSource) {}
@@ -28,17 +52,34 @@ export class ReportRepository {
     );
   }
 
+  /**
+   * Reports newest first, without their files' bytes; `teams`, when given, keeps those whose
+   * scope is one of the teams (a deployer's view).
+   */
+  async list(q: { limit: number; before?: string; teams?: readonly string[] }): Promise<ReportRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [q.limit];
+    if (q.teams) {
+      params.push(q.teams);
+      where.push(`r.params->>'team' = ANY($${params.length}::text[])`);
+    }
+    if (q.before) {
+      params.push(q.before);
+      where.push(`r.requested_at < $${params.length}`);
+    }
+    const rows: Array<ReportRow & { files: ReportRecord['files'] }> = await this.ds.query(
+      `SELECT r.*, coalesce((SELECT jsonb_agg(jsonb_build_object('name', f.name, 'contentType', f.content_type,
+                                    'size', octet_length(f.data), 'sha256', f.sha256) ORDER BY f.name)
+                               FROM report_files f WHERE f.report_id = r.id), '[]') AS files
+         FROM reports r ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY r.requested_at DESC, r.id LIMIT $1`,
+      params,
+    );
+    return rows.map((r) => ({ ...fromRow(r), files: r.files }));
+  }
+
   async get(id: string): Promise<ReportRecord | undefined> {
-    const rows: Array<{
-      id: string;
-      kind: string;
-      params: ReportParams;
-      status: ReportStatus;
-      requested_by: string;
-      requested_at: Date;
-      finished_at: Date | null;
-      error: string | null;
-    }> = await this.ds.query('SELECT * FROM reports WHERE id = $1', [id]);
+    const rows: ReportRow[] = await this.ds.query('SELECT * FROM reports WHERE id = $1', [id]);
     const r = rows[0];
     if (!r) return undefined;
     const files: Array<{ name: string; content_type: string; size: number; sha256: string }> =
@@ -47,14 +88,7 @@ export class ReportRepository {
         [id],
       );
     return {
-      id: r.id,
-      kind: r.kind,
-      params: r.params,
-      status: r.status,
-      requestedBy: r.requested_by,
-      requestedAt: r.requested_at.toISOString(),
-      finishedAt: r.finished_at?.toISOString(),
-      error: r.error ?? undefined,
+      ...fromRow(r),
       files: files.map((f) => ({
         name: f.name,
         contentType: f.content_type,

@@ -61,7 +61,8 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   {
     name: 'REDIS_URL',
     default: '(embedded)',
-    meaning: 'external Redis (redis://, rediss://, unix://); unset = start redis-server',
+    meaning:
+      'external Redis (redis://, rediss://, unix://, or redis-sentinel://host:26379,…/master for a Sentinel-watched master); unset = start redis-server',
   },
   { name: 'WARDEN_LOG_LEVEL', default: 'info', meaning: 'trace, debug, info, warn, error, fatal or silent' },
   {
@@ -127,6 +128,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
       "a recorded exec session's transcript cap when its policy's `exec.recording.maxBytes` names none",
   },
   {
+    name: 'WARDEN_EXEC_TRANSCRIPT_RETENTION',
+    default: '90d',
+    meaning:
+      'how long a recorded exec transcript is kept after its last write (`90d`, `12h`, `30m`, seconds; `0` keeps them forever); each pruning is an audit event listing what went, with hashes',
+  },
+  {
     name: 'WARDEN_QUEUE_LOCK_MS',
     default: '10000',
     meaning: "how long a killed worker's queue jobs stay locked before they run again",
@@ -146,6 +153,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     name: 'WARDEN_REGISTRY_FILL_TIMEOUT',
     default: '600',
     meaning: 'seconds a blob fetch continues after its clients went away',
+  },
+  {
+    name: 'WARDEN_REGISTRY_PUSH_CHUNK_SIZE',
+    default: '64m',
+    meaning:
+      'a pushed blob bigger than this goes to the upstream in PATCH chunks of this size (at least 64k)',
   },
   {
     name: 'WARDEN_NETWORKING',
@@ -172,5 +185,33 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     name: 'WARDEN_QUEUE_STALLED_CHECK_MS',
     default: '5000',
     meaning: 'how often workers look for jobs whose lock expired',
+  },
+  {
+    name: 'WARDEN_ADMISSION_PORT',
+    default: '(off)',
+    meaning: 'HTTPS port of the Kubernetes admission webhooks (/validate, /mutate); unset = off',
+  },
+  { name: 'WARDEN_ADMISSION_HOST', default: '0.0.0.0', meaning: 'listen address of the admission port' },
+  {
+    name: 'WARDEN_ADMISSION_TLS_CERT',
+    default: '(generated)',
+    meaning:
+      'PEM certificate (chain) of the admission port, with WARDEN_ADMISSION_TLS_KEY; unset = a CA and serving certificate made under the data dir',
+  },
+  {
+    name: 'WARDEN_ADMISSION_TLS_KEY',
+    default: '(generated)',
+    meaning: 'PEM private key of WARDEN_ADMISSION_TLS_CERT',
+  },
+  {
+    name: 'WARDEN_ADMISSION_SERVER_NAMES',
+    default: 'warden-admission.warden-system.svc',
+    meaning:
+      "comma-separated DNS names / IPs in the generated serving certificate (the webhook Service's name)",
+  },
+  {
+    name: 'WARDEN_ADMISSION_CLIENT_CA',
+    default: '(none)',
+    meaning: "CA of the API server's client certificate: when set, only its clients are reviewed",
   },
 ];

@@ -66,6 +66,48 @@ describe('loadConfig', () => {
       ]);
     });
 
+    it('admission webhooks: off unless a port is given; a generated certificate unless files are', () => {
+      expect(loadConfig({}, '/x').admission).toBeUndefined();
+      expect(loadConfig({ WARDEN_ADMISSION_PORT: '8443' }, '/x').admission).toEqual({
+        host: '0.0.0.0',
+        port: 8443,
+        tls: { mode: 'generated', serverNames: ['warden-admission.warden-system.svc'] },
+      });
+      expect(
+        loadConfig(
+          {
+            WARDEN_ADMISSION_PORT: '8443',
+            WARDEN_ADMISSION_HOST: '127.0.0.1',
+            WARDEN_ADMISSION_TLS_CERT: file,
+            WARDEN_ADMISSION_TLS_KEY: file,
+            WARDEN_ADMISSION_CLIENT_CA: file,
+          },
+          '/x',
+        ).admission,
+      ).toEqual({
+        host: '127.0.0.1',
+        port: 8443,
+        tls: { mode: 'files', cert: file, key: file },
+        clientCa: file,
+      });
+      expect(
+        loadConfig({ WARDEN_ADMISSION_PORT: '0', WARDEN_ADMISSION_SERVER_NAMES: 'a.svc,10.0.0.7' }, '/x')
+          .admission?.tls,
+      ).toEqual({ mode: 'generated', serverNames: ['a.svc', '10.0.0.7'] });
+      expect(problems({ WARDEN_ADMISSION_PORT: '8443', WARDEN_ADMISSION_TLS_CERT: file })).toEqual([
+        'WARDEN_ADMISSION_TLS_CERT and WARDEN_ADMISSION_TLS_KEY must be given together',
+      ]);
+      expect(problems({ WARDEN_ADMISSION_SERVER_NAMES: 'a.svc' })).toEqual([
+        'WARDEN_ADMISSION_SERVER_NAMES given without WARDEN_ADMISSION_PORT (the admission webhooks are off)',
+      ]);
+      expect(problems({ WARDEN_ADMISSION_PORT: '8443', WARDEN_ADMISSION_SERVER_NAMES: 'a b' })[0]).toMatch(
+        /^WARDEN_ADMISSION_SERVER_NAMES must be comma-separated DNS names/,
+      );
+      expect(problems({ WARDEN_ADMISSION_PORT: '70000' })[0]).toMatch(
+        /^WARDEN_ADMISSION_PORT must be 0..65535/,
+      );
+    });
+
     it('serves the Docker API on TCP only with mutual TLS', () => {
       const tcp = { WARDEN_DOCKER_TLS_CA: file, WARDEN_DOCKER_TLS_CERT: file, WARDEN_DOCKER_TLS_KEY: file };
       expect(loadConfig({ WARDEN_DOCKER_TCP: '[::1]:2376', ...tcp }, '/x').dockerTcp).toEqual({

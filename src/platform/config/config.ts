@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { parseRedisUrl, SENTINEL_SCHEMES } from '../queue';
 
 /**
  * Warden's configuration, read once from the environment at boot (STYLE habit 3: no other
@@ -45,9 +46,22 @@ export interface WardenConfig {
     logMaxFiles: number;
     /** A recorded exec session's transcript cap when its policy names none. */
     execRecordingMaxBytes: number;
+    /** How long a transcript is kept after its last write; 0 = forever. */
+    execTranscriptRetentionMs: number;
   };
   registry: RegistryConfig;
   network: NetworkConfig;
+  /** Kubernetes admission webhooks over HTTPS on their own port (issue 18); off unless set. */
+  admission?: AdmissionConfig;
+}
+
+export interface AdmissionConfig {
+  host: string;
+  port: number;
+  /** Given files, or a CA and serving certificate made under `<data dir>/admission-tls`. */
+  tls: { mode: 'files'; cert: string; key: string } | { mode: 'generated'; serverNames: string[] };
+  /** When set, only clients with a certificate this CA signed (the API server's) are served. */
+  clientCa?: string;
 }
 
 /** Bridge networking (src/network): off unless enabled, since it changes the host's network. */
@@ -104,6 +118,8 @@ export interface RegistryConfig {
   tagTtlMs: number;
   /** How long a blob fetch may run on after every client went away before it is abandoned. */
   fillTimeoutMs: number;
+  /** A pushed blob bigger than this goes up in PATCH chunks of this size, not one PUT. */
+  pushChunkBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -144,6 +160,19 @@ function byteSize(min: number) {
     .refine((n) => n >= min && Number.isSafeInteger(n), `must be at least ${min} bytes`);
 }
 
+const DURATION_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90d`, `12h`, `30m`, `45s` or plain seconds; `0` means forever. */
+function duration() {
+  return z
+    .string()
+    .regex(/^\d+[smhd]?$/i, 'must be a duration such as 90d, 12h or 30m (0: keep forever)')
+    .transform(
+      (v) => Number(v.replace(/[smhd]$/i, '')) * DURATION_MS[v.replace(/^\d+/, '').toLowerCase() || 's'],
+    )
+    .refine((n) => Number.isSafeInteger(n), 'is too long');
+}
+
 const readableFile = z.string().refine((v) => {
   try {
     fs.accessSync(v, fs.constants.R_OK);
@@ -181,10 +210,25 @@ const envSchema = z.object({
     'postgres://user:pass@host:5432/warden',
   ).optional(),
   WARDEN_DB_CONNECT_TIMEOUT: z.coerce.number().min(0.1).max(600).optional(),
-  REDIS_URL: urlWithScheme(
-    ['redis:', 'rediss:', 'unix:'],
-    'redis://127.0.0.1:6379/0 or unix:///run/redis.sock',
-  ).optional(),
+  REDIS_URL: z
+    .string()
+    .superRefine((v, ctx) => {
+      const sentinel = SENTINEL_SCHEMES.some((s) => v.startsWith(`${s}//`));
+      try {
+        if (sentinel || ['redis:', 'rediss:', 'unix:'].includes(new URL(v).protocol)) {
+          parseRedisUrl(v);
+          return;
+        }
+      } catch (err) {
+        if (sentinel) return void ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'must be a URL with scheme redis, rediss, unix or redis-sentinel (e.g. redis://127.0.0.1:6379/0, unix:///run/redis.sock or redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster)',
+      });
+    })
+    .optional(),
   WARDEN_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
   WARDEN_AUDIT_BATCH_SIZE: z.coerce.number().int().min(1).max(10000).optional(),
   WARDEN_AUDIT_FLUSH_MS: z.coerce.number().int().min(0).max(60000).optional(),
@@ -206,10 +250,12 @@ const envSchema = z.object({
   WARDEN_LOG_MAX_SIZE: byteSize(1024).optional(),
   WARDEN_LOG_MAX_FILES: z.coerce.number().int().min(1).max(100).optional(),
   WARDEN_EXEC_RECORDING_MAX_SIZE: byteSize(1024).optional(),
+  WARDEN_EXEC_TRANSCRIPT_RETENTION: duration().optional(),
   WARDEN_SHUTDOWN_GRACE: z.coerce.number().min(1).max(3600).optional(),
   WARDEN_REGISTRY_UPSTREAMS: z.string().superRefine(checkUpstreams).optional(),
   WARDEN_REGISTRY_TAG_TTL: z.coerce.number().int().min(0).max(86400).optional(),
   WARDEN_REGISTRY_FILL_TIMEOUT: z.coerce.number().int().min(1).max(86400).optional(),
+  WARDEN_REGISTRY_PUSH_CHUNK_SIZE: byteSize(64 * 1024).optional(),
   WARDEN_TLS: z.enum(['auto', 'off']).optional(),
   WARDEN_TLS_CERT: readableFile.optional(),
   WARDEN_TLS_KEY: readableFile.optional(),
@@ -228,6 +274,20 @@ const envSchema = z.object({
     .string()
     .refine((v) => path.isAbsolute(v), 'must be an absolute path')
     .optional(),
+  WARDEN_ADMISSION_PORT: portSchema.optional(),
+  WARDEN_ADMISSION_HOST: z
+    .union([z.ipv4(), z.ipv6(), z.literal('localhost')], { message: 'must be an IP address or localhost' })
+    .optional(),
+  WARDEN_ADMISSION_TLS_CERT: readableFile.optional(),
+  WARDEN_ADMISSION_TLS_KEY: readableFile.optional(),
+  WARDEN_ADMISSION_SERVER_NAMES: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9.:*-]+(,[A-Za-z0-9.:*-]+)*$/,
+      'must be comma-separated DNS names or IP addresses (e.g. warden-admission.warden-system.svc)',
+    )
+    .optional(),
+  WARDEN_ADMISSION_CLIENT_CA: readableFile.optional(),
 });
 
 /** Settings that only make sense together, each problem named (docs/security.md, transport). */
@@ -242,6 +302,19 @@ function pairings(e: z.infer<typeof envSchema>): string[] {
   if (e.WARDEN_DOCKER_TCP && missing.length)
     problems.push(
       `WARDEN_DOCKER_TCP serves the Docker API with mutual TLS only: set ${missing.join(', ')} (the CA that signs client certificates, the server's certificate and key)`,
+    );
+  if (!!e.WARDEN_ADMISSION_TLS_CERT !== !!e.WARDEN_ADMISSION_TLS_KEY)
+    problems.push('WARDEN_ADMISSION_TLS_CERT and WARDEN_ADMISSION_TLS_KEY must be given together');
+  const admission = [
+    'WARDEN_ADMISSION_HOST',
+    'WARDEN_ADMISSION_TLS_CERT',
+    'WARDEN_ADMISSION_TLS_KEY',
+    'WARDEN_ADMISSION_SERVER_NAMES',
+    'WARDEN_ADMISSION_CLIENT_CA',
+  ] as const;
+  if (e.WARDEN_ADMISSION_PORT === undefined && admission.some((k) => e[k]))
+    problems.push(
+      `${admission.filter((k) => e[k]).join(', ')} given without WARDEN_ADMISSION_PORT (the admission webhooks are off)`,
     );
   if (!e.WARDEN_DOCKER_TCP && missing.length < tcp.length)
     problems.push(`${tcp.filter((k) => e[k]).join(', ')} given without WARDEN_DOCKER_TCP`);
@@ -416,11 +489,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       logMaxBytes: e.WARDEN_LOG_MAX_SIZE ?? 10 * 1024 ** 2,
       logMaxFiles: e.WARDEN_LOG_MAX_FILES ?? 3,
       execRecordingMaxBytes: e.WARDEN_EXEC_RECORDING_MAX_SIZE ?? 1024 ** 2,
+      execTranscriptRetentionMs: e.WARDEN_EXEC_TRANSCRIPT_RETENTION ?? 90 * 86_400_000,
     },
     registry: {
       upstreams: parseUpstreams(e.WARDEN_REGISTRY_UPSTREAMS ?? '').upstreams,
       tagTtlMs: (e.WARDEN_REGISTRY_TAG_TTL ?? 60) * 1000,
       fillTimeoutMs: (e.WARDEN_REGISTRY_FILL_TIMEOUT ?? 600) * 1000,
+      pushChunkBytes: e.WARDEN_REGISTRY_PUSH_CHUNK_SIZE ?? 64 * 1024 ** 2,
     },
     // Outside Docker's 172.17.0.0/16 (and its 172.18+ pool) and Podman's 10.88.0.0/16, so
     // Warden's bridge can sit beside either engine on one host.
@@ -430,5 +505,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       pool: e.WARDEN_NETWORK_POOL ?? '10.232.0.0/16',
       netavark: e.WARDEN_NETAVARK ?? '/usr/lib/podman/netavark',
     },
+    admission: admissionConfig(e, cwd),
+  };
+}
+
+/** The webhooks answer the API server, which is elsewhere: every address unless told. */
+function admissionConfig(e: z.infer<typeof envSchema>, cwd: string): AdmissionConfig | undefined {
+  if (e.WARDEN_ADMISSION_PORT === undefined) return undefined;
+  return {
+    host: e.WARDEN_ADMISSION_HOST ?? '0.0.0.0',
+    port: e.WARDEN_ADMISSION_PORT,
+    tls:
+      e.WARDEN_ADMISSION_TLS_CERT && e.WARDEN_ADMISSION_TLS_KEY
+        ? {
+            mode: 'files',
+            cert: path.resolve(cwd, e.WARDEN_ADMISSION_TLS_CERT),
+            key: path.resolve(cwd, e.WARDEN_ADMISSION_TLS_KEY),
+          }
+        : {
+            mode: 'generated',
+            serverNames: (e.WARDEN_ADMISSION_SERVER_NAMES ?? 'warden-admission.warden-system.svc').split(','),
+          },
+    ...(e.WARDEN_ADMISSION_CLIENT_CA ? { clientCa: path.resolve(cwd, e.WARDEN_ADMISSION_CLIENT_CA) } : {}),
   };
 }

@@ -7,5 +7,6 @@ export type {
   UpstreamCredentials,
   HttpTlsConfig,
   DockerTcpConfig,
+  AdmissionConfig,
 } from './config';
 export { WARDEN_CONFIG } from './config.tokens';

@@ -80,6 +80,7 @@ export const ERROR_STATUS = {
   // runtime (containers)
   LAUNCH_DENIED: 403,
   EXEC_DENIED: 403,
+  ATTACH_DENIED: 403,
   EXEC_RECORDING_NOT_FOUND: 404,
   LOGS_NOT_READABLE: 409, // --log-driver none: nothing kept to read (Docker answers 501; Warden answers no 5xx for a request it understood)
   CONTAINER_NOT_FOUND: 404,

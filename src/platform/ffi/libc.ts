@@ -64,7 +64,9 @@ const SIGINFO_SIZE = 128; // siginfo_t is always 128 bytes
 const SIGINFO_CODE = 8; // si_signo, si_errno, si_code
 const SIGINFO_PID = 16; // _sigchld { si_pid, si_uid, si_status }
 const SIGINFO_STATUS = 24;
-const STATFS_SIZE = 120; // struct statfs on 64-bit; f_type (long) is first
+const STATFS_SIZE = 120;
+const SYS_OPENAT2 = 437;
+const OPEN_HOW_SIZE = 24; // struct statfs on 64-bit; f_type (long) is first
 
 interface LibcFunctions {
   pidfd_open: (pid: number, flags: number) => number;
@@ -77,6 +79,7 @@ interface LibcFunctions {
   getrlimit: (resource: number, rlim: Buffer) => number;
   uname: (buf: Buffer) => number;
   close: (fd: number) => number;
+  syscall_openat2: (nr: number, dirfd: number, path: string, how: Buffer, size: number) => number;
   flock: (fd: number, operation: number) => number;
   mknod: (path: string, mode: number, dev: bigint) => number;
   lsetxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
@@ -123,6 +126,9 @@ function load(): LibcFunctions {
     getrlimit: f('getrlimit', 'int', ['int', 'void *']),
     uname: f('uname', 'int', ['void *']),
     close: f('close', 'int', ['int']),
+    // glibc has no openat2 wrapper; syscall(2) is variadic, and long/pointer arguments pass
+    // like fixed ones on the x86_64 and arm64 ABIs (see prctl). 437 on both (asm-generic).
+    syscall_openat2: f('syscall', 'long', ['long', 'int', 'str', 'void *', 'size_t']),
     flock: f('flock', 'int', ['int', 'int']),
     // A real symbol since glibc 2.33 (before, only __xmknod was exported).
     mknod: f('mknod', 'int', ['str', 'uint32', 'uint64']),
@@ -244,6 +250,14 @@ export function createLibcSyscalls(): Syscalls {
       check('uname', load().uname(buf));
       const field = (i: number) => cString(buf, i * UTS_FIELD, UTS_FIELD);
       return { sysname: field(0), release: field(2), version: field(3), machine: field(4) };
+    },
+
+    openat2(dirfd, path, flags, resolve) {
+      // struct open_how { u64 flags; u64 mode; u64 resolve; }
+      const how = Buffer.alloc(OPEN_HOW_SIZE);
+      how.writeBigUInt64LE(BigInt(flags), 0);
+      how.writeBigUInt64LE(BigInt(resolve), 16);
+      return check('openat2', load().syscall_openat2(SYS_OPENAT2, dirfd, path, how, OPEN_HOW_SIZE), path);
     },
 
     close(fd) {

@@ -33,6 +33,11 @@ export interface Syscalls {
   uname(): Uname;
   close(fd: number): void;
   /**
+   * openat2(2): `path` opened relative to `dirfd` with `resolve` (RESOLVE_* flags, e.g.
+   * RESOLVE_IN_ROOT). ENOSYS on kernels before 5.6.
+   */
+  openat2(dirfd: number, path: string, flags: number, resolve: number): number;
+  /**
    * mknod(2) for device nodes and fifos (`mode` includes S_IFCHR/S_IFBLK/S_IFIFO). Node has
    * no API for it; layer unpacking needs it for overlay whiteouts (0/0 char devices).
    */
@@ -124,6 +129,12 @@ export type RlimitResource = keyof typeof RLIMIT_RESOURCES;
 export const CGROUP2_SUPER_MAGIC = 0x63677270;
 export const CGROUP_SUPER_MAGIC = 0x27e0eb;
 export const TMPFS_MAGIC = 0x01021994;
+
+// linux/openat2.h
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_IN_ROOT = 0x10;
+/** O_PATH: the same value on x86_64 and arm64 (node's fs.constants does not export it). */
+export const O_PATH = 0o10000000;
 
 // sys/stat.h file types, for mknod's mode.
 export const S_IFIFO = 0o010000;

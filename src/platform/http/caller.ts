@@ -15,7 +15,7 @@ export interface Principal {
 
 /** How the actor reached Warden (recorded with every audit event). */
 export interface CallerSource {
-  via: 'http' | 'docker' | 'registry' | 'cli' | 'system';
+  via: 'http' | 'docker' | 'registry' | 'cli' | 'system' | 'admission';
   tokenId?: string;
   peerUid?: number;
   /** Docker API over TCP: the client certificate's subject (mutual TLS). */

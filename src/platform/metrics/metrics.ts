@@ -27,7 +27,20 @@ export class WardenMetrics {
     registers: [this.registry],
   });
 
+  /** Metric families rendered as exposition text by their owner (many series: prom-client's per-series work is the cost). */
+  private readonly texts: Array<() => Promise<string>> = [];
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
+  }
+
+  addText(render: () => Promise<string>): void {
+    this.texts.push(render);
+  }
+
+  /** The registry's metrics, then the families rendered by their owners. */
+  async scrape(): Promise<string> {
+    const [own, ...more] = await Promise.all([this.registry.metrics(), ...this.texts.map((t) => t())]);
+    return own + more.join('');
   }
 }

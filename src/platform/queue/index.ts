@@ -1,6 +1,7 @@
 export { QueueModule } from './queue.module';
 export { QueueName } from './queue-names';
-export { parseRedisUrl, ioredisOptions } from './redis-endpoint';
+export { parseRedisUrl, ioredisOptions, SENTINEL_SCHEMES } from './redis-endpoint';
+export { ReplicaWait } from './replica-wait';
 export type { RedisEndpoint } from './redis-endpoint';
 export { startEmbeddedRedis } from './embedded-redis';
 export { workerOptions, cappedExponentialBackoff, QUEUE_PREFIX, MAX_BACKOFF_MS } from './worker-options';

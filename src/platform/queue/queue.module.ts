@@ -4,6 +4,7 @@ import type { Queue } from 'bullmq';
 import { INFRASTRUCTURE, Infrastructure } from '../infrastructure';
 import { QueueName } from './queue-names';
 import { ioredisOptions, producerRedisOptions } from './redis-endpoint';
+import { ReplicaWait } from './replica-wait';
 import { CAPPED_EXPONENTIAL, QUEUE_PREFIX } from './worker-options';
 
 /**
@@ -97,7 +98,7 @@ class QueueErrorLog implements OnModuleInit, OnModuleDestroy {
       defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 },
     }),
   ],
-  providers: [QueueErrorLog],
-  exports: [BullModule],
+  providers: [QueueErrorLog, ReplicaWait],
+  exports: [BullModule, ReplicaWait],
 })
 export class QueueModule {}

@@ -23,6 +23,7 @@ import { requiredLabelsCheck } from './required-labels.check';
 import { resourceLimitsCheck } from './resource-limits.check';
 import { restartPolicyCheck } from './restart-policy.check';
 import { seccompCheck } from './seccomp.check';
+import { sysctlsCheck } from './sysctls.check';
 import { ulimitsCheck } from './ulimits.check';
 import { volumeDriversCheck } from './volume-drivers.check';
 import { volumeOptionsCheck } from './volume-options.check';
@@ -53,6 +54,7 @@ export {
   resourceLimitsCheck,
   restartPolicyCheck,
   seccompCheck,
+  sysctlsCheck,
   ulimitsCheck,
   volumeDriversCheck,
   volumeOptionsCheck,
@@ -65,6 +67,7 @@ export const ALL_CHECKS: readonly Check[] = [
   blockIoCheck,
   memorySwapCheck,
   ulimitsCheck,
+  sysctlsCheck,
   logLimitsCheck,
   imageSourceCheck,
   digestPinningCheck,

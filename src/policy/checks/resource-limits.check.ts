@@ -1,17 +1,23 @@
 import type { LimitRule } from '../document/policy-document';
 import type { ContainerSpec } from '../spec/container-spec';
+import { formatRate } from '../spec/bandwidth';
 import { cpusToNanoCpus, formatBytes, formatCpus } from '../spec/units';
 import { Check, CheckContext, CheckResult, violation } from './check-result';
 
 interface Resource {
-  key: 'memory' | 'cpu' | 'pids' | 'storage';
-  field: 'memoryBytes' | 'nanoCpus' | 'pidsLimit' | 'storageBytes';
+  key: 'memory' | 'cpu' | 'pids' | 'storage' | 'egress' | 'ingress';
+  field: 'memoryBytes' | 'nanoCpus' | 'pidsLimit' | 'storageBytes' | 'egressBps' | 'ingressBps';
   noun: string;
   format: (n: number) => string;
   hint: string;
   /** Policy unit → spec unit (the policy says CPUs, the spec holds NanoCpus). */
   fromRule: (n: number) => number;
+  /** Judged only for these specs (bandwidth: a container on a bridge network, the one tc shapes). */
+  applies?: (spec: ContainerSpec) => boolean;
 }
+
+const bridged = (spec: ContainerSpec) =>
+  spec.networkMode !== 'none' && spec.networkMode !== 'host' && !spec.hostNamespaces.net;
 
 const same = (n: number) => n;
 
@@ -47,6 +53,24 @@ const RESOURCES: readonly Resource[] = [
     format: formatBytes,
     hint: 'set storageSize (--storage-opt size=), e.g. 10g',
     fromRule: same,
+  },
+  {
+    key: 'egress',
+    field: 'egressBps',
+    noun: 'egress bandwidth',
+    format: formatRate,
+    hint: 'set bandwidth.egress (the label warden.bandwidth.egress), e.g. 10mbit',
+    fromRule: same,
+    applies: bridged,
+  },
+  {
+    key: 'ingress',
+    field: 'ingressBps',
+    noun: 'ingress bandwidth',
+    format: formatRate,
+    hint: 'set bandwidth.ingress (the label warden.bandwidth.ingress), e.g. 10mbit',
+    fromRule: same,
+    applies: bridged,
   },
 ];
 
@@ -105,7 +129,7 @@ function checkOne(r: Resource, rule: LimitRule, spec: ContainerSpec, ctx: CheckC
 }
 
 /**
- * Memory, CPU, pids, writable-layer and tmpfs size caps. Runs after policy defaults are filled, so `required` only
+ * Memory, CPU, pids, writable-layer, network bandwidth and tmpfs size caps. Runs after policy defaults are filled, so `required` only
  * fails when the policy has no default either. A cap with no value is a violation of `max`
  * too: unlimited is more than any cap.
  */
@@ -115,7 +139,7 @@ export const resourceLimitsCheck: Check = (spec, rules, ctx) => {
   const out: CheckResult[] = [];
   for (const r of RESOURCES) {
     const rule = res[r.key];
-    if (rule) checkOne(r, rule, spec, ctx, out);
+    if (rule && (r.applies?.(spec) ?? true)) checkOne(r, rule, spec, ctx, out);
   }
   if (res.tmpfs) checkTmpfs(res.tmpfs, spec, ctx, out);
   return out;

@@ -16,7 +16,7 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
     description:
       'Built-in safe defaults: caps filled in, no privileged, host namespaces, capabilities or host mounts, ' +
       'the built-in seccomp profile only, no unlimited swap, local volumes only, no privileged exec, ' +
-      'logs of at most 10 files of 100 MiB, a 10 GiB writable layer.',
+      'logs of at most 10 files of 100 MiB, a 10 GiB writable layer, namespaced sysctls only.',
     rules: {
       resources: {
         memory: { default: 512 * 1024 ** 2 },
@@ -34,6 +34,22 @@ export function baselinePolicy(opts: { upstreamRegistries: string[] }): PolicyDo
       seccomp: { allowUnconfined: false, allowCustom: false },
       memorySwap: { allowUnlimited: false },
       ulimits: { max: { nofile: 1048576, nproc: 65536, memlock: 64 * 1024 ** 2 } },
+      // The namespaced sysctls Docker admits: each changes only the container's own IPC or
+      // network namespace (a net.* one needs its own network namespace, spec/sysctls.ts).
+      sysctls: {
+        allowed: [
+          'fs.mqueue.*',
+          'kernel.msgmax',
+          'kernel.msgmnb',
+          'kernel.msgmni',
+          'kernel.sem',
+          'kernel.shm_rmid_forced',
+          'kernel.shmall',
+          'kernel.shmmax',
+          'kernel.shmmni',
+          'net.*',
+        ],
+      },
       // A port below 1024 on every address is a service for the whole network: ask for it.
       network: { publish: { wildcardBelow1024: false } },
       // `size` is the only option of the local driver that reaches no host path or network.

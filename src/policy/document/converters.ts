@@ -1,5 +1,6 @@
 import { NANO_CPUS_PER_CPU, cpusToNanoCpus, parseByteSize } from '../spec/units';
 import type { LimitRule } from './policy-document';
+import { checkRate } from '../spec/bandwidth';
 
 /** Turns one field's input into its normalized number, or lists what is wrong with it. */
 export type Converter<T> = (field: string, value: T, errors: string[]) => number | undefined;
@@ -45,6 +46,9 @@ export const toOpsPerSecond: Converter<number> = (field, value, errors) => {
   }
   return value;
 };
+
+/** A network rate (`10mbit`, or bits/s) as bits/s, within what tc shapes. */
+export const toRate: Converter<string | number> = (field, value, errors) => checkRate(field, value, errors);
 
 export function convertLimit<T>(
   field: string,

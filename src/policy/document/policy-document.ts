@@ -5,7 +5,7 @@ import { isValidRegistry, isValidRepositoryName, looksLikeRegistry } from '../..
 import { LINUX_CAPABILITIES, normalizeCapability } from '../spec/units';
 import { ULIMIT_NAMES, type UlimitName } from '../spec/ulimits';
 import type { PushDestination } from '../spec/push-spec';
-import { convertLimit, toBytes, toCpus, toOpsPerSecond, toPids } from './converters';
+import { convertLimit, toBytes, toCpus, toOpsPerSecond, toPids, toRate } from './converters';
 import { convertExecAndLogs } from './exec-log-rules';
 import { RESTART_POLICY_NAMES, type RestartPolicyName } from '../spec/restart-policy';
 
@@ -32,6 +32,9 @@ export interface PolicyRules {
     storage?: LimitRule;
     /** bytes: each tmpfs mount's size (its pages count against the memory cap, as the kernel does) */
     tmpfs?: LimitRule;
+    /** bits/s: network rate caps (`10mbit`), what a container sends and what it receives */
+    egress?: LimitRule;
+    ingress?: LimitRule;
     /** Block I/O caps: rates per device (bytes or operations per second) and the weight. */
     io?: IoRules;
   };
@@ -59,6 +62,8 @@ export interface PolicyRules {
   memorySwap?: { allowUnlimited: boolean };
   /** Highest hard limit per ulimit name; a name not listed has no policy cap (lowering is always safe). */
   ulimits?: { max: Partial<Record<UlimitName, number>> };
+  /** Namespaced sysctls a container may set: exact names or `prefix.*`; absent: any namespaced one. */
+  sysctls?: { allowed: string[] };
   network?: NetworkRules;
   /**
    * Volumes (issue 17): which drivers and driver options a volume may use (an option such as
@@ -74,6 +79,8 @@ export interface PolicyRules {
    */
   restart?: { allowedPolicies?: RestartPolicyName[]; maxRetries?: Omit<LimitRule, 'required'> };
   exec?: ExecRules;
+  /** Attach to a running container's stdio: at all, and with stdin. Absent: as Docker allows. */
+  attach?: { allow?: boolean; allowStdin?: boolean };
   /** A container's log on disk (`--log-opt`): bytes per file and files kept. */
   logs?: { maxSize?: LimitRule; maxFiles?: LimitRule };
 }
@@ -129,6 +136,7 @@ const size = z.union([z.number(), z.string()], { error: 'must be bytes or a size
 const cpus = z.union([z.number(), z.string(), z.strictObject({ nanoCpus: z.number().int() })], {
   error: 'must be a number of CPUs such as 0.5, or {nanoCpus}',
 });
+const rate = z.union([z.number(), z.string()], { error: 'must be bits/s or a rate such as 10mbit' });
 const limit = <T extends z.ZodType>(value: T) =>
   z.strictObject({ required: z.boolean().optional(), max: value.optional(), default: value.optional() });
 const allow = z.strictObject({ allow: z.boolean() });
@@ -148,6 +156,8 @@ export const policyDocumentInputSchema = z.strictObject({
         pids: limit(z.number().int()).optional(),
         storage: limit(size).optional(),
         tmpfs: limit(size).optional(),
+        egress: limit(rate).optional(),
+        ingress: limit(rate).optional(),
         io: z
           .strictObject({
             readBps: z.strictObject({ max: size }).optional(),
@@ -178,6 +188,17 @@ export const policyDocumentInputSchema = z.strictObject({
     ulimits: z
       .strictObject({
         max: z.partialRecord(z.enum(ULIMIT_NAMES), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)),
+      })
+      .optional(),
+    sysctls: z
+      .strictObject({
+        allowed: z
+          .array(
+            z
+              .string()
+              .regex(/^[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+)*(\.\*)?$/, 'must be a sysctl name or prefix.*'),
+          )
+          .max(256),
       })
       .optional(),
     network: z
@@ -237,6 +258,7 @@ export const policyDocumentInputSchema = z.strictObject({
         recording: z.strictObject({ required: z.boolean(), maxBytes: size.optional() }).optional(),
       })
       .optional(),
+    attach: z.strictObject({ allow: z.boolean().optional(), allowStdin: z.boolean().optional() }).optional(),
     logs: z
       .strictObject({ maxSize: limit(size).optional(), maxFiles: limit(z.number().int()).optional() })
       .optional(),
@@ -303,6 +325,7 @@ export function normalizePolicyDocument(doc: PolicyDocument): PolicyDocument {
   if (r.devices)
     rules.devices = { allowedHostPaths: sortedUnique(r.devices.allowedHostPaths.map(normalizeHostPath)) };
   if (r.labels) rules.labels = { required: sortedUnique(r.labels.required.map((l) => l.trim())) };
+  if (r.sysctls) rules.sysctls = { allowed: sortedUnique(r.sysctls.allowed) };
   if (r.volumes) {
     const v: NonNullable<PolicyRules['volumes']> = { ...r.volumes };
     if (r.volumes.allowedDrivers) v.allowedDrivers = sortedUnique(r.volumes.allowedDrivers);
@@ -352,6 +375,10 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
     if (pids) rules.resources.pids = pids;
     for (const key of ['storage', 'tmpfs'] as const) {
       const rule = convertLimit(`rules.resources.${key}`, res[key], toBytes, errors);
+      if (rule) rules.resources[key] = rule;
+    }
+    for (const key of ['egress', 'ingress'] as const) {
+      const rule = convertLimit(`rules.resources.${key}`, res[key], toRate, errors);
       if (rule) rules.resources[key] = rule;
     }
     if (res.io) {
@@ -409,6 +436,8 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
   if (d.rules.seccomp) rules.seccomp = d.rules.seccomp;
   if (d.rules.memorySwap) rules.memorySwap = d.rules.memorySwap;
   if (d.rules.ulimits) rules.ulimits = { max: { ...d.rules.ulimits.max } };
+  if (d.rules.attach) rules.attach = { ...d.rules.attach };
+  if (d.rules.sysctls) rules.sysctls = { allowed: [...d.rules.sysctls.allowed] };
   if (d.rules.volumes) {
     const v = d.rules.volumes;
     rules.volumes = {};

@@ -4,6 +4,7 @@ import { MIN_SIZED_FILESYSTEM_BYTES } from '../../platform/linux';
 import { ImageReference, ParseImageReferenceOptions, parseImageReference } from '../../images';
 import { LINUX_CAPABILITIES, cpusToNanoCpus, formatBytes, normalizeCapability, parseByteSize } from './units';
 import { BlkioSpec, blkioRequestFields, convertBlkio } from './block-io';
+import { bandwidthRequestFields, convertBandwidth } from './bandwidth';
 import {
   parseBind,
   parseDevice,
@@ -23,6 +24,7 @@ import {
   tmpfsInputSchema,
 } from './mounts';
 import { parseSeccompProfile, SeccompProfile } from './seccomp-profile';
+import { sysctlProblems } from './sysctls';
 import { parseUlimit, Ulimit, ulimitInputSchema } from './ulimits';
 import { parsePublish, publishInputSchema, type PublishedPort } from './ports';
 import { convertLog, logRequestFields, type LogDriver } from './log-config';
@@ -86,8 +88,13 @@ export interface ContainerSpec {
   readOnlyRootfs: boolean;
   /** Block I/O weight and per-device throttles; absent when none were asked for. */
   blkio?: BlkioSpec;
+  /** Network rate caps in bits/s (src/network/bandwidth.ts): what it sends, what it receives. */
+  egressBps?: number;
+  ingressBps?: number;
   seccomp?: SeccompSetting;
   ulimits?: Ulimit[];
+  /** Namespaced sysctls (`--sysctl`), written in the container's namespaces before it runs. */
+  sysctls?: Record<string, string>;
   /** `--log-driver`: the shim's rotated json-file log, or none (nothing kept). Absent: json-file. */
   logDriver?: LogDriver;
   /** `--log-opt max-size`: bytes per log file before it rotates. */
@@ -158,7 +165,14 @@ export const launchRequestSchema = z.strictObject({
     .optional(),
   devices: z.array(deviceInputSchema).max(256).optional(),
   readOnly: z.boolean().optional(),
+  sysctls: z
+    .record(text(256), text(4096), { error: 'must be an object of sysctl names and string values' })
+    .optional()
+    .describe(
+      'namespaced sysctls, e.g. {"net.ipv4.ip_forward": "1"} (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)',
+    ),
   ...blkioRequestFields,
+  ...bandwidthRequestFields,
   ...logRequestFields,
   ulimits: z
     .array(ulimitInputSchema)
@@ -403,6 +417,16 @@ export function toContainerSpec(
     readOnlyRootfs: req.readOnly ?? false,
   };
   if (req.entrypoint !== undefined) spec.entrypoint = req.entrypoint;
+  if (req.sysctls && Object.keys(req.sysctls).length) {
+    errors.push(
+      ...sysctlProblems(req.sysctls, {
+        networkMode,
+        hostNet: spec.hostNamespaces.net,
+        hostIpc: spec.hostNamespaces.ipc,
+      }),
+    );
+    spec.sysctls = { ...req.sysctls };
+  }
   if (req.user !== undefined) {
     const problem = USER_RE.test(req.user)
       ? userProblem(req.user)
@@ -419,6 +443,7 @@ export function toContainerSpec(
     }
   }
   convertLog(req, spec, errors);
+  convertBandwidth(req, spec, errors);
   if (req.ulimits?.length) {
     const ulimits = convertMounts('ulimits', req.ulimits, parseUlimit, errors);
     const names = new Set(ulimits.map((u) => u.name));
@@ -449,6 +474,8 @@ export function toContainerSpec(
   }
   if (spec.ports.length && (networkMode === 'none' || networkMode === 'host'))
     errors.push(`publish: ports can only be published on a bridge network, not with network ${networkMode}`);
+  if ((spec.egressBps ?? spec.ingressBps) !== undefined && (networkMode === 'none' || networkMode === 'host'))
+    errors.push(`bandwidth: caps apply on a bridge network, not with network ${networkMode}`);
 
   const targets = new Set<string>();
   for (const t of [...spec.binds, ...spec.volumes, ...spec.tmpfs].map((m) => m.target)) {

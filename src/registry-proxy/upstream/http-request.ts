@@ -15,7 +15,7 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 
 export interface SendOptions {
-  method: 'GET' | 'HEAD' | 'POST' | 'PUT';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH';
   /** For pushes: the bytes to send (a stream is sent once: a redirect cannot replay it). */
   body?: Buffer | Readable;
   headers: Record<string, string>;

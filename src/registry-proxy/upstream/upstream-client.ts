@@ -196,6 +196,64 @@ export class UpstreamClient {
     if (res.statusCode !== 201) throw this.pushFailure(res, `blob ${digest} to ${repo}`);
   }
 
+  /**
+   * Push, step 2 for a big blob (the distribution spec's chunked upload): bytes
+   * [start, start + length) in one PATCH with their Content-Range; the upstream answers 202 with
+   * the range it holds (which must now end at this chunk's last byte) and where the upload goes on.
+   */
+  async uploadChunk(
+    repo: string,
+    upload: URL,
+    digest: string,
+    start: number,
+    length: number,
+    body: Readable,
+  ): Promise<URL> {
+    const last = start + length - 1;
+    const res = await this.request(
+      'PATCH',
+      upload.pathname + upload.search,
+      repo,
+      {
+        'content-type': 'application/octet-stream',
+        'content-length': String(length),
+        'content-range': `${start}-${last}`,
+      },
+      false,
+      'push',
+      body,
+    );
+    res.resume();
+    if (res.statusCode !== 202)
+      throw this.pushFailure(res, `bytes ${start}-${last} of blob ${digest} to ${repo}`);
+    // Range is inclusive, "0-<last byte held>"; anything else means the upstream lost bytes.
+    const held = /^(?:bytes=)?0-(\d+)$/.exec(String(res.headers.range ?? ''));
+    if (!held || Number(held[1]) !== last)
+      throw this.invalid(
+        `upstream holds ${String(res.headers.range ?? 'no range')} of blob ${digest} after a chunk ending at ${last}`,
+        { digest },
+      );
+    if (!res.headers.location)
+      throw this.invalid(`the upload of ${digest} to ${repo} got no Location`, { digest });
+    return new URL(res.headers.location, this.upstream.baseUrl);
+  }
+
+  /** Push, chunked: the upload closed with the blob's digest (an empty PUT); the upstream checks it. */
+  async finishUpload(repo: string, upload: URL, digest: string): Promise<void> {
+    upload.searchParams.set('digest', digest);
+    const res = await this.request(
+      'PUT',
+      upload.pathname + upload.search,
+      repo,
+      { 'content-type': 'application/octet-stream', 'content-length': '0' },
+      false,
+      'push',
+      Buffer.alloc(0),
+    );
+    res.resume();
+    if (res.statusCode !== 201) throw this.pushFailure(res, `blob ${digest} to ${repo}`);
+  }
+
   /** Push, last step: the manifest under its tag; answers the digest the upstream reports. */
   async putManifest(repo: string, tag: string, mediaType: string, bytes: Buffer): Promise<string> {
     const res = await this.request(
@@ -230,7 +288,7 @@ export class UpstreamClient {
 
   /** Sends with the credentials the upstream asked for; on a 401 learns its challenge and retries once. */
   private async request(
-    method: 'GET' | 'HEAD' | 'POST' | 'PUT',
+    method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH',
     path: string,
     repo: string | undefined,
     headers: Record<string, string>,

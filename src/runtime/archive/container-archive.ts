@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { spawn } from 'node:child_process';
+import { Inject, Injectable } from '@nestjs/common';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,10 +8,14 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AuditService } from '../../audit';
 import { WardenError } from '../../platform/errors';
+import type { Syscalls } from '../../platform/ffi';
 import type { Caller } from '../../platform/http';
 import { scopeOf } from '../../platform/scope';
-import { auditContainer } from '../container/container';
-import { InRootError, resolveInRoot } from '../container/in-root';
+import { O_PATH } from '../../platform/ffi';
+import { auditContainer, type ContainerRecord } from '../container/container';
+import { InRootError } from '../container/in-root';
+import { cleanPath, fdPath, RootDir } from '../container/root-dir';
+import { SYSCALLS } from '../container/runtime.tokens';
 import { ContainerRoots } from './container-root';
 import { checkArchive, extractInRoot, type ExtractOptions } from './extract';
 import { goFileMode, type PathStat } from './path-stat';
@@ -25,34 +29,70 @@ export interface Change {
 /**
  * Files in and out of a container (issue 17, point 2): the archive API behind `docker cp`,
  * `docker export` and `docker diff`. Paths are resolved inside the container's root
- * (resolveInRoot), so neither a path nor a symlink in the container leads out of it.
+ * by file descriptor (RootDir: openat2 RESOLVE_IN_ROOT), so neither a path nor a symlink in
+ * the container leads out of it, even one a process in the container swaps in meanwhile
+ * (CVE-2018-15664).
  */
 @Injectable()
 export class ContainerArchive {
   constructor(
     private readonly roots: ContainerRoots,
     private readonly audit: AuditService,
+    @Inject(SYSCALLS) private readonly sys: Syscalls,
   ) {}
 
   stat(caller: Caller, ref: string, p: string): Promise<PathStat> {
-    return this.roots.with(ref, scopeOf(caller.principal), async (root, c) => statIn(root, p, c.name));
+    return this.inRoot(caller, ref, async (root, c) => {
+      const at = parentOf(root, p, c.name);
+      try {
+        return statAt(root, at, p, c.name);
+      } finally {
+        at.close();
+      }
+    });
   }
 
-  /** A tar of `p` (its last component as is, a symlink archived as a symlink) written to `out`. */
+  /**
+   * A tar of `p` (its last component as is, a symlink archived as a symlink) written to `out`.
+   * tar gets the parent directory as its fd 3 and starts there (`-C /proc/self/fd/3`); below it
+   * GNU tar opens every directory with O_NOFOLLOW relative to its parent's fd, so a swap during
+   * the copy is archived as the symlink it became, never followed.
+   */
   async get(caller: Caller, ref: string, p: string, begin: (stat: PathStat) => Writable): Promise<void> {
-    await this.roots.with(ref, scopeOf(caller.principal), async (root, c) => {
-      const stat = statIn(root, p, c.name);
-      const host = resolveInRoot(root, p);
-      const base = path.basename(host);
-      const dir = path.dirname(host);
-      await runTar(host === root ? ['-C', root, '.'] : ['-C', dir, '--', base], () => begin(stat));
+    await this.inRoot(caller, ref, async (root, c) => {
+      const at = parentOf(root, p, c.name);
+      try {
+        const stat = statAt(root, at, p, c.name);
+        await runTar(
+          ['-C', '/proc/self/fd/3', ...(at.name ? ['--', at.name] : ['.'])],
+          () => begin(stat),
+          at.fd,
+        );
+      } finally {
+        at.close();
+      }
     });
   }
 
   /** The whole root filesystem, without the kernel's and Warden's mounts (`docker export`). */
   async export(caller: Caller, ref: string, begin: () => Writable): Promise<void> {
-    await this.roots.with(ref, scopeOf(caller.principal), async (root) => {
-      await runTar(['--one-file-system', '-C', root, '.'], begin);
+    await this.inRoot(caller, ref, async (root) => {
+      await runTar(['--one-file-system', '-C', '/proc/self/fd/3', '.'], begin, root.fd);
+    });
+  }
+
+  private inRoot<T>(
+    caller: Caller,
+    ref: string,
+    fn: (root: RootDir, c: ContainerRecord) => Promise<T>,
+  ): Promise<T> {
+    return this.roots.with(ref, scopeOf(caller.principal), async (host, c) => {
+      const root = RootDir.open(this.sys, host);
+      try {
+        return await fn(root, c);
+      } finally {
+        root.close();
+      }
     });
   }
 
@@ -76,7 +116,7 @@ export class ContainerArchive {
       await pipeline(body, fs.createWriteStream(file, { mode: 0o600 }));
       const digest = `sha256:${hash.digest('hex')}`;
       await checkArchive(file);
-      const c = await this.roots.with(ref, scopeOf(caller.principal), async (root, c) => {
+      const c = await this.inRoot(caller, ref, async (root, c) => {
         if (c.spec.readOnlyRootfs)
           throw new WardenError('VALIDATION_FAILED', `container rootfs is marked read-only: ${c.name}`);
         const dest = resolveDir(root, p, c.name);
@@ -120,26 +160,41 @@ export class ContainerArchive {
   }
 }
 
-function statIn(root: string, p: string, container: string): PathStat {
-  let host: string;
+/** Where `p` is: its parent directory's fd (the root's own for `/`) and its last name. */
+interface At {
+  fd: number;
+  name: string | undefined;
+  close(): void;
+}
+
+function parentOf(root: RootDir, p: string, container: string): At {
+  const clean = cleanPath(p);
+  if (clean === '/') return { fd: root.fd, name: undefined, close: () => undefined };
+  let fd: number;
   try {
-    host = resolveInRoot(root, p);
+    fd = root.open(path.posix.dirname(clean), O_PATH | fs.constants.O_DIRECTORY, { followLast: true });
   } catch (err) {
     if (err instanceof InRootError) throw notFound(p, container);
     throw err;
   }
-  const st = lstatOrUndefined(host);
+  return { fd, name: path.posix.basename(clean), close: () => fs.closeSync(fd) };
+}
+
+function statAt(root: RootDir, at: At, p: string, container: string): PathStat {
+  // The root itself by its fd (an lstat of /proc/self/fd/N would see the magic link).
+  const st = at.name === undefined ? fs.fstatSync(at.fd) : lstatOrUndefined(fdPath(at.fd, at.name));
   if (!st) throw notFound(p, container);
   let linkTarget = '';
   if (st.isSymbolicLink()) {
     try {
-      linkTarget = resolveInRoot(root, p, { followLast: true }).slice(root.length) || '/';
+      linkTarget = root.realpath(p);
     } catch {
-      linkTarget = fs.readlinkSync(host);
+      // Swapped meanwhile (no longer a link): its stat says link, its target is unknown.
+      linkTarget = readlinkOr(fdPath(at.fd, at.name), '');
     }
   }
   return {
-    name: host === root ? '/' : path.basename(host),
+    name: at.name ?? '/',
     size: st.size,
     mode: goFileMode(st),
     mtime: st.mtime.toISOString(),
@@ -148,19 +203,21 @@ function statIn(root: string, p: string, container: string): PathStat {
 }
 
 /** The extraction point, a directory, as a container path with every link resolved. */
-function resolveDir(root: string, p: string, container: string): string {
-  let host: string;
+function resolveDir(root: RootDir, p: string, container: string): string {
+  let fd: number;
   try {
-    host = resolveInRoot(root, p, { followLast: true });
+    fd = root.open(p, O_PATH, { followLast: true });
   } catch (err) {
     if (err instanceof InRootError) throw notFound(p, container);
     throw err;
   }
-  const st = lstatOrUndefined(host);
-  if (!st) throw notFound(p, container);
-  if (!st.isDirectory())
-    throw new WardenError('VALIDATION_FAILED', `extraction point is not a directory: ${p}`);
-  return host.slice(root.length) || '/';
+  try {
+    if (!fs.fstatSync(fd).isDirectory())
+      throw new WardenError('VALIDATION_FAILED', `extraction point is not a directory: ${p}`);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return root.realpath(p);
 }
 
 function notFound(p: string, container: string): WardenError {
@@ -173,6 +230,14 @@ function notFound(p: string, container: string): WardenError {
   );
 }
 
+function readlinkOr(p: string, otherwise: string): string {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return otherwise;
+  }
+}
+
 function lstatOrUndefined(p: string): fs.Stats | undefined {
   try {
     return fs.lstatSync(p);
@@ -181,15 +246,26 @@ function lstatOrUndefined(p: string): fs.Stats | undefined {
   }
 }
 
-/** GNU tar writing to the stream `begin` hands back once tar has started (never follows links: no -h). */
-async function runTar(args: string[], begin: () => Writable): Promise<void> {
-  const child = spawn('tar', ['--numeric-owner', '-cf', '-', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * GNU tar writing to the stream `begin` hands back once tar has started (never follows links:
+ * no -h); `dirFd` becomes its fd 3.
+ */
+async function runTar(args: string[], begin: () => Writable, dirFd: number): Promise<void> {
+  const child = spawn('tar', ['--numeric-owner', '-cf', '-', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe', dirFd],
+  }) as ChildProcessByStdio<null, Readable, Readable>;
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const out = begin();
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  await pipeline(child.stdout, out).catch(() => child.kill('SIGKILL'));
+  // A client that stops reading (the docker CLI closes after the entries it needs) ends the copy.
+  let readerGone = false;
+  await pipeline(child.stdout, out).catch(() => {
+    readerGone = true;
+    child.kill('SIGKILL');
+  });
   const code = await exited;
+  if (readerGone) return;
   // 1 is "some files changed while being read": a running container's, not a failure.
   if (code !== 0 && code !== 1) throw new Error(`tar failed (${code}): ${err.trim()}`);
 }

@@ -4,7 +4,11 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { WardenError } from '../../platform/errors';
-import { InRootError, resolveInRoot } from '../container/in-root';
+import { O_PATH } from '../../platform/ffi';
+import { InRootError } from '../container/in-root';
+import { fdPath, type RootDir } from '../container/root-dir';
+
+const { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = fs.constants;
 
 export interface ExtractOptions {
   /** Keep the archive's owners (`docker cp -a`); otherwise everything is the container's root's. */
@@ -51,12 +55,13 @@ export async function checkArchive(tarFile: string): Promise<void> {
 }
 
 /**
- * Extracts a checked archive into `dest` (a container path) under `root`. Every path is
- * resolved inside the root (a symlink in the archive or the container cannot lead out), and
- * files are opened with O_NOFOLLOW.
+ * Extracts a checked archive into `dest` (a container path, links resolved) under `root`.
+ * Each entry's directory is opened inside the root (RootDir: a symlink in the archive or the
+ * container cannot lead out, even one swapped in during the copy) and the entry is made by
+ * name below that fd: files with O_EXCL|O_NOFOLLOW, owners and modes through the open fd.
  */
 export async function extractInRoot(
-  root: string,
+  root: RootDir,
   dest: string,
   tarFile: string,
   opts: ExtractOptions,
@@ -71,6 +76,15 @@ export async function extractInRoot(
   });
   try {
     await pipeline(fs.createReadStream(tarFile), ex);
+    // Directories last: writing into them moved their times.
+    for (const [p, t] of dirTimes.reverse()) {
+      const fd = root.open(p, O_RDONLY | O_DIRECTORY);
+      try {
+        fs.futimesSync(fd, t, t);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
   } catch (err) {
     if (err instanceof WardenError) throw err;
     if (err instanceof InRootError) throw new WardenError('VALIDATION_FAILED', err.message);
@@ -81,12 +95,10 @@ export async function extractInRoot(
       { cause: err },
     );
   }
-  // Directories last: writing into them moved their times.
-  for (const [p, t] of dirTimes.reverse()) fs.utimesSync(p, t, t);
 }
 
 async function extractEntry(
-  root: string,
+  root: RootDir,
   dest: string,
   h: tar.Header,
   stream: Readable,
@@ -95,55 +107,101 @@ async function extractEntry(
 ): Promise<void> {
   const rel = entryPath(h.name) as string;
   const target = posix.join(dest, rel);
-  makeParents(root, posix.dirname(target));
-  const host = resolveInRoot(root, target);
-  const existing = lstatOrUndefined(host);
   const type = h.type ?? 'file';
   const isDir = type === 'directory';
-  if (existing && opts.noOverwriteDirNonDir && existing.isDirectory() !== isDir)
-    throw new WardenError(
-      'VALIDATION_FAILED',
-      `cannot overwrite ${existing.isDirectory() ? 'directory' : 'non-directory'} ${target} with ${isDir ? 'a directory' : 'a non-directory'}`,
-    );
-  if (existing && !(isDir && existing.isDirectory())) fs.rmSync(host, { recursive: true, force: true });
-  const uid = opts.copyUidGid ? (h.uid ?? 0) : 0;
-  const gid = opts.copyUidGid ? (h.gid ?? 0) : 0;
-  const mode = (h.mode ?? (isDir ? 0o755 : 0o644)) & 0o7777;
-  const mtime = h.mtime ?? new Date();
-  if (isDir) {
-    if (!existing) fs.mkdirSync(host, mode);
-    fs.lchownSync(host, uid, gid);
-    fs.chmodSync(host, mode);
-    dirTimes.push([host, mtime]);
-  } else if (type === 'symlink') {
-    fs.symlinkSync(h.linkname ?? '', host);
-    fs.lchownSync(host, uid, gid);
-  } else if (type === 'link') {
-    const from = resolveInRoot(root, posix.join(dest, entryPath(h.linkname ?? '') as string));
-    fs.linkSync(from, host);
-  } else {
-    const fd = fs.openSync(
-      host,
-      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
-      0o600,
-    );
-    await pipeline(stream, fs.createWriteStream('', { fd }));
-    fs.lchownSync(host, uid, gid);
-    fs.chmodSync(host, mode);
-    fs.utimesSync(host, mtime, mtime);
+  if (target === '/' || !rel) {
+    // The extraction point itself (`./`): already a directory; nothing to make.
+    stream.resume();
+    await new Promise((resolve) => stream.on('end', resolve));
     return;
+  }
+  const parent = dirFd(root, posix.dirname(target));
+  const name = posix.basename(target);
+  const host = fdPath(parent, name);
+  try {
+    const existing = lstatOrUndefined(host);
+    if (existing && opts.noOverwriteDirNonDir && existing.isDirectory() !== isDir)
+      throw new WardenError(
+        'VALIDATION_FAILED',
+        `cannot overwrite ${existing.isDirectory() ? 'directory' : 'non-directory'} ${target} with ${isDir ? 'a directory' : 'a non-directory'}`,
+      );
+    if (existing && !(isDir && existing.isDirectory())) removeAt(parent, name);
+    const uid = opts.copyUidGid ? (h.uid ?? 0) : 0;
+    const gid = opts.copyUidGid ? (h.gid ?? 0) : 0;
+    const mode = (h.mode ?? (isDir ? 0o755 : 0o644)) & 0o7777;
+    const mtime = h.mtime ?? new Date();
+    if (isDir) {
+      if (!existing) fs.mkdirSync(host, mode);
+      withFd(host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, (fd) => {
+        fs.fchownSync(fd, uid, gid);
+        fs.fchmodSync(fd, mode);
+      });
+      dirTimes.push([target, mtime]);
+    } else if (type === 'symlink') {
+      fs.symlinkSync(h.linkname ?? '', host);
+      fs.lchownSync(host, uid, gid);
+    } else if (type === 'link') {
+      // link(2) never follows the old path's last name; its directory is opened inside the root.
+      const from = posix.join(dest, entryPath(h.linkname ?? '') as string);
+      const fromDir = root.open(posix.dirname(from), O_PATH | O_DIRECTORY, { followLast: true });
+      try {
+        fs.linkSync(fdPath(fromDir, posix.basename(from)), host);
+      } finally {
+        fs.closeSync(fromDir);
+      }
+    } else {
+      const fd = fs.openSync(host, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      try {
+        await pipeline(stream, fs.createWriteStream('', { fd, autoClose: false }));
+        fs.fchownSync(fd, uid, gid);
+        fs.fchmodSync(fd, mode);
+        fs.futimesSync(fd, mtime, mtime);
+      } finally {
+        fs.closeSync(fd);
+      }
+      return;
+    }
+  } finally {
+    fs.closeSync(parent);
   }
   stream.resume();
   await new Promise((resolve) => stream.on('end', resolve));
 }
 
-/** The directories above an entry, made inside the root when the archive did not list them. */
-function makeParents(root: string, dir: string): void {
-  let at = '/';
-  for (const part of dir.split('/').filter(Boolean)) {
-    at = posix.join(at, part);
-    const host = resolveInRoot(root, at, { followLast: true });
-    if (!fs.existsSync(host)) fs.mkdirSync(host, 0o755);
+/** The directory `dir` (a container path) opened inside the root, made (0755) where the archive did not list it. */
+function dirFd(root: RootDir, dir: string): number {
+  try {
+    return root.open(dir, O_PATH | O_DIRECTORY, { followLast: true });
+  } catch (err) {
+    if (!(err instanceof InRootError && err.code === 'ENOENT') || dir === '/') throw err;
+  }
+  const parent = dirFd(root, posix.dirname(dir));
+  try {
+    fs.mkdirSync(fdPath(parent, posix.basename(dir)), 0o755);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    fs.closeSync(parent);
+  }
+  return root.open(dir, O_PATH | O_DIRECTORY, { followLast: true });
+}
+
+/** `rm -r` of `name` below `parent`, descending by fd with O_NOFOLLOW: a swapped-in link is removed, not followed. */
+function removeAt(parent: number, name: string): void {
+  const host = fdPath(parent, name);
+  if (!fs.lstatSync(host).isDirectory()) return fs.unlinkSync(host);
+  withFd(host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, (fd) => {
+    for (const child of fs.readdirSync(fdPath(fd))) removeAt(fd, child);
+  });
+  fs.rmdirSync(host);
+}
+
+function withFd(p: string, flags: number, fn: (fd: number) => void): void {
+  const fd = fs.openSync(p, flags);
+  try {
+    fn(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { Readable, Writable } from 'node:stream';
 import { WardenError } from '../../platform/errors';
+import { parseImageReference, PolicyService } from '../../policy';
 import type { Caller } from '../../platform/http';
 import type { ContainerRecord } from './container';
-import { ContainerStdio, type ShimAttachment } from './container-stdio';
+import { ContainerStdio, liveOutput, type ShimAttachment } from './container-stdio';
+import type { OutputRecord } from '../shim/shim-attach';
 import type { LogEntry } from './container-log';
 import { DetachKeyFilter } from './detach-keys';
 import { LiveContainers, type LiveContainer } from './live-containers';
@@ -49,15 +51,42 @@ export interface AttachRequest {
  *
  * `docker run` attaches before it starts the container: the session subscribes to the start,
  * so no output is missed. Without a terminal the output is read from the log (it ends once
- * the log closes, after the process's output is drained); with one, from the shim's attach
- * session (ContainerStdio), from the run's first byte when the attach came first.
+ * the log closes, after the process's output is drained); with one, or with no log at all
+ * (`--log-driver none`), from the shim's attach session (ContainerStdio), from the run's first
+ * byte when the attach came first.
  */
 @Injectable()
 export class AttachSessions {
   constructor(
     private readonly live: LiveContainers,
     private readonly stdio: ContainerStdio,
+    private readonly policy: PolicyService,
   ) {}
+
+  /**
+   * The caller's policy on this attach (`attach.allow`, `attach.allowStdin`), decided and
+   * recorded before anything streams: 403 with the reasons when denied. Every attach surface
+   * (the hijacked Docker attach, both WebSocket attaches) calls it after its own checks.
+   */
+  async authorize(caller: Caller, c: ContainerRecord, stdin: boolean): Promise<void> {
+    const parsed = parseImageReference(c.image);
+    const decision = await this.policy.decideAttach(caller, {
+      container: {
+        id: c.id,
+        name: c.name,
+        image: parsed.ok ? parsed.ref : { registry: '', repository: c.image },
+        labels: c.spec.labels,
+      },
+      stdin,
+      tty: !!c.options.tty,
+    });
+    if (!decision.allowed)
+      throw new WardenError('ATTACH_DENIED', decision.reasons.map((r) => r.message).join('; '), {
+        policy: decision.policy,
+        policyVersion: decision.policyVersion,
+        reasons: decision.reasons,
+      });
+  }
 
   run(caller: Caller, c: ContainerRecord, t: AttachTransport, req: AttachRequest): void {
     const tty = !!c.options.tty;
@@ -68,7 +97,9 @@ export class AttachSessions {
     const attachTo = (lc: LiveContainer, fromStart: boolean) => {
       if (attached) return;
       attached = true;
-      if (!tty) {
+      // `--log-driver none` without a terminal: there is no log to read; the shim's live output.
+      const live = liveOutput(c);
+      if (!tty && !live) {
         cleanups.push(
           lc.log.onEntry((e: LogEntry) => {
             if (req.want[e.stream]) t.out.write(req.encode(e.stream, e.log));
@@ -76,7 +107,7 @@ export class AttachSessions {
         );
         lc.log.onClosed(() => t.end());
       }
-      if (!tty && !(req.stdin && t.input)) return;
+      if (!tty && !live && !(req.stdin && t.input)) return;
       // A terminal's output also goes to the log. Attached from the start, it is kept until
       // the session opens: a process that ends before that (`docker run -t echo hi`) has
       // taken its shim and the ring with it, and the log then has the whole run.
@@ -137,6 +168,11 @@ export class AttachSessions {
         fallback?.keep();
         t.end();
       });
+    } else if (liveOutput(c)) {
+      session.output.on('data', (r: OutputRecord) => {
+        if (req.want[r.stream]) t.out.write(req.encode(r.stream, r.data));
+      });
+      session.output.once('end', () => t.end());
     } else fallback?.keep();
     if (!req.stdin || !t.input) return;
     const filter = new DetachKeyFilter(req.detachKeys, () => {

@@ -66,6 +66,7 @@ export class AttachWebSocketServer implements OnApplicationBootstrap, BeforeAppl
       stderr: q.get('stderr') === null || flag(q.get('stderr')),
     };
     const stdin = flag(q.get('stdin')) && c.options.openStdin;
+    await this.sessions.authorize(caller, c, !!stdin);
     const history = flag(q.get('logs'))
       ? await this.inspector.logs(caller, c.id, { tail: 'all', ...want })
       : [];

@@ -45,7 +45,8 @@ export class ContainerStdio {
         payload: { action: 'container.attach', stdin: true, tty: !!c.options.tty },
       });
     try {
-      return await attachShim(this.stateDir(c), req.from);
+      // No terminal and no log (`--log-driver none`): the output comes live from the shim.
+      return await attachShim(this.stateDir(c), req.from, { records: liveOutput(c) });
     } catch (err) {
       throw this.gone(c, err);
     }
@@ -78,6 +79,11 @@ export class ContainerStdio {
     const e = notRunning(c);
     return new WardenError(e.code, e.message, e.detail, { cause: err });
   }
+}
+
+/** A container whose output an attach reads from its shim, not from its log: none is kept. */
+export function liveOutput(c: ContainerRecord): boolean {
+  return !c.options.tty && c.spec.logDriver === 'none';
 }
 
 function notRunning(c: ContainerRecord): WardenError {

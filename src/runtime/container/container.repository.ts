@@ -2,7 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PlainSql } from '../../platform/database';
 import { scopeSql, sqlParams, type Scope } from '../../platform/scope';
-import type { ContainerOptions, ContainerRecord, ContainerState, HealthState } from './container';
+import type {
+  ContainerOptions,
+  ContainerRecord,
+  ContainerState,
+  HealthState,
+  HealthStatus,
+} from './container';
 
 interface Row {
   id: string;
@@ -69,6 +75,8 @@ export interface ContainerFilter {
   namePatterns?: string[];
   /** Docker's `id` filter: the id starts with any of these. */
   idPrefixes?: string[];
+  /** Docker's `health` filter: the health check's status is any of these (`none`: no check). */
+  health?: Array<HealthStatus | 'none'>;
   limit?: number;
   /** Only what this scope sees (platform/scope); everything when left out. */
   scope?: Scope;
@@ -159,6 +167,7 @@ export class ContainerRepository {
     }
     if (f.idPrefixes?.length)
       where.push(`(${f.idPrefixes.map((i) => `starts_with(id, ${p(i)})`).join(' OR ')})`);
+    if (f.health?.length) where.push(`COALESCE(health->>'Status', 'none') = ANY(${p(f.health)})`);
     const scoped = f.scope && scopeSql(f.scope, { team: 'team', createdBy: 'created_by' }, p);
     if (scoped) where.push(scoped);
     const limit = f.limit !== undefined && f.limit > 0 ? `LIMIT ${p(f.limit)}` : '';

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AuditService } from '../../audit';
+import { NetworkAttacher } from '../../network';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import type { Syscalls } from '../../platform/ffi';
 import { CgroupDriver } from '../cgroups';
@@ -89,6 +90,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     private readonly layers: WritableLayers,
     private readonly restarts: RestartScheduler,
     private readonly health: HealthMonitor,
+    private readonly network: NetworkAttacher,
   ) {
     this.heartbeat = new Heartbeat(config.dataDir);
   }
@@ -256,6 +258,8 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
       (err: Error) => this.exits.onExit(c, exiting(), { exitCode: 255, signal: null }, err.message),
     );
     this.live.set(entry);
+    // Its namespace and host ports held again: `docker port`, connect and disconnect work on.
+    if (!error) await this.network.adopt(c.id, p.pid, files.dir);
     if (c.state === 'running' && !error) this.health.begin(c);
     return entry;
   }

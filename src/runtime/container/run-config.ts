@@ -113,6 +113,7 @@ export function networked(c: ContainerRecord): NetworkedContainer {
     networkMode: networkOf(c.spec) === 'host' ? 'host' : c.spec.networkMode,
     endpoints: c.options.endpoints ?? {},
     ports: c.spec.ports ?? [],
+    bandwidth: { egressBps: c.spec.egressBps, ingressBps: c.spec.ingressBps },
   };
 }
 
@@ -154,6 +155,7 @@ export function buildRunConfig(
     readonlyRootfs: spec.readOnlyRootfs,
     hostname,
     network: networkOf(spec),
+    ...(spec.sysctls && { sysctls: spec.sysctls }),
     etcFiles: { hostname: files.hostnameFile, hosts: files.hostsFile, resolvConf: files.resolvConfFile },
     mounts,
     process: {

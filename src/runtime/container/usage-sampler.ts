@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { randomUUID } from 'node:crypto';
 import { UsageService, type UsageSample } from '../../audit';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import { VolumeUsage, type ContainerVolumeUsage } from '../../volumes';
 import type { CgroupStats } from '../cgroups';
 import type { ContainerRecord } from './container';
 import { ContainerRepository } from './container.repository';
@@ -16,6 +17,7 @@ export function usageSample(
   pid: number,
   stats: CgroupStats,
   final: boolean,
+  volumes?: ContainerVolumeUsage,
 ): UsageSample {
   return {
     id: randomUUID(),
@@ -41,6 +43,8 @@ export function usageSample(
     ioWriteBytes: stats.io?.writeBytes ?? null,
     ioReadOps: stats.io?.readOps ?? null,
     ioWriteOps: stats.io?.writeOps ?? null,
+    volumeBytes: volumes?.bytes ?? null,
+    volumes: volumes?.volumes ?? null,
   };
 }
 
@@ -63,6 +67,7 @@ export class UsageSampler implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly live: LiveContainers,
     private readonly repo: ContainerRepository,
     private readonly usage: UsageService,
+    private readonly volumeUsage: VolumeUsage,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
@@ -91,6 +96,11 @@ export class UsageSampler implements OnApplicationBootstrap, OnModuleDestroy {
     const entries = this.live.all().filter((e) => !e.exiting);
     const ids = new Set(entries.map((e) => e.id));
     for (const id of this.identities.keys()) if (!ids.has(id)) this.identities.delete(id);
+    // Volume bytes beside the cgroup readings: a volume that cannot be measured leaves them out.
+    const volumes = this.volumeUsage.ofContainers([...ids]).catch((err: Error) => {
+      this.warnThrottled(`volume usage: ${err.message}`);
+      return new Map<string, ContainerVolumeUsage>();
+    });
     const done = await Promise.all(
       entries.map(async (e) => {
         try {
@@ -99,8 +109,9 @@ export class UsageSampler implements OnApplicationBootstrap, OnModuleDestroy {
           const stats = await e.cgroup.stats();
           // It may have exited while we read: its final record is the exit path's job.
           if (!this.live.get(e.id) || e.exiting) return false;
+          const vol = (await volumes).get(e.id);
           await this.usage.record(
-            usageSample(identity, this.config.runtime.node, e.process.pid, stats, false),
+            usageSample(identity, this.config.runtime.node, e.process.pid, stats, false, vol),
           );
           return true;
         } catch (err) {

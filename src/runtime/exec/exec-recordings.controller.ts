@@ -40,7 +40,7 @@ export class ExecRecordingsController {
     } catch {
       throw new WardenError(
         'EXEC_RECORDING_NOT_FOUND',
-        `no recording of exec ${id}: its policy did not require one`,
+        `no recording of exec ${id}: its policy did not require one, or it was pruned after the retention (WARDEN_EXEC_TRANSCRIPT_RETENTION; the exec.recordings.pruned event lists it)`,
         {
           execId: id,
         },

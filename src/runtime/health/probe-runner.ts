@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Syscalls } from '../../platform/ffi';
 import { ImageProvider } from '../../images';
 import type { ContainerRecord, HealthResult } from '../container/container';
-import { spawnInContainer } from '../container/exec-process';
+import { resolveExecProcess, spawnExec } from '../exec/exec-process';
 import type { LiveContainer } from '../container/live-containers';
 import { SHIM_RUNNER, SYSCALLS } from '../container/runtime.tokens';
 import type { ShimRunner } from '../shim/shim-runner';
@@ -41,13 +41,13 @@ export class ProbeRunner {
     });
     let process;
     try {
-      process = await spawnInContainer(
-        { images: this.images, shim: this.shim, sys: this.sys },
-        c,
-        live,
-        { cmd: argv, user: c.spec.user, workingDir: c.spec.workingDir },
-        ['ignore', 'pipe', 'pipe'],
-      );
+      const req = { cmd: argv };
+      const proc = await resolveExecProcess(this.images, c, req);
+      process = await spawnExec({ shim: this.shim, sys: this.sys }, c, live, req, proc, [
+        'ignore',
+        'pipe',
+        'pipe',
+      ]);
     } catch (err) {
       return result(-1, `exec failed: ${(err as Error).message}`);
     }

@@ -9,15 +9,15 @@ import { WardenError } from '../../platform/errors';
 import type { ContainerRecord } from '../container/container';
 import type { LiveContainer } from '../container/live-containers';
 import type { Caller } from '../../platform/http';
-import { EVERYTHING, scopeOf } from '../../platform/scope';
+import { scopeOf } from '../../platform/scope';
 import { ShimError, shimFailureCode, type LaunchedProcess } from '../shim/launch-shim';
 import type { ShimRunner } from '../shim/shim-runner';
 import { ImageProvider } from '../../images';
 import { LiveContainers } from '../container/live-containers';
-import { environment, hostnameOf, rlimitsOf, seccompOf } from '../container/run-config';
 import { SHIM_RUNNER, SYSCALLS } from '../container/runtime.tokens';
 import type { Syscalls } from '../../platform/ffi';
-import { resolveUser, type ResolvedUser } from '../container/resolve-user';
+import type { ResolvedUser } from '../container/resolve-user';
+import { resolveExecProcess, spawnExec } from '../exec/exec-process';
 import { recordingPath, SessionRecorder } from '../exec/session-recorder';
 import { streamsDone } from '../exec/streams-done';
 import { ContainerLocks } from './container-locks';
@@ -67,7 +67,8 @@ export interface StartedExec {
  * caller's policy and records the decision (403 with the reasons on a denial); `start` runs it
  * under the container's lock (a stop or kill under way finishes first, and the exec then
  * answers 409) and audits its start and its end with the exit code and the transcript's hash.
- * System execs (health probes) skip the policy and the per-exec events: `launchSystem`.
+ * Health probes spawn the same way (`exec/exec-process.ts`) without the policy and the per-exec
+ * events: they are Warden's own, run for what the container's spec asked.
  */
 @Injectable()
 export class ExecService {
@@ -181,21 +182,6 @@ export class ExecService {
     return { id: p.id, containerId: p.containerId, process, recorder };
   }
 
-  /**
-   * A system exec (a health probe): no policy decision and no per-exec audit events, since the
-   * caller is Warden itself acting on what the container's own spec asked for.
-   */
-  async launchSystem(ref: string, req: ExecRequest): Promise<LaunchedProcess> {
-    const seen = await this.refs.resolve(ref, EVERYTHING);
-    return this.locks.run(seen.id, async (waited) => {
-      const c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
-      checkTransition(c, 'exec');
-      const { user, env, cwd } = await this.processOf(c, req);
-      const p = { id: '', containerId: c.id, req, user, env, cwd } as PreparedExec;
-      return this.launchLocked(c, liveEntry(this.live, c, 'exec'), p, false);
-    });
-  }
-
   /** Prepares and starts in one go, runs to completion and answers the exit code with the output (REST; 1 MiB per stream). */
   async run(
     caller: Caller,
@@ -223,20 +209,8 @@ export class ExecService {
     return { execId: id, exitCode: status.exitCode, stdout, stderr };
   }
 
-  private async processOf(c: ContainerRecord, req: ExecRequest) {
-    const parsed = parseImageReference(c.image);
-    const image = parsed.ok ? await this.images.prepare(parsed.ref) : undefined;
-    let user;
-    try {
-      user = resolveUser(req.user ?? c.spec.user ?? image?.config.user, image?.lowerdirs ?? []);
-    } catch (err) {
-      throw new WardenError('CONTAINER_COMMAND_INVALID', (err as Error).message);
-    }
-    const env = image
-      ? environment({ ...c.spec, env: [...c.spec.env, ...(req.env ?? [])] }, image, hostnameOf(c), user.home)
-      : [...c.spec.env, ...(req.env ?? [])];
-    const cwd = req.workingDir ?? c.spec.workingDir ?? image?.config.workingDir ?? '/';
-    return { user, env, cwd };
+  private processOf(c: ContainerRecord, req: ExecRequest) {
+    return resolveExecProcess(this.images, c, req);
   }
 
   private async launchLocked(
@@ -246,30 +220,11 @@ export class ExecService {
     stdin: boolean,
   ): Promise<LaunchedProcess> {
     try {
-      return await this.shim.launch(
-        {
-          mode: 'exec',
-          targetPid: live.process.pid,
-          process: {
-            args: p.req.cmd,
-            env: p.env,
-            cwd: p.cwd,
-            uid: p.user.uid,
-            gid: p.user.gid,
-            additionalGids: p.user.additionalGids,
-            capAdd: c.spec.capAdd,
-            capDrop: c.spec.capDrop,
-            seccomp: seccompOf(c.spec),
-            rlimits: rlimitsOf(c.spec),
-            ...(p.req.tty && { terminal: p.req.tty }),
-          },
-        },
-        {
-          placeInCgroups: (pid) => live.cgroup.addProcess(pid),
-          stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-          syscalls: this.sys,
-        },
-      );
+      return await spawnExec({ shim: this.shim, sys: this.sys }, c, live, p.req, p, [
+        stdin ? 'pipe' : 'ignore',
+        'pipe',
+        'pipe',
+      ]);
     } catch (err) {
       // The container's process ended while the exec joined it (its exit may take a moment to
       // arrive): the container's state, not a server fault.

@@ -12,10 +12,10 @@ import { ContainerLocks } from './container-locks';
 import { ContainerRefs } from './container-refs';
 
 /**
- * `docker network connect|disconnect` for a container that is not running, under its lock:
- * its next start sets up every network it is on. A running container's namespace is not
- * changed in place yet (409: stop it first); neither is one on network none or host, which
- * has no other (as Docker refuses it).
+ * `docker network connect|disconnect`, under the container's lock. A running (or paused)
+ * container's namespace changes at once (the attacher runs netavark for that one network);
+ * a stopped one's next start sets up every network it is on. One on network none or host has
+ * no other (as Docker refuses it).
  */
 @Injectable()
 export class NetworkConnectVerb {
@@ -28,14 +28,14 @@ export class NetworkConnectVerb {
   ) {}
 
   connect(caller: Caller, ref: string, network: string, req: EndpointRequest = {}): Promise<Endpoint> {
-    return this.locked(caller, ref, 'connected to', network, (c) =>
-      this.network.connect(caller, networked(c), network, req, this.files(c)),
+    return this.locked(caller, ref, (c) =>
+      this.network.connect(caller, networked(c), network, req, this.files(c), livePid(c)),
     );
   }
 
   disconnect(caller: Caller, ref: string, network: string): Promise<void> {
-    return this.locked(caller, ref, 'disconnected from', network, (c) =>
-      this.network.disconnect(caller, networked(c), network, this.files(c)),
+    return this.locked(caller, ref, (c) =>
+      this.network.disconnect(caller, networked(c), network, this.files(c), livePid(c)),
     );
   }
 
@@ -43,22 +43,10 @@ export class NetworkConnectVerb {
     return new ContainerFiles(this.config.dataDir, c.id).network;
   }
 
-  private async locked<T>(
-    caller: Caller,
-    ref: string,
-    verb: string,
-    network: string,
-    act: (c: ContainerRecord) => Promise<T>,
-  ): Promise<T> {
+  private async locked<T>(caller: Caller, ref: string, act: (c: ContainerRecord) => Promise<T>): Promise<T> {
     const seen = await this.refs.resolve(ref, scopeOf(caller.principal));
     return this.locks.run(seen.id, async (waited) => {
       const c = await this.refs.settled(waited ? await this.refs.current(seen) : seen, this.live);
-      if (c.state === 'running')
-        throw new WardenError(
-          'CONTAINER_RUNNING',
-          `container ${c.name} is running: stop it before it is ${verb} network ${network}`,
-          { id: c.id },
-        );
       const mode = networked(c).networkMode;
       if (networkOf(c.spec) === 'host' || mode === 'none')
         throw new WardenError(
@@ -68,4 +56,9 @@ export class NetworkConnectVerb {
       return act(c);
     });
   }
+}
+
+/** The init's pid while its namespace exists (running or paused): the one to change in place. */
+function livePid(c: ContainerRecord): number | undefined {
+  return (c.state === 'running' || c.state === 'paused') && c.pid ? c.pid : undefined;
 }

@@ -14,6 +14,10 @@ import { connectCtl } from './shim-state';
  *   'e'           end of stdin (a pipe closes; a terminal has no end)
  *   'w' "<rows> <cols>"  the terminal's size
  *
+ * Without a terminal and without a log (`--log-driver none`) the 'o' frames carry records,
+ * [1 stdout | 2 stderr][u32 BE length][bytes], a record possibly spanning frames: the
+ * session's output has them whole, as {stream, data}, with `records`.
+ *
  * The shim serves whichever Warden connects: a container started by a previous Warden is
  * attached to, fed and resized the same way (live restore).
  */
@@ -35,8 +39,17 @@ export function resizeFrame(rows: number, cols: number): Buffer {
   return shimFrame('w', `${rows} ${cols}`);
 }
 
+/** One piece of a container's output without a terminal, as the shim read it from a pipe. */
+export interface OutputRecord {
+  stream: 'stdout' | 'stderr';
+  data: Buffer;
+}
+
 export interface ShimAttachment {
-  /** The terminal's raw output (nothing without a terminal); ends with the session. */
+  /**
+   * The terminal's raw output; with `records`, objects ({@link OutputRecord}: no terminal, no
+   * log). Nothing otherwise. Ends with the session.
+   */
   output: Readable;
   /** Stdin for the container; a write waits while the shim holds back (its queue is full). */
   stdin: Writable;
@@ -50,10 +63,15 @@ export interface ShimAttachment {
 }
 
 /** Opens an attach session on the container whose shim state is in `stateDir`. */
-export async function attachShim(stateDir: string, from: 'start' | 'now'): Promise<ShimAttachment> {
+export async function attachShim(
+  stateDir: string,
+  from: 'start' | 'now',
+  opts: { records?: boolean } = {},
+): Promise<ShimAttachment> {
   const socket = await connectCtl(stateDir);
   socket.on('error', () => undefined); // 'close' follows
-  const output = new PassThrough();
+  const output = new PassThrough({ objectMode: !!opts.records });
+  const split = opts.records ? new RecordSplitter() : undefined;
   let exit: { exitCode: number; signal: number } | undefined;
   const ended = new Promise<typeof exit>((resolve) =>
     socket.once('close', () => {
@@ -77,7 +95,16 @@ export async function attachShim(stateDir: string, from: 'start' | 'now'): Promi
       const type = String.fromCharCode(pending[0]);
       const payload = pending.subarray(HEADER, HEADER + len);
       pending = pending.subarray(HEADER + len);
-      if (type === 'o' && !output.write(payload)) {
+      const more =
+        type !== 'o'
+          ? true
+          : split
+            ? split
+                .push(payload)
+                .map((r) => output.write(r))
+                .every(Boolean)
+            : output.write(payload);
+      if (type === 'o' && !more) {
         // Back-pressure: the shim keeps what we do not read, and holds the terminal.
         socket.pause();
         output.once('drain', () => socket.resume());
@@ -120,4 +147,24 @@ export async function resizeShim(stateDir: string, rows: number, cols: number): 
     socket.once('close', () => resolve());
     socket.end(resizeFrame(rows, cols));
   });
+}
+
+/** Whole records out of the concatenated 'o' payloads (a record may span frames). */
+class RecordSplitter {
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): OutputRecord[] {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const out: OutputRecord[] = [];
+    while (this.pending.length >= HEADER) {
+      const len = this.pending.readUInt32BE(1);
+      if (this.pending.length < HEADER + len) break;
+      out.push({
+        stream: this.pending[0] === 2 ? 'stderr' : 'stdout',
+        data: Buffer.from(this.pending.subarray(HEADER, HEADER + len)),
+      });
+      this.pending = this.pending.subarray(HEADER + len);
+    }
+    return out;
+  }
 }

@@ -110,6 +110,25 @@ describe('encodeShimConfig', () => {
     expect(r.indexOf('cgroup')).toBeLessThan(r.indexOf('arg'));
   });
 
+  it('carries each sysctl as a name and a value (values with spaces whole)', () => {
+    const r = records(
+      encodeShimConfig({
+        ...unconfined,
+        sysctls: { 'net.ipv4.ip_forward': '1', 'net.ipv4.ip_local_port_range': '40000 40100' },
+      }),
+    );
+    const at = r.indexOf('sysctl');
+    expect(r.slice(at, at + 6)).toEqual([
+      'sysctl',
+      'net.ipv4.ip_forward',
+      '1',
+      'sysctl',
+      'net.ipv4.ip_local_port_range',
+      '40000 40100',
+    ]);
+    expect(records(encodeShimConfig(unconfined))).not.toContain('sysctl');
+  });
+
   it('refuses values the frame cannot carry', () => {
     expect(() => encodeShimConfig({ ...unconfined, hostname: 'a\0b' })).toThrow(/NUL/);
     expect(() => encodeShimConfig({ ...unconfined, process: { ...unconfined.process, uid: -1 } })).toThrow(

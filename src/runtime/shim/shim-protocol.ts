@@ -124,6 +124,8 @@ export interface ShimRunConfig {
   readonlyRootfs?: boolean;
   hostname?: string;
   network: 'none' | 'host';
+  /** Namespaced sysctls, written by C in its new namespaces before the rootfs (sysctl.c). */
+  sysctls?: Record<string, string>;
   /** Host files the caller prepared, bind-mounted read-write like Docker does. */
   etcFiles?: { hostname?: string; hosts?: string; resolvConf?: string };
   mounts?: ShimMount[];
@@ -208,6 +210,7 @@ export function encodeShimConfig(config: ShimConfig): Buffer {
     put('readonly', config.readonlyRootfs ? '1' : '0');
     if (config.hostname !== undefined) put('hostname', config.hostname);
     put('net', config.network);
+    for (const [name, value] of Object.entries(config.sysctls ?? {})) put('sysctl', name, value);
     const etc = config.etcFiles ?? {};
     if (etc.hostname) put('bind', etc.hostname, '/etc/hostname', 'rw');
     if (etc.hosts) put('bind', etc.hosts, '/etc/hosts', 'rw');
