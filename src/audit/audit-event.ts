@@ -56,7 +56,8 @@ export const AUDIT_EVENT_TYPES = [
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
-export type AuditDecision = 'allowed' | 'denied' | 'would-deny';
+/** `interrupted`: a request whose decision event was never recorded (policy/interrupted-decisions.ts). */
+export type AuditDecision = 'allowed' | 'denied' | 'would-deny' | 'interrupted';
 
 /** How the actor reached Warden. */
 export type AuditSource = CallerSource;

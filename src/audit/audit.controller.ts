@@ -14,7 +14,7 @@ const eventsQuery = z.object({
   type: z.enum(AUDIT_EVENT_TYPES).optional(),
   principal: text(256).min(1).optional(),
   subject: text(512).min(1).optional(),
-  decision: z.enum(['allowed', 'denied', 'would-deny']).optional(),
+  decision: z.enum(['allowed', 'denied', 'would-deny', 'interrupted']).optional(),
   after: intParam(0, Number.MAX_SAFE_INTEGER)
     .optional()
     .describe('keyset cursor (ascending): the nextCursor of the previous page'),

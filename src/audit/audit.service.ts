@@ -39,9 +39,9 @@ export class AuditService {
     private readonly metrics: WardenMetrics,
     replicas: ReplicaWait,
   ) {
-    this.enqueuer = new GroupedEnqueuer(queue, auditJobShapes, MAX_EVENTS_PER_JOB, 1, () =>
-      replicas.confirm(queue),
-    );
+    this.enqueuer = new GroupedEnqueuer(queue, auditJobShapes, MAX_EVENTS_PER_JOB, {
+      confirm: () => replicas.confirm(queue),
+    });
   }
 
   async record(input: AuditEventInput, opts?: EnqueueOptions): Promise<AuditEvent> {

@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
 import { QueueName, RedisEndpoint, workerOptions, WorkerTuning } from '../platform/queue';
+import type { Redis } from 'ioredis';
+import { claimForCommit } from './job-claims';
 import { MicroBatcher } from './micro-batcher';
 
 /** What a queue of batched records tells the skeleton: how to read its jobs and store their items. */
@@ -84,6 +86,13 @@ export class BatchingWorker<T> {
 
   /** Completes once every item of the job is committed; fails with the first failure among them. */
   async process(job: Job): Promise<void> {
+    // Its caller gave up on its add and was answered 503 (job-claims.ts): nothing to commit.
+    if (
+      job.id &&
+      this.worker &&
+      !(await claimForCommit((await this.worker.client) as unknown as Redis, this.spec.queue, job.id))
+    )
+      return;
     const failures = await this.batcher.add(this.spec.itemsOf(job));
     if (failures.size === 0) return;
     // A retryable failure wins over a refusal: the job must run again for the item that can

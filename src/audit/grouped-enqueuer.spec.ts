@@ -17,6 +17,7 @@ function manualQueue() {
     return new Promise<void>((resolve, reject) => settle.push((err) => (err ? reject(err) : resolve())));
   };
   const queue = {
+    name: 'audit',
     add: (name: string, data: unknown, opts?: { jobId?: string }) => trip([{ name, data, opts }]),
     addBulk: (jobs: Array<{ name: string; data: unknown; opts?: { jobId?: string } }>) => trip(jobs),
   } as unknown as Queue;
@@ -72,7 +73,9 @@ describe('GroupedEnqueuer', () => {
 
   it('rejects every send of a failed add, and goes on with the next', async () => {
     const q = manualQueue();
-    const g = new GroupedEnqueuer<Item>(q.queue, shapes, 2);
+    const voided: string[][] = [];
+    const voider = { void: async (ids: string[]) => (voided.push(ids), 'voided' as const) };
+    const g = new GroupedEnqueuer<Item>(q.queue, shapes, 2, { voider });
     const a = state(g.send(items('a')));
     const b = state(g.send(items('b')));
     const c = state(g.send(items('c', 'd', 'e')));
@@ -81,7 +84,11 @@ describe('GroupedEnqueuer', () => {
     expect(q.trips[1].map((j) => j.jobId)).toEqual(['b', groupJobId(items('c', 'd')), 'e']);
     q.settle[1](new Error('redis gone'));
     await tick();
-    expect([a(), b(), c()]).toEqual(['resolved', 'rejected: redis gone', 'rejected: redis gone']);
+    const refused =
+      'rejected: Redis did not take the audit job (redis gone), so nothing was done; retry when /health shows it up';
+    expect([a(), b(), c()]).toEqual(['resolved', refused, refused]);
+    // The connection was lost with the add on it: its jobs are voided before the refusal.
+    expect(voided).toEqual([q.trips[1].map((j) => j.jobId)]);
     const d = state(g.send(items('f')));
     expect(q.trips).toHaveLength(3);
     q.settle[2]();
@@ -119,5 +126,67 @@ describe('GroupedEnqueuer, abandoned sends', () => {
     expect(other()).toBe('resolved');
     await expect(g.send(items('d'), late.signal)).rejects.toThrow('timed out waiting for Redis');
     expect(q.trips).toHaveLength(2);
+  });
+});
+
+describe('GroupedEnqueuer, an add Redis does not answer in time', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+  const flushAll = async () => {
+    for (let i = 0; i < 30; i++) await Promise.resolve();
+  };
+
+  it('voided: refused (503) and the job will never commit; a send queued behind it is refused unsent', async () => {
+    const q = manualQueue();
+    const voided: string[][] = [];
+    const voider = { void: async (ids: string[]) => (voided.push(ids), 'voided' as const) };
+    const g = new GroupedEnqueuer<Item>(q.queue, shapes, 10, { voider, timeoutMs: 1000 });
+    const a = state(g.send(items('a')));
+    const b = state(g.send(items('b')));
+    jest.advanceTimersByTime(1000);
+    await flushAll();
+    expect(voided).toEqual([['a']]);
+    expect(a()).toMatch(/^rejected: Redis did not take the audit job \(no answer within 1000 ms\)/);
+    expect(b()).toMatch(/^rejected: .*queued behind an add Redis did not answer/);
+    q.settle[0](); // the add runs late: its job is void, and b was never sent
+    await flushAll();
+    expect(q.trips).toHaveLength(1);
+    expect(a()).toMatch(/^rejected/);
+  });
+
+  it('landed: a worker already claimed the job, so the add ran and the send is acknowledged', async () => {
+    const q = manualQueue();
+    const voider = { void: async () => 'landed' as const };
+    const g = new GroupedEnqueuer<Item>(q.queue, shapes, 10, { voider, timeoutMs: 1000 });
+    const a = state(g.send(items('a')));
+    jest.advanceTimersByTime(1000);
+    await flushAll();
+    expect(a()).toBe('resolved');
+  });
+
+  it('no answer to the void either: refused, marked unconfirmed, and the void is tried again', async () => {
+    const q = manualQueue();
+    let calls = 0;
+    const voider = {
+      // The first void is answered late, by a lost connection; the retry a second later lands.
+      void: (): Promise<'voided'> =>
+        ++calls === 1
+          ? new Promise((_, reject) => setTimeout(() => reject(new Error('Connection is closed.')), 300))
+          : Promise.resolve('voided'),
+    };
+    const g = new GroupedEnqueuer<Item>(q.queue, shapes, 10, { voider, timeoutMs: 1000, voidWaitMs: 200 });
+    const sent = g.send(items('a'));
+    const settled = sent.catch((e: { detail?: unknown }) => e.detail);
+    jest.advanceTimersByTime(1000);
+    await flushAll();
+    jest.advanceTimersByTime(200);
+    await flushAll();
+    expect(await settled).toEqual({ server: 'redis', queue: 'audit', unconfirmed: true });
+    expect(calls).toBe(1);
+    jest.advanceTimersByTime(100); // the first void fails
+    await flushAll();
+    jest.advanceTimersByTime(1000); // and is tried again
+    await flushAll();
+    expect(calls).toBe(2);
   });
 });

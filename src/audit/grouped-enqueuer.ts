@@ -1,5 +1,9 @@
+import { Logger } from '@nestjs/common';
 import type { JobsOptions, Queue } from 'bullmq';
 import { createHash } from 'node:crypto';
+import { WardenError } from '../platform/errors';
+import { ENQUEUE_TIMEOUT_MS } from '../platform/queue';
+import { queueVoider, type JobVoider } from './job-claims';
 
 /** How one job carries one item, or several. */
 export interface JobShapes<T> {
@@ -23,19 +27,51 @@ export interface JobShapes<T> {
  * first item's id as jobId, a new group led by a resent item would be dropped by BullMQ as a
  * duplicate). Past that, items dedupe in SQL on their own ids.
  */
+export interface EnqueuerOptions {
+  /** Adds in flight at once before sends start to wait and group. Default 1. */
+  maxInFlight?: number;
+  /** How long a send waits for Redis: queued behind an add, and then for its own. */
+  timeoutMs?: number;
+  /** How long the void of a timed-out add may take before the send is refused anyway. */
+  voidWaitMs?: number;
+  /** Default: claims on the queue's own connection (job-claims.ts). */
+  voider?: JobVoider;
+  /** Runs after each add, before its sends resolve: e.g. waiting for Redis replicas. */
+  confirm?: () => Promise<void>;
+}
+
+/** Sent nowhere: ioredis refused the command while disconnected (no offline queue). */
+const NEVER_SENT = /enableOfflineQueue/;
+
+interface PendingSend<T> {
+  items: T[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  timer?: NodeJS.Timeout;
+}
+
 export class GroupedEnqueuer<T extends { id: string }> {
-  private pending: Array<{ items: T[]; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private readonly log = new Logger('audit');
+  private pending: Array<PendingSend<T>> = [];
   private inFlight = 0;
+  private readonly maxInFlight: number;
+  private readonly timeoutMs: number;
+  private readonly voidWaitMs: number;
+  private readonly voider: JobVoider;
+  private readonly confirm: () => Promise<void>;
 
   constructor(
     private readonly queue: Queue,
     private readonly shapes: JobShapes<T>,
     private readonly maxPerJob: number,
-    /** Adds in flight at once before sends start to wait and group. */
-    private readonly maxInFlight = 1,
-    /** Runs after each add, before its sends resolve: e.g. waiting for Redis replicas. */
-    private readonly confirm: () => Promise<void> = async () => undefined,
-  ) {}
+    opts: EnqueuerOptions = {},
+  ) {
+    this.maxInFlight = opts.maxInFlight ?? 1;
+    this.timeoutMs = opts.timeoutMs ?? ENQUEUE_TIMEOUT_MS;
+    this.voidWaitMs = opts.voidWaitMs ?? 1000;
+    this.voider = opts.voider ?? queueVoider(queue);
+    this.confirm = opts.confirm ?? (async () => undefined);
+  }
 
   /**
    * Resolves once every item is in a job Redis has accepted; rejects if any of those adds
@@ -48,19 +84,22 @@ export class GroupedEnqueuer<T extends { id: string }> {
     if (items.length === 0) return Promise.resolve();
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const entry = { items, resolve, reject };
+      const entry: PendingSend<T> = { items, resolve, reject };
       this.pending.push(entry);
       if (this.inFlight < this.maxInFlight) return this.flush();
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const at = this.pending.indexOf(entry);
-          if (at < 0) return; // already sent
-          this.pending.splice(at, 1);
-          reject(signal.reason);
-        },
-        { once: true },
+      const takeBack = (reason: unknown) => {
+        const at = this.pending.indexOf(entry);
+        if (at < 0) return; // already sent
+        this.pending.splice(at, 1);
+        clearTimeout(entry.timer);
+        reject(reason);
+      };
+      // Queued behind an add Redis does not answer: refused in time, and never sent.
+      entry.timer = setTimeout(
+        () => takeBack(unavailable(this.queue.name, 'queued behind an add Redis did not answer', false)),
+        this.timeoutMs,
       );
+      signal?.addEventListener('abort', () => takeBack(signal.reason), { once: true });
     });
   }
 
@@ -68,6 +107,7 @@ export class GroupedEnqueuer<T extends { id: string }> {
     if (this.pending.length === 0) return;
     const sends = this.pending;
     this.pending = [];
+    for (const s of sends) clearTimeout(s.timer);
     const jobs = packJobs(
       sends.map((s) => s.items),
       this.maxPerJob,
@@ -77,10 +117,14 @@ export class GroupedEnqueuer<T extends { id: string }> {
         : { ...this.shapes.group(chunk), opts: { jobId: groupJobId(chunk) } as JobsOptions },
     );
     this.inFlight += 1;
-    const added = (
+    // The confirmation (replicas, with Sentinel) is part of the add: both within the bound.
+    const added: Promise<unknown> = (
       jobs.length === 1 ? this.queue.add(jobs[0].name, jobs[0].data, jobs[0].opts) : this.queue.addBulk(jobs)
     ).then(() => this.confirm());
-    added
+    this.settle(
+      added,
+      jobs.map((j) => j.opts.jobId!),
+    )
       .then(
         () => sends.forEach((s) => s.resolve()),
         (err: unknown) => sends.forEach((s) => s.reject(err)),
@@ -90,6 +134,68 @@ export class GroupedEnqueuer<T extends { id: string }> {
         this.flush();
       });
   }
+
+  /**
+   * The add's outcome as its callers must hear it. Answered by Redis in time: that. Refused
+   * before it was sent: refused. Otherwise (no answer in time, or a connection lost with the
+   * add on it) the add may yet run, so its jobs are voided (job-claims.ts): 'voided' means they
+   * will never be committed and the refusal is true; 'landed' means a worker already has them,
+   * so the events are durable and the callers may act.
+   */
+  private async settle(added: Promise<unknown>, jobIds: string[]): Promise<void> {
+    added.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), this.timeoutMs)));
+    let why = `no answer within ${this.timeoutMs} ms`;
+    try {
+      if ((await Promise.race([added, late])) !== 'late') return;
+    } catch (err) {
+      why = (err as Error).message ?? String(err);
+      if (NEVER_SENT.test(why)) throw unavailable(this.queue.name, why, false, err);
+    } finally {
+      clearTimeout(timer);
+    }
+    const voided = this.voider.void(jobIds);
+    let wait: NodeJS.Timeout | undefined;
+    const verdict = await Promise.race([
+      voided.catch(() => 'unknown' as const),
+      new Promise<'unknown'>((r) => (wait = setTimeout(() => r('unknown'), this.voidWaitMs))),
+    ]).finally(() => clearTimeout(wait));
+    if (verdict === 'landed') return;
+    if (verdict === 'unknown') this.voidLater(voided, jobIds);
+    throw unavailable(this.queue.name, why, verdict === 'unknown');
+  }
+
+  /**
+   * A void Redis has not answered either: it is on the connection after the add and settles
+   * with it. If it fails (the connection was lost), it is tried again until Redis answers; a
+   * 'landed' then means callers were refused for events that are on the trail, which is logged
+   * as the error it is.
+   */
+  private voidLater(voided: Promise<unknown>, jobIds: string[], tries = 0): void {
+    voided.then(
+      (v) => {
+        if (v === 'landed')
+          this.log.error(
+            `${this.queue.name} jobs ${jobIds.join(', ')} landed after their callers were answered 503`,
+          );
+      },
+      () => {
+        if (tries >= 600)
+          return this.log.error(`${this.queue.name} jobs ${jobIds.join(', ')}: void not confirmed`);
+        setTimeout(() => this.voidLater(this.voider.void(jobIds), jobIds, tries + 1), 1000).unref();
+      },
+    );
+  }
+}
+
+function unavailable(queue: string, why: string, uncertain: boolean, cause?: unknown): WardenError {
+  return new WardenError(
+    'REDIS_UNAVAILABLE',
+    `Redis did not take the ${queue} job (${why}), so nothing was done; retry when /health shows it up`,
+    { server: 'redis', queue, ...(uncertain && { unconfirmed: true }) },
+    { cause },
+  );
 }
 
 /**

@@ -17,9 +17,9 @@ export class UsageService {
   private readonly enqueuer: GroupedEnqueuer<UsageSample>;
 
   constructor(@InjectQueue(QueueName.Usage) queue: Queue, replicas: ReplicaWait) {
-    this.enqueuer = new GroupedEnqueuer(queue, usageJobShapes, MAX_SAMPLES_PER_JOB, 1, () =>
-      replicas.confirm(queue),
-    );
+    this.enqueuer = new GroupedEnqueuer(queue, usageJobShapes, MAX_SAMPLES_PER_JOB, {
+      confirm: () => replicas.confirm(queue),
+    });
   }
 
   /** Resolves once the sample is in Redis. */

@@ -6,6 +6,7 @@ import { ExceptionRepository } from './exception.repository';
 import { ExceptionService } from './exception.service';
 import { ExceptionsController } from './exceptions.controller';
 import { ExecRequestRepository } from './exec-request.repository';
+import { InterruptedDecisions } from './interrupted-decisions';
 import { PolicyAdminService } from './policy-admin.service';
 import { PolicyController } from './policy.controller';
 import { PolicyRepository } from './policy.repository';
@@ -24,6 +25,7 @@ import { ReplayService } from './replay.service';
     ExceptionService,
     ReplayService,
     BaselineBootstrap,
+    InterruptedDecisions,
     AdmissionDecisionService,
   ],
   controllers: [PolicyController, ExceptionsController],

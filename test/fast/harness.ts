@@ -69,6 +69,9 @@ export interface FastWarden {
   repo: ContainerRepository;
   live: LiveContainers;
   launcher: ContainerLauncher;
+  /** The test's own redis-server (to pause or kill it). */
+  redis: { readonly pid: number };
+  app: NestExpressApplication;
   close(): Promise<void>;
 }
 
@@ -125,6 +128,8 @@ export async function startFastWarden(env: Record<string, string> = {}): Promise
     repo: app.get(ContainerRepository),
     live: app.get(LiveContainers),
     launcher: app.get(ContainerLauncher),
+    redis,
+    app,
     close: async () => {
       await app.close();
       await infra.stop();

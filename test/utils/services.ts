@@ -38,11 +38,16 @@ export async function freshRedis(): Promise<{
   endpoint: RedisEndpoint;
   url: string;
   dir: string;
+  /** The server's pid now (it is supervised: a killed one comes back with another). */
+  readonly pid: number;
   stop(): Promise<void>;
 }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wr-'));
   const redis = await startEmbeddedRedis(dir, quietLog);
   return {
+    get pid() {
+      return redis.pid;
+    },
     endpoint: redis.endpoint,
     url: redis.endpoint.path
       ? `unix://${redis.endpoint.path}`

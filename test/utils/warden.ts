@@ -18,6 +18,8 @@ export interface TestWarden extends RunningWarden {
   url: string;
   databaseUrl: string;
   redisUrl: string;
+  /** The test's own redis-server, to pause or stop it. */
+  redis: { readonly pid: number; stop(): Promise<void> };
   dataDir: string;
   close(): Promise<void>;
 }
@@ -67,6 +69,7 @@ export async function startTestWarden(
     url: running.url ?? '',
     databaseUrl: db.url,
     redisUrl: redis.url,
+    redis,
     dataDir,
     close: async () => {
       let cgroups: CgroupDriver | undefined;

@@ -94,6 +94,9 @@ export async function buildComplianceReport(
         if (!launch || !(labelKey in labels) || (labelValue !== undefined && labels[labelKey] !== labelValue))
           continue;
       }
+      // A request whose decision was never recorded before Warden stopped: nothing came of it,
+      // so it counts as no decision (its event says so; policy/interrupted-decisions.ts).
+      if (row.decision === 'interrupted') continue;
       const day = row.occurred_at.toISOString().slice(0, 10);
       const dayCounts = byDay.get(day) ?? zero();
       byDay.set(day, dayCounts);

@@ -50,6 +50,12 @@ export function workerOptions(redis: RedisEndpoint, tuning: WorkerTuning): Worke
     // supervised redis-server back within a second, that idles the trail for 15 s per failure,
     // and repeated kills of redis-server left acknowledged jobs waiting past 90 s once.
     runRetryDelay: 1000,
+    // How long the blocking connection waits for a job marker (BZPOPMIN) before it looks
+    // again. After repeated kills of redis-server the worker was measured sitting out whole
+    // waits (5 s, plus BullMQ's 1 s watchdog) with a thousand jobs waiting: drained 27-70 s
+    // after the last of 8 kills; with 1 s, 9 s (test/integration/audit-redis-kills.test.ts).
+    // The cost is one BZPOPMIN a second per idle worker.
+    drainDelay: 1,
     settings: { backoffStrategy: cappedExponentialBackoff },
     autorun: false,
   };

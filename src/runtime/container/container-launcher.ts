@@ -22,6 +22,20 @@ const MAX_PREPARED = 64;
 /** A started process in its cgroup, or why it did not start. */
 export type Launch = { cgroup: CgroupHandle; launched: LaunchedProcess } | { failed: unknown };
 
+/**
+ * Runs after everything of the process is set up and before it may execve (the shim's READY,
+ * see shim-protocol.ts), with its host pid. The start records itself here: if this throws,
+ * the process is aborted before its command ran, and `launch` throws the same error.
+ */
+export type BeforeExec = (pid: number) => Promise<void>;
+
+/** Thrown by `go` when {@link BeforeExec} failed: nothing ran, and the caller's error is kept. */
+class NotLetGo extends Error {
+  constructor(readonly err: unknown) {
+    super('not let go', { cause: err });
+  }
+}
+
 interface Prepared {
   cgroup: CgroupHandle;
   shim: PreparedShim;
@@ -102,18 +116,20 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
    * process that failed to start comes back as `failed` (a ShimError, usually), with nothing
    * left of it: process, shim and cgroup are gone.
    */
-  async launch(c: ContainerRecord, caller: Caller): Promise<Launch> {
+  async launch(c: ContainerRecord, caller: Caller, beforeExec?: BeforeExec): Promise<Launch> {
     this.launching.add(c.id);
     try {
-      return await this.launchOnce(c, caller);
+      const launch = await this.launchOnce(c, caller, beforeExec);
+      if ('failed' in launch && launch.failed instanceof NotLetGo) throw launch.failed.err;
+      return launch;
     } finally {
       this.launching.delete(c.id);
     }
   }
 
-  private async launchOnce(c: ContainerRecord, caller: Caller): Promise<Launch> {
+  private async launchOnce(c: ContainerRecord, caller: Caller, beforeExec?: BeforeExec): Promise<Launch> {
     const prepared = await this.take(c.id)?.ready;
-    if (prepared) return this.go(c, caller, prepared.cgroup, prepared.shim);
+    if (prepared) return this.go(c, caller, prepared.cgroup, prepared.shim, beforeExec);
     // The image the container was created from, by digest: a tag moved since then changes nothing.
     const image = await this.images.prepare(
       c.imageDigest ? { registry: '', repository: '', digest: c.imageDigest } : parseRef(c.image),
@@ -143,14 +159,16 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
       throw err;
     }
     try {
-      // A container on a network stops before execve, as a prepared start does, so that its
-      // namespace is set up before anything of it runs.
-      if (joinsNetworks(c))
+      // A container on a network, and any start that records itself first, stops before
+      // execve as a prepared start does: its namespace is set up and its start is on the
+      // record before anything of it runs.
+      if (joinsNetworks(c) || beforeExec)
         return await this.go(
           c,
           caller,
           cgroup,
           await this.shim.prepare(...this.shimArgs(c, runConfig, cgroup)),
+          beforeExec,
         );
       return { cgroup, launched: await this.shim.launch(...this.shimArgs(c, runConfig, cgroup)) };
     } catch (err) {
@@ -161,19 +179,22 @@ export class ContainerLauncher implements BeforeApplicationShutdown {
 
   /**
    * Lets a process waiting before execve go; first, for a container on a network, its
-   * namespace is set up (the one place the start path reaches networking). Whatever fails,
-   * nothing is left: process, network and cgroup are gone.
+   * namespace is set up (the one place the start path reaches networking), then `beforeExec`
+   * runs (the start's audit event). Whatever fails, nothing is left: process, network and
+   * cgroup are gone, and the user's command never ran.
    */
   private async go(
     c: ContainerRecord,
     caller: Caller,
     cgroup: CgroupHandle,
     shim: PreparedShim,
+    beforeExec?: BeforeExec,
   ): Promise<Launch> {
     const network = joinsNetworks(c);
     const files = new ContainerFiles(this.config.dataDir, c.id);
     try {
       if (network) await this.network.attach(caller, networked(c), shim.pid, files.network);
+      if (beforeExec) await beforeExec(shim.pid).catch((err: unknown) => Promise.reject(new NotLetGo(err)));
       return { cgroup, launched: await shim.go() };
     } catch (err) {
       await shim.abort();

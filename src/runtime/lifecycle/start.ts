@@ -80,7 +80,34 @@ export class StartVerb {
     // Throws when the command is invalid or no cgroup can be made: nothing was started.
     const logPath = new ContainerFiles(this.config.dataDir, c.id).log;
     const logStart = logSize(logPath); // this run's output (written by its shim) begins here
-    const launch = await this.launcher.launch(c, caller);
+    // Fail closed, absolutely: the start is on the record (its event acknowledged by Redis)
+    // while the process still waits before execve; if it cannot be, the process is aborted and
+    // the command never runs (REDIS_UNAVAILABLE, 503). A command that then fails to exec is
+    // recorded as this start's `container.died` (127/126).
+    const launch = await this.launcher.launch(c, caller, (pid) =>
+      this.audit
+        .record({
+          type: 'container.started',
+          principal: caller.principal.id,
+          source: caller.source,
+          subject: c.id,
+          payload: {
+            ...auditContainer(c),
+            pid,
+            limits: cgroupLimits(c.spec),
+            // Each restart by the policy is this event, with the count it reached.
+            ...(by === 'policy'
+              ? {
+                  restart: {
+                    policy: formatRestartPolicy(c.spec.restartPolicy),
+                    restartCount: c.restartCount,
+                  },
+                }
+              : {}),
+          },
+        })
+        .then(() => undefined),
+    );
     if ('failed' in launch) return this.failed(caller, c, launch.failed, verb);
     const { cgroup, launched } = launch;
     const log = new ContainerLog(logPath, logStart);
@@ -93,31 +120,11 @@ export class StartVerb {
       stopping: false,
       startedAtMs: Date.now(),
       finished: undefined as unknown as Promise<ExitStatus>,
-      // A short command can exit before these land: the exit waits for them, so the row never
-      // goes exited → running and the trail never has 'died' before 'started'.
-      recorded: Promise.all([
-        this.repo.markRunning(c.id, launched.pid, launched.shimPid, fromStates(verb), by === 'client'),
-        this.audit.record({
-          type: 'container.started',
-          principal: caller.principal.id,
-          source: caller.source,
-          subject: c.id,
-          payload: {
-            ...auditContainer(c),
-            pid: launched.pid,
-            limits: cgroupLimits(c.spec),
-            // Each restart by the policy is this event, with the count it reached.
-            ...(by === 'policy'
-              ? {
-                  restart: {
-                    policy: formatRestartPolicy(c.spec.restartPolicy),
-                    restartCount: c.restartCount,
-                  },
-                }
-              : {}),
-          },
-        }),
-      ]),
+      // A short command can exit before this lands: the exit waits for it, so the row never
+      // goes exited → running.
+      recorded: this.repo
+        .markRunning(c.id, launched.pid, launched.shimPid, fromStates(verb), by === 'client')
+        .then((row) => [row] as const),
     };
     const exiting = () => Object.assign(entry, { exiting: true });
     entry.finished = launched.exited.then(
@@ -132,8 +139,8 @@ export class StartVerb {
     try {
       [running] = await entry.recorded;
     } catch (err) {
-      // Fail closed: a run whose start cannot be made durable (PostgreSQL or Redis down) does
-      // not go on unrecorded. Killed at once; its exit is recorded once the servers are back.
+      // The row cannot say running (PostgreSQL down): the run does not go on. Killed at once;
+      // its exit is recorded once the database is back.
       entry.stopping = true;
       await killCgroup(cgroup, 'SIGKILL').catch(() => undefined);
       throw err;

@@ -117,6 +117,11 @@ export class FakeProcess {
   private resolveExit!: (s: ExitStatus) => void;
   private started = false;
 
+  /** True once the command was let go (the real shim's execve). */
+  get execd(): boolean {
+    return this.started;
+  }
+
   constructor(
     private readonly fs: FakeCgroupFs,
     readonly pid: number,
