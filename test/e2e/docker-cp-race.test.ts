@@ -141,7 +141,10 @@ suite('docker cp against a symlink swapped during the copy (CVE-2018-15664)', ()
       '-c',
       'for i in $(seq 1 100); do cat /w/d/payload /w/l/payload 2>/dev/null; done | head -1; true',
     ]);
-    expect(inside).toContain('PAYLOAD');
+    if (!inside.includes('PAYLOAD'))
+      throw new Error(
+        `no payload inside after ${wroteInside} writes: ${await ok(['exec', name, 'sh', '-c', 'pkill swapper; sleep 0.2; ls -laR /w 2>&1; true'])}`,
+      );
     console.log(
       `cp race: ${readInside} reads and ${wroteInside} writes landed inside; ` +
         `${CLI_ROUNDS * 2} docker cp and ${API_ROUNDS * 2 + API_ROUNDS / 3} API copies in all`,
