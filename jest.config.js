@@ -10,6 +10,10 @@ const common = {
 module.exports = {
   // Integration tests start real servers and processes; a hang should fail, not stall CI.
   testTimeout: 120000,
+  // One process runs every file (--runInBand): a Warden a test closes with its Redis stopped
+  // (test/privileged/fail-closed-start) leaves reconnecting clients that would keep the run
+  // alive after the last test; exit once the global teardown is done.
+  forceExit: true,
   reporters: ['default', '<rootDir>/test/utils/summary-reporter.js'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
-import { QueueName, RedisEndpoint, workerOptions, WorkerTuning } from '../platform/queue';
+import { closeWorker, QueueName, RedisEndpoint, workerOptions, WorkerTuning } from '../platform/queue';
 import type { Redis } from 'ioredis';
 import { claimForCommit } from './job-claims';
 import { MicroBatcher } from './micro-batcher';
@@ -81,7 +81,7 @@ export class BatchingWorker<T> {
         this.worker.waitUntilReady().catch(() => undefined),
         new Promise((r) => setTimeout(r, 1000).unref()),
       ]);
-    await this.worker?.close();
+    await closeWorker(this.worker);
   }
 
   /** Completes once every item of the job is committed; fails with the first failure among them. */

@@ -1,9 +1,9 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, Logger } from '@nestjs/common';
+import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { INFRASTRUCTURE, Infrastructure } from '../../platform/infrastructure';
-import { QueueName } from '../../platform/queue';
+import { closeWorker, QueueName } from '../../platform/queue';
 import { generateInThread, ReportRenderError } from './report-render-thread';
 import { ReportRepository } from './report.repository';
 import { ReportsJob, ReportsJobName } from './reports.jobs';
@@ -15,7 +15,7 @@ import { ReportsJob, ReportsJobName } from './reports.jobs';
  * committing while a report renders.
  */
 @Processor(QueueName.Reports, { concurrency: 1 })
-export class ReportsProcessor extends WorkerHost {
+export class ReportsProcessor extends WorkerHost implements OnModuleDestroy {
   private readonly log = new Logger('reports');
 
   constructor(
@@ -24,6 +24,14 @@ export class ReportsProcessor extends WorkerHost {
     @Inject(INFRASTRUCTURE) private readonly infra: Infrastructure,
   ) {
     super();
+  }
+
+  /**
+   * Bounded (closeWorker), before the HTTP server closes: with Redis down, BullMQ's own close
+   * at application shutdown would wait for ever and keep the process alive.
+   */
+  async onModuleDestroy(): Promise<void> {
+    await closeWorker(this.worker);
   }
 
   /** Without a listener, the worker's 'error' (Redis gone for a moment) would throw. */

@@ -4,7 +4,13 @@ export { parseRedisUrl, ioredisOptions, SENTINEL_SCHEMES } from './redis-endpoin
 export { ReplicaWait } from './replica-wait';
 export type { RedisEndpoint } from './redis-endpoint';
 export { startEmbeddedRedis } from './embedded-redis';
-export { workerOptions, cappedExponentialBackoff, QUEUE_PREFIX, MAX_BACKOFF_MS } from './worker-options';
+export {
+  workerOptions,
+  closeWorker,
+  cappedExponentialBackoff,
+  QUEUE_PREFIX,
+  MAX_BACKOFF_MS,
+} from './worker-options';
 export type { WorkerTuning } from './worker-options';
 export { enqueueWithin, ENQUEUE_TIMEOUT_MS } from './enqueue';
 export { producerRedisOptions } from './redis-endpoint';

@@ -1,4 +1,4 @@
-import type { BackoffStrategy, MinimalJob, WorkerOptions } from 'bullmq';
+import type { BackoffStrategy, MinimalJob, Worker, WorkerOptions } from 'bullmq';
 import { ioredisOptions, RedisEndpoint } from './redis-endpoint';
 
 /** Every Warden key in Redis starts with this; queues and workers must agree on it. */
@@ -59,4 +59,29 @@ export function workerOptions(redis: RedisEndpoint, tuning: WorkerTuning): Worke
     settings: { backoffStrategy: cappedExponentialBackoff },
     autorun: false,
   };
+}
+
+/** How long a worker's close may wait for Redis before its connections are dropped. */
+export const WORKER_CLOSE_MS = 3000;
+
+/**
+ * `worker.close()`, bounded: with Redis down it waits for a fetch and a QUIT that never
+ * answer, and Warden's shutdown (and so its HTTP servers' close) would wait with it. Past
+ * `ms` the connections are dropped; a job still in flight was not acknowledged and comes back
+ * to a worker as stalled, where its items dedupe by id.
+ */
+export async function closeWorker(worker: Worker | undefined, ms = WORKER_CLOSE_MS): Promise<void> {
+  if (!worker) return;
+  let timer: NodeJS.Timeout | undefined;
+  const closed = worker.close().then(() => true);
+  closed.catch(() => undefined);
+  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    if (await Promise.race([closed, late])) return;
+    // Not awaited: with the server gone, a disconnect can wait as long as the close did.
+    worker.disconnect().catch(() => undefined);
+    await Promise.race([closed.catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

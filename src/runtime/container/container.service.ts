@@ -21,6 +21,7 @@ import { UpdateVerb, type ResourceChange } from '../lifecycle/update';
 import { CommitVerb, type CommitRequest } from '../lifecycle/commit';
 import type { ImportedImage } from '../../images';
 import type { ContainerRecord } from './container';
+import { ContainerLauncher } from './container-launcher';
 import { WritableLayers } from './writable-layers';
 import { ContainerFilter, ContainerRepository } from './container.repository';
 import { LiveContainers, type ExitNotice, type WaitCondition } from './live-containers';
@@ -55,6 +56,7 @@ export class ContainerService implements BeforeApplicationShutdown {
     private readonly layers: WritableLayers,
     private readonly committer: CommitVerb,
     private readonly dispatcher: LaunchDispatcher,
+    private readonly launcher: ContainerLauncher,
   ) {}
 
   /**
@@ -62,7 +64,8 @@ export class ContainerService implements BeforeApplicationShutdown {
    * (dispatch/), since only the node whose shim watches a container can act on it.
    */
   private async elsewhere(caller: Caller, ref: string): Promise<ContainerRecord | undefined> {
-    if (this.live.get(ref)) return undefined; // watched here: the common case, no read
+    // Watched here, or its start prepared here by the create: the common cases, no read.
+    if (this.live.get(ref) || this.launcher.held(ref)) return undefined;
     const c = await this.refs.resolve(ref, scopeOf(caller.principal));
     return c.node !== this.config.runtime.node ? c : undefined;
   }

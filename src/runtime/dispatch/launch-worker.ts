@@ -3,7 +3,7 @@ import { Job, Worker } from 'bullmq';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { classifyError, WardenError } from '../../platform/errors';
 import { INFRASTRUCTURE, Infrastructure } from '../../platform/infrastructure';
-import { workerOptions } from '../../platform/queue';
+import { closeWorker, workerOptions } from '../../platform/queue';
 import { ContainerRepository } from '../container/container.repository';
 import { ContainerCreator, dispatchedContainerId } from '../lifecycle/create';
 import { KillVerb } from '../lifecycle/kill';
@@ -51,7 +51,7 @@ export class LaunchWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.worker?.close();
+    await closeWorker(this.worker);
   }
 
   private async run(job: DispatchJob): Promise<DispatchResult> {
