@@ -245,11 +245,6 @@ export class PolicyService implements OnModuleInit {
   }
 
   /**
-   * An exec into a running container (issue 15): the exec rules of the caller's bound policy,
-   * recorded as a `policy.decision` event (action `exec`, with the command, user, TTY flag and
-   * the exec's id) before anything runs. No policy, no exec (fail closed).
-   */
-  /**
    * An attach to a running container (issue 15): the caller's bound policy's `attach` rules,
    * recorded as a `policy.decision` event either way before anything streams. No policy, no
    * attach (fail closed).
@@ -293,6 +288,11 @@ export class PolicyService implements OnModuleInit {
     return decision;
   }
 
+  /**
+   * An exec into a running container (issue 15): the exec rules of the caller's bound policy,
+   * recorded as a `policy.decision` event (action `exec`, with the command, user, TTY flag and
+   * the exec's id) before anything runs. No policy, no exec (fail closed).
+   */
   async decideExec(caller: Caller, execId: string, spec: ExecSpec): Promise<ExecEvaluation> {
     const principal = principalOf(caller);
     let result: ExecEvaluation;
