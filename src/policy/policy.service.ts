@@ -221,13 +221,13 @@ export class PolicyService implements OnModuleInit {
     caller: Caller,
     subject: string,
     payload: Record<string, unknown>,
-    evaluate: (policy: EvaluatedPolicy) => Decision,
+    evaluate: (policy: EvaluatedPolicy) => Decision | Promise<Decision>,
   ): Promise<Decision> {
     const principal = principalOf(caller);
     let decision: Decision;
     try {
       const resolution = await this.resolve(principal);
-      decision = resolution.ok ? evaluate(resolution.policy) : resolution.decision;
+      decision = resolution.ok ? await evaluate(resolution.policy) : resolution.decision;
     } catch (err) {
       const loadError = err instanceof Error ? err.message : String(err);
       decision = evaluateForNoPolicy({ principal, loadError });
@@ -250,42 +250,22 @@ export class PolicyService implements OnModuleInit {
    * attach (fail closed).
    */
   async decideAttach(caller: Caller, spec: AttachSpec): Promise<Decision> {
-    const principal = principalOf(caller);
-    let decision: Decision;
-    try {
-      const resolution = await this.resolve(principal);
-      decision = resolution.ok
-        ? evaluateAttach({
-            policy: resolution.policy,
-            spec,
-            principal,
-            exceptions: await this.liveExceptions(),
-            now: new Date(),
-          })
-        : resolution.decision;
-    } catch (err) {
-      decision = evaluateForNoPolicy({
-        principal,
-        loadError: err instanceof Error ? err.message : String(err),
-      });
-    }
-    await this.audit.record({
-      type: 'policy.decision',
-      principal: principal.id,
-      source: caller.source,
-      subject: spec.container.id,
-      decision: auditDecisionOf(decision),
-      policyHash: decision.policyVersion ?? undefined,
-      payload: {
-        action: 'attach',
-        container: spec.container.name,
-        image: formatImageReference(spec.container.image),
-        stdin: spec.stdin,
-        tty: spec.tty,
-        decision,
-      },
-    });
-    return decision;
+    const payload = {
+      action: 'attach',
+      container: spec.container.name,
+      image: formatImageReference(spec.container.image),
+      stdin: spec.stdin,
+      tty: spec.tty,
+    };
+    return this.decideWith(caller, spec.container.id, payload, async (policy) =>
+      evaluateAttach({
+        policy,
+        spec,
+        principal: principalOf(caller),
+        exceptions: await this.liveExceptions(),
+        now: new Date(),
+      }),
+    );
   }
 
   /**
