@@ -52,6 +52,8 @@ export const AUDIT_EVENT_TYPES = [
   'exec.started',
   'exec.ended',
   'exec.recordings.pruned',
+  // Events that landed although their request was answered 503 (audit.service.ts, disown).
+  'audit.unacknowledged',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

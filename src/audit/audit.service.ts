@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { WardenMetrics } from '../platform/metrics';
@@ -18,6 +18,26 @@ export interface EnqueueOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The `audit.unacknowledged` events for events that landed after their request was answered
+ * 503: one per subject (a container's story then shows it), naming each event by id and type.
+ */
+export function unacknowledged(events: AuditEvent[]): AuditEventInput[] {
+  const bySubject = new Map<string | undefined, AuditEvent[]>();
+  for (const e of events) bySubject.set(e.subject, [...(bySubject.get(e.subject) ?? []), e]);
+  return [...bySubject].map(([subject, landed]) => ({
+    type: 'audit.unacknowledged',
+    principal: 'system',
+    source: { via: 'system' },
+    ...(subject !== undefined && { subject }),
+    payload: {
+      events: landed.map((e) => ({ id: e.id, type: e.type })),
+      reason:
+        'recorded after the request was answered 503 (Redis did not confirm in time): what these events describe was not done',
+    },
+  }));
+}
+
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -32,6 +52,7 @@ const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
  */
 @Injectable()
 export class AuditService {
+  private readonly log = new Logger('audit');
   private readonly enqueuer: GroupedEnqueuer<AuditEvent>;
 
   constructor(
@@ -41,6 +62,23 @@ export class AuditService {
   ) {
     this.enqueuer = new GroupedEnqueuer(queue, auditJobShapes, MAX_EVENTS_PER_JOB, {
       confirm: () => replicas.confirm(queue),
+      onLateLanding: (events) => this.disown(events),
+    });
+  }
+
+  /**
+   * Events that reached the trail although their callers were answered 503, so what they
+   * describe was not done (a start refused at the shim's READY step, say): the trail cannot be
+   * rewritten, so it gets one `audit.unacknowledged` event per subject naming them. Retried
+   * until Redis takes it; Redis is back by then (the void that found them landed was answered).
+   */
+  private disown(events: AuditEvent[], tries = 0): void {
+    this.recordAll(unacknowledged(events)).catch((err: Error) => {
+      if (tries >= 60)
+        return this.log.error(
+          `events ${events.map((e) => e.id).join(', ')} landed after a 503 and could not be marked: ${err.message}`,
+        );
+      setTimeout(() => this.disown(events, tries + 1), 1000 * Math.min(2 ** tries, 30)).unref();
     });
   }
 

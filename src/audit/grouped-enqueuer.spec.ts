@@ -189,4 +189,37 @@ describe('GroupedEnqueuer, an add Redis does not answer in time', () => {
     await flushAll();
     expect(calls).toBe(2);
   });
+
+  it('a retried void that finds the jobs claimed hands their items to onLateLanding, once', async () => {
+    const q = manualQueue();
+    let calls = 0;
+    const voider = {
+      void: (): Promise<'landed'> =>
+        ++calls === 1
+          ? new Promise((_, reject) => setTimeout(() => reject(new Error('Connection is closed.')), 300))
+          : Promise.resolve('landed'),
+    };
+    const late: string[][] = [];
+    const g = new GroupedEnqueuer<Item>(q.queue, shapes, 10, {
+      voider,
+      timeoutMs: 1000,
+      voidWaitMs: 200,
+      onLateLanding: (landed) => late.push(landed.map((i) => i.id)),
+    });
+    const a = state(g.send(items('a', 'b')));
+    jest.advanceTimersByTime(1000);
+    await flushAll();
+    jest.advanceTimersByTime(200);
+    await flushAll();
+    expect(a()).toMatch(/^rejected/);
+    expect(late).toEqual([]);
+    jest.advanceTimersByTime(100); // the first void fails
+    await flushAll();
+    jest.advanceTimersByTime(1000); // the retry finds a worker's claim
+    await flushAll();
+    expect(late).toEqual([['a', 'b']]);
+    jest.advanceTimersByTime(5000);
+    await flushAll();
+    expect([calls, late.length]).toEqual([2, 1]);
+  });
 });

@@ -27,7 +27,7 @@ export interface JobShapes<T> {
  * first item's id as jobId, a new group led by a resent item would be dropped by BullMQ as a
  * duplicate). Past that, items dedupe in SQL on their own ids.
  */
-export interface EnqueuerOptions {
+export interface EnqueuerOptions<T = unknown> {
   /** Adds in flight at once before sends start to wait and group. Default 1. */
   maxInFlight?: number;
   /** How long a send waits for Redis: queued behind an add, and then for its own. */
@@ -38,6 +38,12 @@ export interface EnqueuerOptions {
   voider?: JobVoider;
   /** Runs after each add, before its sends resolve: e.g. waiting for Redis replicas. */
   confirm?: () => Promise<void>;
+  /**
+   * Items whose callers were answered 503 ("nothing was done") and which a worker committed
+   * anyway: their add ran after all, learnt only once a void retried after Redis came back found
+   * them claimed. What they record did not happen; the audit trail says so (AuditService).
+   */
+  onLateLanding?: (items: T[]) => void;
 }
 
 /** Sent nowhere: ioredis refused the command while disconnected (no offline queue). */
@@ -59,18 +65,20 @@ export class GroupedEnqueuer<T extends { id: string }> {
   private readonly voidWaitMs: number;
   private readonly voider: JobVoider;
   private readonly confirm: () => Promise<void>;
+  private readonly onLateLanding: (items: T[]) => void;
 
   constructor(
     private readonly queue: Queue,
     private readonly shapes: JobShapes<T>,
     private readonly maxPerJob: number,
-    opts: EnqueuerOptions = {},
+    opts: EnqueuerOptions<T> = {},
   ) {
     this.maxInFlight = opts.maxInFlight ?? 1;
     this.timeoutMs = opts.timeoutMs ?? ENQUEUE_TIMEOUT_MS;
     this.voidWaitMs = opts.voidWaitMs ?? 1000;
     this.voider = opts.voider ?? queueVoider(queue);
     this.confirm = opts.confirm ?? (async () => undefined);
+    this.onLateLanding = opts.onLateLanding ?? (() => undefined);
   }
 
   /**
@@ -124,6 +132,7 @@ export class GroupedEnqueuer<T extends { id: string }> {
     this.settle(
       added,
       jobs.map((j) => j.opts.jobId!),
+      sends.flatMap((s) => s.items),
     )
       .then(
         () => sends.forEach((s) => s.resolve()),
@@ -142,7 +151,7 @@ export class GroupedEnqueuer<T extends { id: string }> {
    * will never be committed and the refusal is true; 'landed' means a worker already has them,
    * so the events are durable and the callers may act.
    */
-  private async settle(added: Promise<unknown>, jobIds: string[]): Promise<void> {
+  private async settle(added: Promise<unknown>, jobIds: string[], items: T[]): Promise<void> {
     added.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), this.timeoutMs)));
@@ -162,28 +171,29 @@ export class GroupedEnqueuer<T extends { id: string }> {
       new Promise<'unknown'>((r) => (wait = setTimeout(() => r('unknown'), this.voidWaitMs))),
     ]).finally(() => clearTimeout(wait));
     if (verdict === 'landed') return;
-    if (verdict === 'unknown') this.voidLater(voided, jobIds);
+    if (verdict === 'unknown') this.voidLater(voided, jobIds, items);
     throw unavailable(this.queue.name, why, verdict === 'unknown');
   }
 
   /**
    * A void Redis has not answered either: it is on the connection after the add and settles
    * with it. If it fails (the connection was lost), it is tried again until Redis answers; a
-   * 'landed' then means callers were refused for events that are on the trail, which is logged
-   * as the error it is.
+   * 'landed' then means callers were refused for items that were committed: logged as the error
+   * it is, and handed to `onLateLanding`.
    */
-  private voidLater(voided: Promise<unknown>, jobIds: string[], tries = 0): void {
+  private voidLater(voided: Promise<unknown>, jobIds: string[], items: T[], tries = 0): void {
     voided.then(
       (v) => {
-        if (v === 'landed')
-          this.log.error(
-            `${this.queue.name} jobs ${jobIds.join(', ')} landed after their callers were answered 503`,
-          );
+        if (v !== 'landed') return;
+        this.log.error(
+          `${this.queue.name} jobs ${jobIds.join(', ')} landed after their callers were answered 503`,
+        );
+        this.onLateLanding(items);
       },
       () => {
         if (tries >= 600)
           return this.log.error(`${this.queue.name} jobs ${jobIds.join(', ')}: void not confirmed`);
-        setTimeout(() => this.voidLater(this.voider.void(jobIds), jobIds, tries + 1), 1000).unref();
+        setTimeout(() => this.voidLater(this.voider.void(jobIds), jobIds, items, tries + 1), 1000).unref();
       },
     );
   }
