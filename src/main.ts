@@ -10,7 +10,7 @@ import express, { NextFunction, Request, Response } from 'express';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
 import { AppModule, Role, servesApi } from './app.module';
-import { NodeRegistry } from './fleet';
+import { NodeRegistry, settleNodeName } from './fleet';
 import { AuditService } from './audit';
 import { WardenConfig } from './platform/config';
 import { migrate } from './platform/database';
@@ -115,6 +115,7 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
     infra = await startInfrastructure(config, servesApi(role), logger);
     const applied = await migrate(infra.databaseUrl, 'up', 1, config.database.connectTimeoutMs);
     if (applied.length) logger.info({ applied }, `applied ${applied.length} migration(s)`);
+    if (servesApi(role)) await settleNodeName(config, infra.databaseUrl, logger);
     const module = AppModule.forRoot({ role: appRole, config, infra, logger });
     let url: string | undefined;
     if (servesApi(role)) {

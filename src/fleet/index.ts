@@ -2,3 +2,4 @@ export { FleetModule } from './fleet.module';
 export { NodeLiveness } from './node-liveness';
 export { NodeRegistry } from './node-registry';
 export type { NodeView, NodeDetailView, NodeStatus } from './fleet.service';
+export { settleNodeName } from './settle-node-name';

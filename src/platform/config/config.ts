@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { parseRedisUrl, SENTINEL_SCHEMES } from '../queue';
+import { defaultNodeName } from './node-name';
 
 /**
  * Warden's configuration, read once from the environment at boot (STYLE habit 3: no other
@@ -205,19 +204,6 @@ function ipv4Cidr(min: number, max: number) {
 }
 
 const nodeName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, 'must be a host-name-like node name');
-
-/**
- * A node's default name: the host name plus a hash of its data dir, so several Wardens on one
- * host (each its own data dir) are distinct nodes, and one data dir keeps its name across restarts.
- */
-export function defaultNodeName(dataDir: string): string {
-  const host =
-    os
-      .hostname()
-      .replace(/[^a-zA-Z0-9_.-]/g, '-')
-      .slice(0, 54) || 'node';
-  return `${host}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
-}
 
 const envSchema = z.object({
   WARDEN_DATA_DIR: z.string().min(1, 'must not be empty').optional(),

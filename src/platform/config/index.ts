@@ -4,8 +4,8 @@ export {
   ConfigError,
   parseUpstreamUrl,
   UPSTREAM_ALIAS_RE,
-  defaultNodeName,
 } from './config';
+export { defaultNodeName, NODE_NAME_FILE, rememberNodeName } from './node-name';
 export { CONFIG_VARIABLES } from './config-variables';
 export type {
   FleetConfig,
