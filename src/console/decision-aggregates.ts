@@ -21,36 +21,45 @@ export function wholeHours(w: { from: Date; to: Date }): { from: Date; to: Date 
  * The trail's decisions at the window's edges ($1 to $3, $4 to $2), as the rollups count
  * them (the trigger of the migration CreateDecisionRollups, which must stay the same): the
  * teams its launch request recorded when it was decided, its image, each reason's rule.
- * `lateral` joins each row to more (its reasons, as x).
+ * `teams`: join the launch requests (a statement that neither shows nor scopes by team
+ * leaves them out: the planner does not drop the join by itself). `lateral` joins each row
+ * to more (its reasons, as x).
  */
-const trailEdges = (lateral = '') => `FROM audit_events e
-  LEFT JOIN launch_requests lr
+const trailEdges = (teams: boolean, lateral = '') => `FROM audit_events e
+  ${
+    teams
+      ? `LEFT JOIN launch_requests lr
     ON lr.id = CASE WHEN pg_input_is_valid(e.payload->>'launchRequestId', 'uuid')
-                    THEN (e.payload->>'launchRequestId')::uuid END
+                    THEN (e.payload->>'launchRequestId')::uuid END`
+      : ''
+  }
   ${lateral}
  WHERE e.type = 'policy.decision'
    AND ((e.occurred_at >= $1 AND e.occurred_at < $3) OR (e.occurred_at >= $4 AND e.occurred_at < $2))`;
+const teamsOf = (teams: boolean) => (teams ? `coalesce(lr.principal_teams, '{}'::text[])` : `'{}'::text[]`);
 
 /**
  * The window's decisions, `(at, decision, principal, teams, image, n)`: the rollups' whole
  * hours ($3 to $4) and the trail's rows at both edges, one row each.
  */
-const DECISIONS = `(
+const decisions = (teams: boolean) => `(
   SELECT hour AS at, decision, principal, teams, image, decisions AS n
     FROM decision_rollups WHERE hour >= $3 AND hour < $4
   UNION ALL
-  SELECT e.occurred_at, e.decision, e.principal, coalesce(lr.principal_teams, '{}'::text[]),
-         e.payload->>'image', 1
-  ${trailEdges()})`;
+  SELECT e.occurred_at, e.decision, e.principal, ${teamsOf(teams)}, e.payload->>'image', 1
+  ${trailEdges(teams)})`;
 
 /** The window's reasons, `(decision, principal, teams, rule, n)`, the same way. */
-const RULES = `(
+const reasons = (teams: boolean) => `(
   SELECT decision, principal, teams, rule, hits AS n
     FROM decision_rule_rollups WHERE hour >= $3 AND hour < $4
   UNION ALL
-  SELECT e.decision, e.principal, coalesce(lr.principal_teams, '{}'::text[]), x->>'rule', 1
-  ${trailEdges(`CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(e.payload->'decision'->'reasons') = 'array'
-                                                   THEN e.payload->'decision'->'reasons' END) x`)})`;
+  SELECT e.decision, e.principal, ${teamsOf(teams)}, x->>'rule', 1
+  ${trailEdges(
+    teams,
+    `CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(e.payload->'decision'->'reasons') = 'array'
+                                                   THEN e.payload->'decision'->'reasons' END) x`,
+  )})`;
 
 export interface DecisionAggregates {
   buckets: DecisionBucket[];
@@ -84,7 +93,7 @@ export async function decisionAggregates(
               sum(n) FILTER (WHERE decision = 'allowed')    AS allowed,
               sum(n) FILTER (WHERE decision = 'denied')     AS denied,
               sum(n) FILTER (WHERE decision = 'would-deny') AS would_deny
-         FROM ${DECISIONS} d ${scoped(7)}
+         FROM ${decisions(!!mine)} d ${scoped(7)}
         GROUP BY 1 ORDER BY 1`,
       [...p(barHours), w.bucketSeconds, origin, ...(mine ?? [])],
     ) as Promise<
@@ -94,20 +103,20 @@ export async function decisionAggregates(
       `SELECT rule,
               sum(n) FILTER (WHERE decision = 'denied')     AS denied,
               sum(n) FILTER (WHERE decision = 'would-deny') AS would_deny
-         FROM (SELECT * FROM ${RULES} r WHERE decision IN ('denied', 'would-deny')) r ${scoped(5)}
+         FROM (SELECT * FROM ${reasons(!!mine)} r WHERE decision IN ('denied', 'would-deny')) r ${scoped(5)}
         GROUP BY 1 ORDER BY sum(n) DESC, 1 LIMIT ${TOP}`,
       [...p(hours), ...(mine ?? [])],
     ) as Promise<Array<{ rule: string; denied: string | null; would_deny: string | null }>>,
     ds.query(
       `SELECT t.team, sum(n) AS denied
-         FROM ${DECISIONS} d CROSS JOIN LATERAL unnest(d.teams) AS t(team)
+         FROM ${decisions(true)} d CROSS JOIN LATERAL unnest(d.teams) AS t(team)
         WHERE d.decision = 'denied' ${mine ? 'AND t.team = ANY($5::text[])' : ''}
         GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${TOP}`,
       [...p(hours), ...(mine ? [mine[1]] : [])],
     ) as Promise<Array<{ team: string; denied: string }>>,
     ds.query(
       `SELECT image, sum(n) AS denied
-         FROM (SELECT * FROM ${DECISIONS} d WHERE decision = 'denied') d ${scoped(5)}
+         FROM (SELECT * FROM ${decisions(!!mine)} d WHERE decision = 'denied') d ${scoped(5)}
         GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${TOP}`,
       [...p(hours), ...(mine ?? [])],
     ) as Promise<Array<{ image: string; denied: string }>>,
