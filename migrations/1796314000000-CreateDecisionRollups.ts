@@ -5,16 +5,15 @@ const CHAIN_LOCK = 0x5741_5244;
 
 /**
  * Adds the `policy.decision` rows of `rows` (a relation with audit_events' columns) to the
- * per-hour rollups. What a decision is counted by is what the console's overview groups it
- * by when it reads the trail itself (src/console/decision-facts.ts, which must stay the same):
- * its UTC hour, decision, principal, the teams its launch request recorded, its image, and
- * each reason's rule.
+ * rollups, once for their UTC hour and once for their UTC day. What a decision is counted by
+ * is what the console's overview groups it by when it reads the trail itself
+ * (src/console/decision-aggregates.ts, which must stay the same): its decision, principal,
+ * the teams its launch request recorded, its image, and each reason's rule.
  */
 function rollUp(rows: string): string {
   return `
     WITH facts AS (
-      SELECT date_bin('1 hour', e.occurred_at, timestamptz '2000-01-01 00:00:00+00') AS hour,
-             e.decision, e.principal, coalesce(lr.principal_teams, '{}'::text[]) AS teams,
+      SELECT e.occurred_at, e.decision, e.principal, coalesce(lr.principal_teams, '{}'::text[]) AS teams,
              e.payload->>'image' AS image, e.payload->'decision'->'reasons' AS reasons
         FROM ${rows} e
         -- A value that is not a uuid names no request (a cast would fail the whole append).
@@ -22,23 +21,27 @@ function rollUp(rows: string): string {
           ON lr.id = CASE WHEN pg_input_is_valid(e.payload->>'launchRequestId', 'uuid')
                           THEN (e.payload->>'launchRequestId')::uuid END
        WHERE e.type = 'policy.decision'),
+    spans AS (
+      SELECT s.span, date_bin(s.width, f.occurred_at, timestamptz '2000-01-01 00:00:00+00') AS start,
+             f.decision, f.principal, f.teams, f.image, f.reasons
+        FROM facts f CROSS JOIN (VALUES ('hour', interval '1 hour'), ('day', interval '1 day')) AS s(span, width)),
     decisions AS (
-      INSERT INTO decision_rollups AS r (hour, decision, principal, teams, image, decisions)
-      SELECT hour, decision, principal, teams, image, count(*) FROM facts GROUP BY 1, 2, 3, 4, 5
-      ON CONFLICT (hour, decision, principal, teams, image)
+      INSERT INTO decision_rollups AS r (span, start, decision, principal, teams, image, decisions)
+      SELECT span, start, decision, principal, teams, image, count(*) FROM spans GROUP BY 1, 2, 3, 4, 5, 6
+      ON CONFLICT (span, start, decision, principal, teams, image)
       DO UPDATE SET decisions = r.decisions + excluded.decisions)
-    INSERT INTO decision_rule_rollups AS r (hour, decision, principal, teams, rule, hits)
-    SELECT f.hour, f.decision, f.principal, f.teams, x->>'rule', count(*)
-      FROM facts f
+    INSERT INTO decision_rule_rollups AS r (span, start, decision, principal, teams, rule, hits)
+    SELECT f.span, f.start, f.decision, f.principal, f.teams, x->>'rule', count(*)
+      FROM spans f
      CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(f.reasons) = 'array' THEN f.reasons END) x
-     GROUP BY 1, 2, 3, 4, 5
-    ON CONFLICT (hour, decision, principal, teams, rule) DO UPDATE SET hits = r.hits + excluded.hits`;
+     GROUP BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (span, start, decision, principal, teams, rule) DO UPDATE SET hits = r.hits + excluded.hits`;
 }
 
 /**
- * Per-hour rollups of policy decisions (issue 19): a 30-day overview is nearly the whole
- * trail, which no index narrows, so the console reads these for whole hours and the trail
- * only for a window's partial first and last hours.
+ * Per-hour and per-day rollups of policy decisions (issue 19): a 30-day overview is nearly
+ * the whole trail, which no index narrows, so the console reads these for whole days and
+ * hours and the trail only for a window's partial first and last hours.
  *
  * They are kept by a statement trigger on audit_events, in the transaction that appends the
  * rows (the transition table holds exactly the rows inserted, after ON CONFLICT), so they
@@ -54,23 +57,25 @@ export class CreateDecisionRollups1796314000000 implements MigrationInterface {
     // NULLS NOT DISTINCT: a decision without an image or a reason without a rule is one group.
     await q.query(`
       CREATE TABLE decision_rollups (
-        hour       timestamptz NOT NULL,
+        span       text        NOT NULL CHECK (span IN ('hour', 'day')),
+        start      timestamptz NOT NULL,
         decision   text,
         principal  text        NOT NULL,
         teams      text[]      NOT NULL,
         image      text,
         decisions  bigint      NOT NULL,
-        CONSTRAINT decision_rollups_key UNIQUE NULLS NOT DISTINCT (hour, decision, principal, teams, image)
+        CONSTRAINT decision_rollups_key UNIQUE NULLS NOT DISTINCT (span, start, decision, principal, teams, image)
       )`);
     await q.query(`
       CREATE TABLE decision_rule_rollups (
-        hour       timestamptz NOT NULL,
+        span       text        NOT NULL CHECK (span IN ('hour', 'day')),
+        start      timestamptz NOT NULL,
         decision   text,
         principal  text        NOT NULL,
         teams      text[]      NOT NULL,
         rule       text,
         hits       bigint      NOT NULL,
-        CONSTRAINT decision_rule_rollups_key UNIQUE NULLS NOT DISTINCT (hour, decision, principal, teams, rule)
+        CONSTRAINT decision_rule_rollups_key UNIQUE NULLS NOT DISTINCT (span, start, decision, principal, teams, rule)
       )`);
     await q.query(`
       CREATE FUNCTION audit_events_roll_up() RETURNS trigger LANGUAGE plpgsql AS $$

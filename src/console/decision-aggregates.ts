@@ -3,19 +3,31 @@ import type { Scope } from '../platform/scope';
 import type { DecisionBucket, Window } from './overview.repository';
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 const TOP = 10;
 const n = (v: string | number | null | undefined) => Number(v ?? 0);
+const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
+const ceilTo = (t: number, unit: number) => Math.ceil(t / unit) * unit;
 
 /**
- * The part of a window the hourly rollups can answer: its whole UTC hours [from, to). The
- * rest, at most an hour at each end, is read from the trail. A window inside one hour has
- * none (from = to = the window's end).
+ * How a window is counted, as the statements' first six parameters: [from, to, h1, h2, d1,
+ * d2]. Whole UTC days [d1, d2) come from the daily rollups, whole hours [h1, d1) and [d2, h2)
+ * from the hourly ones, and the rest, under an hour at each end, from the trail. `coarsest`
+ * limits the rollups used (bars that a day or an hour would straddle); an empty range is
+ * written as the point where it would be.
  */
-export function wholeHours(w: { from: Date; to: Date }): { from: Date; to: Date } {
-  const first = Math.ceil(w.from.getTime() / HOUR_MS) * HOUR_MS;
-  const last = Math.floor(w.to.getTime() / HOUR_MS) * HOUR_MS;
-  return first < last ? { from: new Date(first), to: new Date(last) } : { from: w.to, to: w.to };
+export function windowParts(w: { from: Date; to: Date }, coarsest: 'day' | 'hour' | 'none'): Date[] {
+  const [from, to] = [w.from.getTime(), w.to.getTime()];
+  let [h1, h2] = [ceilTo(from, HOUR_MS), floorTo(to, HOUR_MS)];
+  if (coarsest === 'none' || h1 >= h2) h1 = h2 = to;
+  let [d1, d2] = [ceilTo(h1, DAY_MS), floorTo(h2, DAY_MS)];
+  if (coarsest !== 'day' || d1 >= d2) d1 = d2 = h2;
+  return [from, to, h1, h2, d1, d2].map((t) => new Date(t));
 }
+
+/** The rollup rows of the window's whole days and hours ($3 to $6, see windowParts). */
+const ROLLED = `(span = 'day' AND start >= $5 AND start < $6)
+   OR (span = 'hour' AND ((start >= $3 AND start < $5) OR (start >= $6 AND start < $4)))`;
 
 /**
  * The trail's decisions at the window's edges ($1 to $3, $4 to $2), as the rollups count
@@ -40,11 +52,11 @@ const teamsOf = (teams: boolean) => (teams ? `coalesce(lr.principal_teams, '{}':
 
 /**
  * The window's decisions, `(at, decision, principal, teams, image, n)`: the rollups' whole
- * hours ($3 to $4) and the trail's rows at both edges, one row each.
+ * days and hours and the trail's rows at both edges, one row each.
  */
 const decisions = (teams: boolean) => `(
-  SELECT hour AS at, decision, principal, teams, image, decisions AS n
-    FROM decision_rollups WHERE hour >= $3 AND hour < $4
+  SELECT start AS at, decision, principal, teams, image, decisions AS n
+    FROM decision_rollups WHERE ${ROLLED}
   UNION ALL
   SELECT e.occurred_at, e.decision, e.principal, ${teamsOf(teams)}, e.payload->>'image', 1
   ${trailEdges(teams)})`;
@@ -52,7 +64,7 @@ const decisions = (teams: boolean) => `(
 /** The window's reasons, `(decision, principal, teams, rule, n)`, the same way. */
 const reasons = (teams: boolean) => `(
   SELECT decision, principal, teams, rule, hits AS n
-    FROM decision_rule_rollups WHERE hour >= $3 AND hour < $4
+    FROM decision_rule_rollups WHERE ${ROLLED}
   UNION ALL
   SELECT e.decision, e.principal, ${teamsOf(teams)}, x->>'rule', 1
   ${trailEdges(
@@ -78,24 +90,24 @@ export async function decisionAggregates(
   w: Window,
   scope: Scope,
 ): Promise<DecisionAggregates> {
-  const hours = wholeHours(w);
-  // Bars of whole hours, aligned on the hour so that no rolled-up hour straddles two bars;
-  // narrower bars (windows up to ~30 h) are counted from the trail alone.
-  const hourly = w.bucketSeconds % 3600 === 0;
-  const origin = hourly ? new Date(Math.floor(w.from.getTime() / HOUR_MS) * HOUR_MS) : w.from;
-  const barHours = hourly ? hours : { from: w.to, to: w.to };
-  const p = (h: { from: Date; to: Date }) => [w.from, w.to, h.from, h.to];
+  // Bars are aligned on the day (or hour) when they are whole days (or hours) wide, so that
+  // no rolled-up day or hour straddles two bars; narrower bars (windows up to ~30 h) are
+  // counted from the trail alone.
+  const coarsest = w.bucketSeconds % 86_400 === 0 ? 'day' : w.bucketSeconds % 3600 === 0 ? 'hour' : 'none';
+  const origin =
+    coarsest === 'none' ? w.from : new Date(floorTo(w.from.getTime(), coarsest === 'day' ? DAY_MS : HOUR_MS));
+  const whole = windowParts(w, 'day');
   const mine = scope.all ? undefined : [scope.principal, [...scope.teams]];
   const scoped = (at: number) => (mine ? `WHERE (principal = $${at} OR teams && $${at + 1}::text[])` : '');
   const [bars, rules, teams, images] = await Promise.all([
     ds.query(
-      `SELECT date_bin(make_interval(secs => $5), at, $6::timestamptz) AS start,
+      `SELECT date_bin(make_interval(secs => $7), at, $8::timestamptz) AS start,
               sum(n) FILTER (WHERE decision = 'allowed')    AS allowed,
               sum(n) FILTER (WHERE decision = 'denied')     AS denied,
               sum(n) FILTER (WHERE decision = 'would-deny') AS would_deny
-         FROM ${decisions(!!mine)} d ${scoped(7)}
+         FROM ${decisions(!!mine)} d ${scoped(9)}
         GROUP BY 1 ORDER BY 1`,
-      [...p(barHours), w.bucketSeconds, origin, ...(mine ?? [])],
+      [...windowParts(w, coarsest), w.bucketSeconds, origin, ...(mine ?? [])],
     ) as Promise<
       Array<{ start: Date; allowed: string | null; denied: string | null; would_deny: string | null }>
     >,
@@ -103,22 +115,22 @@ export async function decisionAggregates(
       `SELECT rule,
               sum(n) FILTER (WHERE decision = 'denied')     AS denied,
               sum(n) FILTER (WHERE decision = 'would-deny') AS would_deny
-         FROM (SELECT * FROM ${reasons(!!mine)} r WHERE decision IN ('denied', 'would-deny')) r ${scoped(5)}
+         FROM (SELECT * FROM ${reasons(!!mine)} r WHERE decision IN ('denied', 'would-deny')) r ${scoped(7)}
         GROUP BY 1 ORDER BY sum(n) DESC, 1 LIMIT ${TOP}`,
-      [...p(hours), ...(mine ?? [])],
+      [...whole, ...(mine ?? [])],
     ) as Promise<Array<{ rule: string; denied: string | null; would_deny: string | null }>>,
     ds.query(
       `SELECT t.team, sum(n) AS denied
          FROM ${decisions(true)} d CROSS JOIN LATERAL unnest(d.teams) AS t(team)
-        WHERE d.decision = 'denied' ${mine ? 'AND t.team = ANY($5::text[])' : ''}
+        WHERE d.decision = 'denied' ${mine ? 'AND t.team = ANY($7::text[])' : ''}
         GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${TOP}`,
-      [...p(hours), ...(mine ? [mine[1]] : [])],
+      [...whole, ...(mine ? [mine[1]] : [])],
     ) as Promise<Array<{ team: string; denied: string }>>,
     ds.query(
       `SELECT image, sum(n) AS denied
-         FROM (SELECT * FROM ${decisions(!!mine)} d WHERE decision = 'denied') d ${scoped(5)}
+         FROM (SELECT * FROM ${decisions(!!mine)} d WHERE decision = 'denied') d ${scoped(7)}
         GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${TOP}`,
-      [...p(hours), ...(mine ?? [])],
+      [...whole, ...(mine ?? [])],
     ) as Promise<Array<{ image: string; denied: string }>>,
   ]);
   // Every bar of the window, the empty ones too: a chart without its quiet hours would lie

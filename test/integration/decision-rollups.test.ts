@@ -14,7 +14,7 @@ import { eventually, freshDatabase, freshRedis, sql } from '../utils/services';
 import { api, testWardenEnv } from '../utils/warden';
 
 /**
- * The overview reads per-hour rollups of decisions for whole hours (issue 19). They must say
+ * The overview reads per-day and per-hour rollups of decisions for whole days and hours (issue 19). They must say
  * exactly what the trail says: here the rollup tables are compared with the trail's rows
  * grouped in this file, and every overview figure with the same figures computed here from
  * the raw rows, for windows with ragged and exact-hour edges and for admins and deployers —
@@ -22,7 +22,9 @@ import { api, testWardenEnv } from '../utils/warden';
  * committed by the audit worker, and after a restart.
  */
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const floorHour = (t: number) => Math.floor(t / HOUR) * HOUR;
+const floorDay = (t: number) => Math.floor(t / DAY) * DAY;
 
 interface RawDecision {
   at: number;
@@ -118,20 +120,25 @@ async function rawDecisions(url: string): Promise<RawDecision[]> {
 
 const tally = (m: Map<string, number>, k: string, by = 1) => m.set(k, (m.get(k) ?? 0) + by);
 
-/** The rollup tables against the trail grouped by hour, decision, principal, teams and image or rule. */
+/** The rollup tables against the trail grouped by hour and by day, decision, principal, teams and image or rule. */
 async function expectTablesAgree(url: string): Promise<number> {
   const raw = await rawDecisions(url);
   const decisions = new Map<string, number>();
   const rules = new Map<string, number>();
   for (const d of raw) {
-    const key = [new Date(floorHour(d.at)).toISOString(), d.decision, d.principal, d.teams.join(',')];
-    tally(decisions, JSON.stringify([...key, d.image]));
-    for (const r of Array.isArray(d.reasons) ? (d.reasons as Array<{ rule?: string }>) : [])
-      tally(rules, JSON.stringify([...key, r.rule ?? null]));
+    for (const [span, start] of [
+      ['hour', floorHour(d.at)],
+      ['day', floorDay(d.at)],
+    ] as const) {
+      const key = [span, new Date(start).toISOString(), d.decision, d.principal, d.teams.join(',')];
+      tally(decisions, JSON.stringify([...key, d.image]));
+      for (const r of Array.isArray(d.reasons) ? (d.reasons as Array<{ rule?: string }>) : [])
+        tally(rules, JSON.stringify([...key, r.rule ?? null]));
+    }
   }
   const table = async (q: string) =>
     new Map((await sql<{ k: unknown[]; n: string }>(url, q)).map((r) => [JSON.stringify(r.k), Number(r.n)]));
-  const key = `to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.000"Z"'), decision, principal, array_to_string(teams, ',')`;
+  const key = `span, to_char(start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.000"Z"'), decision, principal, array_to_string(teams, ',')`;
   expect(
     await table(`SELECT json_build_array(${key}, image) AS k, decisions AS n FROM decision_rollups`),
   ).toEqual(decisions);
@@ -146,7 +153,7 @@ type Scope = { all: true } | { principal: string; teams: string[] };
 /** What the overview must say, computed from the raw rows. */
 function expectedOverview(raw: RawDecision[], from: number, to: number, bucketSeconds: number, scope: Scope) {
   const bucket = bucketSeconds * 1000;
-  const origin = bucket % HOUR === 0 ? floorHour(from) : from;
+  const origin = bucket % DAY === 0 ? floorDay(from) : bucket % HOUR === 0 ? floorHour(from) : from;
   const bars = Array.from({ length: Math.ceil((to - origin) / bucket) }, (_, i) => ({
     start: new Date(Math.max(origin + i * bucket, from)).toISOString(),
     allowed: 0,
@@ -220,7 +227,8 @@ describe('decision rollups agree with the trail', () => {
       [h - 30 * HOUR, h - 2 * HOUR], // whole hours only
       [h - 5 * HOUR + 600_000, h - 5 * HOUR + 2_400_000], // inside one hour
       [now - 26 * HOUR - 23 * 60_000, now - HOUR + 11 * 60_000], // 30-minute bars, rollups for the rest
-      [now - 30 * 864e5, now], // the 30-day page
+      [now - 30 * 864e5, now], // the 30-day page: day bars, whole days from the daily rollups
+      [floorDay(now) - DAY - 5 * HOUR + 61_000, now - 2 * HOUR], // a whole day (from 02:00 UTC on), whole hours, hour bars
     ];
     for (const [who, scope] of [
       ['admin', { all: true }],
