@@ -119,7 +119,10 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
     let url: string | undefined;
     if (servesApi(role)) {
       const tls = resolveHttpTls(config.http.tls, config.http.host, config.dataDir);
+      // abortOnError false: a module that fails to initialise rejects here, so the catch below
+      // stops what was started (servers, the lock) rather than Nest calling process.exit.
       const http = await NestFactory.create<NestExpressApplication>(module, {
+        abortOnError: false,
         bufferLogs: true,
         bodyParser: false,
         httpsOptions: tls && { cert: tls.cert, key: tls.key },
@@ -145,7 +148,7 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
       // then does this node count as alive again and its containers stop showing `unknown`.
       await http.get(NodeRegistry).join(url);
     } else {
-      app = await NestFactory.createApplicationContext(module, { bufferLogs: true });
+      app = await NestFactory.createApplicationContext(module, { abortOnError: false, bufferLogs: true });
       app.useLogger(app.get(NestPinoLogger));
       await app.init();
       logger.info(role === 'admission' ? 'Warden admission webhooks running' : 'Warden worker running');

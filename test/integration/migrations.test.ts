@@ -16,7 +16,7 @@ async function tables(url: string): Promise<string[]> {
 
 describe('migrations on an empty database', () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
-  beforeAll(async () => (db = await freshDatabase()));
+  beforeAll(async () => (db = await freshDatabase({ empty: true })));
   afterAll(() => db.drop());
 
   it('go up, all the way down, and up again', async () => {
@@ -81,7 +81,7 @@ describe('migrations on an empty database', () => {
 
 describe('AddTeamOwnership on rows made before it', () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
-  beforeAll(async () => (db = await freshDatabase()));
+  beforeAll(async () => (db = await freshDatabase({ empty: true })));
   afterAll(() => db.drop());
 
   it('gives existing containers, volumes, networks and images their creator’s first team, admins’ images to everyone', async () => {

@@ -21,10 +21,18 @@ export async function sql<T = Record<string, unknown>>(
   }
 }
 
+/** The migrated schema each test database is copied from (made once in global-setup.ts). */
+export const MIGRATED_TEMPLATE = 'warden_test_migrated';
+
 export const quietLog = { debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) };
 
-/** A fresh database in the run's embedded PostgreSQL (see global-setup.ts). */
-export async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * A fresh database in the run's embedded PostgreSQL (see global-setup.ts): a copy of the schema
+ * migrated once for the run, or with `empty` one with no tables at all.
+ */
+export async function freshDatabase(
+  opts: { empty?: boolean } = {},
+): Promise<{ url: string; drop(): Promise<void> }> {
   const base = process.env.WARDEN_TEST_PG_URL;
   if (!base)
     throw new Error(
@@ -42,7 +50,7 @@ export async function freshDatabase(): Promise<{ url: string; drop(): Promise<vo
       await c.end();
     }
   };
-  await run(`CREATE DATABASE ${name}`);
+  await run(`CREATE DATABASE ${name}${opts.empty ? '' : ` TEMPLATE ${MIGRATED_TEMPLATE}`}`);
   const url = new URL(base);
   url.pathname = `/${name}`;
   return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };

@@ -1,6 +1,22 @@
-// Prints one closing line that any CI reads the same way, whatever the runner:
+// Prints, at the end of a run, the slowest test files (to keep the suite's time in view) and one
+// closing line that any CI reads the same way, whatever the runner:
 // "tests: N passed, N failed, N skipped".
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- jest loads reporters as CommonJS
+const path = require('path');
+
+const SLOWEST = 20;
+
 class SummaryReporter {
+  constructor(globalConfig) {
+    this.rootDir = globalConfig.rootDir;
+    this.files = [];
+  }
+
+  onTestResult(_test, result) {
+    const { start, end } = result.perfStats;
+    this.files.push({ file: path.relative(this.rootDir, result.testFilePath), ms: end - start });
+  }
+
   onRunComplete(_contexts, results) {
     const {
       numPassedTests: passed,
@@ -8,6 +24,14 @@ class SummaryReporter {
       numPendingTests: skipped,
       numTodoTests: todo,
     } = results;
+    const total = this.files.reduce((sum, f) => sum + f.ms, 0);
+    if (this.files.length > 1) {
+      const slowest = [...this.files].sort((a, b) => b.ms - a.ms).slice(0, SLOWEST);
+      const lines = slowest.map((f) => `${(f.ms / 1000).toFixed(1).padStart(7)} s  ${f.file}`);
+      process.stdout.write(
+        `\nslowest files (of ${this.files.length}, ${(total / 1000).toFixed(0)} s in all):\n${lines.join('\n')}\n`,
+      );
+    }
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped + todo} skipped\n`);
   }
 }
