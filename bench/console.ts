@@ -6,7 +6,8 @@
  * container rows (a fifth running, each with usage samples), as many removed containers in
  * the trail (created, started, died, removed), and policy decisions up to AUDIT_ROWS audit
  * rows in all over the last 30 days, one in seven denied with a reason and its launch
- * request (the team). The seeded rows' hashes are placeholders: the chain is not verified
+ * request (the team); the trigger on audit_events rolls the decisions up per hour as they are
+ * inserted, as it does for every append. The seeded rows' hashes are placeholders: the chain is not verified
  * here (GET /audit/verify recomputes every hash; the console runs it after the page is up).
  *
  * Then times each call a console page makes with the page's own default query, RUNS times,
@@ -110,14 +111,19 @@ async function seed(ds: DataSource): Promise<void> {
     [removed, decisions],
   );
   await ds.query('ANALYZE');
-  const [{ n }] = await ds.query('SELECT count(*)::int AS n FROM audit_events');
+  const [{ n, rollups, rules }] = await ds.query(
+    `SELECT (SELECT count(*)::int FROM audit_events) AS n, (SELECT count(*)::int FROM decision_rollups) AS rollups,
+            (SELECT count(*)::int FROM decision_rule_rollups) AS rules`,
+  );
+  // The trigger on audit_events rolled the seeded decisions up as they were inserted.
   console.log(
-    `seeded ${CONTAINERS} containers, ${removed} removed, ${n} audit rows in ${((Date.now() - t) / 1000).toFixed(0)} s`,
+    `seeded ${CONTAINERS} containers, ${removed} removed, ${n} audit rows in ${((Date.now() - t) / 1000).toFixed(0)} s; ` +
+      `rollup rows: ${rollups} decision, ${rules} rule`,
   );
 }
 
 async function main(): Promise<void> {
-  const bw = await startBenchWarden({}, 'serve');
+  const bw = await startBenchWarden({ WARDEN_CGROUP_PARENT: `warden-bench-console-${process.pid}` }, 'serve');
   let failed = false;
   try {
     await seed(bw.warden.app.get(DataSource));

@@ -14,6 +14,7 @@ import { CreateExecRequests1796287400000 } from './1796287400000-CreateExecReque
 import { AddUsageVolumeBytes1796312000000 } from './1796312000000-AddUsageVolumeBytes';
 import { CreateNodes1796313000000 } from './1796313000000-CreateNodes';
 import { AddLaunchDispatch1796313100000 } from './1796313100000-AddLaunchDispatch';
+import { CreateDecisionRollups1796314000000 } from './1796314000000-CreateDecisionRollups';
 import { CreateVolumes1796233770874 } from './1796233770874-CreateVolumes';
 import { AllowPausedContainers1796236776426 } from './1796236776426-AllowPausedContainers';
 import { AddTeamOwnership1796282737227 } from './1796282737227-AddTeamOwnership';
@@ -46,4 +47,5 @@ export const MIGRATIONS = [
   AddUsageVolumeBytes1796312000000,
   CreateNodes1796313000000,
   AddLaunchDispatch1796313100000,
+  CreateDecisionRollups1796314000000,
 ];

@@ -120,7 +120,7 @@ export class ConsoleController {
   @ApiOperation({
     summary: 'The landing dashboard for a window (default: the last 24 hours)',
     description:
-      "Decisions over time (allowed / denied / would-deny), the most-hit deny rules, the teams and images with most denials, OOM kills and restarts, exceptions expiring soon, the chain head and each queue backlog. A deployer's overview is its teams' decisions, containers and exceptions, without the chain head and the queues (chainHead null, queues empty).",
+      "Decisions over time (allowed / denied / would-deny), the most-hit deny rules, the teams and images with most denials, OOM kills and restarts, exceptions expiring soon, the chain head and each queue backlog. A deployer's overview is its teams' decisions, containers and exceptions, without the chain head and the queues (chainHead null, queues empty). Bars a day wide start at UTC midnight and bars of whole hours on the hour (the first starts at from, the last ends at to); decisions are counted from daily and hourly rollups for whole days and hours and from the trail for the window's partial first and last hours, with the same result.",
   })
   @ApiZodQuery(overviewQuery)
   async overview(

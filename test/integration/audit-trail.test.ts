@@ -1,22 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { AuditEvent, AuditService } from '../../src/audit';
 import { api, startTestWarden, TestWarden } from '../utils/warden';
-import { eventually } from '../utils/services';
-
-async function sql<T = Record<string, unknown>>(
-  url: string,
-  text: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(text, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
+import { eventually, sql } from '../utils/services';
 
 describe('audit events: API enqueues, a real BullMQ worker commits them to the chain', () => {
   let w: TestWarden;

@@ -1,4 +1,6 @@
-import { seedConsole, ConsoleSeed } from '../utils/console-seed';
+import { randomUUID } from 'node:crypto';
+import { AuditEventRepository, type AuditEventType } from '../../src/audit';
+import { newContainerId, seedConsole, ConsoleSeed } from '../utils/console-seed';
 import { eventually } from '../utils/services';
 import { api, startTestWarden, TestWarden } from '../utils/warden';
 
@@ -302,5 +304,33 @@ describe('review console API, as the pages call it', () => {
       `search,${seed.oversizedId},search-indexer,search/indexer:3,3,${20 * MiB},${512 * MiB},0.0390625,true,0,,,`,
     );
     expect((await get('/console/usage?by=owner')).status).toBe(400);
+  });
+
+  // Last: it adds a container's events, which the counts above do not expect.
+  it("counts a restart (a start after an earlier start) in the overview, in alice's view and not in bob's", async () => {
+    const id = newContainerId();
+    const at = (s: number) => new Date(Date.now() - 10 * 60_000 + s * 1000).toISOString();
+    const event = (type: AuditEventType, s: number, payload: Record<string, unknown> = {}) => ({
+      id: randomUUID(),
+      occurredAt: at(s),
+      type,
+      principal: 'alice',
+      source: { via: 'cli' as const },
+      subject: id,
+      payload: { name: 'flaky', image: 'payments/api:1.0', ...payload },
+    });
+    await w.app
+      .get(AuditEventRepository)
+      .append([
+        event('container.created', 0, { spec: { labels: { team: 'payments' } } }),
+        event('container.started', 1),
+        event('container.died', 5, { exitCode: 1, oomKilled: false }),
+        event('container.started', 7),
+      ]);
+    const restarts = async (token: string) =>
+      (await api(w, 'GET', '/console/overview', { token })).body.containers.restarts;
+    expect(await restarts(seed.auditor)).toBe(1);
+    expect(await restarts(await tokenOf('alice'))).toBe(1);
+    expect(await restarts(await tokenOf('bob'))).toBe(0);
   });
 });

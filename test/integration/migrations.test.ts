@@ -65,6 +65,7 @@ describe('migrations on an empty database', () => {
       AddUsageVolumeBytes1796312000000: [],
       CreateNodes1796313000000: ['nodes'],
       AddLaunchDispatch1796313100000: [],
+      CreateDecisionRollups1796314000000: ['decision_rollups', 'decision_rule_rollups'],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);

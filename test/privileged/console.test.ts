@@ -137,6 +137,11 @@ describe('review console (/ui) in headless Chromium', () => {
     page.on('response', (r) => {
       if (!r.url().includes('/ui/') && r.status() >= 300) problems.push(`${r.status()} ${r.url()}`);
     });
+    // The console works offline: nothing is fetched from anywhere but this Warden (no CDN).
+    page.on('request', (r) => {
+      if (!r.url().startsWith(`${w.url}/`) && !r.url().startsWith('data:'))
+        problems.push(`elsewhere: ${r.url()}`);
+    });
     await page.goto(`${w.url}/ui/`);
     await page.fill('#token', auditor);
     await page.keyboard.press('Enter');
@@ -146,9 +151,15 @@ describe('review console (/ui) in headless Chromium', () => {
     const [v1, v2] = seed.baselineVersions;
     const deniedSeq = (await api(w, 'GET', '/audit/events?type=policy.decision&decision=denied&limit=1')).body
       .events[0].seq;
-    /** [screenshot name, hash, selector that shows the page rendered, text it must hold]. */
-    const pages: Array<[string, string, string, RegExp]> = [
-      ['overview', 'overview', '#chain-verify.ok', /verified/],
+    /** [screenshot name, hash, selector that shows the page rendered, text it must hold, where (default: the selector)]. */
+    const pages: Array<[string, string, string, RegExp, string?]> = [
+      [
+        'overview',
+        'overview',
+        '#chain-verify.ok',
+        /Most-hit deny rules[\s\S]*privileged\.allow[\s\S]*Teams with most denials[\s\S]*payments[\s\S]*Images with most denials[\s\S]*payments\/api:1\.0[\s\S]*Exceptions expiring[\s\S]*privileged\.allow team payments[\s\S]*verified, \d+ rows head seq \d+[\s\S]*Queue backlog[\s\S]*audit \d+ \d+ \d+ 0 usage/,
+        '#view',
+      ],
       ['overview-7d', 'overview?window=7d', '#stat-oom', /^1 OOM kills/],
       ['overview-1h', 'overview?window=1h', '#stat-denied', /denied/],
       ['containers', 'containers', '#containers-table', /good-one[\s\S]*batch-job/],
@@ -177,7 +188,13 @@ describe('review console (/ui) in headless Chromium', () => {
       ],
       ['event', `event/${deniedSeq}`, '#event', /Hash\s+[0-9a-f]{64}/],
       ['policies', 'policies', '#policies-table', /baseline[\s\S]*search-trial.*audit.*team search/],
-      ['policy', 'policy/baseline', '#diff', /resources\.memory\.max: null → 1\.0 GiB/],
+      [
+        'policy',
+        'policy/baseline',
+        '#policy-history',
+        /resources\.memory\.max: null → 1\.0 GiB[\s\S]*Who changed what, when[\s\S]*admin activated[\s\S]*admin version created/,
+        '#view',
+      ],
       [
         'policy-compare',
         `policy/baseline?version=${v1}&compare=${v2}`,
@@ -208,10 +225,10 @@ describe('review console (/ui) in headless Chromium', () => {
       ['chain', 'chain', '#chain-status', /verified/],
       ['chain-died', 'chain?type=container.died', '#chain-table', /container\.died/],
     ];
-    for (const [name, hash, selector, text] of pages) {
+    for (const [name, hash, selector, text, where] of pages) {
       await open(page, hash);
       await page.waitForSelector(selector);
-      const shown = (await page.innerText(selector)).replace(/\s+/g, ' ');
+      const shown = (await page.innerText(where ?? selector)).replace(/\s+/g, ' ');
       expect({ name, ok: text.test(shown) ? 'ok' : shown }).toEqual({ name, ok: 'ok' });
       await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
     }

@@ -6,6 +6,21 @@ import { Client } from 'pg';
 import { startEmbeddedRedis } from '../../src/platform/queue/embedded-redis';
 import type { RedisEndpoint } from '../../src/platform/queue/redis-endpoint';
 
+/** One statement on its own connection: the rows it returns. */
+export async function sql<T = Record<string, unknown>>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
 /** The migrated schema each test database is copied from (made once in global-setup.ts). */
 export const MIGRATED_TEMPLATE = 'warden_test_migrated';
 
