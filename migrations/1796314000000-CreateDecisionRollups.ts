@@ -16,9 +16,10 @@ function rollUp(rows: string): string {
       SELECT e.occurred_at, e.decision, e.principal, coalesce(lr.principal_teams, '{}'::text[]) AS teams,
              e.payload->>'image' AS image, e.payload->'decision'->'reasons' AS reasons
         FROM ${rows} e
-        -- A value that is not a uuid names no request (a cast would fail the whole append).
+        -- A value that is not a uuid names no request (a cast would fail the whole append; a
+        -- pattern, not pg_input_is_valid, so PostgreSQL 15 as Debian 12 ships it will do).
         LEFT JOIN launch_requests lr
-          ON lr.id = CASE WHEN pg_input_is_valid(e.payload->>'launchRequestId', 'uuid')
+          ON lr.id = CASE WHEN e.payload->>'launchRequestId' ~* '^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$'
                           THEN (e.payload->>'launchRequestId')::uuid END
        WHERE e.type = 'policy.decision'),
     spans AS (
