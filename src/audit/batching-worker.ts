@@ -46,10 +46,6 @@ export class BatchingWorker<T> {
   private readonly batcher: MicroBatcher<T>;
   private worker?: Worker;
   private lastWarnAt = 0;
-  /** Whether the queue was found empty since the last job started (see {@link backlogged}). */
-  private drainedSinceLastJob = false;
-  /** Jobs between their start and their end in {@link process}. */
-  private active = 0;
 
   constructor(
     private readonly spec: BatchingQueue<T>,
@@ -64,44 +60,16 @@ export class BatchingWorker<T> {
   start(): void {
     this.worker = new Worker(this.spec.queue, (job: Job) => this.process(job), {
       ...workerOptions(this.redis, this.tuning),
-      concurrency: 1,
+      // Room for two batches of single-item jobs: the next one fills while the previous one
+      // commits. Grouped jobs carry more per slot (at most their queue's per-job cap).
+      concurrency: this.limits.size * 2,
     });
-    this.batcher.alone(true);
-    this.worker.on('drained', () => this.quiet());
     // Without a listener an 'error' event (Redis gone for a moment) would throw; ioredis
     // reconnects by itself, so saying so is all there is to do.
     this.worker.on('error', (err) => this.warnThrottled(`${this.spec.queue} worker: ${err.message}`));
     this.worker
       .run()
       .catch((err: Error) => this.log.error(`${this.spec.queue} worker stopped: ${err.message}`));
-  }
-
-  /** Jobs the worker holds at once now: 1 while its queue is quiet (see {@link backlogged}). */
-  get concurrency(): number {
-    return this.worker?.concurrency ?? 0;
-  }
-
-  /**
-   * How many jobs the worker holds at once follows the queue. While it is quiet, one: BullMQ
-   * fetches ahead up to its concurrency, and on a sparse stream (a launch's events, each
-   * enqueued at its own moment) every fetch-ahead found the queue empty — one script of ~4.4
-   * per event (bench/README.md, fifth and sixth rounds). A job fetched with no empty fetch
-   * since the previous one (it came with the previous one's finish) means jobs are waiting:
-   * then room for two batches of single-item jobs, the next one filling while the previous one
-   * commits (grouped jobs carry more per slot). The first empty fetch ('drained') brings it
-   * back to one.
-   */
-  private backlogged(): void {
-    if (!this.worker || this.worker.concurrency !== 1) return;
-    this.worker.concurrency = this.limits.size * 2;
-    this.batcher.alone(false);
-  }
-
-  private quiet(): void {
-    this.drainedSinceLastJob = true;
-    if (!this.worker || this.worker.concurrency === 1) return;
-    this.worker.concurrency = 1;
-    this.batcher.alone(true);
   }
 
   /** Lets in-flight batches commit; call before the database pool closes. */
@@ -118,19 +86,6 @@ export class BatchingWorker<T> {
 
   /** Completes once every item of the job is committed; fails with the first failure among them. */
   async process(job: Job): Promise<void> {
-    // Jobs fetched ahead before the queue ran dry are still started after it did (active > 0
-    // then): they say nothing about a backlog.
-    if (!this.drainedSinceLastJob && this.active === 0) this.backlogged();
-    this.drainedSinceLastJob = false;
-    this.active += 1;
-    try {
-      await this.processJob(job);
-    } finally {
-      this.active -= 1;
-    }
-  }
-
-  private async processJob(job: Job): Promise<void> {
     // Its caller gave up on its add and was answered 503 (job-claims.ts): nothing to commit.
     if (
       job.id &&

@@ -6,7 +6,6 @@ export { AuditJobName, MAX_EVENTS_PER_JOB } from './audit.jobs';
 export type { AuditJob } from './audit.jobs';
 export { groupJobId } from './grouped-enqueuer';
 export { AuditEventRepository } from './audit-event.repository';
-export { AuditProcessor } from './audit.processor';
 export { UsageService } from './usage.service';
 export { UsageSampleRepository } from './usage-sample.repository';
 export type { UsageSample, UsageRollup } from './usage-sample';

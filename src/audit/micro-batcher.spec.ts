@@ -43,23 +43,6 @@ describe('MicroBatcher', () => {
     ]);
   });
 
-  it('told it is alone (its worker holds one job at a time), flushes a group at once instead of waiting flushMs', async () => {
-    const f = manualFlush();
-    const b = new MicroBatcher(f.flush, 3, 60_000);
-    b.alone(true);
-    void b.add([1]);
-    expect(f.batches).toEqual([[1]]);
-    f.settle[0]();
-    await tick();
-    b.alone(false);
-    void b.add([2]);
-    expect(f.batches).toEqual([[1]]); // waits for company again (60 s here)
-    b.alone(true);
-    void b.add([3]);
-    expect(f.batches).toEqual([[1], [2, 3]]);
-    f.settle[1]();
-  });
-
   it('runs one flush at a time: what arrives meanwhile goes in the next, in order, at most size per flush', async () => {
     const f = manualFlush();
     const b = new MicroBatcher(f.flush, 3, 0);

@@ -24,8 +24,6 @@ export class MicroBatcher<T> {
   private waiting = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing = false;
-  /** See {@link alone}. */
-  private single = false;
 
   constructor(
     private readonly flush: (items: T[]) => Promise<ReadonlyMap<number, unknown> | void>,
@@ -33,22 +31,13 @@ export class MicroBatcher<T> {
     private readonly flushMs: number,
   ) {}
 
-  /**
-   * Told true while no other group can arrive before this one settles (a worker fetching one
-   * job at a time): then waiting `flushMs` for company only adds latency, and a group is
-   * flushed at once.
-   */
-  alone(single: boolean): void {
-    this.single = single;
-  }
-
   add(items: T[]): Promise<ReadonlyMap<number, unknown>> {
     if (items.length === 0) return Promise.resolve(new Map());
     return new Promise((resolve, reject) => {
       this.pending.push({ items, resolve, reject });
       this.waiting += items.length;
       if (this.flushing) return; // the next flush takes it when the running one settles
-      if (this.waiting >= this.size || this.single) this.run();
+      if (this.waiting >= this.size) this.run();
       else if (!this.timer) this.timer = setTimeout(() => this.run(), this.flushMs);
     });
   }

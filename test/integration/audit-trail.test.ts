@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { Queue } from 'bullmq';
-import { AuditEvent, AuditJobName, AuditProcessor, AuditService } from '../../src/audit';
-import { ioredisOptions, QUEUE_PREFIX, QueueName } from '../../src/platform/queue';
+import { AuditEvent, AuditService } from '../../src/audit';
 import { api, startTestWarden, TestWarden } from '../utils/warden';
 import { eventually } from '../utils/services';
 
@@ -67,50 +65,6 @@ describe('audit events: API enqueues, a real BullMQ worker commits them to the c
     expect(await sql(w.databaseUrl, 'SELECT 1 FROM audit_events WHERE id = $1', [e.id])).toHaveLength(1);
     const verify = await api(w, 'GET', '/audit/verify');
     expect(verify.body).toMatchObject({ ok: true });
-  });
-
-  it('the worker holds one job at a time while the queue is quiet, more under a backlog, and one again once it drains', async () => {
-    const worker = w.app.get(AuditProcessor).worker;
-    const audit = w.app.get(AuditService);
-    const stored = async (ids: string[]) =>
-      Number(
-        (
-          await sql<{ n: string }>(
-            w.databaseUrl,
-            'SELECT count(*) AS n FROM audit_events WHERE id = ANY($1::uuid[])',
-            [ids],
-          )
-        )[0].n,
-      );
-    await eventually('a quiet worker', async () => worker.concurrency === 1);
-    // A sparse stream: each event alone, committed before the next is sent.
-    for (let i = 0; i < 3; i++) {
-      const e = event();
-      await audit.enqueue(e);
-      await eventually('its row', async () => (await stored([e.id])) === 1);
-      expect(worker.concurrency).toBe(1);
-    }
-    // A backlog of single-event jobs (as queued up while the worker was away).
-    const queue = new Queue(QueueName.Audit, {
-      connection: ioredisOptions(w.infra.redis),
-      prefix: QUEUE_PREFIX,
-    });
-    try {
-      const events = Array.from({ length: 400 }, () => event());
-      let most = 0;
-      const watch = setInterval(() => (most = Math.max(most, worker.concurrency)), 1);
-      await queue.addBulk(events.map((e) => ({ name: AuditJobName.Event, data: e, opts: { jobId: e.id } })));
-      await eventually(
-        'every event of the backlog',
-        async () => (await stored(events.map((e) => e.id))) === 400,
-      );
-      clearInterval(watch);
-      expect(most).toBeGreaterThan(1);
-      await eventually('a quiet worker again', async () => worker.concurrency === 1);
-    } finally {
-      await queue.close();
-    }
-    expect((await api(w, 'GET', '/audit/verify')).body).toMatchObject({ ok: true });
   });
 
   it('rows cannot be updated or deleted', async () => {
