@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import type { Pool, QueryResult } from 'pg';
+import { DataSource } from 'typeorm';
+import { poolOf } from '../platform/database';
 import { canonicalJson } from '../platform/canonical';
 import type { Scope } from '../platform/scope';
 import { chainHash, GENESIS_HASH } from './audit-chain';
@@ -89,70 +91,98 @@ function toRow(r: DbRow): AuditRow {
   };
 }
 
+/**
+ * A string as an SQL literal, whatever `standard_conforming_strings` says: E'' with quotes and
+ * backslashes doubled. (A NUL cannot be sent in a query string; JSON text has none, escaped
+ * as \u0000, which PostgreSQL's jsonb then refuses with SQLSTATE 22P05.)
+ */
+function sqlString(s: string): string {
+  return `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
 @Injectable()
 export class AuditEventRepository {
-  constructor(private readonly ds: DataSource) {}
+  private readonly pool: Pool;
+
+  constructor(private readonly ds: DataSource) {
+    this.pool = poolOf(ds);
+  }
 
   /**
    * Appends events to the chain in one transaction and returns how many were new. Under the
    * chain lock it drops ids already stored (a retried job, an event enqueued twice), so the
    * chain never gets a gap; `ON CONFLICT DO NOTHING` stays as the last guard.
    *
-   * Four round trips: BEGIN, the lock, one read of both the ids already stored and the head,
-   * the insert (COMMIT rides on TypeORM's). The lock must be its own statement: a statement's
-   * snapshot is taken before it starts, so a head read in the statement that waited for the
-   * lock would miss the rows its previous holder just committed.
+   * Two round trips, each one simple-protocol string of several statements:
+   *
+   *   1. BEGIN; the lock; one read of the head and of the ids already stored
+   *   2. the insert; COMMIT
+   *
+   * instead of five (BEGIN, lock, read, insert, COMMIT each awaited): a launch's events arrive
+   * one by one, so most commits carry one event and pay every round trip for it
+   * (bench/README.md, sixth round). The lock stays its own statement: in READ COMMITTED each
+   * statement of a string takes its own snapshot after the previous one finished, so the read
+   * sees what the lock's previous holder committed. The simple protocol has no parameters:
+   * values go in as escaped JSON literals, and PostgreSQL's own casts
+   * check them as the typed parameters did (a bad uuid, a NUL byte: SQLSTATE class 22, which
+   * the worker treats as a refused item). A failure rolls back before the connection goes
+   * back to the pool, or the connection is dropped.
    */
   async append(events: AuditEvent[]): Promise<number> {
     const unique = [...new Map(events.map((e) => [e.id, e])).values()];
     if (unique.length === 0) return 0;
-    return this.ds.transaction(async (tx: EntityManager) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`);
-      const [state]: Array<{ seq: string | null; hash: string | null; existing: string[] }> = await tx.query(
-        `SELECT head.seq, head.hash,
-                ARRAY(SELECT id::text FROM audit_events WHERE id = ANY($1::uuid[])) AS existing
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      const ids = sqlString(JSON.stringify(unique.map((e) => e.id)));
+      const results = (await client.query(
+        `BEGIN; SELECT pg_advisory_xact_lock(${CHAIN_LOCK});
+         SELECT head.seq, head.hash,
+                ARRAY(SELECT id::text FROM audit_events
+                       WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text(${ids}::jsonb))::uuid[])) AS existing
            FROM (SELECT NULL) AS one
            LEFT JOIN LATERAL (SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1) head ON true`,
-        [unique.map((e) => e.id)],
-      );
+      )) as unknown as QueryResult[];
+      const state = results[2].rows[0] as { seq: string | null; hash: string | null; existing: string[] };
       const seen = new Set(state.existing);
       const fresh = seen.size ? unique.filter((e) => !seen.has(e.id)) : unique;
-      if (fresh.length === 0) return 0;
+      if (fresh.length === 0) {
+        await client.query('COMMIT');
+        return 0;
+      }
       let seq = state.seq === null ? 0 : Number(state.seq);
       let prev = state.hash ?? GENESIS_HASH;
-      const cols: unknown[][] = Array.from({ length: 12 }, () => []);
+      const rows: string[] = [];
       for (const e of fresh) {
         seq += 1;
         // Encoded once: hashed as part of the canonical event and stored as the jsonb text.
         const encoded = { source: canonicalJson(e.source), payload: canonicalJson(e.payload) };
         const hash = chainHash(prev, e, seq, encoded);
-        const values = [
-          seq,
-          e.id,
-          e.type,
-          e.occurredAt,
-          e.principal,
-          encoded.source,
-          e.subject ?? null,
-          e.decision ?? null,
-          e.policyHash ?? null,
-          encoded.payload,
-          prev,
-          hash,
-        ];
-        values.forEach((v, i) => cols[i].push(v));
+        const text = (v: string | undefined) => JSON.stringify(v ?? null);
+        rows.push(
+          `{"seq":${seq},"id":${text(e.id)},"type":${text(e.type)},"occurred_at":${text(e.occurredAt)},` +
+            `"principal":${text(e.principal)},"source":${encoded.source},"subject":${text(e.subject)},` +
+            `"decision":${text(e.decision)},"policy_hash":${text(e.policyHash)},"payload":${encoded.payload},` +
+            `"prev_hash":"${prev}","hash":"${hash}"}`,
+        );
         prev = hash;
       }
-      await tx.query(
+      await client.query(
         `INSERT INTO audit_events
            (seq, id, type, occurred_at, principal, source, subject, decision, policy_hash, payload, prev_hash, hash)
-         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[],
-                              $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[])
-         ON CONFLICT (id) DO NOTHING`,
-        cols,
+         SELECT * FROM jsonb_to_recordset(${sqlString(`[${rows.join(',')}]`)}::jsonb)
+           AS r(seq bigint, id uuid, type text, occurred_at timestamptz, principal text, source jsonb,
+                subject text, decision text, policy_hash text, payload jsonb, prev_hash text, hash text)
+         ON CONFLICT (id) DO NOTHING;
+         COMMIT`,
       );
       return fresh.length;
-    });
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   }
 
   async list(q: AuditQuery): Promise<AuditRow[]> {

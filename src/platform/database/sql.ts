@@ -8,7 +8,8 @@ import { poolOf } from './pg-pool';
  * launch's path. `DataSource.query` builds and releases a QueryRunner around every statement:
  * measured here ~250-300 µs of CPU per trivial query against ~100-150 µs for the same query
  * on the pool, and a launch makes about a dozen. Same pool, same connections, same type
- * parsing; errors are pg's own (`code` is the SQLSTATE). Transactions go through TypeORM.
+ * parsing; errors are pg's own (`code` is the SQLSTATE). Transactions go through TypeORM, but
+ * for the audit chain's append (two round trips: AuditEventRepository.append).
  */
 export class PlainSql {
   private readonly pool: Pool;

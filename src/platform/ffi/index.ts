@@ -10,5 +10,5 @@ export {
   S_IFIFO,
 } from './syscalls';
 export { SyscallError } from './syscalls';
-export type { PeerCredentials, RlimitResource, RlimitValue } from './syscalls';
+export type { PeerCredentials, RlimitResource, RlimitValue, WaitResult } from './syscalls';
 export type { FileLocks, Syscalls } from './syscalls';

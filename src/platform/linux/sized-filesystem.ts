@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { runProgram as run } from './run-program';
 
 /**
  * A directory with a size: an ext4 filesystem in a sparse file, loop-mounted on it. This host's
