@@ -2,3 +2,5 @@ export { FleetModule } from './fleet.module';
 export { NodeLiveness } from './node-liveness';
 export { NodeRegistry } from './node-registry';
 export type { NodeView, NodeDetailView, NodeStatus } from './fleet.service';
+export { ForwardTickets } from './forward-tickets';
+export { NodeRepository } from './node.repository';
