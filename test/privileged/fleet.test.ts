@@ -477,6 +477,10 @@ describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
     expect(toDown.body.code).toBe('NODE_UNAVAILABLE');
     await new Promise((r) => setTimeout(r, 300)); // a decision, had one been made, would be in the trail by now
     expect(await decisions()).toBe(decidedBefore);
+    // A stream of a down node's container: refused at once, naming the node, nothing sent.
+    const logs = await new DockerCli(path.join(nodes.a.dataDir, 'docker.sock')).run(['logs', 'on-b']);
+    expect(logs.code).not.toBe(0);
+    expect(logs.stderr).toMatch(/runs on node node-b, which is not up/);
     await verifyChain(nodes.a);
     await consoleNodesPage(nodes.a.url, id);
 
