@@ -10,6 +10,7 @@ import express, { NextFunction, Request, Response } from 'express';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
 import { AppModule, Role, servesApi } from './app.module';
+import { DockerApiServer, FORWARD_PREFIX } from './docker-api';
 import { NodeRegistry, settleNodeName } from './fleet';
 import { AuditService } from './audit';
 import { WardenConfig } from './platform/config';
@@ -130,6 +131,8 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
       });
       app = http;
       http.useLogger(http.get(NestPinoLogger));
+      // Docker requests another node of the fleet forwards here: before any body is read.
+      http.use(FORWARD_PREFIX, http.get(DockerApiServer).forwardedRequests());
       http.use(refusePlainTokens, ...jsonBody('4mb'), rejectBadBytes);
       http.useGlobalFilters(new HttpExceptionFilter());
       http.set('trust proxy', 'loopback');

@@ -71,12 +71,26 @@ static struct {
 
 static unsigned long long lag(const struct client *c) { return io.total - c->pos; }
 
+static void receive(struct client *c);
+static struct client *accept_client(void);
+
 void attach_init(int lfd, int in_w, int tty_master, const char *hello) {
   io.lfd = lfd;
   io.in_w = in_w;
   io.master = tty_master;
   io.hello = hello;
   if (in_w >= 0) fcntl(in_w, F_SETFL, fcntl(in_w, F_GETFL) | O_NONBLOCK);
+  /* Sessions that connected while the process waited before execve (the socket is bound at
+   * READY), with their 'a' frame sent: attached now, before the first byte is read, so a
+   * command that ends at once is not over before they are served. */
+  struct client *c;
+  while ((c = accept_client()) != NULL) receive(c);
+  int k = 0;
+  for (int i = 0; i < io.nclients; i++) {
+    if (io.clients[i]->fd >= 0) io.clients[k++] = io.clients[i];
+    else free(io.clients[i]);
+  }
+  io.nclients = k;
 }
 
 static void say(int fd, const char *buf, size_t len) {
@@ -263,17 +277,23 @@ void attach_handle(const struct pollfd *pfd, int n) {
   }
   io.nclients = k;
   /* Accepted last: the order of pfd must match the client list it was built from. */
-  if (n > 0 && pfd[0].revents & POLLIN) {
-    int fd = accept4(io.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    struct client *c = fd >= 0 && io.nclients < MAX_CLIENTS ? calloc(1, sizeof *c) : NULL;
-    if (!c) {
-      if (fd >= 0) close(fd);
-      return;
-    }
-    c->fd = fd;
-    say(fd, io.hello, strlen(io.hello));
-    io.clients[io.nclients++] = c;
+  if (n > 0 && pfd[0].revents & POLLIN) accept_client();
+}
+
+/* One pending connection, greeted; NULL when none is waiting (or no room: it is closed). */
+static struct client *accept_client(void) {
+  if (io.lfd < 0) return NULL;
+  int fd = accept4(io.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd < 0) return NULL;
+  struct client *c = io.nclients < MAX_CLIENTS ? calloc(1, sizeof *c) : NULL;
+  if (!c) {
+    close(fd);
+    return NULL;
   }
+  c->fd = fd;
+  say(fd, io.hello, strlen(io.hello));
+  io.clients[io.nclients++] = c;
+  return c;
 }
 
 void attach_finish(int code, int sig) {

@@ -21,7 +21,8 @@
  *       abort: S SIGKILLs C,                                       hostname, lo up, rlimits,
  *       reaps it, exits 1)                                         creds, caps, no_new_privs
  *                                  (prepare: C writes {0, "ready"} on the exec-check pipe
- *   fd4 ◄── "READY\n"           ──   and waits; S waits for the go to exec; fd3 EOF = abort)
+ *                                    and waits; S binds <state>/ctl (attach sessions may
+ *   fd4 ◄── "READY\n"           ──   connect from now), waits for the go; fd3 EOF = abort)
  *   fd3 ── 'E' ─────────────────►  write 'E' on sync pipe ────────►
  *                                                                  execve(argv, env)
  *                                  read exec-check pipe (O_CLOEXEC):
@@ -348,12 +349,18 @@ int main(void) {
 
   struct exec_error rec;
   size_t got;
+  int lfd = -1;
   if (cfg->prepare) {
     /* C sets everything up, then reports ready (errno 0) and waits for 'E' from us. */
     got = read_record(errp[0], &rec);
     if (got == sizeof rec && rec.err == 0) {
+      /* Bound before READY: the service connects waiting attach sessions before its go, and
+       * they are served from the run's first byte (a command ending within milliseconds
+       * still has its output read by them; see attach_init). */
+      if (cfg->state_dir) lfd = monitor_listen(cfg);
       send_line("READY");
       if (await_control('E') < 0) {
+        monitor_unlisten(lfd);
         abort_child(pid);
         return 1;
       }
@@ -371,6 +378,7 @@ int main(void) {
   if (!relay) close(SHIM_CONTROL_FD);
   close(sync[1]);
   close(errp[0]);
+  if (got != 0) monitor_unlisten(lfd), lfd = -1;
   if (got == sizeof rec) {
     rec.step[sizeof rec.step - 1] = '\0';
     send_line("ERR %d %s", (int)rec.err, rec.step);
@@ -390,7 +398,7 @@ int main(void) {
     abort_child(pid);
     return 1;
   }
-  int lfd = cfg->state_dir ? monitor_listen(cfg) : -1;
+  if (cfg->state_dir && !cfg->prepare) lfd = monitor_listen(cfg);
   send_line("EXEC");
   int status;
   if (cfg->state_dir && cfg->tty) status = monitor_run(cfg, pid, master, -1, master, lfd);

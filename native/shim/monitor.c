@@ -215,7 +215,9 @@ static void final_usage(const struct shim_config *cfg, char *out, size_t size) {
            oom > 0 ? "true" : "false", cpu_ns, peak, oom);
 }
 
-/* Bound before the service hears EXEC, so a client told the container runs can connect. */
+/* Bound before the service hears READY (a prepared start: every start by the service) or
+ * EXEC, so an attach session can connect before the command runs, and a client told the
+ * container runs can connect. Connections are accepted once the monitor runs (attach_init). */
 int monitor_listen(const struct shim_config *cfg) {
   /* sun_path holds 108 bytes and a data dir can be longer: bind relative to the state dir. */
   if (chdir(cfg->state_dir) < 0) return -1;
@@ -228,6 +230,13 @@ int monitor_listen(const struct shim_config *cfg) {
     return -1;
   }
   return fd;
+}
+
+/* The start was aborted or failed before execve: no client is to wait on this run. */
+void monitor_unlisten(int lfd) {
+  if (lfd < 0) return;
+  close(lfd);
+  unlink("ctl");
 }
 
 int monitor_try_reap(pid_t pid, int *status) {

@@ -157,6 +157,8 @@ void monitor_write_pid(const struct shim_config *cfg, pid_t pid);
 /* Until the process is reaped and its output written; returns its wait status (-1: lost). */
 /* The control socket in the state dir (-1 when it cannot be made; the files still are). */
 int monitor_listen(const struct shim_config *cfg);
+/* Closes and unlinks it (a start aborted before execve); -1: nothing. */
+void monitor_unlisten(int lfd);
 /* out_r/err_r: the output pipes, or the pty master and -1; in_w: where attached clients'
  * stdin goes (the stdin pipe, the pty master, or -1) */
 int monitor_run(const struct shim_config *cfg, pid_t pid, int out_r, int err_r, int in_w, int lfd);

@@ -17,6 +17,8 @@ import { DockerNetworksController } from './networks.controller';
 import { DockerSystemController } from './system.controller';
 import { DockerVolumesController } from './volumes.controller';
 import { DockerArchiveController } from './archive.controller';
+import { DockerNodeForwarder } from './node-forward';
+import { FleetModule } from '../fleet';
 
 /** The Docker Engine API on the unix socket; API roles only (it needs the runtime). */
 @Module({
@@ -28,9 +30,11 @@ import { DockerArchiveController } from './archive.controller';
     RegistryProxyModule,
     NetworkModule,
     VolumesModule,
+    FleetModule,
   ],
   providers: [
     DockerApiServer,
+    DockerNodeForwarder,
     DockerSystemController,
     DockerContainersController,
     DockerContainerStreamsController,

@@ -4,7 +4,11 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
+  Optional,
 } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { ForwardTickets } from '../fleet';
+import { DockerNodeForwarder, FORWARD_HEADER, FORWARD_PREFIX } from './node-forward';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -64,6 +68,8 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
 
   constructor(
     private readonly principals: SocketPrincipalsService,
+    private readonly forwarder: DockerNodeForwarder,
+    private readonly tickets: ForwardTickets,
     @Inject(SYSCALLS) private readonly sys: Syscalls,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
     system: DockerSystemController,
@@ -75,6 +81,7 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     networks: DockerNetworksController,
     volumes: DockerVolumesController,
     archive: DockerArchiveController,
+    @Optional() private readonly host?: HttpAdapterHost,
   ) {
     for (const c of [system, containers, streams, exec, images, events, networks, volumes, archive])
       c.register(this.router);
@@ -122,6 +129,7 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     this.server = server;
     this.log.log(`Docker API on unix://${path}`);
     if (this.config.dockerTcp) await this.listenTcp(this.config.dockerTcp);
+    this.serveForwardedUpgrades();
   }
 
   /** Requests and hijacked streams, the same on the unix socket and on TCP. */
@@ -232,11 +240,44 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     return { ...c, source: { ...c.source, requestId } };
   }
 
+  /**
+   * Docker requests another node forwarded here (node-forward.ts), on the HTTP port under
+   * FORWARD_PREFIX: the same routes, for the caller that node authenticated (its ticket), and
+   * never forwarded again. Plain requests come through Express (mounted in main.ts, the prefix
+   * stripped); upgrades through the HTTP server's `upgrade` event.
+   */
+  forwardedRequests(): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+    return (req, res) => void this.handle(req, new PlainReply(req, res), undefined, this.ticketCaller(req));
+  }
+
+  private serveForwardedUpgrades(): void {
+    const server = this.host?.httpAdapter?.getHttpServer?.() as http.Server | undefined;
+    server?.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!req.url?.startsWith(`${FORWARD_PREFIX}/`)) return; // the WebSocket attaches' own
+      socket.on('error', () => undefined);
+      req.url = req.url.slice(FORWARD_PREFIX.length);
+      void this.handle(req, new UpgradeReply(socket, head, req), { socket, head }, this.ticketCaller(req));
+    });
+  }
+
+  private async ticketCaller(req: http.IncomingMessage): Promise<Caller> {
+    const ticket = req.headers[FORWARD_HEADER];
+    const found = typeof ticket === 'string' ? await this.tickets.redeem(ticket) : undefined;
+    if (!found)
+      throw new WardenError(
+        'UNAUTHENTICATED',
+        'a forwarded request needs a valid ticket from the forwarding node',
+      );
+    return found.caller;
+  }
+
   private async handle(
     raw: http.IncomingMessage,
     reply: DockerReply,
     upgrade?: { socket: Duplex; head: Buffer },
+    forwarded?: Promise<Caller>,
   ): Promise<void> {
+    forwarded?.catch(() => undefined); // answered below, as any caller's failure
     const method = raw.method ?? 'GET';
     let path = raw.url ?? '/';
     // As on REST: the client's X-Request-Id when sane, else a fresh one; audit events carry it.
@@ -257,6 +298,26 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
       check('query', schema.query, Object.fromEntries(url.searchParams));
       const socket = raw.socket;
       let caller: Promise<Caller> | undefined;
+      const callerOnce = () => {
+        caller ??= (forwarded ?? this.callerOf(socket, requestId)).then((c) => {
+          const roles = found.route.roles;
+          if (roles && !roles.includes(c.principal.role))
+            throw new WardenError(
+              'FORBIDDEN',
+              `${method} ${path} needs role ${roles.join(' or ')}; principal '${c.principal.id}' has role ${c.principal.role}`,
+            );
+          return c;
+        });
+        return caller;
+      };
+      // A container another node runs: that node serves the request (node-forward.ts).
+      const node = forwarded
+        ? undefined
+        : await this.forwarder.target(found.route.key, params, url.searchParams, callerOnce);
+      if (node) {
+        const to = upgrade ?? { res: (reply as PlainReply).response };
+        return await this.forwarder.forward(node, found.route.key, raw, await callerOnce(), to);
+      }
       let upgradeBody: Promise<Buffer> | undefined;
       if (upgrade) {
         upgradeBody = readUpgradeBody(raw.headers, upgrade.socket, upgrade.head).then(({ body, rest }) => {
@@ -273,18 +334,7 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
         params,
         query: url.searchParams,
         headers: raw.headers,
-        caller: () => {
-          caller ??= this.callerOf(socket, requestId).then((c) => {
-            const roles = found.route.roles;
-            if (roles && !roles.includes(c.principal.role))
-              throw new WardenError(
-                'FORBIDDEN',
-                `${method} ${path} needs role ${roles.join(' or ')}; principal '${c.principal.id}' has role ${c.principal.role}`,
-              );
-            return c;
-          });
-          return caller;
-        },
+        caller: callerOnce,
         json: async <T>() =>
           checkBody<T>(schema, parseJsonBody<T>(upgradeBody ? await upgradeBody : await readAll(raw))),
         stream: () => raw,

@@ -158,6 +158,11 @@ export class PlainReply implements DockerReply {
     private readonly res: ServerResponse,
   ) {}
 
+  /** The response itself, for a request handed on to another node as it is (node-forward.ts). */
+  get response(): ServerResponse {
+    return this.res;
+  }
+
   get started(): boolean {
     return this.res.headersSent;
   }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { FleetService } from './fleet.service';
+import { ForwardTickets } from './forward-tickets';
 import { NodeLiveness } from './node-liveness';
 import { NodeRegistry } from './node-registry';
 import { NodeRepository } from './node.repository';
@@ -7,8 +8,8 @@ import { NodesController } from './nodes.controller';
 
 /** Nodes on one PostgreSQL and Redis: registration, heartbeats, liveness, GET /nodes (docs/fleet.md). */
 @Module({
-  providers: [NodeRepository, NodeLiveness, NodeRegistry, FleetService],
+  providers: [NodeRepository, NodeLiveness, NodeRegistry, FleetService, ForwardTickets],
   controllers: [NodesController],
-  exports: [NodeLiveness, NodeRegistry],
+  exports: [NodeLiveness, NodeRegistry, NodeRepository, ForwardTickets],
 })
 export class FleetModule {}

@@ -3,3 +3,5 @@ export { NodeLiveness } from './node-liveness';
 export { NodeRegistry } from './node-registry';
 export type { NodeView, NodeDetailView, NodeStatus } from './fleet.service';
 export { settleNodeName } from './settle-node-name';
+export { ForwardTickets } from './forward-tickets';
+export { NodeRepository } from './node.repository';

@@ -35,6 +35,26 @@ dockerCliSuite('docker attach nolog e2e')('attach with --log-driver none', () =>
     await dockerOk(docker, ['rm', 'fg']);
   });
 
+  it('a run that ends at once loses no output: 50 in a row, each prints its line', async () => {
+    // The attach session opens while the process waits before execve (the shim's READY), so
+    // not even `echo` can finish before it (it lost ~1 run in 5 when it opened after).
+    const lost: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const r = await docker.run(['run', '--log-driver', 'none', BB, 'echo', `hi-${i}`]);
+      if (r.code !== 0 || r.stdout !== `hi-${i}\n`)
+        lost.push(`run ${i}: code ${r.code} out ${JSON.stringify(r.stdout)}`);
+    }
+    expect(lost).toEqual([]);
+    await dockerOk(docker, ['container', 'prune', '-f']);
+  });
+
+  it('docker run -a stdout with the json-file log still gets its output', async () => {
+    const r = await docker.run(['run', '--rm', '-a', 'stdout', BB, 'sh', '-c', 'echo out; echo err >&2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('out\n');
+    expect(r.stderr).toBe('');
+  });
+
   it('docker attach to a running container gets what it prints from then on, and its end', async () => {
     const id = (
       await dockerOk(docker, [

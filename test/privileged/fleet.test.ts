@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { cliWardenEnv, processesMentioning, startCli, waitHealthy, type CliProcess } from '../utils/cli';
 import { importBusybox } from '../utils/containers';
 import { eventually, freshDatabase, freshRedis } from '../utils/services';
-import { chromium } from 'playwright-core';
-import { ADMIN_TOKEN, api, socketAsAdmin } from '../utils/warden';
+import { consoleNodesPage } from '../utils/fleet-console';
+import { api, socketAsAdmin } from '../utils/warden';
 import { DockerCli } from '../utils/docker-cli';
 import { Queue, QueueEvents } from 'bullmq';
 import { Client } from 'pg';
@@ -20,53 +20,6 @@ import { ioredisOptions, QUEUE_PREFIX } from '../../src/platform/queue';
  */
 
 const HEARTBEAT_TIMEOUT_S = 2;
-const artifacts = path.resolve(__dirname, '../../test-artifacts/console');
-
-/**
- * The console's Nodes page on A while B is down, in headless Chromium (as the console test):
- * listed in the nav once there are several nodes, B down with its container unknown, no
- * console error and no failed API call; screenshots saved as test artifacts.
- */
-async function consoleNodesPage(url: string, containerId: string): Promise<void> {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
-  try {
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('response', (r) => {
-      if (!r.url().includes('/ui/') && r.status() >= 300) problems.push(`${r.status()} ${r.url()}`);
-    });
-    await page.goto(`${url}/ui/`);
-    await page.fill('#token', ADMIN_TOKEN);
-    await page.keyboard.press('Enter');
-    await page.waitForSelector('#nav-nodes:not([hidden])');
-    await page.click('#nav-nodes');
-    await page.waitForSelector('#nodes-table .node-row');
-    const table = (await page.innerText('#nodes-table')).replace(/\s+/g, ' ');
-    expect(table).toMatch(/node-a \(this one\) up .* node-b down .* 0 1 1 .* node-c up/);
-    fs.mkdirSync(artifacts, { recursive: true });
-    await page.screenshot({ path: path.join(artifacts, 'nodes.png'), fullPage: true });
-    await page.click('#node-node-b a');
-    await page.waitForSelector('#node-containers');
-    expect(await page.innerText('#node')).toMatch(/Status\s+down/);
-    expect((await page.innerText('#node-containers')).replace(/\s+/g, ' ')).toMatch(
-      new RegExp(`on-b ${containerId.slice(0, 12)} .*busybox.* unknown`),
-    );
-    await page.screenshot({ path: path.join(artifacts, 'node.png'), fullPage: true });
-    await page.click('#node-containers a');
-    await page.waitForSelector('#story');
-    await page.click('a[href="#containers"]');
-    await page.waitForSelector('#containers-table');
-    expect((await page.innerText('#containers-table')).replace(/\s+/g, ' ')).toMatch(/on-b .*unknown/);
-    expect(problems).toEqual([]);
-  } finally {
-    await browser.close();
-  }
-}
 
 interface Node {
   name: string;
@@ -329,23 +282,132 @@ describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
     ).toBe(400);
   }, 120_000);
 
-  it('node C killed with a launch on its way: the job waits in its queue, runs once when C is back, and the caller gets the container', async () => {
+  it("the docker CLI on A acts on C's containers: logs, exec, attach, wait, stats, top, pause, rename, update, commit", async () => {
+    await socketAsAdmin(nodes.a);
+    const docker = new DockerCli(path.join(nodes.a.dataDir, 'docker.sock'));
+    const onC = ['--label', 'warden.node=node-c', '--label', 'owner=fleet'];
+    const ok = async (args: string[], input?: string) => {
+      const r = await docker.run(args, { input });
+      if (r.code !== 0) throw new Error(`docker ${args.join(' ')}: ${r.code} ${r.stderr}`);
+      return r.stdout;
+    };
+    const cleanup = () =>
+      Promise.all(['remote', 'remote-2', 'counts'].map((n) => docker.run(['rm', '-f', n])));
+    try {
+      const id = (
+        await ok([
+          'run',
+          '-d',
+          '--name',
+          'remote',
+          ...onC,
+          'busybox:1.35',
+          'sh',
+          '-c',
+          'echo started; while :; do sleep 0.2; done',
+        ])
+      ).trim();
+      expect((await api(nodes.c, 'GET', `/containers/${id}`)).body).toMatchObject({
+        state: 'running',
+        node: 'node-c',
+      });
+      await eventually('its log through A', async () => (await ok(['logs', 'remote'])) === 'started\n');
+      // exec, with stdin, and its exit code
+      expect(await ok(['exec', 'remote', 'cat', '/etc/hostname'])).toBe(`${id.slice(0, 12)}\n`);
+      expect(await ok(['exec', '-i', 'remote', 'sh', '-c', 'read x; echo got-$x'], 'typed\n')).toBe(
+        'got-typed\n',
+      );
+      expect((await docker.run(['exec', 'remote', 'sh', '-c', 'exit 4'])).code).toBe(4);
+      expect(await ok(['top', 'remote'])).toMatch(/sleep|while/);
+      expect(await ok(['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', 'remote'])).toMatch(
+        /^remote \d/,
+      );
+      await ok(['pause', 'remote']);
+      expect((await api(nodes.c, 'GET', `/containers/${id}`)).body.state).toBe('paused');
+      await ok(['unpause', 'remote']);
+      await ok(['rename', 'remote', 'remote-2']);
+      await ok(['update', '--memory', '64m', 'remote-2']);
+      expect((await api(nodes.c, 'GET', `/containers/${id}`)).body).toMatchObject({
+        name: 'remote-2',
+        state: 'running',
+      });
+      expect(await ok(['commit', 'remote-2', 'fleet-committed:1'])).toMatch(/^sha256:/);
+      // `docker wait` through A sees the exit C records
+      const waiting = docker.run(['wait', 'remote-2']);
+      await ok(['kill', 'remote-2']); // SIGKILL: a shell as PID 1 ignores TERM
+      expect((await waiting).stdout).toBe('137\n');
+      await ok(['rm', 'remote-2']);
+      // docker run in the foreground: attach before start, stdout and stderr apart, the exit code
+      const fg = await docker.run([
+        'run',
+        '--rm',
+        ...onC,
+        'busybox:1.35',
+        'sh',
+        '-c',
+        'echo out; echo err >&2; exit 3',
+      ]);
+      expect(fg).toMatchObject({ code: 3, stdout: 'out\n', stderr: 'err\n' });
+      const interactive = await docker.run(
+        ['run', '-i', '--rm', ...onC, 'busybox:1.35', 'sh', '-c', 'read x; echo got-$x'],
+        {
+          input: 'typed\n',
+        },
+      );
+      expect(interactive).toMatchObject({ code: 0, stdout: 'got-typed\n' });
+      // logs -f of a run that ends: everything, then the stream ends
+      await ok([
+        'run',
+        '-d',
+        '--name',
+        'counts',
+        ...onC,
+        'busybox:1.35',
+        'sh',
+        '-c',
+        'for i in 1 2 3; do echo $i; sleep 0.2; done',
+      ]);
+      expect(await ok(['logs', '-f', 'counts'])).toBe('1\n2\n3\n');
+      await ok(['rm', 'counts']);
+      // Nothing of it was ever on A: every verb ran on C.
+      expect(fs.existsSync(path.join(nodes.a.dataDir, 'containers', id))).toBe(false);
+    } finally {
+      await cleanup();
+    }
+  }, 120_000);
+
+  it('node C killed with a launch on its way: the caller is answered once C is seen down (504, the launch id and the container it will be), and the launch runs once when C is back', async () => {
     process.kill(nodes.c.proc!.child.pid!, 'SIGKILL');
     expect(await nodes.c.proc!.exit).toBe('SIGKILL');
     // Within C's heartbeat window A still counts it up: the launch is judged and queued for C.
     const sentAt = Date.now();
-    const pending = api(nodes.a, 'POST', '/containers', {
+    const lost = await api(nodes.a, 'POST', '/containers', {
       body: { image: 'busybox:1.35', name: 'while-c-was-down', node: 'node-c', labels: { owner: 'fleet' } },
     });
-    await new Promise((r) => setTimeout(r, 500));
+    const answeredMs = Date.now() - sentAt;
+    console.log(
+      `launch queued for a killed node answered ${answeredMs} ms later (window ${HEARTBEAT_TIMEOUT_S} s)`,
+    );
+    expect(lost.status).toBe(504);
+    expect(lost.body.code).toBe('DISPATCH_NODE_LOST');
+    const { launchRequestId, containerId } = lost.body.detail as {
+      launchRequestId: string;
+      containerId: string;
+    };
+    expect(lost.body.message).toContain(`launch ${launchRequestId} queued`);
+    expect(lost.body.message).toContain(`GET /containers/${containerId}`);
+    expect(answeredMs).toBeLessThan((HEARTBEAT_TIMEOUT_S + 3) * 1000);
+    expect((await api(nodes.a, 'GET', `/containers/${containerId}`)).status).toBe(404);
+    // C comes back: the queued job runs, once, and makes the container the answer named.
     await start(nodes.c);
-    const made = await pending;
-    console.log(`launch queued for a killed node answered ${Date.now() - sentAt} ms later, once it was back`);
-    expect(made.status).toBe(201);
-    expect(made.body).toMatchObject({ name: 'while-c-was-down', node: 'node-c', state: 'created' });
+    const made = await eventually('the launch run on C once it is back', async () => {
+      const r = await api(nodes.a, 'GET', `/containers/${containerId}`);
+      return r.status === 200 ? r.body : undefined;
+    });
+    expect(made).toMatchObject({ name: 'while-c-was-down', node: 'node-c', state: 'created' });
     const onC = (await api(nodes.c, 'GET', '/containers?all=true')).body as Array<{ id: string }>;
-    expect(onC.map((c) => c.id)).toEqual([made.body.id]);
-    expect((await api(nodes.a, 'DELETE', `/containers/${made.body.id}`)).status).toBe(204);
+    expect(onC.map((c) => c.id)).toEqual([containerId]);
+    expect((await api(nodes.a, 'DELETE', `/containers/${containerId}`)).status).toBe(204);
     await verifyChain(nodes.c);
   }, 120_000);
 
@@ -415,6 +477,10 @@ describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
     expect(toDown.body.code).toBe('NODE_UNAVAILABLE');
     await new Promise((r) => setTimeout(r, 300)); // a decision, had one been made, would be in the trail by now
     expect(await decisions()).toBe(decidedBefore);
+    // A stream of a down node's container: refused at once, naming the node, nothing sent.
+    const logs = await new DockerCli(path.join(nodes.a.dataDir, 'docker.sock')).run(['logs', 'on-b']);
+    expect(logs.code).not.toBe(0);
+    expect(logs.stderr).toMatch(/runs on node node-b, which is not up/);
     await verifyChain(nodes.a);
     await consoleNodesPage(nodes.a.url, id);
 

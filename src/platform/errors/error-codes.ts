@@ -116,6 +116,7 @@ export const ERROR_STATUS = {
   NODE_NOT_FOUND: 404,
   NODE_UNAVAILABLE: 409, // a launch or verb for a node that is not heartbeating: nothing was sent
   DISPATCH_TIMEOUT: 504, // the target node did not answer in time; its job stays queued (runs at most once)
+  DISPATCH_NODE_LOST: 504, // the target stopped heartbeating with the job queued: it runs once when the node is back
   DISPATCH_FAILED: 502, // the target node crashed on the job more often than it is retried
   DISPATCH_INTERRUPTED: 409, // a create whose node died mid-way before making the container: launch again
 } as const;

@@ -94,6 +94,19 @@ export class AttachSessions {
     const cleanups: Array<() => void> = [];
     let attached = false;
     let closed = false;
+    // Attached before the start: the shim session opens while the process waits before
+    // execve, so a command that ends at once has not ended before it (`--log-driver none`
+    // keeps nothing to read afterwards).
+    let opened: Promise<ShimAttachment | undefined> | undefined;
+    if (tty || liveOutput(c) || (req.stdin && t.input))
+      cleanups.push(
+        this.live.onReady(c.id, () => {
+          if (attached) return Promise.resolve(); // to an earlier run: this one is not its
+          opened ??= this.stdio.openBeforeExec(caller, c, req.stdin).catch(() => undefined);
+          return opened.then(() => undefined);
+        }),
+        () => void opened?.then((s) => s?.close()),
+      );
     const attachTo = (lc: LiveContainer, fromStart: boolean) => {
       if (attached) return;
       attached = true;
@@ -120,7 +133,8 @@ export class AttachSessions {
         cleanups.push(lc.log.onEntry((e) => req.want.stdout && t.out.write(req.encode('stdout', e.log))));
         lc.log.onClosed(() => t.end());
       };
-      this.stdio.open(caller, c, { from: fromStart ? 'start' : 'now', stdin: req.stdin }).then(
+      const open = () => this.stdio.open(caller, c, { from: fromStart ? 'start' : 'now', stdin: req.stdin });
+      (opened && fromStart ? opened.then((s) => s ?? open()) : open()).then(
         (session) => {
           if (closed) {
             keep?.();

@@ -41,6 +41,8 @@ export class AttachWebSocketServer implements OnApplicationBootstrap, BeforeAppl
       | { on(event: 'upgrade', fn: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): void }
       | undefined;
     server?.on('upgrade', (req, socket, head) => {
+      // Docker requests forwarded by another node of the fleet: the Docker API server's.
+      if (req.url?.startsWith('/fleet/docker/')) return;
       socket.on('error', () => undefined);
       this.upgrade(req, socket, head).catch((err: unknown) => refuse(req, socket, err));
     });

@@ -36,6 +36,22 @@ export class ContainerStdio {
 
   async open(caller: Caller, c: ContainerRecord, req: StdioSessionRequest): Promise<ShimAttachment> {
     this.running(c);
+    return this.connect(caller, c, req);
+  }
+
+  /**
+   * From the run's first byte, while its process waits before execve (LiveContainers.onReady:
+   * the start is recorded, the shim's socket bound, nothing of the command has run).
+   */
+  openBeforeExec(caller: Caller, c: ContainerRecord, stdin: boolean): Promise<ShimAttachment> {
+    return this.connect(caller, c, { from: 'start', stdin });
+  }
+
+  private async connect(
+    caller: Caller,
+    c: ContainerRecord,
+    req: StdioSessionRequest,
+  ): Promise<ShimAttachment> {
     if (req.stdin)
       await this.audit.record({
         type: 'api.call',

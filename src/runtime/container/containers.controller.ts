@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { launchRequestSchema } from '../../policy';
@@ -165,6 +165,13 @@ export class ContainersController {
   @Post()
   @Roles('admin', 'deployer')
   @ApiOperation({ summary: 'Create a container (policy-checked and audited before anything is created)' })
+  @ApiResponse({
+    status: 504,
+    description:
+      'With `node`: `DISPATCH_NODE_LOST` when the target node stopped heartbeating with the launch queued ' +
+      '(it runs once when the node is back; `detail.launchRequestId`, and `detail.containerId`: the id the ' +
+      'container will have, for GET /containers/{id}); `DISPATCH_TIMEOUT` when it did not answer in 120 s',
+  })
   @ApiZodBody(createBody)
   async create(
     @CurrentCaller() caller: Caller,

@@ -44,6 +44,7 @@ export class LiveContainers {
     Array<{ condition: WaitCondition; resolve: (exit: ExitNotice) => void }>
   >();
   private readonly starts = new EventEmitter().setMaxListeners(0);
+  private readonly readies = new Map<string, Set<() => Promise<void>>>();
 
   get(id: string): LiveContainer | undefined {
     return this.live.get(id);
@@ -81,6 +82,35 @@ export class LiveContainers {
 
   started(c: LiveContainer): void {
     this.starts.emit(c.id, c);
+  }
+
+  /**
+   * Attach-before-start, the part that must come before the command runs: `fn` is called
+   * while the process waits before execve (the start's beforeExec), its shim's control socket
+   * bound; a session it opens is served from the run's first byte. Runs for one start only.
+   */
+  onReady(id: string, fn: () => Promise<void>): () => void {
+    const set = this.readies.get(id) ?? new Set();
+    set.add(fn);
+    this.readies.set(id, set);
+    return () => {
+      set.delete(fn);
+      if (!set.size && this.readies.get(id) === set) this.readies.delete(id);
+    };
+  }
+
+  /**
+   * Runs the waiting {@link onReady} hooks, at most `timeoutMs`: an attach that cannot open
+   * in time (or fails) does not hold the start; it opens after the start, as an attach does.
+   */
+  async ready(id: string, timeoutMs: number): Promise<void> {
+    const set = this.readies.get(id);
+    if (!set) return;
+    this.readies.delete(id);
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    const all = Promise.all([...set].map((fn) => fn().catch(() => undefined)));
+    await Promise.race([all, bounded]).finally(() => clearTimeout(timer));
   }
 
   /** Called when a container's process exited (and again when it is removed). */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DecideResult } from '../../policy';
 import type { Caller } from '../../platform/http';
 import type { CreateRequest } from '../lifecycle/create';
@@ -48,3 +49,11 @@ export type DispatchResult =
 
 /** A decision made on the judging node, carried to the node that acts on it. */
 export type Judged = DecideResult & { launchRequestId: string };
+
+/**
+ * A dispatched launch's container id follows from its launch id: a job delivered twice finds
+ * the container the first delivery made (launch-worker.ts), and a caller told its node was
+ * lost knows the id to look up.
+ */
+export const dispatchedContainerId = (launchRequestId: string) =>
+  createHash('sha256').update(`warden-dispatch:${launchRequestId}`).digest('hex');

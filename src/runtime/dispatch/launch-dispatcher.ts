@@ -7,10 +7,17 @@ import type { ErrorCode } from '../../platform/errors';
 import { INFRASTRUCTURE, Infrastructure } from '../../platform/infrastructure';
 import { ioredisOptions, producerRedisOptions, QUEUE_PREFIX } from '../../platform/queue';
 import { DispatchRepository } from './dispatch.repository';
-import { dispatchQueueName, type DispatchJob, type DispatchResult } from './dispatch.jobs';
+import {
+  dispatchedContainerId,
+  dispatchQueueName,
+  type DispatchJob,
+  type DispatchResult,
+} from './dispatch.jobs';
 
 /** How long a caller waits for another node's answer (a create may unpack an image). */
 export const DISPATCH_WAIT_MS = 120_000;
+/** How often a waiting caller checks that the target still heartbeats. */
+const LIVENESS_CHECK_MS = 500;
 
 /**
  * The sending side of a dispatch (dispatch.jobs.ts has the diagram): adds the job to the
@@ -35,7 +42,10 @@ export class LaunchDispatcher implements OnModuleDestroy {
   async create(node: string, job: Extract<DispatchJob, { kind: 'create' }>): Promise<unknown> {
     await this.assertUp(node);
     await this.repo.queued(job.judged.launchRequestId, node);
-    return this.send(node, job, job.judged.launchRequestId);
+    return this.send(node, job, job.judged.launchRequestId, {
+      launchRequestId: job.judged.launchRequestId,
+      containerId: dispatchedContainerId(job.judged.launchRequestId),
+    });
   }
 
   async verb(node: string, job: Extract<DispatchJob, { kind: 'verb' }>): Promise<unknown> {
@@ -52,7 +62,12 @@ export class LaunchDispatcher implements OnModuleDestroy {
       );
   }
 
-  private async send(node: string, data: DispatchJob, jobId: string): Promise<unknown> {
+  private async send(
+    node: string,
+    data: DispatchJob,
+    jobId: string,
+    launch?: { launchRequestId: string; containerId: string },
+  ): Promise<unknown> {
     const { queue, events } = await this.target(node);
     let job: Job;
     try {
@@ -75,9 +90,14 @@ export class LaunchDispatcher implements OnModuleDestroy {
       );
     }
     let result: DispatchResult;
+    const watch = new AbortController();
     try {
-      result = (await job.waitUntilFinished(events, DISPATCH_WAIT_MS)) as DispatchResult;
+      result = (await Promise.race([
+        job.waitUntilFinished(events, DISPATCH_WAIT_MS),
+        this.lost(node, jobId, watch.signal, launch),
+      ])) as DispatchResult;
     } catch (err) {
+      if (err instanceof WardenError) throw err;
       const timedOut = /timed out/i.test((err as Error).message);
       throw new WardenError(
         timedOut ? 'DISPATCH_TIMEOUT' : 'DISPATCH_FAILED',
@@ -87,10 +107,38 @@ export class LaunchDispatcher implements OnModuleDestroy {
         { node, jobId },
         { cause: err },
       );
+    } finally {
+      watch.abort();
     }
     if (!result.ok)
       throw new WardenError(result.code as ErrorCode, result.message, { ...result.detail, node });
     return result.container;
+  }
+
+  /**
+   * Rejects once the target stops heartbeating while the caller waits (killed, hung, cut off):
+   * its job stays in its queue and runs once when it is back, which may be never, so the
+   * caller is told now what it can look up later instead of waiting for the whole timeout.
+   */
+  private async lost(
+    node: string,
+    jobId: string,
+    stop: AbortSignal,
+    launch?: { launchRequestId: string; containerId: string },
+  ): Promise<never> {
+    while (!stop.aborted) {
+      await new Promise((r) => setTimeout(r, LIVENESS_CHECK_MS).unref());
+      if (stop.aborted || !(await this.liveness.down([node])).has(node)) continue;
+      throw new WardenError(
+        'DISPATCH_NODE_LOST',
+        launch
+          ? `node ${node} stopped heartbeating with launch ${launch.launchRequestId} queued for it: it runs once when ${node} is back (never if it is not); ` +
+              `the container will be ${launch.containerId} (GET /containers/${launch.containerId}; the launch's story: GET /audit/events?subject=${launch.launchRequestId})`
+          : `node ${node} stopped heartbeating with the request queued for it (job ${jobId}): it runs once when ${node} is back; look at the container's state then`,
+        { node, jobId, ...launch },
+      );
+    }
+    return new Promise<never>(() => undefined);
   }
 
   private async target(node: string): Promise<{ queue: Queue; events: QueueEvents }> {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { AuditService } from '../../audit';
 import { formatBytes, PolicyService } from '../../policy';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
@@ -19,15 +19,10 @@ import { formatRestartPolicy } from '../../policy';
 import type { ImageHealthcheck } from '../../images';
 import type { HealthcheckConfig } from '../container/container';
 import { initialHealth, mergeHealthcheck } from '../health/healthcheck';
-import type { Judged } from '../dispatch/dispatch.jobs';
+import { dispatchedContainerId, type Judged } from '../dispatch/dispatch.jobs';
 import { LaunchDispatcher } from '../dispatch/launch-dispatcher';
 
-/**
- * A dispatched launch's container id follows from its launch id: a job delivered twice finds
- * the container the first delivery made (dispatch/launch-worker.ts).
- */
-export const dispatchedContainerId = (launchRequestId: string) =>
-  createHash('sha256').update(`warden-dispatch:${launchRequestId}`).digest('hex');
+export { dispatchedContainerId } from '../dispatch/dispatch.jobs';
 
 export interface CreateRequest extends Partial<Omit<ContainerOptions, 'volumeMounts' | 'healthcheck'>> {
   name?: string;

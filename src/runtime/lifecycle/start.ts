@@ -25,6 +25,9 @@ import { checkTransition, fromStates, stateConflict } from './transitions';
 import { formatRestartPolicy } from '../../policy';
 import { HealthMonitor } from '../health/health-monitor';
 
+/** How long a start waits for its waiting attach sessions to connect before it lets go. */
+const ATTACH_BEFORE_EXEC_MS = 1000;
+
 /**
  * start: created | exited → running. The container's cgroup with its limits → the shim
  * (namespaces, rootfs, caps) placed in the cgroup before anything runs → recorded running
@@ -106,7 +109,9 @@ export class StartVerb {
               : {}),
           },
         })
-        .then(() => undefined),
+        // Then the attach sessions waiting for this start (docker run in the foreground)
+        // connect to the shim, bound since READY: they get the output from its first byte.
+        .then(() => this.live.ready(c.id, ATTACH_BEFORE_EXEC_MS)),
     );
     if ('failed' in launch) return this.failed(caller, c, launch.failed, verb);
     const { cgroup, launched } = launch;

@@ -1,0 +1,52 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import type { Caller } from '../platform/http';
+import { INFRASTRUCTURE, Infrastructure } from '../platform/infrastructure';
+import { ioredisOptions } from '../platform/queue';
+
+const KEY_PREFIX = 'warden:forward:';
+/** A ticket is used at once by the node it was made for; this only bounds a lost one. */
+const TICKET_TTL_S = 30;
+
+/**
+ * Who a forwarded request acts for. A node that hands a request on to the node that runs the
+ * container (docs/fleet.md) cannot pass on the client's own proof (a unix socket's peer uid,
+ * a client certificate): it stores the caller it authenticated under a random ticket in Redis,
+ * and the other node takes it out again, once. Redis is trusted with callers already (a
+ * dispatched launch carries its caller in its job); the ticket adds nothing a node could not
+ * do, and is worth nothing after its one use or 30 s.
+ */
+@Injectable()
+export class ForwardTickets implements OnApplicationShutdown {
+  private readonly log = new Logger('fleet');
+  private redis?: Redis;
+
+  constructor(@Inject(INFRASTRUCTURE) private readonly infra: Infrastructure) {}
+
+  private client(): Redis {
+    if (!this.redis) {
+      this.redis = new Redis({ ...ioredisOptions(this.infra.redis), maxRetriesPerRequest: 1 });
+      this.redis.on('error', (err: Error) => this.log.debug(`forward tickets: ${err.message}`));
+    }
+    return this.redis;
+  }
+
+  async issue(caller: Caller, from: string): Promise<string> {
+    const ticket = randomBytes(24).toString('base64url');
+    await this.client().set(KEY_PREFIX + ticket, JSON.stringify({ caller, from }), 'EX', TICKET_TTL_S);
+    return ticket;
+  }
+
+  /** The caller a ticket was issued for, once; undefined for an unknown, used or expired one. */
+  async redeem(ticket: string): Promise<{ caller: Caller; from: string } | undefined> {
+    if (!/^[\w-]{16,64}$/.test(ticket)) return undefined;
+    const value = await this.client().getdel(KEY_PREFIX + ticket);
+    return value ? (JSON.parse(value) as { caller: Caller; from: string }) : undefined;
+  }
+
+  onApplicationShutdown(): void {
+    this.redis?.disconnect();
+    this.redis = undefined;
+  }
+}
