@@ -24,9 +24,11 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AdmissionServer } from '../src/admission';
-import { AdmissionDecisionService, toContainerSpec } from '../src/policy';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { AdmissionServer, mapPod, podTemplateOf } from '../src/admission';
+import { AdmissionDecisionService } from '../src/policy';
 import { SHOP_POLICY } from '../test/fixtures/admission/shop-policy';
+import { Breakdown, PHASES } from './lib/admission-breakdown';
 import { startBenchWarden } from './lib/bench-warden';
 
 const RATE = Number(process.env.ADMISSION_BENCH_RATE ?? 200);
@@ -48,6 +50,11 @@ const MIX = [
 ];
 
 type Webhook = 'validate' | 'mutate';
+
+const readFixture = (name: string) =>
+  JSON.parse(fs.readFileSync(path.join(fixtureDir(), `${name}.review.json`), 'utf8')) as {
+    request: { uid: string; object: unknown };
+  };
 
 function fixtureDir(): string {
   // Compiled into /tmp/benchbuild/bench: the fixtures stay in the checkout.
@@ -163,8 +170,10 @@ async function main(): Promise<void> {
     // it answers (fail closed): the decision's audit event made durable in Redis (AOF,
     // appendfsync always), and for a validating review its launch request in PostgreSQL first.
     const decisions = bench.warden.app.get(AdmissionDecisionService);
-    const spec = toContainerSpec({ image: 'corp.io/shop/web:1.2', network: 'bridge' });
-    if (!spec.ok) throw new Error(spec.errors.join('; '));
+    // The fixture pod's container as the webhook maps it (the same on either side of an A/B).
+    const pod = podTemplateOf('Pod', readFixture('pod').request.object);
+    if (!pod?.ok) throw new Error('the pod fixture has no pod');
+    const containers = mapPod(pod.template).containers;
     const floor: string[] = [];
     for (const record of ['launches', 'decision'] as const) {
       const before = loadavg();
@@ -179,7 +188,7 @@ async function main(): Promise<void> {
           },
           source: { via: 'admission' },
           subject: 'bench',
-          containers: [{ name: 'web', type: 'container', spec: spec.spec, request: {} }],
+          containers,
           problems: [],
           record,
           payload: { webhook: record === 'launches' ? 'validate' : 'mutate', bench: true },
@@ -195,29 +204,47 @@ async function main(): Promise<void> {
     const all: Record<Webhook, number[]> = { validate: [], mutate: [] };
     const rows: string[] = [];
     let errors = 0;
+    const breakdownLoad: string[] = [];
     for (let round = 1; round <= ROUNDS; round++)
       for (const w of (round % 2 ? ['validate', 'mutate'] : ['mutate', 'validate']) as Webhook[]) {
         const before = loadavg();
         const cpu = process.cpuUsage();
+        const loop = monitorEventLoopDelay({ resolution: 1 });
+        loop.enable();
         const r = await remote(w, SECONDS);
+        loop.disable();
         const used = process.cpuUsage(cpu);
         const cpuUs = (used.user + used.system) / r.sent;
         errors += r.errors;
         all[w].push(...r.latencies);
         const s = [...r.latencies].sort((a, b) => a - b);
         rows.push(
-          `| ${round} | ${w.padEnd(8)} | ${(r.sent / r.seconds).toFixed(0).padStart(5)} | ${ms(pct(s, 50)).padStart(6)} | ${ms(pct(s, 99)).padStart(6)} | ${ms(s[s.length - 1]).padStart(7)} | ${String(r.errors).padStart(6)} | ${cpuUs.toFixed(0).padStart(6)} | ${before} → ${loadavg()} |`,
+          `| ${round} | ${w.padEnd(8)} | ${(r.sent / r.seconds).toFixed(0).padStart(5)} | ${ms(pct(s, 50)).padStart(6)} | ${ms(pct(s, 99)).padStart(6)} | ${ms(s[s.length - 1]).padStart(7)} | ${String(r.errors).padStart(6)} | ${cpuUs.toFixed(0).padStart(6)} | ${ms(loop.percentile(99) / 1e6).padStart(6)} | ${before} → ${loadavg()} |`,
         );
       }
+    // Where the time goes: one more run of each webhook with its steps timed (not in the verdict).
+    const breakdown: Record<Webhook, { client: number[]; b: Breakdown }> = {} as never;
+    for (const w of ['validate', 'mutate'] as Webhook[]) {
+      const b = new Breakdown();
+      b.install();
+      const before = loadavg();
+      try {
+        const r = await remote(w, SECONDS);
+        breakdown[w] = { client: r.latencies, b };
+      } finally {
+        b.uninstall();
+      }
+      breakdownLoad.push(`${w}: ${before} → ${loadavg()}`);
+    }
     client.kill();
 
     console.log(`\nadmission webhooks, ${RATE} reviews/s open loop, ${SECONDS} s per run, ${ROUNDS} rounds`);
     console.log(`host: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}\n`);
     console.log(
-      '| round | webhook  | rev/s |  p50ms |  p99ms |   maxms | errors | CPU µs/review (Warden process) | loadavg before → after |',
+      '| round | webhook  | rev/s |  p50ms |  p99ms |   maxms | errors | CPU µs/review (Warden process) | event loop delay p99 ms | loadavg before → after |',
     );
     console.log(
-      '| ----- | -------- | ----- | ------ | ------ | ------- | ------ | ------------------------------ | ---------------------- |',
+      '| ----- | -------- | ----- | ------ | ------ | ------- | ------ | ------------------------------ | ----------------------- | ---------------------- |',
     );
     for (const r of rows) console.log(r);
     console.log('\nservice time (informational): one review at a time, nothing queued');
@@ -230,6 +257,7 @@ async function main(): Promise<void> {
     console.log('| recorded            |  p50ms |  p99ms | loadavg before → after |');
     console.log('| ------------------- | ------ | ------ | ---------------------- |');
     for (const r of floor) console.log(r);
+    printBreakdown(breakdown, breakdownLoad);
     console.log('\n| webhook  | samples |  p50ms |  p90ms |  p99ms | target p99 | verdict |');
     console.log('| -------- | ------- | ------ | ------ | ------ | ---------- | ------- |');
     let pass = errors === 0;
@@ -250,15 +278,45 @@ async function main(): Promise<void> {
   }
 }
 
+function printBreakdown(runs: Record<Webhook, { client: number[]; b: Breakdown }>, load: string[]): void {
+  console.log(
+    `\nwhere the time goes: one more ${RATE}/s run per webhook, steps timed in the Warden process (${load.join('; ')})`,
+  );
+  console.log('| step                                  | validate p50 |  p99 | mutate p50 |  p99 |');
+  console.log('| ------------------------------------- | ------------ | ---- | ---------- | ---- |');
+  const row = (label: string, v: number[], m: number[]) => {
+    const a = [...v].sort((x, y) => x - y);
+    const b = [...m].sort((x, y) => x - y);
+    console.log(
+      `| ${label.padEnd(37)} | ${ms(pct(a, 50)).padStart(12)} | ${ms(pct(a, 99))} | ${ms(pct(b, 50)).padStart(10)} | ${ms(pct(b, 99))} |`,
+    );
+  };
+  const { validate: v, mutate: m } = runs;
+  row('client: scheduled send → answer', v.client, m.client);
+  const label: Record<(typeof PHASES)[number], string> = {
+    'in server': 'server: request event → response sent',
+    'read body': '  read the body',
+    judge: '  judge (zod, mapping, policy)',
+    'postgres row': '  PostgreSQL launch request row(s)',
+    'redis event': '  audit event durable in Redis',
+    answer: '  answer (JSON, TLS write)',
+  };
+  for (const p of PHASES) row(label[p], v.b.samples[p], m.b.samples[p]);
+  const adds = [...v.b.adds, ...m.b.adds];
+  const addMs = adds.map((a) => a.ms).sort((x, y) => x - y);
+  const events = adds.reduce((n, a) => n + a.events, 0);
+  console.log(
+    `Redis adds (both runs): ${adds.length} for ${events} events (${(events / adds.length).toFixed(2)} per add), each p50 ${ms(pct(addMs, 50))} ms, p99 ${ms(pct(addMs, 99))} ms`,
+  );
+}
+
 function roundP99(rows: string[], w: Webhook): number[] {
   return rows.filter((r) => r.includes(`| ${w}`)).map((r) => Number(r.split('|')[5]));
 }
 
 /** The load generator: one run per message from the bench process. */
 function client(): void {
-  const bodies = MIX.map((n) =>
-    JSON.parse(fs.readFileSync(path.join(fixtureDir(), `${n}.review.json`), 'utf8')),
-  );
+  const bodies = MIX.map(readFixture);
   let agent: https.Agent | undefined;
   process.on(
     'message',
