@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { canonicalJson } from '../platform/canonical';
 import type { Scope } from '../platform/scope';
+import { admissionLaunchesOf } from './admission-launches';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 import type { AuditDecision, AuditEvent, AuditRow } from './audit-event';
 
@@ -151,8 +152,37 @@ export class AuditEventRepository {
          ON CONFLICT (id) DO NOTHING`,
         cols,
       );
+      await this.insertAdmissionLaunches(tx, fresh);
       return fresh.length;
     });
+  }
+
+  /**
+   * The launch requests Kubernetes reviews' events carry (admission-launches.ts), committed with
+   * their events: one more statement, only in a batch that has such events.
+   */
+  private async insertAdmissionLaunches(tx: EntityManager, events: AuditEvent[]): Promise<void> {
+    const rows = admissionLaunchesOf(events);
+    if (rows.length === 0) return;
+    await tx.query(
+      `INSERT INTO launch_requests (id, principal, principal_teams, request, spec, decision, policy_version, created_at)
+       SELECT id, principal, ARRAY(SELECT jsonb_array_elements_text(teams)), request, spec, decision,
+              policy_version, created_at
+         FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::jsonb[], $5::jsonb[], $6::jsonb[], $7::text[],
+                     $8::timestamptz[])
+           AS t(id, principal, teams, request, spec, decision, policy_version, created_at)
+       ON CONFLICT (id) DO NOTHING`,
+      [
+        rows.map((r) => r.id),
+        rows.map((r) => r.principal),
+        rows.map((r) => JSON.stringify(r.principalTeams)),
+        rows.map((r) => JSON.stringify(r.request)),
+        rows.map((r) => JSON.stringify(r.spec)),
+        rows.map((r) => JSON.stringify(r.decision ?? null)),
+        rows.map((r) => r.policyVersion),
+        rows.map((r) => r.createdAt),
+      ],
+    );
   }
 
   async list(q: AuditQuery): Promise<AuditRow[]> {
