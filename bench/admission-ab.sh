@@ -12,13 +12,13 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 commit="${1:?usage: bench/admission-ab.sh <commit-A> [pairs]}"
 pairs="${2:-3}"
-a="/tmp/admission-ab-$(git -C "$root" rev-parse --short "$commit")"
-if [ ! -d "$a" ]; then
-  git -C "$root" worktree add --detach "$a" "$commit" >/dev/null
-  cp -al "$root/node_modules" "$a/node_modules"
-  (cd "$a" && npm run build >/dev/null)
-  ln -sfn "$root/native/shim/build" "$a/native/shim/build"
-fi
+a="/tmp/admission-ab-$(git -C "$root" rev-parse --short "$commit")-$$"
+git -C "$root" worktree add --detach "$a" "$commit" >/dev/null
+# The checkout of A is this script's own: gone (and unregistered) when it ends.
+trap 'git -C "$root" worktree remove --force "$a"' EXIT
+cp -al "$root/node_modules" "$a/node_modules"
+(cd "$a" && npm run build >/dev/null)
+ln -sfn "$root/native/shim/build" "$a/native/shim/build"
 rm -rf "$a/bench" && cp -r "$root/bench" "$a/bench"
 export ADMISSION_BENCH_ROUNDS="${ADMISSION_BENCH_ROUNDS:-1}"
 out="$(mktemp -d /tmp/admission-ab-out.XXXX)"
