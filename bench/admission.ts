@@ -177,7 +177,8 @@ async function main(): Promise<void> {
 
     // Anchor: the recording alone, in this process, no HTTP — what every review waits for before
     // it answers (fail closed): the decision's audit event made durable in Redis (AOF,
-    // appendfsync always), and for a validating review its launch request in PostgreSQL first.
+    // appendfsync always). A validating review's recording covers its launch requests too:
+    // before issue 18's second round a PostgreSQL row ahead of the event, now inside the event.
     const decisions = bench.warden.app.get(AdmissionDecisionService);
     // The fixture pod's container as the webhook maps it (the same on either side of an A/B).
     const pod = podTemplateOf('Pod', readFixture('pod').request.object);
@@ -206,7 +207,7 @@ async function main(): Promise<void> {
       }
       times.sort((a, b) => a - b);
       floor.push(
-        `| ${(record === 'launches' ? 'request row + event' : 'event only').padEnd(19)} | ${ms(pct(times, 50)).padStart(6)} | ${ms(pct(times, 99)).padStart(6)} | ${before} → ${loadavg()} |`,
+        `| ${(record === 'launches' ? 'validate (launches)' : 'mutate (decision)').padEnd(19)} | ${ms(pct(times, 50)).padStart(6)} | ${ms(pct(times, 99)).padStart(6)} | ${before} → ${loadavg()} |`,
       );
     }
 
@@ -274,7 +275,7 @@ async function main(): Promise<void> {
     console.log('| -------- | ------- | ------ | ------ | ---------------------- |');
     for (const r of service) console.log(r);
     console.log(
-      '\nanchor: recording a decision alone, in-process, one at a time (validate: both; mutate: the event)',
+      '\nanchor: recording a decision alone, in-process, one at a time (launches: the launch requests and the event; decision: the event)',
     );
     console.log('| recorded            |  p50ms |  p99ms | loadavg before → after |');
     console.log('| ------------------- | ------ | ------ | ---------------------- |');
