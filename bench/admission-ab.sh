@@ -15,7 +15,8 @@ pairs="${2:-3}"
 a="/tmp/admission-ab-$(git -C "$root" rev-parse --short "$commit")-$$"
 git -C "$root" worktree add --detach "$a" "$commit" >/dev/null
 # The checkout of A is this script's own: gone (and unregistered) when it ends.
-trap 'git -C "$root" worktree remove --force "$a"' EXIT
+build="/tmp/benchbuild-ab-$$"
+trap 'git -C "$root" worktree remove --force "$a"; rm -rf "$build-A" "$build-B"' EXIT
 cp -al "$root/node_modules" "$a/node_modules"
 (cd "$a" && npm run build >/dev/null)
 ln -sfn "$root/native/shim/build" "$a/native/shim/build"
@@ -23,7 +24,7 @@ rm -rf "$a/bench" && cp -r "$root/bench" "$a/bench"
 export ADMISSION_BENCH_ROUNDS="${ADMISSION_BENCH_ROUNDS:-1}"
 out="$(mktemp -d /tmp/admission-ab-out.XXXX)"
 run() { # side dir n
-  BENCH_BUILD_DIR="/tmp/benchbuild-ab-$1" bash "$2/bench/run.sh" admission >"$out/$1-$3.txt" 2>&1 || true
+  BENCH_BUILD_DIR="$build-$1" bash "$2/bench/run.sh" admission >"$out/$1-$3.txt" 2>&1 || true
   echo "== $1 run $3 (load after: $(cut -d' ' -f1-3 /proc/loadavg))"
   grep -E '^\| (validate|mutate) .*≤' "$out/$1-$3.txt" || tail -5 "$out/$1-$3.txt"
 }
