@@ -24,15 +24,24 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AdmissionServer } from '../src/admission';
-import { AdmissionDecisionService, toContainerSpec } from '../src/policy';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { AdmissionServer, mapPod, podTemplateOf } from '../src/admission';
+import { AuditService } from '../src/audit';
+import { AdmissionDecisionService } from '../src/policy';
 import { SHOP_POLICY } from '../test/fixtures/admission/shop-policy';
+import { Breakdown, PHASES } from './lib/admission-breakdown';
 import { startBenchWarden } from './lib/bench-warden';
 
 const RATE = Number(process.env.ADMISSION_BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.ADMISSION_BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.ADMISSION_BENCH_ROUNDS ?? 3);
 const TARGET_P99_MS = 10;
+/**
+ * `1,4`: the breakdown is run once per value of the audit enqueuer's adds in flight (its
+ * `maxInFlight`, set on the running service), interleaved over the rounds: what pipelining the
+ * Redis adds would change, in the same process against the same Redis and load.
+ */
+const IN_FLIGHT = (process.env.ADMISSION_BENCH_IN_FLIGHT ?? '').split(',').filter(Boolean).map(Number);
 const FIXTURES = path.join(__dirname, '../../test/fixtures/admission');
 const MIX = [
   'pod',
@@ -48,6 +57,13 @@ const MIX = [
 ];
 
 type Webhook = 'validate' | 'mutate';
+/** `healthz`: the same HTTPS round trip at the same rate with no review behind it (the floor). */
+type Route = Webhook | 'healthz';
+
+const readFixture = (name: string) =>
+  JSON.parse(fs.readFileSync(path.join(fixtureDir(), `${name}.review.json`), 'utf8')) as {
+    request: { uid: string; object: unknown };
+  };
 
 function fixtureDir(): string {
   // Compiled into /tmp/benchbuild/bench: the fixtures stay in the checkout.
@@ -70,7 +86,7 @@ interface RunResult {
 
 /** One open-loop run, in the client process. */
 async function run(
-  webhook: Webhook,
+  webhook: Route,
   port: number,
   agent: https.Agent,
   bodies: Array<{ request: { uid: string } }>,
@@ -90,7 +106,7 @@ async function run(
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const review = bodies[i % bodies.length];
     review.request.uid = randomUUID();
-    const text = JSON.stringify(review);
+    const text = webhook === 'healthz' ? '' : JSON.stringify(review);
     inflight.push(
       new Promise<void>((resolve) => {
         const req = https.request(
@@ -98,7 +114,7 @@ async function run(
             host: '127.0.0.1',
             port,
             path: `/${webhook}`,
-            method: 'POST',
+            method: webhook === 'healthz' ? 'GET' : 'POST',
             agent,
             servername: 'localhost',
             headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
@@ -139,7 +155,7 @@ async function main(): Promise<void> {
     const client = fork(__filename, [], { env: { ...process.env, ADMISSION_BENCH_CLIENT: '1' } });
     const results: Array<(r: RunResult) => void> = [];
     client.on('message', (m) => results.shift()?.(m as RunResult));
-    const remote = (w: Webhook, seconds: number, serial = false) =>
+    const remote = (w: Route, seconds: number, serial = false) =>
       new Promise<RunResult>((resolve) => {
         results.push(resolve);
         client.send({ webhook: w, port, ca: ca.toString(), seconds, serial });
@@ -161,10 +177,13 @@ async function main(): Promise<void> {
 
     // Anchor: the recording alone, in this process, no HTTP — what every review waits for before
     // it answers (fail closed): the decision's audit event made durable in Redis (AOF,
-    // appendfsync always), and for a validating review its launch request in PostgreSQL first.
+    // appendfsync always). A validating review's recording covers its launch requests too:
+    // before issue 18's second round a PostgreSQL row ahead of the event, now inside the event.
     const decisions = bench.warden.app.get(AdmissionDecisionService);
-    const spec = toContainerSpec({ image: 'corp.io/shop/web:1.2', network: 'bridge' });
-    if (!spec.ok) throw new Error(spec.errors.join('; '));
+    // The fixture pod's container as the webhook maps it (the same on either side of an A/B).
+    const pod = podTemplateOf('Pod', readFixture('pod').request.object);
+    if (!pod?.ok) throw new Error('the pod fixture has no pod');
+    const containers = mapPod(pod.template).containers;
     const floor: string[] = [];
     for (const record of ['launches', 'decision'] as const) {
       const before = loadavg();
@@ -179,7 +198,7 @@ async function main(): Promise<void> {
           },
           source: { via: 'admission' },
           subject: 'bench',
-          containers: [{ name: 'web', type: 'container', spec: spec.spec, request: {} }],
+          containers,
           problems: [],
           record,
           payload: { webhook: record === 'launches' ? 'validate' : 'mutate', bench: true },
@@ -188,36 +207,67 @@ async function main(): Promise<void> {
       }
       times.sort((a, b) => a - b);
       floor.push(
-        `| ${(record === 'launches' ? 'request row + event' : 'event only').padEnd(19)} | ${ms(pct(times, 50)).padStart(6)} | ${ms(pct(times, 99)).padStart(6)} | ${before} → ${loadavg()} |`,
+        `| ${(record === 'launches' ? 'validate (launches)' : 'mutate (decision)').padEnd(19)} | ${ms(pct(times, 50)).padStart(6)} | ${ms(pct(times, 99)).padStart(6)} | ${before} → ${loadavg()} |`,
       );
     }
 
-    const all: Record<Webhook, number[]> = { validate: [], mutate: [] };
+    const all: Record<Route, number[]> = { validate: [], mutate: [], healthz: [] };
     const rows: string[] = [];
     let errors = 0;
     for (let round = 1; round <= ROUNDS; round++)
-      for (const w of (round % 2 ? ['validate', 'mutate'] : ['mutate', 'validate']) as Webhook[]) {
+      for (const w of (round % 2
+        ? ['validate', 'mutate', 'healthz']
+        : ['healthz', 'mutate', 'validate']) as Route[]) {
         const before = loadavg();
         const cpu = process.cpuUsage();
+        const loop = monitorEventLoopDelay({ resolution: 1 });
+        loop.enable();
         const r = await remote(w, SECONDS);
+        loop.disable();
         const used = process.cpuUsage(cpu);
         const cpuUs = (used.user + used.system) / r.sent;
         errors += r.errors;
         all[w].push(...r.latencies);
         const s = [...r.latencies].sort((a, b) => a - b);
         rows.push(
-          `| ${round} | ${w.padEnd(8)} | ${(r.sent / r.seconds).toFixed(0).padStart(5)} | ${ms(pct(s, 50)).padStart(6)} | ${ms(pct(s, 99)).padStart(6)} | ${ms(s[s.length - 1]).padStart(7)} | ${String(r.errors).padStart(6)} | ${cpuUs.toFixed(0).padStart(6)} | ${before} → ${loadavg()} |`,
+          `| ${round} | ${w.padEnd(8)} | ${(r.sent / r.seconds).toFixed(0).padStart(5)} | ${ms(pct(s, 50)).padStart(6)} | ${ms(pct(s, 99)).padStart(6)} | ${ms(s[s.length - 1]).padStart(7)} | ${String(r.errors).padStart(6)} | ${cpuUs.toFixed(0).padStart(6)} | ${ms(loop.percentile(99) / 1e6).padStart(6)} | ${before} → ${loadavg()} |`,
         );
       }
+    // Where the time goes: one more run of each webhook with its steps timed (not in the verdict).
+    const enqueuer = (bench.warden.app.get(AuditService) as unknown as { enqueuer: { maxInFlight: number } })
+      .enqueuer;
+    const deployed = enqueuer.maxInFlight;
+    const variants = IN_FLIGHT.length ? IN_FLIGHT : [deployed];
+    const steps: Array<{ title: string; runs: Record<Webhook, { client: number[]; b: Breakdown }> }> = [];
+    for (let round = 1; round <= (IN_FLIGHT.length ? ROUNDS : 1); round++)
+      for (const v of round % 2 ? variants : [...variants].reverse()) {
+        enqueuer.maxInFlight = v;
+        const runs = {} as Record<Webhook, { client: number[]; b: Breakdown }>;
+        const load: string[] = [];
+        for (const w of ['validate', 'mutate'] as Webhook[]) {
+          const b = new Breakdown();
+          b.install();
+          const before = loadavg();
+          try {
+            runs[w] = { client: (await remote(w, SECONDS)).latencies, b };
+          } finally {
+            b.uninstall();
+          }
+          load.push(`${w}: ${before} → ${loadavg()}`);
+        }
+        const which = v === deployed ? `${v}, as deployed` : `${v}`;
+        steps.push({ title: `Redis adds in flight ≤ ${which}; round ${round}; ${load.join('; ')}`, runs });
+      }
+    enqueuer.maxInFlight = deployed;
     client.kill();
 
     console.log(`\nadmission webhooks, ${RATE} reviews/s open loop, ${SECONDS} s per run, ${ROUNDS} rounds`);
     console.log(`host: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}\n`);
     console.log(
-      '| round | webhook  | rev/s |  p50ms |  p99ms |   maxms | errors | CPU µs/review (Warden process) | loadavg before → after |',
+      '| round | webhook  | rev/s |  p50ms |  p99ms |   maxms | errors | CPU µs/review (Warden process) | event loop delay p99 ms | loadavg before → after |',
     );
     console.log(
-      '| ----- | -------- | ----- | ------ | ------ | ------- | ------ | ------------------------------ | ---------------------- |',
+      '| ----- | -------- | ----- | ------ | ------ | ------- | ------ | ------------------------------ | ----------------------- | ---------------------- |',
     );
     for (const r of rows) console.log(r);
     console.log('\nservice time (informational): one review at a time, nothing queued');
@@ -225,20 +275,21 @@ async function main(): Promise<void> {
     console.log('| -------- | ------- | ------ | ------ | ---------------------- |');
     for (const r of service) console.log(r);
     console.log(
-      '\nanchor: recording a decision alone, in-process, one at a time (validate: both; mutate: the event)',
+      '\nanchor: recording a decision alone, in-process, one at a time (launches: the launch requests and the event; decision: the event)',
     );
     console.log('| recorded            |  p50ms |  p99ms | loadavg before → after |');
     console.log('| ------------------- | ------ | ------ | ---------------------- |');
     for (const r of floor) console.log(r);
+    for (const st of steps) printBreakdown(st.title, st.runs);
     console.log('\n| webhook  | samples |  p50ms |  p90ms |  p99ms | target p99 | verdict |');
     console.log('| -------- | ------- | ------ | ------ | ------ | ---------- | ------- |');
     let pass = errors === 0;
-    for (const w of ['validate', 'mutate'] as Webhook[]) {
+    for (const w of ['validate', 'mutate', 'healthz'] as Route[]) {
       const s = [...all[w]].sort((a, b) => a - b);
       const ok = pct(s, 99) <= TARGET_P99_MS;
-      pass &&= ok;
+      if (w !== 'healthz') pass &&= ok;
       console.log(
-        `| ${w.padEnd(8)} | ${String(s.length).padStart(7)} | ${ms(pct(s, 50)).padStart(6)} | ${ms(pct(s, 90)).padStart(6)} | ${ms(pct(s, 99)).padStart(6)} | ≤ ${TARGET_P99_MS} ms    | ${ok ? 'PASS' : 'FAIL'}    |`,
+        `| ${w.padEnd(8)} | ${String(s.length).padStart(7)} | ${ms(pct(s, 50)).padStart(6)} | ${ms(pct(s, 90)).padStart(6)} | ${ms(pct(s, 99)).padStart(6)} | ${w === 'healthz' ? 'the floor ' : `≤ ${TARGET_P99_MS} ms   `} | ${w === 'healthz' ? '—   ' : ok ? 'PASS' : 'FAIL'}    |`,
       );
     }
     console.log(
@@ -250,19 +301,49 @@ async function main(): Promise<void> {
   }
 }
 
+function printBreakdown(title: string, runs: Record<Webhook, { client: number[]; b: Breakdown }>): void {
+  console.log(
+    `\nwhere the time goes: one more ${RATE}/s run per webhook, steps timed in the Warden process (${title})`,
+  );
+  console.log('| step                                  | validate p50 |  p99 | mutate p50 |  p99 |');
+  console.log('| ------------------------------------- | ------------ | ---- | ---------- | ---- |');
+  const row = (label: string, v: number[], m: number[]) => {
+    const a = [...v].sort((x, y) => x - y);
+    const b = [...m].sort((x, y) => x - y);
+    console.log(
+      `| ${label.padEnd(37)} | ${ms(pct(a, 50)).padStart(12)} | ${ms(pct(a, 99))} | ${ms(pct(b, 50)).padStart(10)} | ${ms(pct(b, 99))} |`,
+    );
+  };
+  const { validate: v, mutate: m } = runs;
+  row('client: scheduled send → answer', v.client, m.client);
+  const label: Record<(typeof PHASES)[number], string> = {
+    'in server': 'server: request event → response sent',
+    'read body': '  read the body',
+    judge: '  judge (zod, mapping, policy)',
+    'postgres row': '  PostgreSQL launch request row(s)',
+    'redis event': '  audit event durable in Redis',
+    answer: '  answer (JSON, TLS write)',
+  };
+  for (const p of PHASES) row(label[p], v.b.samples[p], m.b.samples[p]);
+  const adds = [...v.b.adds, ...m.b.adds];
+  const addMs = adds.map((a) => a.ms).sort((x, y) => x - y);
+  const events = adds.reduce((n, a) => n + a.events, 0);
+  console.log(
+    `Redis adds (both runs): ${adds.length} for ${events} events (${(events / adds.length).toFixed(2)} per add), each p50 ${ms(pct(addMs, 50))} ms, p99 ${ms(pct(addMs, 99))} ms`,
+  );
+}
+
 function roundP99(rows: string[], w: Webhook): number[] {
   return rows.filter((r) => r.includes(`| ${w}`)).map((r) => Number(r.split('|')[5]));
 }
 
 /** The load generator: one run per message from the bench process. */
 function client(): void {
-  const bodies = MIX.map((n) =>
-    JSON.parse(fs.readFileSync(path.join(fixtureDir(), `${n}.review.json`), 'utf8')),
-  );
+  const bodies = MIX.map(readFixture);
   let agent: https.Agent | undefined;
   process.on(
     'message',
-    (m: { webhook: Webhook; port: number; ca: string; seconds: number; serial?: boolean }) => {
+    (m: { webhook: Route; port: number; ca: string; seconds: number; serial?: boolean }) => {
       agent ??= new https.Agent({ keepAlive: true, ca: m.ca, maxSockets: 64 });
       void run(m.webhook, m.port, agent, bodies, m.seconds, m.serial).then((r) => process.send?.(r));
     },

@@ -23,8 +23,6 @@ cat >"$out/tsconfig.$name.json" <<JSON
 }
 JSON
 (cd "$root" && npx tsc -p "$out/tsconfig.$name.json")
-# The runtime finds its init shim by walking up from the compiled file to native/shim/build.
-[ -e "$out/native" ] || ln -s "$root/native" "$out/native"
 # The runtime finds the init shim by walking up from its own compiled file to native/shim/build.
 ln -sfn "$root/native" "$out/native"
 # `up` starts its worker process from bin/warden.js (which runs the built dist/), found the same way.

@@ -83,7 +83,7 @@ export function mapPod(pod: PodTemplate): MappedPod {
         }
         continue;
       }
-      out.containers.push({ name: c.name, type, spec: spec.spec, request });
+      out.containers.push({ name: c.name, type, spec: spec.spec });
     }
   return out;
 }

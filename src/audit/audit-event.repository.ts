@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { poolOf } from '../platform/database';
 import { canonicalJson } from '../platform/canonical';
 import type { Scope } from '../platform/scope';
+import { admissionLaunchesOf } from './admission-launches';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 import type { AuditDecision, AuditEvent, AuditRow } from './audit-event';
 
@@ -100,6 +101,35 @@ function sqlString(s: string): string {
   return `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
+/**
+ * The launch requests Kubernetes reviews' events carry (admission-launches.ts), as one
+ * statement of the append's second string (empty when the batch has none): committed with
+ * their events, or not at all.
+ */
+function admissionLaunchesSql(events: AuditEvent[]): string {
+  const rows = admissionLaunchesOf(events);
+  if (rows.length === 0) return '';
+  const json = JSON.stringify(
+    rows.map((r) => ({
+      id: r.id,
+      principal: r.principal,
+      teams: r.principalTeams,
+      request: r.request,
+      spec: r.spec,
+      decision: r.decision ?? null,
+      policy_version: r.policyVersion,
+      created_at: r.createdAt,
+    })),
+  );
+  return `INSERT INTO launch_requests (id, principal, principal_teams, request, spec, decision, policy_version, created_at)
+          SELECT id, principal, ARRAY(SELECT jsonb_array_elements_text(teams)), request, spec, decision,
+                 policy_version, created_at
+            FROM jsonb_to_recordset(${sqlString(json)}::jsonb)
+              AS t(id uuid, principal text, teams jsonb, request jsonb, spec jsonb, decision jsonb,
+                   policy_version text, created_at timestamptz)
+          ON CONFLICT (id) DO NOTHING;`;
+}
+
 @Injectable()
 export class AuditEventRepository {
   private readonly pool: Pool;
@@ -167,8 +197,10 @@ export class AuditEventRepository {
         );
         prev = hash;
       }
+      // A review's launch rows go first: the rollup trigger on audit_events reads their teams.
       await client.query(
-        `INSERT INTO audit_events
+        `${admissionLaunchesSql(fresh)}
+         INSERT INTO audit_events
            (seq, id, type, occurred_at, principal, source, subject, decision, policy_hash, payload, prev_hash, hash)
          SELECT * FROM jsonb_to_recordset(${sqlString(`[${rows.join(',')}]`)}::jsonb)
            AS r(seq bigint, id uuid, type text, occurred_at timestamptz, principal text, source jsonb,

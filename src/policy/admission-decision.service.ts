@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { CallerSource } from '../platform/http';
 import { auditDecisionOf, PolicyService } from './policy.service';
-import { PolicyRepository } from './policy.repository';
 import { formatImageReference } from './core';
 import type { ContainerSpec, Decision, DefaultApplied, Principal, Reason, WaivedReason } from './core';
 
@@ -11,8 +10,6 @@ export interface AdmissionContainer {
   name: string;
   type: 'container' | 'initContainer' | 'ephemeralContainer';
   spec: ContainerSpec;
-  /** What the spec was made from (kept with a recorded launch request for replay). */
-  request: unknown;
 }
 
 export interface AdmissionInput {
@@ -24,8 +21,9 @@ export interface AdmissionInput {
   /** Problems mapping the object (a quantity that is no size…): they deny whatever the mode. */
   problems: Reason[];
   /**
-   * `launches`: each container is recorded as a launch request (replay, reports) before the
-   * decision's event. `decision`: only the event (a dryRun review, the mutating webhook).
+   * `launches`: each container is also a launch request (replay): the event carries them and
+   * the chain's commit writes their rows. `decision`: only the event (a dryRun review, the
+   * mutating webhook).
    */
   record: 'launches' | 'decision';
   /** The review: Kubernetes user, object, operation, dryRun… kept in the event's payload. */
@@ -51,16 +49,14 @@ const named = (c: AdmissionContainer) => `${c.type === 'container' ? 'container'
 /**
  * A Kubernetes review (issue 18) as one decision: each container judged by the policy bound to
  * the review's Kubernetes subjects, exactly as a docker run of the same spec; the review is
- * allowed when every container is. Recorded like a launch: the launch requests first, then one
- * `policy.decision` event (action `admission`); an event that cannot be made durable takes the
- * requests back and the review is not admitted (fail closed).
+ * allowed when every container is. Recorded as one `policy.decision` event (action `admission`)
+ * made durable before the answer; an event that cannot be made durable is a 503 and the review
+ * is not admitted (fail closed). Its launch requests ride in the event: a review acts on
+ * nothing, so no row must exist before it (audit/admission-launches.ts).
  */
 @Injectable()
 export class AdmissionDecisionService {
-  constructor(
-    private readonly policy: PolicyService,
-    private readonly policies: PolicyRepository,
-  ) {}
+  constructor(private readonly policy: PolicyService) {}
 
   async decide(input: AdmissionInput): Promise<AdmissionResult> {
     const containers: AdmittedContainer[] = [];
@@ -76,39 +72,16 @@ export class AdmissionDecisionService {
       containers.push({ name: c.name, type: c.type, decision, effectiveSpec });
     }
     const decision = aggregate(input, containers);
-    if (input.record === 'launches') {
-      const now = new Date();
-      const ids = containers.map((c) => (c.launchRequestId = randomUUID()));
-      await this.policy.recordDecision(
-        'admission',
-        ids.join(','),
-        () =>
-          this.policies.insertLaunchRequests(
-            input.containers.map((c, i) => ({
-              id: ids[i],
-              principal: input.principal.id,
-              principalTeams: input.principal.teams,
-              request: {
-                admission: { ...input.payload, container: c.name, type: c.type, mapped: c.request },
-              },
-              spec: c.spec,
-              decision: containers[i].decision,
-              policyVersion: containers[i].decision.policyVersion,
-              createdAt: now,
-            })),
-          ),
-        () => this.policies.deleteLaunchRequests(ids),
-        this.event(input, decision, containers),
-      );
-    } else {
-      await this.policy.recordDecision(
-        'admission',
-        input.subject,
-        async () => undefined,
-        async () => undefined,
-        this.event(input, decision, containers),
-      );
-    }
+    if (input.record === 'launches') for (const c of containers) c.launchRequestId = randomUUID();
+    // One durable write: the event carries the launch requests, and the chain's commit writes
+    // their rows (audit/admission-launches.ts). Not durable in Redis: 503, nothing recorded.
+    await this.policy.recordDecision(
+      'admission',
+      input.subject,
+      async () => undefined,
+      async () => undefined,
+      this.event(input, decision, containers),
+    );
     return { decision, containers };
   }
 
@@ -128,10 +101,12 @@ export class AdmissionDecisionService {
         image: first ? formatImageReference(first.image) : undefined,
         spec: first ? { labels: first.labels, image: first.image } : undefined,
         teams: input.principal.teams,
-        containers: containers.map((c) => ({
+        containers: containers.map((c, i) => ({
           name: c.name,
           type: c.type,
           launchRequestId: c.launchRequestId,
+          // The spec as asked (before defaults): what the launch request row keeps for replay.
+          ...(c.launchRequestId ? { requested: input.containers[i].spec } : {}),
           image: formatImageReference(c.effectiveSpec.image),
           spec: c.effectiveSpec,
           decision: c.decision,

@@ -143,6 +143,9 @@ export class InterruptedDecisions implements OnApplicationBootstrap, OnApplicati
               NULL::text AS container
          FROM launch_requests lr
         WHERE lr.created_at >= $1 AND lr.created_at < $2
+          -- A Kubernetes review's rows are written with its event (audit/admission-launches.ts),
+          -- whose subject is the reviewed object: never an orphan.
+          AND NOT lr.request ? 'admission'
           AND NOT EXISTS (SELECT 1 FROM audit_events e
                            WHERE e.subject = lr.id::text AND e.type = 'policy.decision')
        UNION ALL

@@ -305,32 +305,6 @@ export class PolicyRepository {
     );
   }
 
-  /** Several at once, in one statement: the containers of one Kubernetes review (admission). */
-  async insertLaunchRequests(rs: LaunchRequestRecord[]): Promise<void> {
-    if (rs.length === 1) return this.insertLaunchRequest(rs[0]);
-    await this.plain.count(
-      `INSERT INTO launch_requests (id, principal, principal_teams, request, spec, decision, policy_version, created_at)
-       SELECT id, principal, $3::text[], request, spec, decision, policy_version, created_at
-         FROM unnest($1::uuid[], $2::text[], $4::jsonb[], $5::jsonb[], $6::jsonb[], $7::text[], $8::timestamptz[])
-           AS t(id, principal, request, spec, decision, policy_version, created_at)`,
-      [
-        rs.map((r) => r.id),
-        rs.map((r) => r.principal),
-        rs[0].principalTeams,
-        rs.map((r) => JSON.stringify(r.request ?? null)),
-        rs.map((r) => JSON.stringify(r.spec)),
-        rs.map((r) => JSON.stringify(r.decision)),
-        rs.map((r) => r.policyVersion),
-        rs.map((r) => r.createdAt),
-      ],
-    );
-  }
-
-  /** Takes back requests whose decision event could not be recorded (nothing acted on them). */
-  async deleteLaunchRequests(ids: string[]): Promise<void> {
-    await this.plain.count(`DELETE FROM launch_requests WHERE id = ANY($1::uuid[])`, [ids]);
-  }
-
   /** Takes back a request whose decision event could not be recorded (nothing acted on it). */
   async deleteLaunchRequest(id: string): Promise<void> {
     await this.plain.count(`DELETE FROM launch_requests WHERE id = $1`, [id]);

@@ -73,6 +73,23 @@ describe('Kubernetes admission webhooks over HTTPS', () => {
       (await db.query(`SELECT count(*) AS n FROM launch_requests WHERE principal LIKE 'k8s-user:%'`)).rows[0]
         .n,
     );
+  /**
+   * The launch request rows of a review, read once its event is on the chain: they are
+   * committed in the same transaction as the event (audit/admission-launches.ts), so they are
+   * there from the moment the event is, and never without it.
+   */
+  const launchRowsOf = async (uid: string) => {
+    const event = await eventually('the review on the chain', async () =>
+      (await admissionEvents()).find((e: any) => e.payload.review === uid),
+    );
+    const ids = event.payload.containers.map((c: any) => c.launchRequestId).filter(Boolean);
+    const { rows } = await db.query(
+      `SELECT id::text, principal, principal_teams, request, spec, decision FROM launch_requests
+        WHERE id = ANY($1::uuid[]) OR request->'admission'->>'review' = $2 ORDER BY id`,
+      [ids, uid],
+    );
+    return { event, rows };
+  };
   const admissionEvents = async () =>
     (await api(w, 'GET', '/audit/events?type=policy.decision&limit=1000')).body.events.filter(
       (e: any) => e.payload.action === 'admission',
@@ -135,10 +152,22 @@ describe('Kubernetes admission webhooks over HTTPS', () => {
   });
 
   it('admits a pod its namespace policy allows, answering with the request uid', async () => {
-    const before = await launchRequests();
     const res = await validate('pod');
-    expect(res).toEqual({ uid: review('pod').request.uid, allowed: true });
-    expect(await launchRequests()).toBe(before + 1);
+    const uid = review('pod').request.uid;
+    expect(res).toEqual({ uid, allowed: true });
+    // Its launch request, for replay: the spec as asked (no defaults), the decision, the review.
+    const { event, rows } = await launchRowsOf(uid);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      id: event.payload.containers[0].launchRequestId,
+      principal: 'k8s-user:alice@corp.io',
+      principal_teams: expect.arrayContaining(['k8s-namespace:shop']),
+      request: { admission: { review: uid, webhook: 'validate', container: 'web', type: 'container' } },
+      spec: { image: { registry: 'corp.io' } },
+      decision: { allowed: true, policy: 'shop' },
+    });
+    expect(rows[0].spec.memoryBytes).toBeUndefined();
+    expect(event.payload.containers[0].spec.memoryBytes).toBe(256 * 1024 ** 2);
   });
 
   it('denies with every failing rule in the status message (code 403)', async () => {
@@ -160,10 +189,14 @@ describe('Kubernetes admission webhooks over HTTPS', () => {
   it('judges the pod template of every workload kind, init and ephemeral containers included', async () => {
     for (const kind of ['deployment', 'statefulset', 'daemonset', 'replicaset', 'job', 'cronjob'])
       expect(await validate(kind)).toMatchObject({ allowed: true });
-    const before = await launchRequests();
     const res = await validate('pod-init-ephemeral');
-    // One launch request per container, recorded together.
-    expect(await launchRequests()).toBe(before + 3);
+    // One launch request per container, recorded together with the review's event.
+    const { rows } = await launchRowsOf(review('pod-init-ephemeral').request.uid);
+    expect(rows.map((r: any) => r.request.admission.type).sort()).toEqual([
+      'container',
+      'ephemeralContainer',
+      'initContainer',
+    ]);
     expect(res.allowed).toBe(false);
     expect(res.status.message).toContain('initContainer "setup": ');
     expect(res.status.message).toContain('ephemeralContainer "debug": ');
@@ -231,7 +264,6 @@ describe('Kubernetes admission webhooks over HTTPS', () => {
   });
 
   it('a dryRun review is judged and audited but not recorded as a launch', async () => {
-    const before = await launchRequests();
     const uid = 'dry-run-0001';
     const res = await validate('pod-privileged', (r) => {
       r.dryRun = true;
@@ -244,7 +276,7 @@ describe('Kubernetes admission webhooks over HTTPS', () => {
     });
     expect(event.payload).toMatchObject({ dryRun: true, webhook: 'validate' });
     expect(event.payload.containers[0].launchRequestId).toBeUndefined();
-    expect(await launchRequests()).toBe(before);
+    expect((await launchRowsOf(uid)).rows).toEqual([]);
   });
 
   it('every review is a decision in the audit trail, with the Kubernetes user and object', async () => {
@@ -303,6 +335,7 @@ describe('Kubernetes admission webhooks over HTTPS', () => {
   });
 
   it('replay covers the recorded Kubernetes launches', async () => {
+    await settled();
     const r = await api(w, 'POST', '/policies/replay', {
       body: {
         candidate: {

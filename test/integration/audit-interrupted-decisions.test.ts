@@ -74,7 +74,7 @@ describe('a kill -9 between a launch request and its decision: recorded as inter
   const counts = () =>
     one<{ requests: number; orphans: number; doubled: number; interrupted: number }>(
       `SELECT (SELECT count(*) FROM launch_requests)::int AS requests,
-              (SELECT count(*) FROM launch_requests lr WHERE NOT EXISTS (SELECT 1 FROM audit_events e
+              (SELECT count(*) FROM launch_requests lr WHERE NOT lr.request ? 'admission' AND NOT EXISTS (SELECT 1 FROM audit_events e
                  WHERE e.subject = lr.id::text AND e.type = 'policy.decision'))::int AS orphans,
               (SELECT count(*) FROM (SELECT subject FROM audit_events WHERE type = 'policy.decision'
                  GROUP BY subject HAVING count(*) > 1) d)::int AS doubled,
@@ -140,6 +140,15 @@ describe('a kill -9 between a launch request and its decision: recorded as inter
        VALUES ($1, 'admin', '{}', '{"image":"busybox:1.35"}', '{}', '{"allowed":true,"reasons":[]}', NULL, now())`,
       [planted],
     );
+    // A Kubernetes review's row: written with its event by the chain's commit, and that event's
+    // subject is the reviewed object, not the row. Not an orphan: it gets no interrupted event.
+    const reviewed = randomUUID();
+    await pool.query(
+      `INSERT INTO launch_requests (id, principal, principal_teams, request, spec, decision, policy_version, created_at)
+       VALUES ($1, 'k8s-user:alice', '{}', '{"admission":{"review":"r-1","container":"web"}}', '{}',
+               '{"allowed":true,"reasons":[]}', NULL, now())`,
+      [reviewed],
+    );
     await drained();
     const before = await counts();
     expect(before.orphans).toBeGreaterThanOrEqual(1);
@@ -170,6 +179,10 @@ describe('a kill -9 between a launch request and its decision: recorded as inter
       principal: 'admin',
       payload: { action: 'launch', launchRequestId: planted, decision: { allowed: true } },
     });
+    expect(
+      (await pool.query(`SELECT 1 FROM audit_events WHERE payload->>'launchRequestId' = $1`, [reviewed]))
+        .rowCount,
+    ).toBe(0);
     const verify = await fetch(`${api.url}/audit/verify`, {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
