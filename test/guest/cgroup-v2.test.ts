@@ -20,7 +20,7 @@ import { busyboxImage } from '../fixtures/images/fixture-images';
 
 const HERE = __dirname;
 const CHECKOUT = path.resolve(HERE, '../..');
-// CI budgets about 8 minutes for the tier (a run took 6-8 here at load 15-20); past 15 the
+// CI budgets about 8 minutes for the tier (a whole run took 6 here at load 14); past 15 the
 // guest is killed and the steps it reached are judged.
 const GUEST_TIMEOUT_MS = 15 * 60_000;
 // What the guest's node processes load: `warden up` (the service), `warden doctor` and
@@ -98,8 +98,8 @@ suite('cgroup v2 guest: Warden on a real cgroup v2 kernel, with the docker CLI',
       // The checkout from its disk image (run-guest.sh's second argument), over the 9p copy.
       `mount -o ro /dev/vdb ${CHECKOUT} && exec bash ${CHECKOUT}/test/guest/scenarios.sh /mnt/guest-out\n`,
     );
-    // Node's bytecode for the modules Warden loads, compiled here at native speed: in the guest
-    // compiling them was 40 % of a start (code-cache.js, docs/cgroup-v2-guest.md).
+    // Node's bytecode for the modules Warden loads, compiled here at native speed: compiling and
+    // resolving them is 40 % of Node's CPU loading Warden (code-cache.js, docs/cgroup-v2-guest.md).
     const trained = spawnSync('node', ['-r', path.join(HERE, 'code-cache.js'), '-e', TRAIN], {
       cwd: CHECKOUT,
       env: {
