@@ -12,7 +12,7 @@ import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
 import { AppModule, Role, servesApi } from './app.module';
 import { NodeRegistry } from './fleet';
-import { AuditEvent, AuditService } from './audit';
+import { AuditService, recordStart } from './audit';
 import { WardenConfig } from './platform/config';
 import { migrate } from './platform/database';
 import { toErrorBody, WardenError } from './platform/errors';
@@ -202,26 +202,5 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
     await infra?.stop();
     lock?.release();
     throw err;
-  }
-}
-
-/**
- * Not recorded, not started (fail closed), but a slow first answer is not a refusal: right after
- * a start Redis may still be replaying its append-only file, and in the cgroup v2 test guest (an
- * emulated CPU) the first enqueue after a kill -9 outlasted ENQUEUE_TIMEOUT_MS and Warden exited
- * (docs/cgroup-v2-guest.md). REDIS_UNAVAILABLE is tried again for up to a minute; the event keeps
- * its id, so a timed-out add that lands after all is stored once.
- */
-async function recordStart(audit: AuditService, logger: Pino, event: AuditEvent): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      return await audit.enqueue(event);
-    } catch (err) {
-      if (!(err instanceof WardenError) || err.code !== 'REDIS_UNAVAILABLE' || Date.now() > deadline)
-        throw err;
-      logger.warn(`recording ${event.type}: ${err.message}; trying again`);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
   }
 }
