@@ -1,14 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { WardenError } from '../platform/errors';
 import type { AuditEvent } from './audit-event';
 import { recordStart } from './record-start';
 
+// What main.ts records when a service starts: the system's own event, its id fixed once.
+const system = { principal: 'system', source: { via: 'system' as const }, payload: { role: 'up' } };
 const event: AuditEvent = {
-  id: '7d5c2b61-4c1e-4d6f-9a53-2f1f0c6b8e11',
+  ...system,
   type: 'service.started',
-  principal: 'system',
-  source: { via: 'system' },
-  occurredAt: '2026-12-03T18:00:00.000Z',
-  payload: { role: 'up', pid: 1 },
+  id: randomUUID(),
+  occurredAt: new Date().toISOString(),
 };
 const slowRedis = () =>
   new WardenError('REDIS_UNAVAILABLE', 'Redis did not take the audit job (no answer within 2500 ms)');
