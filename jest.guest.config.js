@@ -1,5 +1,5 @@
-// The cgroup v2 guest tier (test/guest/): `npm run test:guest`. Apart from `npm test` until a
-// whole run fits CI's time on this host (docs/cgroup-v2-guest.md).
+// The cgroup v2 guest tier (test/guest/): `npm run test:guest`, its own step in .ci/run after
+// `npm test` (docs/cgroup-v2-guest.md).
 module.exports = {
   testTimeout: 120000,
   reporters: ['default', '<rootDir>/test/utils/summary-reporter.js'],

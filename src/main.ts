@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { isUtf8 } from 'node:buffer';
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { INestApplicationContext } from '@nestjs/common';
@@ -12,7 +13,7 @@ import type { Logger as Pino } from 'pino';
 import { AppModule, Role, servesApi } from './app.module';
 import { DockerApiServer, FORWARD_PREFIX } from './docker-api';
 import { NodeRegistry, settleNodeName } from './fleet';
-import { AuditService } from './audit';
+import { AuditService, recordStart } from './audit';
 import { WardenConfig } from './platform/config';
 import { migrate } from './platform/database';
 import { toErrorBody, WardenError } from './platform/errors';
@@ -163,7 +164,12 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
       source: { via: 'system' as const },
       payload: { role, pid: process.pid },
     };
-    await audit.record({ type: 'service.started', ...system });
+    await recordStart(audit, logger, {
+      type: 'service.started',
+      ...system,
+      id: randomUUID(),
+      occurredAt: new Date().toISOString(),
+    });
     const worker = workersApart ? startWorkerChild(config, logger) : undefined;
     const running = app;
     const started = infra;

@@ -1,6 +1,7 @@
 export { AuditModule } from './audit.module';
 export { AuditWorkerModule } from './audit-worker.module';
 export { AuditService } from './audit.service';
+export { recordStart } from './record-start';
 export type { EnqueueOptions } from './audit.service';
 export { AuditJobName, MAX_EVENTS_PER_JOB } from './audit.jobs';
 export type { AuditJob } from './audit.jobs';

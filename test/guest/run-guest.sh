@@ -2,7 +2,8 @@
 # Boots Debian's kernel (a real, pure cgroup v2 host) under QEMU with this machine's root
 # filesystem shared read-only, and runs OUT/run.sh inside; OUT is shared writable for results and
 # the console goes to OUT/console.log. The guest gets a fresh ext4 disk (/dev/vda, OUT/disk.img)
-# for state that needs a block device (Warden's data dir: block I/O limits act on a disk), and
+# for state that needs a block device (Warden's data dir: block I/O limits act on a disk), holding
+# OUT/seed's files when there is one (what the host prepared at native speed), and
 # with DIR a read-only copy of it as /dev/vdb (OUT/dir.img): Node loading ~2,100 modules over 9p
 # waits on thousands of round trips through QEMU, from a disk image it does not.
 # TCG, not KVM: KVM hung at boot on the development host. The script execs QEMU, so its PID is the
@@ -20,7 +21,9 @@ done
 bash "$HERE/make-initrd.sh" "$KVER" "$OUT/initrd.gz"
 rm -f "$OUT/disk.img"
 truncate -s 1G "$OUT/disk.img"
-mke2fs -q -t ext4 -F "$OUT/disk.img"
+seed=()
+[ -d "$OUT/seed" ] && seed=(-d "$OUT/seed")
+mke2fs -q -t ext4 -F "${seed[@]}" "$OUT/disk.img"
 drives=(-drive "file=$OUT/disk.img,if=virtio,format=raw,cache=unsafe")
 if [ -n "$DIR" ]; then
   rm -f "$OUT/dir.img"
