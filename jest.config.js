@@ -40,5 +40,5 @@ module.exports = {
   ],
 };
 // cgroup v2 on a real kernel (test/guest/, one QEMU guest under TCG) runs apart, with
-// `npm run test:guest` (jest.guest.config.js), a step of its own in .ci/run: its 3.5-6.5 minutes of
-// one guest would only lengthen `npm test` (docs/cgroup-v2-guest.md).
+// jest.guest.config.js, beside this run in `npm test` (scripts/test.sh) or alone with
+// `npm run test:guest` (docs/cgroup-v2-guest.md).

@@ -1,5 +1,5 @@
-// The cgroup v2 guest tier (test/guest/): `npm run test:guest`, its own step in .ci/run after
-// `npm test` (docs/cgroup-v2-guest.md).
+// The cgroup v2 guest tier (test/guest/): beside the in-band run in `npm test` (scripts/test.sh),
+// or alone with `npm run test:guest` (docs/cgroup-v2-guest.md).
 module.exports = {
   testTimeout: 120000,
   reporters: ['default', '<rootDir>/test/utils/summary-reporter.js'],

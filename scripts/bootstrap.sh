@@ -44,7 +44,7 @@ if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--guest" ]; then
   want[cmd:iperf3]=iperf3
   want[cmd:tmux]=tmux
 fi
-# --guest: the cgroup v2 guest tier too (`npm run test:guest`, a step of its own in .ci/run).
+# --guest: the cgroup v2 guest tier too (`npm test` runs it beside the others: scripts/test.sh).
 if [ "${1:-}" = "--guest" ]; then
   want[cmd:qemu-system-x86_64]="qemu-system-x86 linux-image-amd64 cpio"
 fi
