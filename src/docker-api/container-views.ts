@@ -98,6 +98,7 @@ export function inspectContainer(
           .map((v) => `${v.name}:${v.target}${v.readOnly ? ':ro' : ''}${v.noCopy ? ',nocopy' : ''}`),
       ],
       NetworkMode: networkMode(c),
+      PublishAllPorts: !!c.options.publishAllPorts,
       RestartPolicy: {
         Name: c.spec.restartPolicy?.name ?? 'no',
         MaximumRetryCount: c.spec.restartPolicy?.maximumRetryCount ?? 0,
