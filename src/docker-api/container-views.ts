@@ -1,5 +1,5 @@
 import type { ImageRecord } from '../images';
-import type { BlkioRate } from '../policy';
+import { formatEgress, type BlkioRate } from '../policy';
 import { cgroupLimits, type ContainerRecord, type HealthcheckConfig } from '../runtime';
 import { logConfigView } from './log-config';
 
@@ -98,6 +98,7 @@ export function inspectContainer(
           .map((v) => `${v.name}:${v.target}${v.readOnly ? ':ro' : ''}${v.noCopy ? ',nocopy' : ''}`),
       ],
       NetworkMode: networkMode(c),
+      PublishAllPorts: !!c.options.publishAllPorts,
       RestartPolicy: {
         Name: c.spec.restartPolicy?.name ?? 'no',
         MaximumRetryCount: c.spec.restartPolicy?.maximumRetryCount ?? 0,
@@ -132,6 +133,8 @@ export function inspectContainer(
       ...(c.spec.egressBps !== undefined || c.spec.ingressBps !== undefined
         ? { WardenBandwidth: { EgressBps: c.spec.egressBps ?? 0, IngressBps: c.spec.ingressBps ?? 0 } }
         : {}),
+      // Warden's own: where it may send (absent: anywhere), enforced by nft in its namespace.
+      ...(c.spec.egress ? { WardenEgress: c.spec.egress.map(formatEgress) } : {}),
       Devices: c.spec.devices.map((d) => ({
         PathOnHost: d.hostPath,
         PathInContainer: d.containerPath,

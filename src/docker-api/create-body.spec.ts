@@ -183,6 +183,8 @@ describe('docker create body → launch request', () => {
       bridge: { ipv4Address: '10.231.0.9', aliases: ['api'] },
       other: {},
     });
+    // Kept so that inspect's HostConfig.PublishAllPorts says what was asked.
+    expect(m.options.publishAllPorts).toBe(true);
     expect(m.warnings).toEqual([]);
     const spec = toContainerSpec(m.launch);
     expect(spec.ok && spec.spec.ports).toEqual([

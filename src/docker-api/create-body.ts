@@ -315,6 +315,7 @@ export interface MappedCreate {
     hostname?: string;
     volumesFrom?: string[];
     endpoints?: Record<string, { ipv4Address?: string; aliases?: string[] }>;
+    publishAllPorts?: boolean;
     healthcheck?: HealthcheckConfig;
   };
   warnings: string[];
@@ -478,6 +479,7 @@ export function mapCreateBody(body: DockerCreateBody, opts: MapCreateOptions = {
       ...(body.Tty && hc.ConsoleSize?.[0] && hc.ConsoleSize[1] ? { consoleSize: hc.ConsoleSize } : {}),
       hostname: nonEmpty(body.Hostname),
       ...(endpoints ? { endpoints } : {}),
+      ...(hc.PublishAllPorts ? { publishAllPorts: true } : {}),
       ...(hc.VolumesFrom?.length ? { volumesFrom: hc.VolumesFrom } : {}),
       ...(body.Healthcheck ? { healthcheck: healthcheckOf(body.Healthcheck) } : {}),
     },

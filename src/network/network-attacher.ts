@@ -9,7 +9,7 @@ import { Netavark, netavarkOptions, type Attachment, type NetavarkOptions } from
 import type { Endpoint, EndpointRequest, NetworkedContainer, NetworkRecord, PortBinding } from './network';
 import { NetworkService } from './network.service';
 import { PortHolder } from './port-holder';
-import { Bandwidth, hasCaps } from './bandwidth';
+import { NamespaceRules } from './namespace-rules';
 import { writeEtc, type ContainerNetworkFiles } from './etc-files';
 import {
   nextInterface,
@@ -43,7 +43,7 @@ export class NetworkAttacher {
   private readonly netavark: Netavark;
   private readonly attached = new Map<string, Attached>();
   private readonly ports = new PortHolder();
-  private readonly bandwidth = new Bandwidth();
+  private readonly rules = new NamespaceRules();
 
   constructor(
     private readonly networks: NetworkService,
@@ -205,9 +205,9 @@ export class NetworkAttacher {
     const ifname = one.networks[network.name].interface_name;
     try {
       await this.netavark.setup(held.netnsFd, one);
-      await this.applyCaps(c, held.netnsFd, one);
+      await this.rules.afterSetup(c, held.netnsFd, one, merged);
     } catch (err) {
-      await this.bandwidth.remove(c.id, ifname).catch(() => undefined);
+      await this.rules.remove(c.id, ifname).catch(() => undefined);
       await this.netavark
         .teardown(held.netnsFd, one)
         .catch((e: Error) => this.log.warn(`container ${c.id}: teardown after a failed setup: ${e.message}`));
@@ -240,11 +240,12 @@ export class NetworkAttacher {
         { cause: err },
       );
     }
-    await this.bandwidth
-      .remove(c.id, held.options.networks[network.name].interface_name)
-      .catch((e: Error) => this.log.warn(`container ${c.id}: bandwidth cap removal: ${e.message}`));
+    const ifname = held.options.networks[network.name].interface_name;
     held.options = withoutNetwork(held.options, network.name);
     writeOptions(dir, held.options);
+    await this.rules
+      .afterTeardown(c, held.netnsFd, ifname, held.options)
+      .catch((e: Error) => this.log.warn(`container ${c.id}: after leaving ${network.name}: ${e.message}`));
   }
 
   /**
@@ -329,9 +330,9 @@ export class NetworkAttacher {
       // Written before the setup: a Warden that dies during it still finds what to tear down.
       writeOptions(files.dir, options);
       await this.netavark.setup(netnsFd, options);
-      await this.applyCaps(c, netnsFd, options);
+      await this.rules.afterSetup(c, netnsFd, options, options);
     } catch (err) {
-      await this.bandwidth.remove(c.id).catch(() => undefined);
+      await this.rules.remove(c.id).catch(() => undefined);
       if (options && netnsFd !== undefined)
         await this.netavark
           .teardown(netnsFd, options)
@@ -359,13 +360,6 @@ export class NetworkAttacher {
       });
   }
 
-  /** The container's rate caps on each interface the options set up (none without caps). */
-  private async applyCaps(c: NetworkedContainer, netnsFd: number, options: NetavarkOptions): Promise<void> {
-    if (!hasCaps(c.bandwidth)) return;
-    for (const n of Object.values(options.networks))
-      await this.bandwidth.apply(c.id, netnsFd, n.interface_name, c.bandwidth);
-  }
-
   /** The host ports a running container holds, as published (hostPort resolved). */
   publishedPorts(containerId: string): PortBinding[] | undefined {
     return this.attached.get(containerId)?.ports;
@@ -390,7 +384,7 @@ export class NetworkAttacher {
     } catch (err) {
       this.log.error(`container ${containerId}: network teardown failed: ${(err as Error).message}`);
     } finally {
-      await this.bandwidth
+      await this.rules
         .remove(containerId)
         .catch((e: Error) => this.log.error(`container ${containerId}: bandwidth cap removal: ${e.message}`));
       if (held) fs.closeSync(held.netnsFd);

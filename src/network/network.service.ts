@@ -6,7 +6,7 @@ import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
 import { owningTeam, scopeOf, TEAM_LABEL, type Scope } from '../platform/scope';
 import { IpamRepository } from './ipam.repository';
-import { contains, formatAddress, isHostOf, parseAddress, parseCidr, type Cidr } from './ipv4';
+import { contains, formatAddress, isHostOf, parseAddress, parseCidr, type Cidr } from '../platform/ipv4';
 import { BUILTIN_NETWORKS, NETWORK_NAME_RE, type Endpoint, type NetworkRecord } from './network';
 import { NetworkRepository } from './network.repository';
 

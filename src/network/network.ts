@@ -1,3 +1,5 @@
+import type { EgressAllow } from './egress';
+
 /** A network as Warden keeps it (the `networks` table). */
 export interface NetworkRecord {
   id: string;
@@ -60,6 +62,8 @@ export interface NetworkedContainer {
   ports: PortBinding[];
   /** Rate caps in bits/s, applied with tc on each of its veths (bandwidth.ts). */
   bandwidth?: { egressBps?: number; ingressBps?: number };
+  /** Where it may send (egress.ts); absent = anywhere. */
+  egress?: EgressAllow[];
 }
 
 /** Names Docker reserves: the built-in networks' modes. */

@@ -27,3 +27,5 @@ export * from './evaluate-attach';
 export * from './spec/attach-spec';
 export { attachCheck, type AttachCheck } from './checks/attach.check';
 export * from './spec/restart-policy';
+export { EGRESS_LABEL, formatEgress, egressCovers, parseEgressEntry, type EgressRule } from './spec/egress';
+export * from './evaluate-connect';

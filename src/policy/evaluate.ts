@@ -3,6 +3,7 @@ import { ALL_CHECKS, Check, CheckContext, Reason } from './checks';
 import type { PolicyDocument, PolicyMode } from './document/policy-document';
 import type { ContainerSpec } from './spec/container-spec';
 import { cpusToNanoCpus } from './spec/units';
+import { parseEgressList } from './spec/egress';
 
 export interface Principal {
   id: string;
@@ -50,7 +51,8 @@ export type DefaultedField =
   | 'tmpfsSizeBytes'
   | 'logMaxBytes'
   | 'logMaxFiles'
-  | 'restartPolicy.maximumRetryCount';
+  | 'restartPolicy.maximumRetryCount'
+  | 'egress';
 
 /** Warden's own defaults (config), used where neither the request nor the policy gives one. */
 export interface SystemDefaults {
@@ -63,6 +65,8 @@ export interface DefaultApplied {
   value: number;
   /** The tmpfs mount a `tmpfsSizeBytes` default went to. */
   target?: string;
+  /** An `egress` default's allowlist (its `value` is the number of entries). */
+  entries?: string[];
 }
 
 export interface Decision {
@@ -101,7 +105,7 @@ const same = (n: number) => n;
 // The policy writes CPUs, the spec holds NanoCpus.
 const DEFAULTABLE: ReadonlyArray<
   [
-    Exclude<DefaultedField, 'tmpfsSizeBytes' | 'restartPolicy.maximumRetryCount'>,
+    Exclude<DefaultedField, 'tmpfsSizeBytes' | 'restartPolicy.maximumRetryCount' | 'egress'>,
     'memory' | 'cpu' | 'pids' | 'storage' | 'egress' | 'ingress',
     (n: number) => number,
   ]
@@ -137,7 +141,7 @@ export function applyDefaults(
     defaultsApplied.push({ field: 'restartPolicy.maximumRetryCount', value: retries });
   }
   const put = (
-    field: Exclude<DefaultedField, 'tmpfsSizeBytes' | 'restartPolicy.maximumRetryCount'>,
+    field: Exclude<DefaultedField, 'tmpfsSizeBytes' | 'restartPolicy.maximumRetryCount' | 'egress'>,
     value: number,
   ) => {
     if (effectiveSpec === spec) effectiveSpec = { ...spec };
@@ -160,6 +164,14 @@ export function applyDefaults(
         rule?.default ?? (fallback === undefined ? undefined : Math.min(fallback, rule?.max ?? fallback));
       if (value !== undefined) put(field, value);
     }
+  }
+  // A container on a bridge network that asks for no allowlist gets the policy's.
+  const egress = doc.rules.network?.egress?.default;
+  const bridged = !spec.hostNamespaces.net && !['none', 'host'].includes(spec.networkMode);
+  if (egress && spec.egress === undefined && bridged && !spec.networkMode.startsWith('container:')) {
+    if (effectiveSpec === spec) effectiveSpec = { ...spec };
+    effectiveSpec.egress = parseEgressList('rules.network.egress.default', egress, []);
+    defaultsApplied.push({ field: 'egress', value: egress.length, entries: [...egress] });
   }
   // A tmpfs without a size gets the policy's (the kernel's own default is half the host's RAM).
   const tmpfsSize = res?.tmpfs?.default;
@@ -219,6 +231,33 @@ export function evaluatePolicy(input: EvaluateInput): EvaluationResult {
     }
   }
   return { decision: decisionOf(policy, reasons, waived, defaultsApplied), effectiveSpec };
+}
+
+/** What a judge of one action (an attach, a connect) is given besides the action itself. */
+export interface ActionInput<S> {
+  policy: EvaluatedPolicy;
+  spec: S;
+  principal: Principal;
+  exceptions: readonly Exception[];
+  now: Date;
+}
+
+/** Reasons split into those a live exception waives and those that stand. */
+export function waiveByExceptions(
+  found: readonly Reason[],
+  exceptions: readonly Exception[],
+  spec: { image: ContainerSpec['image'] },
+  principal: Principal,
+  now: Date,
+): { reasons: Reason[]; waived: WaivedReason[] } {
+  const reasons: Reason[] = [];
+  const waived: WaivedReason[] = [];
+  for (const reason of found) {
+    const exc = exceptions.find((e) => exceptionApplies(e, reason, spec, principal, now));
+    if (exc) waived.push({ ...reason, exceptionId: exc.id });
+    else reasons.push(reason);
+  }
+  return { reasons, waived };
 }
 
 /** The decision by the policy's mode: audit admits and keeps the reasons enforce would deny on. */

@@ -18,6 +18,7 @@ import type {
   Principal,
 } from './core';
 import { evaluateAttach } from './evaluate-attach';
+import { evaluateConnect, type ConnectSpec } from './evaluate-connect';
 import { evaluateExec, type ExecEvaluation } from './evaluate-exec';
 import type { AttachSpec } from './spec/attach-spec';
 import { evaluateForNoPolicy, evaluatePolicy } from './evaluate';
@@ -259,6 +260,25 @@ export class PolicyService implements OnModuleInit {
     };
     return this.decideWith(caller, spec.container.id, payload, async (policy) =>
       evaluateAttach({
+        policy,
+        spec,
+        principal: principalOf(caller),
+        exceptions: await this.liveExceptions(),
+        now: new Date(),
+      }),
+    );
+  }
+
+  /**
+   * `docker network connect` (issue 16): the network judged by the caller's bound policy as
+   * the container's own network is at create (`network.allowedNetworks`, and the egress rules
+   * for a container on it), recorded as a `policy.decision` event before anything changes.
+   * No policy, no connect (fail closed).
+   */
+  async decideConnect(caller: Caller, spec: ConnectSpec): Promise<Decision> {
+    const payload = { action: 'network.connect', container: spec.container.name, network: spec.network };
+    return this.decideWith(caller, spec.container.id, payload, async (policy) =>
+      evaluateConnect({
         policy,
         spec,
         principal: principalOf(caller),

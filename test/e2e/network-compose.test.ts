@@ -23,12 +23,14 @@ describe('docker-compose up/ps/logs/exec/down (Warden in its own netns)', () => 
         'services:',
         '  web:',
         '    image: busybox:1.35',
-        "    command: ['sh', '-c', 'echo hello-compose > /tmp/index.html; httpd -f -p 80 -h /tmp']",
+        // A shell as pid 1 ignores SIGTERM unless it traps it: without the trap, `down` waited
+        // out its 10 s grace for each service before killing it.
+        "    command: ['sh', '-c', 'trap \"exit 0\" TERM; echo hello-compose > /tmp/index.html; httpd -f -p 80 -h /tmp & wait']",
         '    ports: ["127.0.0.1:18300:80"]',
         '    networks: [appnet]',
         '  client:',
         '    image: busybox:1.35',
-        "    command: ['sh', '-c', 'sleep 1; wget -q -O - http://web/index.html; sleep 60']",
+        "    command: ['sh', '-c', 'trap \"exit 0\" TERM; sleep 1; wget -q -O - http://web/index.html; sleep 60 & wait']",
         '    networks: [appnet]',
         'networks:',
         '  appnet: {}',

@@ -1,11 +1,16 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import {
   auditTrail,
+  bindPolicy,
   dockerOk,
   loadBusybox,
   removeAllContainers,
+  rest,
   startNetnsWarden,
   type NetnsWarden,
 } from '../utils/netns-warden';
+import { eventually } from '../utils/services';
 
 const BB = 'busybox:1.35';
 const WEB = 'exposing:1';
@@ -169,10 +174,134 @@ describe('live network changes (Warden in its own netns)', () => {
       ).toContain('p-all');
     const inspect = JSON.parse(await ok(['inspect', 'pall']))[0];
     expect(Object.keys(inspect.NetworkSettings.Ports).sort()).toEqual(['53/udp', '80/tcp', '8080/tcp']);
+    expect(inspect.HostConfig.PublishAllPorts).toBe(true);
     // Without -P, EXPOSE publishes nothing.
     await ok(['run', '-d', '--name', 'pnone', WEB, 'sleep', '30']);
     expect(await ok(['port', 'pnone'])).toBe('');
+    expect(JSON.parse(await ok(['inspect', 'pnone']))[0].HostConfig.PublishAllPorts).toBe(false);
   });
+
+  it('egress allowlist: kernel-enforced per container, judged by policy; connect is judged too', async () => {
+    await ok(['network', 'create', '--subnet', '10.85.0.0/24', 'egnet']);
+    await ok(['network', 'create', '--subnet', '10.86.0.0/24', 'egnet2']);
+    await ok(['network', 'create', '--subnet', '10.87.0.0/24', 'offlimits']);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      'srv',
+      '--network',
+      'egnet',
+      '--ip',
+      '10.85.0.10',
+      BB,
+      'sh',
+      '-c',
+      'echo srv-80 > /tmp/index.html; httpd -p 81 -h /tmp; httpd -f -p 80 -h /tmp',
+    ]);
+    const withSrv = w.footprint();
+    bindPolicy(w, 'egress-lab', {
+      network: { allowedNetworks: ['egnet', 'egnet2'], egress: { allowed: ['10.85.0.0/24:80/tcp'] } },
+    });
+    try {
+      // Unrestricted, or asking beyond the policy: 403 naming the rule, nothing created.
+      const open = await w.docker.run(['run', '--rm', '--network', 'egnet', BB, 'true']);
+      expect(open.stderr).toMatch(/unrestricted egress is not allowed .*rule network\.egress\.allowed/);
+      const wide = await w.docker.run([
+        'run',
+        '--rm',
+        '--network',
+        'egnet',
+        '--label',
+        'warden.egress=10.85.0.10:81/tcp',
+        BB,
+        'true',
+      ]);
+      expect(wide.stderr).toMatch(
+        /egress to 10\.85\.0\.10:81\/tcp is not allowed .*rule network\.egress\.allowed/,
+      );
+      expect(await ok(['ps', '-aq'])).toBe((await ok(['ps', '-aq', '--filter', 'name=srv'])).trim());
+
+      await ok([
+        'run',
+        '-d',
+        '--name',
+        'limited',
+        '--network',
+        'egnet',
+        '--label',
+        'warden.egress=10.85.0.10:80/tcp',
+        BB,
+        'sleep',
+        '300',
+      ]);
+      const c = JSON.parse(await ok(['inspect', 'limited']))[0];
+      expect(c.HostConfig.WardenEgress).toEqual(['10.85.0.10:80/tcp']);
+      // The allowed address:port answers, by name too (DNS to the network's aardvark-dns);
+      // the same server on another port is refused by the kernel at once (an ICMP
+      // administratively-prohibited from the filter itself), not timed out.
+      expect(await eventuallyOut('limited', 'wget -q -O - http://srv/index.html', /srv-80/)).toContain(
+        'srv-80',
+      );
+      const denied = await w.docker.run([
+        'exec',
+        'limited',
+        'wget',
+        '-O',
+        '/dev/null',
+        'http://10.85.0.10:81/',
+      ]);
+      expect(denied.code).not.toBe(0);
+      expect(denied.stderr).toMatch(/No route to host/);
+      // Unfiltered, srv itself reaches port 81: the drop is limited's filter, not the server.
+      expect(await sh('srv', 'wget -q -O - http://10.85.0.10:81/index.html')).toContain('srv-80');
+      const table = () => inContainerNetns(c.State.Pid, ['nft', 'list', 'table', 'inet', 'warden_egress']);
+      expect(table()).toMatch(
+        /counter packets [1-9]\d* bytes \d+ reject with icmpx admin-prohibited comment "warden: not in the egress allowlist/,
+      );
+      expect(table()).toContain('ip daddr 10.85.0.1 udp dport 53 accept');
+      // The table is in the container's namespace: Warden's own holds no rule of it.
+      expect(w.footprint().rules).toBe(withSrv.rules);
+
+      // connect: the policy judges the network (403 with the rule, audited); an allowed one
+      // joins, and its aardvark-dns is let through the filter while it is joined.
+      const refused = await w.docker.run(['network', 'connect', 'offlimits', 'limited']);
+      expect(refused.stderr).toMatch(/network offlimits is not allowed .*rule network\.allowedNetworks/);
+      // Recorded before the answer; the trail shows it once the audit worker has written it.
+      const denial = await eventually('the connect decision in the trail', async () => {
+        const events = rest(w, 'GET', `/audit/events?type=policy.decision&subject=${c.Id}`).body
+          .events as Array<{ decision: string; payload: { action: string; network: string } }>;
+        return events.find((e) => e.payload.action === 'network.connect');
+      });
+      expect(denial).toMatchObject({ decision: 'denied', payload: { network: 'offlimits' } });
+      expect(Object.keys(JSON.parse(await ok(['inspect', 'limited']))[0].NetworkSettings.Networks)).toEqual([
+        'egnet',
+      ]);
+      await ok(['network', 'connect', 'egnet2', 'limited']);
+      expect(table()).toContain('ip daddr 10.86.0.1 udp dport 53 accept');
+      await ok(['network', 'disconnect', 'egnet2', 'limited']);
+      expect(table()).not.toContain('10.86.0.1');
+
+      // Its table went with its namespace: nothing of it to remove, nothing left.
+      await ok(['rm', '-f', 'limited']);
+      expect(fs.existsSync(`/proc/${c.State.Pid}`)).toBe(false);
+      expect(w.footprint()).toEqual(withSrv);
+      await ok(['rm', '-f', 'srv']);
+    } finally {
+      rest(w, 'DELETE', '/policies/egress-lab/bindings?kind=principal&value=docker-root');
+    }
+    await ok(['network', 'rm', 'egnet', 'egnet2', 'offlimits']);
+  });
+
+  /** A command in a container's own network namespace, from outside it (as root). */
+  const inContainerNetns = (pid: number, cmd: string[]) => {
+    const ns = fs.readlinkSync(`/proc/${pid}/ns/net`);
+    if (ns === fs.readlinkSync('/proc/self/ns/net') || ns === fs.readlinkSync(w.netns))
+      throw new Error('refusing: not the container namespace');
+    const r = spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, '--', ...cmd], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
 
   const eventuallyOut = async (name: string, script: string, re: RegExp) => {
     let last = '';

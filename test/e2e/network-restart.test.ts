@@ -64,10 +64,28 @@ describe('networks across a Warden restart (Warden in its own netns)', () => {
       'sleep',
       '300',
     ]);
+    // Held to an empty egress allowlist (nothing but DNS): its nft table is in its own namespace.
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      'guarded',
+      '--network',
+      'rnet',
+      '--label',
+      'warden.egress=',
+      BB,
+      'sleep',
+      '300',
+    ]);
     await ok(['run', '-d', '--name', 'brief', '--network', 'rnet', BB, 'sleep', '2']);
     await eventually('web to answer', async () => (curl(18600).code === 0 ? true : undefined));
     const running = w.footprint();
-    expect(running.links.filter((l) => l.startsWith('veth'))).toHaveLength(3);
+    expect(running.links.filter((l) => l.startsWith('veth'))).toHaveLength(4);
+    const webIp: string = JSON.parse(await ok(['inspect', 'web']))[0].NetworkSettings.Networks.rnet.IPAddress;
+    const fromGuarded = () =>
+      w.docker.run(['exec', 'guarded', 'wget', '-O', '/dev/null', `http://${webIp}/`]);
+    expect((await fromGuarded()).stderr).toMatch(/No route to host/);
     expect(running.links.filter((l) => l.startsWith('wfb'))).toHaveLength(1);
 
     await w.restart('SIGKILL');
@@ -82,8 +100,10 @@ describe('networks across a Warden restart (Warden in its own netns)', () => {
     expect(await ok(['port', 'web'])).toBe('80/tcp -> 127.0.0.1:18600');
     const clash = await w.docker.run(['run', '--rm', '-p', '127.0.0.1:18600:80', BB, 'true']);
     expect(clash.stderr).toMatch(/host port 127\.0\.0\.1:18600\/tcp is already in use/);
-    expect(w.footprint().links.filter((l) => l.startsWith('veth'))).toHaveLength(2);
+    expect(w.footprint().links.filter((l) => l.startsWith('veth'))).toHaveLength(3);
     expect(w.footprint().aardvark.join('\n')).not.toMatch(/brief/);
+    // The egress filter held while no Warden ran, and holds on.
+    expect((await fromGuarded()).stderr).toMatch(/No route to host/);
 
     // Its namespace is Warden's to change again: connect and disconnect while it runs.
     await ok(['network', 'create', '--subnet', '10.84.0.0/24', 'later']);
@@ -94,7 +114,7 @@ describe('networks across a Warden restart (Warden in its own netns)', () => {
     await ok(['network', 'disconnect', 'later', 'web']);
     expect((await w.docker.run(['exec', 'web', 'ip', 'link', 'show', 'eth1'])).code).not.toBe(0);
 
-    await ok(['rm', '-f', 'web', 'capped', 'brief']);
+    await ok(['rm', '-f', 'web', 'capped', 'guarded', 'brief']);
     const after = w.footprint();
     expect(after.links.filter((l) => l.startsWith('veth') || l.startsWith('wfb'))).toEqual([]);
     expect(after.aardvark).toEqual([]);

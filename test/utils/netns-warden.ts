@@ -283,6 +283,42 @@ export function auditTrail(
   });
 }
 
+/** A REST call inside the namespace (its TCP port is there), as the admin: status and JSON body. */
+export function rest(
+  w: NetnsWarden,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+): { status: number; body: Record<string, unknown> } {
+  const r = w.inNetns([
+    'curl',
+    '-s',
+    '-w',
+    '\n%{http_code}',
+    '-X',
+    method,
+    '-H',
+    `authorization: Bearer ${ADMIN_TOKEN}`,
+    '-H',
+    'content-type: application/json',
+    ...(body === undefined ? [] : ['--data', JSON.stringify(body)]),
+    `http://127.0.0.1:8484${urlPath}`,
+  ]);
+  const nl = r.stdout.lastIndexOf('\n');
+  const text = r.stdout.slice(0, nl);
+  return { status: Number(r.stdout.slice(nl + 1)), body: text ? JSON.parse(text) : {} };
+}
+
+/** Binds a new enforce-mode policy with these rules to the Docker socket's root principal. */
+export function bindPolicy(w: NetnsWarden, name: string, rules: Record<string, unknown>): void {
+  const created = rest(w, 'POST', '/policies', { name, mode: 'enforce', rules });
+  if (created.status >= 300) throw new Error(`policy ${name}: ${JSON.stringify(created.body)}`);
+  const activated = rest(w, 'POST', `/policies/${name}/activate`, { versionId: created.body.id });
+  if (activated.status !== 200) throw new Error(`activate ${name}: ${JSON.stringify(activated.body)}`);
+  const bound = rest(w, 'POST', `/policies/${name}/bindings`, { kind: 'principal', value: 'docker-root' });
+  if (bound.status >= 300) throw new Error(`bind ${name}: ${JSON.stringify(bound.body)}`);
+}
+
 /** Removes every container, so a failed test does not leave its own to the next one's counts. */
 export async function removeAllContainers(w: NetnsWarden): Promise<void> {
   const ids = (await w.docker.run(['ps', '-aq'])).stdout.split('\n').filter(Boolean);

@@ -81,6 +81,7 @@ export const ERROR_STATUS = {
   LAUNCH_DENIED: 403,
   EXEC_DENIED: 403,
   ATTACH_DENIED: 403,
+  NETWORK_CONNECT_DENIED: 403, // the caller's policy refuses the network (network.allowedNetworks)
   EXEC_RECORDING_NOT_FOUND: 404,
   LOGS_NOT_READABLE: 409, // --log-driver none: nothing kept to read (Docker answers 501; Warden answers no 5xx for a request it understood)
   CONTAINER_NOT_FOUND: 404,

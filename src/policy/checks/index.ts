@@ -3,6 +3,7 @@ import { blockIoCheck } from './block-io.check';
 import { capabilitiesCheck } from './capabilities.check';
 import type { Check } from './check-result';
 import { devicesCheck } from './devices.check';
+import { egressCheck } from './egress.check';
 import { digestPinningCheck } from './digest-pinning.check';
 import { execAllowedCheck } from './exec-allowed.check';
 import { execEnvCheck } from './exec-env.check';
@@ -36,6 +37,7 @@ export {
   capabilitiesCheck,
   devicesCheck,
   digestPinningCheck,
+  egressCheck,
   execAllowedCheck,
   execEnvCheck,
   execPrivilegedCheck,
@@ -80,6 +82,7 @@ export const ALL_CHECKS: readonly Check[] = [
   seccompCheck,
   networkModeCheck,
   publishedPortsCheck,
+  egressCheck,
   requiredLabelsCheck,
   restartPolicyCheck,
 ];

@@ -1,6 +1,7 @@
 import { NANO_CPUS_PER_CPU, cpusToNanoCpus, parseByteSize } from '../spec/units';
 import type { LimitRule } from './policy-document';
 import { checkRate } from '../spec/bandwidth';
+import { egressCovers, formatEgress, parseEgressList } from '../spec/egress';
 
 /** Turns one field's input into its normalized number, or lists what is wrong with it. */
 export type Converter<T> = (field: string, value: T, errors: string[]) => number | undefined;
@@ -88,3 +89,23 @@ export const toLogFiles: Converter<number> = (field, value, errors) => {
   }
   return value;
 };
+
+/**
+ * `rules.network.egress`: every entry an allowlist entry, and a default the policy's own
+ * `allowed` admits (otherwise every container relying on it would be denied).
+ */
+export function convertEgressRules(
+  egress: { allowed?: string[]; default?: string[] } | undefined,
+  errors: string[],
+): void {
+  if (!egress) return;
+  const field = 'rules.network.egress';
+  const allowed = parseEgressList(`${field}.allowed`, egress.allowed ?? [], errors);
+  const dflt = parseEgressList(`${field}.default`, egress.default ?? [], errors);
+  if (!egress.allowed) return;
+  for (const d of dflt)
+    if (!allowed.some((a) => egressCovers(a, d)))
+      errors.push(
+        `${field}.default: ${formatEgress(d)} is outside ${field}.allowed; a container relying on the default would always be denied`,
+      );
+}

@@ -5,7 +5,15 @@ import { isValidRegistry, isValidRepositoryName, looksLikeRegistry } from '../..
 import { LINUX_CAPABILITIES, normalizeCapability } from '../spec/units';
 import { ULIMIT_NAMES, type UlimitName } from '../spec/ulimits';
 import type { PushDestination } from '../spec/push-spec';
-import { convertLimit, toBytes, toCpus, toOpsPerSecond, toPids, toRate } from './converters';
+import {
+  convertEgressRules,
+  convertLimit,
+  toBytes,
+  toCpus,
+  toOpsPerSecond,
+  toPids,
+  toRate,
+} from './converters';
 import { convertExecAndLogs } from './exec-log-rules';
 import { RESTART_POLICY_NAMES, type RestartPolicyName } from '../spec/restart-policy';
 
@@ -121,6 +129,12 @@ export interface NetworkRules {
     /** Whether a port below 1024 may be bound on every address (0.0.0.0). */
     wildcardBelow1024?: boolean;
   };
+  /**
+   * Egress allowlists (`CIDR[:ports][/tcp|udp]`, src/policy/spec/egress.ts): `allowed` is what a
+   * container may ask for (set: an unrestricted container is denied); `default` what one that
+   * asks for nothing gets.
+   */
+  egress?: { allowed?: string[]; default?: string[] };
 }
 
 export type PolicyMode = 'enforce' | 'audit';
@@ -212,6 +226,12 @@ export const policyDocumentInputSchema = z.strictObject({
               .optional(),
             allowedHostIps: z.array(z.ipv4()).max(256).optional(),
             wildcardBelow1024: z.boolean().optional(),
+          })
+          .optional(),
+        egress: z
+          .strictObject({
+            allowed: z.array(z.string().max(64)).max(256).optional(),
+            default: z.array(z.string().max(64)).max(256).optional(),
           })
           .optional(),
       })
@@ -426,7 +446,10 @@ export function parsePolicyDocument(input: unknown): ParsePolicyDocumentResult {
         errors.push(`rules.${key}.allowedHostPaths[${i}]: ${JSON.stringify(p)} must be an absolute path`);
     });
   }
-  if (d.rules.network) rules.network = d.rules.network;
+  if (d.rules.network) {
+    rules.network = d.rules.network;
+    convertEgressRules(d.rules.network.egress, errors);
+  }
   if (d.rules.push) rules.push = d.rules.push;
   if (d.rules.labels) {
     rules.labels = d.rules.labels;

@@ -5,6 +5,7 @@ import { ImageReference, ParseImageReferenceOptions, parseImageReference } from 
 import { LINUX_CAPABILITIES, cpusToNanoCpus, formatBytes, normalizeCapability, parseByteSize } from './units';
 import { BlkioSpec, blkioRequestFields, convertBlkio } from './block-io';
 import { bandwidthRequestFields, convertBandwidth } from './bandwidth';
+import { convertEgress, egressRequestFields, type EgressRule } from './egress';
 import {
   parseBind,
   parseDevice,
@@ -91,6 +92,11 @@ export interface ContainerSpec {
   /** Network rate caps in bits/s (src/network/bandwidth.ts): what it sends, what it receives. */
   egressBps?: number;
   ingressBps?: number;
+  /**
+   * Where it may send (src/network/egress.ts): absent = anywhere; [] = nothing but DNS to its
+   * networks' aardvark-dns and replies.
+   */
+  egress?: EgressRule[];
   seccomp?: SeccompSetting;
   ulimits?: Ulimit[];
   /** Namespaced sysctls (`--sysctl`), written in the container's namespaces before it runs. */
@@ -173,6 +179,7 @@ export const launchRequestSchema = z.strictObject({
     ),
   ...blkioRequestFields,
   ...bandwidthRequestFields,
+  ...egressRequestFields,
   ...logRequestFields,
   ulimits: z
     .array(ulimitInputSchema)
@@ -444,6 +451,7 @@ export function toContainerSpec(
   }
   convertLog(req, spec, errors);
   convertBandwidth(req, spec, errors);
+  convertEgress(req, spec, errors);
   if (req.ulimits?.length) {
     const ulimits = convertMounts('ulimits', req.ulimits, parseUlimit, errors);
     const names = new Set(ulimits.map((u) => u.name));
@@ -476,6 +484,8 @@ export function toContainerSpec(
     errors.push(`publish: ports can only be published on a bridge network, not with network ${networkMode}`);
   if ((spec.egressBps ?? spec.ingressBps) !== undefined && (networkMode === 'none' || networkMode === 'host'))
     errors.push(`bandwidth: caps apply on a bridge network, not with network ${networkMode}`);
+  if (spec.egress && (networkMode === 'none' || networkMode === 'host'))
+    errors.push(`egress: an allowlist applies on a bridge network, not with network ${networkMode}`);
 
   const targets = new Set<string>();
   for (const t of [...spec.binds, ...spec.volumes, ...spec.tmpfs].map((m) => m.target)) {

@@ -45,6 +45,8 @@ export interface ContainerOptions {
   hostname?: string;
   /** Per-network settings (`--ip`, `--network-alias`) and further networks to join, by name. */
   endpoints?: Record<string, EndpointRequest>;
+  /** `-P` (Docker's HostConfig.PublishAllPorts): kept so inspect shows it as asked. */
+  publishAllPorts?: boolean;
   /** The image reference as the request wrote it (Docker's Config.Image); `image` is normalised. */
   imageAsGiven?: string;
   /** The volumes it mounts, resolved at create (named, anonymous, the image's `VOLUME`s). */

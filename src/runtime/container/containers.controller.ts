@@ -325,7 +325,7 @@ export class ContainersController {
   @Roles('admin', 'deployer')
   @ApiOperation({
     summary:
-      'Connect a container that is not running to a network (an address now, the network at its next start)',
+      "Connect a container to a network (running: at once; otherwise at its next start); 403 when the caller's policy does not allow the network",
   })
   @ApiZodBody(connectBody)
   async connect(

@@ -114,6 +114,7 @@ export function networked(c: ContainerRecord): NetworkedContainer {
     endpoints: c.options.endpoints ?? {},
     ports: c.spec.ports ?? [],
     bandwidth: { egressBps: c.spec.egressBps, ingressBps: c.spec.ingressBps },
+    ...(c.spec.egress ? { egress: c.spec.egress } : {}),
   };
 }
 

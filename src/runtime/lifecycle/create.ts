@@ -150,6 +150,7 @@ export class ContainerCreator {
         ...(req.tty && req.consoleSize ? { consoleSize: req.consoleSize } : {}),
         hostname: req.hostname,
         ...(Object.keys(endpoints).length ? { endpoints } : {}),
+        ...(req.publishAllPorts ? { publishAllPorts: true } : {}),
         ...(typeof req.launch.image === 'string' ? { imageAsGiven: req.launch.image } : {}),
         ...(volumeMounts.length ? { volumeMounts } : {}),
         ...(healthcheck ? { healthcheck } : {}),

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { NetworkAttacher, type Endpoint, type EndpointRequest } from '../../network';
+import { NetworkAttacher, NetworkService, type Endpoint, type EndpointRequest } from '../../network';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { WardenError } from '../../platform/errors';
+import { PolicyService } from '../../policy';
 import type { Caller } from '../../platform/http';
 import { scopeOf } from '../../platform/scope';
 import type { ContainerRecord } from '../container/container';
@@ -12,7 +13,8 @@ import { ContainerLocks } from './container-locks';
 import { ContainerRefs } from './container-refs';
 
 /**
- * `docker network connect|disconnect`, under the container's lock. A running (or paused)
+ * `docker network connect|disconnect`, under the container's lock; a connect is the caller's
+ * policy's to decide first (the same rules as the network a container is created on). A running (or paused)
  * container's namespace changes at once (the attacher runs netavark for that one network);
  * a stopped one's next start sets up every network it is on. One on network none or host has
  * no other (as Docker refuses it).
@@ -24,13 +26,27 @@ export class NetworkConnectVerb {
     private readonly locks: ContainerLocks,
     private readonly live: LiveContainers,
     private readonly network: NetworkAttacher,
+    private readonly networks: NetworkService,
+    private readonly policy: PolicyService,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
   connect(caller: Caller, ref: string, network: string, req: EndpointRequest = {}): Promise<Endpoint> {
-    return this.locked(caller, ref, (c) =>
-      this.network.connect(caller, networked(c), network, req, this.files(c), livePid(c)),
-    );
+    return this.locked(caller, ref, async (c) => {
+      // The policy names networks: an id (or its prefix) is judged as the name it stands for.
+      const { name } = await this.networks.get(network, scopeOf(caller.principal));
+      const decision = await this.policy.decideConnect(caller, {
+        container: { id: c.id, name: c.name, spec: c.spec },
+        network: name,
+      });
+      if (!decision.allowed)
+        throw new WardenError('NETWORK_CONNECT_DENIED', decision.reasons.map((r) => r.message).join('; '), {
+          policy: decision.policy,
+          policyVersion: decision.policyVersion,
+          reasons: decision.reasons,
+        });
+      return this.network.connect(caller, networked(c), network, req, this.files(c), livePid(c));
+    });
   }
 
   disconnect(caller: Caller, ref: string, network: string): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * IPv4 arithmetic for subnets and addresses (IPv6 networks are not offered yet). Pure: the
- * allocator itself is SQL (ipam.repository.ts); this checks what users give and derives
- * defaults (a gateway, the next free /24 of the pool).
+ * network module's allocator itself is SQL (src/network/ipam.repository.ts); this checks what
+ * users give and derives defaults (a gateway, the next free /24 of the pool), and the policy
+ * reads egress allowlists (CIDRs) with it.
  */
 export interface Cidr {
   /** The network address as an unsigned 32-bit number. */
