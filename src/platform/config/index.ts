@@ -1,10 +1,4 @@
-export {
-  loadConfig,
-  childEnvironment,
-  ConfigError,
-  parseUpstreamUrl,
-  UPSTREAM_ALIAS_RE,
-} from './config';
+export { loadConfig, childEnvironment, ConfigError, parseUpstreamUrl, UPSTREAM_ALIAS_RE } from './config';
 export { defaultNodeName, NODE_NAME_FILE, rememberNodeName } from './node-name';
 export { CONFIG_VARIABLES } from './config-variables';
 export type {
