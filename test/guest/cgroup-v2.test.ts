@@ -95,8 +95,9 @@ suite('cgroup v2 guest: Warden on a real cgroup v2 kernel, with the docker CLI',
     fs.writeFileSync(path.join(out, 'busybox.tar'), await dockerSave(await busyboxImage(), ['busybox:1.35']));
     fs.writeFileSync(
       path.join(out, 'run.sh'),
-      // The checkout from its disk image (run-guest.sh's second argument), over the 9p copy.
-      `mount -o ro /dev/vdb ${CHECKOUT} && exec bash ${CHECKOUT}/test/guest/scenarios.sh /mnt/guest-out\n`,
+      // The checkout from its disk image (run-guest.sh's second argument), over the 9p copy; its
+      // mount point made first, since a checkout under /tmp or /run sits on the guest's own tmpfs.
+      `mkdir -p '${CHECKOUT}' && mount -o ro /dev/vdb '${CHECKOUT}' && exec bash '${CHECKOUT}/test/guest/scenarios.sh' /mnt/guest-out\n`,
     );
     // Node's bytecode for the modules Warden loads, compiled here at native speed: compiling and
     // resolving them is 40 % of Node's CPU loading Warden (code-cache.js, docs/cgroup-v2-guest.md).
