@@ -125,9 +125,11 @@ export class SentinelGroup {
   /**
    * Graceful: the sentinels promote a replica and demote the master, which keeps running.
    * Retried while they answer NOGOODSLAVE: a sentinel learns the replicas from the master's
-   * INFO, every 10 s.
+   * INFO, every 10 s. Resolves once the sentinels name another master (an accepted FAILOVER
+   * takes a few seconds more to promote the replica).
    */
   async failover(): Promise<void> {
+    const before = await this.masterPort();
     let r = '';
     await eventually(
       'SENTINEL FAILOVER accepted',
@@ -137,6 +139,29 @@ export class SentinelGroup {
     ).catch(() => {
       throw new Error(`SENTINEL FAILOVER: ${r}`);
     });
+    await eventually(
+      'the sentinels to name the promoted replica',
+      async () => (await this.masterPort()) !== before,
+      30_000,
+    );
+  }
+
+  /**
+   * Waits until the group could fail over again: the master has `replicas` replicas online and
+   * the sentinels have their quorum (after a failover a replica takes a few seconds to follow
+   * the new master; a failover before that can find no replica to promote).
+   */
+  async settled(replicas = 2): Promise<void> {
+    await eventually(
+      `the master to have ${replicas} replica(s) online and the sentinels their quorum`,
+      async () => {
+        const info = await redisCommand(await this.masterPort(), 'INFO', 'replication');
+        const online = info.split('\r\n').filter((l) => /^slave\d+:.*state=online/.test(l)).length;
+        const quorum = await redisCommand(this.sentinels[0].port, 'SENTINEL', 'CKQUORUM', 'warden');
+        return /role:master/.test(info) && online >= replicas && quorum.startsWith('+OK');
+      },
+      30_000,
+    );
   }
 
   /** SIGKILL of the server that is master now (a process this group started); returns its port. */

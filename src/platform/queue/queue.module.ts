@@ -38,14 +38,36 @@ class QueueErrorLog implements OnModuleInit, OnModuleDestroy {
     @InjectQueue(QueueName.Reports) private readonly reports: Queue,
   ) {}
 
+  private stopping = false;
+
   onModuleInit(): void {
-    for (const q of [this.audit, this.usage, this.reports])
+    for (const q of [this.audit, this.usage, this.reports]) {
       q.on('error', (err) => {
         // One line a second at most: a Redis outage repeats the same error on every retry.
         if (Date.now() - this.last < 1000) return;
         this.last = Date.now();
         this.log.warn(`queue ${q.name}: ${err.message}`);
       });
+      void q.client.then((client) => this.keepConnected(q, client)).catch(() => undefined);
+    }
+  }
+
+  /**
+   * A connection whose connect fails outright ends for good: ioredis retries a lost connection,
+   * but not a connect its connector rejected. Behind Sentinel that happens when a failover is
+   * detected while the client is still asking the sentinels for the master (after a kill -9 of
+   * the master, 3 runs in 8 left the audit queue answering "Connection is closed" for good).
+   * An end nobody asked for is followed by a new connect, 100 ms later.
+   */
+  private keepConnected(q: Queue, client: Awaited<Queue['client']>): void {
+    client.on('end', () => {
+      if (this.stopping || q.closing) return;
+      setTimeout(() => {
+        if (this.stopping || q.closing || client.status !== 'end') return;
+        this.log.warn(`queue ${q.name}: its Redis connection ended unasked; connecting again`);
+        client.connect().catch(() => undefined); // a failure ends it again, and comes back here
+      }, 100).unref();
+    });
   }
 
   /**
@@ -54,6 +76,7 @@ class QueueErrorLog implements OnModuleInit, OnModuleDestroy {
    * stopped right after it started). Waits for them to settle, a second at most (Redis down).
    */
   async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
     const settled = Promise.allSettled([this.audit, this.usage, this.reports].map((q) => q.waitUntilReady()));
     await Promise.race([settled, new Promise((r) => setTimeout(r, 1000).unref())]);
   }
