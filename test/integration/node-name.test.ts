@@ -2,10 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
-import { Client } from 'pg';
 import { settleNodeName } from '../../src/fleet';
 import { defaultNodeName, loadConfig } from '../../src/platform/config';
-import { freshDatabase } from '../utils/services';
+import { freshDatabase, sql } from '../utils/services';
 
 /**
  * A node's name is fixed in its data dir at the first start (docs/fleet.md): an install that
@@ -23,19 +22,13 @@ describe('node name settled at the first start', () => {
   };
   const config = (dir: string, env: Record<string, string> = {}) =>
     loadConfig({ WARDEN_DATA_DIR: dir, DATABASE_URL: db.url, ...env });
-  const containerOn = async (node: string, id: string) => {
-    const c = new Client({ connectionString: db.url });
-    await c.connect();
-    try {
-      await c.query(
-        `INSERT INTO containers (id, name, image, spec, state, node, created_by)
-         VALUES ($1, $2, 'busybox', '{}', 'running', $3, 'admin')`,
-        [id.repeat(64).slice(0, 64), `c-${id}`, node],
-      );
-    } finally {
-      await c.end();
-    }
-  };
+  const containerOn = (node: string, id: string) =>
+    sql(
+      db.url,
+      `INSERT INTO containers (id, name, image, spec, state, node, created_by)
+       VALUES ($1, $2, 'busybox', '{}', 'running', $3, 'admin')`,
+      [id.repeat(64).slice(0, 64), `c-${id}`, node],
+    );
   const kept = (dir: string) => fs.readFileSync(path.join(dir, 'node-name'), 'utf8').trim();
 
   beforeAll(async () => {

@@ -1,10 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../../src/platform/database/embedded-postgres';
 import { migrate } from '../../src/platform/database/migrate';
-import { MIGRATED_TEMPLATE } from './services';
+import { MIGRATED_TEMPLATE, sql } from './services';
 
 /**
  * One embedded PostgreSQL for the whole integration run (initdb is the slow part); each test
@@ -22,13 +21,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.WARDEN_TEST_PG_URL = pg.url;
   const admin = new URL(pg.url);
   admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${MIGRATED_TEMPLATE}`);
-  } finally {
-    await client.end();
-  }
+  await sql(admin.toString(), `CREATE DATABASE ${MIGRATED_TEMPLATE}`);
   const template = new URL(pg.url);
   template.pathname = `/${MIGRATED_TEMPLATE}`;
   await migrate(template.toString(), 'up');

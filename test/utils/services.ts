@@ -41,15 +41,7 @@ export async function freshDatabase(
   const name = `t_${randomBytes(6).toString('hex')}`;
   const admin = new URL(base);
   admin.pathname = '/postgres';
-  const run = async (sql: string) => {
-    const c = new Client({ connectionString: admin.toString() });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
+  const run = async (text: string) => void (await sql(admin.toString(), text));
   await run(`CREATE DATABASE ${name}${opts.empty ? '' : ` TEMPLATE ${MIGRATED_TEMPLATE}`}`);
   const url = new URL(base);
   url.pathname = `/${name}`;
