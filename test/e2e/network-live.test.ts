@@ -11,6 +11,7 @@ import {
   type NetnsWarden,
 } from '../utils/netns-warden';
 import { eventually } from '../utils/services';
+import { processAlive } from '../utils/processes';
 
 const BB = 'busybox:1.35';
 const WEB = 'exposing:1';
@@ -284,7 +285,7 @@ describe('live network changes (Warden in its own netns)', () => {
 
       // Its table went with its namespace: nothing of it to remove, nothing left.
       await ok(['rm', '-f', 'limited']);
-      expect(fs.existsSync(`/proc/${c.State.Pid}`)).toBe(false);
+      expect(processAlive(c.State.Pid)).toBe(false);
       expect(w.footprint()).toEqual(withSrv);
       await ok(['rm', '-f', 'srv']);
     } finally {

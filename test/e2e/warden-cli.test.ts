@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { freePort } from '../../src/platform/process/child-process';
 import { assertBuilt, processesMentioning, runCli, startCli, waitHealthy } from '../utils/cli';
 import { eventually } from '../utils/services';
+import { processAlive } from '../utils/processes';
 
 const TOKEN = 'cli-test-admin-token-000000';
 
@@ -71,7 +72,7 @@ describe('the warden command on embedded defaults (own PostgreSQL and redis-serv
     w.child.kill('SIGINT');
     expect(await w.exit).toBe(0);
     expect(processesMentioning(dataDir)).toEqual([]);
-    for (const pid of [pgPid, redisPid]) expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
+    for (const pid of [pgPid, redisPid]) expect(processAlive(pid)).toBe(false);
     expect(errorLines(w.output())).toEqual([]);
   });
 

@@ -5,6 +5,7 @@ import { AuditService } from '../../src/audit';
 import { cgroupDirsFor, cgroupPids, importBusybox } from '../utils/containers';
 import { eventually } from '../utils/services';
 import { api, startTestWarden, TestWarden } from '../utils/warden';
+import { processAlive } from '../utils/processes';
 
 /**
  * Fail closed, absolutely, on the real kernel (issue 13, point 4): `container.started` is
@@ -78,7 +79,7 @@ describe('fail-closed start (real shim)', () => {
     const res = await startPaused(id);
     expect(res.status).toBe(503);
     expect(res.body.message).toMatch(/Redis did not take the audit job/);
-    expect(fs.existsSync(`/proc/${waiting}`)).toBe(false);
+    expect(processAlive(waiting)).toBe(false);
     expect(cgroupDirsFor(id)).toEqual([]);
     expect(runs(id)).toBe(0);
     expect((await api(w, 'GET', `/containers/${id}`)).body.state).toBe('created');

@@ -12,6 +12,7 @@ import { assertBuilt, startCli, waitHealthy } from '../utils/cli';
 import { cgroupPids, importBusybox } from '../utils/containers';
 import { freshDatabase, freshRedis } from '../utils/services';
 import { ADMIN_TOKEN, api, startTestWarden, TestWarden } from '../utils/warden';
+import { processAlive } from '../utils/processes';
 
 /**
  * One Warden per runtime scope (issue 13, point 5): a second Warden on the same cgroup parent
@@ -40,7 +41,7 @@ describe('one Warden per cgroup parent and data dir', () => {
       ...env,
     });
   const stillRunning = async () => {
-    expect(fs.existsSync(`/proc/${containerPid}`)).toBe(true);
+    expect(processAlive(containerPid)).toBe(true);
     expect(cgroupPids(containerId)).toContain(containerPid);
     expect((await api(first, 'GET', `/containers/${containerId}`)).body.state).toBe('running');
   };

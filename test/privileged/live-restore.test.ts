@@ -6,6 +6,7 @@ import { cgroupDirsFor, importBusybox } from '../utils/containers';
 import { eventually } from '../utils/services';
 import { DockerCli } from '../utils/docker-cli';
 import { api, socketAsAdmin } from '../utils/warden';
+import { processAlive } from '../utils/processes';
 
 /**
  * Live restore (issue 15, point 1): containers outlive Warden. Their shims watch them, write
@@ -41,7 +42,7 @@ function wardenProcesses(root: number): number[] {
   return found;
 }
 
-const alive = (pid: number) => fs.existsSync(`/proc/${pid}`);
+const alive = processAlive;
 
 describe('live restore: containers outlive Warden', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-live-'));

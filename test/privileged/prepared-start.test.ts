@@ -5,6 +5,7 @@ import { ContainerRepository } from '../../src/runtime/container/container.repos
 import { cgroupDirsFor, cgroupPids, importBusybox, runContainer } from '../utils/containers';
 import { eventually } from '../utils/services';
 import { api, startTestWarden, TestWarden } from '../utils/warden';
+import { processAlive } from '../utils/processes';
 
 const comm = (pid: number) => fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
 
@@ -47,7 +48,7 @@ describe('prepared starts', () => {
     expect(fs.existsSync(path.join(upper, 'ran'))).toBe(true);
     const logs = await api(w, 'GET', `/containers/${id}/logs`);
     expect(logs.body).toMatchObject({ stream: 'stdout', log: 'started\n' });
-    expect(fs.existsSync(`/proc/${waiting}`)).toBe(false);
+    expect(processAlive(waiting)).toBe(false);
     expect(cgroupDirsFor(id)).toEqual([]);
     await api(w, 'DELETE', `/containers/${id}`);
   });
@@ -56,7 +57,7 @@ describe('prepared starts', () => {
     const id = await create({ cmd: ['/bin/true'] });
     const waiting = await eventually('prepared process in the cgroup', async () => cgroupPids(id)[0]);
     expect((await api(w, 'DELETE', `/containers/${id}`)).status).toBe(204);
-    expect(fs.existsSync(`/proc/${waiting}`)).toBe(false);
+    expect(processAlive(waiting)).toBe(false);
     expect(cgroupDirsFor(id)).toEqual([]);
     expect(fs.existsSync(path.join(w.dataDir, 'containers', id))).toBe(false);
   });
@@ -105,10 +106,7 @@ describe('prepared starts: expiry and opting out', () => {
     });
     const id = created.body.id as string;
     const waiting = await eventually('prepared process in the cgroup', async () => cgroupPids(id)[0]);
-    await eventually(
-      'preparation expired',
-      async () => !fs.existsSync(`/proc/${waiting}`) && !cgroupDirsFor(id).length,
-    );
+    await eventually('preparation expired', async () => !processAlive(waiting) && !cgroupDirsFor(id).length);
     const waited = api(w, 'POST', `/containers/${id}/wait?condition=next-exit`);
     expect((await api(w, 'POST', `/containers/${id}/start`)).status).toBe(200);
     expect((await waited).body.statusCode).toBe(0);

@@ -5,6 +5,7 @@ import { cliWardenEnv, processesMentioning, startCli, waitHealthy } from '../uti
 import { cgroupDirsFor, cgroupPids, importBusybox } from '../utils/containers';
 import { eventually } from '../utils/services';
 import { api } from '../utils/warden';
+import { processAlive } from '../utils/processes';
 
 /**
  * kill -9 of Warden with containers running and live restore off (WARDEN_LIVE_RESTORE=false),
@@ -48,15 +49,13 @@ describe('Warden killed with containers running, live restore off, then started 
     first.child.kill('SIGKILL');
     await first.exit;
     // Its shim lost the control socket: it kills what waits, and exits.
-    await eventually('the prepared start to end with Warden', async () => !fs.existsSync(`/proc/${waiting}`));
-    for (const pid of pids) expect(fs.existsSync(`/proc/${pid}`)).toBe(true); // orphaned for now
+    await eventually('the prepared start to end with Warden', async () => !processAlive(waiting));
+    for (const pid of pids) expect(processAlive(pid)).toBe(true); // orphaned for now
     for (const id of ids) expect(cgroupDirsFor(id).length).toBeGreaterThan(0);
 
     const second = startCli(['up'], env);
     await waitHealthy(w.url, second);
-    await eventually('the orphans to be gone', async () =>
-      pids.every((pid) => !fs.existsSync(`/proc/${pid}`)),
-    );
+    await eventually('the orphans to be gone', async () => pids.every((pid) => !processAlive(pid)));
     for (const id of ids) {
       expect(cgroupDirsFor(id)).toEqual([]);
       const c = await api(w, 'GET', `/containers/${id}`);

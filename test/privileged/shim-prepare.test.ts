@@ -19,6 +19,7 @@ import {
   runConfig,
   shimChildren,
 } from '../fixtures/rootfs/shim-harness';
+import { processAlive } from '../utils/processes';
 
 const describeRoot = isRoot ? describe : describe.skip;
 
@@ -78,10 +79,10 @@ describeRoot('prepared start', () => {
     const fs = rootfsConfig('overlay', busybox, scratch);
     const cfg = runConfig(fs, ['touch', '/ran']);
     const prepared = await prepareShim(cfg, noCgroups);
-    expect(existsSync(`/proc/${prepared.pid}`)).toBe(true);
+    expect(processAlive(prepared.pid)).toBe(true);
     await prepared.abort();
-    expect(existsSync(`/proc/${prepared.pid}`)).toBe(false);
-    expect(existsSync(`/proc/${prepared.shimPid}`)).toBe(false);
+    expect(processAlive(prepared.pid)).toBe(false);
+    expect(processAlive(prepared.shimPid)).toBe(false);
     expect(existsSync(join(fs.overlay!.upperdir, 'ran'))).toBe(false);
     expect(processesRootedUnder(cfg.rootfs)).toEqual([]);
     expect(shimChildren()).toEqual([]);
@@ -105,7 +106,7 @@ describeRoot('prepared start', () => {
     const err = await prepared.go().catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'ShimError', step: 'exec no-such-command', code: 'ENOENT' });
     await prepared.gone;
-    expect(existsSync(`/proc/${prepared.pid}`)).toBe(false);
+    expect(processAlive(prepared.pid)).toBe(false);
     expect(shimChildren()).toEqual([]);
   });
 
