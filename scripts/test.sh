@@ -15,20 +15,38 @@ bash scripts/bootstrap.sh --guest || exit $?
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-guest=
+. scripts/watchdog.sh
+jest() { # jest in its own process group, which the watchdog can end with every child
+  setsid node node_modules/.bin/jest "$@"
+}
+
+main= guest= guest_dog= main_dog=
+# jest runs in process groups of its own: an interrupted `npm test` ends them too.
+trap 'kill -TERM -- ${main:+-$main} ${guest:+-$guest} 2>/dev/null; exit 130' INT TERM
 if [ $# -eq 0 ]; then
-  WARDEN_TEST_TOTALS="$out/guest.json" npx jest -c jest.guest.config.js --runInBand >"$out/guest.log" 2>&1 &
+  WARDEN_TEST_TOTALS="$out/guest.json" WARDEN_TEST_PROGRESS="$out/guest.progress" \
+    jest -c jest.guest.config.js --runInBand >"$out/guest.log" 2>&1 &
   guest=$!
+  # One file that boots QEMU: its own guard kills the guest at 15 minutes.
+  watchdog guest "$guest" "$out/guest.progress" 1500 1500 >"$out/guest.watchdog" &
+  guest_dog=$!
 fi
-WARDEN_TEST_TOTALS="$out/main.json" npx jest --runInBand "$@"
+WARDEN_TEST_TOTALS="$out/main.json" WARDEN_TEST_PROGRESS="$out/main.progress" jest --runInBand "$@" &
+main=$!
+# The in-band run takes about 15 minutes here, its slowest file under a minute.
+watchdog in-band "$main" "$out/main.progress" 2700 600 &
+main_dog=$!
+wait "$main"
 main_rc=$?
 guest_rc=0
 if [ -n "$guest" ]; then
   wait "$guest"
   guest_rc=$?
   printf '\n── the cgroup v2 guest tier (test/guest/), run beside the tiers above ──\n'
-  cat "$out/guest.log"
+  cat "$out/guest.log" "$out/guest.watchdog"
 fi
+kill $main_dog $guest_dog 2>/dev/null
+wait
 node -e '
   const fs = require("fs");
   const t = { passed: 0, failed: 0, skipped: 0 };

@@ -1,7 +1,9 @@
 // Prints, at the end of a run, the slowest test files (to keep the suite's time in view) and one
 // closing line that any CI reads the same way, whatever the runner:
 // "tests: N passed, N failed, N skipped". With WARDEN_TEST_TOTALS set (scripts/test.sh, which
-// runs two jest runs side by side and sums them) the totals go to that file instead.
+// runs two jest runs side by side and sums them) the totals go to that file instead. With
+// WARDEN_TEST_PROGRESS set, each file's start and end are appended to that file: the watchdog in
+// scripts/test.sh reads it to tell a run that stopped moving, and which files it was in.
 const fs = require('fs');
 const path = require('path');
 
@@ -13,7 +15,18 @@ class SummaryReporter {
     this.files = [];
   }
 
+  progress(what, file) {
+    if (!process.env.WARDEN_TEST_PROGRESS) return;
+    const rel = path.relative(this.rootDir, file);
+    fs.appendFileSync(process.env.WARDEN_TEST_PROGRESS, `${new Date().toISOString()} ${what} ${rel}\n`);
+  }
+
+  onTestFileStart(test) {
+    this.progress('start', test.path);
+  }
+
   onTestResult(_test, result) {
+    this.progress('end', result.testFilePath);
     const { start, end } = result.perfStats;
     this.files.push({ file: path.relative(this.rootDir, result.testFilePath), ms: end - start });
   }
