@@ -34,7 +34,11 @@ export interface ShimExitFile {
   usage: { cpuNs: number; memoryPeakBytes: number; oomKills: number };
 }
 
-/** Field 22 of /proc/<pid>/stat; undefined when the process is gone. */
+/**
+ * Field 22 of /proc/<pid>/stat; undefined when the process is gone, a zombie included: a killed
+ * shim whose parent is the host's init stays in /proc until that init reaps it, which some
+ * inits (a CI runner's, a container's) do late.
+ */
 export function procStartTime(pid: number): number | undefined {
   let stat: string;
   try {
@@ -44,6 +48,7 @@ export function procStartTime(pid: number): number | undefined {
   }
   // comm (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
   const value = Number(rest[22 - 3]);
   return Number.isFinite(value) ? value : undefined;
 }
