@@ -13,12 +13,26 @@ class SummaryReporter {
   constructor(globalConfig) {
     this.rootDir = globalConfig.rootDir;
     this.files = [];
+    this.memory = { first: process.memoryUsage(), peakRss: 0, peakHeap: 0 };
+  }
+
+  /** The run's own process (all of it, run in band): what it holds grows with every file it keeps. */
+  sampleMemory() {
+    const { rss, heapUsed } = process.memoryUsage();
+    this.memory.peakRss = Math.max(this.memory.peakRss, rss);
+    this.memory.peakHeap = Math.max(this.memory.peakHeap, heapUsed);
+    this.memory.last = { rss, heapUsed };
   }
 
   progress(what, file) {
     if (!process.env.WARDEN_TEST_PROGRESS) return;
     const rel = path.relative(this.rootDir, file);
-    fs.appendFileSync(process.env.WARDEN_TEST_PROGRESS, `${new Date().toISOString()} ${what} ${rel}\n`);
+    const { rss, heapUsed } = process.memoryUsage();
+    const mb = (n) => Math.round(n / 2 ** 20);
+    fs.appendFileSync(
+      process.env.WARDEN_TEST_PROGRESS,
+      `${new Date().toISOString()} ${what} ${rel} rss=${mb(rss)}M heap=${mb(heapUsed)}M\n`,
+    );
   }
 
   onTestFileStart(test) {
@@ -27,6 +41,7 @@ class SummaryReporter {
 
   onTestResult(_test, result) {
     this.progress('end', result.testFilePath);
+    this.sampleMemory();
     const { start, end } = result.perfStats;
     this.files.push({ file: path.relative(this.rootDir, result.testFilePath), ms: end - start });
   }
@@ -44,6 +59,12 @@ class SummaryReporter {
       const lines = slowest.map((f) => `${(f.ms / 1000).toFixed(1).padStart(7)} s  ${f.file}`);
       process.stdout.write(
         `\nslowest files (of ${this.files.length}, ${(total / 1000).toFixed(0)} s in all):\n${lines.join('\n')}\n`,
+      );
+      const mb = (n) => `${Math.round(n / 2 ** 20)} MB`;
+      const { first, last, peakRss, peakHeap } = this.memory;
+      process.stdout.write(
+        `jest's process: heap ${mb(first.heapUsed)} at the start, ${mb(last.heapUsed)} at the end ` +
+          `(peak ${mb(peakHeap)}); RSS ${mb(first.rss)} → ${mb(last.rss)} (peak ${mb(peakRss)})\n`,
       );
     }
     const totals = { passed, failed, skipped: skipped + todo };
