@@ -10,10 +10,17 @@ const MiB = 1024 ** 2;
  * size and still be kept. ext4 frees a deleted file's blocks in the filesystem but the sparse
  * image keeps them allocated, so an idle layer that once held 9 GiB would hold 9 GiB of the
  * host's disk; past this it is unmounted and deleted instead, and the pool's share of the
- * host's disk stays below `max × (fresh + slack)`. The allocation also bounds the emptying
- * (a million small files take their inode tables' blocks).
+ * host's disk stays below `max × (fresh + slack)`.
  */
 export const POOL_SLACK_BYTES = 32 * MiB;
+
+/**
+ * Files and directories a returned layer may hold and still be kept: emptying walks them on
+ * the event loop (as the removal of an unsized layer's upper dir does), so a layer with more is
+ * unmounted and deleted whole instead. Empty files take no blocks, so the slack alone would let
+ * through ~100k of them.
+ */
+export const POOL_MAX_FILES = 4096;
 
 /**
  * Formatted, mounted, empty filesystems for containers' sized writable layers, by size
@@ -86,6 +93,7 @@ export class LayerPool {
     const image = fs.statSync(files.layerImage, { throwIfNoEntry: false });
     if (!image) return false;
     if (image.blocks * 512 > (this.fresh.get(image.size) ?? 16 * MiB) + POOL_SLACK_BYTES) return false;
+    if (this.sized.inodesUsed(files.layer) > POOL_MAX_FILES) return false;
     for (const e of fs.readdirSync(files.layer))
       fs.rmSync(path.join(files.layer, e), { recursive: true, force: true });
     if (fs.readdirSync(files.layer).length) return false;

@@ -24,6 +24,7 @@ describe('WritableLayers', () => {
       unmount: async () => undefined,
       isMounted: () => false,
       move: () => undefined,
+      inodesUsed: () => 0,
     };
     const layers = new WritableLayers(sized, { dataDir: dir, runtime: { layerPool: 4 } as never });
     const ids = Array.from({ length: 7 }, (_, i) => `c${i}`);

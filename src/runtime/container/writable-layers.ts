@@ -21,6 +21,8 @@ export interface SizedFilesystems {
   isMounted(mountPoint: string): boolean;
   /** The filesystem mounted at `from` is mounted at `to` (an existing directory) instead. */
   move(from: string, to: string): void;
+  /** Inodes in use on the filesystem mounted there (its root and ext4's reserved ones included). */
+  inodesUsed(mountPoint: string): number;
 }
 
 /** The host's: an ext4 in a sparse file, loop-mounted (platform/linux/sized-filesystem.ts). */
@@ -30,6 +32,10 @@ export const hostSizedFilesystems: SizedFilesystems = {
   unmount: unmountSized,
   isMounted: isMountPoint,
   move: moveMount,
+  inodesUsed: (mountPoint) => {
+    const s = fs.statfsSync(mountPoint);
+    return s.files - s.ffree;
+  },
 };
 
 /**

@@ -19,4 +19,5 @@ export const plainDirectoryLayers: SizedFilesystems = {
     fs.renameSync(from, to);
     fs.mkdirSync(from);
   },
+  inodesUsed: (mountPoint) => 1 + fs.readdirSync(mountPoint, { recursive: true }).length,
 };
