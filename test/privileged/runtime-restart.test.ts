@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cliWardenEnv, processesMentioning, startCli, waitHealthy } from '../utils/cli';
 import { cgroupDirsFor, cgroupPids, importBusybox } from '../utils/containers';
+import { mountsUnder } from '../utils/data-dir';
 import { eventually } from '../utils/services';
 import { api } from '../utils/warden';
 import { processAlive } from '../utils/processes';
@@ -46,6 +48,11 @@ describe('Warden killed with containers running, live restore off, then started 
       body: { image: 'busybox:1.35', name: 'created-only', cmd: ['sleep', '300'] },
     });
     const waiting = await eventually('the prepared start', async () => cgroupPids(created.body.id)[0]);
+    // A removed container's layer went back to the pool (baseline's 10 GiB), mounted and idle.
+    const gone = await api(w, 'POST', '/containers', { body: { image: 'busybox:1.35', cmd: ['true'] } });
+    expect((await api(w, 'DELETE', `/containers/${gone.body.id}`)).status).toBe(204);
+    const pool = path.join(dataDir, 'layer-pool');
+    expect(mountsUnder(pool).length).toBeGreaterThan(0);
     first.child.kill('SIGKILL');
     await first.exit;
     // Its shim lost the control socket: it kills what waits, and exits.
@@ -69,6 +76,9 @@ describe('Warden killed with containers running, live restore off, then started 
       expect(died.payload).toMatchObject({ exitCode: 137, signal: 'SIGKILL', error: c.body.error });
     }
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dataDir);
+    // The killed run's pool went at the start, images and loop devices with it.
+    expect(fs.existsSync(pool)).toBe(false);
+    expect(execFileSync('losetup', ['-a'], { encoding: 'utf8' })).not.toContain(pool);
     // The created container is still created; the cgroup its preparation left is gone.
     expect((await api(w, 'GET', `/containers/${created.body.id}`)).body.state).toBe('created');
     expect(cgroupDirsFor(created.body.id)).toEqual([]);

@@ -88,6 +88,41 @@ describe('writable-layer size limits (--storage-opt size=, a loop-mounted ext4 p
     expect(loops).not.toContain(id);
   });
 
+  it('hands a removed container’s filesystem, emptied, to the next create of its size', async () => {
+    const size = 96 * MiB; // a size no other test here uses: its pool is this test's
+    const pool = path.join(w!.dataDir, 'layer-pool');
+    const idle = () => mountsUnder(pool).filter((m) => fs.statSync(`${m}.ext4`).size === size).length;
+    const a = (
+      await ok(['create', '--storage-opt', 'size=96m', BB, 'sh', '-c', 'echo secret-a > /s; mkdir -p /d/e'])
+    ).trim();
+    await ok(['start', '-a', a]);
+    const image = fs.statSync(path.join(containerDir(a), 'layer.ext4'));
+    await eventually('the background fill after the miss', async () => idle() === 1, 20000);
+    await ok(['rm', a]);
+    expect(fs.existsSync(containerDir(a))).toBe(false);
+    expect(idle()).toBe(2);
+
+    const b = (
+      await ok(['create', '--storage-opt', 'size=96m', BB, 'sh', '-c', 'ls -A /; cat /s; df -k /'])
+    ).trim();
+    expect(idle()).toBe(1);
+    // The same filesystem (its image's inode), mounted where a fresh one would be, as one would be.
+    expect(fs.statSync(path.join(containerDir(b), 'layer.ext4')).ino).toBe(image.ino);
+    const layer = path.join(containerDir(b), 'layer');
+    expect(mountsUnder(containerDir(b))).toEqual([layer]);
+    const line = fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === layer)!;
+    expect(line.split(' ')[5]).toMatch(/nosuid.*nodev|nodev.*nosuid/);
+    const r = await docker.run(['start', '-a', b]);
+    expect(r.stdout + r.stderr).toMatch(/cat: can't open '\/s': No such file/);
+    expect(r.stdout).not.toMatch(/secret-a|^d$/m);
+    expect(dfTotalKiB(r.stdout) * 1024).toBeGreaterThan(80 * MiB);
+    expect(dfTotalKiB(r.stdout) * 1024).toBeLessThanOrEqual(size);
+    await ok(['rm', b]);
+  });
+
   it('gives every container the baseline default of 10 GiB', async () => {
     const out = await ok(['run', '--rm', BB, 'df', '-k', '/']);
     const kib = dfTotalKiB(out);

@@ -121,6 +121,12 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
       'containers keep running when Warden stops and are adopted at its next start (false: a stop kills them)',
   },
   {
+    name: 'WARDEN_LAYER_POOL',
+    default: '4',
+    meaning:
+      'formatted, mounted, empty sized writable layers kept for the next creates of their size, all sizes together (0: a new filesystem per container)',
+  },
+  {
     name: 'WARDEN_LOG_MAX_SIZE',
     default: '10m',
     meaning:

@@ -41,6 +41,8 @@ export interface WardenConfig {
     preparedStartTtlMs: number;
     /** Containers keep running when Warden stops; the next start adopts them (live restore). */
     liveRestore: boolean;
+    /** Idle formatted writable layers kept for reuse, all sizes together; 0: a filesystem per container. */
+    layerPool: number;
     /** A container's log when neither its request nor its policy says: bytes per file, files kept. */
     logMaxBytes: number;
     logMaxFiles: number;
@@ -259,6 +261,7 @@ const envSchema = z.object({
   WARDEN_PREPARED_START_TTL: z.coerce.number().min(0).max(3600).optional(),
   WARDEN_UP_WORKERS: z.enum(['process', 'inline']).optional(),
   WARDEN_LIVE_RESTORE: z.enum(['true', 'false']).optional(),
+  WARDEN_LAYER_POOL: z.coerce.number().int().min(0).max(256).optional(),
   WARDEN_LOG_MAX_SIZE: byteSize(1024).optional(),
   WARDEN_LOG_MAX_FILES: z.coerce.number().int().min(1).max(100).optional(),
   WARDEN_EXEC_RECORDING_MAX_SIZE: byteSize(1024).optional(),
@@ -498,6 +501,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       usageIntervalMs: (e.WARDEN_USAGE_INTERVAL ?? 10) * 1000,
       preparedStartTtlMs: (e.WARDEN_PREPARED_START_TTL ?? 30) * 1000,
       liveRestore: e.WARDEN_LIVE_RESTORE !== 'false',
+      layerPool: e.WARDEN_LAYER_POOL ?? 4,
       logMaxBytes: e.WARDEN_LOG_MAX_SIZE ?? 10 * 1024 ** 2,
       logMaxFiles: e.WARDEN_LOG_MAX_FILES ?? 3,
       execRecordingMaxBytes: e.WARDEN_EXEC_RECORDING_MAX_SIZE ?? 1024 ** 2,

@@ -1,5 +1,5 @@
 // ffi: what other modules may use.
-export { createLibcFileLocks, createLibcSyscalls } from './libc';
+export { createLibcFileLocks, createLibcMounts, createLibcSyscalls } from './libc';
 export {
   CGROUP2_SUPER_MAGIC,
   O_PATH,
@@ -11,4 +11,4 @@ export {
 } from './syscalls';
 export { SyscallError } from './syscalls';
 export type { PeerCredentials, RlimitResource, RlimitValue, WaitResult } from './syscalls';
-export type { FileLocks, Syscalls } from './syscalls';
+export type { FileLocks, Mounts, Syscalls } from './syscalls';

@@ -10,6 +10,7 @@ import {
   RlimitResource,
   RlimitValue,
   FileLocks,
+  Mounts,
   SyscallError,
   Syscalls,
   Uname,
@@ -39,6 +40,9 @@ const F_DUPFD_CLOEXEC = 1030;
 // sys/file.h
 const LOCK_EX = 2;
 const LOCK_NB = 4;
+// sys/mount.h
+const MS_BIND = 4096;
+const MNT_DETACH = 2;
 const EWOULDBLOCK = 11; // EAGAIN
 // spawn.h (glibc): flags of posix_spawnattr_setflags.
 const POSIX_SPAWN_SETSIGDEF = 0x04;
@@ -81,6 +85,8 @@ interface LibcFunctions {
   close: (fd: number) => number;
   syscall_openat2: (nr: number, dirfd: number, path: string, how: Buffer, size: number) => number;
   flock: (fd: number, operation: number) => number;
+  mount: (source: string, target: string, type: string | null, flags: number, data: null) => number;
+  umount2: (target: string, flags: number) => number;
   mknod: (path: string, mode: number, dev: bigint) => number;
   lsetxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
   lgetxattr: (path: string, name: string, value: Buffer | null, size: number) => number;
@@ -130,6 +136,8 @@ function load(): LibcFunctions {
     // like fixed ones on the x86_64 and arm64 ABIs (see prctl). 437 on both (asm-generic).
     syscall_openat2: f('syscall', 'long', ['long', 'int', 'str', 'void *', 'size_t']),
     flock: f('flock', 'int', ['int', 'int']),
+    mount: f('mount', 'int', ['str', 'str', 'str', 'ulong', 'void *']),
+    umount2: f('umount2', 'int', ['str', 'int']),
     // A real symbol since glibc 2.33 (before, only __xmknod was exported).
     mknod: f('mknod', 'int', ['str', 'uint32', 'uint64']),
     lsetxattr: f('lsetxattr', 'int', ['str', 'str', 'void *', 'size_t', 'int']),
@@ -362,6 +370,17 @@ export function createLibcFileLocks(): FileLocks {
         throw new SyscallError('flock', errno, `fd ${fd}`);
       }
       return true;
+    },
+  };
+}
+
+export function createLibcMounts(): Mounts {
+  return {
+    bind(from, to) {
+      check('mount', load().mount(from, to, null, MS_BIND, null), `${from} on ${to}`);
+    },
+    detach(path) {
+      check('umount2', load().umount2(path, MNT_DETACH), path);
     },
   };
 }

@@ -72,6 +72,19 @@ export interface FileLocks {
   tryLockExclusive(fd: number): boolean;
 }
 
+/**
+ * mount(2) and umount2(2) in the service's own mount namespace (the host's), apart from
+ * `Syscalls` because only the pool of sized writable layers uses them, to hand a mounted
+ * filesystem from one directory to another without starting `mount` twice. Safe from a
+ * multithreaded process: the mount namespace is the process's, not a thread's.
+ */
+export interface Mounts {
+  /** mount(from, to, MS_BIND): `to` shows the mount at `from`, with its flags (nosuid, nodev). */
+  bind(from: string, to: string): void;
+  /** umount2(path, MNT_DETACH): the mount at `path` goes now; its filesystem stays while another mount of it does. */
+  detach(path: string): void;
+}
+
 export type WaitCode = 'CLD_EXITED' | 'CLD_KILLED' | 'CLD_DUMPED';
 
 /** `status` is the exit code for CLD_EXITED and the signal number for CLD_KILLED/CLD_DUMPED. */

@@ -14,6 +14,7 @@ export {
   ensureMounted,
   isMountPoint,
   makeSizedFilesystem,
+  moveMount,
   sizedFilesystemUsage,
   unmountSized,
 } from './sized-filesystem';

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createLibcMounts, type Mounts } from '../ffi';
 import { runProgram as run } from './run-program';
 
 /**
@@ -55,6 +56,25 @@ export function isMountPoint(dir: string): boolean {
 export async function ensureMounted(image: string, mountPoint: string): Promise<void> {
   if (isMountPoint(mountPoint)) return;
   await run('mount', ['-t', 'ext4', '-o', MOUNT_OPTIONS, image, mountPoint]);
+}
+
+let mounts: Mounts | undefined;
+
+/**
+ * Moves a mounted filesystem to another directory with two syscalls and no process (`mount`
+ * would be two processes): a bind mount at `to`, then the mount at `from` detached. A bind, not
+ * MS_MOVE, because MS_MOVE refuses a mount under a shared parent (systemd hosts mount / shared).
+ * The loop device stays attached while either mount holds the filesystem.
+ */
+export function moveMount(from: string, to: string): void {
+  mounts ??= createLibcMounts();
+  mounts.bind(from, to);
+  try {
+    mounts.detach(from);
+  } catch (err) {
+    mounts.detach(to);
+    throw err;
+  }
 }
 
 /**

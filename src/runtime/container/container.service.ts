@@ -198,6 +198,11 @@ export class ContainerService implements BeforeApplicationShutdown {
           `unmounting stopped containers' writable layers failed: ${err.message}`,
         ),
       );
+    await this.layers
+      .closePool()
+      .catch((err: Error) =>
+        new Logger(ContainerService.name).warn(`emptying the writable-layer pool failed: ${err.message}`),
+      );
   }
 
   private async stopLiveContainers(): Promise<void> {

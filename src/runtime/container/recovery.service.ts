@@ -139,6 +139,10 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
       });
     }
     await this.removeLeftovers(dir, ours);
+    // Before any create can take from it: what a killed Warden left in the pool goes.
+    await this.layers
+      .openPool()
+      .catch((err: Error) => this.log.warn(`clearing the writable-layer pool failed: ${err.message}`));
     // What no running container uses is left unmounted, as a clean stop leaves it.
     await this.layers.releaseIdle(this.config.dataDir, new Set(this.live.all().map((e) => e.id)));
     // Not awaited: the API answers while they start (each under its lock, as any start).

@@ -23,8 +23,10 @@ describe('WritableLayers', () => {
       ensureMounted: async () => undefined,
       unmount: async () => undefined,
       isMounted: () => false,
+      move: () => undefined,
+      inodesUsed: () => 0,
     };
-    const layers = new WritableLayers(sized);
+    const layers = new WritableLayers(sized, { dataDir: dir, runtime: { layerPool: 4 } as never });
     const ids = Array.from({ length: 7 }, (_, i) => `c${i}`);
     await Promise.all(
       ids.map((id) => {

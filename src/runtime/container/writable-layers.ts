@@ -1,8 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureMounted, isMountPoint, makeSizedFilesystem, unmountSized } from '../../platform/linux';
+import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
+import {
+  ensureMounted,
+  isMountPoint,
+  makeSizedFilesystem,
+  moveMount,
+  unmountSized,
+} from '../../platform/linux';
 import { ContainerFiles } from './container-files';
+import { LayerPool } from './layer-pool';
 import { SIZED_FILESYSTEMS } from './runtime.tokens';
 
 /** What a sized writable layer needs of the host; the fast tier fakes it (no root, no mounts). */
@@ -11,6 +19,10 @@ export interface SizedFilesystems {
   ensureMounted(image: string, mountPoint: string): Promise<void>;
   unmount(mountPoint: string, opts?: { lazy?: boolean }): Promise<void>;
   isMounted(mountPoint: string): boolean;
+  /** The filesystem mounted at `from` is mounted at `to` (an existing directory) instead. */
+  move(from: string, to: string): void;
+  /** Inodes in use on the filesystem mounted there (its root and ext4's reserved ones included). */
+  inodesUsed(mountPoint: string): number;
 }
 
 /** The host's: an ext4 in a sparse file, loop-mounted (platform/linux/sized-filesystem.ts). */
@@ -19,13 +31,20 @@ export const hostSizedFilesystems: SizedFilesystems = {
   ensureMounted,
   unmount: unmountSized,
   isMounted: isMountPoint,
+  move: moveMount,
+  inodesUsed: (mountPoint) => {
+    const s = fs.statfsSync(mountPoint);
+    return s.files - s.ffree;
+  },
 };
 
 /**
  * Containers' writable layers with a size (`--storage-opt size=`, or the policy's default):
  * made at create, mounted again before a use that finds them unmounted (after a reboot, or a
  * clean stop), unmounted before the container's directory goes. A layer without a size is a
- * plain directory and needs none of this.
+ * plain directory and needs none of this. Filesystems are reused through a bounded pool
+ * (LayerPool, `WARDEN_LAYER_POOL`): emptied at a removal and handed to the next create of the
+ * same size, so a launch cycle runs no mkfs, mount or umount while the pool has one.
  */
 @Injectable()
 export class WritableLayers {
@@ -35,21 +54,37 @@ export class WritableLayers {
   private making = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(@Inject(SIZED_FILESYSTEMS) private readonly sized: SizedFilesystems) {}
+  private readonly pool: LayerPool;
+
+  constructor(
+    @Inject(SIZED_FILESYSTEMS) private readonly sized: SizedFilesystems,
+    @Inject(WARDEN_CONFIG) config: Pick<WardenConfig, 'dataDir' | 'runtime'>,
+  ) {
+    this.pool = new LayerPool(sized, path.join(config.dataDir, 'layer-pool'), config.runtime.layerPool);
+  }
 
   /** The layer as a filesystem of `bytes`, mounted, with its upper and work dirs. */
   async make(files: ContainerFiles, bytes: number): Promise<void> {
-    // A slot: taken at once when free, else handed over by the one finishing before.
+    if (!this.pool.take(bytes, files)) {
+      await this.slot(() => this.sized.make(files.layerImage, bytes, files.layer));
+      this.pool.noteFresh(bytes, files.layerImage);
+      // A miss: the next create of this size finds one made off its path.
+      if (this.pool.wants()) void this.slot(() => this.pool.fill(bytes));
+    }
+    for (const d of [files.upper, files.work]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+  }
+
+  /** mkfs + mount in one of MAKE_AT_ONCE slots: taken at once when free, else handed over by the one finishing before. */
+  private async slot(fn: () => Promise<void>): Promise<void> {
     if (this.making < WritableLayers.MAKE_AT_ONCE) this.making++;
     else await new Promise<void>((r) => this.waiting.push(r));
     try {
-      await this.sized.make(files.layerImage, bytes, files.layer);
+      await fn();
     } finally {
       const next = this.waiting.shift();
       if (next) next();
       else this.making--;
     }
-    for (const d of [files.upper, files.work]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
   }
 
   /** A sized layer is mounted before its files are used. */
@@ -57,10 +92,26 @@ export class WritableLayers {
     if (fs.existsSync(files.layerImage)) await this.sized.ensureMounted(files.layerImage, files.layer);
   }
 
-  /** The container's directory, its sized layer unmounted first. */
+  /** The container's directory, its sized layer given back to the pool or unmounted first. */
   async remove(files: ContainerFiles): Promise<void> {
-    await this.sized.unmount(files.layer, { lazy: true });
+    let kept = false;
+    try {
+      kept = this.pool.give(files);
+    } catch {
+      // Half emptied: not kept, and unmounted below as without the pool.
+    }
+    if (!kept) await this.sized.unmount(files.layer, { lazy: true });
     files.remove();
+  }
+
+  /** At the start (recovery): the pool begins empty; what a killed Warden left in it goes. */
+  openPool(): Promise<void> {
+    return this.pool.open();
+  }
+
+  /** At a clean stop, with `releaseIdle`: the idle layers are unmounted and deleted. */
+  closePool(): Promise<void> {
+    return this.pool.close();
   }
 
   /**

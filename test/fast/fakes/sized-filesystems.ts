@@ -13,5 +13,11 @@ export const plainDirectoryLayers: SizedFilesystems = {
   },
   ensureMounted: async () => undefined,
   unmount: async () => undefined,
+  // Never mounted, so the layer pool keeps none of them: its reuse is the privileged tier's too.
   isMounted: () => false,
+  move: (from, to) => {
+    fs.renameSync(from, to);
+    fs.mkdirSync(from);
+  },
+  inodesUsed: (mountPoint) => 1 + fs.readdirSync(mountPoint, { recursive: true }).length,
 };
