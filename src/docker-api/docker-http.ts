@@ -55,9 +55,10 @@ export interface DockerReply {
 export type Handler = (req: DockerRequest, reply: DockerReply) => Promise<void>;
 
 /**
- * The client hung up before the stream could start (a `docker save | head`, a cancelled
- * `docker logs -f`): there is no one to answer, and the route stops there. The handler's
- * caller logs it at debug; it is the client's choice, not a fault.
+ * The client hung up before its stream could start (a `docker logs -f` or `docker save`
+ * cancelled while Warden resolved the container or image): there is no one to answer, and the
+ * route stops before it starts anything (a tar, an exec, a pull). The server logs it at debug:
+ * it is the client's choice, not a fault.
  */
 export class ClientGoneError extends Error {
   constructor(what: string) {
