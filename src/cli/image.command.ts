@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import type { WardenConfig } from '../platform/config';
+import { addTarEntry } from '../platform/streams';
 
 /**
  * `warden image …` talks to the running Warden over HTTP, as `docker load` / `podman load`
@@ -178,11 +179,14 @@ function tarDirectory(root: string): Readable {
       const path = rel ? `${rel}/${name}` : name;
       const s = await stat(join(root, path));
       if (s.isDirectory()) {
-        pack.entry({ name: `${path}/`, type: 'directory', mode: 0o755, mtime: s.mtime });
+        await addTarEntry(pack, { name: `${path}/`, type: 'directory', mode: 0o755, mtime: s.mtime });
         await walk(path);
       } else if (s.isFile()) {
-        const sink = pack.entry({ name: path, size: s.size, mode: 0o644, mtime: s.mtime });
-        await pipeline(createReadStream(join(root, path)), sink as unknown as NodeJS.WritableStream);
+        await addTarEntry(
+          pack,
+          { name: path, size: s.size, mode: 0o644, mtime: s.mtime },
+          createReadStream(join(root, path)),
+        );
       }
     }
   };

@@ -31,6 +31,7 @@ import { DockerContainerStreamsController } from './container-streams.controller
 import { DockerContainersController } from './containers.controller';
 import { dockerError } from './docker-errors';
 import {
+  ClientGoneError,
   DockerReply,
   DockerRequest,
   DockerRouter,
@@ -65,6 +66,7 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
   private readonly sockets = new Set<Socket>();
   private server?: http.Server;
   private tcpServer?: https.Server;
+  private readonly handling = new Set<{ request: string }>();
 
   constructor(
     private readonly principals: SocketPrincipalsService,
@@ -88,6 +90,14 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     const unchecked = this.router.list().filter((k) => !DOCKER_ROUTE_SCHEMAS[k]);
     if (unchecked.length)
       throw new Error(`docker routes without a schema in docker-routes.schemas.ts: ${unchecked.join(', ')}`);
+  }
+
+  /**
+   * The requests (`METHOD url`) whose handler has not returned yet: a stream's handler returns
+   * when its client leaves, so one that stays after its client is gone is a leak.
+   */
+  inFlight(): string[] {
+    return [...this.handling].map((h) => h.request);
   }
 
   /** Every route the socket serves (`METHOD /path`), besides `/_ping`. */
@@ -271,7 +281,14 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     return found.caller;
   }
 
-  private async handle(
+  /** One request, counted in `inFlight` until its handler returns. */
+  private async handle(...args: Parameters<DockerApiServer['dispatch']>): Promise<void> {
+    const entry = { request: `${args[0].method} ${args[0].url}` };
+    this.handling.add(entry);
+    await this.dispatch(...args).finally(() => this.handling.delete(entry));
+  }
+
+  private async dispatch(
     raw: http.IncomingMessage,
     reply: DockerReply,
     upgrade?: { socket: Duplex; head: Buffer },
@@ -345,7 +362,7 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
     } catch (err) {
       // A client that hung up mid-stream (a `docker save` piped into `head`, a cancelled
       // pull of an export): the stream's write fails, which is the client's choice, not a fault.
-      if (reply.started && (upgrade?.socket ?? raw.socket).destroyed)
+      if (err instanceof ClientGoneError || (reply.started && (upgrade?.socket ?? raw.socket).destroyed))
         return this.log.debug(`${method} ${path}: the client left mid-stream (${(err as Error).message})`);
       this.fail(reply, err, method, path);
     }

@@ -54,6 +54,31 @@ export interface DockerReply {
 
 export type Handler = (req: DockerRequest, reply: DockerReply) => Promise<void>;
 
+/**
+ * The client hung up before its stream could start (a `docker logs -f` or `docker save`
+ * cancelled while Warden resolved the container or image): there is no one to answer, and the
+ * route stops before it starts anything (a tar, an exec, a pull). The server logs it at debug:
+ * it is the client's choice, not a fault.
+ */
+export class ClientGoneError extends Error {
+  constructor(what: string) {
+    super(`the client left before the ${what} started`);
+    this.name = 'ClientGoneError';
+  }
+}
+
+/**
+ * `fn` once `stream` has closed: at once (next microtask) when it already has. A route that
+ * registers after an await must not miss a close that happened meanwhile: its loop (stats,
+ * events) or follower (logs, attach) would run on for a client that is gone.
+ */
+function onceClosed(stream: { destroyed: boolean; once(event: 'close', fn: () => void): unknown }) {
+  return (fn: () => void): void => {
+    if (stream.destroyed) queueMicrotask(fn);
+    else stream.once('close', fn);
+  };
+}
+
 interface Route {
   /** `METHOD /path` as registered: the key of its entry in DOCKER_ROUTE_SCHEMAS. */
   key: string;
@@ -187,9 +212,10 @@ export class PlainReply implements DockerReply {
   }
 
   stream(status: number, contentType: string, headers: Record<string, string> = {}) {
+    if (this.res.destroyed || this.req.socket.destroyed) throw new ClientGoneError('stream');
     this.res.writeHead(status, { ...headers, 'Content-Type': contentType });
     this.res.flushHeaders();
-    return { out: this.res as Writable, onClose: (fn: () => void) => this.res.once('close', fn) };
+    return { out: this.res as Writable, onClose: onceClosed(this.res) };
   }
 
   hijack(contentType: string): Hijacked {
@@ -257,6 +283,7 @@ export class UpgradeReply implements DockerReply {
   }
 
   hijack(contentType: string): Hijacked {
+    if (this.socket.destroyed) throw new ClientGoneError('hijacked stream');
     this.done = true;
     this.socket.write(
       `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
@@ -268,7 +295,7 @@ export class UpgradeReply implements DockerReply {
       input: this.socket,
       head,
       end: () => this.socket.end(),
-      onClose: (fn) => this.socket.once('close', fn),
+      onClose: onceClosed(this.socket),
     };
   }
 
@@ -276,11 +303,22 @@ export class UpgradeReply implements DockerReply {
     const req = this.request;
     if (!req || req.headers.upgrade?.toLowerCase() !== 'websocket')
       throw new WardenError('BAD_REQUEST', 'this endpoint needs a WebSocket: send Upgrade: websocket');
+    if (this.socket.destroyed) throw new ClientGoneError('WebSocket');
     this.done = true;
     const head = this.head;
     this.head = Buffer.alloc(0);
     wss ??= new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
-    return new Promise((resolve) => wss!.handleUpgrade(req, this.socket, head, resolve));
+    // ws drops a socket that is no longer readable and writable without calling back: the
+    // socket's close is the only word that the handshake will never finish.
+    const socket = this.socket;
+    return new Promise((resolve, reject) => {
+      const gone = () => reject(new ClientGoneError('WebSocket'));
+      socket.once('close', gone);
+      wss!.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('close', gone);
+        resolve(ws);
+      });
+    });
   }
 
   private raw(status: number, headers: Record<string, string>): void {

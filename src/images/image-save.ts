@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { WardenError } from '../platform/errors';
+import { addTarEntry } from '../platform/streams';
 import type { ImageRecord } from './image.repository';
 import { MEDIA_TYPES } from './image-manifest';
 import { formatImageReference } from './reference/image-reference';
@@ -32,21 +33,10 @@ export async function writeSaveArchive(
   const done = pipeline(pack, out);
   done.catch(() => undefined); // awaited below
   const mtime = new Date(0);
-  const put = (name: string, body: Buffer) =>
-    new Promise<void>((resolve, reject) =>
-      pack.entry({ name, mtime, mode: 0o644 }, body, (err) => (err ? reject(err) : resolve())),
-    );
+  const put = (name: string, body: Buffer) => addTarEntry(pack, { name, mtime, mode: 0o644 }, body);
   try {
-    await new Promise<void>((resolve, reject) =>
-      pack.entry({ name: 'blobs/', type: 'directory', mtime, mode: 0o755 }, (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    );
-    await new Promise<void>((resolve, reject) =>
-      pack.entry({ name: 'blobs/sha256/', type: 'directory', mtime, mode: 0o755 }, (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    );
+    for (const name of ['blobs/', 'blobs/sha256/'])
+      await addTarEntry(pack, { name, type: 'directory', mtime, mode: 0o755 });
     const sizes = new Map<string, number>();
     for (const { image } of images) {
       for (const digest of [image.digest, image.configDigest, ...image.layers.map((l) => l.digest)]) {
@@ -61,13 +51,11 @@ export async function writeSaveArchive(
             },
           );
         sizes.set(digest, info.size);
-        const entry = pack.entry({
-          name: `blobs/sha256/${hexOf(digest)}`,
-          size: info.size,
-          mtime,
-          mode: 0o644,
-        });
-        await pipeline(await store.open(digest), entry);
+        await addTarEntry(
+          pack,
+          { name: `blobs/sha256/${hexOf(digest)}`, size: info.size, mtime, mode: 0o644 },
+          await store.open(digest),
+        );
       }
     }
     const index = {

@@ -247,17 +247,25 @@ function lstatOrUndefined(p: string): fs.Stats | undefined {
 }
 
 /**
- * GNU tar writing to the stream `begin` hands back once tar has started (never follows links:
- * no -h); `dirFd` becomes its fd 3.
+ * GNU tar writing to the stream `begin` hands back (never follows links: no -h); `dirFd`
+ * becomes its fd 3. The stream is opened first: a client already gone throws there, before
+ * any tar runs.
  */
 async function runTar(args: string[], begin: () => Writable, dirFd: number): Promise<void> {
+  const out = begin();
   const child = spawn('tar', ['--numeric-owner', '-cf', '-', ...args], {
     stdio: ['ignore', 'pipe', 'pipe', dirFd],
   }) as ChildProcessByStdio<null, Readable, Readable>;
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const out = begin();
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('close', resolve);
+    // A tar that could not start (ENOENT) or be signalled: its error says why.
+    child.on('error', (e) => {
+      err ||= e.message;
+      if (child.pid === undefined) resolve(null);
+    });
+  });
   // A client that stops reading (the docker CLI closes after the entries it needs) ends the copy.
   let readerGone = false;
   await pipeline(child.stdout, out).catch(() => {

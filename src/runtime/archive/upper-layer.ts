@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import type { Syscalls } from '../../platform/ffi';
+import { addTarEntry } from '../../platform/streams';
 
 /**
  * A container's writable layer (the overlay's upper dir) as an OCI layer tar, for `docker
@@ -21,14 +21,9 @@ const MOUNT_POINTS = new Set(['etc/hostname', 'etc/hosts', 'etc/resolv.conf']);
 export function upperLayerTar(upper: string, sys: Syscalls): Readable {
   const pack = tar.pack();
   const links = new Map<string, string>();
+  // A file entry given no body is a stream to end: whiteouts get an empty buffer.
   const add = (header: Partial<tar.Header> & { name: string }, body?: Readable) =>
-    new Promise<void>((resolve, reject) => {
-      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-      // A file entry given no buffer is a stream to end: whiteouts get an empty buffer.
-      if (!body) return void (header.type ? pack.entry(header, cb) : pack.entry(header, Buffer.alloc(0), cb));
-      const entry = pack.entry(header, cb);
-      pipeline(body, entry).catch(reject);
-    });
+    addTarEntry(pack, header, body ?? (header.type ? undefined : Buffer.alloc(0)));
   const walk = async (rel: string): Promise<void> => {
     for (const name of fs.readdirSync(path.join(upper, rel)).sort()) {
       const r = rel ? `${rel}/${name}` : name;

@@ -118,7 +118,7 @@ export class AttachSessions {
             if (req.want[e.stream]) t.out.write(req.encode(e.stream, e.log));
           }),
         );
-        lc.log.onClosed(() => t.end());
+        cleanups.push(lc.log.onClosed(() => t.end()));
       }
       if (!tty && !live && !(req.stdin && t.input)) return;
       // A terminal's output also goes to the log. Attached from the start, it is kept until
@@ -131,7 +131,7 @@ export class AttachSessions {
       const fromLog = () => {
         for (const e of early) if (req.want.stdout) t.out.write(req.encode('stdout', e.log));
         cleanups.push(lc.log.onEntry((e) => req.want.stdout && t.out.write(req.encode('stdout', e.log))));
-        lc.log.onClosed(() => t.end());
+        cleanups.push(lc.log.onClosed(() => t.end()));
       };
       const open = () => this.stdio.open(caller, c, { from: fromStart ? 'start' : 'now', stdin: req.stdin });
       (opened && fromStart ? opened.then((s) => s ?? open()) : open()).then(

@@ -85,17 +85,25 @@ export class ContainerInspector {
         if (buffered) buffered.push(e);
         else send(e);
       }) ?? (() => undefined);
-    const done = new Promise<void>((resolve) => (live ? live.log.onClosed(resolve) : resolve()));
+    let unwatch: () => void = () => undefined;
+    const done = live
+      ? new Promise<void>((resolve) => (unwatch = live.log.onClosed(resolve)))
+      : Promise.resolve();
+    // A follower whose client left must let go of the log, not wait for the container's end.
+    const stop = () => {
+      unsubscribe();
+      unwatch();
+    };
     try {
       for (const e of await readLog(path, query, cut)) send(e);
     } catch (err) {
-      unsubscribe();
+      stop();
       throw err;
     }
     for (const e of buffered) send(e);
     buffered = undefined;
-    void done.then(unsubscribe);
-    return { done, stop: unsubscribe };
+    void done.then(stop);
+    return { done, stop };
   }
 
   async stats(

@@ -140,9 +140,19 @@ export class ContainerLog {
     this.events.removeAllListeners('entry');
   }
 
-  onClosed(fn: () => void): void {
-    if (this.closed) fn();
-    else this.events.once('closed', fn);
+  /** `fn` when the log closes (at once if it has); the returned function unsubscribes. */
+  onClosed(fn: () => void): () => void {
+    if (this.closed) {
+      fn();
+      return () => undefined;
+    }
+    this.events.once('closed', fn);
+    return () => this.events.off('closed', fn);
+  }
+
+  /** Who is listening: followers and attach sessions each hold one of either while their client is there. */
+  listeners(): { entry: number; closed: number } {
+    return { entry: this.events.listenerCount('entry'), closed: this.events.listenerCount('closed') };
   }
 }
 

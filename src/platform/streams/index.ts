@@ -1,0 +1,2 @@
+// streams: helpers for streams whose readers may leave at any time.
+export { addTarEntry } from './tar-entry';
