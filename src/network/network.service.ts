@@ -97,6 +97,26 @@ export class NetworkService implements OnApplicationBootstrap {
     throw new WardenError('NETWORK_NOT_FOUND', `network ${ref} not found`, { ref });
   }
 
+  /**
+   * The names the refs (names, ids, id prefixes) stand for, as the scope sees them: a policy
+   * names networks, so a create is judged by name as a `network connect` is. Built-in names,
+   * `default` and what is not a network name are kept as given (the spec's validation speaks
+   * of those); with bridge networking off too (the create is refused for that, by name).
+   * 404 for a network the scope does not see.
+   */
+  async names(refs: string[], scope: Scope): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const ref of new Set(refs)) {
+      const keep =
+        !this.enabled ||
+        ref === 'default' ||
+        (BUILTIN_NETWORKS as readonly string[]).includes(ref) ||
+        !NETWORK_NAME_RE.test(ref);
+      out.set(ref, keep ? ref : (await this.get(ref, scope)).name);
+    }
+    return out;
+  }
+
   async create(caller: Caller, input: NetworkCreateInput): Promise<NetworkRecord> {
     const checked = checkCreate(input);
     const team = owningTeam(caller.principal, input.team ?? input.labels?.[TEAM_LABEL]);
