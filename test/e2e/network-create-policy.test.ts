@@ -1,15 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  bindPolicy,
-  dockerOk,
-  loadBusybox,
-  removeAllContainers,
-  rest,
-  startNetnsWarden,
-  type NetnsWarden,
-} from '../utils/netns-warden';
+import { bindPolicy, netnsSuite, rest } from '../utils/netns-warden';
 import { eventually } from '../utils/services';
 
 const BB = 'busybox:1.35';
@@ -31,11 +23,10 @@ interface DecisionEvent {
  * own; nothing is made in the machine's.
  */
 describe('a create on several networks, judged for each (Warden in its own netns)', () => {
-  let w: NetnsWarden;
+  const suite = netnsSuite();
+  const ok = suite.ok;
 
   beforeAll(async () => {
-    w = await startNetnsWarden();
-    await loadBusybox(w);
     for (const [subnet, name] of [
       ['10.91.0.0/24', 'cpa'],
       ['10.92.0.0/24', 'cpb'],
@@ -43,21 +34,19 @@ describe('a create on several networks, judged for each (Warden in its own netns
     ])
       await ok(['network', 'create', '--subnet', subnet, name]);
     const rules = { network: { allowedNetworks: ['cpa', 'cpb', 'mp_front', 'mp_back'] } };
-    bindPolicy(w, 'several-nets', rules);
+    bindPolicy(suite.w, 'several-nets', rules);
     // REST's admin principal is held to the same policy.
-    const bound = rest(w, 'POST', '/policies/several-nets/bindings', { kind: 'principal', value: 'admin' });
+    const bound = rest(suite.w, 'POST', '/policies/several-nets/bindings', {
+      kind: 'principal',
+      value: 'admin',
+    });
     expect(bound.status).toBeLessThan(300);
   });
-  afterAll(async () => {
-    await w?.close();
-  });
-  afterEach(() => removeAllContainers(w));
-  const ok = (args: string[]) => dockerOk(w)(args);
 
   /** The newest launch decision whose spec has these networks, once the audit worker wrote it. */
   const launchDecision = (mode: string, networks: string[]) =>
     eventually(`the launch decision for ${mode}+${networks.join(',')}`, async () => {
-      const events = rest(w, 'GET', '/audit/events?type=policy.decision&order=desc&limit=200').body
+      const events = rest(suite.w, 'GET', '/audit/events?type=policy.decision&order=desc&limit=200').body
         .events as DecisionEvent[];
       return events.find(
         (e) =>
@@ -68,15 +57,24 @@ describe('a create on several networks, judged for each (Warden in its own netns
     });
 
   it('docker run --network a --network b: a refused further network is a 403 naming the rule; nothing is made', async () => {
-    const before = w.footprint();
-    const refused = await w.docker.run(['run', '--rm', '--network', 'cpa', '--network', 'cpoff', BB, 'true']);
+    const before = suite.w.footprint();
+    const refused = await suite.w.docker.run([
+      'run',
+      '--rm',
+      '--network',
+      'cpa',
+      '--network',
+      'cpoff',
+      BB,
+      'true',
+    ]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(
       /network cpoff is not allowed \(allowed: cpa, cpb.*rule network\.allowedNetworks/,
     );
     expect(refused.stderr).not.toMatch(/network cpa is not allowed/);
     expect(await ok(['ps', '-aq'])).toBe('');
-    expect(w.footprint()).toEqual(before);
+    expect(suite.w.footprint()).toEqual(before);
     const denied = await launchDecision('cpa', ['cpoff']);
     expect(denied.decision).toBe('denied');
     expect(denied.payload.decision.reasons.map((r) => [r.rule, r.detail.network])).toEqual([
@@ -85,7 +83,16 @@ describe('a create on several networks, judged for each (Warden in its own netns
 
     // An id prefix is judged as the name it stands for, as a connect judges it.
     const offId = (await ok(['network', 'inspect', '-f', '{{.Id}}', 'cpoff'])).slice(0, 12);
-    const byId = await w.docker.run(['run', '--rm', '--network', 'cpa', '--network', offId, BB, 'true']);
+    const byId = await suite.w.docker.run([
+      'run',
+      '--rm',
+      '--network',
+      'cpa',
+      '--network',
+      offId,
+      BB,
+      'true',
+    ]);
     expect(byId.stderr).toMatch(/network cpoff is not allowed .*rule network\.allowedNetworks/);
     expect(await ok(['ps', '-aq'])).toBe('');
   });
@@ -104,7 +111,7 @@ describe('a create on several networks, judged for each (Warden in its own netns
 
   it('REST: endpoints and networks are judged alike; a container on none has no other (400)', async () => {
     const create = (body: Record<string, unknown>) =>
-      rest(w, 'POST', '/containers', { image: BB, cmd: ['true'], ...body });
+      rest(suite.w, 'POST', '/containers', { image: BB, cmd: ['true'], ...body });
     for (const asked of [{ endpoints: { cpoff: {} } }, { networks: ['cpoff'] }]) {
       const r = create({ network: 'cpa', ...asked });
       expect(r.status).toBe(403);
@@ -115,10 +122,10 @@ describe('a create on several networks, judged for each (Warden in its own netns
     expect(alone.status).toBe(400);
     expect(alone.body.message).toMatch(/a container on network none has no other \(asked: cpa\)/);
     expect(create({ network: 'cpa', networks: ['nosuch'] }).status).toBe(404);
-    expect(rest(w, 'GET', '/containers?all=true').body).toEqual([]);
+    expect(rest(suite.w, 'GET', '/containers?all=true').body).toEqual([]);
 
     // Allowed: on both, the endpoint's address where the network is named by id prefix too.
-    const cpbId = rest(w, 'GET', '/networks/cpb').body.id as string;
+    const cpbId = rest(suite.w, 'GET', '/networks/cpb').body.id as string;
     const made = create({
       name: 'rest-multi',
       network: 'cpa',
@@ -126,17 +133,19 @@ describe('a create on several networks, judged for each (Warden in its own netns
     });
     expect(made.status).toBe(201);
     const on = (net: string) =>
-      (rest(w, 'GET', `/networks/${net}`).body.containers as Array<{ name: string; address: string }>).find(
-        (c) => c.name === 'rest-multi',
-      );
+      (
+        rest(suite.w, 'GET', `/networks/${net}`).body.containers as Array<{ name: string; address: string }>
+      ).find((c) => c.name === 'rest-multi');
     expect(on('cpa')?.address).toMatch(/^10\.91\.0\.\d+$/);
     expect(on('cpb')?.address).toBe('10.92.0.40');
     expect((await launchDecision('cpa', ['cpb'])).decision).toBe('allowed');
-    expect(rest(w, 'DELETE', `/containers/${made.body.id as string}?force=true`).status).toBeLessThan(300);
+    expect(rest(suite.w, 'DELETE', `/containers/${made.body.id as string}?force=true`).status).toBeLessThan(
+      300,
+    );
   });
 
   it('docker-compose: a service on two networks joins both; one the policy refuses fails naming the rule', async () => {
-    const dir = fs.mkdtempSync(path.join(w.dataDir, 'compose-'));
+    const dir = fs.mkdtempSync(path.join(suite.w.dataDir, 'compose-'));
     // YAML is a superset of JSON: the file written as the object it is.
     const file = (second: string) =>
       fs.writeFileSync(
@@ -158,7 +167,7 @@ describe('a create on several networks, judged for each (Warden in its own netns
         cwd: dir,
         encoding: 'utf8',
         timeout: 60000,
-        env: { ...w.docker.env(), COMPOSE_INTERACTIVE_NO_CLI: '1' },
+        env: { ...suite.w.docker.env(), COMPOSE_INTERACTIVE_NO_CLI: '1' },
       });
     file('back');
     const up = compose('up', '-d');
@@ -173,6 +182,6 @@ describe('a create on several networks, judged for each (Warden in its own netns
     expect(refused.stderr).toMatch(/network mp_ops is not allowed .*rule network\.allowedNetworks/);
     expect(compose('down').status).toBe(0);
     expect(await ok(['ps', '-aq'])).toBe('');
-    expect(w.footprint().links.filter((l) => l.startsWith('veth'))).toEqual([]);
+    expect(suite.w.footprint().links.filter((l) => l.startsWith('veth'))).toEqual([]);
   });
 });

@@ -1,14 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  bindPolicy,
-  dockerOk,
-  loadBusybox,
-  rest,
-  startNetnsWarden,
-  type NetnsWarden,
-} from '../utils/netns-warden';
+import { bindPolicy, netnsSuite, rest } from '../utils/netns-warden';
 import { eventually } from '../utils/services';
 import { ADMIN_TOKEN } from '../utils/warden';
 
@@ -22,25 +15,17 @@ const BB = 'busybox:1.35';
  * of the test's own; nothing is made in the machine's.
  */
 describe('network exposure in the compliance report (Warden in its own netns)', () => {
-  let w: NetnsWarden;
+  const suite = netnsSuite();
+  const ok = suite.ok;
   const from = new Date(Date.now() - 60_000).toISOString();
-
-  beforeAll(async () => {
-    w = await startNetnsWarden();
-    await loadBusybox(w);
-  });
-  afterAll(async () => {
-    await w?.close();
-  });
-  const ok = (args: string[]) => dockerOk(w)(args);
   const file = (id: string, name: string) =>
-    w.inNetns([
+    suite.w.inNetns([
       'curl',
       '-sf',
       '-H',
       `authorization: Bearer ${ADMIN_TOKEN}`,
       `http://127.0.0.1:8484/reports/${id}/files/${name}`,
-      ...(name.endsWith('.pdf') ? ['-o', path.join(w.dataDir, name)] : []),
+      ...(name.endsWith('.pdf') ? ['-o', path.join(suite.w.dataDir, name)] : []),
     ]).stdout;
 
   it('lists each container’s egress allowlist in JSON, CSV and PDF', async () => {
@@ -50,17 +35,17 @@ describe('network exposure in the compliance report (Warden in its own netns)', 
     await run('listed', '--label', 'warden.egress=10.94.0.0/24:80/tcp,10.94.0.5', '-p', '127.0.0.1:18400:80');
     await run('closed', '--label', 'warden.egress=');
     await run('open', '--label', 'warden.bandwidth.egress=10mbit');
-    bindPolicy(w, 'egress-default', {
+    bindPolicy(suite.w, 'egress-default', {
       network: { egress: { allowed: ['10.94.0.0/24'], default: ['10.94.0.0/24:53/udp'] } },
     });
     await run('defaulted');
     await ok(['start', 'listed']);
 
     const to = new Date(Date.now() + 60_000).toISOString();
-    const id = rest(w, 'POST', '/reports', { from, to }).body.id as string;
+    const id = rest(suite.w, 'POST', '/reports', { from, to }).body.id as string;
     await eventually(
       'the report',
-      async () => rest(w, 'GET', `/reports/${id}`).body.status === 'done' || undefined,
+      async () => rest(suite.w, 'GET', `/reports/${id}`).body.status === 'done' || undefined,
       60_000,
     );
 
@@ -88,7 +73,7 @@ describe('network exposure in the compliance report (Warden in its own netns)', 
     expect(line('defaulted')).toMatch(/,10\.94\.0\.0\/24:53\/udp$/);
 
     file(id, 'report.pdf');
-    const pdf = path.join(w.dataDir, 'report.pdf');
+    const pdf = path.join(suite.w.dataDir, 'report.pdf');
     const text = execFileSync('pdftotext', ['-layout', pdf, '-']).toString();
     fs.rmSync(pdf);
     const section = text.slice(text.indexOf('Network exposure'));
@@ -97,7 +82,7 @@ describe('network exposure in the compliance report (Warden in its own netns)', 
     expect(section).toMatch(/closed\s.*none/);
     expect(section).toMatch(/defaulted\s.*10\.94\.0\.0\/24/);
 
-    rest(w, 'DELETE', '/policies/egress-default/bindings?kind=principal&value=docker-root');
+    rest(suite.w, 'DELETE', '/policies/egress-default/bindings?kind=principal&value=docker-root');
     await ok(['rm', '-f', 'listed', 'closed', 'open', 'defaulted']);
     await ok(['network', 'rm', 'exnet']);
   });
