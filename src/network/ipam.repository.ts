@@ -120,7 +120,8 @@ export class IpamRepository {
 
   async ofContainer(containerId: string): Promise<Endpoint[]> {
     const rows = await this.sql.rows<Row>(
-      `SELECT e.network_id, n.name AS network_name, e.container_id, host(e.address) AS address, host(e.address6) AS address6, e.aliases
+      `SELECT e.network_id, n.name AS network_name, e.container_id, host(e.address) AS address,
+              host(e.address6) AS address6, e.aliases
        FROM network_endpoints e JOIN networks n ON n.id = e.network_id
        WHERE e.container_id = $1 ORDER BY e.created_at, n.name`,
       [containerId],
@@ -131,7 +132,8 @@ export class IpamRepository {
   /** Endpoints of many containers at once (listings), keyed by container id. */
   async ofContainers(ids: string[]): Promise<Map<string, Endpoint[]>> {
     const rows = await this.sql.rows<Row>(
-      `SELECT e.network_id, n.name AS network_name, e.container_id, host(e.address) AS address, host(e.address6) AS address6, e.aliases
+      `SELECT e.network_id, n.name AS network_name, e.container_id, host(e.address) AS address,
+              host(e.address6) AS address6, e.aliases
        FROM network_endpoints e JOIN networks n ON n.id = e.network_id
        WHERE e.container_id = ANY($1) ORDER BY e.created_at, n.name`,
       [ids],
@@ -145,7 +147,8 @@ export class IpamRepository {
     const { params, param } = sqlParams(1);
     const scoped = scopeSql(scope, { team: 'c.team', createdBy: 'c.created_by' }, param);
     const rows = await this.sql.rows<Row & { container_name: string }>(
-      `SELECT e.network_id, n.name AS network_name, e.container_id, host(e.address) AS address, host(e.address6) AS address6, e.aliases,
+      `SELECT e.network_id, n.name AS network_name, e.container_id, host(e.address) AS address,
+              host(e.address6) AS address6, e.aliases,
               c.name AS container_name
        FROM network_endpoints e JOIN networks n ON n.id = e.network_id JOIN containers c ON c.id = e.container_id
        WHERE e.network_id = $1 ${scoped ? `AND ${scoped}` : ''} ORDER BY e.address`,
