@@ -15,6 +15,7 @@ import { AddUsageVolumeBytes1796312000000 } from './1796312000000-AddUsageVolume
 import { CreateNodes1796313000000 } from './1796313000000-CreateNodes';
 import { AddLaunchDispatch1796313100000 } from './1796313100000-AddLaunchDispatch';
 import { CreateDecisionRollups1796314000000 } from './1796314000000-CreateDecisionRollups';
+import { AddNetworkIpv61796320000000 } from './1796320000000-AddNetworkIpv6';
 import { CreateVolumes1796233770874 } from './1796233770874-CreateVolumes';
 import { AllowPausedContainers1796236776426 } from './1796236776426-AllowPausedContainers';
 import { AddTeamOwnership1796282737227 } from './1796282737227-AddTeamOwnership';
@@ -48,4 +49,5 @@ export const MIGRATIONS = [
   CreateNodes1796313000000,
   AddLaunchDispatch1796313100000,
   CreateDecisionRollups1796314000000,
+  AddNetworkIpv61796320000000,
 ];

@@ -59,6 +59,11 @@ export function endpointsOf(
     // The CLI names the mode's own network as the mode was given (`default` included).
     const name = rawName === 'default' || rawName === asked ? network : rawName;
     if (name === 'none' || name === 'host') continue;
+    if (e?.IPAMConfig?.IPv6Address)
+      throw new WardenError(
+        'VALIDATION_FAILED',
+        `--ip6 ${e.IPAMConfig.IPv6Address}: a container's IPv6 address is the next free one of the network's subnet; --ip6 is not supported`,
+      );
     out[name] = {
       ...(e?.IPAMConfig?.IPv4Address ? { ipv4Address: e.IPAMConfig.IPv4Address } : {}),
       ...(e?.Aliases?.length ? { aliases: e.Aliases } : {}),

@@ -42,7 +42,7 @@ export interface DockerCreateBody {
   NetworkingConfig?: {
     EndpointsConfig?: Record<
       string,
-      { IPAMConfig?: { IPv4Address?: string } | null; Aliases?: string[] | null } | null
+      { IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null; Aliases?: string[] | null } | null
     > | null;
   } | null;
 }
@@ -290,7 +290,7 @@ export const dockerCreateBodySchema = z.looseObject({
           z
             .looseObject({
               IPAMConfig: z
-                .looseObject({ IPv4Address: text(64).optional() })
+                .looseObject({ IPv4Address: text(64).optional(), IPv6Address: text(64).optional() })
                 .nullable()
                 .optional(),
               Aliases: z.array(text(253)).max(64).nullable().optional(),

@@ -21,19 +21,23 @@ export function networkObject(
   containers: Array<Endpoint & { containerName: string }> = [],
 ): Record<string, unknown> {
   const prefix = n.subnet?.split('/')[1];
+  const prefix6 = n.subnet6?.split('/')[1];
   return {
     Name: n.name,
     Id: n.id,
     Created: n.createdAt,
     Scope: DRIVER_SCOPE,
     Driver: n.driver,
-    EnableIPv6: false,
+    EnableIPv6: !!n.subnet6,
     IPAM: {
       Driver: 'default',
       Options: null,
-      Config: n.subnet
-        ? [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange ? { IPRange: n.ipRange } : {}) }]
-        : [],
+      Config: [
+        ...(n.subnet
+          ? [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange ? { IPRange: n.ipRange } : {}) }]
+          : []),
+        ...(n.subnet6 ? [{ Subnet: n.subnet6, Gateway: n.gateway6 }] : []),
+      ],
     },
     Internal: n.internal,
     Attachable: false,
@@ -48,7 +52,7 @@ export function networkObject(
           EndpointID: endpointId(e),
           MacAddress: '',
           IPv4Address: `${e.address}/${prefix}`,
-          IPv6Address: '',
+          IPv6Address: e.address6 ? `${e.address6}/${prefix6}` : '',
         },
       ]),
     ),
@@ -88,9 +92,9 @@ export function networkSettings(c: ContainerRecord, view: ContainerNetworkView):
       Gateway: n?.gateway ?? '',
       IPAddress: e.address,
       IPPrefixLen: Number(n?.subnet?.split('/')[1] ?? 0),
-      IPv6Gateway: '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
+      IPv6Gateway: (e.address6 && n?.gateway6) || '',
+      GlobalIPv6Address: e.address6 ?? '',
+      GlobalIPv6PrefixLen: e.address6 ? Number(n?.subnet6?.split('/')[1] ?? 0) : 0,
       DNSNames: n?.dnsEnabled ? [c.name, c.id.slice(0, 12), ...e.aliases] : null,
     };
   }

@@ -68,17 +68,30 @@ export class DockerNetworksController {
 
   private async create(req: DockerRequest, reply: DockerReply): Promise<void> {
     const body = await req.json<DockerNetworkCreateBody>();
-    if (body.EnableIPv6)
-      throw new WardenError('VALIDATION_FAILED', 'IPv6 networks are not supported by Warden yet');
     if (body.IPAM?.Driver && body.IPAM.Driver !== 'default')
       throw new WardenError(
         'VALIDATION_FAILED',
         `IPAM driver '${body.IPAM.Driver}' is not supported: use default`,
       );
+    // One IPv4 subnet (or one from the pool) and, with --ipv6, one IPv6 subnet.
     const configs = body.IPAM?.Config ?? [];
-    if (configs.length > 1)
-      throw new WardenError('VALIDATION_FAILED', 'Warden networks have one subnet: give --subnet once');
-    const ipam = configs[0] ?? {};
+    const v6 = configs.filter((c) => c.Subnet?.includes(':'));
+    const v4 = configs.filter((c) => !c.Subnet?.includes(':'));
+    if (v4.length > 1 || v6.length > 1)
+      throw new WardenError(
+        'VALIDATION_FAILED',
+        'Warden networks have one IPv4 and one IPv6 subnet: give --subnet once per family',
+      );
+    if (v6.length && !body.EnableIPv6)
+      throw new WardenError('VALIDATION_FAILED', `IPv6 --subnet ${v6[0].Subnet} needs --ipv6`);
+    if (body.EnableIPv6 && !v6.length)
+      throw new WardenError(
+        'VALIDATION_FAILED',
+        'an IPv6 network needs its IPv6 subnet: give --subnet fd00:…/64 (Warden has no IPv6 pool)',
+      );
+    if (v6[0]?.IPRange)
+      throw new WardenError('VALIDATION_FAILED', '--ip-range is supported for the IPv4 subnet only');
+    const ipam = v4[0] ?? {};
     const n = await this.networks.create(await req.caller(), {
       name: body.Name,
       driver: body.Driver,
@@ -88,6 +101,8 @@ export class DockerNetworksController {
       subnet: ipam.Subnet || undefined,
       gateway: ipam.Gateway || undefined,
       ipRange: ipam.IPRange || undefined,
+      subnet6: v6[0]?.Subnet || undefined,
+      gateway6: v6[0]?.Gateway || undefined,
     });
     reply.json(201, { Id: n.id, Warning: '' });
   }

@@ -49,7 +49,11 @@ export function hostsFile(c: Pick<NetworkedContainer, 'hostname' | 'name'>, endp
     'ff00::0\tip6-mcastprefix',
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
-    ...(endpoints.length ? endpoints.map((e) => `${e.address}\t${names}`) : [`127.0.1.1\t${c.hostname}`]),
+    ...(endpoints.length
+      ? endpoints.flatMap((e) =>
+          [e.address, ...(e.address6 ? [e.address6] : [])].map((a) => `${a}\t${names}`),
+        )
+      : [`127.0.1.1\t${c.hostname}`]),
     '',
   ].join('\n');
 }

@@ -9,6 +9,7 @@ interface Row {
   network_name: string;
   container_id: string;
   address: string;
+  address6: string | null;
   aliases: string[];
 }
 
@@ -17,11 +18,31 @@ const toEndpoint = (r: Row): Endpoint => ({
   networkName: r.network_name,
   containerId: r.container_id,
   address: r.address,
+  ...(r.address6 ? { address6: r.address6 } : {}),
   aliases: r.aliases,
 });
 
-const RETURNING = `RETURNING network_id, container_id, host(address) AS address, aliases,
-  (SELECT name FROM networks WHERE id = network_id) AS network_name`;
+const RETURNING = `RETURNING network_id, container_id, host(address) AS address, host(address6) AS address6,
+  aliases, (SELECT name FROM networks WHERE id = network_id) AS network_name`;
+
+/**
+ * The next free IPv6 address of network $1's subnet6 (NULL on an IPv4-only network, or when
+ * none is left): the lowest above the gateway or one in use, as for IPv4. Chosen in the same
+ * INSERT as the IPv4 one; the (network, address6) unique constraint turns a racing allocation
+ * into no row, as the IPv4 one does.
+ */
+const NEXT_ADDRESS6 = `(
+  WITH n6 AS (SELECT subnet6, gateway6 FROM networks WHERE id = $1 AND subnet6 IS NOT NULL),
+  used6 AS (
+    SELECT address6 AS a FROM network_endpoints WHERE network_id = $1 AND address6 IS NOT NULL
+    UNION ALL SELECT set_masklen(gateway6, 128) FROM n6
+  )
+  SELECT min(c.a) FROM (
+    SELECT set_masklen(network(subnet6), 128) + 1 AS a FROM n6
+    UNION ALL SELECT u.a + 1 FROM used6 u, n6 WHERE u.a < set_masklen(broadcast(n6.subnet6), 128)
+  ) c, n6
+  WHERE c.a <<= n6.subnet6 AND c.a > set_masklen(network(n6.subnet6), 128)
+    AND NOT EXISTS (SELECT 1 FROM used6 u WHERE u.a = c.a))`;
 
 /**
  * The address allocator: PostgreSQL. An address held on a network is a row, unique per
@@ -59,8 +80,8 @@ export class IpamRepository {
          UNION ALL SELECT set_masklen(network(n.r), 32) + 1 FROM n
          UNION ALL SELECT u.address + 1 FROM used u, n WHERE u.address < set_masklen(broadcast(n.subnet), 32)
        )
-       INSERT INTO network_endpoints (network_id, container_id, address, aliases)
-       SELECT $1, $2, c.a, $3 FROM cand c, n
+       INSERT INTO network_endpoints (network_id, container_id, address, aliases, address6)
+       SELECT $1, $2, c.a, $3, ${NEXT_ADDRESS6} FROM cand c, n
        WHERE c.a <<= n.r
          AND c.a > set_masklen(network(n.subnet), 32) AND c.a < set_masklen(broadcast(n.subnet), 32)
          AND NOT EXISTS (SELECT 1 FROM used u WHERE u.address = c.a)
@@ -79,8 +100,8 @@ export class IpamRepository {
     aliases: string[],
   ): Promise<Endpoint | undefined> {
     const rows = await this.sql.rows<Row>(
-      `INSERT INTO network_endpoints (network_id, container_id, address, aliases)
-       VALUES ($1, $2, set_masklen($3::inet, 32), $4) ON CONFLICT DO NOTHING ${RETURNING}`,
+      `INSERT INTO network_endpoints (network_id, container_id, address, aliases, address6)
+       VALUES ($1, $2, set_masklen($3::inet, 32), $4, ${NEXT_ADDRESS6}) ON CONFLICT DO NOTHING ${RETURNING}`,
       [networkId, containerId, address, aliases],
     );
     return rows[0] && toEndpoint(rows[0]);
@@ -99,7 +120,8 @@ export class IpamRepository {
 
   async ofContainer(containerId: string): Promise<Endpoint[]> {
     const rows = await this.sql.rows<Row>(
-      `SELECT e.network_id, n.name AS network_name, e.container_id, host(e.address) AS address, e.aliases
+      `SELECT e.network_id, n.name AS network_name, e.container_id, host(e.address) AS address,
+              host(e.address6) AS address6, e.aliases
        FROM network_endpoints e JOIN networks n ON n.id = e.network_id
        WHERE e.container_id = $1 ORDER BY e.created_at, n.name`,
       [containerId],
@@ -110,7 +132,8 @@ export class IpamRepository {
   /** Endpoints of many containers at once (listings), keyed by container id. */
   async ofContainers(ids: string[]): Promise<Map<string, Endpoint[]>> {
     const rows = await this.sql.rows<Row>(
-      `SELECT e.network_id, n.name AS network_name, e.container_id, host(e.address) AS address, e.aliases
+      `SELECT e.network_id, n.name AS network_name, e.container_id, host(e.address) AS address,
+              host(e.address6) AS address6, e.aliases
        FROM network_endpoints e JOIN networks n ON n.id = e.network_id
        WHERE e.container_id = ANY($1) ORDER BY e.created_at, n.name`,
       [ids],
@@ -124,7 +147,8 @@ export class IpamRepository {
     const { params, param } = sqlParams(1);
     const scoped = scopeSql(scope, { team: 'c.team', createdBy: 'c.created_by' }, param);
     const rows = await this.sql.rows<Row & { container_name: string }>(
-      `SELECT e.network_id, n.name AS network_name, e.container_id, host(e.address) AS address, e.aliases,
+      `SELECT e.network_id, n.name AS network_name, e.container_id, host(e.address) AS address,
+              host(e.address6) AS address6, e.aliases,
               c.name AS container_name
        FROM network_endpoints e JOIN networks n ON n.id = e.network_id JOIN containers c ON c.id = e.container_id
        WHERE e.network_id = $1 ${scoped ? `AND ${scoped}` : ''} ORDER BY e.address`,

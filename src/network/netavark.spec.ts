@@ -63,6 +63,23 @@ describe('netavarkOptions', () => {
     });
   });
 
+  it('an IPv6 network: both subnets, both addresses, ipv6_enabled', () => {
+    const six = net({ subnet6: 'fd00:77::/64', gateway6: 'fd00:77::1' });
+    const opts = netavarkOptions(
+      { id: 'c'.repeat(64), name: 'web' },
+      [{ network: six, endpoint: { ...ep(six, '10.77.0.5'), address6: 'fd00:77::2' } }],
+      [],
+    );
+    expect(opts.networks.appnet.static_ips).toEqual(['10.77.0.5', 'fd00:77::2']);
+    expect(opts.network_info.appnet).toMatchObject({
+      subnets: [
+        { subnet: '10.77.0.0/24', gateway: '10.77.0.1' },
+        { subnet: 'fd00:77::/64', gateway: 'fd00:77::1' },
+      ],
+      ipv6_enabled: true,
+    });
+  });
+
   it('refuses a network that is not a bridge', () => {
     const host = net({
       name: 'host',

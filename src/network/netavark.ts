@@ -28,7 +28,7 @@ export interface NetavarkOptions {
       driver: 'bridge';
       network_interface: string;
       subnets: Array<{ subnet: string; gateway: string; lease_range?: { start_ip: string; end_ip: string } }>;
-      ipv6_enabled: false;
+      ipv6_enabled: boolean;
       internal: boolean;
       dns_enabled: boolean;
       ipam_options: { driver: 'host-local' };
@@ -57,7 +57,7 @@ export function netavarkOptions(
     if (n.driver !== 'bridge' || !n.subnet || !n.gateway || !n.interface)
       throw new Error(`network ${n.name} is not a bridge network`);
     networks[n.name] = {
-      static_ips: [e.address],
+      static_ips: e.address6 ? [e.address, e.address6] : [e.address],
       // Docker answers a container's name and its aliases on every user-defined network.
       aliases: n.dnsEnabled ? [...new Set([container.name, ...e.aliases])] : [],
       interface_name: `eth${i}`,
@@ -67,8 +67,11 @@ export function netavarkOptions(
       id: n.id,
       driver: 'bridge',
       network_interface: n.interface,
-      subnets: [{ subnet: n.subnet, gateway: n.gateway }],
-      ipv6_enabled: false,
+      subnets: [
+        { subnet: n.subnet, gateway: n.gateway },
+        ...(n.subnet6 && n.gateway6 ? [{ subnet: n.subnet6, gateway: n.gateway6 }] : []),
+      ],
+      ipv6_enabled: !!n.subnet6,
       internal: n.internal,
       dns_enabled: n.dnsEnabled,
       ipam_options: { driver: 'host-local' },

@@ -12,6 +12,8 @@ interface Row {
   subnet: string | null;
   gateway: string | null;
   ip_range: string | null;
+  subnet6: string | null;
+  gateway6: string | null;
   internal: boolean;
   dns_enabled: boolean;
   builtin: boolean;
@@ -30,6 +32,7 @@ const toRecord = (r: Row): NetworkRecord => ({
   subnet: r.subnet ?? undefined,
   gateway: r.gateway ?? undefined,
   ipRange: r.ip_range ?? undefined,
+  ...(r.subnet6 ? { subnet6: r.subnet6, gateway6: r.gateway6 ?? undefined } : {}),
   internal: r.internal,
   dnsEnabled: r.dns_enabled,
   builtin: r.builtin,
@@ -42,7 +45,7 @@ const toRecord = (r: Row): NetworkRecord => ({
 
 /** host(gateway): the address without its /32, as Docker and netavark write it. */
 const COLUMNS = `id, name, driver, interface, subnet::text, host(gateway) AS gateway, ip_range::text,
-  internal, dns_enabled, builtin, labels, options, created_by, team, created_at`;
+  subnet6::text, host(gateway6) AS gateway6, internal, dns_enabled, builtin, labels, options, created_by, team, created_at`;
 
 /** Built-in networks (bridge, host, none) are everyone's; the others their team's. */
 function networkScopeSql(scope: Scope, param: (v: unknown) => string): string {
@@ -51,9 +54,11 @@ function networkScopeSql(scope: Scope, param: (v: unknown) => string): string {
 }
 
 /** A new network; `subnet` undefined = the first free /24 of `pool`. */
-export interface NewNetwork extends Omit<NetworkRecord, 'createdAt' | 'subnet' | 'gateway'> {
+export interface NewNetwork extends Omit<NetworkRecord, 'createdAt' | 'subnet' | 'gateway' | 'gateway6'> {
   subnet?: string;
   gateway?: string;
+  /** With subnet6; undefined = its first address. */
+  gateway6?: string;
   pool?: string;
 }
 
@@ -102,11 +107,13 @@ export class NetworkRepository {
            WHERE NOT EXISTS (SELECT 1 FROM networks o WHERE o.subnet && x.s) ORDER BY i LIMIT 1)) AS subnet
        )
        INSERT INTO networks (id, name, driver, interface, subnet, gateway, ip_range, internal, dns_enabled,
-                             builtin, labels, options, created_by, team)
+                             builtin, labels, options, created_by, team, subnet6, gateway6)
        SELECT $1, $2, $3, $4, pick.subnet,
               CASE WHEN pick.subnet IS NULL THEN NULL
                    ELSE coalesce($6::inet, set_masklen(network(pick.subnet), 32) + 1) END,
-              $7, $8, $9, $10, $11, $12, $13, $15
+              $7, $8, $9, $10, $11, $12, $13, $15, $16::cidr,
+              CASE WHEN $16::cidr IS NULL THEN NULL
+                   ELSE coalesce($17::inet, set_masklen(network($16::cidr), 128) + 1) END
        FROM pick
        ON CONFLICT (name) DO NOTHING RETURNING ${COLUMNS}`,
       [
@@ -125,6 +132,8 @@ export class NetworkRepository {
         n.createdBy,
         n.pool ?? '0.0.0.0/32',
         n.team,
+        n.subnet6 ?? null,
+        n.gateway6 ?? null,
       ],
     );
     return rows[0] && toRecord(rows[0]);

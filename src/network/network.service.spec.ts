@@ -14,6 +14,13 @@ describe('checkCreate (docker network create options)', () => {
     expect(checkCreate({ name: 'n' })).toEqual({});
   });
 
+  it('takes an IPv6 subnet beside the IPv4 one, and a gateway inside it', () => {
+    expect(checkCreate({ name: 'n', subnet6: 'fd00:1::/64' })).toEqual({ subnet6: 'fd00:1::/64' });
+    expect(
+      checkCreate({ name: 'n', subnet: '10.9.0.0/24', subnet6: 'fd00:1::/64', gateway6: 'fd00:1::ffff' }),
+    ).toEqual({ subnet: '10.9.0.0/24', gateway: '10.9.0.1', subnet6: 'fd00:1::/64' });
+  });
+
   it.each([
     [{ name: 'bad name' }, "invalid network name 'bad name'"],
     [{ name: 'bridge' }, 'bridge is a pre-defined network'],
@@ -27,6 +34,14 @@ describe('checkCreate (docker network create options)', () => {
     [{ name: 'n', subnet: '10.9.0.0/24', ipRange: '10.9.1.0/25' }, 'is not inside --subnet'],
     [{ name: 'n', subnet: '10.9.0.0/24', ipRange: '10.9.0.0/16' }, 'is not inside --subnet'],
     [{ name: 'n', gateway: '10.9.0.1' }, '--gateway and --ip-range need --subnet'],
+    [{ name: 'n', subnet6: 'fd00:1::1/64' }, 'has host bits set: use fd00:1::/64'],
+    [{ name: 'n', subnet6: '10.9.0.0/24' }, 'is not an IPv6 CIDR'],
+    [{ name: 'n', subnet6: 'fd00:1::/129' }, 'the prefix must be 0-128'],
+    [{ name: 'n', subnet6: 'fd00:1::/126' }, 'too small: use a /124 or larger'],
+    [{ name: 'n', subnet6: 'fd00:1::/64', gateway6: 'fd00:2::1' }, 'is not a host address of --subnet'],
+    [{ name: 'n', subnet6: 'fd00:1::/64', gateway6: 'fd00:1::' }, 'is not a host address of --subnet'],
+    [{ name: 'n', gateway6: 'fd00:1::1' }, 'an IPv6 --gateway needs an IPv6 --subnet'],
+    [{ name: 'bad name', subnet6: 'x' }, "invalid network name 'bad name'"],
   ])('refuses %j', (input, message) => {
     expect(() => checkCreate(input)).toThrow(message);
   });
@@ -39,5 +54,8 @@ describe('hostsFile', () => {
       '10.9.0.2\tabc web\n',
     );
     expect(hostsFile({ hostname: 'abc', name: 'web' }, [])).toContain('127.0.1.1\tabc\n');
+    expect(
+      hostsFile({ hostname: 'abc', name: 'web' }, [{ ...e, address: '10.9.0.2', address6: 'fd00:1::2' }]),
+    ).toContain('10.9.0.2\tabc web\nfd00:1::2\tabc web\n');
   });
 });

@@ -9,6 +9,7 @@ import { IpamRepository } from './ipam.repository';
 import { contains, formatAddress, isHostOf, parseAddress, parseCidr, type Cidr } from '../platform/ipv4';
 import { BUILTIN_NETWORKS, NETWORK_NAME_RE, type Endpoint, type NetworkRecord } from './network';
 import { NetworkRepository } from './network.repository';
+import { contains6, parseAddress6, parseCidr6 } from './ipv6';
 
 /** What `docker network create` and REST's POST /networks ask for. */
 export interface NetworkCreateInput {
@@ -20,6 +21,9 @@ export interface NetworkCreateInput {
   subnet?: string;
   gateway?: string;
   ipRange?: string;
+  /** IPv6 (`--ipv6 --subnet fd00:…/64`): the network's IPv6 subnet, and its gateway (default: its first address). */
+  subnet6?: string;
+  gateway6?: string;
   /** The owning team (REST `team`; the `warden.team` label on the Docker API). */
   team?: string;
 }
@@ -97,6 +101,26 @@ export class NetworkService implements OnApplicationBootstrap {
     throw new WardenError('NETWORK_NOT_FOUND', `network ${ref} not found`, { ref });
   }
 
+  /**
+   * The names the refs (names, ids, id prefixes) stand for, as the scope sees them: a policy
+   * names networks, so a create is judged by name as a `network connect` is. Built-in names,
+   * `default` and what is not a network name are kept as given (the spec's validation speaks
+   * of those); with bridge networking off too (the create is refused for that, by name).
+   * 404 for a network the scope does not see.
+   */
+  async names(refs: string[], scope: Scope): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const ref of new Set(refs)) {
+      const keep =
+        !this.enabled ||
+        ref === 'default' ||
+        (BUILTIN_NETWORKS as readonly string[]).includes(ref) ||
+        !NETWORK_NAME_RE.test(ref);
+      out.set(ref, keep ? ref : (await this.get(ref, scope)).name);
+    }
+    return out;
+  }
+
   async create(caller: Caller, input: NetworkCreateInput): Promise<NetworkRecord> {
     const checked = checkCreate(input);
     const team = owningTeam(caller.principal, input.team ?? input.labels?.[TEAM_LABEL]);
@@ -116,6 +140,7 @@ export class NetworkService implements OnApplicationBootstrap {
         subnet: checked.subnet,
         gateway: checked.gateway,
         ipRange: input.ipRange,
+        ...(checked.subnet6 ? { subnet6: checked.subnet6, gateway6: input.gateway6 } : {}),
         internal: !!input.internal,
         dnsEnabled: true,
         builtin: false,
@@ -127,13 +152,16 @@ export class NetworkService implements OnApplicationBootstrap {
       });
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === '23P01')
+      if (code === '23P01') {
+        const v6 = (err as { constraint?: string }).constraint === 'networks_subnet6_overlap';
+        const subnet = v6 ? input.subnet6 : input.subnet;
         throw new WardenError(
           'NETWORK_OVERLAP',
-          `subnet ${input.subnet} overlaps the subnet of another network: choose another --subnet`,
-          { subnet: input.subnet },
+          `subnet ${subnet} overlaps the subnet of another network: choose another --subnet`,
+          { subnet },
           { cause: err },
         );
+      }
       if (code === '23514')
         throw new WardenError(
           'NETWORK_EXHAUSTED',
@@ -239,15 +267,24 @@ export class NetworkService implements OnApplicationBootstrap {
           `address ${req.ipv4Address} is already in use on network ${network.name}`,
           { network: network.name, address: req.ipv4Address },
         );
-      return e;
+      return this.withAddress6(network, e);
     }
     // A racing allocation that took the same address makes ours insert nothing: ask again.
     for (let attempt = 0; attempt < 8; attempt++) {
       const e = await this.ipam.allocateNext(network.id, containerId, aliases);
-      if (e) return e;
+      if (e) return this.withAddress6(network, e);
       if (await this.ipam.isFull(network.id)) break;
     }
     throw new WardenError('NETWORK_EXHAUSTED', `no address left on network ${network.name}`, {
+      network: network.name,
+    });
+  }
+
+  /** On an IPv6 network an endpoint has both addresses: one without an IPv6 one is given back. */
+  private async withAddress6(network: NetworkRecord, e: Endpoint): Promise<Endpoint> {
+    if (!network.subnet6 || e.address6) return e;
+    await this.ipam.release(network.id, e.containerId);
+    throw new WardenError('NETWORK_EXHAUSTED', `no IPv6 address left on network ${network.name}`, {
       network: network.name,
     });
   }
@@ -268,13 +305,42 @@ export const auditNetwork = (n: NetworkRecord) => ({
   subnet: n.subnet ?? null,
   gateway: n.gateway ?? null,
   ipRange: n.ipRange ?? null,
+  ...(n.subnet6 ? { subnet6: n.subnet6, gateway6: n.gateway6 ?? null } : {}),
   internal: n.internal,
   labels: n.labels,
   team: n.team,
 });
 
 /** The request's own consistency, as Docker checks it (libnetwork ipam): 400 with the reason. */
-export function checkCreate(input: NetworkCreateInput): { subnet?: string; gateway?: string } {
+export function checkCreate(input: NetworkCreateInput): {
+  subnet?: string;
+  gateway?: string;
+  subnet6?: string;
+} {
+  const checked = checkSubnet4(input);
+  const subnet6 = checkSubnet6(input);
+  return { ...checked, ...(subnet6 ? { subnet6 } : {}) };
+}
+
+/** The IPv6 subnet (its network address, room for a few hosts) and the gateway inside it. */
+function checkSubnet6(input: NetworkCreateInput): string | undefined {
+  const bad = (m: string) => new WardenError('VALIDATION_FAILED', m);
+  if (!input.subnet6) {
+    if (input.gateway6) throw bad('an IPv6 --gateway needs an IPv6 --subnet');
+    return undefined;
+  }
+  const subnet = parseCidr6(input.subnet6);
+  if ('problem' in subnet) throw bad(`invalid IPv6 --subnet: ${subnet.problem}`);
+  if (subnet.prefix > 124) throw bad(`IPv6 --subnet ${input.subnet6} is too small: use a /124 or larger`);
+  if (input.gateway6) {
+    const g = parseAddress6(input.gateway6);
+    if (g === undefined || !contains6(subnet, g) || g === subnet.base)
+      throw bad(`--gateway ${input.gateway6} is not a host address of --subnet ${input.subnet6}`);
+  }
+  return input.subnet6;
+}
+
+function checkSubnet4(input: NetworkCreateInput): { subnet?: string; gateway?: string } {
   const bad = (m: string) => new WardenError('VALIDATION_FAILED', m);
   if (!NETWORK_NAME_RE.test(input.name))
     throw bad(`invalid network name '${input.name}': use [a-zA-Z0-9][a-zA-Z0-9_.-]*`);

@@ -11,6 +11,9 @@ export interface NetworkRecord {
   subnet?: string;
   gateway?: string;
   ipRange?: string;
+  /** IPv6 (`--ipv6`): its subnet and gateway beside the IPv4 ones; absent on IPv4-only networks. */
+  subnet6?: string;
+  gateway6?: string;
   internal: boolean;
   /** aardvark-dns answers container names on it (user-defined bridge networks). */
   dnsEnabled: boolean;
@@ -31,6 +34,8 @@ export interface Endpoint {
   containerId: string;
   /** Dotted quad, no prefix. */
   address: string;
+  /** Its IPv6 address (no prefix) on an IPv6 network. */
+  address6?: string;
   aliases: string[];
 }
 

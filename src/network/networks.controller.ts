@@ -18,6 +18,10 @@ export const networkCreateBody = z.strictObject({
   subnet: text(64).optional().describe('IPv4 CIDR; default: the next free /24 of WARDEN_NETWORK_POOL'),
   gateway: text(64).optional().describe('default: the first address of the subnet'),
   ipRange: text(64).optional().describe('addresses are allocated from this part of the subnet'),
+  subnet6: text(64)
+    .optional()
+    .describe('IPv6 CIDR (e.g. fd00:1::/64): the network has IPv6 too, each container an address of it'),
+  gateway6: text(64).optional().describe('with subnet6; default: its first address'),
   internal: z.boolean().optional().describe('no route out of the network'),
   labels: z.record(text(1024), text(65_536)).optional(),
   options: z.record(text(256), text(4096)).optional(),
@@ -55,6 +59,7 @@ export class NetworksController {
         id: c.containerId,
         name: c.containerName,
         address: c.address,
+        address6: c.address6 ?? null,
         aliases: c.aliases,
       })),
     };
@@ -99,6 +104,8 @@ const view = (n: NetworkRecord) => ({
   subnet: n.subnet ?? null,
   gateway: n.gateway ?? null,
   ipRange: n.ipRange ?? null,
+  subnet6: n.subnet6 ?? null,
+  gateway6: n.gateway6 ?? null,
   internal: n.internal,
   dnsEnabled: n.dnsEnabled,
   builtin: n.builtin,

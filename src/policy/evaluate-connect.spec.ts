@@ -32,6 +32,18 @@ describe('evaluateConnect (docker network connect)', () => {
     expect(d.reasons[0].message).toMatch(/^network ops is not allowed \(allowed: front, back\)/);
   });
 
+  it('judges the network asked for alone, not those the container was created on', () => {
+    const created = { ...container, spec: minimalSpec({ networkMode: 'front', networks: ['ops'] }) };
+    const d = evaluateConnect({
+      policy: policyOf(rules),
+      spec: { container: created, network: 'back' },
+      principal: alice,
+      exceptions: [],
+      now,
+    });
+    expect(d).toMatchObject({ allowed: true, reasons: [] });
+  });
+
   it('judges the egress rules for the container on that network too', () => {
     const egress = { network: { egress: { allowed: ['10.0.0.0/8:443/tcp'] } } };
     expect(judge(egress, 'back').reasons.map((r) => r.rule)).toEqual(['network.egress.allowed']);

@@ -17,10 +17,12 @@ export interface ConnectSpec {
 export function evaluateConnect(input: ActionInput<ConnectSpec>): Decision {
   const { policy, spec, principal, now } = input;
   const ctx: CheckContext = { policyName: policy.name };
-  // The container as it would be judged had it been created on that network.
+  // The container as it would be judged had it been created on that network alone: the
+  // networks it was created on were judged at its create.
   const asIf: ContainerSpec = {
     ...spec.container.spec,
     networkMode: spec.network,
+    networks: undefined,
     hostNamespaces: { ...spec.container.spec.hostNamespaces, net: false },
   };
   const found = [networkModeCheck, egressCheck].flatMap((check) => check(asIf, policy.doc.rules, ctx));

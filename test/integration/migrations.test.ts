@@ -66,6 +66,7 @@ describe('migrations on an empty database', () => {
       CreateNodes1796313000000: ['nodes'],
       AddLaunchDispatch1796313100000: [],
       CreateDecisionRollups1796314000000: ['decision_rollups', 'decision_rule_rollups'],
+      AddNetworkIpv61796320000000: [],
     };
     expect(Object.keys(created).sort()).toEqual(MIGRATIONS.map((m) => new m().name).sort());
     let expected = await tables(db.url);

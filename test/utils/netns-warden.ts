@@ -319,6 +319,33 @@ export function bindPolicy(w: NetnsWarden, name: string, rules: Record<string, u
   if (bound.status >= 300) throw new Error(`bind ${name}: ${JSON.stringify(bound.body)}`);
 }
 
+/**
+ * The usual network suite: one Warden in its own netns for the describe block it is called
+ * in, with the busybox fixture loaded; every container removed after each test; closed at the
+ * end. `w` once its beforeAll ran; `ok` runs a docker command that must succeed.
+ */
+export function netnsSuite(): { readonly w: NetnsWarden; ok(args: string[]): Promise<string> } {
+  let current: NetnsWarden | undefined;
+  beforeAll(async () => {
+    current = await startNetnsWarden();
+    await loadBusybox(current);
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  afterEach(async () => {
+    if (current) await removeAllContainers(current);
+  });
+  const suite = {
+    get w(): NetnsWarden {
+      if (!current) throw new Error('the netns Warden has not started');
+      return current;
+    },
+    ok: (args: string[]) => dockerOk(suite.w)(args),
+  };
+  return suite;
+}
+
 /** Removes every container, so a failed test does not leave its own to the next one's counts. */
 export async function removeAllContainers(w: NetnsWarden): Promise<void> {
   const ids = (await w.docker.run(['ps', '-aq'])).stdout.split('\n').filter(Boolean);

@@ -57,7 +57,10 @@ export interface CapHit {
   exitCode: number | null;
 }
 
-/** A container's network exposure in the window: networks joined, host ports, bandwidth caps. */
+/**
+ * A container's network exposure in the window: networks joined, host ports, bandwidth caps,
+ * egress allowlist.
+ */
 export interface ExposureRow {
   containerId: string;
   name?: string;
@@ -67,6 +70,12 @@ export interface ExposureRow {
   published: string[];
   egressBps?: number;
   ingressBps?: number;
+  /**
+   * Where it may send, as created (its `egress` field, the `warden.egress` label or its
+   * policy's `network.egress.default`): `CIDR[:ports][/proto]` entries. Absent: anywhere;
+   * empty: nothing but DNS to its networks' resolvers and replies.
+   */
+  egress?: string[];
 }
 
 export interface ImageUse {

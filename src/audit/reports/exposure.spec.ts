@@ -1,4 +1,4 @@
-import { exposureFrom } from './exposure';
+import { egressAllowlistText, exposureFrom } from './exposure';
 
 describe('exposureFrom (the report section on network exposure)', () => {
   const created = (id: string, spec: Record<string, unknown>) => ({
@@ -34,6 +34,36 @@ describe('exposureFrom (the report section on network exposure)', () => {
         published: ['127.0.0.1:8081->80/tcp'],
         egressBps: 10_000_000,
       },
+    ]);
+  });
+
+  it('lists the egress allowlist as written: absent is unrestricted, empty is nothing', () => {
+    const rows = exposureFrom([
+      created('a', {
+        networkMode: 'front',
+        egress: [
+          { cidr: '10.0.0.0/8', ports: [443, 443], protocol: 'tcp' },
+          { cidr: '192.168.1.5/32' },
+          { cidr: '10.1.0.0/16', ports: [8000, 8999] },
+        ],
+      }),
+      created('b', { networkMode: 'front', egress: [] }),
+      created('c', { networkMode: 'front' }),
+      ...['a', 'b', 'c'].map((id) => ({
+        subject: id,
+        type: 'network.connected',
+        payload: { network: 'front' },
+      })),
+    ]);
+    expect(rows.map((r) => [r.containerId, r.egress])).toEqual([
+      ['a', ['10.0.0.0/8:443/tcp', '192.168.1.5', '10.1.0.0/16:8000-8999']],
+      ['b', []],
+      ['c', undefined],
+    ]);
+    expect(rows.map((r) => egressAllowlistText(r.egress))).toEqual([
+      '10.0.0.0/8:443/tcp 192.168.1.5 10.1.0.0/16:8000-8999',
+      'none',
+      'unrestricted',
     ]);
   });
 });

@@ -1,4 +1,5 @@
 import type { ComplianceReport } from './compliance-report.types';
+import { egressAllowlistText } from './exposure';
 
 /** RFC 4180: quote when needed, double the quotes; objects as compact JSON. */
 function cell(v: unknown): string {
@@ -93,7 +94,17 @@ export function reportCsvFiles(r: ComplianceReport): Array<{ name: string; conte
     {
       name: 'exposure.csv',
       content: csvTable(
-        ['container_id', 'name', 'image', 'networks', 'published', 'egress_bps', 'ingress_bps'],
+        // New columns go last: a reader of the earlier columns by position reads on.
+        [
+          'container_id',
+          'name',
+          'image',
+          'networks',
+          'published',
+          'egress_bps',
+          'ingress_bps',
+          'egress_allowlist',
+        ],
         r.exposure.map((e) => [
           e.containerId,
           e.name,
@@ -102,6 +113,7 @@ export function reportCsvFiles(r: ComplianceReport): Array<{ name: string; conte
           e.published.join(' '),
           e.egressBps,
           e.ingressBps,
+          egressAllowlistText(e.egress),
         ]),
       ),
     },

@@ -1,5 +1,6 @@
 import PDFDocument from 'pdfkit';
 import type { ComplianceReport } from './compliance-report.types';
+import { egressAllowlistText } from './exposure';
 
 const MARGIN = 50;
 const COLORS = {
@@ -16,6 +17,8 @@ const COLORS = {
 export const PDF_TEXT_MAX = 2000;
 const PDF_CELL_MAX = 120;
 const RUN = 60;
+const CELL_LINES = 4;
+const ROW_GAP = 3;
 
 /** `text` at most `max` characters, its unbroken runs cut into lines of RUN characters. */
 export function pdfText(text: string, max = PDF_TEXT_MAX): string {
@@ -26,7 +29,7 @@ export function pdfText(text: string, max = PDF_TEXT_MAX): string {
   );
 }
 
-/** A table cell: one line, ellipsised by PDFKit, from a string never longer than it can show. */
+/** A table cell's text: at most PDF_CELL_MAX characters (rows() wraps and ellipsises it). */
 function cellText(v: unknown): string {
   const s = String(v ?? '');
   return s.length > PDF_CELL_MAX ? `${s.slice(0, PDF_CELL_MAX - 1)}…` : s;
@@ -115,13 +118,14 @@ export function renderReportPdf(r: ComplianceReport): Promise<Buffer> {
     heading(doc, 'Network exposure');
     rows(
       doc,
-      ['container', 'networks', 'published', 'egress', 'ingress'],
+      ['container', 'networks', 'published', 'egress cap', 'ingress cap', 'egress allowlist'],
       r.exposure.map((e) => [
         e.name ?? e.containerId.slice(0, 12),
         e.networks.join(' '),
         e.published.join(' '),
         e.egressBps === undefined ? '' : mbit(e.egressBps),
         e.ingressBps === undefined ? '' : mbit(e.ingressBps),
+        egressAllowlistText(e.egress),
       ]),
     );
     heading(doc, 'Images');
@@ -162,15 +166,21 @@ function keyValues(doc: PDFKit.PDFDocument, kv: Array<[string, unknown]>): void 
 function rows(doc: PDFKit.PDFDocument, header: string[], body: unknown[][]): void {
   const width = doc.page.width - 2 * MARGIN;
   const col = width / header.length;
+  // A cell wraps to at most CELL_LINES lines and is ellipsised past them, and the row is as
+  // tall as its tallest cell: PDFKit ellipsises only within a given height, and without one a
+  // long cell (ports, an allowlist) ran on over the rows below it.
   const line = (cells: unknown[], bold = false) => {
-    if (doc.y > doc.page.height - 70) doc.addPage();
-    const y = doc.y;
     doc.fontSize(8).font(bold ? 'Helvetica-Bold' : 'Helvetica');
-    cells.forEach((c, i) =>
-      doc.text(cellText(c), MARGIN + i * col, y, { width: col - 4, lineBreak: false, ellipsis: true }),
-    );
+    const texts = cells.map(cellText);
+    const lineHeight = doc.currentLineHeight(true);
+    const opts = { width: col - 4, height: lineHeight * CELL_LINES, ellipsis: true };
+    const tallest = Math.max(lineHeight, ...texts.map((t) => doc.heightOfString(t, { width: opts.width })));
+    const height = Math.min(opts.height, tallest);
+    if (doc.y + height > doc.page.height - 58) doc.addPage();
+    const y = doc.y;
+    texts.forEach((t, i) => doc.text(t, MARGIN + i * col, y, opts));
     doc.x = MARGIN;
-    doc.y = y + 12;
+    doc.y = y + height + ROW_GAP;
   };
   line(header, true);
   if (body.length === 0) line(['none']);

@@ -47,6 +47,7 @@ const report = (label?: string): ComplianceReport =>
         networks: ['front'],
         published: ['127.0.0.1:8080->80/tcp'],
         egressBps: 10_000_000,
+        egress: ['10.0.0.0/8:443/tcp', '192.168.1.5'],
       },
     ],
     images: [{ registry: 'x'.repeat(5000), image: 'busybox:1.35', digest: null, launches: 1, pulls: 0 }],
@@ -91,7 +92,7 @@ describe('report files', () => {
     expect(verifyReport(json, new ReportSigner(dataDir).publicKeyPem)).toBe(true);
     expect(JSON.parse(json).params.label).toBe('owner=dana');
     expect(files.find((f) => f.name === 'exposure.csv')!.data.toString()).toContain(
-      `${'c'.repeat(64)},web,busybox:1.35,front,127.0.0.1:8080->80/tcp,10000000,`,
+      `${'c'.repeat(64)},web,busybox:1.35,front,127.0.0.1:8080->80/tcp,10000000,,10.0.0.0/8:443/tcp 192.168.1.5`,
     );
     expect(
       files

@@ -28,4 +28,15 @@ describe('networkModeCheck', () => {
     const spec = minimalSpec({ hostNamespaces: { pid: false, ipc: false, net: true, uts: false } });
     expect(networkModeCheck(spec, rules, ctx)[0].detail).toMatchObject({ network: 'host' });
   });
+
+  it('judges every network of the create, one reason per refused network', () => {
+    const spec = minimalSpec({ networkMode: 'appnet', networks: ['ops', 'appnet2', 'none'] });
+    const found = networkModeCheck(spec, { network: { allowedNetworks: ['appnet', 'none'] } }, ctx);
+    expect(found.map((r) => [r.rule, r.detail])).toEqual([
+      ['network.allowedNetworks', { network: 'ops', allowed: ['appnet', 'none'] }],
+      ['network.allowedNetworks', { network: 'appnet2', allowed: ['appnet', 'none'] }],
+    ]);
+    expect(found[0].message).toMatch(/^network ops is not allowed \(allowed: appnet, none\)/);
+    expect(networkModeCheck(spec, { network: { allowedNetworks: ['*'] } }, ctx)).toEqual([]);
+  });
 });

@@ -6,6 +6,7 @@ import { LINUX_CAPABILITIES, cpusToNanoCpus, formatBytes, normalizeCapability, p
 import { BlkioSpec, blkioRequestFields, convertBlkio } from './block-io';
 import { bandwidthRequestFields, convertBandwidth } from './bandwidth';
 import { convertEgress, egressRequestFields, type EgressRule } from './egress';
+import { convertNetworks, networksRequestFields } from './networks';
 import {
   parseBind,
   parseDevice,
@@ -79,6 +80,8 @@ export interface ContainerSpec {
   hostNamespaces: HostNamespaces;
   /** 'none' | 'host' | 'bridge' | 'container:<id>' | a network name */
   networkMode: string;
+  /** The networks it joins at create beside networkMode (names); absent when none. */
+  networks?: string[];
   /** Ports published on the host (`-p`); rows stored before they existed have none. */
   ports: PublishedPort[];
   binds: BindMount[];
@@ -158,6 +161,7 @@ export const launchRequestSchema = z.strictObject({
   capAdd: stringList.optional(),
   capDrop: stringList.optional(),
   network: text(256).optional(),
+  ...networksRequestFields,
   publish: z.array(publishInputSchema).max(1024).optional(),
   pid: z.enum(['host', 'private']).optional(),
   ipc: z.enum(['host', 'private', 'shareable', 'none']).optional(),
@@ -452,6 +456,7 @@ export function toContainerSpec(
   convertLog(req, spec, errors);
   convertBandwidth(req, spec, errors);
   convertEgress(req, spec, errors);
+  convertNetworks(req, spec, errors);
   if (req.ulimits?.length) {
     const ulimits = convertMounts('ulimits', req.ulimits, parseUlimit, errors);
     const names = new Set(ulimits.map((u) => u.name));

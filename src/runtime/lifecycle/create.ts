@@ -11,7 +11,7 @@ import { ContainerFiles } from '../container/container-files';
 import { ContainerLauncher } from '../container/container-launcher';
 import { ContainerRepository } from '../container/container.repository';
 import { ImageProvider } from '../../images';
-import { NetworkAttacher } from '../../network';
+import { NetworkAttacher, NetworkService, type EndpointRequest } from '../../network';
 import { hostnameOf, networked, networkOf } from '../container/run-config';
 import { ContainerVolumes } from '../container/container-volumes';
 import { WritableLayers } from '../container/writable-layers';
@@ -56,6 +56,7 @@ export class ContainerCreator {
     private readonly launcher: ContainerLauncher,
     private readonly audit: AuditService,
     private readonly network: NetworkAttacher,
+    private readonly networks: NetworkService,
     private readonly volumes: ContainerVolumes,
     private readonly layers: WritableLayers,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
@@ -76,11 +77,15 @@ export class ContainerCreator {
     }
     // Who will own it is settled first: a team the caller is not in changes nothing.
     const team = owningTeam(caller.principal, req.team ?? teamLabel(req.launch));
-    const launch = await this.volumes.withVolumesFrom(
+    const fromVolumes = await this.volumes.withVolumesFrom(
       req.launch,
       req.volumesFrom ?? [],
       scopeOf(caller.principal),
     );
+    // Judged elsewhere: the networks were named there, and judged with them.
+    const { launch, endpoints } = judged
+      ? { launch: fromVolumes, endpoints: req.endpoints ?? {} }
+      : await this.withNetworks(caller, fromVolumes, req.endpoints ?? {});
     const decided = judged ?? (await this.policy.decide(caller, launch));
     const { decision, effectiveSpec: spec, launchRequestId } = decided;
     if (!decision.allowed) {
@@ -114,10 +119,9 @@ export class ContainerCreator {
       return (await this.dispatcher.create(elsewhere, {
         kind: 'create',
         caller,
-        req: { ...req, launch, volumesFrom: [] },
+        req: { ...req, launch, endpoints, volumesFrom: [] },
         judged: { ...decided, launchRequestId: launchRequestId! },
       })) as ContainerRecord;
-    const endpoints = req.endpoints ?? {};
     // Before anything exists: the networks must exist, and bridge networking be on.
     const planned =
       networkOf(spec) === 'host'
@@ -224,6 +228,38 @@ export class ContainerCreator {
     // loop: the answer to this create goes out first (measured: ~1 ms sooner start-to-exit).
     setImmediate(() => this.launcher.prepare(record, image));
     return record;
+  }
+
+  /**
+   * Every network of the create, by name, in the launch request the policy judges: the
+   * further ones (REST `networks`, the keys of `endpoints`: Docker's EndpointsConfig, as
+   * `docker run --network a --network b` and Compose send them) as `networks`, each judged as
+   * a `network connect` is; an id or id prefix as the name it stands for. The endpoints'
+   * settings follow the names. A `networks` that is not a list of strings is left to the
+   * spec's validation (a 400 naming it).
+   */
+  private async withNetworks(
+    caller: Caller,
+    launch: Record<string, unknown>,
+    endpoints: Record<string, EndpointRequest>,
+  ): Promise<{ launch: Record<string, unknown>; endpoints: Record<string, EndpointRequest> }> {
+    const given = launch.networks ?? [];
+    const mode = typeof launch.network === 'string' ? launch.network : undefined;
+    if (!Array.isArray(given) || !given.every((n) => typeof n === 'string')) return { launch, endpoints };
+    const refs = [...given, ...Object.keys(endpoints)];
+    if (!refs.length && mode === undefined) return { launch, endpoints };
+    const named = await this.networks.names([...(mode ? [mode] : []), ...refs], scopeOf(caller.principal));
+    const nameOf = (ref: string) => named.get(ref) ?? ref;
+    const modeName = mode === undefined ? undefined : nameOf(mode);
+    const further = [...new Set(refs.map(nameOf))].filter((n) => n !== modeName);
+    const out: Record<string, unknown> = { ...launch };
+    if (modeName !== undefined) out.network = modeName;
+    if (further.length) out.networks = further;
+    else delete out.networks;
+    const keyed: Record<string, EndpointRequest> = {};
+    for (const [ref, e] of Object.entries(endpoints)) keyed[nameOf(ref)] = e;
+    for (const n of further) keyed[n] ??= {};
+    return { launch: out, endpoints: keyed };
   }
 
   /** `--storage-opt size=`: the writable layer is a filesystem of that size (ContainerFiles). */
