@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { FleetModule } from '../fleet';
 import { APP_GUARD } from '@nestjs/core';
 import { AuditModule } from '../audit';
 import { AuthController } from './auth.controller';
@@ -12,7 +13,7 @@ import { TokenAuthenticator } from './token-authenticator';
 import { TokenService } from './token.service';
 
 @Module({
-  imports: [AuditModule],
+  imports: [AuditModule, FleetModule],
   providers: [
     TokenRepository,
     PrincipalRepository,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { FleetService } from './fleet.service';
 import { ForwardTickets } from './forward-tickets';
+import { NodeForwarder } from './node-forwarder';
 import { NodeLiveness } from './node-liveness';
 import { NodeRegistry } from './node-registry';
 import { NodeRepository } from './node.repository';
@@ -8,8 +9,8 @@ import { NodesController } from './nodes.controller';
 
 /** Nodes on one PostgreSQL and Redis: registration, heartbeats, liveness, GET /nodes (docs/fleet.md). */
 @Module({
-  providers: [NodeRepository, NodeLiveness, NodeRegistry, FleetService, ForwardTickets],
+  providers: [NodeRepository, NodeLiveness, NodeRegistry, FleetService, ForwardTickets, NodeForwarder],
   controllers: [NodesController],
-  exports: [NodeLiveness, NodeRegistry, NodeRepository, ForwardTickets],
+  exports: [NodeLiveness, NodeRegistry, NodeRepository, ForwardTickets, NodeForwarder],
 })
 export class FleetModule {}

@@ -1,11 +1,15 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
 import { INFRASTRUCTURE, Infrastructure } from '../platform/infrastructure';
 import { ioredisOptions } from '../platform/queue';
 
 const KEY_PREFIX = 'warden:forward:';
+/** The header that carries the forwarding node's ticket (node-forwarder.ts). */
+export const FORWARD_HEADER = 'x-warden-forward';
 /** A ticket is used at once by the node it was made for; this only bounds a lost one. */
 const TICKET_TTL_S = 30;
 
@@ -43,6 +47,22 @@ export class ForwardTickets implements OnApplicationShutdown {
     if (!/^[\w-]{16,64}$/.test(ticket)) return undefined;
     const value = await this.client().getdel(KEY_PREFIX + ticket);
     return value ? (JSON.parse(value) as { caller: Caller; from: string }) : undefined;
+  }
+
+  /**
+   * The caller of a request another node forwarded here (its ticket header), once; undefined
+   * for a request that carries no ticket. A ticket that is unknown, used or expired is a 401.
+   */
+  async callerOf(headers: IncomingHttpHeaders): Promise<Caller | undefined> {
+    const ticket = headers[FORWARD_HEADER];
+    if (ticket === undefined) return undefined;
+    const found = typeof ticket === 'string' ? await this.redeem(ticket) : undefined;
+    if (!found)
+      throw new WardenError(
+        'UNAUTHENTICATED',
+        'a forwarded request needs a valid ticket from the forwarding node',
+      );
+    return found.caller;
   }
 
   onApplicationShutdown(): void {
