@@ -315,7 +315,7 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
         : await this.forwarder.target(found.route.key, params, url.searchParams, callerOnce);
       if (node) {
         const to = upgrade ?? { res: (reply as PlainReply).response };
-        return await this.forwarder.forward(node, found.route.key, raw, await callerOnce(), to);
+        return await this.forwarder.forward(node, raw, await callerOnce(), to);
       }
       let upgradeBody: Promise<Buffer> | undefined;
       if (upgrade) {

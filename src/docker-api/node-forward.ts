@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type * as http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { NodeForwarder } from '../fleet';
+import { ExecNodes, NodeForwarder } from '../fleet';
 import type { Caller } from '../platform/http';
 import { ContainerService } from '../runtime';
 import { readUpgradeBody } from './docker-http';
+import { DockerExecController } from './exec.controller';
 
 /**
  * Routes that act on a container's process, shim, files or cgroup: only the node that runs it
@@ -32,8 +33,6 @@ const CONTAINER_ROUTES = new Set([
   'GET /containers/:id/changes',
 ]);
 const EXEC_ROUTES = new Set(['POST /exec/:id/start', 'POST /exec/:id/resize', 'GET /exec/:id/json']);
-/** Exec instances created through this node on another one: at most this many remembered. */
-const MAX_EXECS = 1024;
 
 /** The path prefix a node serves forwarded Docker requests under, on its HTTP port. */
 export const FORWARD_PREFIX = '/fleet/docker';
@@ -50,12 +49,11 @@ export type ForwardTo = { res: http.ServerResponse } | { socket: Duplex; head: B
  */
 @Injectable()
 export class DockerNodeForwarder {
-  /** Exec id → node, for exec instances made on another node through this one. */
-  private readonly execNodes = new Map<string, string>();
-
   constructor(
     private readonly containers: ContainerService,
     private readonly forwarder: NodeForwarder,
+    private readonly execs: DockerExecController,
+    private readonly execNodes: ExecNodes,
   ) {}
 
   /** The node that must serve this route, when it is another one. */
@@ -65,7 +63,9 @@ export class DockerNodeForwarder {
     query: URLSearchParams,
     caller: () => Promise<Caller>,
   ): Promise<string | undefined> {
-    if (EXEC_ROUTES.has(key)) return this.execNodes.get(params.id);
+    // Held here, or by the node that recorded it (any exec made anywhere in the fleet).
+    if (EXEC_ROUTES.has(key))
+      return this.execs.has(params.id) ? undefined : this.execNodes.elsewhere(params.id);
     const ref =
       key === 'POST /commit' ? query.get('container') : CONTAINER_ROUTES.has(key) ? params.id : null;
     // Watched here: the common case, no read.
@@ -75,7 +75,7 @@ export class DockerNodeForwarder {
     return c && c.node !== this.forwarder.self ? c.node : undefined;
   }
 
-  async forward(node: string, key: string, raw: http.IncomingMessage, caller: Caller, to: ForwardTo) {
+  async forward(node: string, raw: http.IncomingMessage, caller: Caller, to: ForwardTo) {
     const body = 'socket' in to ? await readUpgradeBody(raw.headers, to.socket, to.head) : undefined;
     await this.forwarder.forward(
       node,
@@ -83,24 +83,6 @@ export class DockerNodeForwarder {
       raw,
       caller,
       'socket' in to ? { socket: to.socket, body: body?.body, rest: body?.rest } : to,
-      (res) => {
-        if (key === 'POST /containers/:id/exec' && res.statusCode === 201) this.rememberExec(res, node);
-      },
     );
-  }
-
-  private rememberExec(res: http.IncomingMessage, node: string): void {
-    const chunks: Buffer[] = [];
-    res.on('data', (d: Buffer) => chunks.push(d));
-    res.once('end', () => {
-      try {
-        const id = (JSON.parse(Buffer.concat(chunks).toString()) as { Id?: unknown }).Id;
-        if (typeof id !== 'string') return;
-        if (this.execNodes.size >= MAX_EXECS) this.execNodes.delete(this.execNodes.keys().next().value!);
-        this.execNodes.set(id, node);
-      } catch {
-        // not the answer we know: nothing to remember
-      }
-    });
   }
 }

@@ -1,11 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
 import { INFRASTRUCTURE, Infrastructure } from '../platform/infrastructure';
-import { ioredisOptions } from '../platform/queue';
+import { LazyRedis } from './lazy-redis';
 
 const KEY_PREFIX = 'warden:forward:';
 /** The header that carries the forwarding node's ticket (node-forwarder.ts). */
@@ -23,17 +22,14 @@ const TICKET_TTL_S = 30;
  */
 @Injectable()
 export class ForwardTickets implements OnApplicationShutdown {
-  private readonly log = new Logger('fleet');
-  private redis?: Redis;
+  private readonly redis: LazyRedis;
 
-  constructor(@Inject(INFRASTRUCTURE) private readonly infra: Infrastructure) {}
+  constructor(@Inject(INFRASTRUCTURE) infra: Infrastructure) {
+    this.redis = new LazyRedis(infra, 'forward tickets');
+  }
 
-  private client(): Redis {
-    if (!this.redis) {
-      this.redis = new Redis({ ...ioredisOptions(this.infra.redis), maxRetriesPerRequest: 1 });
-      this.redis.on('error', (err: Error) => this.log.debug(`forward tickets: ${err.message}`));
-    }
-    return this.redis;
+  private client() {
+    return this.redis.client();
   }
 
   async issue(caller: Caller, from: string): Promise<string> {
@@ -66,7 +62,6 @@ export class ForwardTickets implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    this.redis?.disconnect();
-    this.redis = undefined;
+    this.redis.close();
   }
 }

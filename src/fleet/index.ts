@@ -6,4 +6,5 @@ export { settleNodeName } from './settle-node-name';
 export { ForwardTickets, FORWARD_HEADER } from './forward-tickets';
 export { NodeRepository } from './node.repository';
 export { NodeForwarder } from './node-forwarder';
+export { ExecNodes } from './exec-nodes';
 export type { ForwardTo } from './node-forwarder';

@@ -54,7 +54,6 @@ export class NodeForwarder {
     raw: http.IncomingMessage,
     caller: Caller,
     to: ForwardTo,
-    onResponse?: (res: http.IncomingMessage) => void,
   ): Promise<void> {
     if ((await this.liveness.down([node])).has(node))
       throw new WardenError(
@@ -76,7 +75,6 @@ export class NodeForwarder {
       out.once('error', (err) => reject(unreachable(node, err)));
       out.once('response', (res) => {
         resolve();
-        onResponse?.(res);
         if ('res' in to) {
           const headers = { ...res.headers };
           delete headers['x-powered-by'];

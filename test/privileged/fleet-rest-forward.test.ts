@@ -4,7 +4,9 @@ import { WebSocket } from 'ws';
 import { importBusybox } from '../utils/containers';
 import { fleetNode, fleetServices, startNode, stopFleet, type FleetNode } from '../utils/fleet-nodes';
 import { eventually } from '../utils/services';
-import { ADMIN_TOKEN, api } from '../utils/warden';
+import { socketRequest } from '../utils/docker-cli';
+import { hijack } from '../utils/hijack';
+import { ADMIN_TOKEN, api, socketAsAdmin } from '../utils/warden';
 
 /**
  * The REST API's container verbs on a node that does not run the container (issue 18): two
@@ -16,7 +18,7 @@ import { ADMIN_TOKEN, api } from '../utils/warden';
 
 const HEARTBEAT_TIMEOUT_S = 2;
 
-describe('REST verbs on B for a container that A runs', () => {
+describe('REST verbs and docker exec on B for a container that A runs', () => {
   let services: Awaited<ReturnType<typeof fleetServices>>;
   const nodes: Record<'a' | 'b', FleetNode> = {} as never;
   let auditor: string;
@@ -148,6 +150,30 @@ describe('REST verbs on B for a container that A runs', () => {
     });
     await eventually('the output through the attach', async () => seen.includes('via-attach-42'));
     ws.close();
+  });
+
+  it("a docker exec created through A's socket starts and is inspected through B's (where it lives is in Redis)", async () => {
+    await socketAsAdmin(nodes.a);
+    const sock = (n: FleetNode) => path.join(n.dataDir, 'docker.sock');
+    const made = await socketRequest(sock(nodes.a), 'POST', `/containers/${id}/exec`, {
+      Cmd: ['sh', '-c', 'echo made-on-a; exit 3'],
+      AttachStdout: true,
+    });
+    expect(made.status).toBe(201);
+    const execId = (JSON.parse(made.body) as { Id: string }).Id;
+    // Before, B knew only the exec instances made through B: 404 "No such exec instance".
+    const before = await socketRequest(sock(nodes.b), 'GET', `/exec/${execId}/json`);
+    expect(before.status).toBe(200);
+    expect(JSON.parse(before.body)).toMatchObject({ ID: execId, Running: false, ExitCode: null });
+    const stream = await hijack(sock(nodes.b), `/exec/${execId}/start`, { Detach: false, Tty: false });
+    expect(stream.status).toBe(101);
+    await stream.closed;
+    expect(stream.received().toString()).toContain('made-on-a');
+    const after = await socketRequest(sock(nodes.b), 'GET', `/exec/${execId}/json`);
+    expect(JSON.parse(after.body)).toMatchObject({ Running: false, ExitCode: 3 });
+    // An id no node made: B's own 404.
+    const none = await socketRequest(sock(nodes.b), 'GET', `/exec/${'0'.repeat(64)}/json`);
+    expect(none.status).toBe(404);
   });
 
   it('A killed: B answers 504 DISPATCH_NODE_LOST at once (a wait in flight too), 409 once A is down, and A back serves again', async () => {
