@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { WebSocket } from 'ws';
 import { importBusybox } from '../utils/containers';
@@ -70,6 +71,18 @@ describe('REST verbs and docker exec on B for a container that A runs', () => {
     const stats = await api(nodes.b, 'GET', `/containers/${id}/stats`);
     expect(stats.status).toBe(200);
     expect(stats.body).toMatchObject({ id, name: 'svc', stats: { memory: expect.any(Object) } });
+    // What the hop costs: stats on A itself and through B, interleaved, medians.
+    const took: Record<'a' | 'b', number[]> = { a: [], b: [] };
+    for (let i = 0; i < 20; i++)
+      for (const k of ['a', 'b'] as const) {
+        const t = performance.now();
+        expect((await api(nodes[k], 'GET', `/containers/${id}/stats`)).status).toBe(200);
+        took[k].push(performance.now() - t);
+      }
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1].toFixed(1);
+    console.log(
+      `GET /containers/{id}/stats, median of 20 interleaved: on A ${median(took.a)} ms, through B ${median(took.b)} ms (load ${os.loadavg()[0].toFixed(2)})`,
+    );
     const top = await api(nodes.b, 'GET', `/containers/${id}/top`);
     expect(top.status).toBe(200);
     expect(JSON.stringify(top.body.Processes)).toMatch(/sleep|while/);

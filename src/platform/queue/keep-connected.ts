@@ -23,7 +23,7 @@ export function keepConnected(
   log: Pick<Logger, 'warn'>,
   stopping: () => boolean = () => false,
 ): void {
-  const asked = () => stopping() || owner.closing !== undefined;
+  const asked = () => stopping() || !!owner.closing;
   client.on('end', () => {
     if (asked()) return;
     setTimeout(() => {
