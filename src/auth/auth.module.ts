@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { FleetModule } from '../fleet';
 import { APP_GUARD } from '@nestjs/core';
 import { AuditModule } from '../audit';
+import { FleetModule } from '../fleet';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { PrincipalRepository } from './principal.repository';
