@@ -45,8 +45,8 @@ export async function startNode(n: FleetNode): Promise<void> {
 
 /**
  * Stops every node still running, after removing the containers it runs (live restore, the
- * CLI's default, would leave them running), checks that nothing of any node is left, and
- * stops the shared services.
+ * CLI's default, would leave them running), checks that nothing of any node is left (no
+ * process, no cgroup parent), and stops the shared services.
  */
 export async function stopFleet(
   nodes: FleetNode[],
@@ -62,7 +62,25 @@ export async function stopFleet(
   }
   for (const n of nodes) {
     expect(processesMentioning(n.dataDir)).toEqual([]);
+    expect(cgroupDirsNamed(n.env.WARDEN_CGROUP_PARENT)).toEqual([]);
     fs.rmSync(n.dataDir, { recursive: true, force: true });
   }
   await services?.stop();
+}
+
+/** Directories of that name in any cgroup hierarchy (v1 nests memory under the service's own). */
+function cgroupDirsNamed(name: string, dir = '/sys/fs/cgroup', depth = 5): string[] {
+  if (depth === 0) return [];
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => {
+      const p = path.join(dir, e.name);
+      return e.name === name ? [p] : cgroupDirsNamed(name, p, depth - 1);
+    });
 }
