@@ -21,7 +21,7 @@ import { HttpExceptionFilter } from './platform/errors';
 import { refusePlainTokens, rejectBadBytes, resolveHttpTls } from './platform/http';
 import { Infrastructure, startInfrastructure } from './platform/infrastructure';
 import { startWorkerChild } from './platform/process';
-import { acquireInstanceLock } from './runtime';
+import { acquireInstanceLock, RestNodeForwarder } from './runtime';
 
 export interface RunningWarden {
   app: INestApplicationContext;
@@ -80,7 +80,11 @@ function mountConsole(app: NestExpressApplication): void {
 function mountDocs(app: NestExpressApplication): void {
   const doc = new DocumentBuilder()
     .setTitle('Warden')
-    .setDescription('Policy-gated container engine: containers, policy, registry proxy and the audit trail.')
+    .setDescription(
+      'Policy-gated container engine: containers, policy, registry proxy and the audit trail. ' +
+        'A container that another node of the fleet runs is acted on there: its routes answer as that node ' +
+        'answered, 409 NODE_UNAVAILABLE when it is down, 504 DISPATCH_NODE_LOST when it stopped answering (docs/fleet.md).',
+    )
     .setVersion('0.1.0')
     .addBearerAuth()
     .build();
@@ -134,7 +138,9 @@ export async function startWarden(role: Role, config: WardenConfig, logger: Pino
       http.useLogger(http.get(NestPinoLogger));
       // Docker requests another node of the fleet forwards here: before any body is read.
       http.use(FORWARD_PREFIX, http.get(DockerApiServer).forwardedRequests());
-      http.use(refusePlainTokens, ...jsonBody('4mb'), rejectBadBytes);
+      // REST requests for a container another node runs: handed on there, body unread.
+      http.use(refusePlainTokens, http.get(RestNodeForwarder).middleware());
+      http.use(...jsonBody('4mb'), rejectBadBytes);
       http.useGlobalFilters(new HttpExceptionFilter());
       http.set('trust proxy', 'loopback');
       mountDocs(http);

@@ -1,6 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
-import { closeWorker, QueueName, RedisEndpoint, workerOptions, WorkerTuning } from '../platform/queue';
+import {
+  closeWorker,
+  keepWorkerConnected,
+  QueueName,
+  RedisEndpoint,
+  workerOptions,
+  WorkerTuning,
+} from '../platform/queue';
 import type { Redis } from 'ioredis';
 import { claimForCommit } from './job-claims';
 import { MicroBatcher } from './micro-batcher';
@@ -67,6 +74,8 @@ export class BatchingWorker<T> {
     // Without a listener an 'error' event (Redis gone for a moment) would throw; ioredis
     // reconnects by itself, so saying so is all there is to do.
     this.worker.on('error', (err) => this.warnThrottled(`${this.spec.queue} worker: ${err.message}`));
+    // ...except a connect that failed outright (behind Sentinel): that one ends for good.
+    keepWorkerConnected(this.worker, this.log);
     this.worker
       .run()
       .catch((err: Error) => this.log.error(`${this.spec.queue} worker stopped: ${err.message}`));

@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
+import { ForwardTickets } from '../fleet';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { WardenError } from '../platform/errors';
 import { Caller, IS_PUBLIC, Role, ROLES_KEY } from '../platform/http';
@@ -19,6 +20,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: TokenRepository,
+    private readonly tickets: ForwardTickets,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
   ) {}
 
@@ -40,6 +42,10 @@ export class AuthGuard implements CanActivate {
   }
 
   private async authenticate(req: Request & { id?: string }): Promise<Caller> {
+    // Forwarded by another node of the fleet (fleet/node-forwarder.ts): the caller it
+    // authenticated, once.
+    const forwarded = await this.tickets.callerOf(req.headers);
+    if (forwarded) return { ...forwarded, source: { ...forwarded.source, requestId: req.id } };
     const header = req.headers.authorization;
     if (!header) throw new WardenError('UNAUTHENTICATED', 'no token: send Authorization: Bearer <token>');
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);

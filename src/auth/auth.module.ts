@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuditModule } from '../audit';
+import { FleetModule } from '../fleet';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { PrincipalRepository } from './principal.repository';
@@ -12,7 +13,7 @@ import { TokenAuthenticator } from './token-authenticator';
 import { TokenService } from './token.service';
 
 @Module({
-  imports: [AuditModule],
+  imports: [AuditModule, FleetModule],
   providers: [
     TokenRepository,
     PrincipalRepository,

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ForwardTickets } from '../fleet';
-import { DockerNodeForwarder, FORWARD_HEADER, FORWARD_PREFIX } from './node-forward';
+import { DockerNodeForwarder, FORWARD_PREFIX } from './node-forward';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -271,14 +271,13 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   private async ticketCaller(req: http.IncomingMessage): Promise<Caller> {
-    const ticket = req.headers[FORWARD_HEADER];
-    const found = typeof ticket === 'string' ? await this.tickets.redeem(ticket) : undefined;
+    const found = await this.tickets.callerOf(req.headers);
     if (!found)
       throw new WardenError(
         'UNAUTHENTICATED',
         'a forwarded request needs a valid ticket from the forwarding node',
       );
-    return found.caller;
+    return found;
   }
 
   /** One request, counted in `inFlight` until its handler returns. */
@@ -333,7 +332,7 @@ export class DockerApiServer implements OnApplicationBootstrap, BeforeApplicatio
         : await this.forwarder.target(found.route.key, params, url.searchParams, callerOnce);
       if (node) {
         const to = upgrade ?? { res: (reply as PlainReply).response };
-        return await this.forwarder.forward(node, found.route.key, raw, await callerOnce(), to);
+        return await this.forwarder.forward(node, raw, await callerOnce(), to);
       }
       let upgradeBody: Promise<Buffer> | undefined;
       if (upgrade) {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ExecNodes } from '../fleet';
 import { ContainerInspector, DetachKeyFilter, ExecService, parseDetachKeys } from '../runtime';
 import type { PreparedExec } from '../runtime';
 import { WardenError } from '../platform/errors';
@@ -47,8 +48,8 @@ const MAX_EXECS = 1000;
 
 /**
  * `docker exec`: an exec instance is created (recorded here, in memory — like Docker's, it
- * does not outlive the engine), then started over a hijacked connection, then inspected for
- * its exit code. The process itself is ExecService's (policy and audit are there).
+ * does not outlive the engine; which node holds it is recorded in Redis for the fleet), then
+ * started over a hijacked connection, then inspected for its exit code. The process itself is ExecService's (policy and audit are there).
  */
 @Injectable()
 export class DockerExecController {
@@ -57,7 +58,13 @@ export class DockerExecController {
   constructor(
     private readonly exec: ExecService,
     private readonly inspector: ContainerInspector,
+    private readonly placements: ExecNodes,
   ) {}
+
+  /** Held here: its start, resize and inspect are this node's to serve. */
+  has(id: string): boolean {
+    return this.execs.has(id);
+  }
 
   register(r: DockerRouter): void {
     r.add('POST', '/containers/:id/exec', (q, s) => this.create(q, s), WRITERS)
@@ -102,6 +109,8 @@ export class DockerExecController {
       detachKeys,
       ...(body.Tty && body.ConsoleSize?.[0] && body.ConsoleSize[1] ? { size: body.ConsoleSize } : {}),
     });
+    // Its start and inspect may reach any node of the fleet: they find it here (fleet/exec-nodes.ts).
+    await this.placements.record(id);
     reply.json(201, { Id: id });
   }
 

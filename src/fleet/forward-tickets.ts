@@ -1,11 +1,14 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { WardenError } from '../platform/errors';
 import type { Caller } from '../platform/http';
 import { INFRASTRUCTURE, Infrastructure } from '../platform/infrastructure';
-import { ioredisOptions } from '../platform/queue';
+import { LazyRedis } from './lazy-redis';
 
 const KEY_PREFIX = 'warden:forward:';
+/** The header that carries the forwarding node's ticket (node-forwarder.ts). */
+export const FORWARD_HEADER = 'x-warden-forward';
 /** A ticket is used at once by the node it was made for; this only bounds a lost one. */
 const TICKET_TTL_S = 30;
 
@@ -19,17 +22,14 @@ const TICKET_TTL_S = 30;
  */
 @Injectable()
 export class ForwardTickets implements OnApplicationShutdown {
-  private readonly log = new Logger('fleet');
-  private redis?: Redis;
+  private readonly redis: LazyRedis;
 
-  constructor(@Inject(INFRASTRUCTURE) private readonly infra: Infrastructure) {}
+  constructor(@Inject(INFRASTRUCTURE) infra: Infrastructure) {
+    this.redis = new LazyRedis(infra, 'forward tickets');
+  }
 
-  private client(): Redis {
-    if (!this.redis) {
-      this.redis = new Redis({ ...ioredisOptions(this.infra.redis), maxRetriesPerRequest: 1 });
-      this.redis.on('error', (err: Error) => this.log.debug(`forward tickets: ${err.message}`));
-    }
-    return this.redis;
+  private client() {
+    return this.redis.client();
   }
 
   async issue(caller: Caller, from: string): Promise<string> {
@@ -45,8 +45,23 @@ export class ForwardTickets implements OnApplicationShutdown {
     return value ? (JSON.parse(value) as { caller: Caller; from: string }) : undefined;
   }
 
+  /**
+   * The caller of a request another node forwarded here (its ticket header), once; undefined
+   * for a request that carries no ticket. A ticket that is unknown, used or expired is a 401.
+   */
+  async callerOf(headers: IncomingHttpHeaders): Promise<Caller | undefined> {
+    const ticket = headers[FORWARD_HEADER];
+    if (ticket === undefined) return undefined;
+    const found = typeof ticket === 'string' ? await this.redeem(ticket) : undefined;
+    if (!found)
+      throw new WardenError(
+        'UNAUTHENTICATED',
+        'a forwarded request needs a valid ticket from the forwarding node',
+      );
+    return found.caller;
+  }
+
   onApplicationShutdown(): void {
-    this.redis?.disconnect();
-    this.redis = undefined;
+    this.redis.close();
   }
 }

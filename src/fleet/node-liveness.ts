@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
 import { WARDEN_CONFIG, WardenConfig } from '../platform/config';
 import { INFRASTRUCTURE, Infrastructure } from '../platform/infrastructure';
-import { ioredisOptions } from '../platform/queue';
+import { LazyRedis } from './lazy-redis';
 
 const KEY_PREFIX = 'warden:node:';
 /** A view waits this long for Redis before it shows recorded states as they are. */
@@ -23,24 +22,22 @@ const LIVE_STATES = new Set(['running', 'paused', 'restarting']);
 @Injectable()
 export class NodeLiveness implements OnApplicationShutdown {
   private readonly log = new Logger('fleet');
-  private redis?: Redis;
+  private readonly redis: LazyRedis;
   private cache = new Map<string, { alive: boolean; at: number }>();
 
   constructor(
-    @Inject(INFRASTRUCTURE) private readonly infra: Infrastructure,
+    @Inject(INFRASTRUCTURE) infra: Infrastructure,
     @Inject(WARDEN_CONFIG) private readonly config: WardenConfig,
-  ) {}
+  ) {
+    this.redis = new LazyRedis(infra, 'liveness');
+  }
 
   get self(): string {
     return this.config.runtime.node;
   }
 
-  private client(): Redis {
-    if (!this.redis) {
-      this.redis = new Redis({ ...ioredisOptions(this.infra.redis), maxRetriesPerRequest: 1 });
-      this.redis.on('error', (err: Error) => this.log.debug(`liveness: ${err.message}`));
-    }
-    return this.redis;
+  private client() {
+    return this.redis.client();
   }
 
   /** This node is alive for another window. */
@@ -93,7 +90,6 @@ export class NodeLiveness implements OnApplicationShutdown {
 
   /** After every module's destroy hook, so the registry's leave() still has its connection. */
   onApplicationShutdown(): void {
-    this.redis?.disconnect();
-    this.redis = undefined;
+    this.redis.close();
   }
 }

@@ -2,6 +2,7 @@ export { runDoctor, formatDoctorTable } from './host/doctor';
 export type { DoctorReport } from './host/doctor';
 export { RuntimeModule } from './runtime.module';
 export { ContainerService } from './container/container.service';
+export { RestNodeForwarder } from './container/rest-node-forward';
 export { ContainerInspector, assertLogsReadable } from './container/container-inspector';
 export { ExecService } from './lifecycle/exec';
 export type { ExecRequest, PreparedExec, StartedExec } from './lifecycle/exec';

@@ -10,6 +10,7 @@ import { ContainerService } from './container/container.service';
 import { ContainerStdio } from './container/container-stdio';
 import { AttachSessions } from './container/attach-sessions';
 import { AttachWebSocketServer } from './container/attach-websocket';
+import { RestNodeForwarder } from './container/rest-node-forward';
 import { AuthModule } from '../auth';
 import { ContainerLauncher } from './container/container-launcher';
 import { ContainerVolumes } from './container/container-volumes';
@@ -107,6 +108,7 @@ import { VolumesModule } from '../volumes';
     ContainerStdio,
     AttachSessions,
     AttachWebSocketServer,
+    RestNodeForwarder,
     ContainerInspector,
     ExecService,
     TranscriptPruner,
@@ -125,6 +127,7 @@ import { VolumesModule } from '../volumes';
   ],
   exports: [
     ContainerService,
+    RestNodeForwarder,
     ContainerStdio,
     AttachSessions,
     ContainerArchive,

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cliWardenEnv, processesMentioning, startCli, waitHealthy, type CliProcess } from '../utils/cli';
 import { importBusybox } from '../utils/containers';
-import { eventually, freshDatabase, freshRedis } from '../utils/services';
+import { eventually } from '../utils/services';
 import { consoleNodesPage } from '../utils/fleet-console';
+import { fleetNode, fleetServices, startNode, stopFleet, type FleetNode } from '../utils/fleet-nodes';
 import { api, socketAsAdmin } from '../utils/warden';
 import { DockerCli } from '../utils/docker-cli';
 import { Queue, QueueEvents } from 'bullmq';
@@ -21,24 +21,11 @@ import { ioredisOptions, QUEUE_PREFIX } from '../../src/platform/queue';
 
 const HEARTBEAT_TIMEOUT_S = 2;
 
-interface Node {
-  name: string;
-  dataDir: string;
-  env: Record<string, string>;
-  url: string;
-  proc?: CliProcess;
-}
-
 describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
-  let db: Awaited<ReturnType<typeof freshDatabase>>;
-  let redis: Awaited<ReturnType<typeof freshRedis>>;
-  const nodes: Record<'a' | 'b' | 'c', Node> = {} as never;
+  let services: Awaited<ReturnType<typeof fleetServices>>;
+  const nodes: Record<'a' | 'b' | 'c', FleetNode> = {} as never;
 
-  const start = async (n: Node) => {
-    n.proc = startCli(['up'], n.env);
-    await waitHealthy(n.url, n.proc);
-  };
-  const verifyChain = async (n: Node) => {
+  const verifyChain = async (n: FleetNode) => {
     const v = await api(n, 'GET', '/audit/verify');
     expect(v.status).toBe(200);
     expect(v.body).toMatchObject({ ok: true });
@@ -46,43 +33,17 @@ describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
   };
 
   beforeAll(async () => {
-    [db, redis] = await Promise.all([freshDatabase(), freshRedis()]);
-    for (const k of ['a', 'b', 'c'] as const) {
-      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `warden-fleet-${k}-`));
-      const { env, url } = await cliWardenEnv(dataDir, `fleet-${k}-${process.pid}`, {
-        DATABASE_URL: db.url,
-        REDIS_URL: redis.url,
-        WARDEN_NODE_NAME: `node-${k}`,
-        WARDEN_NODE_HEARTBEAT_TIMEOUT: String(HEARTBEAT_TIMEOUT_S),
-        // One process per node: two cores, three nodes.
-        WARDEN_UP_WORKERS: 'inline',
-        WARDEN_LOG_LEVEL: 'warn',
-      });
-      nodes[k] = { name: `node-${k}`, dataDir, env, url };
-    }
+    services = await fleetServices();
+    const { db, redis } = services;
+    const shared = { databaseUrl: db.url, redisUrl: redis.url, heartbeatTimeoutS: HEARTBEAT_TIMEOUT_S };
+    for (const k of ['a', 'b', 'c'] as const) nodes[k] = await fleetNode(`node-${k}`, shared);
     // A first: it applies the migrations; B and C then start side by side.
-    await start(nodes.a);
-    await Promise.all([start(nodes.b), start(nodes.c)]);
+    await startNode(nodes.a);
+    await Promise.all([startNode(nodes.b), startNode(nodes.c)]);
   }, 180_000);
 
   afterAll(async () => {
-    for (const n of Object.values(nodes)) {
-      if (!n.proc) continue;
-      if (n.proc.child.exitCode === null) {
-        // Live restore is on (the CLI default): remove what runs before a clean stop.
-        const all = await api(n, 'GET', '/containers?all=true').catch(() => undefined);
-        for (const c of (all?.body ?? []) as Array<{ id: string; node: string }>)
-          if (c.node === n.name) await api(n, 'DELETE', `/containers/${c.id}?force=true`);
-        n.proc.child.kill('SIGINT');
-        await n.proc.exit;
-      }
-    }
-    for (const n of Object.values(nodes)) {
-      expect(processesMentioning(n.dataDir)).toEqual([]);
-      fs.rmSync(n.dataDir, { recursive: true, force: true });
-    }
-    await redis?.stop();
-    await db?.drop();
+    await stopFleet(Object.values(nodes), services);
   }, 120_000);
 
   it('every node registers and heartbeats: GET /nodes on any node lists all three, up, with capacity', async () => {
@@ -193,7 +154,7 @@ describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
     expect(fs.existsSync(path.join(nodes.a.dataDir, 'containers', id))).toBe(false);
 
     // Judged once: one decision on the record, by A's request, and the launch row says where it went.
-    const pg = new Client({ connectionString: db.url });
+    const pg = new Client({ connectionString: services.db.url });
     await pg.connect();
     try {
       const { rows } = await pg.query(
@@ -211,7 +172,7 @@ describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
 
       // Delivered again (as after a crash mid-dispatch): the claim holds, the answer is the same
       // container, and nothing new is created.
-      const bull = { connection: ioredisOptions(redis.endpoint), prefix: QUEUE_PREFIX };
+      const bull = { connection: ioredisOptions(services.redis.endpoint), prefix: QUEUE_PREFIX };
       const queue = new Queue('launch-node-c', bull);
       const events = new QueueEvents('launch-node-c', bull);
       try {
@@ -399,7 +360,7 @@ describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
     expect(answeredMs).toBeLessThan((HEARTBEAT_TIMEOUT_S + 3) * 1000);
     expect((await api(nodes.a, 'GET', `/containers/${containerId}`)).status).toBe(404);
     // C comes back: the queued job runs, once, and makes the container the answer named.
-    await start(nodes.c);
+    await startNode(nodes.c);
     const made = await eventually('the launch run on C once it is back', async () => {
       const r = await api(nodes.a, 'GET', `/containers/${containerId}`);
       return r.status === 200 ? r.body : undefined;
@@ -485,7 +446,7 @@ describe('a fleet of three nodes on one PostgreSQL and one Redis', () => {
     await consoleNodesPage(nodes.a.url, id);
 
     // B comes back on the same data dir: recovery adopts the container, then B heartbeats again.
-    await start(nodes.b);
+    await startNode(nodes.b);
     await eventually(
       'node-b up on A',
       async () => (await api(nodes.a, 'GET', '/nodes/node-b')).body.status === 'up',

@@ -1,9 +1,9 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { INFRASTRUCTURE, Infrastructure } from '../../platform/infrastructure';
-import { closeWorker, QueueName } from '../../platform/queue';
+import { closeWorker, keepWorkerConnected, QueueName } from '../../platform/queue';
 import { generateInThread, ReportRenderError } from './report-render-thread';
 import { ReportRepository } from './report.repository';
 import { ReportsJob, ReportsJobName } from './reports.jobs';
@@ -15,7 +15,7 @@ import { ReportsJob, ReportsJobName } from './reports.jobs';
  * committing while a report renders.
  */
 @Processor(QueueName.Reports, { concurrency: 1 })
-export class ReportsProcessor extends WorkerHost implements OnModuleDestroy {
+export class ReportsProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('reports');
 
   constructor(
@@ -24,6 +24,11 @@ export class ReportsProcessor extends WorkerHost implements OnModuleDestroy {
     @Inject(INFRASTRUCTURE) private readonly infra: Infrastructure,
   ) {
     super();
+  }
+
+  /** The worker exists once the module is initialised (@nestjs/bullmq builds it then). */
+  onApplicationBootstrap(): void {
+    keepWorkerConnected(this.worker, this.log);
   }
 
   /**

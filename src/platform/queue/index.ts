@@ -15,4 +15,5 @@ export type { WorkerTuning } from './worker-options';
 export { enqueueWithin, ENQUEUE_TIMEOUT_MS } from './enqueue';
 export { producerRedisOptions } from './redis-endpoint';
 export { ChangeBus, CHANGE_CHANNEL } from './change-bus';
+export { keepWorkerConnected } from './keep-connected';
 export type { ChangeTopic } from './change-bus';

@@ -3,6 +3,7 @@ import { Global, Injectable, Logger, Module, OnModuleDestroy, OnModuleInit } fro
 import type { Queue } from 'bullmq';
 import { INFRASTRUCTURE, Infrastructure } from '../infrastructure';
 import { ChangeBus } from './change-bus';
+import { keepConnected } from './keep-connected';
 import { QueueName } from './queue-names';
 import { ioredisOptions, producerRedisOptions } from './redis-endpoint';
 import { ReplicaWait } from './replica-wait';
@@ -48,26 +49,11 @@ class QueueErrorLog implements OnModuleInit, OnModuleDestroy {
         this.last = Date.now();
         this.log.warn(`queue ${q.name}: ${err.message}`);
       });
-      void q.client.then((client) => this.keepConnected(q, client)).catch(() => undefined);
+      // Reconnected when ioredis ends it unasked (a failed connect behind Sentinel).
+      void q.client
+        .then((client) => keepConnected(q, client, this.log, () => this.stopping))
+        .catch(() => undefined);
     }
-  }
-
-  /**
-   * A connection whose connect fails outright ends for good: ioredis retries a lost connection,
-   * but not a connect its connector rejected. Behind Sentinel that happens when a failover is
-   * detected while the client is still asking the sentinels for the master (after a kill -9 of
-   * the master, 3 runs in 8 left the audit queue answering "Connection is closed" for good).
-   * An end nobody asked for is followed by a new connect, 100 ms later.
-   */
-  private keepConnected(q: Queue, client: Awaited<Queue['client']>): void {
-    client.on('end', () => {
-      if (this.stopping || q.closing) return;
-      setTimeout(() => {
-        if (this.stopping || q.closing || client.status !== 'end') return;
-        this.log.warn(`queue ${q.name}: its Redis connection ended unasked; connecting again`);
-        client.connect().catch(() => undefined); // a failure ends it again, and comes back here
-      }, 100).unref();
-    });
   }
 
   /**

@@ -5,12 +5,14 @@ import type { Duplex } from 'node:stream';
 import type { Request } from 'express';
 import { WebSocketServer } from 'ws';
 import { TokenAuthenticator } from '../../auth';
+import { ForwardTickets } from '../../fleet';
 import { toErrorBody, WardenError } from '../../platform/errors';
 import type { Caller } from '../../platform/http';
 import { AttachSessions, assertAttachable } from './attach-sessions';
 import { ContainerInspector } from './container-inspector';
 import { ContainerService } from './container.service';
 import { parseDetachKeys } from './detach-keys';
+import { RestNodeForwarder } from './rest-node-forward';
 import { websocketTransport } from './websocket-transport';
 
 const ROUTE = /^\/containers\/([a-zA-Z0-9][a-zA-Z0-9_.-]{0,127})\/attach\/ws$/;
@@ -33,6 +35,8 @@ export class AttachWebSocketServer implements OnApplicationBootstrap, BeforeAppl
     private readonly containers: ContainerService,
     private readonly inspector: ContainerInspector,
     private readonly sessions: AttachSessions,
+    private readonly forwarder: RestNodeForwarder,
+    private readonly tickets: ForwardTickets,
     @Optional() private readonly host?: HttpAdapterHost,
   ) {}
 
@@ -58,6 +62,8 @@ export class AttachWebSocketServer implements OnApplicationBootstrap, BeforeAppl
     const m = ROUTE.exec(url.pathname);
     if (!m || req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket')
       throw new WardenError('ROUTE_NOT_FOUND', `no WebSocket route ${req.method} ${url.pathname}`);
+    // A container another node runs: that node attaches (fleet/node-forwarder.ts).
+    if (await this.forwarder.upgrade(req, socket, head)) return;
     const caller = await this.authenticate(req);
     const q = url.searchParams;
     const detachKeys = parseDetachKeys(q.get('detachKeys'));
@@ -84,15 +90,23 @@ export class AttachWebSocketServer implements OnApplicationBootstrap, BeforeAppl
   }
 
   private async authenticate(req: IncomingMessage): Promise<Caller> {
+    const caller = await this.callerOf(req);
+    if (!WRITERS.includes(caller.principal.role))
+      throw new WardenError(
+        'FORBIDDEN',
+        `attach needs role ${WRITERS.join(' or ')}; principal '${caller.principal.id}' has role ${caller.principal.role}`,
+      );
+    return caller;
+  }
+
+  /** The token's principal, or the caller another node forwarded the attach for (its ticket). */
+  private async callerOf(req: IncomingMessage): Promise<Caller> {
+    const forwarded = await this.tickets.callerOf(req.headers);
+    if (forwarded) return forwarded;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     if (!m) throw new WardenError('UNAUTHENTICATED', 'no token: send Authorization: Bearer <token>');
     const found = await this.tokens.authenticate(m[1]);
     if (!found) throw new WardenError('UNAUTHENTICATED', 'token not recognised, revoked or expired');
-    if (!WRITERS.includes(found.principal.role))
-      throw new WardenError(
-        'FORBIDDEN',
-        `attach needs role ${WRITERS.join(' or ')}; principal '${found.principal.id}' has role ${found.principal.role}`,
-      );
     return {
       principal: found.principal,
       source: { via: 'http', ip: req.socket.remoteAddress, tokenId: found.tokenId },

@@ -25,7 +25,8 @@ import { ContainerLauncher } from './container-launcher';
 import { WritableLayers } from './writable-layers';
 import { ContainerFilter, ContainerRepository } from './container.repository';
 import { LiveContainers, type ExitNotice, type WaitCondition } from './live-containers';
-import { SYSCALLS } from './runtime.tokens';
+import type { CgroupDriver } from '../cgroups';
+import { CGROUP_DRIVER, SYSCALLS } from './runtime.tokens';
 
 export type { CreateRequest } from '../lifecycle/create';
 
@@ -57,6 +58,7 @@ export class ContainerService implements BeforeApplicationShutdown {
     private readonly committer: CommitVerb,
     private readonly dispatcher: LaunchDispatcher,
     private readonly launcher: ContainerLauncher,
+    @Inject(CGROUP_DRIVER) private readonly cgroups: CgroupDriver,
   ) {}
 
   /**
@@ -191,18 +193,21 @@ export class ContainerService implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     await this.stopLiveContainers();
     const running = new Set(this.config.runtime.liveRestore ? this.live.all().map((e) => e.id) : []);
+    const log = new Logger(ContainerService.name);
     await this.layers
       .releaseIdle(this.config.dataDir, running)
       .catch((err: Error) =>
-        new Logger(ContainerService.name).warn(
-          `unmounting stopped containers' writable layers failed: ${err.message}`,
-        ),
+        log.warn(`unmounting stopped containers' writable layers failed: ${err.message}`),
       );
     await this.layers
       .closePool()
-      .catch((err: Error) =>
-        new Logger(ContainerService.name).warn(`emptying the writable-layer pool failed: ${err.message}`),
-      );
+      .catch((err: Error) => log.warn(`emptying the writable-layer pool failed: ${err.message}`));
+    // The cgroup parent (WARDEN_CGROUP_PARENT) goes too once no container's cgroup is left in it
+    // (one that live restore keeps running holds it): before, every node that had run a
+    // container left it behind, empty, in each hierarchy.
+    await this.cgroups
+      .removeParent()
+      .catch((err: Error) => log.warn(`removing the empty cgroup parent failed: ${err.message}`));
   }
 
   private async stopLiveContainers(): Promise<void> {

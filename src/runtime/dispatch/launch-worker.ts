@@ -3,7 +3,7 @@ import { Job, Worker } from 'bullmq';
 import { WARDEN_CONFIG, WardenConfig } from '../../platform/config';
 import { classifyError, WardenError } from '../../platform/errors';
 import { INFRASTRUCTURE, Infrastructure } from '../../platform/infrastructure';
-import { closeWorker, workerOptions } from '../../platform/queue';
+import { closeWorker, keepWorkerConnected, workerOptions } from '../../platform/queue';
 import { ContainerRepository } from '../container/container.repository';
 import { ContainerCreator, dispatchedContainerId } from '../lifecycle/create';
 import { KillVerb } from '../lifecycle/kill';
@@ -46,6 +46,7 @@ export class LaunchWorker implements OnApplicationBootstrap, OnModuleDestroy {
       { ...workerOptions(this.infra.redis, this.config.queue), concurrency: CONCURRENCY },
     );
     this.worker.on('error', (err) => this.log.debug(`dispatch worker: ${err.message}`));
+    keepWorkerConnected(this.worker, this.log);
     // Warden's worker options leave starting to the owner (autorun: false).
     this.worker.run().catch((err: Error) => this.log.error(`dispatch worker stopped: ${err.message}`));
   }
