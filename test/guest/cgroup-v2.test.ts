@@ -272,9 +272,70 @@ suite('cgroup v2 guest: Warden on a real cgroup v2 kernel, with the docker CLI',
     expect(rate).toBeLessThan(1.3);
   });
 
+  it('the built-in seccomp profile: unshare -U and -n answer EPERM in the init and an exec; httpd and wget work', () => {
+    expect(step('seccomp-run').rc).toBe(0);
+    const init = step('seccomp-logs').out;
+    expect(init).toMatch(/^Seccomp:\s+2$/m);
+    expect(init).toMatch(/unshare\(0x10000000\): Operation not permitted/);
+    expect(init).toMatch(/unshare\(0x40000000\): Operation not permitted/);
+    expect(init).toContain('still-here');
+    const exec = step('seccomp-exec');
+    expect(exec.rc).toBe(0);
+    // Its stdout and stderr come as two streams: their lines may interleave either way.
+    const lines = exec.out.split('\n').filter(Boolean);
+    expect(lines.filter((l) => !l.startsWith('unshare: '))).toEqual([
+      'hello-from-httpd',
+      expect.stringMatching(/^Seccomp:\s+2$/),
+      'exec-done',
+    ]);
+    expect(lines).toContain('unshare: unshare(0x10000000): Operation not permitted');
+    // A client outside the container (the host's wget in its network namespace) is answered too.
+    expect(step('seccomp-host')).toEqual({ out: 'hello-from-httpd\n', rc: 0 });
+  });
+
+  it('baseline refuses --security-opt seccomp=unconfined, naming the rule', () => {
+    const r = step('seccomp-unconfined');
+    expect(r.rc).toBe(125);
+    expect(r.out).toMatch(
+      /seccomp=unconfined is not allowed: .* \(policy baseline, rule seccomp\.allowUnconfined\)/,
+    );
+  });
+
+  it('--storage-opt size=64m: df shows the size, a write past it gets ENOSPC, the layer takes no more', () => {
+    const disk = step('disk');
+    expect(disk.rc).toBe(0);
+    // df -k /: the size in KiB, less ext4's own metadata.
+    const kib = Number(/^\S+\s+(\d+)\s+\d+\s+\d+\s+\d+%\s+\/$/m.exec(disk.out)?.[1]);
+    expect(kib).toBeGreaterThan(48 * 1024);
+    expect(kib).toBeLessThanOrEqual(64 * 1024);
+    expect(disk.out).toMatch(/No space left on device/);
+    expect(disk.out).toContain('rc=1');
+    const written = Number(/^(\d+)\+\d+ records out$/m.exec(disk.out)?.[1]);
+    expect(written).toBeGreaterThan(40);
+    expect(written).toBeLessThanOrEqual(64);
+    // The layer's image on the guest's disk: sparse, holding what was written and no more.
+    const usage = /blocks=(\d+) size=(\d+)/.exec(step('disk-usage').out);
+    expect(Number(usage?.[2])).toBe(64 * 1024 ** 2);
+    expect(Number(usage?.[1]) * 512).toBeGreaterThan(written * 1024 ** 2);
+    expect(Number(usage?.[1]) * 512).toBeLessThanOrEqual(64 * 1024 ** 2);
+    // Exited, it still has its layer mounted from a loop device; removed, neither is left.
+    expect(step('disk-held').out).toMatch(
+      /^left: \S+\nmounted: .* - ext4 \/dev\/loop\d+ .*\nloop: \/sys\/block\/loop\d+\/loop\/backing_file \S+\/layer\.ext4\n$/,
+    );
+    expect(step('disk-rm').rc).toBe(0);
+    expect(step('disk-left')).toEqual({ out: '', rc: 0 });
+  });
+
+  it('--restart on-failure:2 restarts a failing command twice and counts it', () => {
+    const [state, ...events] = step('flaky').out.trim().split('\n');
+    expect(state).toBe('2 exited 3');
+    expect(events.map((e) => e.trim())).toEqual(['start', 'die 3', 'start', 'die 3', 'start', 'die 3']);
+    expect(step('flaky-rm').rc).toBe(0); // and the seccomp step's httpd container
+  });
+
   it('kill -9 of Warden: the container runs on, the next Warden adopts it, rm -f removes its cgroup', () => {
     expect(step('keep-run').rc).toBe(0);
-    const pid = step('keep-before').out.trim();
+    const pid = step('keep-before').out.split('\n')[0];
     expect(step('crash').rc).toBe(0);
     expect(step('keep-alive').rc).toBe(0);
     expect(step('warden-2').rc).toBe(0);
@@ -282,7 +343,21 @@ suite('cgroup v2 guest: Warden on a real cgroup v2 kernel, with the docker CLI',
     expect(step('keep-logs').out).toContain('tick');
     // Usage / limit and PIDs (a shell and its sleep use hundreds of KiB: "652KiB / 512MiB 2").
     expect(step('keep-stats').out).toMatch(/^[\d.]+[KMG]iB \/ [\d.]+[KMG]iB [1-9]\d*$/m);
+    // An exec into it joins its cgroup namespace at its root and gets the seccomp filter.
+    expect(step('keep-exec').out).toMatch(/^0::\/\nSeccomp:\s+2\n$/);
     expect(step('keep-rm').rc).toBe(0);
+  });
+
+  it('an exit while Warden was down is recorded with its code by the next Warden, and restarted by its policy', () => {
+    expect(step('bounce-exit').rc).toBe(0);
+    const lines = step('bounce-after')
+      .out.trim()
+      .split('\n')
+      .map((l) => l.trim());
+    const [count, status, pid] = lines[0].split(' ');
+    expect([count, status]).toEqual(['1', 'running']);
+    // Its first start, the exit while Warden was down, the policy's start; one process runs it.
+    expect(lines.slice(1)).toEqual(['start', 'die 5', 'start', `process ${pid}`]);
     expect(step('keep-cgroup-gone').rc).toBe(0);
     expect(step('cgroups-left').out.trim()).toBe('');
   });

@@ -32,7 +32,13 @@ for d in tmp run; do mount -t tmpfs -o mode=1777 tmpfs "/newroot/$d"; done
 ip link set lo up
 hostname warden-guest
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
-chroot /newroot /bin/sh /mnt/guest-out/run.sh
+# The new root mounted over / (as switch_root does, and as on any host booted from an initramfs),
+# not a chroot into /newroot: a mount namespace's root is then that mount, which is where a
+# container's pivot_root puts its root and where setns(CLONE_NEWNS) lands a `docker exec`. Under
+# a chroot both stay at /newroot while setns goes to the initramfs. This shell keeps the
+# initramfs as its root, so poweroff below still finds busybox.
+cd /newroot && mount --move . / || fail "move the new root over /"
+chroot . /bin/sh /mnt/guest-out/run.sh
 echo "GUEST-EXIT $?"
 sync
 poweroff -f

@@ -151,18 +151,109 @@ DD='time dd if=/dev/zero of=/f bs=64k count=32 oflag=direct'
 step io-free docker run --rm busybox:1.35 sh -c "$DD"
 step io-capped docker run --rm --device-write-bps /dev/vda:1mb busybox:1.35 sh -c "cat /sys/fs/cgroup/io.max; $DD"
 
+# A restart policy counts its restarts: on-failure:2 of a command that fails is started 3 times in
+# all. Started here and judged after the next steps, so its restarts overlap them.
+FLAKY_T=${EPOCHREALTIME%.*}
+step flaky-run docker run -d --name flaky --restart on-failure:2 busybox:1.35 sh -c 'exit 3'
+
+# The built-in seccomp profile in a default container (the init, then an exec'd process): busybox's
+# unshare -U and -n answer EPERM while a shell and httpd work; the httpd answers a wget from an exec
+# and from the host through the container's loopback (bridge networking is off in the guest, so no
+# other container can reach it).
+step seccomp-run docker run -d --name web busybox:1.35 sh -c '
+  grep Seccomp: /proc/self/status; unshare -U true; unshare -n true; echo still-here
+  mkdir /www && echo hello-from-httpd >/www/index.html && exec httpd -f -p 8080 -h /www'
+step seccomp-exec docker exec web sh -c '
+  for i in $(seq 60); do wget -qO- http://127.0.0.1:8080/ 2>/dev/null && break; sleep 1; done
+  grep Seccomp: /proc/self/status; unshare -U true; echo exec-done'
+step seccomp-host nsenter -t "$(docker inspect -f '{{.State.Pid}}' web)" -n busybox wget -qO- http://127.0.0.1:8080/
+step seccomp-logs docker logs web
+step seccomp-unconfined docker run --rm --security-opt seccomp=unconfined busybox:1.35 true
+
+# The writable layer's size: df shows it, a write past it gets ENOSPC, and the layer's image takes
+# at most that much of the disk under the data dir.
+step disk docker run --name fill --storage-opt size=64m busybox:1.35 sh -c '
+  df -k /; dd if=/dev/zero of=/fill bs=1M count=80; echo rc=$?'
+FILL=$WARDEN_DATA_DIR/containers/$(docker inspect -f '{{.Id}}' fill)
+step disk-usage stat -c 'blocks=%b size=%s' "$FILL/layer.ext4"
+# Its layer's mount and loop device, while it exists and once it is removed (builtins only: each
+# tool is a 9p load).
+disk_left() {
+  local l f
+  [ -e "$FILL" ] && echo "left: $FILL"
+  while read -r l; do [[ $l == *"$FILL"* ]] && echo "mounted: $l"; done </proc/self/mountinfo
+  for f in /sys/block/loop*/loop/backing_file; do
+    [ -e "$f" ] && read -r l <"$f" && [[ $l == "$FILL"* ]] && echo "loop: $f $l"
+  done
+  return 0
+}
+step disk-held disk_left
+step disk-rm docker rm fill
+step disk-left disk_left
+
+# flaky: two restarts, then it stays down with its code; each start and exit is an event.
+flaky_done() {
+  local s end=$((${EPOCHREALTIME%.*} + 90))
+  while [ "${EPOCHREALTIME%.*}" -lt "$end" ]; do
+    s=$(docker inspect -f '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}' flaky)
+    [ "$s" = '2 exited 3' ] && break
+    sleep 1
+  done
+  echo "$s"
+  docker events --since "$FLAKY_T" --until "$((${EPOCHREALTIME%.*} + 1))" --filter container=flaky \
+    --filter event=start --filter event=die --format '{{.Action}} {{index .Actor.Attributes "exitCode"}}'
+}
+step flaky flaky_done
+step flaky-rm docker rm -f flaky web
+
 # Crash recovery: kill -9 of every Warden process; the container runs on, the next Warden adopts it.
+# bounce (on-failure:2) waits on a FIFO in its root and exits with 5 when the host writes to it,
+# which happens while Warden is down: the next Warden records the exit and restarts it by its policy.
+BOUNCE_T=${EPOCHREALTIME%.*}
 step keep-run docker run -d --name keep busybox:1.35 sh -c 'while :; do echo tick; sleep 1; done'
-step keep-before docker inspect -f '{{.State.Pid}}' keep
+step bounce-run docker run -d --name bounce --restart on-failure:2 busybox:1.35 sh -c '
+  mkfifo /p 2>/dev/null; read -r _ </p; exit 5'
+step keep-before docker inspect -f '{{.State.Pid}}' keep bounce
+{ read -r KEEP_PID; read -r BOUNCE_PID; } <"$OUT/keep-before.out"
 KEEP_CG=$(cgroup_of keep)
 step crash crash
-sleep 2
-step keep-alive cat "/proc/$(cat "$OUT/keep-before.out")/status"
+# The FIFO's writer is bounded: it blocks until the container has it open for reading.
+bounce_exit() {
+  timeout 30 sh -c 'echo go >"$1"' _ "/proc/$1/root/p" || return 1
+  for _ in $(seq 60); do
+    [ -e "/proc/$1" ] || return 0
+    sleep 0.5
+  done
+  return 1
+}
+step bounce-exit bounce_exit "$BOUNCE_PID"
+step keep-alive cat "/proc/$KEEP_PID/status"
 start_warden 2
 step keep-after docker inspect -f '{{.State.Running}} {{.State.Pid}}' keep
 step keep-logs docker logs --tail 2 keep
 step keep-stats docker stats --no-stream --format '{{.MemUsage}} {{.PIDs}}' keep
-step keep-rm docker rm -f keep
+# An exec into the adopted container joins its cgroup (namespace) and gets the seccomp filter.
+step keep-exec docker exec keep sh -c 'cat /proc/self/cgroup; grep Seccomp: /proc/self/status'
+# Its state once it runs again (at most 90 s), its start and die events, and every process of the
+# guest that runs its command: its one running instance, the pid docker inspect names.
+bounce_after() {
+  local s end=$((${EPOCHREALTIME%.*} + 90)) p args
+  while [ "${EPOCHREALTIME%.*}" -lt "$end" ]; do
+    s=$(docker inspect -f '{{.RestartCount}} {{.State.Status}} {{.State.Pid}}' bounce)
+    [[ $s == [1-9]*' running '* ]] && break
+    sleep 1
+  done
+  echo "$s"
+  docker events --since "$BOUNCE_T" --until "$((${EPOCHREALTIME%.*} + 1))" --filter container=bounce \
+    --filter event=start --filter event=die --format '{{.Action}} {{index .Actor.Attributes "exitCode"}}'
+  for p in /proc/[0-9]*; do
+    { mapfile -d '' args <"$p/cmdline"; } 2>/dev/null || continue
+    [[ ${args[0]:-} == sh && ${args[2]:-} == *'read -r _ </p'* ]] && echo "process ${p#/proc/}"
+  done
+  return 0
+}
+step bounce-after bounce_after
+step keep-rm docker rm -f keep bounce
 step keep-cgroup-gone test ! -e "$KEEP_CG"
 # Warden's parent holds no container cgroup (directories; its own interface files stay).
 step cgroups-left find /sys/fs/cgroup/warden -mindepth 1 -type d

@@ -96,6 +96,17 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    let swept!: () => void;
+    // Restarts of the exits recorded below start after the sweep (RestartScheduler.hold).
+    this.restarts.hold(new Promise<void>((resolve) => (swept = resolve)));
+    try {
+      await this.recover();
+    } finally {
+      swept();
+    }
+  }
+
+  private async recover(): Promise<void> {
     const previous = this.heartbeat.previous();
     const rebooted = previous !== undefined && previous.bootId !== bootId();
     this.heartbeat.start();

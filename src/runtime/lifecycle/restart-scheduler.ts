@@ -22,7 +22,11 @@ export class RestartScheduler implements OnApplicationShutdown {
   private readonly log = new Logger('runtime');
   private readonly delays = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Restarts past their delay, waiting for the gate or the lock, or starting. */
+  private readonly firing = new Set<string>();
   private closed = false;
+  /** What a restart waits for before it starts (Warden's start: recovery's sweep, see hold). */
+  private gate: Promise<void> = Promise.resolve();
   /** The policy's start (StartVerb.startLocked as the system); set by StartVerb. */
   starter: (c: ContainerRecord) => Promise<unknown> = async () => undefined;
 
@@ -62,9 +66,23 @@ export class RestartScheduler implements OnApplicationShutdown {
     this.timers.set(id, timer);
   }
 
-  /** A restart is waiting for its delay. */
+  /**
+   * Restarts wait until `done` settles. Warden's start records the exits that happened while it
+   * was down, which schedules their restarts, and then sweeps cgroups and layers no live
+   * container holds: a restart already under way (cgroup made, not yet live) would be killed by
+   * that sweep and counted as a failed run (the likely cause of on-failure:2 at RestartCount 2
+   * after one exit, seen once in the cgroup v2 guest).
+   */
+  hold(done: Promise<unknown>): void {
+    this.gate = done.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** A restart is waiting for its delay, or is past it and not done. */
   pending(id: string): boolean {
-    return this.timers.has(id);
+    return this.timers.has(id) || this.firing.has(id);
   }
 
   /** A client started it: the backoff begins anew (Docker resets its restart manager). */
@@ -110,7 +128,10 @@ export class RestartScheduler implements OnApplicationShutdown {
   }
 
   private async fire(id: string, atBoot: boolean): Promise<void> {
+    this.firing.add(id);
     try {
+      await this.gate;
+      if (this.closed) return;
       await this.locks.run(id, async () => {
         const c = await this.repo.get(id);
         // Stopped, removed or started meanwhile (a fire already waiting on the lock when a
@@ -121,6 +142,8 @@ export class RestartScheduler implements OnApplicationShutdown {
     } catch (err) {
       // The start failed and was recorded as an exit (StartVerb): as Docker's, no more tries.
       this.log.warn(`container ${id}: restart by its policy failed: ${(err as Error).message}`);
+    } finally {
+      this.firing.delete(id);
     }
   }
 
