@@ -68,8 +68,8 @@ export class DockerNodeForwarder {
       return this.execs.has(params.id) ? undefined : this.execNodes.elsewhere(params.id);
     const ref =
       key === 'POST /commit' ? query.get('container') : CONTAINER_ROUTES.has(key) ? params.id : null;
-    // Watched here: the common case, no read.
-    if (!ref || this.containers.liveContainer(ref)) return undefined;
+    // Watched or its start prepared here: the common cases, no read.
+    if (!ref || this.containers.servedHere(ref)) return undefined;
     // A container the caller cannot see is the handler's own 404, not ours.
     const c = await this.containers.resolve(ref, await caller()).catch(() => undefined);
     return c && c.node !== this.forwarder.self ? c.node : undefined;

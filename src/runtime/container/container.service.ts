@@ -66,8 +66,7 @@ export class ContainerService implements BeforeApplicationShutdown {
    * (dispatch/), since only the node whose shim watches a container can act on it.
    */
   private async elsewhere(caller: Caller, ref: string): Promise<ContainerRecord | undefined> {
-    // Watched here, or its start prepared here by the create: the common cases, no read.
-    if (this.live.get(ref) || this.launcher.held(ref)) return undefined;
+    if (this.servedHere(ref)) return undefined;
     const c = await this.refs.resolve(ref, scopeOf(caller.principal));
     return c.node !== this.config.runtime.node ? c : undefined;
   }
@@ -182,6 +181,14 @@ export class ContainerService implements BeforeApplicationShutdown {
 
   liveContainer(id: string) {
     return this.live.get(id);
+  }
+
+  /**
+   * Whether this node serves `ref` without a read: it watches the container, or the create
+   * prepared its start here (the common cases). Otherwise the record says which node runs it.
+   */
+  servedHere(ref: string): boolean {
+    return this.live.get(ref) !== undefined || this.launcher.held(ref) !== undefined;
   }
 
   /**

@@ -74,8 +74,8 @@ export class RestNodeForwarder {
     const m = PATH.exec(path);
     if (!m || !ROUTES.some(([method, verb]) => method === req.method && verb.test(m[2]))) return undefined;
     const ref = safeDecode(m[1]);
-    // Watched here: the common case, no read.
-    if (!ref || this.containers.liveContainer(ref)) return undefined;
+    // Watched or its start prepared here: the common cases, no read.
+    if (!ref || this.containers.servedHere(ref)) return undefined;
     const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
     const found = token ? await this.tokens.authenticate(token) : undefined;
     if (!found) return undefined;
