@@ -28,7 +28,11 @@ export async function consoleNodesPage(url: string, containerId: string): Promis
     await page.keyboard.press('Enter');
     await page.waitForSelector('#nav-nodes:not([hidden])');
     await page.click('#nav-nodes');
-    await page.waitForSelector('#nodes-table .node-row');
+    await page.waitForSelector('#nodes-table .node-row').catch(async (err: Error) => {
+      // Say what the page showed and what went wrong on it, not only that a row never came.
+      const shown = (await page.innerText('main').catch(() => '?')).replace(/\s+/g, ' ').slice(0, 400);
+      throw new Error(`${err.message}\npage: ${shown}\nproblems: ${problems.join('; ') || 'none'}`);
+    });
     const table = (await page.innerText('#nodes-table')).replace(/\s+/g, ' ');
     expect(table).toMatch(/node-a \(this one\) up .* node-b down .* 0 1 1 .* node-c up/);
     fs.mkdirSync(artifacts, { recursive: true });
