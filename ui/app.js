@@ -70,8 +70,13 @@ function showNodesWhenSeveral() {
     .catch(() => (fleetChecked = false));
 }
 
+// Each navigation's number: a page whose data came after the user moved on writes nothing (a
+// slow overview finishing after a click on Nodes used to replace the Nodes page with itself).
+let navigation = 0;
+
 async function route(e) {
   if (!auth.token) return showLogin();
+  const mine = ++navigation;
   showNodesWhenSeveral();
   const [path, query] = (location.hash.slice(1) || 'overview').split('?');
   const [name, ...rest] = path.split('/');
@@ -88,14 +93,16 @@ async function route(e) {
   try {
     const fresh = h('div', { id: `view-${viewName}` });
     await views[viewName](fresh, new URLSearchParams(query ?? ''), decodeURIComponent(rest.join('/')));
+    if (mine !== navigation) return;
     view.replaceChildren(fresh);
     document.title = `${fresh.querySelector('h2')?.textContent ?? 'Warden'} · Warden review console`;
     // After a navigation, the keyboard continues in the new page, not in the nav it left.
     if (e?.type === 'hashchange') view.focus();
   } catch (err) {
-    if (auth.token) view.replaceChildren(h('p', { class: 'error', role: 'alert' }, err.message));
+    if (auth.token && mine === navigation)
+      view.replaceChildren(h('p', { class: 'error', role: 'alert' }, err.message));
   } finally {
-    view.removeAttribute('aria-busy');
+    if (mine === navigation) view.removeAttribute('aria-busy');
   }
 }
 

@@ -129,6 +129,32 @@ describe('review console (/ui) in headless Chromium', () => {
     await page.close();
   });
 
+  it('a page whose data comes after the user moved on does not replace the page they went to', async () => {
+    const page = await browser.newPage();
+    // The overview's data is held until the Decisions page is shown, then let through.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let overviewDone!: () => void;
+    const answered = new Promise<void>((r) => (overviewDone = r));
+    await page.route('**/console/overview?**', async (r) => {
+      await held;
+      await r.continue();
+      overviewDone();
+    });
+    await page.goto(`${w.url}/ui/`);
+    await page.fill('#token', auditor);
+    await page.click('#login button');
+    await page.click('nav.main a[href="#decisions"]');
+    await page.waitForSelector('#view-decisions');
+    release();
+    await answered;
+    // The overview renders as soon as its answer is read: give it that moment, then look.
+    await page.waitForTimeout(500);
+    expect(await page.$('#view-overview')).toBeNull();
+    expect(await page.$('#view-decisions')).not.toBeNull();
+    await page.close();
+  });
+
   it('opens every page and every filter with no console error and no failed API call, and keeps a screenshot of each', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
