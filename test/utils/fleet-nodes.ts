@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cliWardenEnv, processesMentioning, startCli, waitHealthy, type CliProcess } from './cli';
-import { freshDatabase, freshRedis } from './services';
+import { removeDataDir } from './data-dir';
+import { processAlive } from './processes';
+import { eventually, freshDatabase, freshRedis } from './services';
 import { api } from './warden';
 
 /** One Warden node of a test's fleet: its own process, data dir, port, socket and cgroup parent. */
@@ -53,7 +55,10 @@ export async function stopFleet(
   services?: Awaited<ReturnType<typeof fleetServices>>,
 ): Promise<void> {
   for (const n of nodes) {
-    if (!n.proc || n.proc.child.exitCode !== null || n.proc.child.signalCode !== null) continue;
+    if (!n.proc || n.proc.child.exitCode !== null || n.proc.child.signalCode !== null) {
+      await reapDeadNode(n);
+      continue;
+    }
     const all = await api(n, 'GET', '/containers?all=true').catch(() => undefined);
     for (const c of (all?.body ?? []) as Array<{ id: string; node: string }>)
       if (c.node === n.name) await api(n, 'DELETE', `/containers/${c.id}?force=true`);
@@ -66,6 +71,40 @@ export async function stopFleet(
     fs.rmSync(n.dataDir, { recursive: true, force: true });
   }
   await services?.stop();
+}
+
+/**
+ * A node a test killed and never brought back (the test failed before it could) still has its
+ * containers running under live restore, with nobody to stop them: their processes are
+ * killed by cgroup, their cgroups and mounts removed, so a failed run leaves nothing behind.
+ */
+async function reapDeadNode(n: FleetNode): Promise<void> {
+  const dirs = cgroupDirsNamed(n.env.WARDEN_CGROUP_PARENT);
+  const pids = new Set<number>();
+  const procsBelow = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }))
+      if (e.isDirectory()) procsBelow(path.join(dir, e.name));
+    for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n'))
+      if (pid) pids.add(Number(pid));
+  };
+  for (const d of dirs) procsBelow(d);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+  await eventually("the dead node's containers to be gone", async () =>
+    [...pids].every((p) => !processAlive(p)),
+  );
+  const rmTree = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }))
+      if (e.isDirectory()) rmTree(path.join(dir, e.name));
+    fs.rmdirSync(dir);
+  };
+  for (const d of dirs) rmTree(d);
+  removeDataDir(n.dataDir);
 }
 
 /** Directories of that name in any cgroup hierarchy (v1 nests memory under the service's own). */
