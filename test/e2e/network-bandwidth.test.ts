@@ -29,14 +29,29 @@ describe('bandwidth caps (Warden in its own netns)', () => {
   afterEach(() => removeAllContainers(w));
   const ok = (args: string[]) => dockerOk(w)(args);
 
-  /** iperf3 from Warden's namespace to the container: bits/s received, `reverse` = the container sending. */
-  const measure = (address: string, reverse: boolean, seconds = 4): number => {
+  /**
+   * iperf3 from Warden's namespace to the container: bits/s received, `reverse` = the container
+   * sending. The server takes one client at a time and can still be finishing the readiness
+   * probe's connection ("the server is busy"): such a refusal is tried again, and any other
+   * is the failure, in iperf3's words.
+   */
+  const measure = async (address: string, reverse: boolean, seconds = 4): Promise<number> => {
     const time = ['-t', String(seconds), '-O', seconds > 1 ? '1' : '0'];
-    const r = w.inNetns(['iperf3', '-c', address, ...time, '-J', ...(reverse ? ['-R'] : [])], {
-      timeoutMs: 30000,
-    });
-    const report = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
-    return report.end.sum_received.bits_per_second;
+    for (let attempt = 1; ; attempt++) {
+      const r = w.inNetns(['iperf3', '-c', address, ...time, '-J', ...(reverse ? ['-R'] : [])], {
+        timeoutMs: 30000,
+        allowFail: true,
+      });
+      const report = JSON.parse(r.stdout) as {
+        error?: string;
+        end?: { sum_received?: { bits_per_second: number } };
+      };
+      const bps = report.end?.sum_received?.bits_per_second;
+      if (bps !== undefined) return bps;
+      if (attempt >= 5 || !/busy|connect/i.test(report.error ?? ''))
+        throw new Error(`iperf3 to ${address}: ${report.error ?? r.stdout.slice(0, 300)}`);
+      await new Promise((done) => setTimeout(done, 500));
+    }
   };
   const serve = async (name: string, labels: string[]) => {
     await ok(['run', '-d', '--name', name, '--network', 'bw', ...labels, IPERF, 'iperf3', '-s']);
@@ -54,7 +69,7 @@ describe('bandwidth caps (Warden in its own netns)', () => {
     const free = await serve('free', []);
     // Uncapped, the same path runs far above the cap: the cap is what the capped run measures.
     // One second shows that (the capped runs need four to measure within 10%).
-    const uncapped = measure(free, false, 1);
+    const uncapped = await measure(free, false, 1);
     expect(uncapped).toBeGreaterThan(5 * CAP);
     await ok(['rm', '-f', 'free']);
     // The network's own rules stay while it exists (as Docker's): counted from here.
@@ -70,8 +85,8 @@ describe('bandwidth caps (Warden in its own netns)', () => {
     expect(inspect.HostConfig.WardenBandwidth).toEqual({ EgressBps: CAP, IngressBps: CAP });
     const running = w.footprint();
     expect(running.links.filter((l) => l.startsWith('wfb'))).toEqual([`wfb0-${inspect.Id.slice(0, 10)}`]);
-    const ingress = measure(ip, false);
-    const egress = measure(ip, true);
+    const ingress = await measure(ip, false);
+    const egress = await measure(ip, true);
     console.log(
       `uncapped ${(uncapped / 1e6).toFixed(1)} Mbit/s; capped 10mbit: ingress ${(ingress / 1e6).toFixed(2)}, egress ${(egress / 1e6).toFixed(2)} Mbit/s`,
     );
