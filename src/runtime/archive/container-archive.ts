@@ -217,7 +217,13 @@ function resolveDir(root: RootDir, p: string, container: string): string {
   } finally {
     fs.closeSync(fd);
   }
-  return root.realpath(p);
+  try {
+    return root.realpath(p);
+  } catch (err) {
+    // The path changed since it was opened (a process in the container swapped it): as missing.
+    if (err instanceof InRootError) throw notFound(p, container);
+    throw err;
+  }
 }
 
 function notFound(p: string, container: string): WardenError {
