@@ -246,3 +246,11 @@ describe('libc syscalls (real, on this process)', () => {
     });
   });
 });
+
+describe('SyscallError', () => {
+  it('names an errno by the name callers test for, not a later alias', () => {
+    expect(new SyscallError('openat2', 11).code).toBe('EAGAIN'); // not EWOULDBLOCK
+    expect(new SyscallError('x', 95).code).toBe('ENOTSUP'); // not EOPNOTSUPP
+    expect(new SyscallError('x', 2).code).toBe('ENOENT');
+  });
+});

@@ -154,9 +154,14 @@ export const S_IFIFO = 0o010000;
 export const S_IFCHR = 0o020000;
 export const S_IFBLK = 0o060000;
 
-const ERRNO_NAMES = new Map<number, string>(
-  Object.entries(osConstants.errno).map(([name, value]) => [value, name]),
-);
+/**
+ * errno → its name. Two names share a number on Linux (EAGAIN/EWOULDBLOCK, ENOTSUP/EOPNOTSUPP):
+ * the first one listed, the one callers test for, is kept (the later alias used to win, so
+ * openat2's EAGAIN came as EWOULDBLOCK and RootDir never retried it).
+ */
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, value] of Object.entries(osConstants.errno))
+  if (!ERRNO_NAMES.has(value)) ERRNO_NAMES.set(value, name);
 
 /** A failed syscall: `pidfd_open: ESRCH (3)`; `code`/`errno` let callers branch without parsing. */
 export class SyscallError extends Error {
